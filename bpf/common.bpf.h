@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps and helpers shared by every epbatch BPF object.  Each object declares
+ * the same maps; user space creates them once (epbatch.bpf.c) and hands the
+ * same fds to the spin-lock rungs with bpf_map__reuse_fd(), so a rung that
+ * fails to load never takes the syscall accounting down with it.
+ *
+ * Nothing here takes a lock: the per-thread record is found through an array
+ * indexed by tid (a plain load), and counters that can be hit from interrupt
+ * context are atomic adds.  That matters because the spin-lock rungs run
+ * inside native_queued_spin_lock_slowpath itself.
+ */
+#ifndef EPBATCH_COMMON_BPF_H
+#define EPBATCH_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "epbatch.h"
+
+/* The per-thread records; mmap()ed by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, EPB_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct epb_thread);
+} threads SEC(".maps");
+
+/*
+ * tid -> slot in threads[].  An array sized to pid_max (set by user space
+ * before load) rather than a hash map: a lookup is a bounds check and a load,
+ * and assigning a slot is a store, so no path ever waits for a bucket lock.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);	/* resized to pid_max at load time */
+	__type(key, __u32);
+	__type(value, __u32);
+} tid_slot SEC(".maps");
+
+/* Processes traced besides cfg.tgid (--children): inserted on fork only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} tgids SEC(".maps");
+
+const volatile struct epb_config cfg = {};
+
+static __always_inline bool epb_traced(__u32 tgid)
+{
+	if (!cfg.tgid || tgid == cfg.tgid)
+		return true;
+	return cfg.follow_children && bpf_map_lookup_elem(&tgids, &tgid);
+}
+
+/* The current thread's record, or NULL when it has none (yet). */
+static __always_inline struct epb_thread *epb_lookup(__u32 tid)
+{
+	__u32 *slot = bpf_map_lookup_elem(&tid_slot, &tid);
+	__u32 idx;
+
+	if (!slot)
+		return NULL;
+	idx = *slot;
+	if (!idx)
+		return NULL;
+	return bpf_map_lookup_elem(&threads, &idx);
+}
+
+/* Slot 0: what threads without a record of their own did. */
+static __always_inline struct epb_thread *epb_lookup_or_unattributed(__u32 tid)
+{
+	struct epb_thread *t = epb_lookup(tid);
+	__u32 zero = EPB_SLOT_UNATTRIBUTED;
+
+	return t ? t : bpf_map_lookup_elem(&threads, &zero);
+}
+
+static __always_inline __u32 epb_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	/* bounded shifts the 6.1 verifier accepts without a loop */
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+/* Is the lock the current task's own files_struct->file_lock? */
+static __always_inline bool epb_is_files_lock(const void *lock)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = BPF_CORE_READ(task, files);
+
+	return files && lock == (const void *)&files->file_lock;
+}
+
+/*
+ * Spin-lock slow path, for the fentry and kprobe rungs: entry pushes a
+ * timestamp on a per-CPU stack (the slow path runs with preemption off, and
+ * an interrupt may nest another one on the same CPU), exit pops it.
+ */
+struct epb_spin_frame {
+	__u64 ts;
+	__u32 files;
+	__u32 traced;
+};
+
+struct epb_spin_stack {
+	__u32 depth;
+	__u32 pad;
+	struct epb_spin_frame f[EPB_SPIN_NEST];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct epb_spin_stack);
+} spin_stack SEC(".maps");
+
+static __always_inline int epb_spin_enter(const void *lock)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct epb_spin_stack *s;
+	__u32 zero = 0, d;
+
+	s = bpf_map_lookup_elem(&spin_stack, &zero);
+	if (!s)
+		return 0;
+	d = s->depth;
+	s->depth = d + 1;
+	if (d >= EPB_SPIN_NEST)
+		return 0;
+	s->f[d].traced = epb_traced(id >> 32);
+	s->f[d].files = s->f[d].traced && epb_is_files_lock(lock);
+	s->f[d].ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int epb_spin_exit(void)
+{
+	__u64 now = bpf_ktime_get_ns(), delta;
+	__u32 zero = 0, d, b, tid = (__u32)bpf_get_current_pid_tgid();
+	struct epb_spin_stack *s;
+	struct epb_thread *t;
+
+	s = bpf_map_lookup_elem(&spin_stack, &zero);
+	if (!s || !s->depth)
+		return 0;
+	d = --s->depth;
+	if (d >= EPB_SPIN_NEST || !s->f[d].traced)
+		return 0;
+	delta = now - s->f[d].ts;
+	t = epb_lookup_or_unattributed(tid);
+	if (!t)
+		return 0;
+	__sync_fetch_and_add(&t->spin_count, 1);
+	__sync_fetch_and_add(&t->spin_ns, delta);
+	b = epb_log2(delta);
+	if (b >= EPB_HIST_SLOTS)
+		b = EPB_HIST_SLOTS - 1;
+	__sync_fetch_and_add(&t->spin_hist[b], 1);
+	if (s->f[d].files) {
+		__sync_fetch_and_add(&t->spin_files_count, 1);
+		__sync_fetch_and_add(&t->spin_files_ns, delta);
+	}
+	return 0;
+}
+
+#endif /* EPBATCH_COMMON_BPF_H */

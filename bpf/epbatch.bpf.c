@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Exact syscall accounting per thread, from the syscalls:* tracepoints.
+ * These exist on every kernel users run, cost nothing for syscalls nobody
+ * traces, and (unlike sampling) give exact counts.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define EPOLL_CTL_ADD 1
+#define EPOLL_CTL_DEL 2
+#define EPOLL_CTL_MOD 3
+#define CLONE_FILES 0x00000400
+
+__u32 next_slot = 1;		/* slot 0 is EPB_SLOT_UNATTRIBUTED */
+__u64 dropped_threads;		/* threads that found threads[] full */
+
+/* errno counts of failed epoll_ctl, [op][errno] flattened */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EPB_CTL_OPS * (EPB_MAX_ERRNO + 1));
+	__type(key, __u32);
+	__type(value, __u64);
+} ctl_errno SEC(".maps");
+
+static __always_inline bool files_private(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, files) != BPF_CORE_READ(task, group_leader, files);
+}
+
+/*
+ * The current thread's record, created on its first traced syscall.  Only
+ * the thread itself ever creates its own record, so there is no race on the
+ * tid_slot entry; next_slot is shared and taken with an atomic add.
+ */
+static __always_inline struct epb_thread *thread_get(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32, idx;
+	struct epb_thread *t;
+	__u32 *slot;
+
+	if (!epb_traced(tgid))
+		return NULL;
+	slot = bpf_map_lookup_elem(&tid_slot, &tid);
+	if (!slot)
+		return NULL;
+	if (*slot) {
+		idx = *slot;
+		return bpf_map_lookup_elem(&threads, &idx);
+	}
+	idx = __sync_fetch_and_add(&next_slot, 1);
+	if (idx >= EPB_MAX_THREADS) {
+		__sync_fetch_and_add(&dropped_threads, 1);
+		return NULL;
+	}
+	t = bpf_map_lookup_elem(&threads, &idx);
+	if (!t)
+		return NULL;
+	t->tid = tid;
+	t->tgid = tgid;
+	t->private_fd_table = files_private();
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	*slot = idx;
+	return t;
+}
+
+static __always_inline int on_enter(__s64 arg)
+{
+	struct epb_thread *t = thread_get();
+
+	if (t) {
+		t->enter_arg = arg;
+		t->enter_ts = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+/* enter_ts is cleared on exit so a missed enter (attach mid-syscall) is not timed. */
+static __always_inline __u64 elapsed(struct epb_thread *t)
+{
+	__u64 ts = t->enter_ts;
+
+	t->enter_ts = 0;
+	return ts ? bpf_ktime_get_ns() - ts : 0;
+}
+
+SEC("tp/syscalls/sys_enter_epoll_ctl")
+int epoll_ctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(ctx->args[1]);
+}
+
+SEC("tp/syscalls/sys_exit_epoll_ctl")
+int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	long ret = ctx->ret;
+	struct epb_thread *t = thread_get();
+	__u32 op, key;
+	__u64 *cnt;
+
+	if (!t)
+		return 0;
+	t->ctl_ns += elapsed(t);
+	switch (t->enter_arg) {
+	case EPOLL_CTL_ADD: op = EPB_CTL_ADD; break;
+	case EPOLL_CTL_MOD: op = EPB_CTL_MOD; break;
+	case EPOLL_CTL_DEL: op = EPB_CTL_DEL; break;
+	default:
+		t->ctl_bad_op++;
+		return 0;
+	}
+	t->ctl[op]++;
+	if (ret >= 0)
+		return 0;
+	t->ctl_err[op]++;
+	key = -ret;
+	if (key > EPB_MAX_ERRNO)
+		key = 0;
+	key += op * (EPB_MAX_ERRNO + 1);
+	cnt = bpf_map_lookup_elem(&ctl_errno, &key);
+	if (cnt)
+		__sync_fetch_and_add(cnt, 1);
+	return 0;
+}
+
+static __always_inline int wait_exit(long ret)
+{
+	struct epb_thread *t = thread_get();
+
+	if (!t)
+		return 0;
+	t->wait_ns += elapsed(t);
+	t->wait++;
+	if (ret > 0)
+		t->wait_events += ret;
+	/* an event-loop thread is where unshare(CLONE_FILES) matters: re-check it */
+	t->private_fd_table = files_private();
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_epoll_wait")
+int epoll_wait_enter(void *ctx) { return on_enter(0); }
+SEC("tp/syscalls/sys_exit_epoll_wait")
+int epoll_wait_exit(struct trace_event_raw_sys_exit *ctx) { return wait_exit(ctx->ret); }
+SEC("tp/syscalls/sys_enter_epoll_pwait")
+int epoll_pwait_enter(void *ctx) { return on_enter(0); }
+SEC("tp/syscalls/sys_exit_epoll_pwait")
+int epoll_pwait_exit(struct trace_event_raw_sys_exit *ctx) { return wait_exit(ctx->ret); }
+SEC("tp/syscalls/sys_enter_epoll_pwait2")
+int epoll_pwait2_enter(void *ctx) { return on_enter(0); }
+SEC("tp/syscalls/sys_exit_epoll_pwait2")
+int epoll_pwait2_exit(struct trace_event_raw_sys_exit *ctx) { return wait_exit(ctx->ret); }
+
+static __always_inline int count_ok(long ret, __u32 field)
+{
+	struct epb_thread *t;
+
+	if (ret < 0)
+		return 0;
+	t = thread_get();
+	if (!t)
+		return 0;
+	switch (field) {
+	case 0: t->accept++; break;
+	case 1: t->socket++; break;
+	case 2: t->dup++; break;
+	}
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int accept_exit(struct trace_event_raw_sys_exit *ctx) { return count_ok(ctx->ret, 0); }
+SEC("tp/syscalls/sys_exit_accept4")
+int accept4_exit(struct trace_event_raw_sys_exit *ctx) { return count_ok(ctx->ret, 0); }
+SEC("tp/syscalls/sys_exit_socket")
+int socket_exit(struct trace_event_raw_sys_exit *ctx) { return count_ok(ctx->ret, 1); }
+SEC("tp/syscalls/sys_exit_dup")
+int dup_exit(struct trace_event_raw_sys_exit *ctx) { return count_ok(ctx->ret, 2); }
+SEC("tp/syscalls/sys_exit_dup2")
+int dup2_exit(struct trace_event_raw_sys_exit *ctx) { return count_ok(ctx->ret, 2); }
+SEC("tp/syscalls/sys_exit_dup3")
+int dup3_exit(struct trace_event_raw_sys_exit *ctx) { return count_ok(ctx->ret, 2); }
+
+static __always_inline int close_enter(void)
+{
+	struct epb_thread *t = thread_get();
+
+	if (t)
+		t->close++;
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_close")
+int close_e(void *ctx) { return close_enter(); }
+SEC("tp/syscalls/sys_enter_close_range")
+int close_range_e(void *ctx) { return close_enter(); }
+
+SEC("tp/syscalls/sys_enter_unshare")
+int unshare_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(ctx->args[0]);
+}
+
+SEC("tp/syscalls/sys_exit_unshare")
+int unshare_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	long ret = ctx->ret;
+	struct epb_thread *t = thread_get();
+
+	if (!t)
+		return 0;
+	t->enter_ts = 0;
+	if (ret == 0 && (t->enter_arg & CLONE_FILES))
+		t->unshare_files++;
+	t->private_fd_table = files_private();
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_io_uring_enter")
+int uring_enter(void *ctx)
+{
+	struct epb_thread *t = thread_get();
+
+	if (t)
+		t->uring_enter++;
+	return 0;
+}
+
+/* ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, struct epoll_batch *): one batch. */
+SEC("tp/syscalls/sys_enter_ioctl")
+int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	unsigned long cmd = ctx->args[1], arg = ctx->args[2];
+	struct epb_thread *t;
+	__u32 nr = 0;
+
+	if ((__u32)cmd != cfg.kmod_cmd)
+		return 0;
+	t = thread_get();
+	if (!t)
+		return 0;
+	t->kmod_submit++;
+	/* nr_ops follows the 8-byte ops pointer in struct epoll_batch */
+	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + 8));
+	t->kmod_ops += nr;
+	return 0;
+}
+
+/* --children: a traced process's new child processes are traced too. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (!cfg.follow_children || child->pid != ctgid || !epb_traced(ptgid))
+		return 0;
+	bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+/* Thread exit: keep its record (user space reports it) but free its tid. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	__u32 tid = task->pid, *slot;
+	struct epb_thread *t;
+
+	if (!epb_traced(task->tgid))
+		return 0;
+	slot = bpf_map_lookup_elem(&tid_slot, &tid);
+	if (!slot || !*slot)
+		return 0;
+	t = bpf_map_lookup_elem(&threads, slot);
+	if (t) {
+		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), task->comm);
+		t->exited = 1;
+	}
+	*slot = 0;
+	return 0;
+}
+
+/* pthread_setname_np() after the first syscall: keep the name current. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tid = task->pid;
+	struct epb_thread *t;
+
+	if (!epb_traced(task->tgid))
+		return 0;
+	t = epb_lookup(tid);
+	if (t)
+		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
+	return 0;
+}

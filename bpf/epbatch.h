@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one header shared by the BPF programs in bpf/ and user space
+ * (user/).  It defines the per-thread record the kernel side fills in and the
+ * configuration user space hands to it.
+ */
+#ifndef EPBATCH_H
+#define EPBATCH_H
+
+#define EPB_MAX_THREADS		16384	/* slots in the per-thread array */
+#define EPB_COMM_LEN		16
+#define EPB_HIST_SLOTS		32	/* log2(ns) buckets of spin-lock waits */
+#define EPB_MAX_ERRNO		134	/* errno values counted one by one */
+#define EPB_MAX_RANGES		16	/* kernel text ranges for the sampler */
+#define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
+#define EPB_SPIN_NEST		4	/* task, softirq, hardirq, nmi */
+
+/* Slot 0 collects what a thread did before it had a slot of its own. */
+#define EPB_SLOT_UNATTRIBUTED	0
+
+enum epb_ctl_op {
+	EPB_CTL_ADD = 0,
+	EPB_CTL_MOD = 1,
+	EPB_CTL_DEL = 2,
+	EPB_CTL_OPS,
+};
+
+enum epb_spin_method {
+	EPB_SPIN_NONE = 0,
+	EPB_SPIN_FENTRY,
+	EPB_SPIN_KPROBE,
+	EPB_SPIN_SAMPLE,
+};
+
+/*
+ * One per traced thread, in an mmap()able array: user space reads it without
+ * a syscall per thread.  Only the owning thread writes the syscall counters;
+ * spin-lock fields may also be written from interrupts on the same thread, so
+ * those are updated with atomic adds.
+ */
+struct epb_thread {
+	__u32 tid;
+	__u32 tgid;
+	char comm[EPB_COMM_LEN];
+	__u32 private_fd_table;	/* task->files != group_leader->files */
+	__u32 exited;
+
+	__u64 ctl[EPB_CTL_OPS];		/* epoll_ctl calls by op, failed ones included */
+	__u64 ctl_err[EPB_CTL_OPS];	/* ... of which failed */
+	__u64 ctl_bad_op;		/* epoll_ctl with an op that is none of the three */
+	__u64 ctl_ns;			/* time inside epoll_ctl */
+	__u64 wait;			/* epoll_wait + epoll_pwait + epoll_pwait2 calls */
+	__u64 wait_events;		/* events they returned */
+	__u64 wait_ns;			/* time inside them (includes sleeping) */
+	__u64 accept;			/* accept + accept4, successful */
+	__u64 socket;
+	__u64 close;			/* close + close_range */
+	__u64 dup;			/* dup, dup2, dup3, fcntl(F_DUPFD*) not included */
+	__u64 unshare_files;		/* unshare(CLONE_FILES) that succeeded */
+	__u64 uring_enter;		/* io_uring_enter */
+	__u64 kmod_submit;		/* ioctl(EPOLL_BATCH_IOC_SUBMIT) */
+	__u64 kmod_ops;			/* ops those submissions carried */
+
+	__u64 spin_count;		/* slow-path entries (fentry/kprobe) */
+	__u64 spin_ns;
+	__u64 spin_files_count;		/* ... on this task's files->file_lock */
+	__u64 spin_files_ns;
+	__u64 spin_hist[EPB_HIST_SLOTS];	/* log2(ns) */
+	__u64 samples;			/* cpu-clock samples of this thread */
+	__u64 slow_samples;		/* ... whose IP was in the slow path */
+	__u64 slow_files_samples;	/* ... under an fd-table function */
+
+	/* scratch, owned by the thread's own syscall probes */
+	__u64 enter_ts;
+	__s64 enter_arg;
+};
+
+/* Read-only configuration, set before load (.rodata of every program). */
+struct epb_config {
+	__u32 tgid;			/* process to trace; 0 = every process */
+	__u32 follow_children;		/* also trace processes it forks */
+	__u32 kmod_cmd;			/* EPOLL_BATCH_IOC_SUBMIT */
+	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
+	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
+	__u32 pad;
+	/* sampler: [start, end) of slow-path functions, then fd-table functions */
+	__u64 range_start[EPB_MAX_RANGES];
+	__u64 range_end[EPB_MAX_RANGES];
+};
+
+/* Counters not tied to one thread (a per-op array of errno counts). */
+struct epb_errno_key {
+	__u32 op;
+	__u32 err;
+};
+
+#endif /* EPBATCH_H */

@@ -1,0 +1,20 @@
+# epbatch-trace: user/*.c linked with libbpf, and the BPF skeletons.
+TRACE_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
+TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm
+
+ALL += $(BUILD)/epbatch-trace
+
+$(BUILD)/user/%.o: user/%.c user/trace.h user/commands.h bpf/epbatch.h $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ibpf -c $< -o $@
+
+$(BUILD)/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LIBS)
+
+# unit tests link the user/ objects except main.o
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(TRACE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(TRACE_OBJS) -o $@ $(LDFLAGS) $(TRACE_LIBS) -lcmocka
+
+TESTBINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Subcommands of epbatch-trace, each in a file of its own. */
+#ifndef EPBATCH_COMMANDS_H
+#define EPBATCH_COMMANDS_H
+
+int record_main(int argc, char **argv);
+
+/* run/compare/gate are added here as they land */
+#define COMMANDS_EXTRA { NULL, NULL },
+
+#endif

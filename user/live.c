@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The tracing session shared by `-p PID` and `record`: attach, print a table
+ * per interval, stop at -d, on Ctrl-C or when the target exits (not an
+ * error), then print the summary and write the JSON.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "trace.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	buf[0] = 0;
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+/* Rows for [prev, cur]; prev NULL means since attach. */
+static int build_report(struct report *r, const struct tracer *tr, const struct snapshot *cur,
+			const struct snapshot *prev, double seconds)
+{
+	r->rows = calloc(cur->n ? cur->n : 1, sizeof(*r->rows));
+	if (!r->rows)
+		return -1;
+	memset(&r->totals, 0, sizeof(r->totals));
+	r->nr_rows = cur->n;
+	r->seconds = seconds;
+	r->method = tr->method;
+	r->notes = (const char (*)[192])tr->notes;
+	r->nr_notes = tr->nr_notes;
+	for (uint32_t i = 0; i < cur->n; i++) {
+		thread_delta(&cur->t[i], prev && i < prev->n ? &prev->t[i] : NULL, tr->method,
+			     tr->sample_period_ns, &r->rows[i]);
+		stats_add(&r->totals, &r->rows[i]);
+	}
+	return 0;
+}
+
+static bool target_gone(pid_t pid, int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd >= 0)
+		return poll(&p, 1, 0) == 1;
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start)(void *), void *arg)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct snapshot prev = {}, cur = {};
+	struct tracer tr;
+	struct report r = { .pid = tgid };
+	double t0, next, end;
+	char comm[EPB_COMM_LEN + 1];
+	int ret = 1;
+	bool gone = false;
+
+	if (o->json && check_writable(o->json))
+		return 1;
+	read_comm(tgid, comm, sizeof(comm));
+	r.comm = comm;
+	if (tracer_open(&tr, o, tgid))
+		return 1;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (start && start(arg)) {
+		tracer_close(&tr);
+		return 1;
+	}
+	t0 = now_s();
+	if (!o->quiet)
+		fprintf(stderr, "Tracing pid %d (%s): attached in %.0f ms, spin-lock method: %s. Ctrl-C to stop.\n",
+			(int)tgid, comm, tr.attach_ms, spin_method_name(tr.method));
+	snapshot_take(&prev, tr.threads, 0, t0);
+	next = o->interval > 0 ? t0 + o->interval : 1e300;
+	end = o->duration > 0 ? t0 + o->duration : 1e300;
+
+	while (!stop_signal) {
+		double now = now_s(), until = next < end ? next : end;
+		int ms = (int)((until - now) * 1e3);
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		if (ms > 0) {
+			/* without a pidfd, look for the target's exit every 100 ms */
+			if (pidfd < 0 && ms > 100)
+				ms = 100;
+			if (poll(&p, pidfd >= 0, ms) == 1)
+				gone = true;
+		}
+		if (!gone)
+			gone = target_gone(tgid, pidfd);
+		now = now_s();
+		if (now >= next && !gone && !o->quiet) {
+			if (snapshot_take(&cur, tr.threads, tracer_nr_slots(&tr), now) ||
+			    build_report(&r, &tr, &cur, &prev, now - prev.ts))
+				goto out;
+			report_table(stdout, &r, "interval", o->top);
+			free(r.rows);
+			r.rows = NULL;
+			struct snapshot t = prev;
+			prev = cur;
+			cur = t;
+		}
+		if (now >= next)
+			next += o->interval * (1 + (int)((now - next) / o->interval));
+		if (gone || now >= end)
+			break;
+	}
+
+	double t1 = now_s();
+	if (snapshot_take(&cur, tr.threads, tracer_nr_slots(&tr), t1) ||
+	    build_report(&r, &tr, &cur, NULL, t1 - t0))
+		goto out;
+	if (!o->quiet) {
+		putchar('\n');
+		report_table(stdout, &r, gone ? "summary (target exited)" : "summary", o->top);
+	}
+	ret = 0;
+	if (o->json) {
+		static uint64_t errs[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
+		struct bpf_usage u;
+		json_t *doc;
+
+		tracer_ctl_errno(&tr, errs);
+		tracer_bpf_usage(&tr, &u);
+		doc = report_json(&r, o, errs, tr.stats_fd >= 0 ? &u : NULL, tr.attach_ms);
+		if (json_write_file(doc, o->json))
+			ret = 1;
+		json_decref(doc);
+	}
+out:
+	free(r.rows);
+	snapshot_free(&prev);
+	snapshot_free(&cur);
+	tracer_close(&tr);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	return ret;
+}

@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Loading and attaching the BPF objects, and the spin-lock method ladder.
+ *
+ * The syscall accounting (epbatch.bpf.c) is one object; each spin-lock rung
+ * is an object of its own that reuses the first one's maps.  A skeleton
+ * fails as a whole when one of its programs fails, so keeping the rungs
+ * apart is what lets `auto` fall from fentry to kprobe to sampling without
+ * losing the counts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "uapi/epoll_batch.h"
+#include "trace.h"
+#include "epbatch.skel.h"
+#include "spin_fentry.skel.h"
+#include "spin_kprobe.skel.h"
+#include "spin_sample.skel.h"
+
+static const char *slow_funcs[] = {
+	"native_queued_spin_lock_slowpath",
+	"__pv_queued_spin_lock_slowpath",
+};
+
+/* Functions that take files->file_lock (kernels name them differently). */
+static const char *fd_funcs[] = {
+	"alloc_fd", "__get_unused_fd_flags", "get_unused_fd_flags", "put_unused_fd",
+	"file_close_fd", "close_fd", "pick_file", "__close_range", "do_dup2",
+	"ksys_dup3", "f_dupfd", "replace_fd", "expand_files", "dup_fd",
+};
+
+const char *spin_method_name(enum spin_choice m)
+{
+	return m == SPIN_OFF || m == SPIN_AUTO ? "none" : spin_choice_name(m);
+}
+
+static void note(struct tracer *tr, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tr->nr_notes >= MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(tr->notes[tr->nr_notes++], sizeof(tr->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+int check_privileges(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (geteuid() == 0)
+		return 0;
+	/* CAP_BPF (39) and CAP_PERFMON (38) since 5.8; CAP_SYS_ADMIN covers both */
+	if (!syscall(SYS_capget, &h, d) &&
+	    (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, 39) && has_cap(d, 38))))
+		return 0;
+	fprintf(stderr, PROG ": needs root or CAP_BPF+CAP_PERFMON (try: sudo " PROG " ...)\n");
+	return -1;
+}
+
+static int libbpf_quiet(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	(void)l, (void)fmt, (void)ap;
+	return 0;
+}
+
+static int libbpf_verbose(enum libbpf_print_level l, const char *fmt, va_list ap)
+{
+	(void)l;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static long pid_max(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+	long v = 4194304;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 4194304;
+		fclose(f);
+	}
+	return v;
+}
+
+static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t tgid)
+{
+	c->tgid = (__u32)tgid;
+	c->follow_children = o->children;
+	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
+}
+
+/* Hand the rung the maps the main object created. */
+static int share_maps(struct bpf_object *rung, const struct tracer *tr)
+{
+	static const char *names[] = { "threads", "tid_slot", "tgids" };
+	struct bpf_object *main_obj = tr->main->obj;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(rung, names[i]);
+		struct bpf_map *src = bpf_object__find_map_by_name(main_obj, names[i]);
+
+		if (!m || !src)
+			return -ENOENT;
+		if (bpf_map__reuse_fd(m, bpf_map__fd(src)))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Programs whose tracepoint an older kernel may lack: attach is best effort. */
+static bool optional_prog(const char *name)
+{
+	return !strcmp(name, "epoll_pwait2_enter") || !strcmp(name, "epoll_pwait2_exit") ||
+	       !strcmp(name, "close_range_e") || !strcmp(name, "on_rename");
+}
+
+static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+{
+	struct bpf_program *prog;
+	struct bpf_link *link;
+	size_t len;
+	void *p;
+	int err;
+
+	tr->main = epbatch_bpf__open();
+	if (!tr->main) {
+		fprintf(stderr, PROG ": cannot open the BPF object: %s\n", strerror(errno));
+		return -1;
+	}
+	fill_config((struct epb_config *)&tr->main->rodata->cfg, o, tgid);
+	bpf_map__set_max_entries(tr->main->maps.tid_slot, (__u32)pid_max());
+	err = epbatch_bpf__load(tr->main);
+	if (err) {
+		fprintf(stderr, PROG ": cannot load the BPF programs: %s%s\n", strerror(-err),
+			o->verbose ? "" : " (run with -v for the verifier log)");
+		return -1;
+	}
+	bpf_object__for_each_program(prog, tr->main->obj) {
+		if (tr->nr_main_links == (int)(sizeof(tr->main_links) / sizeof(*tr->main_links)))
+			return -1;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			err = -errno;
+			if (optional_prog(bpf_program__name(prog))) {
+				note(tr, "%s: not attached (%s)", bpf_program__name(prog), strerror(-err));
+				continue;
+			}
+			fprintf(stderr, PROG ": cannot attach %s: %s\n", bpf_program__name(prog),
+				strerror(-err));
+			return -1;
+		}
+		tr->main_links[tr->nr_main_links++] = link;
+	}
+	len = (size_t)bpf_map__value_size(tr->main->maps.threads) * EPB_MAX_THREADS;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(tr->main->maps.threads), 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, PROG ": cannot map the per-thread array: %s\n", strerror(errno));
+		return -1;
+	}
+	tr->threads = p;
+	tr->threads_len = len;
+	return 0;
+}
+
+static bool btf_has_func(const struct btf *btf, const char *name)
+{
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+}
+
+static int try_fentry(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool native = btf_has_func(btf, slow_funcs[0]), pv = btf_has_func(btf, slow_funcs[1]);
+	struct spin_fentry_bpf *s;
+	int err;
+
+	btf__free(btf);
+	if (!native && !pv) {
+		note(tr, "fentry: no queued-spinlock slow path in the kernel's BTF");
+		return -1;
+	}
+	s = spin_fentry_bpf__open();
+	if (!s) {
+		note(tr, "fentry: open: %s", strerror(errno));
+		return -1;
+	}
+	fill_config((struct epb_config *)&s->rodata->cfg, o, tgid);
+	bpf_program__set_autoload(s->progs.native_enter, native);
+	bpf_program__set_autoload(s->progs.native_exit, native);
+	bpf_program__set_autoload(s->progs.pv_enter, pv);
+	bpf_program__set_autoload(s->progs.pv_exit, pv);
+	err = share_maps(s->obj, tr);
+	if (!err)
+		err = spin_fentry_bpf__load(s);
+	if (err) {
+		note(tr, "fentry: load: %s", strerror(-err));
+		goto fail;
+	}
+	err = spin_fentry_bpf__attach(s);
+	if (err) {
+		note(tr, "fentry: attach: %s", strerror(-err));
+		goto fail;
+	}
+	tr->fentry = s;
+	return 0;
+fail:
+	spin_fentry_bpf__destroy(s);
+	return -1;
+}
+
+static int try_kprobe(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
+		      const struct ksyms *ks)
+{
+	uint64_t a, b;
+	bool native = ks && ksyms_range(ks, slow_funcs[0], &a, &b);
+	bool pv = ks && ksyms_range(ks, slow_funcs[1], &a, &b);
+	struct spin_kprobe_bpf *s;
+	int err;
+
+	if (!ks) {
+		note(tr, "kprobe: /proc/kallsyms shows no addresses");
+		return -1;
+	}
+	if (!native && !pv) {
+		note(tr, "kprobe: no queued-spinlock slow path in /proc/kallsyms");
+		return -1;
+	}
+	s = spin_kprobe_bpf__open();
+	if (!s) {
+		note(tr, "kprobe: open: %s", strerror(errno));
+		return -1;
+	}
+	fill_config((struct epb_config *)&s->rodata->cfg, o, tgid);
+	bpf_program__set_autoload(s->progs.native_enter, native);
+	bpf_program__set_autoload(s->progs.native_exit, native);
+	bpf_program__set_autoload(s->progs.pv_enter, pv);
+	bpf_program__set_autoload(s->progs.pv_exit, pv);
+	err = share_maps(s->obj, tr);
+	if (!err)
+		err = spin_kprobe_bpf__load(s);
+	if (err) {
+		note(tr, "kprobe: load: %s", strerror(-err));
+		goto fail;
+	}
+	err = spin_kprobe_bpf__attach(s);
+	if (err) {
+		note(tr, "kprobe: attach: %s", strerror(-err));
+		goto fail;
+	}
+	tr->kprobe = s;
+	return 0;
+fail:
+	spin_kprobe_bpf__destroy(s);
+	return -1;
+}
+
+static void add_range(struct epb_config *c, const struct ksyms *ks, const char *name)
+{
+	uint64_t a, b;
+
+	if (c->nr_ranges < EPB_MAX_RANGES && ksyms_range(ks, name, &a, &b)) {
+		c->range_start[c->nr_ranges] = a;
+		c->range_end[c->nr_ranges] = b;
+		c->nr_ranges++;
+	}
+}
+
+static int try_sample(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
+		      const struct ksyms *ks)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+	};
+	struct spin_sample_bpf *s;
+	struct epb_config *c;
+	int ncpu = libbpf_num_possible_cpus(), err, n = 0;
+
+	if (!ks) {
+		note(tr, "sample: /proc/kallsyms shows no addresses");
+		return -1;
+	}
+	s = spin_sample_bpf__open();
+	if (!s) {
+		note(tr, "sample: open: %s", strerror(errno));
+		return -1;
+	}
+	c = (struct epb_config *)&s->rodata->cfg;
+	fill_config(c, o, tgid);
+	for (size_t i = 0; i < 2; i++)
+		add_range(c, ks, slow_funcs[i]);
+	c->nr_slow_ranges = c->nr_ranges;
+	if (!c->nr_slow_ranges) {
+		note(tr, "sample: no queued-spinlock slow path in /proc/kallsyms");
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(fd_funcs) / sizeof(*fd_funcs); i++)
+		add_range(c, ks, fd_funcs[i]);
+	err = share_maps(s->obj, tr);
+	if (!err)
+		err = spin_sample_bpf__load(s);
+	if (err) {
+		note(tr, "sample: load: %s", strerror(-err));
+		goto fail;
+	}
+	attr.sample_period = (uint64_t)(1e9 / o->sample_hz);
+	tr->sample_period_ns = (double)attr.sample_period;
+	tr->sample_links = calloc((size_t)ncpu, sizeof(*tr->sample_links));
+	if (!tr->sample_links)
+		goto fail;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == ENODEV)	/* possible but not online */
+				continue;
+			note(tr, "sample: perf_event_open: %s", strerror(errno));
+			goto fail;
+		}
+		tr->sample_links[n] = bpf_program__attach_perf_event(s->progs.on_sample, fd);
+		if (!tr->sample_links[n]) {
+			note(tr, "sample: attach: %s", strerror(errno));
+			close(fd);
+			goto fail;
+		}
+		n++;
+		tr->nr_sample_links = n;
+	}
+	tr->sample = s;
+	return 0;
+fail:
+	for (int i = 0; i < tr->nr_sample_links; i++)
+		bpf_link__destroy(tr->sample_links[i]);
+	free(tr->sample_links);
+	tr->sample_links = NULL;
+	tr->nr_sample_links = 0;
+	spin_sample_bpf__destroy(s);
+	return -1;
+}
+
+/* The ladder: the first rung that works, or the one asked for. */
+static void attach_spin(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+{
+	struct ksyms *ks = NULL;
+	bool any = o->spin == SPIN_AUTO;
+
+	tr->method = SPIN_OFF;
+	if (o->spin == SPIN_OFF) {
+		note(tr, "spin: disabled by --spin-method none");
+		return;
+	}
+	if (any || o->spin != SPIN_FENTRY)
+		ks = ksyms_load("/proc/kallsyms");
+	if ((any || o->spin == SPIN_FENTRY) && !try_fentry(tr, o, tgid))
+		tr->method = SPIN_FENTRY;
+	else if ((any || o->spin == SPIN_KPROBE) && !try_kprobe(tr, o, tgid, ks))
+		tr->method = SPIN_KPROBE;
+	else if ((any || o->spin == SPIN_SAMPLE) && !try_sample(tr, o, tgid, ks))
+		tr->method = SPIN_SAMPLE;
+	ksyms_free(ks);
+}
+
+/*
+ * libbpf resolves tracepoint ids through tracefs; minimal systems and
+ * containers often boot without it mounted, so mount it as perf does.
+ */
+static void ensure_tracefs(void)
+{
+	if (!access("/sys/kernel/tracing/events", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events", F_OK))
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		fprintf(stderr, PROG ": tracefs is not mounted and mounting it failed: %s\n",
+			strerror(errno));
+}
+
+int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+{
+	double t0 = now_s();
+
+	memset(tr, 0, sizeof(*tr));
+	tr->stats_fd = -1;
+	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, PROG ": the kernel has no BTF (/sys/kernel/btf/vmlinux; needs CONFIG_DEBUG_INFO_BTF=y)\n");
+		return -1;
+	}
+	ensure_tracefs();
+	if (o->bpf_stats) {
+		tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (tr->stats_fd < 0)
+			note(tr, "bpf-stats: %s", strerror(errno));
+	}
+	if (load_main(tr, o, tgid)) {
+		tracer_close(tr);
+		return -1;
+	}
+	attach_spin(tr, o, tgid);
+	if (o->spin != SPIN_AUTO && o->spin != SPIN_OFF && tr->method != o->spin) {
+		fprintf(stderr, PROG ": --spin-method %s is not available here: %s\n",
+			spin_choice_name(o->spin), tr->nr_notes ? tr->notes[tr->nr_notes - 1] : "?");
+		tracer_close(tr);
+		return -1;
+	}
+	tr->attach_ms = (now_s() - t0) * 1e3;
+	return 0;
+}
+
+void tracer_close(struct tracer *tr)
+{
+	for (int i = 0; i < tr->nr_sample_links; i++)
+		bpf_link__destroy(tr->sample_links[i]);
+	free(tr->sample_links);
+	for (int i = 0; i < tr->nr_main_links; i++)
+		bpf_link__destroy(tr->main_links[i]);
+	if (tr->sample)
+		spin_sample_bpf__destroy(tr->sample);
+	if (tr->kprobe)
+		spin_kprobe_bpf__destroy(tr->kprobe);
+	if (tr->fentry)
+		spin_fentry_bpf__destroy(tr->fentry);
+	if (tr->threads)
+		munmap((void *)tr->threads, tr->threads_len);
+	if (tr->main)
+		epbatch_bpf__destroy(tr->main);
+	if (tr->stats_fd >= 0)
+		close(tr->stats_fd);
+	memset(tr, 0, sizeof(*tr));
+	tr->stats_fd = -1;
+}
+
+uint32_t tracer_nr_slots(const struct tracer *tr)
+{
+	uint32_t n = __atomic_load_n(&tr->main->data->next_slot, __ATOMIC_ACQUIRE);
+
+	return n > EPB_MAX_THREADS ? EPB_MAX_THREADS : n;
+}
+
+static void prog_usage(struct bpf_object *obj, struct bpf_usage *u)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		u->run_time_ns += info.run_time_ns;
+		u->run_cnt += info.run_cnt;
+		u->programs++;
+	}
+}
+
+void tracer_bpf_usage(const struct tracer *tr, struct bpf_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	prog_usage(tr->main->obj, u);
+	if (tr->fentry)
+		prog_usage(tr->fentry->obj, u);
+	if (tr->kprobe)
+		prog_usage(tr->kprobe->obj, u);
+	if (tr->sample)
+		prog_usage(tr->sample->obj, u);
+}
+
+void tracer_ctl_errno(const struct tracer *tr, uint64_t out[EPB_CTL_OPS][EPB_MAX_ERRNO + 1])
+{
+	int fd = bpf_map__fd(tr->main->maps.ctl_errno);
+
+	for (__u32 op = 0; op < EPB_CTL_OPS; op++)
+		for (__u32 e = 0; e <= EPB_MAX_ERRNO; e++) {
+			__u32 key = op * (EPB_MAX_ERRNO + 1) + e;
+			__u64 v = 0;
+
+			bpf_map_lookup_elem(fd, &key, &v);
+			out[op][e] = v;
+		}
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* epbatch-trace: per-thread epoll and fd-table spin-lock profiler. */
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "trace.h"
+#include "commands.h"
+
+static int live_main(int argc, char **argv)
+{
+	struct trace_opts o;
+	bool help;
+	int pidfd;
+
+	if (parse_live_args(argc, argv, &o, &help))
+		return 2;
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	if (check_privileges())
+		return 1;
+	pidfd = (int)syscall(SYS_pidfd_open, o.pid, 0);
+	if (pidfd < 0 && errno == ESRCH) {
+		fprintf(stderr, PROG ": no such process: %d\n", (int)o.pid);
+		return 1;
+	}
+	return trace_session(&o, o.pid, pidfd, NULL, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
+		{ "record", record_main },
+		COMMANDS_EXTRA
+	};
+
+	if (argc > 1) {
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
+			if (cmds[i].name && !strcmp(argv[1], cmds[i].name))
+				return cmds[i].fn(argc - 1, argv + 1);
+	}
+	if (argc == 1) {
+		usage(stderr);
+		return 2;
+	}
+	return live_main(argc, argv);
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Command lines of `epbatch-trace -p PID` and `epbatch-trace record`. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "trace.h"
+
+void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: epbatch-trace -p PID [-d SECONDS] [-i SECONDS] [--json FILE|-]\n"
+"                     [--spin-method auto|fentry|kprobe|sample|none] [--children] [-v]\n"
+"       epbatch-trace record -o FILE.json [-d SECONDS] (-p PID | -- COMMAND [ARGS...])\n"
+"       epbatch-trace run|compare|gate ... (see epbatch-trace(8))\n"
+"\n"
+"Per-thread epoll_ctl/epoll_wait counts and spin-lock slow-path time of a process.\n"
+"  -p, --pid PID          process to trace (all its threads)\n"
+"  -d, --duration S       stop after S seconds (default: until Ctrl-C or exit)\n"
+"  -i, --interval S       print a table every S seconds (default 1; 0: summary only)\n"
+"  -j, --json FILE        write the epbatch/1 JSON document (- for stdout)\n"
+"  -m, --spin-method M    auto (fentry, then kprobe, then sample), fentry, kprobe,\n"
+"                         sample or none\n"
+"      --sample-hz N      sampling rung frequency per CPU (default 4999)\n"
+"  -c, --children         also trace processes the target forks\n"
+"      --bpf-stats        report BPF run time (default with --json)\n"
+"      --no-bpf-stats     do not enable kernel BPF run-time statistics\n"
+"  -n, --top N            rows per table (default 20, 0: all)\n"
+"  -v, --verbose          show libbpf's log\n"
+"  -h, --help             this help\n");
+}
+
+static const char *spin_names[] = {
+	[SPIN_AUTO] = "auto", [SPIN_FENTRY] = "fentry", [SPIN_KPROBE] = "kprobe",
+	[SPIN_SAMPLE] = "sample", [SPIN_OFF] = "none",
+};
+
+const char *spin_choice_name(enum spin_choice c)
+{
+	return spin_names[c];
+}
+
+static int parse_double(const char *opt, const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, PROG ": invalid value '%s' for %s (expected a number from %g to %g)\n",
+			s, opt, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_int(const char *opt, const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, PROG ": invalid value '%s' for %s (expected an integer from %ld to %ld)\n",
+			s, opt, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void defaults(struct trace_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->interval = 1;
+	o->sample_hz = 4999;
+	o->top = 20;
+	o->bpf_stats = true;
+}
+
+enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT };
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "json", required_argument, NULL, 'j' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "spin-method", required_argument, NULL, 'm' },
+	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
+	{ "children", no_argument, NULL, 'c' },
+	{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
+	{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
+	{ "variant", required_argument, NULL, OPT_VARIANT },
+	{ "top", required_argument, NULL, 'n' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
+
+/* One getopt loop for both forms; `record` differs in -o and the command. */
+static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool record)
+{
+	const char *shorts = record ? "+p:d:i:o:m:cn:vh" : "+p:d:i:j:m:cn:vh";
+	bool bpf_stats_set = false;
+	long v;
+	int c;
+
+	defaults(o);
+	*help = false;
+	if (record)
+		o->quiet = true, o->interval = 0;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_int("-p", optarg, 1, 0x7fffffff, &v))
+				return -1;
+			o->pid = (pid_t)v;
+			break;
+		case 'd':
+			if (parse_double("-d", optarg, 0.001, 1e7, &o->duration))
+				return -1;
+			break;
+		case 'i':
+			if (parse_double("-i", optarg, 0, 1e7, &o->interval))
+				return -1;
+			if (record)
+				o->quiet = o->interval == 0;
+			break;
+		case 'j':
+		case 'o':
+			if (!record && c == 'o')
+				goto bad;
+			o->json = optarg;
+			break;
+		case 'm':
+			for (v = 0; v <= SPIN_OFF; v++)
+				if (!strcmp(optarg, spin_names[v]))
+					break;
+			if (v > SPIN_OFF) {
+				fprintf(stderr, PROG ": invalid --spin-method '%s' (auto, fentry, kprobe, sample or none)\n",
+					optarg);
+				return -1;
+			}
+			o->spin = (enum spin_choice)v;
+			break;
+		case OPT_SAMPLE_HZ:
+			if (parse_int("--sample-hz", optarg, 1, 100000, &v))
+				return -1;
+			o->sample_hz = (int)v;
+			break;
+		case 'c':
+			o->children = true;
+			break;
+		case OPT_BPF_STATS:
+			o->bpf_stats = bpf_stats_set = true;
+			break;
+		case OPT_NO_BPF_STATS:
+			o->bpf_stats = false;
+			bpf_stats_set = true;
+			break;
+		case OPT_VARIANT:
+			o->variant = optarg;
+			break;
+		case 'n':
+			if (parse_int("-n", optarg, 0, 1000000, &v))
+				return -1;
+			o->top = (int)v;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			*help = true;
+			return 0;
+		case ':':
+			fprintf(stderr, PROG ": option '%s' needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+bad:
+			if (optopt && optopt < 256 && optopt != '?')
+				fprintf(stderr, PROG ": unknown option '-%c' (see --help)\n", optopt);
+			else
+				fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	/* kernel run-time stats cost two clock reads per program run: only
+	 * turn them on by default when the numbers go somewhere (the JSON) */
+	if (!bpf_stats_set)
+		o->bpf_stats = o->json != NULL;
+	if (optind < argc) {
+		if (!record) {
+			fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+			return -1;
+		}
+		o->command = &argv[optind];
+	}
+	if (record) {
+		if (!o->json) {
+			fprintf(stderr, PROG " record: -o FILE.json is required\n");
+			return -1;
+		}
+		if (!o->pid == !o->command) {
+			fprintf(stderr, PROG " record: give either -p PID or -- COMMAND, not %s\n",
+				o->pid ? "both" : "neither");
+			return -1;
+		}
+	} else if (!o->pid) {
+		fprintf(stderr, PROG ": -p PID is required (see --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help)
+{
+	return parse(argc, argv, o, help, false);
+}
+
+int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help)
+{
+	return parse(argc, argv, o, help, true);
+}
