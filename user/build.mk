@@ -1,7 +1,7 @@
 # epbatch-trace: user/*.c linked with libbpf, and the BPF skeletons.
 TRACE_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
-TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm
+TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm -lpthread
 
 ALL += $(BUILD)/epbatch-trace
 

@@ -1,58 +1,77 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Kernel text symbols from /proc/kallsyms: where a function starts and ends. */
+/*
+ * Kernel text symbols from /proc/kallsyms: where a few functions start and
+ * end.  /proc/kallsyms has over 100k lines, so this keeps every address (to
+ * find where a function ends: at the next symbol) but only the names asked
+ * for, and parses by hand: sscanf() alone took most of the attach time.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include "trace.h"
 
-struct ksym {
-	uint64_t addr;
-	char *name;
-};
-
 struct ksyms {
-	struct ksym *syms;
+	uint64_t *addrs;		/* every symbol address, sorted */
 	size_t n;
+	const char *const *names;	/* the names asked for */
+	uint64_t *starts;		/* their addresses, 0 if absent */
+	size_t nr_names;
 };
 
-static int by_addr(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-	const struct ksym *x = a, *y = b;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	return x < y ? -1 : x > y;
 }
 
-struct ksyms *ksyms_load(const char *path)
+static int push(struct ksyms *ks, size_t *cap, uint64_t addr)
+{
+	if (ks->n == *cap) {
+		uint64_t *p = realloc(ks->addrs, (*cap = *cap ? *cap * 2 : 131072) * sizeof(*p));
+
+		if (!p)
+			return -1;
+		ks->addrs = p;
+	}
+	ks->addrs[ks->n++] = addr;
+	return 0;
+}
+
+struct ksyms *ksyms_load(const char *path, const char *const *names, size_t nr_names)
 {
 	struct ksyms *ks = calloc(1, sizeof(*ks));
+	char line[512];
 	size_t cap = 0;
-	char line[512], name[256], type;
-	unsigned long long addr;
 	FILE *f = fopen(path, "r");
 
 	if (!ks || !f)
 		goto fail;
+	ks->names = names;
+	ks->nr_names = nr_names;
+	ks->starts = calloc(nr_names ? nr_names : 1, sizeof(*ks->starts));
+	if (!ks->starts)
+		goto fail;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
-			continue;
-		if (ks->n == cap) {
-			struct ksym *p = realloc(ks->syms, (cap = cap ? cap * 2 : 65536) * sizeof(*p));
+		char *end, *name;
+		uint64_t addr = strtoull(line, &end, 16);
 
-			if (!p)
-				goto fail;
-			ks->syms = p;
-		}
-		ks->syms[ks->n].addr = addr;
-		ks->syms[ks->n].name = strdup(name);
-		if (!ks->syms[ks->n].name)
+		/* "ffffffff81705750 T fd_install [module]" */
+		if (!addr || end[0] != ' ' || !end[1] || end[2] != ' ')
+			continue;
+		if (push(ks, &cap, addr))
 			goto fail;
-		ks->n++;
+		name = end + 3;
+		name[strcspn(name, " \t\n")] = 0;
+		for (size_t i = 0; i < nr_names; i++)
+			if (!ks->starts[i] && !strcmp(name, names[i]))
+				ks->starts[i] = addr;
 	}
 	fclose(f);
 	if (!ks->n) {	/* kptr_restrict hides the addresses */
 		ksyms_free(ks);
 		return NULL;
 	}
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), by_addr);
+	qsort(ks->addrs, ks->n, sizeof(*ks->addrs), cmp_u64);
 	return ks;
 fail:
 	if (f)
@@ -65,26 +84,33 @@ void ksyms_free(struct ksyms *ks)
 {
 	if (!ks)
 		return;
-	for (size_t i = 0; i < ks->n; i++)
-		free(ks->syms[i].name);
-	free(ks->syms);
+	free(ks->addrs);
+	free(ks->starts);
 	free(ks);
 }
 
 /* A function ends where the next symbol at a higher address begins. */
 bool ksyms_range(const struct ksyms *ks, const char *name, uint64_t *start, uint64_t *end)
 {
-	for (size_t i = 0; i < ks->n; i++) {
-		if (strcmp(ks->syms[i].name, name))
+	size_t lo = 0, hi;
+
+	for (size_t i = 0; i < ks->nr_names; i++) {
+		if (strcmp(ks->names[i], name) || !ks->starts[i])
 			continue;
-		*start = ks->syms[i].addr;
-		for (size_t j = i + 1; j < ks->n; j++) {
-			if (ks->syms[j].addr > *start) {
-				*end = ks->syms[j].addr;
-				return true;
-			}
+		*start = ks->starts[i];
+		hi = ks->n;
+		while (lo < hi) {	/* first address > start */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ks->addrs[mid] <= *start)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-		return false;
+		if (lo == ks->n)
+			return false;
+		*end = ks->addrs[lo];
+		return true;
 	}
 	return false;
 }

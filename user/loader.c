@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "uapi/epoll_batch.h"
 #include "trace.h"
@@ -30,17 +30,19 @@
 #include "spin_kprobe.skel.h"
 #include "spin_sample.skel.h"
 
-static const char *slow_funcs[] = {
+/*
+ * The queued-spinlock slow paths (NR_SLOW of them), then the functions that
+ * take files->file_lock (kernels name them differently).
+ */
+#define NR_SLOW 2
+static const char *const ksym_names[] = {
 	"native_queued_spin_lock_slowpath",
 	"__pv_queued_spin_lock_slowpath",
-};
-
-/* Functions that take files->file_lock (kernels name them differently). */
-static const char *fd_funcs[] = {
 	"alloc_fd", "__get_unused_fd_flags", "get_unused_fd_flags", "put_unused_fd",
 	"file_close_fd", "close_fd", "pick_file", "__close_range", "do_dup2",
 	"ksys_dup3", "f_dupfd", "replace_fd", "expand_files", "dup_fd",
 };
+#define NR_KSYMS (sizeof(ksym_names) / sizeof(*ksym_names))
 
 const char *spin_method_name(enum spin_choice m)
 {
@@ -183,21 +185,29 @@ static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 	return 0;
 }
 
-static bool btf_has_func(const struct btf *btf, const char *name)
+static bool ksym_exists(const struct ksyms *ks, const char *name)
 {
-	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+	uint64_t a, b;
+
+	return ks && ksyms_range(ks, name, &a, &b);
 }
 
-static int try_fentry(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+/*
+ * Which slow paths exist is read from kallsyms, not from BTF: parsing the
+ * kernel's BTF once more would cost a third of the attach time, and where
+ * kallsyms hides addresses, fentry is tried on both (libbpf then reports
+ * the one that is missing).
+ */
+static int try_fentry(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
+		      const struct ksyms *ks)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool native = btf_has_func(btf, slow_funcs[0]), pv = btf_has_func(btf, slow_funcs[1]);
+	bool native = !ks || ksym_exists(ks, ksym_names[0]);
+	bool pv = !ks || ksym_exists(ks, ksym_names[1]);
 	struct spin_fentry_bpf *s;
 	int err;
 
-	btf__free(btf);
 	if (!native && !pv) {
-		note(tr, "fentry: no queued-spinlock slow path in the kernel's BTF");
+		note(tr, "fentry: no queued-spinlock slow path in /proc/kallsyms");
 		return -1;
 	}
 	s = spin_fentry_bpf__open();
@@ -232,14 +242,20 @@ fail:
 static int try_kprobe(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 		      const struct ksyms *ks)
 {
-	uint64_t a, b;
-	bool native = ks && ksyms_range(ks, slow_funcs[0], &a, &b);
-	bool pv = ks && ksyms_range(ks, slow_funcs[1], &a, &b);
+	bool native = ksym_exists(ks, ksym_names[0]);
+	bool pv = ksym_exists(ks, ksym_names[1]);
 	struct spin_kprobe_bpf *s;
 	int err;
 
 	if (!ks) {
 		note(tr, "kprobe: /proc/kallsyms shows no addresses");
+		return -1;
+	}
+	/* libbpf attaches kprobes through the kprobe PMU or kprobe_events */
+	if (access("/sys/bus/event_source/devices/kprobe", F_OK) &&
+	    access("/sys/kernel/tracing/kprobe_events", F_OK) &&
+	    access("/sys/kernel/debug/tracing/kprobe_events", F_OK)) {
+		note(tr, "kprobe: the kernel has no kprobes (CONFIG_KPROBES)");
 		return -1;
 	}
 	if (!native && !pv) {
@@ -309,15 +325,15 @@ static int try_sample(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 	}
 	c = (struct epb_config *)&s->rodata->cfg;
 	fill_config(c, o, tgid);
-	for (size_t i = 0; i < 2; i++)
-		add_range(c, ks, slow_funcs[i]);
+	for (size_t i = 0; i < NR_SLOW; i++)
+		add_range(c, ks, ksym_names[i]);
 	c->nr_slow_ranges = c->nr_ranges;
 	if (!c->nr_slow_ranges) {
 		note(tr, "sample: no queued-spinlock slow path in /proc/kallsyms");
 		goto fail;
 	}
-	for (size_t i = 0; i < sizeof(fd_funcs) / sizeof(*fd_funcs); i++)
-		add_range(c, ks, fd_funcs[i]);
+	for (size_t i = NR_SLOW; i < NR_KSYMS; i++)
+		add_range(c, ks, ksym_names[i]);
 	err = share_maps(s->obj, tr);
 	if (!err)
 		err = spin_sample_bpf__load(s);
@@ -360,10 +376,17 @@ fail:
 	return -1;
 }
 
-/* The ladder: the first rung that works, or the one asked for. */
-static void attach_spin(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+/* /proc/kallsyms is slow to read: it is read while the main object loads. */
+static void *ksyms_thread(void *arg)
 {
-	struct ksyms *ks = NULL;
+	(void)arg;
+	return ksyms_load("/proc/kallsyms", ksym_names, NR_KSYMS);
+}
+
+/* The ladder: the first rung that works, or the one asked for. */
+static void attach_spin(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
+			struct ksyms *ks)
+{
 	bool any = o->spin == SPIN_AUTO;
 
 	tr->method = SPIN_OFF;
@@ -371,15 +394,12 @@ static void attach_spin(struct tracer *tr, const struct trace_opts *o, pid_t tgi
 		note(tr, "spin: disabled by --spin-method none");
 		return;
 	}
-	if (any || o->spin != SPIN_FENTRY)
-		ks = ksyms_load("/proc/kallsyms");
-	if ((any || o->spin == SPIN_FENTRY) && !try_fentry(tr, o, tgid))
+	if ((any || o->spin == SPIN_FENTRY) && !try_fentry(tr, o, tgid, ks))
 		tr->method = SPIN_FENTRY;
 	else if ((any || o->spin == SPIN_KPROBE) && !try_kprobe(tr, o, tgid, ks))
 		tr->method = SPIN_KPROBE;
 	else if ((any || o->spin == SPIN_SAMPLE) && !try_sample(tr, o, tgid, ks))
 		tr->method = SPIN_SAMPLE;
-	ksyms_free(ks);
 }
 
 /*
@@ -399,6 +419,10 @@ static void ensure_tracefs(void)
 int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 {
 	double t0 = now_s();
+	struct ksyms *ks = NULL;
+	pthread_t reader;
+	bool reading;
+	int err;
 
 	memset(tr, 0, sizeof(*tr));
 	tr->stats_fd = -1;
@@ -413,11 +437,17 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		if (tr->stats_fd < 0)
 			note(tr, "bpf-stats: %s", strerror(errno));
 	}
-	if (load_main(tr, o, tgid)) {
+	reading = o->spin != SPIN_OFF && !pthread_create(&reader, NULL, ksyms_thread, NULL);
+	err = load_main(tr, o, tgid);
+	if (reading)
+		pthread_join(reader, (void **)&ks);
+	if (err) {
+		ksyms_free(ks);
 		tracer_close(tr);
 		return -1;
 	}
-	attach_spin(tr, o, tgid);
+	attach_spin(tr, o, tgid, ks);
+	ksyms_free(ks);
 	if (o->spin != SPIN_AUTO && o->spin != SPIN_OFF && tr->method != o->spin) {
 		fprintf(stderr, PROG ": --spin-method %s is not available here: %s\n",
 			spin_choice_name(o->spin), tr->nr_notes ? tr->notes[tr->nr_notes - 1] : "?");

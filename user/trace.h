@@ -45,7 +45,8 @@ void usage(FILE *f);
 
 /* ---- ksyms.c ---- */
 struct ksyms;
-struct ksyms *ksyms_load(const char *path);
+/* names: the functions ksyms_range() will be asked about */
+struct ksyms *ksyms_load(const char *path, const char *const *names, size_t nr_names);
 void ksyms_free(struct ksyms *ks);
 /* [start, end) of a function's text; false if absent */
 bool ksyms_range(const struct ksyms *ks, const char *name, uint64_t *start, uint64_t *end);
