@@ -19,14 +19,15 @@ DESTDIR  ?=
 SAN      ?=
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD) $(SAN)
-LDFLAGS  += $(SAN)
+override CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD) $(SAN)
+override LDFLAGS += $(SAN)
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 ALL      :=
 TESTBINS :=
 CLEAN    :=
 
+.SECONDARY:
 .PHONY: all check demo bench asan lint install clean deps kmod vmcheck unit
 all: build-all
 

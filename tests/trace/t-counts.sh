@@ -1,0 +1,67 @@
+#!/bin/sh
+# The tracer reports exactly the epoll syscalls a workload made, per thread,
+# whether it records a command or attaches to a running pid that then exits.
+. "$(dirname "$0")/lib.sh"
+
+# expected per thread k: add=(A+B)k mod=(M+B)k del=Dk errors=2Bk waits=Wk
+A=40 M=60 D=15 B=4 W=30 N=3
+ARGS="--threads $N --adds $A --mods $M --dels $D --bad $B --waits $W"
+
+verify() { # verify FILE WHAT
+	pyjson "$1" $A $M $D $B $W $N <<'PY'
+import json, sys
+f, A, M, D, B, W, N = sys.argv[1], *map(int, sys.argv[2:])
+d = json.load(open(f))
+assert d["schema"] == "epbatch/1", d["schema"]
+th = {t["comm"]: t for t in d["threads"]}
+for k in range(1, N + 1):
+    t = th.get("ctl-%d" % k)
+    assert t, "thread ctl-%d missing: %s" % (k, list(th))
+    c = t["epoll_ctl"]
+    want = {"add": (A + B) * k, "mod": (M + B) * k, "del": D * k, "errors": 2 * B * k}
+    got = {x: c[x] for x in want}
+    assert got == want, "ctl-%d: got %s want %s" % (k, got, want)
+    assert t["epoll_wait"] == W * k, "ctl-%d waits %d != %d" % (k, t["epoll_wait"], W * k)
+    assert c["ns"] > 0
+tot = d["totals"]["epoll_ctl"]
+s = N * (N + 1) // 2
+assert tot["add"] == (A + B) * s and tot["errors"] == 2 * B * s, tot
+assert tot["errno"]["add"] == {"EEXIST": B * s}, tot["errno"]
+assert tot["errno"]["mod"] == {"ENOENT": B * s}, tot["errno"]
+assert d["totals"]["epoll_wait"] == W * s
+assert d["spin_method"] in ("fentry", "kprobe", "sample"), d["spin_method"]
+PY
+}
+
+# record: traced from the first instruction
+$TRACE record -o "$T/rec.json" -- $CTLGEN $ARGS >"$T/rec.out" 2>&1
+check "record exits 0" [ $? = 0 ]
+check "record: exact per-thread counts" verify "$T/rec.json"
+check "record: no temp file left" sh -c "! ls $T | grep -q tmp"
+
+# -p: attach to a waiting process, which then runs and exits mid-trace
+mkfifo "$T/gate"
+$CTLGEN $ARGS --gate <"$T/gate" >"$T/ready" &
+GEN=$!
+exec 3>"$T/gate"	# hold the fifo open: ctlgen reads its gate from it
+BGPIDS=$GEN
+for i in $(seq 50); do grep -q ready "$T/ready" && break; sleep 0.1; done
+$TRACE -p $GEN -i 0.5 --json "$T/live.json" >"$T/live.out" 2>"$T/live.err" &
+TR=$!
+for i in $(seq 100); do grep -q "^Tracing" "$T/live.err" && break; sleep 0.05; done
+kill -USR1 $GEN
+wait $TR
+rc=$?
+exec 3>&-
+check "-p: target exiting is not an error (exit 0)" [ $rc = 0 ]
+check "-p: summary says the target exited" grep -q "summary (target exited)" "$T/live.out"
+check "-p: exact per-thread counts" verify "$T/live.json"
+check "-p: table has a row per thread" sh -c "grep -c ' ctl-[123] ' '$T/live.out' | grep -qv '^0$'"
+check "-p: TOTAL row" grep -q "TOTAL" "$T/live.out"
+attach=$(sed -n 's/.*attached in \([0-9]*\) ms.*/\1/p' "$T/live.err")
+echo "# attach took ${attach} ms"
+case $BUILD in
+*asan*) echo "# (sanitized build: attach time not checked)" ;;
+*) check "-p: attaches in under 300 ms" [ "${attach:-9999}" -lt 300 ] ;;
+esac
+finish

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Command-line parsing of epbatch-trace -p and record. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include "trace.h"
+
+#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(a) ((int)(sizeof(a) / sizeof(*(a))) - 1)
+
+static int live(char **argv, int argc, struct trace_opts *o)
+{
+	bool help;
+
+	return parse_live_args(argc, argv, o, &help);
+}
+
+static void test_live_defaults(void **state)
+{
+	char **a = ARGV("epbatch-trace", "-p", "123");
+	struct trace_opts o;
+
+	(void)state;
+	assert_int_equal(live(a, 3, &o), 0);
+	assert_int_equal(o.pid, 123);
+	assert_true(o.interval == 1.0);
+	assert_true(o.duration == 0.0);
+	assert_int_equal(o.spin, SPIN_AUTO);
+	assert_null(o.json);
+	assert_false(o.bpf_stats);	/* only on with --json */
+}
+
+static void test_live_all_flags(void **state)
+{
+	char **a = ARGV("epbatch-trace", "-p", "7", "-d", "2.5", "-i", "0.5", "--json", "out.json",
+			"--spin-method", "sample", "--children", "-v", "--sample-hz", "99", "-n", "0");
+	struct trace_opts o;
+
+	(void)state;
+	assert_int_equal(live(a, 17, &o), 0);
+	assert_int_equal(o.pid, 7);
+	assert_true(o.duration == 2.5 && o.interval == 0.5);
+	assert_string_equal(o.json, "out.json");
+	assert_int_equal(o.spin, SPIN_SAMPLE);
+	assert_true(o.children && o.verbose && o.bpf_stats);
+	assert_int_equal(o.sample_hz, 99);
+	assert_int_equal(o.top, 0);
+}
+
+static void test_live_rejects(void **state)
+{
+	struct trace_opts o;
+
+	(void)state;
+	assert_int_equal(live(ARGV("t", "-p", "0"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "12x"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-d", "1"), 3, &o), -1);		/* no -p */
+	assert_int_equal(live(ARGV("t", "-p", "1", "-d", "-3"), 5, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1", "--spin-method", "x"), 5, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1", "--bogus"), 4, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1", "extra"), 4, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1", "-o", "x"), 5, &o), -1);	/* record only */
+	assert_int_equal(live(ARGV("t", "-p"), 2, &o), -1);
+}
+
+static void test_record(void **state)
+{
+	char **a = ARGV("record", "-o", "r.json", "-d", "3", "--", "ls", "-l");
+	struct trace_opts o;
+	bool help;
+
+	(void)state;
+	assert_int_equal(parse_record_args(8, a, &o, &help), 0);
+	assert_string_equal(o.json, "r.json");
+	assert_non_null(o.command);
+	assert_string_equal(o.command[0], "ls");
+	assert_string_equal(o.command[1], "-l");
+	assert_null(o.command[2]);
+	assert_true(o.quiet);
+	assert_int_equal(parse_record_args(4, ARGV("record", "--", "ls", "-l"), &o, &help), -1);
+	assert_int_equal(parse_record_args(3, ARGV("record", "-o", "x"), &o, &help), -1);
+	assert_int_equal(parse_record_args(6, ARGV("record", "-o", "x", "-p", "5", "ls"), &o, &help), -1);
+	assert_int_equal(parse_record_args(5, ARGV("record", "-o", "x", "-p", "5"), &o, &help), 0);
+	assert_int_equal(o.pid, 5);
+}
+
+static void test_help(void **state)
+{
+	struct trace_opts o;
+	bool help;
+
+	(void)state;
+	assert_int_equal(parse_live_args(2, ARGV("t", "--help"), &o, &help), 0);
+	assert_true(help);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_live_defaults),
+		cmocka_unit_test(test_live_all_flags),
+		cmocka_unit_test(test_live_rejects),
+		cmocka_unit_test(test_record),
+		cmocka_unit_test(test_help),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
