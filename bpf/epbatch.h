@@ -82,7 +82,7 @@ struct epb_config {
 	__u32 kmod_cmd;			/* EPOLL_BATCH_IOC_SUBMIT */
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
-	__u32 pad;
+	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */
 	/* sampler: [start, end) of slow-path functions, then fd-table functions */
 	__u64 range_start[EPB_MAX_RANGES];
 	__u64 range_end[EPB_MAX_RANGES];

@@ -5,3 +5,19 @@ TESTBINS += $(TEST_HELPERS)
 $(BUILD)/tests/ctlgen: tests/workloads/ctlgen.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
+
+# Benchmark helpers (make bench): the epoll_ctl loop and the empty-program floor.
+PERF_HELPERS := $(BUILD)/tests/ctl-loop $(BUILD)/tests/empty-load
+TESTBINS += $(PERF_HELPERS)
+
+$(BUILD)/tests/ctl-loop: tests/perf/ctl-loop.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)
+
+$(BUILD)/bpf/epbatch_empty.bpf.o: bpf/epbatch.bpf.c bpf/common.bpf.h bpf/epbatch.h $(VMLINUX_H)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -DEPB_EMPTY -c $< -o $@
+
+$(BUILD)/tests/empty-load: tests/perf/empty-load.c $(BUILD)/epbatch_empty.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lbpf -lelf -lz

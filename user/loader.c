@@ -110,6 +110,7 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 	c->tgid = (__u32)tgid;
 	c->follow_children = o->children;
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
+	c->time_syscalls = o->time_syscalls;
 }
 
 /* Hand the rung the maps the main object created. */

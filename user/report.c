@@ -110,22 +110,28 @@ static json_t *spin_json(const struct thread_stats *t, bool hist)
 	return o;
 }
 
-static json_t *ctl_json(const struct thread_stats *t)
+/* Time is null, not 0, when it was not measured (no -T). */
+static json_t *ns_json(uint64_t ns, bool timed)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I}",
+	return timed ? json_integer((json_int_t)ns) : json_null();
+}
+
+static json_t *ctl_json(const struct thread_stats *t, bool timed)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:o}",
 			 "add", (json_int_t)t->ctl[EPB_CTL_ADD], "mod", (json_int_t)t->ctl[EPB_CTL_MOD],
 			 "del", (json_int_t)t->ctl[EPB_CTL_DEL],
 			 "errors", (json_int_t)(t->ctl_err[0] + t->ctl_err[1] + t->ctl_err[2]),
-			 "ns", (json_int_t)t->ctl_ns);
+			 "ns", ns_json(t->ctl_ns, timed));
 }
 
 /* Keys shared by totals and threads. */
-static void common_keys(json_t *o, const struct thread_stats *t)
+static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
-	json_object_set_new(o, "epoll_ctl", ctl_json(t));
+	json_object_set_new(o, "epoll_ctl", ctl_json(t, timed));
 	json_object_set_new(o, "epoll_wait", json_integer((json_int_t)t->wait));
 	json_object_set_new(o, "epoll_wait_events", json_integer((json_int_t)t->wait_events));
-	json_object_set_new(o, "epoll_wait_ns", json_integer((json_int_t)t->wait_ns));
+	json_object_set_new(o, "epoll_wait_ns", ns_json(t->wait_ns, timed));
 	json_object_set_new(o, "batch_submits", json_integer((json_int_t)t->batch_submits));
 	json_object_set_new(o, "kmod_submits", json_integer((json_int_t)t->kmod_submits));
 	json_object_set_new(o, "kmod_ops", json_integer((json_int_t)t->kmod_ops));
@@ -162,8 +168,9 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	if (!uname(&un))
 		json_object_set_new(doc, "kernel", json_string(un.release));
 	json_object_set_new(doc, "attach_ms", json_real(attach_ms));
+	json_object_set_new(doc, "syscall_time", json_boolean(o->time_syscalls));
 
-	common_keys(totals, &r->totals);
+	common_keys(totals, &r->totals, o->time_syscalls);
 	json_object_set_new(totals, "spin", spin_json(&r->totals, true));
 	for (int op = 0; op < EPB_CTL_OPS; op++) {
 		json_t *e = json_object();
@@ -196,14 +203,16 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 		json_object_set_new(th, "comm", json_string(t->tid ? t->comm : "(no thread)"));
 		json_object_set_new(th, "private_fd_table", json_boolean(t->private_fd_table));
 		json_object_set_new(th, "exited", json_boolean(t->exited));
-		common_keys(th, t);
+		common_keys(th, t, o->time_syscalls);
 		json_object_set_new(th, "spin", spin_json(t, false));
 		json_array_append_new(threads, th);
 	}
 	json_object_set_new(doc, "threads", threads);
-	if (bpf)
+	if (!bpf)
+		json_object_set_new(doc, "bpf", json_pack("{s:b}", "stats_enabled", 0));
+	else
 		json_object_set_new(doc, "bpf", json_pack("{s:b,s:I,s:I,s:i,s:f}",
-			"stats_enabled", o->bpf_stats,
+			"stats_enabled", 1,
 			"run_time_ns", (json_int_t)bpf->run_time_ns,
 			"run_cnt", (json_int_t)bpf->run_cnt, "programs", bpf->programs,
 			"run_time_pct", r->seconds > 0 ? 100.0 * (double)bpf->run_time_ns / (r->seconds * 1e9) : 0.0));

@@ -31,6 +31,7 @@ struct trace_opts {
 	int sample_hz;			/* sampling rung frequency per CPU */
 	bool children;			/* also trace processes the target forks */
 	bool bpf_stats;			/* BPF_ENABLE_STATS run time in the JSON */
+	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls */
 	bool quiet;			/* no tables (record) */
 	bool verbose;			/* libbpf's log */
 	int top;			/* rows per table; 0 = all */

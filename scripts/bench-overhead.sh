@@ -1,0 +1,118 @@
+#!/bin/sh
+# The tracer's overhead on the worst case: a loop of epoll_ctl(MOD) syscalls.
+# Side by side in one run, interleaved (A B C ... A B C ...), median of
+# repeats: untraced, empty BPF programs on the same hooks (the floor any
+# syscall-tracepoint tracer pays), epbatch-trace (table; and with --json,
+# which turns on BPF run-time stats), bpftrace counting by tid, strace -c -f
+# and perf trace -s.  Writes $OUT (JSON) and prints a markdown table.
+#   scripts/bench-overhead.sh [-r REPEATS] [-n ITERS] [-o OUT.json]
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+R=5 N=2000000 OUT=$BUILD/bench/overhead.json
+while getopts r:n:o: c; do
+	case $c in
+	r) R=$OPTARG ;; n) N=$OPTARG ;; o) OUT=$OPTARG ;;
+	*) echo "usage: $0 [-r REPEATS] [-n ITERS] [-o OUT.json]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench-overhead: needs root" >&2; exit 1; }
+make -s "$BUILD/epbatch-trace" "$BUILD/tests/ctl-loop" "$BUILD/tests/empty-load"
+LOOP=$BUILD/tests/ctl-loop
+T=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+SLOW_N=$((N / 20))	# strace and perf trace are 20-35x slower: same rate, less time
+
+wait_for() { # wait_for FILE PATTERN
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 300 ] && { echo "timeout waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+# run_gated ITERS TRACER-CMD...: start the loop held, attach CMD (with PID
+# substituted), release, print ns_per_call.
+run_gated() {
+	n=$1; shift
+	: >"$T/loop.out"; : >"$T/tr.out"
+	$LOOP --iters "$n" --gate >"$T/loop.out" 2>&1 &
+	lp=$!
+	wait_for "$T/loop.out" ready
+	cmd=$(echo "$*" | sed "s/PID/$lp/g")
+	sh -c "exec $cmd" >"$T/tr.out" 2>&1 &
+	tp=$!
+	case $1 in
+	*epbatch-trace*) wait_for "$T/tr.out" "^Tracing" ;;
+	bpftrace) wait_for "$T/tr.out" "Attaching" ;;
+	strace) sleep 1 ;;		# strace prints nothing until it is done
+	perf) sleep 2 ;;
+	esac
+	kill -USR1 $lp
+	wait $lp
+	kill -INT $tp 2>/dev/null || true
+	wait $tp 2>/dev/null || true
+	sed -n 's/^ns_per_call //p' "$T/loop.out"
+}
+
+run_config() {
+	case $1 in
+	none) $LOOP --iters "$N" | sed -n 's/^ns_per_call //p' ;;
+	empty)
+		$BUILD/tests/empty-load >"$T/empty.out" 2>&1 &
+		ep=$!
+		wait_for "$T/empty.out" attached
+		$LOOP --iters "$N" | sed -n 's/^ns_per_call //p'
+		kill -INT $ep; wait $ep ;;
+	epbatch) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1" ;;
+	epbatch-json) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --json $T/o.json" ;;
+	epbatch-T) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 -T" ;;
+	epbatch-stats) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --bpf-stats --json $T/o.json" ;;
+	bpftrace) run_gated "$N" "bpftrace -e 'tracepoint:syscalls:sys_enter_epoll_ctl /pid == PID/ { @[tid] = count(); }'" ;;
+	strace) run_gated "$SLOW_N" "strace -c -f -p PID" ;;
+	perf-trace) run_gated "$SLOW_N" "perf trace -s -p PID" ;;
+	esac
+}
+
+CONFIGS="none empty epbatch epbatch-json epbatch-T epbatch-stats"
+command -v bpftrace >/dev/null && CONFIGS="$CONFIGS bpftrace"
+command -v strace >/dev/null && CONFIGS="$CONFIGS strace"
+perf trace --help >/dev/null 2>&1 || perf list >/dev/null 2>&1 && CONFIGS="$CONFIGS perf-trace"
+
+for r in $(seq "$R"); do
+	for c in $CONFIGS; do
+		v=$(run_config "$c")
+		echo "$c $v" >>"$T/results"
+		printf '\r# repeat %s/%s %-12s %s ns/call     ' "$r" "$R" "$c" "$v" >&2
+	done
+done
+echo >&2
+mkdir -p "$(dirname "$OUT")"
+python3 - "$T/results" "$OUT" "$N" "$R" <<'PY'
+import json, statistics, sys, os, platform
+res, out, n, r = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+data = {}
+for line in open(res):
+    c, v = line.split()
+    data.setdefault(c, []).append(float(v))
+med = {c: statistics.median(v) for c, v in data.items()}
+base = med["none"]
+rows = []
+for c, v in data.items():
+    rows.append({"config": c, "ns_per_call_median": med[c], "samples": v,
+                 "throughput_vs_untraced": base / med[c]})
+doc = {"benchmark": "epoll_ctl MOD loop", "iters": n, "repeats": r,
+       "kernel": platform.release(), "configs": rows}
+tmp = out + ".tmp"
+json.dump(doc, open(tmp, "w"), indent=2)
+os.rename(tmp, out)
+print("| tracer | ns per epoll_ctl (median of %d) | throughput vs untraced |" % r)
+print("|---|---|---|")
+for row in rows:
+    print("| %s | %.0f | %.1f%% |" % (row["config"], row["ns_per_call_median"],
+                                   100 * row["throughput_vs_untraced"]))
+e, t = med.get("empty"), med.get("epbatch")
+if e and t:
+    print("\nepbatch-trace vs empty programs on the same hooks: %.1f points" %
+          (100 * base / e - 100 * base / t))
+PY

@@ -1,0 +1,129 @@
+#!/bin/sh
+# The epoll conformance suite: run every scenario natively (twice: the
+# transcript must not change from run to run) and under
+# LD_PRELOAD=libepbatch.so with each backend, and diff the transcripts.
+# Any difference, a crash or a timeout fails.  One line per scenario x
+# backend, then "N passed, N failed"; exit status 1 on any failure.
+#
+# Plain POSIX sh (busybox in the test guest).  Environment:
+#   BUILD             build directory (default: build, relative to the repo)
+#   CONF_DIR          scenario binaries (default: $BUILD/conformance)
+#   SHIM              the shim (default: $BUILD/libepbatch.so)
+#   BACKENDS          backends to run (default: "sync uring", plus kmod when
+#                     /dev/epoll_batch exists); "none" = native runs only,
+#                     for developing scenarios before the shim exists
+#   SCENARIO_TIMEOUT  seconds per run (default 20); a hang is a failure
+#   KEEP              directory to keep every transcript in (default: a
+#                     temporary directory, removed at the end)
+#   tests/conformance/t-conformance.sh [PATTERN]   PATTERN filters scenario names (grep -E)
+set -u
+
+# Native runs must be native, and the shim runs with its defaults except the
+# backend: EPBATCH_STATS would add output, EPBATCH_UNSHARE changes fd-table
+# sharing between threads on purpose (documented as not transparent).
+unset LD_PRELOAD EPBATCH_BACKEND EPBATCH_STATS EPBATCH_UNSHARE
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 1
+abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
+BUILD=$(abs "${BUILD:-build}")
+CONF_DIR=$(abs "${CONF_DIR:-$BUILD/conformance}")
+SHIM=$(abs "${SHIM:-$BUILD/libepbatch.so}")
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-20}
+pattern=${1:-.}
+if [ -z "${BACKENDS:-}" ]; then
+	BACKENDS="sync uring"
+	[ -e /dev/epoll_batch ] && BACKENDS="$BACKENDS kmod"
+fi
+[ "$BACKENDS" = none ] && BACKENDS=""
+
+if [ -n "${KEEP:-}" ]; then
+	out=$KEEP
+	mkdir -p "$out" || exit 1
+else
+	out=$(mktemp -d "${TMPDIR:-/tmp}/epbatch-conformance.XXXXXX") || exit 1
+	trap 'rm -rf "$out"' EXIT
+	trap 'exit 130' INT TERM
+fi
+
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+
+# run FILE CMD...: the transcript (stdout, then the exit status, then stderr)
+# of one run, in FILE; prints the exit status.
+run() {
+	file=$1
+	shift
+	timeout "$SCENARIO_TIMEOUT" "$@" >"$file" 2>"$file.err" </dev/null
+	rc=$?
+	echo "# exit $rc" >>"$file"
+	if [ -s "$file.err" ]; then
+		echo "# stderr:" >>"$file"
+		cat "$file.err" >>"$file"
+	fi
+	rm -f "$file.err"
+	echo "$rc"
+}
+
+# describe RC: why a run failed, for the report line
+describe() {
+	case $1 in
+	124 | 137 | 142 | 143) echo "timed out or killed after ${SCENARIO_TIMEOUT}s (exit $1)" ;;
+	*) echo "exit $1" ;;
+	esac
+}
+
+show_diff() {
+	diff -u "$1" "$2" | sed -n '3,42p' | sed 's/^/#   /'
+}
+
+scenarios=""
+for bin in "$CONF_DIR"/c-*; do
+	[ -x "$bin" ] && scenarios="$scenarios $bin"
+done
+if [ -z "$scenarios" ]; then
+	notok "no scenario programs in $CONF_DIR (build them with make tests-build)"
+fi
+
+shim_ok=1
+if [ -n "$BACKENDS" ] && [ ! -f "$SHIM" ]; then
+	notok "libepbatch.so not found at $SHIM: the shim must be built (make build/libepbatch.so)"
+	shim_ok=0
+fi
+
+for bin in $scenarios; do
+	name=${bin##*/c-}
+	echo "$name" | grep -Eq -- "$pattern" || continue
+	native=$out/$name.native
+	rc=$(run "$native" "$bin")
+	if [ "$rc" != 0 ]; then
+		notok "$name native: $(describe "$rc")"
+		tail -n 5 "$native" | sed 's/^/#   /'
+		continue
+	fi
+	rc=$(run "$out/$name.native2" "$bin")
+	if ! cmp -s "$native" "$out/$name.native2"; then
+		notok "$name native: transcript differs between two native runs (scenario is not deterministic)"
+		show_diff "$native" "$out/$name.native2"
+		continue
+	fi
+	ok "$name native"
+	[ $shim_ok = 1 ] || continue
+	for b in $BACKENDS; do
+		t=$out/$name.$b
+		rc=$(EPBATCH_BACKEND=$b LD_PRELOAD=$SHIM \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+			run "$t" "$bin")
+		if cmp -s "$native" "$t"; then
+			ok "$name $b"
+		else
+			notok "$name $b: transcript differs from native ($(describe "$rc"))"
+			show_diff "$native" "$t"
+		fi
+	done
+done
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

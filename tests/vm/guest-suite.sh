@@ -1,0 +1,103 @@
+#!/bin/sh
+# The guest test suite: what `scripts/vm-test` runs when given no command.
+# Runs inside the test guest (busybox sh, root, cwd = the source tree, the
+# module already inserted by /init, BUILD = the absolute build directory).
+#
+#   1. kmod-test: the module's behaviour (every op, fallback, error path,
+#      partial progress on fault and signal, the fused wait).
+#   2. kmod-fuzz: randomized ioctls (VMTEST_FUZZ_CALLS, default 50000;
+#      VMTEST_FUZZ_SEED, default random and printed).
+#   3. the kernel log has no WARN/BUG/Oops; rmmod works and removes the
+#      device; loading with addresses passed by hand works and a wrong
+#      address is refused; the module is loaded again for what follows.
+#   4. every executable tests/vm/guest.d/*.sh (other parts' guest tests),
+#      each with /dev/epoll_batch present.
+# Prints "VMSUITE ok|FAIL|skip <step>" per step and exits non-zero if any
+# step failed.
+B=${BUILD:-build}
+KO=${EPB_KMOD_PATH:-$B/vm/kmod/epoll_batch.ko}
+fail=0 steps=0
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+step() {
+	name=$1
+	shift
+	steps=$((steps + 1))
+	echo "--- $name"
+	t0=$(uptime_s)
+	"$@"
+	rc=$?
+	t1=$(uptime_s)
+	secs=$(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}')
+	case $rc in
+	0) echo "VMSUITE ok $name (${secs}s)" ;;
+	77) echo "VMSUITE skip $name" ;;
+	*) echo "VMSUITE FAIL $name (exit $rc, ${secs}s)"; fail=$((fail + 1)) ;;
+	esac
+}
+
+kernel_log_clean() {
+	if dmesg | grep -E 'WARNING: CPU|BUG:|Oops|\] general protection fault|Call Trace:|UBSAN:|KASAN:'; then
+		echo "the kernel log has warnings/oopses (above)"
+		return 1
+	fi
+	return 0
+}
+
+rmmod_works() {
+	[ -c /dev/epoll_batch ] || { echo "/dev/epoll_batch missing before rmmod"; return 1; }
+	rmmod epoll_batch || { echo "rmmod epoll_batch failed"; return 1; }
+	if grep -q '^epoll_batch ' /proc/modules || [ -e /dev/epoll_batch ]; then
+		echo "the module or its device is still there after rmmod"
+		return 1
+	fi
+	return 0
+}
+
+addr_of() { awk -v s="$1" '$3 == s { print "0x" $1; exit }' /proc/kallsyms; }
+
+params_work() {
+	ctl=$(addr_of do_epoll_ctl)
+	pw=$(addr_of __x64_sys_epoll_pwait)
+	bad=$(addr_of __x64_sys_epoll_ctl)
+	[ -n "$ctl" ] && [ -n "$pw" ] && [ -n "$bad" ] || { echo "symbols not in /proc/kallsyms"; return 1; }
+	[ "$ctl" != 0x0000000000000000 ] || { echo "kallsyms hides addresses (kptr_restrict)"; return 77; }
+	# A wrong address (another function) must be refused with a clear line.
+	if insmod "$KO" do_epoll_ctl_addr="$bad" sys_epoll_pwait_addr="$pw" 2>/dev/null; then
+		echo "a wrong do_epoll_ctl_addr was accepted"; rmmod epoll_batch; return 1
+	fi
+	dmesg | tail -n 5 | grep -q 'not the start of do_epoll_ctl' ||
+		{ echo "no clear message for a wrong address"; dmesg | tail -n 5; return 1; }
+	insmod "$KO" do_epoll_ctl_addr="$ctl" sys_epoll_pwait_addr="$pw" ||
+		{ echo "insmod with addresses from /proc/kallsyms failed"; return 1; }
+	"$B"/vm/kmod-test >/tmp/kmod-test-params.log 2>&1 ||
+		{ cat /tmp/kmod-test-params.log; echo "kmod-test failed with hand-passed addresses"; return 1; }
+	tail -n 1 /tmp/kmod-test-params.log
+	rmmod epoll_batch || { echo "rmmod failed"; return 1; }
+	return 0
+}
+
+reload() {
+	insmod "$KO" || return 1
+	[ -c /dev/epoll_batch ] || { echo "/dev/epoll_batch did not come back"; return 1; }
+}
+
+seed=${VMTEST_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+step "kmod-test" "$B"/vm/kmod-test
+step "kmod-fuzz (seed $seed)" "$B"/vm/kmod-fuzz -n "${VMTEST_FUZZ_CALLS:-50000}" -s "$seed"
+step "kernel log clean after tests and fuzzing" kernel_log_clean
+step "rmmod" rmmod_works
+step "load with addresses passed by hand" params_work
+step "load again (kprobe lookup)" reload
+
+for s in tests/vm/guest.d/*.sh; do
+	[ -f "$s" ] && [ -x "$s" ] || continue
+	step "guest.d/${s##*/}" sh "$s"
+	[ -c /dev/epoll_batch ] || reload
+done
+
+step "kernel log clean at the end" kernel_log_clean
+step "final rmmod" rmmod_works
+echo "VMSUITE: $steps steps, $fail failed"
+[ $fail = 0 ]
