@@ -50,6 +50,7 @@ run_gated() {
 	esac
 	kill -USR1 $lp
 	wait $lp
+	sed -n 's/.*attached in \([0-9]*\) ms.*/\1/p' "$T/tr.out" >>"$T/attach"
 	kill -INT $tp 2>/dev/null || true
 	wait $tp 2>/dev/null || true
 	sed -n 's/^ns_per_call //p' "$T/loop.out"
@@ -88,9 +89,11 @@ for r in $(seq "$R"); do
 done
 echo >&2
 mkdir -p "$(dirname "$OUT")"
-python3 - "$T/results" "$OUT" "$N" "$R" <<'PY'
+touch "$T/attach"
+python3 - "$T/results" "$OUT" "$N" "$R" "$T/attach" <<'PY'
 import json, statistics, sys, os, platform
 res, out, n, r = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+attach = [float(x) for x in open(sys.argv[5]).read().split()]
 data = {}
 for line in open(res):
     c, v = line.split()
@@ -102,6 +105,8 @@ for c, v in data.items():
     rows.append({"config": c, "ns_per_call_median": med[c], "samples": v,
                  "throughput_vs_untraced": base / med[c]})
 doc = {"benchmark": "epoll_ctl MOD loop", "iters": n, "repeats": r,
+       "epbatch_attach_ms": {"median": statistics.median(attach) if attach else None,
+                             "max": max(attach) if attach else None, "samples": attach},
        "kernel": platform.release(), "configs": rows}
 tmp = out + ".tmp"
 json.dump(doc, open(tmp, "w"), indent=2)
@@ -111,6 +116,9 @@ print("|---|---|---|")
 for row in rows:
     print("| %s | %.0f | %.1f%% |" % (row["config"], row["ns_per_call_median"],
                                    100 * row["throughput_vs_untraced"]))
+if attach:
+    print("\nepbatch-trace attach time: median %.0f ms, max %.0f ms (%d attaches)" %
+          (statistics.median(attach), max(attach), len(attach)))
 e, t = med.get("empty"), med.get("epbatch")
 if e and t:
     print("\nepbatch-trace vs empty programs on the same hooks: %.1f points" %

@@ -63,10 +63,6 @@ check "-p: summary says the target exited" grep -q "summary (target exited)" "$T
 check "-p: exact per-thread counts" verify "$T/live.json"
 check "-p: table has a row per thread" sh -c "grep -c ' ctl-[123] ' '$T/live.out' | grep -qv '^0$'"
 check "-p: TOTAL row" grep -q "TOTAL" "$T/live.out"
-attach=$(sed -n 's/.*attached in \([0-9]*\) ms.*/\1/p' "$T/live.err")
-echo "# attach took ${attach} ms"
-case $BUILD in
-*asan*) echo "# (sanitized build: attach time not checked)" ;;
-*) check "-p: attaches in under 300 ms" [ "${attach:-9999}" -lt 300 ] ;;
-esac
+# attach time is a number for the benchmark (scripts/bench-overhead.sh), not a test
+sed -n 's/.*\(attached in [0-9]* ms\).*/# \1/p' "$T/live.err"
 finish
