@@ -18,3 +18,18 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(TRACE_OBJS)
 	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(TRACE_OBJS) -o $@ $(LDFLAGS) $(TRACE_LIBS) -lcmocka
 
 TESTBINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
+
+# Static builds for the qemu test guest (no userland there): the tracer and
+# its contention workload, so the fentry and kprobe rungs run on 6.1.
+VM_TRACE := $(BUILD)/vm/epbatch-trace $(BUILD)/vm/ctlgen
+ifeq ($(SAN),)
+TESTBINS += $(VM_TRACE)
+endif
+
+$(BUILD)/vm/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -static $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz -ljansson -lm -lpthread
+
+$(BUILD)/vm/ctlgen: tests/workloads/ctlgen.c
+	@mkdir -p $(@D)
+	$(CC) -static $(CFLAGS) $< -o $@ -lpthread

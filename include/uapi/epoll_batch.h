@@ -52,8 +52,10 @@ struct epoll_batch {
 	__s32 wait_epfd;	/* in: epoll fd to wait on (with EPOLL_BATCH_WAIT) */
 	__u64 wait_events;	/* in: user pointer to struct epoll_event[wait_maxevents] */
 	__s32 wait_maxevents;	/* in: 1..EPOLL_BATCH_MAX_EVENTS */
-	__s32 wait_result;	/* out: events returned, or -errno of the wait */
-	__s64 wait_timeout_ns;	/* in: <0 waits forever, 0 polls, >0 relative timeout */
+	__s32 wait_result;	/* out: events returned, or -errno of the wait;
+				 * -ECANCELED: STOP_ON_ERROR stopped the ops */
+	__s64 wait_timeout_ns;	/* in: <0 waits forever, 0 polls, >0 relative
+				 * timeout (rounded up to whole ms) */
 	__u64 wait_sigmask;	/* in: 0, or user pointer to a sigset_t (as epoll_pwait) */
 	__u32 wait_sigsetsize;	/* in: sizeof the kernel sigset_t (8 on x86_64) */
 	__u32 reserved;		/* in: must be 0 */
@@ -63,7 +65,10 @@ struct epoll_batch {
  * Returns 0 when every op ran (each op's own result says whether it
  * succeeded) and, with EPOLL_BATCH_WAIT, the wait ran (see wait_result).
  * Returns -1 with errno when the batch itself is bad (EINVAL, EFAULT, E2BIG)
- * or was interrupted (EINTR): nr_done then says how many ops ran.
+ * or was interrupted (EINTR): nr_done then says how many ops ran (it is
+ * not written only when the struct epoll_batch itself faults).  Per-op
+ * flags that do not fit the op (ADD_OR_MOD on a MOD...) fail that op with
+ * -EINVAL.  See docs/kmod.md.
  */
 #define EPOLL_BATCH_IOC_SUBMIT	_IOWR(0xEB, 0x01, struct epoll_batch)
 

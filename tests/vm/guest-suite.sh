@@ -6,7 +6,8 @@
 #   1. kmod-test: the module's behaviour (every op, fallback, error path,
 #      partial progress on fault and signal, the fused wait).
 #   2. kmod-fuzz: randomized ioctls (VMTEST_FUZZ_CALLS, default 50000;
-#      VMTEST_FUZZ_SEED, default random and printed).
+#      VMTEST_FUZZ_SEED, default random and printed); both programs again
+#      built with ASan+UBSan.
 #   3. the kernel log has no WARN/BUG/Oops; rmmod works and removes the
 #      device; loading with addresses passed by hand works and a wrong
 #      address is refused; the module is loaded again for what follows.
@@ -86,6 +87,10 @@ reload() {
 seed=${VMTEST_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 step "kmod-test" "$B"/vm/kmod-test
 step "kmod-fuzz (seed $seed)" "$B"/vm/kmod-fuzz -n "${VMTEST_FUZZ_CALLS:-50000}" -s "$seed"
+# The same under ASan+UBSan (user-space memory errors in the test programs).
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+step "kmod-test (ASan+UBSan)" "$B"/vm/kmod-test-asan
+step "kmod-fuzz (ASan+UBSan, seed $seed)" "$B"/vm/kmod-fuzz-asan -n 5000 -s "$seed"
 step "kernel log clean after tests and fuzzing" kernel_log_clean
 step "rmmod" rmmod_works
 step "load with addresses passed by hand" params_work

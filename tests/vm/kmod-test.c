@@ -456,6 +456,7 @@ static void test_wait(void)
 	double t0, dt;
 
 	MUST(ep >= 0);
+	memset(evs, 0, sizeof(evs));
 	for (i = 0; i < 5; i++)
 		fds[i] = ready_fd();
 

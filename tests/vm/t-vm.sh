@@ -24,5 +24,4 @@ limit=${TEST_TIMEOUT:-600}
 [ "$limit" -gt 120 ] && limit=$((limit - 60))
 scripts/vm-test --timeout "$limit"
 rc=$?
-grep -a '^VMSUITE' "$BUILD/vm/console.txt" | tail -n 1
 exit $rc
