@@ -4,7 +4,7 @@ BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 VMLINUX_H   := $(BUILD)/vmlinux.h
 BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-               -I$(BUILD) -Ibpf -Iinclude
+               -I$(BUILD) -Ibpf -Iinclude -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 
 # vmlinux.h from the build host's BTF; the committed x86_64 copy only when
 # the host has none (CO-RE relocates either to the running kernel).

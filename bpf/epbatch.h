@@ -60,6 +60,9 @@ struct epb_thread {
 	__u64 uring_enter;		/* io_uring_enter */
 	__u64 kmod_submit;		/* ioctl(EPOLL_BATCH_IOC_SUBMIT) */
 	__u64 kmod_ops;			/* ops those submissions carried */
+	__u64 shim_flushes;		/* libepbatch.so batches (USDT epbatch:flush) */
+	__u64 shim_ops;			/* ops those batches carried */
+	__u64 shim_passthrough;		/* ops the shim sent straight to the kernel */
 
 	__u64 spin_count;		/* slow-path entries (fentry/kprobe) */
 	__u64 spin_ns;

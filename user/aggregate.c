@@ -62,6 +62,9 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 	o->kmod_ops = D(kmod_ops);
 	o->uring_enter = D(uring_enter);
 	o->batch_submits = o->kmod_submits + o->uring_enter;
+	o->shim_flushes = D(shim_flushes);
+	o->shim_ops = D(shim_ops);
+	o->shim_passthrough = D(shim_passthrough);
 	o->accept = D(accept);
 	o->socket = D(socket);
 	o->close = D(close);
@@ -98,6 +101,9 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 	s->kmod_submits += t->kmod_submits;
 	s->kmod_ops += t->kmod_ops;
 	s->uring_enter += t->uring_enter;
+	s->shim_flushes += t->shim_flushes;
+	s->shim_ops += t->shim_ops;
+	s->shim_passthrough += t->shim_passthrough;
 	s->accept += t->accept;
 	s->socket += t->socket;
 	s->close += t->close;

@@ -9,6 +9,7 @@
  * losing the counts.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@
 #include "spin_fentry.skel.h"
 #include "spin_kprobe.skel.h"
 #include "spin_sample.skel.h"
+#include "usdt.skel.h"
 
 /*
  * The queued-spinlock slow paths (NR_SLOW of them), then the functions that
@@ -384,6 +386,100 @@ static void *ksyms_thread(void *arg)
 	return ksyms_load("/proc/kallsyms", ksym_names, NR_KSYMS);
 }
 
+/* Where the target may load libepbatch.so from: its maps, LD_PRELOAD, next to us. */
+static int shim_candidates(pid_t pid, char out[][PATH_MAX], int max)
+{
+	char path[PATH_MAX], line[PATH_MAX + 128], real[PATH_MAX];
+	const char *pre = getenv("LD_PRELOAD");
+	int n = 0;
+	FILE *f;
+
+#define ADD(p)	do {								\
+		if (n < max && realpath((p), real)) {				\
+			int dup_ = 0;						\
+			for (int i_ = 0; i_ < n; i_++)				\
+				dup_ |= !strcmp(out[i_], real);			\
+			if (!dup_)						\
+				strcpy(out[n++], real);				\
+		}								\
+	} while (0)
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+
+		if (p && strstr(p, "libepbatch")) {
+			p[strcspn(p, "\n")] = 0;
+			ADD(p);
+		}
+	}
+	if (f)
+		fclose(f);
+	if (pre) {
+		char buf[PATH_MAX], *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", pre);
+		for (char *tok = strtok_r(buf, ": ", &save); tok; tok = strtok_r(NULL, ": ", &save))
+			if (strstr(tok, "libepbatch"))
+				ADD(tok);
+	}
+	if (readlink("/proc/self/exe", path, sizeof(path) - 32) > 0 ||
+	    (path[0] = 0)) {
+		path[sizeof(path) - 32] = 0;
+		char *slash = strrchr(path, '/');
+
+		if (slash) {
+			strcpy(slash + 1, "libepbatch.so");
+			ADD(path);
+			strcpy(slash + 1, "../lib/libepbatch.so");
+			ADD(path);
+		}
+	}
+#undef ADD
+	return n;
+}
+
+/*
+ * The shim's USDT probes (batches and their sizes, whatever the backend).
+ * Best effort: a target without the shim simply has nothing to attach to.
+ */
+static void attach_usdt(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+{
+	static char paths[4][PATH_MAX];
+	int n = shim_candidates(tgid, paths, 4), links = 0;
+	struct usdt_bpf *s;
+
+	if (!n)
+		return;
+	s = usdt_bpf__open();
+	if (!s)
+		return;
+	fill_config((struct epb_config *)&s->rodata->cfg, o, tgid);
+	if (share_maps(s->obj, tr) || usdt_bpf__load(s)) {
+		note(tr, "usdt: cannot load the shim probes");
+		usdt_bpf__destroy(s);
+		return;
+	}
+	for (int i = 0; i < n && tr->nr_usdt_links + 2 <= (int)(sizeof(tr->usdt_links) / sizeof(*tr->usdt_links)); i++) {
+		/* pid -1 with --children: child processes are filtered in BPF */
+		pid_t p = o->children ? -1 : tgid;
+		struct bpf_link *a = bpf_program__attach_usdt(s->progs.on_flush, p, paths[i],
+							      "epbatch", "flush", NULL);
+		struct bpf_link *b = bpf_program__attach_usdt(s->progs.on_passthrough, p, paths[i],
+							      "epbatch", "passthrough", NULL);
+
+		if (a)
+			tr->usdt_links[tr->nr_usdt_links++] = a, links++;
+		if (b)
+			tr->usdt_links[tr->nr_usdt_links++] = b;
+	}
+	if (!links) {
+		usdt_bpf__destroy(s);
+		return;
+	}
+	tr->usdt = s;
+}
+
 /* The ladder: the first rung that works, or the one asked for. */
 static void attach_spin(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 			struct ksyms *ks)
@@ -449,6 +545,7 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 	}
 	attach_spin(tr, o, tgid, ks);
 	ksyms_free(ks);
+	attach_usdt(tr, o, tgid);
 	if (o->spin != SPIN_AUTO && o->spin != SPIN_OFF && tr->method != o->spin) {
 		fprintf(stderr, PROG ": --spin-method %s is not available here: %s\n",
 			spin_choice_name(o->spin), tr->nr_notes ? tr->notes[tr->nr_notes - 1] : "?");
@@ -466,6 +563,10 @@ void tracer_close(struct tracer *tr)
 	free(tr->sample_links);
 	for (int i = 0; i < tr->nr_main_links; i++)
 		bpf_link__destroy(tr->main_links[i]);
+	for (int i = 0; i < tr->nr_usdt_links; i++)
+		bpf_link__destroy(tr->usdt_links[i]);
+	if (tr->usdt)
+		usdt_bpf__destroy(tr->usdt);
 	if (tr->sample)
 		spin_sample_bpf__destroy(tr->sample);
 	if (tr->kprobe)
@@ -516,6 +617,8 @@ void tracer_bpf_usage(const struct tracer *tr, struct bpf_usage *u)
 		prog_usage(tr->kprobe->obj, u);
 	if (tr->sample)
 		prog_usage(tr->sample->obj, u);
+	if (tr->usdt)
+		prog_usage(tr->usdt->obj, u);
 }
 
 void tracer_ctl_errno(const struct tracer *tr, uint64_t out[EPB_CTL_OPS][EPB_MAX_ERRNO + 1])

@@ -136,6 +136,10 @@ static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 	json_object_set_new(o, "kmod_submits", json_integer((json_int_t)t->kmod_submits));
 	json_object_set_new(o, "kmod_ops", json_integer((json_int_t)t->kmod_ops));
 	json_object_set_new(o, "io_uring_enter", json_integer((json_int_t)t->uring_enter));
+	json_object_set_new(o, "shim", json_pack("{s:I,s:I,s:I,s:f}",
+		"flushes", (json_int_t)t->shim_flushes, "ops", (json_int_t)t->shim_ops,
+		"passthrough", (json_int_t)t->shim_passthrough,
+		"batch_size", t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
 	json_object_set_new(o, "accept", json_integer((json_int_t)t->accept));
 	json_object_set_new(o, "socket", json_integer((json_int_t)t->socket));
 	json_object_set_new(o, "close", json_integer((json_int_t)t->close));

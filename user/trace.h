@@ -59,6 +59,9 @@ struct tracer {
 	struct spin_fentry_bpf *fentry;
 	struct spin_kprobe_bpf *kprobe;
 	struct spin_sample_bpf *sample;
+	struct usdt_bpf *usdt;		/* the shim's probes, when it is there */
+	struct bpf_link *usdt_links[8];
+	int nr_usdt_links;
 	struct bpf_link *main_links[48];
 	int nr_main_links;
 	struct bpf_link **sample_links;
@@ -92,6 +95,7 @@ struct thread_stats {
 	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns;
 	uint64_t wait, wait_events, wait_ns;
 	uint64_t batch_submits, kmod_submits, kmod_ops, uring_enter;
+	uint64_t shim_flushes, shim_ops, shim_passthrough;
 	uint64_t accept, socket, close, dup, unshare_files;
 	uint64_t spin_count, spin_ns, spin_files_count, spin_files_ns;
 	uint64_t spin_hist[EPB_HIST_SLOTS];
