@@ -63,6 +63,17 @@ check "-p: summary says the target exited" grep -q "summary (target exited)" "$T
 check "-p: exact per-thread counts" verify "$T/live.json"
 check "-p: table has a row per thread" sh -c "grep -c ' ctl-[123] ' '$T/live.out' | grep -qv '^0$'"
 check "-p: TOTAL row" grep -q "TOTAL" "$T/live.out"
+# --children: a shell that forks the workload; its threads are traced only
+# when the tracer follows forks (in the kernel, from the first fork on)
+$TRACE record --children -o "$T/kids.json" -- sh -c "$CTLGEN $ARGS; true" >/dev/null 2>&1
+check "record --children follows forked processes" verify "$T/kids.json"
+$TRACE record -o "$T/nokids.json" -- sh -c "$CTLGEN $ARGS; true" >/dev/null 2>&1
+check "without --children a child's syscalls are not counted" pyjson "$T/nokids.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["totals"]["epoll_ctl"]["add"] == 0, d["totals"]["epoll_ctl"]
+PY
+
 # attach time is a number for the benchmark (scripts/bench-overhead.sh), not a test
 sed -n 's/.*\(attached in [0-9]* ms\).*/# \1/p' "$T/live.err"
 finish
