@@ -28,6 +28,11 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 		--inh-caps=-all $TRACE -p 1 -d 1
 fi
 
+# no kernel BTF: hide /sys/kernel/btf in a private mount namespace
+if command -v unshare >/dev/null; then
+	one_line "no BTF" 1 unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf && exec $TRACE -p 1 -d 1"
+fi
+
 # a failed write must not clobber an existing file
 echo '{"keep": true}' >"$T/keep.json"
 chmod 0444 "$T" 2>/dev/null
