@@ -1,0 +1,13 @@
+#!/bin/sh
+# `make bench`: every benchmark, each writing JSON under build/bench/ and
+# printing its table.  Benchmarks report numbers; they are not tests.
+set -u
+cd "$(dirname "$0")/.."
+mkdir -p build/bench
+status=0
+for b in scripts/bench-overhead.sh scripts/bench-shim.sh; do
+	[ -x "$b" ] || continue
+	echo "== $b"
+	"$b" || status=1
+done
+exit $status
