@@ -74,6 +74,22 @@ d = json.load(open(sys.argv[1]))
 assert d["totals"]["epoll_ctl"]["add"] == 0, d["totals"]["epoll_ctl"]
 PY
 
+# Ctrl-C: the summary and the JSON are still written, exit 0
+sleep 30 &
+SL=$!
+BGPIDS="$BGPIDS $SL"
+$TRACE -p $SL --json "$T/int.json" >"$T/int.out" 2>"$T/int.err" &
+TR=$!
+for i in $(seq 100); do grep -q "^Tracing" "$T/int.err" && break; sleep 0.05; done
+kill -INT $TR
+wait $TR
+check "Ctrl-C: exit 0" [ $? = 0 ]
+check "Ctrl-C: summary printed" grep -q "summary" "$T/int.out"
+check "Ctrl-C: JSON written" pyjson "$T/int.json" <<'PY'
+import json, sys
+assert json.load(open(sys.argv[1]))["schema"] == "epbatch/1"
+PY
+
 # attach time is a number for the benchmark (scripts/bench-overhead.sh), not a test
 sed -n 's/.*\(attached in [0-9]* ms\).*/# \1/p' "$T/live.err"
 finish
