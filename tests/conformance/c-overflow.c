@@ -43,13 +43,6 @@ static void tally(const char *what, const int *rc, const int *err)
 	}
 }
 
-static int ctl(int ep, int op, int f, uint32_t events, uint64_t data)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = data };
-
-	return epoll_ctl(ep, op, f, &ev);
-}
-
 int main(void)
 {
 	static int rc[NFD], err[NFD];
@@ -73,10 +66,10 @@ int main(void)
 	for (int i = 0; i < NFD; i++) {
 		int f = i % 250 == 249 ? memfd : fd[i];
 
-		rc[i] = ctl(ep, EPOLL_CTL_ADD, f, EPOLLIN, (uint64_t)i);
+		rc[i] = t_ctl_quiet(ep, EPOLL_CTL_ADD, f, EPOLLIN, (uint64_t)i);
 		err[i] = errno;
 		if (i % 100 == 50) {
-			rc[i] = ctl(ep, EPOLL_CTL_ADD, fd[i], EPOLLIN, 5000);
+			rc[i] = t_ctl_quiet(ep, EPOLL_CTL_ADD, fd[i], EPOLLIN, 5000);
 			err[i] = errno;
 		}
 	}
@@ -85,7 +78,7 @@ int main(void)
 
 	t_log("## 1000 MODs to OUT (always ready) with new tags");
 	for (int i = 0; i < NFD; i++) {
-		rc[i] = ctl(ep, EPOLL_CTL_MOD, fd[i], EPOLLOUT, (uint64_t)(10000 + i));
+		rc[i] = t_ctl_quiet(ep, EPOLL_CTL_MOD, fd[i], EPOLLOUT, (uint64_t)(10000 + i));
 		err[i] = errno;
 	}
 	tally("MOD", rc, err);
@@ -93,12 +86,12 @@ int main(void)
 
 	t_log("## 1000 MODs then DELs of the 500 odd fds, one iteration");
 	for (int i = 0; i < NFD; i++) {
-		rc[i] = ctl(ep, EPOLL_CTL_MOD, fd[i], EPOLLIN, (uint64_t)(20000 + i));
+		rc[i] = t_ctl_quiet(ep, EPOLL_CTL_MOD, fd[i], EPOLLIN, (uint64_t)(20000 + i));
 		err[i] = errno;
 	}
 	tally("MOD", rc, err);
 	for (int i = 0; i < NFD; i++) {
-		rc[i] = i % 2 ? ctl(ep, EPOLL_CTL_DEL, fd[i], 0, 0) : 0;
+		rc[i] = i % 2 ? t_ctl_quiet(ep, EPOLL_CTL_DEL, fd[i], 0, 0) : 0;
 		err[i] = errno;
 	}
 	tally("DEL (even fds untouched)", rc, err);
@@ -106,11 +99,11 @@ int main(void)
 
 	t_log("## 500 ADD+DEL pairs cancel; the second DEL of each still fails");
 	for (int i = 1; i < NFD; i += 2) {
-		ctl(ep, EPOLL_CTL_ADD, fd[i], EPOLLIN, (uint64_t)(30000 + i));
-		ctl(ep, EPOLL_CTL_DEL, fd[i], 0, 0);
+		t_ctl_quiet(ep, EPOLL_CTL_ADD, fd[i], EPOLLIN, (uint64_t)(30000 + i));
+		t_ctl_quiet(ep, EPOLL_CTL_DEL, fd[i], 0, 0);
 	}
 	for (int i = 0; i < NFD; i++) {
-		rc[i] = i % 2 ? ctl(ep, EPOLL_CTL_DEL, fd[i], 0, 0) : 0;
+		rc[i] = i % 2 ? t_ctl_quiet(ep, EPOLL_CTL_DEL, fd[i], 0, 0) : 0;
 		err[i] = errno;
 	}
 	tally("second DEL (even fds untouched)", rc, err);
@@ -118,7 +111,7 @@ int main(void)
 
 	t_log("## MOD all registered, then close all 1000 without DEL, then a wait");
 	for (int i = 0; i < NFD; i += 2)
-		ctl(ep, EPOLL_CTL_MOD, fd[i], EPOLLOUT, (uint64_t)(40000 + i));
+		t_ctl_quiet(ep, EPOLL_CTL_MOD, fd[i], EPOLLOUT, (uint64_t)(40000 + i));
 	for (int i = 0; i < NFD; i++) {
 		rc[i] = close(fd[i]);
 		err[i] = errno;

@@ -67,13 +67,6 @@ static void *sender(void *arg)
 	return NULL;
 }
 
-static int ctl(int op, int f, uint32_t events, uint64_t data)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = data };
-
-	return epoll_ctl(ep, op, f, &ev);
-}
-
 int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
@@ -101,12 +94,12 @@ int main(void)
 		uint32_t m = rounds % 2 ? EPOLLIN | EPOLLOUT : EPOLLIN;
 
 		for (int j = 0; j < NFD; j++) {
-			int rc = ctl(EPOLL_CTL_MOD, fd[j], m, (uint64_t)(1000 * (rounds % 2) + j));
+			int rc = t_ctl_quiet(ep, EPOLL_CTL_MOD, fd[j], m, (uint64_t)(1000 * (rounds % 2) + j));
 
 			if (rc == 0 && j % 8 == 0) {
-				rc = ctl(EPOLL_CTL_DEL, fd[j], 0, 0);
+				rc = t_ctl_quiet(ep, EPOLL_CTL_DEL, fd[j], 0, 0);
 				if (rc == 0)
-					rc = ctl(EPOLL_CTL_ADD, fd[j], m, (uint64_t)j);
+					rc = t_ctl_quiet(ep, EPOLL_CTL_ADD, fd[j], m, (uint64_t)j);
 			}
 			if (rc != 0 && fails++ == 0)
 				first_err = errno;
@@ -131,7 +124,7 @@ int main(void)
 
 	t_log("## a final round sets a known state; the handler's fd is registered");
 	for (int j = 0; j < NFD; j++)
-		if (ctl(EPOLL_CTL_MOD, fd[j], EPOLLIN, (uint64_t)(5000 + j)) != 0)
+		if (t_ctl_quiet(ep, EPOLL_CTL_MOD, fd[j], EPOLLIN, (uint64_t)(5000 + j)) != 0)
 			t_res("final MOD", -1);
 	WAIT(ep, NFD + 1, 0);
 	CTL(ep, EPOLL_CTL_ADD, hfd, EPOLLIN, 1);

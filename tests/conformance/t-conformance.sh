@@ -46,10 +46,15 @@ else
 	trap 'exit 130' INT TERM
 fi
 
-pass=0 fail=0
+pass=0 fail=0 failed=""
 
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
-notok() { fail=$((fail + 1)); echo "not ok - $*"; }
+# notok NAME REASON: NAME goes into the closing list of failures
+notok() {
+	fail=$((fail + 1))
+	failed="$failed $(echo "$1" | tr ' ' /)"
+	echo "not ok - $1${2:+: $2}"
+}
 
 # run FILE CMD...: the transcript (stdout, then the exit status, then stderr)
 # of one run, in FILE; prints the exit status.
@@ -75,8 +80,15 @@ describe() {
 	esac
 }
 
+# show_diff NATIVE SHIM: the start of the difference and, since a run that
+# hung or crashed differs from its first missing line to the end, where the
+# shim's transcript stopped.
 show_diff() {
-	diff -u "$1" "$2" | sed -n '3,42p' | sed 's/^/#   /'
+	diff -u "$1" "$2" | sed -n '3,32p' | sed 's/^/#   /'
+	if [ "$(tail -n 1 "$1")" != "$(tail -n 1 "$2")" ] || ! grep -q '^# exit 0$' "$2"; then
+		echo "#   ... the run under the shim ended with:"
+		tail -n 8 "$2" | sed 's/^/#   | /'
+	fi
 }
 
 scenarios=""
@@ -84,12 +96,12 @@ for bin in "$CONF_DIR"/c-*; do
 	[ -x "$bin" ] && scenarios="$scenarios $bin"
 done
 if [ -z "$scenarios" ]; then
-	notok "no scenario programs in $CONF_DIR (build them with make tests-build)"
+	notok "scenarios" "none in $CONF_DIR (build them with make tests-build)"
 fi
 
 shim_ok=1
 if [ -n "$BACKENDS" ] && [ ! -f "$SHIM" ]; then
-	notok "libepbatch.so not found at $SHIM: the shim must be built (make build/libepbatch.so)"
+	notok "libepbatch.so" "not found at $SHIM: the shim must be built (make build/libepbatch.so)"
 	shim_ok=0
 fi
 
@@ -99,13 +111,13 @@ for bin in $scenarios; do
 	native=$out/$name.native
 	rc=$(run "$native" "$bin")
 	if [ "$rc" != 0 ]; then
-		notok "$name native: $(describe "$rc")"
+		notok "$name native" "$(describe "$rc")"
 		tail -n 5 "$native" | sed 's/^/#   /'
 		continue
 	fi
 	rc=$(run "$out/$name.native2" "$bin")
 	if ! cmp -s "$native" "$out/$name.native2"; then
-		notok "$name native: transcript differs between two native runs (scenario is not deterministic)"
+		notok "$name native" "transcript differs between two native runs (scenario is not deterministic)"
 		show_diff "$native" "$out/$name.native2"
 		continue
 	fi
@@ -119,11 +131,12 @@ for bin in $scenarios; do
 		if cmp -s "$native" "$t"; then
 			ok "$name $b"
 		else
-			notok "$name $b: transcript differs from native ($(describe "$rc"))"
+			notok "$name $b" "transcript differs from native ($(describe "$rc"))"
 			show_diff "$native" "$t"
 		fi
 	done
 done
 
+[ -n "$failed" ] && echo "# failed:$failed"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

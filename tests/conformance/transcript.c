@@ -137,13 +137,19 @@ static const char *op_name(int op)
 	}
 }
 
+int t_ctl_quiet(int ep, int op, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+
+	return epoll_ctl(ep, op, fd, &ev);
+}
+
 int t_ctl(int ep, const char *epname, int op, int fd, const char *fdname,
 	  uint32_t events, uint64_t data)
 {
-	struct epoll_event ev = { .events = events, .data.u64 = data };
 	char m[128];
 	char what[256];
-	int rc = epoll_ctl(ep, op, fd, &ev);
+	int rc = t_ctl_quiet(ep, op, fd, events, data);
 	int e = errno;
 
 	snprintf(what, sizeof(what), "epoll_ctl(%s, %s, %s, %s, %llu)", epname,

@@ -43,6 +43,9 @@ int t_ctl(int ep, const char *epname, int op, int fd, const char *fdname,
 	  uint32_t events, uint64_t data);
 #define CTL(ep, op, fd, ev, data) t_ctl((ep), #ep, (op), (fd), #fd, (ev), (data))
 
+/* epoll_ctl without a transcript line, for loops that print a summary. */
+int t_ctl_quiet(int ep, int op, int fd, uint32_t events, uint64_t data);
+
 /* Print the result of a wait that filled ev[] with rc events, in canonical
  * order (sorted by data, then mask), and return rc with errno intact. */
 int t_events(const char *what, int rc, struct epoll_event *ev);
