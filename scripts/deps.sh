@@ -12,7 +12,7 @@ liburing-dev libjansson-dev libcmocka-dev systemtap-sdt-dev linux-perf strace cp
 python3 iproute2 procps"
 VM="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils"
 SERVERS="nginx-light memcached redis-server redis-tools haproxy wrk apache2-utils
-nghttp2-client libmemcached-tools chromium bpftrace"
+nghttp2-client libmemcached-tools chromium bpftrace jq"
 
 want="$BUILD"
 for a in "$@"; do

@@ -465,15 +465,19 @@ static void attach_usdt(struct tracer *tr, const struct trace_opts *o, pid_t tgi
 		pid_t p = o->children ? -1 : tgid;
 		struct bpf_link *a = bpf_program__attach_usdt(s->progs.on_flush, p, paths[i],
 							      "epbatch", "flush", NULL);
-		struct bpf_link *b = bpf_program__attach_usdt(s->progs.on_passthrough, p, paths[i],
-							      "epbatch", "passthrough", NULL);
+		struct bpf_link *b = a ? bpf_program__attach_usdt(s->progs.on_passthrough, p, paths[i],
+								  "epbatch", "passthrough", NULL) : NULL;
 
-		if (a)
-			tr->usdt_links[tr->nr_usdt_links++] = a, links++;
+		if (!a) {
+			note(tr, "usdt: %s: cannot attach epbatch:flush (-v shows why)", paths[i]);
+			continue;
+		}
+		tr->usdt_links[tr->nr_usdt_links++] = a;
+		links++;
 		if (b)
 			tr->usdt_links[tr->nr_usdt_links++] = b;
 	}
-	if (!links) {
+	if (!links) {	/* no link refers to s: it can go */
 		usdt_bpf__destroy(s);
 		return;
 	}

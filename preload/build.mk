@@ -1,0 +1,26 @@
+# libepbatch.so, the LD_PRELOAD shim that batches epoll_ctl (preload/).
+# Top-level sources only: preload/bench/ holds the shim's benchmark.
+PRELOAD_SRCS := $(wildcard preload/*.c)
+PRELOAD_OBJS := $(patsubst preload/%.c,$(BUILD)/preload/%.o,$(PRELOAD_SRCS))
+
+$(BUILD)/preload/%.o: preload/%.c preload/shim.h include/uapi/epoll_batch.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(BUILD)/libepbatch.so: $(PRELOAD_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-z,defs -o $@ $^ $(LDFLAGS) -luring -ldl -lpthread
+
+ALL += $(BUILD)/libepbatch.so
+CLEAN +=
+
+# The shim's benchmark loop and its test helper (tests/shim/*.sh run them).
+$(BUILD)/shim/epbatch-rearm: preload/bench/rearm.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(BUILD)/shim/shim-check: tests/shim/shim-check.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
+
+TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check

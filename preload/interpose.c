@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The functions libepbatch.so interposes.  Each one does the libc call (found
+ * with dlsym(RTLD_NEXT)) plus what the shim must do around it: learn which
+ * fds are pollable or epoll fds, flush before a queued op could become wrong
+ * (close, dup2 over it, fork, exec, spawn, poll on an epoll fd), and route
+ * epoll_ctl/epoll_wait through state.c.
+ */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/select.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Look the libc function up once; the pointer is then read without a lock
+ * (a racing second lookup stores the same value). */
+#define REAL(name)                                                           \
+	static typeof(&name) real_fn;                                        \
+	if (unlikely(!real_fn))                                              \
+		real_fn = (typeof(&name))dlsym(RTLD_NEXT, #name);            \
+	shim_init()
+
+int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
+int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+int (*real_epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+int (*real_epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+			 const sigset_t *);
+int (*real_close)(int);
+
+static void atfork_prepare(void)
+{
+	/* Every thread's queue: the child must see the state at fork. */
+	flush_all(1);
+}
+
+static void atfork_parent(void)
+{
+	/* The child holds the same epoll instances now and may change them
+	 * behind this process's mirror. */
+	mark_all_epi(EPI_XPROC, 0);
+}
+
+static void atfork_child(void)
+{
+	mark_all_epi(EPI_XPROC, 0);
+	shim_atfork_child();
+}
+
+void resolve_real(void)
+{
+	real_epoll_ctl = dlsym(RTLD_NEXT, "epoll_ctl");
+	real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
+	real_epoll_pwait = dlsym(RTLD_NEXT, "epoll_pwait");
+	real_epoll_pwait2 = dlsym(RTLD_NEXT, "epoll_pwait2");
+	real_close = dlsym(RTLD_NEXT, "close");
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* ---- epoll ---- */
+
+EXPORT int epoll_create(int size)
+{
+	REAL(epoll_create);
+	int fd = real_fn(size);
+
+	if (fd >= 0)
+		note_epoll(fd, 0);
+	return fd;
+}
+
+EXPORT int epoll_create1(int flags)
+{
+	REAL(epoll_create1);
+	int fd = real_fn(flags);
+
+	if (fd >= 0)
+		note_epoll(fd, flags);
+	return fd;
+}
+
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	shim_init();
+	return shim_ctl(epfd, op, fd, ev);
+}
+
+static const struct timespec *ms_to_ts(int ms, struct timespec *ts)
+{
+	if (ms < 0)
+		return NULL;
+	ts->tv_sec = ms / 1000;
+	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+	return ts;
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)
+{
+	struct timespec ts;
+
+	shim_init();
+	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), NULL, 0);
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int timeout,
+		       const sigset_t *sigmask)
+{
+	struct timespec ts;
+
+	shim_init();
+	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), sigmask, 1);
+}
+
+EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
+			const struct timespec *timeout, const sigset_t *sigmask)
+{
+	shim_init();
+	return shim_wait(epfd, evs, maxevents, timeout, sigmask, 2);
+}
+
+/* ---- fds the shim learns about ---- */
+
+static int pollable(int fd)
+{
+	if (fd >= 0)
+		note_pollable(fd);
+	return fd;
+}
+
+static int unknown(int fd)
+{
+	/* A new file under this number: whatever the mirror said about the
+	 * number belonged to a file that is gone. */
+	if (fd >= 0)
+		slot_reset(fd);
+	return fd;
+}
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+	REAL(socket);
+	return pollable(real_fn(domain, type, protocol));
+}
+
+EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	REAL(accept);
+	return pollable(real_fn(fd, addr, len));
+}
+
+EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	REAL(accept4);
+	return pollable(real_fn(fd, addr, len, flags));
+}
+
+EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	REAL(socketpair);
+	int ret = real_fn(domain, type, protocol, sv);
+
+	if (ret == 0) {
+		pollable(sv[0]);
+		pollable(sv[1]);
+	}
+	return ret;
+}
+
+EXPORT int pipe(int fds[2])
+{
+	REAL(pipe);
+	int ret = real_fn(fds);
+
+	if (ret == 0) {
+		pollable(fds[0]);
+		pollable(fds[1]);
+	}
+	return ret;
+}
+
+EXPORT int pipe2(int fds[2], int flags)
+{
+	REAL(pipe2);
+	int ret = real_fn(fds, flags);
+
+	if (ret == 0) {
+		pollable(fds[0]);
+		pollable(fds[1]);
+	}
+	return ret;
+}
+
+EXPORT int eventfd(unsigned int initval, int flags)
+{
+	REAL(eventfd);
+	return pollable(real_fn(initval, flags));
+}
+
+EXPORT int timerfd_create(int clockid, int flags)
+{
+	REAL(timerfd_create);
+	return pollable(real_fn(clockid, flags));
+}
+
+EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	REAL(signalfd);
+	int ret = real_fn(fd, mask, flags);
+
+	return fd == -1 ? pollable(ret) : ret;
+}
+
+EXPORT int inotify_init(void)
+{
+	REAL(inotify_init);
+	return pollable(real_fn());
+}
+
+EXPORT int inotify_init1(int flags)
+{
+	REAL(inotify_init1);
+	return pollable(real_fn(flags));
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	REAL(open);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return unknown(real_fn(path, flags, mode));
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	REAL(open64);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return unknown(real_fn(path, flags, mode));
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	REAL(openat);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return unknown(real_fn(dirfd, path, flags, mode));
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	REAL(openat64);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return unknown(real_fn(dirfd, path, flags, mode));
+}
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+	REAL(creat);
+	return unknown(real_fn(path, mode));
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	REAL(recvmsg);
+	ssize_t ret = real_fn(fd, msg, flags);
+
+	if (ret >= 0 && msg && msg->msg_controllen) {
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+				int rfd;
+
+				memcpy(&rfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				unknown(rfd);
+			}
+		}
+	}
+	return ret;
+}
+
+/* ---- close and dup: an fd number must never carry a queued op over to
+ * another open file ---- */
+
+EXPORT int close(int fd)
+{
+	shim_init();
+	shim_close_prepare(fd);
+	return real_close(fd);
+}
+
+static void close_span(unsigned first, unsigned last)
+{
+	int maxfd = atomic_load(&main_tab.maxfd);
+
+	if (my_tab && atomic_load(&my_tab->maxfd) > maxfd)
+		maxfd = atomic_load(&my_tab->maxfd);
+	if (maxfd < 0 || first > (unsigned)maxfd)
+		return;
+	if (last > (unsigned)maxfd)
+		last = (unsigned)maxfd;
+	for (unsigned fd = first; fd <= last; fd++)
+		shim_close_prepare((int)fd);
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	REAL(close_range);
+
+	if (first <= last && !(flags & CLOSE_RANGE_CLOEXEC)) {
+		/* The kernel unshares first, then closes: mirror that. */
+		if (flags & CLOSE_RANGE_UNSHARE)
+			shim_unshare_tab();
+		close_span(first, last);
+	}
+	return real_fn(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	REAL(closefrom);
+
+	if (lowfd >= 0)
+		close_span((unsigned)lowfd, ~0U);
+	real_fn(lowfd);
+}
+
+EXPORT int dup(int fd)
+{
+	REAL(dup);
+	int ret = real_fn(fd);
+
+	if (ret >= 0)
+		note_dup(fd, ret);
+	return ret;
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	REAL(dup2);
+	int ret;
+
+	if (oldfd == newfd)
+		return real_fn(oldfd, newfd);
+	shim_close_prepare(newfd);
+	ret = real_fn(oldfd, newfd);
+	if (ret >= 0)
+		note_dup(oldfd, ret);
+	return ret;
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	REAL(dup3);
+	int ret;
+
+	if (oldfd != newfd)
+		shim_close_prepare(newfd);
+	ret = real_fn(oldfd, newfd, flags);
+	if (ret >= 0)
+		note_dup(oldfd, ret);
+	return ret;
+}
+
+static int fcntl_common(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
+{
+	int ret = fn(fd, cmd, arg);
+
+	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		note_dup(fd, ret);
+	return ret;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	REAL(fcntl);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(real_fn, fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...);
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	REAL(fcntl64);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(real_fn, fd, cmd, arg);
+}
+
+/* ---- poll/select on an epoll fd is a wait the shim must see ---- */
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	REAL(poll);
+	for (nfds_t i = 0; i < n; i++)
+		shim_poll_epfd(fds[i].fd);
+	return real_fn(fds, n, timeout);
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	REAL(ppoll);
+	for (nfds_t i = 0; i < n; i++)
+		shim_poll_epfd(fds[i].fd);
+	return real_fn(fds, n, ts, mask);
+}
+
+static void select_sets(int n, fd_set *r, fd_set *w, fd_set *e)
+{
+	for (int fd = 0; fd < n && fd < FD_SETSIZE; fd++)
+		if ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e)))
+			shim_poll_epfd(fd);
+}
+
+EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	REAL(select);
+	select_sets(n, r, w, e);
+	return real_fn(n, r, w, e, tv);
+}
+
+EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+		   const sigset_t *mask)
+{
+	REAL(pselect);
+	select_sets(n, r, w, e);
+	return real_fn(n, r, w, e, ts, mask);
+}
+
+/* ---- new processes and exec: nothing queued may be lost or run twice ---- */
+
+EXPORT pid_t vfork(void)
+{
+	/* A vfork child may only exec or _exit, which a fork child can do
+	 * too; wrapping vfork itself is impossible (it returns twice on one
+	 * stack frame). */
+	return fork();
+}
+
+EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	REAL(clone);
+	va_list ap;
+	void *ptid, *tls, *ctid;
+
+	va_start(ap, arg);
+	ptid = va_arg(ap, void *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, void *);
+	va_end(ap);
+	if (!(flags & CLONE_FILES) || !(flags & CLONE_VM)) {
+		flush_all(1);
+		mark_all_epi(EPI_XPROC, 0);
+	} else {
+		flush_all(0);
+	}
+	return real_fn(fn, stack, flags, arg, ptid, tls, ctid);
+}
+
+static void before_exec(void)
+{
+	shim_init();
+	/* exec ends every other thread: flush their queues too */
+	flush_all(1);
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	REAL(execve);
+	before_exec();
+	return real_fn(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	REAL(execv);
+	before_exec();
+	return real_fn(path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	REAL(execvp);
+	before_exec();
+	return real_fn(file, argv);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	REAL(execvpe);
+	before_exec();
+	return real_fn(file, argv, envp);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	REAL(fexecve);
+	before_exec();
+	return real_fn(fd, argv, envp);
+}
+
+/* execl*: collect the variadic arguments, then take the execv* path. */
+static size_t count_args(va_list ap)
+{
+	size_t n = 1;
+	va_list c;
+
+	va_copy(c, ap);
+	while (va_arg(c, char *))
+		n++;
+	va_end(c);
+	return n;
+}
+
+/* argv[1..n] from ap, the last being the terminating NULL */
+static void fill_args(char **argv, const char *first, size_t n, va_list *ap)
+{
+	argv[0] = (char *)first;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(*ap, char *);
+}
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+
+	va_start(ap, arg);
+	size_t n = count_args(ap);
+	char *argv[n + 1];
+
+	fill_args(argv, arg, n, &ap);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+
+	va_start(ap, arg);
+	size_t n = count_args(ap);
+	char *argv[n + 1];
+
+	fill_args(argv, arg, n, &ap);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	char **envp;
+
+	va_start(ap, arg);
+	size_t n = count_args(ap);
+	char *argv[n + 1];
+
+	fill_args(argv, arg, n, &ap);
+	envp = va_arg(ap, char **);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+static void before_spawn(void)
+{
+	shim_init();
+	flush_all(1);
+	/* The child starts a new program with every epoll fd not marked
+	 * close-on-exec: it may change those instances. */
+	mark_all_epi(EPI_XPROC, 1);
+}
+
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	REAL(posix_spawn);
+	before_spawn();
+	return real_fn(pid, path, fa, attr, argv, envp);
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	REAL(posix_spawnp);
+	before_spawn();
+	return real_fn(pid, file, fa, attr, argv, envp);
+}
+
+__attribute__((constructor)) static void shim_ctor(void)
+{
+	shim_init();
+}

@@ -1,0 +1,840 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mirror, the per-thread queue and the decision to defer an epoll_ctl.
+ *
+ * An op is deferred only when its result is already known (from the mirror
+ * of the interest set) and the calling thread is the only thread that waits
+ * on the epoll instance; everything else goes to the kernel at once.  See
+ * docs/shim.md for the rules and why each one exists.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/sdt.h>
+#include <unistd.h>
+
+#define TLS __attribute__((tls_model("initial-exec")))
+
+enum backend be_kind = BE_SYNC;
+int opt_unshare, opt_stats;
+struct fdtab main_tab;
+TLS __thread struct fdtab *my_tab;
+TLS __thread int crit;
+
+static TLS __thread int tid_cache;
+static TLS __thread struct tq *tq_cache;
+static TLS __thread int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
+
+static struct epinfo *epis;
+static _Atomic unsigned epi_next = 1;
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tq *registry;
+static struct stats dead_stats;
+static pthread_key_t exit_key;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static _Atomic int inited;
+
+static inline struct fdtab *tab(void)
+{
+	return my_tab ? my_tab : &main_tab;
+}
+
+int my_tid(void)
+{
+	if (unlikely(!tid_cache))
+		tid_cache = gettid();
+	return tid_cache;
+}
+
+static void *map_zero(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int tab_alloc(struct fdtab *t)
+{
+	struct rlimit rl;
+	rlim_t n = 1 << 16;
+
+	/* Sized by the hard limit, which only privileged code can raise; pages
+	 * are touched only for fd numbers in use.  Larger fds pass through. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+		n = rl.rlim_max;
+	if (n > (1 << 22))
+		n = 1 << 22;
+	if (n < 1024)
+		n = 1024;
+	t->slot = map_zero(n * sizeof(*t->slot));
+	t->size = t->slot ? (int)n : 0;
+	atomic_store(&t->maxfd, -1);
+	return t->slot ? 0 : -1;
+}
+
+static void thread_exit(void *arg);
+
+static void env_flag(const char *name, int *out)
+{
+	const char *v = getenv(name);
+
+	*out = v && *v && strcmp(v, "0") != 0;
+}
+
+static void stats_print(void);
+
+static TLS __thread int in_init;
+
+static void init_once_fn(void)
+{
+	/* The shim's own calls below (open, dlsym's allocations) come back
+	 * through the wrappers; they see an empty table and pass through. */
+	in_init = 1;
+	resolve_real();
+	env_flag("EPBATCH_UNSHARE", &opt_unshare);
+	env_flag("EPBATCH_STATS", &opt_stats);
+	epis = map_zero((MAX_EPI + 1) * sizeof(*epis));
+	if (tab_alloc(&main_tab) || !epis) {
+		fprintf(stderr, "libepbatch: cannot map the fd table; passing every call through\n");
+		main_tab.size = 0;
+	}
+	pthread_key_create(&exit_key, thread_exit);
+	if (backend_init() < 0)
+		exit(2);
+	in_init = 0;
+	atomic_store(&inited, 1);
+}
+
+void shim_init(void)
+{
+	if (likely(atomic_load_explicit(&inited, memory_order_acquire)) || in_init)
+		return;
+	pthread_once(&init_once, init_once_fn);
+}
+
+struct epinfo *epi_get(unsigned id)
+{
+	return &epis[id];
+}
+
+unsigned epi_new(int flags)
+{
+	unsigned id = atomic_fetch_add(&epi_next, 1);
+
+	if (id > MAX_EPI || !epis)
+		return 0;
+	atomic_store(&epis[id].waiter, 0);
+	atomic_store(&epis[id].owner, NULL);
+	atomic_store(&epis[id].flags, flags);
+	return id;
+}
+
+void mark_all_epi(int flag, int only_non_cloexec)
+{
+	unsigned n = atomic_load(&epi_next);
+
+	for (unsigned id = 1; id < n && id <= MAX_EPI; id++) {
+		if (only_non_cloexec && (atomic_load(&epis[id].flags) & EPI_CLOEXEC))
+			continue;
+		atomic_fetch_or(&epis[id].flags, flag);
+	}
+}
+
+_Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
+{
+	if (fd < 0 || fd >= t->size)
+		return NULL;
+	return &t->slot[fd];
+}
+
+void slot_set(int fd, uint64_t v)
+{
+	struct fdtab *t = tab();
+	_Atomic uint64_t *s = slot_ptr(t, fd);
+	int m;
+
+	if (!s)
+		return;
+	atomic_store(s, v);
+	m = atomic_load_explicit(&t->maxfd, memory_order_relaxed);
+	while (fd > m && !atomic_compare_exchange_weak(&t->maxfd, &m, fd))
+		;
+}
+
+void slot_reset(int fd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+
+	if (s)
+		atomic_store(s, 0);
+}
+
+void note_pollable(int fd)
+{
+	slot_set(fd, s_make(K_POLL, 0, 0, 0));
+}
+
+void note_epoll(int fd, int flags)
+{
+	unsigned id = epi_new(flags & EPOLL_CLOEXEC ? EPI_CLOEXEC : 0);
+
+	slot_set(fd, id ? s_make(K_EPOLL, id, 0, 0) : 0);
+}
+
+void note_dup(int oldfd, int newfd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), oldfd);
+	uint64_t v = s ? atomic_load(s) : 0;
+
+	/* A dup of an epoll fd is the same instance.  A dup of anything else
+	 * is a new (file, fd) key whose registration the mirror cannot know:
+	 * an older registration of that file under this number may survive. */
+	if (s_kind(v) == K_EPOLL)
+		slot_set(newfd, s_make(K_EPOLL, s_id(v), 0, 0));
+	else
+		slot_reset(newfd);
+}
+
+void stats_add(struct stats *d, const struct stats *s)
+{
+	d->deferred += s->deferred;
+	d->flushed += s->flushed;
+	d->batches += s->batches;
+	d->coalesced += s->coalesced;
+	d->passthrough += s->passthrough;
+	d->fallbacks += s->fallbacks;
+	d->fused_waits += s->fused_waits;
+	d->mispredicted += s->mispredicted;
+	d->steals += s->steals;
+}
+
+struct tq *my_queue(void)
+{
+	struct tq *q = tq_cache;
+
+	if (likely(q))
+		return q;
+	pthread_mutex_lock(&reg_lock);
+	for (q = registry; q; q = q->next)
+		if (q->dead && q->n == 0 && atomic_load(&q->lock) == 0)
+			break;
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q) {
+			pthread_mutex_unlock(&reg_lock);
+			return NULL;
+		}
+		q->next = registry;
+		registry = q;
+	}
+	q->tid = my_tid();
+	q->tab = tab();
+	memset(&q->st, 0, sizeof(q->st));
+	q->dead = 0;
+	pthread_mutex_unlock(&reg_lock);
+	tq_cache = q;
+	pthread_setspecific(exit_key, q);
+	return q;
+}
+
+/* The owner takes its own lock only to keep a flushing thread out; the CAS
+ * is uncontended unless another thread is flushing this queue right now. */
+void queue_lock(struct tq *q)
+{
+	int want = q == tq_cache ? 1 : 2;
+	int zero = 0;
+
+	while (!atomic_compare_exchange_weak_explicit(&q->lock, &zero, want,
+						      memory_order_acquire,
+						      memory_order_relaxed)) {
+		zero = 0;
+		sched_yield();
+	}
+}
+
+void queue_unlock(struct tq *q)
+{
+	atomic_store_explicit(&q->lock, 0, memory_order_release);
+}
+
+/* Clear the Q bit of each flushed fd; a mispredicted op (the kernel said
+ * something the mirror did not expect: the fd was changed behind the shim's
+ * back) makes the fd unknown, so its later ops go to the kernel. */
+static void settle(struct tq *self, const struct qop *ops, unsigned n, const int *res)
+{
+	struct fdtab *t = tab();
+
+	for (unsigned i = 0; i < n; i++) {
+		_Atomic uint64_t *s;
+		uint64_t v, nv;
+
+		s = slot_ptr(t, ops[i].fd);
+		if (!s)
+			continue;
+		v = atomic_load(s);
+		do {
+			if (s_id(v) != ops[i].epi)
+				break;
+			nv = res[i] ? 0 : v & ~S_Q;
+		} while (!atomic_compare_exchange_weak(s, &v, nv));
+		if (res[i]) {
+			self->st.mispredicted++;
+			DTRACE_PROBE2(epbatch, fallback, 1, PROBE_REG(-res[i]));
+		}
+	}
+}
+
+static unsigned live_ops(const struct tq *q)
+{
+	unsigned live = 0;
+
+	for (unsigned i = 0; i < q->n; i++)
+		live += q->ops[i].op != 0;
+	return live;
+}
+
+/* A DEL and a later ADD of the same fd must run in order; io_uring runs
+ * them as a linked chain, which completes after an unlinked wait would
+ * start.  Such a batch (rare) is flushed before the wait, not fused. */
+static int has_ordered(const struct tq *q)
+{
+	for (unsigned i = 0; i < q->n; i++)
+		if (q->ops[i].op && q->ops[i].ordered)
+			return 1;
+	return 0;
+}
+
+/* Flush q (held locked by the caller).  Its owner uses its backend; a
+ * thread flushing another thread's queue (rare) makes plain epoll_ctl
+ * calls, since a ring belongs to the thread that made it. */
+static void flush_locked(struct tq *q)
+{
+	struct tq *self = tq_cache ? tq_cache : q;
+	int res[QCAP];
+	unsigned n = q->n, live;
+
+	if (!n)
+		return;
+	live = live_ops(q);
+	if (live) {
+		DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG((int)(q == tq_cache ? be_kind : BE_SYNC)));
+		if (q == tq_cache)
+			backend_submit(q, q->ops, n, res, NULL);
+		else
+			sync_submit(q->ops, n, res);
+		settle(self, q->ops, n, res);
+		self->st.flushed += live;
+		self->st.batches++;
+	} else {
+		memset(res, 0, n * sizeof(res[0]));
+		settle(self, q->ops, n, res);
+	}
+	q->n = 0;
+}
+
+void flush_queue(struct tq *q)
+{
+	if (!q || !q->n)
+		return;
+	crit++;
+	queue_lock(q);
+	if (q != tq_cache && q->tab != tab()) {
+		/* Its fd numbers mean other files in this thread's table. */
+		if (tq_cache)
+			tq_cache->st.fallbacks++;
+		DTRACE_PROBE2(epbatch, fallback, 2, 0);
+	} else {
+		if (q != tq_cache && tq_cache) {
+			tq_cache->st.steals++;
+			DTRACE_PROBE1(epbatch, steal, PROBE_REG(q->tid));
+		}
+		flush_locked(q);
+	}
+	queue_unlock(q);
+	crit--;
+}
+
+/* Make the kernel's view of instance id match the mirror. */
+void sync_instance(unsigned id)
+{
+	struct tq *q;
+
+	if (!id)
+		return;
+	q = atomic_load(&epi_get(id)->owner);
+	if (q && q->n)
+		flush_queue(q);
+}
+
+void sync_fd(int fd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	uint64_t v = s ? atomic_load(s) : 0;
+
+	if (v & S_Q)
+		sync_instance(s_id(v));
+	if (s_kind(v) == K_EPOLL)
+		sync_instance(s_id(v));
+}
+
+void flush_all(int steal_others)
+{
+	struct tq *q;
+
+	if (tq_cache)
+		flush_queue(tq_cache);
+	if (!steal_others)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	for (q = registry; q; q = q->next)
+		if (q != tq_cache && !q->dead && q->n)
+			flush_queue(q);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* What the kernel would return for op on a POLL fd with mirror state v in
+ * instance id, or 1 when the shim cannot know (then the kernel decides). */
+#define EXCL_OK_BITS (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | \
+		      EPOLLET | EPOLLEXCLUSIVE)
+static int predict(uint64_t v, unsigned id, int op, const struct epoll_event *ev,
+		   uint64_t *nv)
+{
+	int reg = (v & S_REG) != 0;
+
+	if (reg && s_id(v) != id)
+		return 1;	/* in another instance: the mirror holds one */
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (reg || !ev)
+			return 1;
+		if ((ev->events & EPOLLEXCLUSIVE) && (ev->events & ~EXCL_OK_BITS))
+			return 1;
+		*nv = s_make(K_POLL, id, S_REG | (v & S_Q), ev->events);
+		return 0;
+	case EPOLL_CTL_MOD:
+		if (!reg || !ev || ((ev->events | s_events(v)) & EPOLLEXCLUSIVE))
+			return 1;
+		*nv = s_make(K_POLL, id, S_REG | (v & S_Q), ev->events);
+		return 0;
+	case EPOLL_CTL_DEL:
+		if (!reg)
+			return 1;
+		*nv = s_make(K_POLL, id, v & S_Q, 0);
+		return 0;
+	}
+	return 1;
+}
+
+/* Fold op into the last queued op on the same (instance, fd), or append. */
+static void enqueue(struct tq *q, int epfd, int op, int fd, const struct epoll_event *ev,
+		    unsigned id, int had_q)
+{
+	struct qop *o;
+
+	if (had_q) {
+		for (unsigned i = q->n; i-- > 0;) {
+			o = &q->ops[i];
+			if (o->fd != fd || o->epi != id || !o->op)
+				continue;
+			if (o->op == EPOLL_CTL_DEL)
+				break;		/* DEL then ADD: never a MOD */
+			q->st.coalesced++;
+			DTRACE_PROBE2(epbatch, coalesced, PROBE_REG(fd), PROBE_REG(op));
+			if (op == EPOLL_CTL_DEL) {
+				/* ADD+DEL never reach the kernel; MOD+DEL is a DEL */
+				o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
+			} else {
+				/* ADD+MOD stays an ADD, MOD+MOD keeps the last */
+				o->events = ev->events;
+				o->data = ev->data.u64;
+			}
+			return;
+		}
+	}
+	o = &q->ops[q->n];
+	o->ordered = had_q;
+	o->epfd = epfd;
+	o->fd = fd;
+	o->events = ev ? ev->events : 0;
+	o->data = ev ? ev->data.u64 : 0;
+	o->epi = id;
+	o->op = op;
+	q->n++;
+}
+
+/* Learn from what the kernel said to an op the shim passed through. */
+static void learn(int epfd, int op, int fd, const struct epoll_event *ev, int rc)
+{
+	struct fdtab *t = tab();
+	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
+	uint64_t e, v, nv;
+	unsigned id;
+
+	if (!es || !fs)
+		return;
+	e = atomic_load(es);
+	if (s_kind(e) != K_EPOLL)
+		return;
+	id = s_id(e);
+	v = atomic_load(fs);
+	do {
+		if (s_kind(v) != K_POLL)
+			return;
+		if (atomic_load(&epi_get(id)->flags) & EPI_XPROC) {
+			nv = v & S_Q;	/* another process changes it too */
+		} else if (predict(v, id, op, ev, &nv) == 0) {
+			/* The mirror expected success: trust it iff so. */
+			if (rc)
+				nv = v & S_Q;
+		} else if (rc == 0) {
+			nv = v & S_Q;	/* a success the mirror could not know */
+		} else {
+			return;		/* an error, as the mirror expected */
+		}
+	} while (!atomic_compare_exchange_weak(fs, &v, nv));
+}
+
+/* The kernel decides: make it see every queued op this one could depend
+ * on, then pass the call through. */
+static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	_Atomic uint64_t *es = slot_ptr(tab(), epfd), *fs = slot_ptr(tab(), fd);
+	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0;
+	int rc, me = my_tid();
+
+	if (s_kind(e) == K_EPOLL) {
+		struct epinfo *ep = epi_get(s_id(e));
+		int w = atomic_load(&ep->waiter);
+
+		/* Another thread's loop: from now on every thread's op on it
+		 * goes to the kernel at once. */
+		if (w > 0 && w != me)
+			atomic_compare_exchange_strong(&ep->waiter, &w, WAITER_SHARED);
+		sync_instance(s_id(e));
+	}
+	if (s_kind(v) == K_EPOLL) {
+		/* Nested: readiness of that instance now shows in this one. */
+		atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
+		sync_instance(s_id(v));
+	} else if (v & S_Q) {
+		sync_instance(s_id(v));
+	}
+	if (tq_cache)
+		tq_cache->st.passthrough++;
+	DTRACE_PROBE3(epbatch, passthrough, PROBE_REG(epfd), PROBE_REG(op), PROBE_REG(fd));
+	rc = real_epoll_ctl(epfd, op, fd, ev);
+	if (fs && es)
+		learn(epfd, op, fd, ev, rc ? errno : 0);
+	return rc;
+}
+
+/* epoll_ctl called from a signal handler that interrupted the shim on this
+ * thread: the queue may be half-changed, so do not touch it; the kernel
+ * decides.  If the fd has queued ops the kernel's answer would not include
+ * them, so the fd leaves the mirror (it stays Q so a close still flushes). */
+static int nested_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	_Atomic uint64_t *fs = slot_ptr(tab(), fd);
+	uint64_t v = fs ? atomic_load(fs) : 0;
+	int rc, saved;
+
+	rc = real_epoll_ctl(epfd, op, fd, ev);
+	saved = errno;
+	if (fs && (v & S_Q)) {
+		while (!atomic_compare_exchange_weak(fs, &v, v & (S_Q | (S_ID_MASK << S_ID_SHIFT))))
+			;
+	} else if (fs) {
+		learn(epfd, op, fd, ev, rc ? saved : 0);
+	}
+	errno = saved;
+	return rc;
+}
+
+int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct fdtab *t = tab();
+	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
+	struct epinfo *ep;
+	struct tq *q;
+	uint64_t e, v, nv;
+	unsigned id;
+	int me;
+
+	if (unlikely(crit))
+		return nested_ctl(epfd, op, fd, ev);
+	if (be_kind == BE_SYNC || !es || !fs || epfd == fd)
+		return passthrough(epfd, op, fd, ev);
+	e = atomic_load_explicit(es, memory_order_acquire);
+	if (s_kind(e) != K_EPOLL)
+		return passthrough(epfd, op, fd, ev);
+	id = s_id(e);
+	ep = epi_get(id);
+	me = my_tid();
+	q = tq_cache;
+	if (atomic_load(&ep->waiter) != me || !q)
+		return passthrough(epfd, op, fd, ev);
+
+	crit++;
+	queue_lock(q);
+	/* Re-check under the lock: a thread that made the instance shared
+	 * flushes this queue after taking the same lock. */
+	if (atomic_load(&ep->waiter) != me || (atomic_load(&ep->flags) & EPI_NODEFER))
+		goto locked_pass;
+	v = atomic_load(fs);
+	do {
+		if (s_kind(v) != K_POLL || predict(v, id, op, ev, &nv))
+			goto locked_pass;
+		if (q->n == QCAP) {
+			flush_locked(q);
+			v = atomic_load(fs);
+			continue;
+		}
+	} while (!atomic_compare_exchange_weak(fs, &v, nv | S_Q));
+	enqueue(q, epfd, op, fd, ev, id, (v & S_Q) != 0);
+	q->st.deferred++;
+	DTRACE_PROBE3(epbatch, deferred, PROBE_REG(epfd), PROBE_REG(op), PROBE_REG(fd));
+	queue_unlock(q);
+	crit--;
+	return 0;
+
+locked_pass:
+	queue_unlock(q);
+	crit--;
+	return passthrough(epfd, op, fd, ev);
+}
+
+/* Called before fd is closed or replaced (close, close_range, dup2 onto it):
+ * no queued op may outlive the open file its number names. */
+void shim_close_prepare(int fd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	uint64_t v;
+
+	if (backend_owns_fd(fd))
+		backend_fd_closed(fd);
+	if (!s)
+		return;
+	v = atomic_exchange(s, 0);
+	if ((v & S_Q) || s_kind(v) == K_EPOLL)
+		sync_instance(s_id(v));
+}
+
+void shim_poll_epfd(int fd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	uint64_t v = s ? atomic_load(s) : 0;
+
+	if (s_kind(v) != K_EPOLL)
+		return;
+	/* poll/select on an epoll fd is a wait nobody announced: stop deferring */
+	atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
+	sync_instance(s_id(v));
+}
+
+/* Give this thread a private copy of the mirror (its fd table was just
+ * unshared).  Instances now reachable from two tables stop deferring,
+ * except the ones this thread alone waits on. */
+void shim_unshare_tab(void)
+{
+	struct fdtab *old = tab(), *nt = calloc(1, sizeof(*nt));
+	int me = my_tid(), maxfd;
+
+	if (!nt || tab_alloc(nt)) {
+		free(nt);
+		return;
+	}
+	maxfd = atomic_load(&old->maxfd);
+	for (int fd = 0; fd <= maxfd && fd < nt->size && fd < old->size; fd++) {
+		uint64_t v = atomic_load(&old->slot[fd]) & ~S_Q;
+
+		if (s_kind(v) == K_EPOLL && atomic_load(&epi_get(s_id(v))->waiter) != me)
+			atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_XTABLE);
+		atomic_store(&nt->slot[fd], v);
+	}
+	atomic_store(&nt->maxfd, maxfd);
+	my_tab = nt;
+	if (tq_cache)
+		tq_cache->tab = nt;
+}
+
+static void become_loop_thread(void)
+{
+	loop_thread = 1;
+	if (!opt_unshare)
+		return;
+	flush_all(0);
+	if (unshare(CLONE_FILES) == 0) {
+		shim_unshare_tab();
+	} else if (tq_cache) {
+		tq_cache->st.fallbacks++;
+		DTRACE_PROBE2(epbatch, fallback, 3, PROBE_REG(errno));
+	}
+}
+
+static int real_wait(int epfd, struct epoll_event *evs, int maxevents,
+		     const struct timespec *ts, const sigset_t *sigmask, int kind)
+{
+	int ms;
+
+	if (kind == 2)
+		return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
+	ms = ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1;
+	if (kind == 1)
+		return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+	return real_epoll_wait(epfd, evs, maxevents, ms);
+}
+
+/* kind: 0 epoll_wait, 1 epoll_pwait, 2 epoll_pwait2.  ts is the timeout
+ * (NULL: forever), already converted from milliseconds for kinds 0 and 1. */
+int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
+	      const struct timespec *ts, const sigset_t *sigmask, int kind)
+{
+	_Atomic uint64_t *es = slot_ptr(tab(), epfd);
+	uint64_t e = es ? atomic_load(es) : 0;
+	struct qop ops[QCAP];
+	int res[QCAP];
+	struct waitreq w;
+	struct epinfo *ep;
+	struct tq *q;
+	unsigned n, live;
+	int me, wt;
+
+	if (unlikely(crit))
+		return real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	if (s_kind(e) != K_EPOLL || be_kind == BE_SYNC) {
+		if (unlikely(!loop_thread))
+			become_loop_thread();
+		flush_all(0);
+		return real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	}
+	ep = epi_get(s_id(e));
+	me = my_tid();
+	wt = atomic_load(&ep->waiter);
+	if (unlikely(wt != me)) {
+		if (wt == 0) {
+			q = my_queue();
+			atomic_store(&ep->owner, q);
+			if (!q || !atomic_compare_exchange_strong(&ep->waiter, &wt, me))
+				wt = atomic_load(&ep->waiter);
+			else
+				wt = me;
+		}
+		if (wt != me && wt != WAITER_SHARED) {
+			/* A second waiter: the first one's queued ops must be in
+			 * the kernel before this thread looks. */
+			atomic_compare_exchange_strong(&ep->waiter, &wt, WAITER_SHARED);
+			sync_instance(s_id(e));
+		}
+	}
+	if (unlikely(!loop_thread))
+		become_loop_thread();
+	q = tq_cache;
+	if (!q || !q->n || !backend_has_fused_wait() || maxevents <= 0 ||
+	    (be_kind == BE_URING && has_ordered(q)) ||
+	    maxevents > EPOLL_BATCH_FUSED_MAX ||
+	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
+		flush_all(0);
+		return real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	}
+
+	/* Fused: the queued ops and the wait in one syscall.  The ops leave
+	 * the queue before the call so a thread that must flush it does not
+	 * wait behind a sleeping wait. */
+	crit++;
+	queue_lock(q);
+	n = q->n;
+	memcpy(ops, q->ops, n * sizeof(ops[0]));
+	live = live_ops(q);
+	q->n = 0;
+	queue_unlock(q);
+
+	w.epfd = epfd;
+	w.evs = evs;
+	w.maxevents = maxevents;
+	w.ts = ts;
+	w.sigmask = sigmask;
+	DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG((int)be_kind));
+	backend_submit(q, ops, n, res, &w);
+	settle(q, ops, n, res);
+	q->st.flushed += live;
+	q->st.batches += live != 0;
+	q->st.fused_waits++;
+	crit--;
+	DTRACE_PROBE3(epbatch, fused_wait, PROBE_REG(epfd), PROBE_REG(live), PROBE_REG(w.result));
+	if (w.result < 0) {
+		errno = -w.result;
+		return -1;
+	}
+	return w.result;
+}
+
+void shim_atfork_child(void)
+{
+	struct tq *q;
+
+	tid_cache = 0;
+	/* Other threads do not exist here; their queued ops belong to the
+	 * parent, which applies them (no duplication). */
+	for (q = registry; q; q = q->next) {
+		if (q == tq_cache) {
+			q->tid = my_tid();
+			backend_forget_after_fork(q);
+			continue;
+		}
+		q->n = 0;
+		q->dead = 1;
+		atomic_store(&q->lock, 0);
+	}
+	pthread_mutex_init(&reg_lock, NULL);
+}
+
+static void thread_exit(void *arg)
+{
+	struct tq *q = arg;
+
+	flush_queue(q);
+	backend_thread_exit(q);
+	pthread_mutex_lock(&reg_lock);
+	stats_add(&dead_stats, &q->st);
+	memset(&q->st, 0, sizeof(q->st));
+	q->dead = 1;
+	pthread_mutex_unlock(&reg_lock);
+	tq_cache = NULL;
+}
+
+static void stats_print(void)
+{
+	struct stats s = dead_stats;
+	char line[512];
+	int len;
+
+	for (struct tq *q = registry; q; q = q->next)
+		stats_add(&s, &q->st);
+	len = snprintf(line, sizeof(line),
+		       "epbatch: pid=%d backend=%s deferred=%lu flushed=%lu batches=%lu "
+		       "coalesced=%lu passthrough=%lu fallbacks=%lu fused_waits=%lu "
+		       "mispredicted=%lu steals=%lu\n",
+		       getpid(), backend_name(be_kind), s.deferred, s.flushed, s.batches,
+		       s.coalesced, s.passthrough, s.fallbacks, s.fused_waits,
+		       s.mispredicted, s.steals);
+	if (len > 0)
+		(void)!write(2, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+	if (!atomic_load(&inited))
+		return;
+	if (tq_cache)
+		flush_queue(tq_cache);
+	if (opt_stats)
+		stats_print();
+}

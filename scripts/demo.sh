@@ -1,0 +1,22 @@
+#!/bin/sh
+# `make demo`: the before/after comparison on the reference server, with
+# every variant this machine can run (the others are listed as skipped, with
+# the reason), in about a minute: 3 interleaved repeats of 3 s per variant.
+# Prints the report table and the path of report.html.
+#   DEMO_OUT=DIR     where the results go (default epbatch-results/demo-DATE)
+#   DEMO_REPEAT=N, DEMO_DURATION=S, DEMO_MODE=oneshot|flip|conn
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+if [ "$(id -u)" != 0 ]; then
+	echo "demo: the tracer loads BPF programs: run it as root (sudo make demo)" >&2
+	exit 1
+fi
+for f in epbatch-trace epbatch-bench-server epbatch-load; do
+	[ -x "$BUILD/$f" ] || { echo "demo: $BUILD/$f is missing: run make" >&2; exit 1; }
+done
+out=${DEMO_OUT:-epbatch-results/demo-$(date +%Y%m%d-%H%M%S)}
+echo "epbatch demo: reference server, ${DEMO_MODE:-oneshot} mode, results in $out" >&2
+exec "$BUILD/epbatch-trace" run --variants baseline,preload,kmod,unshare,preload+unshare \
+	--repeat "${DEMO_REPEAT:-3}" --duration "${DEMO_DURATION:-3}" --mode "${DEMO_MODE:-oneshot}" \
+	-o "$out"

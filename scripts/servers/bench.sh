@@ -1,0 +1,75 @@
+#!/bin/bash
+# Numbers for docs/real-servers.md (a benchmark, not a test).
+#   scripts/servers/bench.sh [--repeat N] [--duration S] [--variant V] [-o DIR] [SERVER:SCENARIO ...]
+# For each scenario: N rounds, each running the load once per variant
+# (baseline, then V: interleaved, so drift hits both), untraced, for the
+# rates; then one traced run per variant (epbatch-trace record --children)
+# for the epoll syscalls per request.  Prints a markdown table: epoll
+# syscalls per request (epoll_ctl + epoll_wait + batch submissions; ctl and
+# wait apart), and the rps ratio V/baseline as the median of the per-round
+# ratios with their min-max.  Raw outputs go to DIR (default build/servers).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+repeat=3 dur=3 variant=uring out=${BUILD:-build}/servers
+pairs=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--repeat) repeat=$2; shift 2 ;;
+	--duration) dur=$2; shift 2 ;;
+	--variant) variant=$2; shift 2 ;;
+	-o) out=$2; shift 2 ;;
+	-h|--help) sed -n '2,11p' "$0" >&2; exit 2 ;;
+	-*) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
+	*) pairs="$pairs $1"; shift ;;
+	esac
+done
+case "$repeat$dur" in *[!0-9]*|'') echo "bench.sh: --repeat and --duration want whole numbers" >&2; exit 2 ;; esac
+[ -n "$pairs" ] || pairs="nginx:keepalive nginx:close nginx:large redis:keepalive redis:close
+	memcached:keepalive memcached:close haproxy:keepalive haproxy:close haproxy:large"
+mkdir -p "$out" || exit 1
+
+# run SERVER SCENARIO VARIANT TAG [--trace F]: the load's parsed JSON into $out/TAG.json
+run() {
+	local srv=$1 scen=$2 v=$3 tag=$4
+	shift 4
+	scripts/servers/"$srv".sh --variant "$v" --scenario "$scen" --load "$dur" "$@" \
+		>"$out/$tag.json" 2>"$out/$tag.log" || { echo "bench.sh: $tag failed (see $out/$tag.log)" >&2; return 1; }
+}
+
+# epoll syscalls per request from a trace and its load: "total ctl wait"
+per_req() {
+	local req
+	req=$(jq -r '.requests' "$out/$1.json")
+	jq -r --argjson r "$req" '.totals | [ (.epoll_ctl.add + .epoll_ctl.mod + .epoll_ctl.del + .epoll_wait + .batch_submits) / $r,
+		(.epoll_ctl.add + .epoll_ctl.mod + .epoll_ctl.del) / $r, .epoll_wait / $r ] | map(. * 1000 | round / 1000) | @tsv' \
+		"$out/$1.trace.json"
+}
+
+# median and min-max of numbers on stdin: "median [min, max]"
+stats() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.3f [%.3f, %.3f]\n", m, v[1], v[NR] }'
+}
+
+echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [min, max] of $repeat |"
+echo "|---|---|---|---|---|---|"
+for p in $pairs; do
+	srv=${p%%:*} scen=${p#*:}
+	ratios="" base_rps=""
+	for r in $(seq 1 "$repeat"); do
+		run "$srv" "$scen" baseline "$srv-$scen-baseline-$r" || continue
+		run "$srv" "$scen" "$variant" "$srv-$scen-$variant-$r" || continue
+		b=$(jq -r '.rps' "$out/$srv-$scen-baseline-$r.json")
+		c=$(jq -r '.rps' "$out/$srv-$scen-$variant-$r.json")
+		base_rps="$base_rps $b"
+		ratios="$ratios $(awk -v b="$b" -v c="$c" 'BEGIN { if (b > 0) printf "%.4f", c / b }')"
+	done
+	for v in baseline "$variant"; do
+		run "$srv" "$scen" "$v" "$srv-$scen-$v-traced" --trace "$out/$srv-$scen-$v-traced.trace.json" || true
+	done
+	bt=$(per_req "$srv-$scen-baseline-traced" 2>/dev/null) || bt="n/a"
+	vt=$(per_req "$srv-$scen-$variant-traced" 2>/dev/null) || vt="n/a"
+	fmt() { if [ "$1" = n/a ]; then echo n/a; else echo "$1" | awk -F'\t' '{ printf "%s (%s + %s)", $1, $2, $3 }'; fi; }
+	echo "| $srv | $scen | $(fmt "$bt") | $(fmt "$vt") | $(echo "$base_rps" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1) | $(echo "$ratios" | tr ' ' '\n' | grep . | stats) |"
+done

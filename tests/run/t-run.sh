@@ -1,0 +1,129 @@
+#!/bin/sh
+# `epbatch-trace run` and `compare` end to end: a short interleaved run of the
+# reference server (baseline, preload, kmod), the files it writes, kmod
+# reported as skipped, the shim's effect on epoll syscalls per request (a
+# count: nearly deterministic, so asserted), report.html rendered by headless
+# Chromium, compare of two summaries, Ctrl-C, and bad input.
+. "$(dirname "$0")/../trace/lib.sh"
+[ -x "$BUILD/epbatch-bench-server" ] && [ -x "$BUILD/epbatch-load" ] || { echo "reference workload not built"; exit 1; }
+
+# --- a short run --------------------------------------------------------------
+R=$T/r1
+"$TRACE" run --variants baseline,preload,kmod --repeat 2 --duration 2 -o "$R" >"$T/run.out" 2>"$T/run.err"
+rc=$?
+check "run exits 0 (got $rc)" [ $rc = 0 ]
+grep -v '^\[' "$T/run.err" | sed 's/^/# /'
+for v in baseline preload; do
+	for n in 1 2; do
+		check "per-run epbatch/1 JSON $v-$n" pyjson "$R/runs/$v-$n.json" "$v" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "epbatch/1" and d["variant"] == sys.argv[2], d.get("variant")
+assert d["load"]["requests"] > 0 and "epoll_ctl" in d["totals"]
+PY
+		check "load JSON $v-$n" test -s "$R/runs/$v-$n.load.json"
+	done
+done
+check "no run file for the skipped kmod" sh -c "! ls '$R'/runs/kmod-* 2>/dev/null"
+check "summary.json: schema, keys, kmod skipped with a reason, preload < 0.5x baseline syscalls/req" \
+	pyjson "$R/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["schema"] == "epbatch-summary/1"
+assert s["machine"]["cpus"] >= 1 and s["machine"]["kernel"]
+assert s["workload"]["mode"] == "oneshot"
+assert "kmod" in s["skipped"] and "epoll_batch" in s["skipped"]["kmod"], s["skipped"]
+assert "kmod" not in s["variants"]
+for v in ("baseline", "preload"):
+    o = s["variants"][v]
+    assert o["runs"] == 2, (v, o["runs"])
+    for k in ("rps", "p99_ms", "epoll_syscalls_per_req", "spin_ns_per_req", "cpu_us_per_req"):
+        m = o[k]
+        assert len(m["samples"]) == 2 and len(m["ci95"]) == 2, (v, k)
+        assert m["ci95"][0] <= m["median"] <= m["ci95"][1], (v, k, m)
+    assert o["threads"]["list"], v
+base = s["variants"]["baseline"]["epoll_syscalls_per_req"]["median"]
+pre = s["variants"]["preload"]["epoll_syscalls_per_req"]["median"]
+# oneshot: a MOD per request plus waits without the shim; batched with it
+assert base >= 0.9, base
+assert pre < 0.5 * base, (pre, base)
+assert s["variants"]["preload"]["batch_size"]["median"] > 1
+assert "batch_size" not in s["variants"]["baseline"]
+PY
+check "report table on stdout names report.html" grep -q "report: $R/report.html" "$T/run.out"
+check "report table has the pair" grep -q "preload vs baseline" "$T/run.out"
+check "report.md written" grep -q "epoll syscalls/req" "$R/report.md"
+
+# --- report.html in headless Chromium ----------------------------------------------
+if command -v chromium >/dev/null 2>&1; then
+	prof=$(mktemp -d)
+	timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run --user-data-dir="$prof" \
+		--dump-dom "file://$R/report.html" >"$T/dom.html" 2>/dev/null
+	rm -rf "$prof"
+	check "Chromium renders report.html: charts and numbers" pyjson "$T/dom.html" "$R/summary.json" <<'PY'
+import json, sys, re
+dom = open(sys.argv[1]).read()
+s = json.load(open(sys.argv[2]))
+for c in ("chart-rps", "chart-epoll_syscalls_per_req", "chart-spin_ns_per_req"):
+    assert re.search(r'<svg[^>]*id="%s"' % c, dom), c
+assert dom.count("<svg") >= 5
+assert dom.count("<rect") >= 6          # a bar per variant per chart
+assert "http://" not in dom.replace("http://www.w3.org/2000/svg", "")  # no network resources
+pre = s["variants"]["preload"]["epoll_syscalls_per_req"]["median"]
+rps = s["variants"]["baseline"]["rps"]["median"]
+assert "%.3f" % pre in dom, "%.3f" % pre
+assert "%.0f" % rps in dom
+assert "no /dev/epoll_batch" in dom
+PY
+else
+	echo "# chromium not installed: report.html not rendered"
+fi
+
+# --- Ctrl-C: stops cleanly, writes what finished ----------------------------------
+R2=$T/r2
+"$TRACE" run --variants baseline --repeat 4 --duration 2 -o "$R2" >"$T/int.out" 2>"$T/int.err" &
+pid=$!
+for i in $(seq 300); do [ -s "$R2/runs/baseline-1.json" ] && grep -q '"load"' "$R2/runs/baseline-1.json" && break; sleep 0.1; done
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+check "interrupted run exits 130 (got $rc)" [ $rc = 130 ]
+check "interrupted run wrote summary.json with the finished run" pyjson "$R2/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["interrupted"] is True
+assert 1 <= s["variants"]["baseline"]["runs"] < 4, s["variants"]["baseline"]["runs"]
+PY
+# (ps, not pgrep -f: a shell running pgrep would match its own command line)
+left=$(ps -eo args | grep -c "[e]pbatch-bench-server .*$R2/runs")
+check "no server left behind ($left)" [ "$left" = 0 ]
+
+# --- compare ------------------------------------------------------------------------
+"$TRACE" compare "$R/summary.json" "$R2/summary.json" >"$T/cmp.out" 2>"$T/cmp.err"
+check "compare of two summaries exits 0" [ $? = 0 ]
+check "compare pairs baseline with baseline" grep -q "$R2/summary.json:baseline vs $R/summary.json:baseline" "$T/cmp.out"
+"$TRACE" compare "$R/summary.json:baseline" "$R/summary.json:preload" --markdown --html "$T/c.html" >"$T/cmp2.out" 2>&1
+check "compare FILE:VARIANT, markdown and html" sh -c "grep -q '| epoll syscalls/req' '$T/cmp2.out' && grep -q '<svg' '$T/c.html'"
+check "2 vs 2 repeats: says too few repeats" grep -q "too few repeats" "$T/cmp2.out"
+
+# --- bad input: one line on stderr, non-zero exit -------------------------------------
+bad() {
+	d=$1; shift
+	"$@" >"$T/bad.out" 2>"$T/bad.err"
+	rc=$?
+	if [ $rc != 0 ] && [ "$(wc -l <"$T/bad.err")" = 1 ]; then ok "$d: $(cat "$T/bad.err")"
+	else fail "$d (exit $rc): $(cat "$T/bad.err")"; fi
+}
+echo '{"schema": "epbatch-summary/1", "variants": {' >"$T/broken.json"
+echo '{"schema": "epbatch/1"}' >"$T/other.json"
+bad "unknown variant" "$TRACE" run --variants baseline,turbo -o "$T/x"
+bad "unknown mode" "$TRACE" run --mode fast -o "$T/x"
+bad "server command without --port" "$TRACE" run -o "$T/x" -- /bin/true
+bad "compare: missing file" "$TRACE" compare "$T/nope.json" "$R/summary.json"
+bad "compare: malformed JSON" "$TRACE" compare "$T/broken.json" "$R/summary.json"
+bad "compare: not a summary" "$TRACE" compare "$T/other.json" "$R/summary.json"
+bad "compare: unknown variant" "$TRACE" compare "$R/summary.json:turbo" "$R/summary.json"
+bad "compare: skipped variant" "$TRACE" compare "$R/summary.json:kmod" "$R/summary.json"
+finish

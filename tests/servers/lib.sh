@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Shared part of tests/servers/t-*.sh: run a server's scenarios with --check
+# for the baseline and every shim backend this machine has.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+export BUILD
+
+# needs SERVER_BIN... on PATH, root (servers drop privileges to nobody) and the helpers
+servers_require() {
+	local b
+	for b in "$@"; do
+		command -v "$b" >/dev/null || { echo "$b is not installed (scripts/deps.sh --servers)"; exit 77; }
+	done
+	[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
+	[ -x "$BUILD/tests/srvcheck" ] ||
+		{ echo "$BUILD/tests/srvcheck not built (the Makefile must include tests/servers/build.mk)"; exit 77; }
+	[ -f "$BUILD/libepbatch.so" ] || { echo "FAIL: no $BUILD/libepbatch.so"; exit 1; }
+}
+
+# servers_run SCRIPT SCENARIO...: every scenario under every variant; prints
+# one line per run and returns non-zero if any failed.
+servers_run() {
+	local script=$1 fails=0 v s out t0
+	shift
+	# shellcheck disable=SC1091
+	for v in baseline $(SRV_NAME=t . scripts/servers/lib.sh && srv_backends); do
+		for s in "$@"; do
+			t0=$(date +%s)
+			if out=$(scripts/servers/"$script".sh --variant "$v" --scenario "$s" --check 2>&1); then
+				echo "ok - $script $s $v ($(( $(date +%s) - t0 ))s)"
+			else
+				echo "not ok - $script $s $v"
+				echo "$out" | sed 's/^/#   /'
+				fails=$((fails + 1))
+			fi
+		done
+	done
+	[ $fails = 0 ]
+}

@@ -1,0 +1,7 @@
+#!/bin/bash
+# haproxy under the shim (every backend this machine has) and without it:
+# scenarios keepalive close large; zero client errors, zero integrity mismatches, clean exit
+# (scripts/servers/haproxy.sh --check).
+. "$(dirname "$0")/lib.sh"
+servers_require haproxy nginx
+servers_run haproxy keepalive close large

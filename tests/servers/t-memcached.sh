@@ -1,0 +1,7 @@
+#!/bin/bash
+# memcached under the shim (every backend this machine has) and without it:
+# scenarios keepalive close; zero client errors, zero integrity mismatches, clean exit
+# (scripts/servers/memcached.sh --check).
+. "$(dirname "$0")/lib.sh"
+servers_require memcached
+servers_run memcached keepalive close

@@ -1,0 +1,7 @@
+#!/bin/bash
+# nginx under the shim (every backend this machine has) and without it:
+# scenarios keepalive close large; zero client errors, zero integrity mismatches, clean exit
+# (scripts/servers/nginx.sh --check).
+. "$(dirname "$0")/lib.sh"
+servers_require nginx
+servers_run nginx keepalive close large

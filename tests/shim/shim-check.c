@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Behaviour checks for libepbatch.so, one per subcommand.  Each asserts what
+ * an application observes (return values, errno, events) and exits 0 only
+ * if all of it is what the kernel gives natively; the t-*.sh scripts run it
+ * natively and under the shim and also check the shim's counters.
+ *   shim-check coalesce | unshare private|shared | closerange | sighandler
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define NFD 64
+
+static int failures;
+
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "shim-check: line %d: ", __LINE__);  \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+			failures++;                                          \
+		}                                                            \
+	} while (0)
+
+static int ctl(int ep, int op, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+
+	return epoll_ctl(ep, op, fd, &ev);
+}
+
+/* ctl that must return want (0, or -1 with errno werr) */
+static void ctl_expect(int ep, int op, int fd, uint32_t events, uint64_t data, int werr)
+{
+	int rc = ctl(ep, op, fd, events, data);
+
+	if (werr)
+		CHECK(rc == -1 && errno == werr, "op %d fd %d: rc %d errno %s, want %s", op, fd,
+		      rc, strerror(errno), strerror(werr));
+	else
+		CHECK(rc == 0, "op %d fd %d: rc %d (%s), want 0", op, fd, rc, strerror(errno));
+}
+
+/* A wait must return exactly the (data, events) pairs given, any order. */
+static void wait_expect(int ep, int n, const uint64_t *data, const uint32_t *events)
+{
+	struct epoll_event out[NFD * 2];
+	int got = epoll_wait(ep, out, NFD * 2, 0);
+
+	CHECK(got == n, "wait returned %d events, want %d", got, n);
+	for (int i = 0; i < got && got == n; i++) {
+		int found = 0;
+
+		for (int j = 0; j < n; j++)
+			found |= out[i].data.u64 == data[j] && out[i].events == events[j];
+		CHECK(found, "unexpected event data %llu events %#x",
+		      (unsigned long long)out[i].data.u64, out[i].events);
+	}
+}
+
+static void pair(int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0) {
+		perror("shim-check: socketpair");
+		exit(1);
+	}
+}
+
+static int coalesce(void)
+{
+	int ep = epoll_create1(0), a[2], b[2], c[2];
+	struct epoll_event out[8];
+
+	pair(a);
+	pair(b);
+	pair(c);
+	epoll_wait(ep, out, 8, 0);	/* this thread now owns ep: ops defer */
+
+	/* ADD+DEL cancel; a second DEL still gets ENOENT, a MOD too */
+	ctl_expect(ep, EPOLL_CTL_ADD, a[0], EPOLLOUT, 1, 0);
+	ctl_expect(ep, EPOLL_CTL_DEL, a[0], 0, 0, 0);
+	ctl_expect(ep, EPOLL_CTL_DEL, a[0], 0, 0, ENOENT);
+	ctl_expect(ep, EPOLL_CTL_MOD, a[0], EPOLLOUT, 1, ENOENT);
+	wait_expect(ep, 0, NULL, NULL);
+
+	/* ADD+MOD fold into one ADD with the MOD's events and data;
+	 * MOD+MOD keeps the last; ADD twice is EEXIST at once */
+	ctl_expect(ep, EPOLL_CTL_ADD, b[0], EPOLLIN, 2, 0);
+	ctl_expect(ep, EPOLL_CTL_ADD, b[0], EPOLLIN, 2, EEXIST);
+	ctl_expect(ep, EPOLL_CTL_MOD, b[0], EPOLLOUT, 3, 0);
+	ctl_expect(ep, EPOLL_CTL_ADD, c[0], EPOLLOUT, 4, 0);
+	wait_expect(ep, 2, (uint64_t[]){ 3, 4 }, (uint32_t[]){ EPOLLOUT, EPOLLOUT });
+	ctl_expect(ep, EPOLL_CTL_MOD, c[0], EPOLLIN, 5, 0);
+	ctl_expect(ep, EPOLL_CTL_MOD, c[0], EPOLLOUT, 6, 0);
+	ctl_expect(ep, EPOLL_CTL_MOD, b[0], EPOLLIN, 7, 0);
+	wait_expect(ep, 1, (uint64_t[]){ 6 }, (uint32_t[]){ EPOLLOUT });
+
+	/* DEL then ADD is not a MOD: EPOLLEXCLUSIVE may be re-added, a MOD
+	 * of an exclusive registration is EINVAL */
+	ctl_expect(ep, EPOLL_CTL_DEL, c[0], 0, 0, 0);
+	ctl_expect(ep, EPOLL_CTL_ADD, c[0], EPOLLOUT | EPOLLEXCLUSIVE, 8, 0);
+	ctl_expect(ep, EPOLL_CTL_MOD, c[0], EPOLLOUT, 9, EINVAL);
+	ctl_expect(ep, EPOLL_CTL_DEL, c[0], 0, 0, 0);
+	ctl_expect(ep, EPOLL_CTL_ADD, c[0], EPOLLOUT, 10, 0);
+	wait_expect(ep, 1, (uint64_t[]){ 10 }, (uint32_t[]){ EPOLLOUT });
+
+	/* errors the kernel must decide are still synchronous */
+	ctl_expect(ep, EPOLL_CTL_ADD, 0x7ffff, EPOLLIN, 0, EBADF);
+	{
+		int f = open("/proc/self/status", O_RDONLY);
+
+		ctl_expect(ep, EPOLL_CTL_ADD, f, EPOLLIN, 0, EPERM);
+		close(f);
+	}
+	ctl_expect(ep, EPOLL_CTL_ADD, ep, EPOLLIN, 0, EINVAL);
+	return failures ? 1 : 0;
+}
+
+static int shared_fd = -1;
+static pthread_barrier_t bar;
+
+static void *loop_thread(void *arg)
+{
+	int ep = epoll_create1(0), p[2];
+	struct epoll_event out[1];
+
+	(void)arg;
+	epoll_wait(ep, out, 1, 0);	/* becomes an event-loop thread */
+	if (pipe(p) < 0)
+		exit(1);
+	shared_fd = p[0];
+	pthread_barrier_wait(&bar);	/* main checks the fd now */
+	pthread_barrier_wait(&bar);
+	return NULL;
+}
+
+/* EPBATCH_UNSHARE=1: an fd the loop thread opens after its first wait is
+ * not in the main thread's table. */
+static int unshare_check(const char *want)
+{
+	pthread_t t;
+	int visible;
+
+	pthread_barrier_init(&bar, NULL, 2);
+	pthread_create(&t, NULL, loop_thread, NULL);
+	pthread_barrier_wait(&bar);
+	visible = fcntl(shared_fd, F_GETFD) >= 0;
+	pthread_barrier_wait(&bar);
+	pthread_join(t, NULL);
+	if (strcmp(want, "private") == 0)
+		CHECK(!visible, "fd %d opened by the loop thread is visible to main", shared_fd);
+	else
+		CHECK(visible, "fd %d opened by the loop thread is not visible to main", shared_fd);
+	return failures ? 1 : 0;
+}
+
+/* Re-arm NFD oneshot fds for rounds iterations; every wait must return all. */
+static void rearm_rounds(int ep, int sv[][2], int rounds)
+{
+	struct epoll_event out[NFD];
+
+	for (int r = 0; r < rounds; r++) {
+		int n = epoll_wait(ep, out, NFD, 1000);
+
+		CHECK(n == NFD, "round %d: wait returned %d (%s), want %d", r, n,
+		      n < 0 ? strerror(errno) : "", NFD);
+		if (n != NFD)
+			return;
+		for (int i = 0; i < n; i++)
+			ctl_expect(ep, EPOLL_CTL_MOD, sv[out[i].data.u32][0],
+				   EPOLLIN | EPOLLONESHOT, out[i].data.u32, 0);
+	}
+}
+
+static int setup_rearm(int sv[][2])
+{
+	int ep = epoll_create1(0);
+
+	for (int i = 0; i < NFD; i++) {
+		pair(sv[i]);
+		if (write(sv[i][1], "x", 1) != 1)
+			exit(1);
+		ctl_expect(ep, EPOLL_CTL_ADD, sv[i][0], EPOLLIN | EPOLLONESHOT, (uint64_t)i, 0);
+	}
+	return ep;
+}
+
+/* A daemon closes every fd it does not know; the shim keeps batching. */
+static int closerange(void)
+{
+	static int sv[NFD][2];
+	int ep;
+
+	close_range(3, ~0U, 0);
+	ep = setup_rearm(sv);
+	rearm_rounds(ep, sv, 100);
+	close_range(3, ~0U, 0);
+	ep = setup_rearm(sv);
+	rearm_rounds(ep, sv, 100);
+	for (int fd = 3; fd <= sv[NFD - 1][1]; fd++)
+		if (fd != ep)
+			close(fd);
+	close(ep);
+	ep = setup_rearm(sv);
+	rearm_rounds(ep, sv, 100);
+	return failures ? 1 : 0;
+}
+
+static int sig_ep, sig_fd;
+static volatile sig_atomic_t sig_bad, sig_runs;
+
+static void on_alarm(int sig)
+{
+	int saved = errno;
+	int rc = ctl(sig_ep, sig_runs % 2 ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, sig_fd, EPOLLIN, 999);
+
+	(void)sig;
+	if (rc != 0)
+		sig_bad++;
+	sig_runs++;
+	errno = saved;
+}
+
+/* A handler's epoll_ctl lands anywhere inside the shim: the main loop's
+ * re-arms must all hold and the handler's ADD/DEL must alternate cleanly. */
+static int sighandler(void)
+{
+	static int sv[NFD][2];
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	struct epoll_event out[NFD + 1];
+	int n, seen = 0;
+
+	sig_ep = setup_rearm(sv);
+	sig_fd = eventfd(0, 0);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int r = 0; r < 3000 && sig_runs < 400; r++) {
+		n = epoll_wait(sig_ep, out, NFD + 1, 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (out[i].data.u64 == 999)
+				continue;
+			ctl_expect(sig_ep, EPOLL_CTL_MOD, sv[out[i].data.u32][0],
+				   EPOLLIN | EPOLLONESHOT, out[i].data.u32, 0);
+		}
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK(sig_runs > 10, "only %d signals handled", (int)sig_runs);
+	CHECK(sig_bad == 0, "%d handler epoll_ctl calls failed", (int)sig_bad);
+	/* known final state: every pair re-armed, handler fd in iff runs odd */
+	if (write(sig_fd, &(uint64_t){ 1 }, 8) != 8)
+		exit(1);
+	n = epoll_wait(sig_ep, out, NFD + 1, 1000);
+	for (int i = 0; i < n; i++)
+		seen += out[i].data.u64 != 999;
+	CHECK(seen == NFD, "final wait saw %d of %d re-armed fds", seen, NFD);
+	CHECK(n == NFD + (int)(sig_runs % 2), "final wait returned %d, want %d", n,
+	      NFD + (int)(sig_runs % 2));
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "coalesce") == 0)
+		return coalesce();
+	if (argc == 3 && strcmp(argv[1], "unshare") == 0)
+		return unshare_check(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "closerange") == 0)
+		return closerange();
+	if (argc == 2 && strcmp(argv[1], "sighandler") == 0)
+		return sighandler();
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | sighandler\n");
+	return 2;
+}

@@ -1,0 +1,76 @@
+#!/bin/sh
+# libepbatch.so behaviour: coalescing and errno, close_range robustness,
+# signal-handler reentrancy, EPBATCH_UNSHARE -- natively and under every
+# backend available, plus the shim's own counters proving the ops were
+# really deferred (a shim that passed everything through would fail here).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+SHIM=$BUILD/libepbatch.so
+CHECK=$BUILD/shim/shim-check
+if [ ! -f "$SHIM" ] || [ ! -x "$CHECK" ]; then
+	echo "t-shim-checks: $SHIM or $CHECK missing (make all tests-build)"
+	exit 1
+fi
+backends="sync uring"
+[ -e /dev/epoll_batch ] && backends="$backends kmod"
+tmp=$(mktemp) || exit 1
+trap 'rm -f "$tmp"' EXIT
+fail=0
+
+bad() { echo "FAIL: $*"; fail=1; }
+stat() { sed -n 's/.* '"$1"'=\([0-9]*\).*/\1/p' "$tmp" | tail -n 1; }
+
+# shim BACKEND FUSED ARGS...: run shim-check under the shim, counters in $tmp
+shim() {
+	b=$1 fused=$2
+	shift 2
+	EPBATCH_BACKEND=$b EPBATCH_FUSED=$fused EPBATCH_STATS=1 LD_PRELOAD=$SHIM \
+		timeout 60 "$CHECK" "$@" 2>"$tmp"
+}
+
+for c in coalesce closerange sighandler; do
+	timeout 60 "$CHECK" $c || bad "native $c"
+	for b in $backends; do
+		for fused in 1 0; do
+			[ $b = sync ] && [ $fused = 0 ] && continue
+			name="$c under $b (fused=$fused)"
+			if ! shim $b $fused $c; then
+				cat "$tmp"
+				bad "$name"
+				continue
+			fi
+			grep -q "backend=$b " "$tmp" || bad "$name: no stats line for backend $b"
+			d=$(stat deferred) co=$(stat coalesced) ba=$(stat batches) fb=$(stat fallbacks)
+			echo "$name: deferred=$d coalesced=$co batches=$ba fallbacks=$fb"
+			if [ $b = sync ]; then
+				[ "$d" = 0 ] || bad "$name: sync deferred $d ops"
+				continue
+			fi
+			[ "${fb:-1}" = 0 ] || bad "$name: $fb fallbacks"
+			case $c in
+			coalesce) [ "${co:-0}" -ge 2 ] || bad "$name: coalesced $co, want >= 2" ;;
+			closerange) [ "${ba:-0}" -ge 290 ] || bad "$name: $ba batches, want >= 290" ;;
+			sighandler) [ "${d:-0}" -ge 640 ] || bad "$name: deferred $d, want >= 640" ;;
+			esac
+		done
+	done
+done
+
+"$CHECK" unshare shared || bad "native: a thread's fd is not visible to the others"
+for b in $backends; do
+	EPBATCH_BACKEND=$b EPBATCH_UNSHARE=1 LD_PRELOAD=$SHIM "$CHECK" unshare private ||
+		bad "EPBATCH_UNSHARE=1 ($b): the loop thread's fd table is not private"
+	EPBATCH_BACKEND=$b LD_PRELOAD=$SHIM "$CHECK" unshare shared ||
+		bad "without EPBATCH_UNSHARE ($b): the fd table is not shared"
+done
+
+# bad input: one clear line on stderr, non-zero exit
+if EPBATCH_BACKEND=bogus LD_PRELOAD=$SHIM /bin/true 2>"$tmp"; then
+	bad "EPBATCH_BACKEND=bogus was accepted"
+fi
+[ "$(wc -l <"$tmp")" = 1 ] && grep -q "EPBATCH_BACKEND='bogus'" "$tmp" ||
+	bad "EPBATCH_BACKEND=bogus: want one line naming it, got: $(cat "$tmp")"
+
+[ $fail = 0 ] && echo "all shim checks passed"
+exit $fail

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Syscall counts under libepbatch.so, by strace: a loop re-arming 64 fds per
+# iteration makes 64 epoll_ctl + 1 epoll_wait natively; under a batching
+# backend epoll_ctl must drop below 1% of that and each iteration must be
+# one fused syscall (or, with EPBATCH_FUSED=0, one batch plus one wait).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+SHIM=$BUILD/libepbatch.so
+LOOP=$BUILD/shim/epbatch-rearm
+ITERS=300
+if ! command -v strace >/dev/null; then
+	echo "strace is not installed (scripts/deps.sh installs it)"
+	exit 77
+fi
+if [ ! -f "$SHIM" ] || [ ! -x "$LOOP" ]; then
+	echo "t-shim-syscalls: $SHIM or $LOOP missing (make all tests-build)"
+	exit 1
+fi
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# count NAME FILE: calls of one syscall in an strace -c summary
+count() { awk -v s="$1" '$NF == s { n = ($5 ~ /^[0-9]+$/) ? $4 : $4 } END { print n + 0 }' "$2"; }
+
+# run LABEL ENV...: strace the loop, print per-iteration counts
+run() {
+	label=$1
+	shift
+	env "$@" strace -f -c -o "$tmp/$label" -e trace=epoll_ctl,epoll_wait,epoll_pwait,io_uring_enter,ioctl \
+		"$LOOP" -n 64 -i $ITERS >/dev/null || { bad "$label: loop failed"; return; }
+	ctl=$(count epoll_ctl "$tmp/$label")
+	wt=$(( $(count epoll_wait "$tmp/$label") + $(count epoll_pwait "$tmp/$label") ))
+	ur=$(count io_uring_enter "$tmp/$label")
+	io=$(count ioctl "$tmp/$label")
+	echo "$label: epoll_ctl=$ctl epoll_wait=$wt io_uring_enter=$ur ioctl=$io" \
+		"syscalls/iteration=$(awk -v a=$((ctl + wt + ur + io)) -v i=$ITERS 'BEGIN { printf "%.2f", a / i }')"
+}
+
+run baseline
+base_ctl=$ctl
+[ "$base_ctl" -ge $((64 * ITERS)) ] || bad "baseline: $base_ctl epoll_ctl, want >= $((64 * ITERS))"
+
+run sync EPBATCH_BACKEND=sync LD_PRELOAD=$SHIM
+[ "$ctl" = "$base_ctl" ] || bad "sync backend: $ctl epoll_ctl, baseline $base_ctl (must pass through)"
+
+backends=uring
+[ -e /dev/epoll_batch ] && backends="$backends kmod"
+for b in $backends; do
+	run "$b-fused" EPBATCH_BACKEND=$b LD_PRELOAD=$SHIM
+	[ $((ctl * 100)) -lt "$base_ctl" ] || bad "$b: $ctl epoll_ctl is not < 1% of $base_ctl"
+	submits=$((ur + io))
+	[ "$submits" -le $((ITERS + 5)) ] || bad "$b: $submits batch submissions for $ITERS iterations"
+	[ "$wt" -le 5 ] || bad "$b fused: $wt plain epoll_wait calls, want the wait fused"
+	run "$b-unfused" EPBATCH_BACKEND=$b EPBATCH_FUSED=0 LD_PRELOAD=$SHIM
+	[ $((ctl * 100)) -lt "$base_ctl" ] || bad "$b unfused: $ctl epoll_ctl is not < 1% of $base_ctl"
+	[ $((ur + io)) -le $((ITERS + 5)) ] || bad "$b unfused: $((ur + io)) submissions for $ITERS iterations"
+done
+exit $fail

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `epbatch-trace compare A.json B.json ... [--html FILE] [--markdown]`, and
+ * the tables `run` prints: variants side by side, then each pair's change
+ * per metric with its Mann-Whitney significance (see compare.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "compare.h"
+#include "stats.h"
+#include "trace.h"
+
+/* ---- atomic output files ---- */
+
+FILE *atomic_open(const char *path, char **tmp)
+{
+	FILE *f;
+
+	if (asprintf(tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
+		*tmp = NULL;
+		fprintf(stderr, PROG ": out of memory\n");
+		return NULL;
+	}
+	f = fopen(*tmp, "w");
+	if (!f) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return f;
+}
+
+int atomic_close(FILE *f, char *tmp, const char *path)
+{
+	int err = ferror(f) | fflush(f);
+
+	if (fclose(f))
+		err = 1;
+	if (err || rename(tmp, path)) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* ---- one metric ---- */
+
+const char *cmp_verdict_text(enum cmp_verdict v)
+{
+	switch (v) {
+	case CMP_NODATA: return "no data";
+	case CMP_TOO_FEW: return "too few repeats";
+	case CMP_SAME: return "no significant change";
+	case CMP_BETTER: return "better";
+	case CMP_WORSE: return "worse";
+	}
+	return "?";
+}
+
+void cmp_metric(const struct summary_series *ref, const struct summary_series *cand, int metric,
+		struct cmp_metric *out)
+{
+	struct stats_mw mw;
+
+	out->ref = ref->n ? ref->median : NAN;
+	out->cand = cand->n ? cand->median : NAN;
+	out->delta = out->cand - out->ref;
+	out->ratio = out->ref != 0 ? out->cand / out->ref : NAN;
+	out->p = NAN;
+	if (!ref->n || !cand->n) {
+		out->verdict = CMP_NODATA;
+		return;
+	}
+	/* With 2 vs 2 repeats the smallest p Mann-Whitney can give is 0.33: no
+	 * difference, however large, can be called significant; say so. */
+	if (stats_mw_too_few(ref->n, cand->n, CMP_ALPHA) ||
+	    stats_mann_whitney(cand->samples, cand->n, ref->samples, ref->n, &mw)) {
+		out->verdict = CMP_TOO_FEW;
+		return;
+	}
+	out->p = mw.p;
+	if (mw.p >= CMP_ALPHA || out->delta == 0)
+		out->verdict = CMP_SAME;
+	else
+		out->verdict = (out->delta > 0) == summary_metrics[metric].higher_better ?
+			       CMP_BETTER : CMP_WORSE;
+}
+
+void cmp_fmt(char *buf, size_t len, int metric, double x)
+{
+	if (isnan(x))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.*f", summary_metrics[metric].decimals, x);
+}
+
+/* ---- the view ---- */
+
+static int add_item(struct cmp_view *v, const struct summary *s, const struct summary_variant *var,
+		    const char *prefix)
+{
+	struct cmp_item *it = &v->items[v->nitems];
+
+	if (prefix) {
+		if (asprintf(&it->label, "%s:%s", prefix, var->name) < 0)
+			return -1;
+	} else if (!(it->label = strdup(var->name)))
+		return -1;
+	it->src = s;
+	it->v = var;
+	v->nitems++;
+	return 0;
+}
+
+static void add_pair(struct cmp_view *v, size_t ref, size_t cand)
+{
+	struct cmp_pair *p = &v->pairs[v->npairs++];
+
+	p->ref = ref;
+	p->cand = cand;
+	for (int m = 0; m < SM_COUNT; m++)
+		cmp_metric(&v->items[ref].v->m[m], &v->items[cand].v->m[m], m, &p->m[m]);
+}
+
+int cmp_view_build(struct cmp_view *v, struct summary *sums, size_t n, const char *const *specs,
+		   char *err, size_t errlen)
+{
+	size_t total = 0, first_n;
+
+	memset(v, 0, sizeof(*v));
+	v->sums = sums;
+	v->nsums = n;
+	for (size_t i = 0; i < n; i++)
+		total += sums[i].nv;
+	v->items = calloc(total + 1, sizeof(*v->items));
+	v->pairs = calloc(total + 1, sizeof(*v->pairs));
+	if (!v->items || !v->pairs)
+		goto oom;
+	/* Items from several files carry the file in their label. */
+	for (size_t i = 0; i < n; i++) {
+		const char *prefix = NULL;
+
+		if (n > 1) {
+			prefix = specs ? specs[i] : sums[i].path;
+			/* FILE:VARIANT: the label is the spec itself */
+			if (sums[i].nv == 1 && specs && strrchr(specs[i], ':') &&
+			    access(specs[i], F_OK))
+				prefix = sums[i].path;
+		}
+		for (size_t k = 0; k < sums[i].nv; k++)
+			if (add_item(v, &sums[i], &sums[i].v[k], prefix))
+				goto oom;
+	}
+	first_n = n ? sums[0].nv : 0;
+	if (n == 1) {
+		for (size_t k = 1; k < v->nitems; k++)
+			add_pair(v, 0, k);
+		return 0;
+	}
+	for (size_t k = first_n; k < v->nitems; k++) {
+		size_t ref = 0;
+		bool found = first_n == 1;
+
+		for (size_t r = 0; r < first_n && !found; r++)
+			if (!strcmp(v->items[r].v->name, v->items[k].v->name)) {
+				ref = r;
+				found = true;
+			}
+		/* a single variant named on its own is compared with the first */
+		if (!found && v->items[k].src->nv == 1)
+			found = true;
+		if (found)
+			add_pair(v, ref, k);
+	}
+	if (!v->npairs) {
+		snprintf(err, errlen, "no variant in common between %s and the other files",
+			 sums[0].path);
+		cmp_view_free(v);
+		return -1;
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	cmp_view_free(v);
+	return -1;
+}
+
+void cmp_view_free(struct cmp_view *v)
+{
+	for (size_t i = 0; i < v->nitems; i++)
+		free(v->items[i].label);
+	for (size_t i = 0; i < v->nsums; i++)
+		summary_free(&v->sums[i]);
+	free(v->items);
+	free(v->pairs);
+	memset(v, 0, sizeof(*v));
+}
+
+/* ---- tables ---- */
+
+static int tbl_init(struct cmp_table *t, size_t rows, size_t cols)
+{
+	memset(t, 0, sizeof(*t));
+	t->cell = calloc(rows * cols + 1, sizeof(*t->cell));
+	if (!t->cell)
+		return -1;
+	t->rows = rows;
+	t->cols = cols;
+	return 0;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void tbl_set(struct cmp_table *t, size_t r, size_t c, const char *fmt, ...)
+{
+	va_list ap;
+	char **cell = &t->cell[r * t->cols + c];
+
+	free(*cell);
+	va_start(ap, fmt);
+	if (vasprintf(cell, fmt, ap) < 0)
+		*cell = NULL;
+	va_end(ap);
+}
+
+static const char *tbl_get(const struct cmp_table *t, size_t r, size_t c)
+{
+	const char *s = t->cell[r * t->cols + c];
+
+	return s ? s : "";
+}
+
+void cmp_table_free(struct cmp_table *t)
+{
+	for (size_t i = 0; t->cell && i < t->rows * t->cols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	memset(t, 0, sizeof(*t));
+}
+
+static void fmt_series(char *buf, size_t len, int m, const struct summary_series *s)
+{
+	char med[32], lo[32], hi[32];
+
+	if (!s->n) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	cmp_fmt(med, sizeof(med), m, s->median);
+	if (s->n < 2) {
+		snprintf(buf, len, "%s", med);
+		return;
+	}
+	cmp_fmt(lo, sizeof(lo), m, s->ci[0]);
+	cmp_fmt(hi, sizeof(hi), m, s->ci[1]);
+	snprintf(buf, len, "%s [%s, %s]", med, lo, hi);
+}
+
+int cmp_overview_table(const struct cmp_view *v, struct cmp_table *t)
+{
+	char buf[128];
+
+	if (tbl_init(t, SM_COUNT + 2, v->nitems + 1))
+		return -1;
+	snprintf(t->caption, sizeof(t->caption), "medians [95%% interval] over the repeats");
+	tbl_set(t, 0, 0, "metric");
+	tbl_set(t, 1, 0, "runs");
+	for (int m = 0; m < SM_COUNT; m++)
+		tbl_set(t, (size_t)m + 2, 0, "%s", summary_metrics[m].label);
+	for (size_t i = 0; i < v->nitems; i++) {
+		const struct summary_variant *var = v->items[i].v;
+		json_t *be = json_object_get(var->obj, "backend");
+
+		if (json_is_string(be))
+			tbl_set(t, 0, i + 1, "%s (%s)", v->items[i].label, json_string_value(be));
+		else
+			tbl_set(t, 0, i + 1, "%s", v->items[i].label);
+		tbl_set(t, 1, i + 1, "%d", var->runs);
+		for (int m = 0; m < SM_COUNT; m++) {
+			fmt_series(buf, sizeof(buf), m, &var->m[m]);
+			tbl_set(t, (size_t)m + 2, i + 1, "%s", buf);
+		}
+	}
+	return 0;
+}
+
+int cmp_pair_table(const struct cmp_view *v, const struct cmp_pair *p, struct cmp_table *t)
+{
+	const char *rl = v->items[p->ref].label, *cl = v->items[p->cand].label;
+	char a[32], b[32];
+
+	if (tbl_init(t, SM_COUNT + 1, 7))
+		return -1;
+	snprintf(t->caption, sizeof(t->caption), "%s vs %s (Mann-Whitney U, alpha %.2f)", cl, rl,
+		 CMP_ALPHA);
+	tbl_set(t, 0, 0, "metric");
+	tbl_set(t, 0, 1, "%s", rl);
+	tbl_set(t, 0, 2, "%s", cl);
+	tbl_set(t, 0, 3, "change");
+	tbl_set(t, 0, 4, "ratio");
+	tbl_set(t, 0, 5, "p");
+	tbl_set(t, 0, 6, "verdict");
+	for (int m = 0; m < SM_COUNT; m++) {
+		const struct cmp_metric *c = &p->m[m];
+		size_t r = (size_t)m + 1;
+
+		cmp_fmt(a, sizeof(a), m, c->ref);
+		cmp_fmt(b, sizeof(b), m, c->cand);
+		tbl_set(t, r, 0, "%s", summary_metrics[m].label);
+		tbl_set(t, r, 1, "%s", a);
+		tbl_set(t, r, 2, "%s", b);
+		if (isnan(c->ratio) || isnan(c->delta)) {
+			tbl_set(t, r, 3, "-");
+			tbl_set(t, r, 4, "-");
+		} else {
+			tbl_set(t, r, 3, "%+.1f%%", 100 * (c->ratio - 1));
+			tbl_set(t, r, 4, "%.3fx", c->ratio);
+		}
+		if (isnan(c->p))
+			tbl_set(t, r, 5, "-");
+		else
+			tbl_set(t, r, 5, "%.3g", c->p);
+		if (c->verdict == CMP_TOO_FEW)
+			tbl_set(t, r, 6, "too few repeats (n=%zu/%zu)",
+				v->items[p->ref].v->m[m].n, v->items[p->cand].v->m[m].n);
+		else
+			tbl_set(t, r, 6, "%s", cmp_verdict_text(c->verdict));
+	}
+	return 0;
+}
+
+int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
+{
+	size_t rows = 1;
+	const char *name;
+	json_t *reason;
+
+	for (size_t i = 0; i < v->nsums; i++)
+		rows += json_object_size(json_object_get(v->sums[i].doc, "skipped"));
+	if (tbl_init(t, rows, 2))
+		return -1;
+	snprintf(t->caption, sizeof(t->caption), "variants not measured");
+	tbl_set(t, 0, 0, "variant");
+	tbl_set(t, 0, 1, "reason");
+	rows = 1;
+	for (size_t i = 0; i < v->nsums; i++)
+		json_object_foreach(json_object_get(v->sums[i].doc, "skipped"), name, reason) {
+			if (v->nsums > 1)
+				tbl_set(t, rows, 0, "%s:%s", v->sums[i].path, name);
+			else
+				tbl_set(t, rows, 0, "%s", name);
+			tbl_set(t, rows++, 1, "%s", json_is_string(reason) ? json_string_value(reason) : "?");
+		}
+	t->rows = rows;
+	return 0;
+}
+
+static double jnum(json_t *o, const char *key)
+{
+	json_t *x = json_object_get(o, key);
+
+	return json_is_number(x) ? json_number_value(x) : 0;
+}
+
+int cmp_threads_table(const struct cmp_item *it, struct cmp_table *t)
+{
+	json_t *th = json_object_get(it->v->obj, "threads"), *list = json_object_get(th, "list"), *e;
+	double req = jnum(th, "requests");
+	size_t i;
+
+	if (tbl_init(t, json_array_size(list) + 1, 9))
+		return -1;
+	snprintf(t->caption, sizeof(t->caption), "%s: per thread, run %s (%.0f requests)", it->label,
+		 json_string_value(json_object_get(th, "run")) ?: "?", req);
+	tbl_set(t, 0, 0, "tid");
+	tbl_set(t, 0, 1, "thread");
+	tbl_set(t, 0, 2, "private fd table");
+	tbl_set(t, 0, 3, "epoll_ctl");
+	tbl_set(t, 0, 4, "epoll_wait");
+	tbl_set(t, 0, 5, "batch submits");
+	tbl_set(t, 0, 6, "epoll syscalls/req");
+	tbl_set(t, 0, 7, "spin ns");
+	tbl_set(t, 0, 8, "files_lock ns");
+	json_array_foreach(list, i, e) {
+		double sys = jnum(e, "epoll_ctl") + jnum(e, "epoll_wait") + jnum(e, "batch_submits");
+
+		tbl_set(t, i + 1, 0, "%.0f", jnum(e, "tid"));
+		tbl_set(t, i + 1, 1, "%s", json_string_value(json_object_get(e, "comm")) ?: "?");
+		tbl_set(t, i + 1, 2, "%s", json_is_true(json_object_get(e, "private_fd_table")) ? "yes" : "no");
+		tbl_set(t, i + 1, 3, "%.0f", jnum(e, "epoll_ctl"));
+		tbl_set(t, i + 1, 4, "%.0f", jnum(e, "epoll_wait"));
+		tbl_set(t, i + 1, 5, "%.0f", jnum(e, "batch_submits"));
+		tbl_set(t, i + 1, 6, "%.4f", req > 0 ? sys / req : 0.0);
+		tbl_set(t, i + 1, 7, "%.0f", jnum(e, "spin_ns"));
+		tbl_set(t, i + 1, 8, "%.0f", jnum(e, "files_lock_ns"));
+	}
+	return 0;
+}
+
+/* Display width in columns (UTF-8 continuation bytes take none). */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void tbl_print(FILE *f, const struct cmp_table *t, bool markdown)
+{
+	size_t *w = calloc(t->cols, sizeof(*w));
+
+	if (!w)
+		return;
+	for (size_t r = 0; r < t->rows; r++)
+		for (size_t c = 0; c < t->cols; c++)
+			if (width(tbl_get(t, r, c)) > w[c])
+				w[c] = width(tbl_get(t, r, c));
+	fprintf(f, markdown ? "**%s**\n\n" : "%s\n", t->caption);
+	for (size_t r = 0; r < t->rows; r++) {
+		for (size_t c = 0; c < t->cols; c++) {
+			const char *s = tbl_get(t, r, c);
+			int pad = (int)(w[c] - width(s));
+
+			if (markdown)
+				fprintf(f, "| %s%*s ", s, pad, "");
+			else
+				fprintf(f, "%s%s%*s", c ? "  " : "  ", s, c + 1 < t->cols ? pad : 0, "");
+		}
+		fputs(markdown ? "|\n" : "\n", f);
+		if (markdown && r == 0) {
+			for (size_t c = 0; c < t->cols; c++)
+				fprintf(f, "|%s%.*s", c ? "-" : ":", (int)w[c] + 1,
+					"------------------------------------------------------------------------");
+			fputs("|\n", f);
+		}
+	}
+	fputc('\n', f);
+	free(w);
+}
+
+void cmp_print(FILE *f, const struct cmp_view *v, bool markdown)
+{
+	struct cmp_table t;
+
+	if (!cmp_overview_table(v, &t)) {
+		tbl_print(f, &t, markdown);
+		cmp_table_free(&t);
+	}
+	for (size_t i = 0; i < v->npairs; i++)
+		if (!cmp_pair_table(v, &v->pairs[i], &t)) {
+			tbl_print(f, &t, markdown);
+			cmp_table_free(&t);
+		}
+	if (!cmp_skipped_table(v, &t)) {
+		if (t.rows > 1)
+			tbl_print(f, &t, markdown);
+		cmp_table_free(&t);
+	}
+}
+
+/* The per-thread tables, for report.md (the terminal gets the overview only). */
+void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown)
+{
+	struct cmp_table t;
+
+	for (size_t i = 0; i < v->nitems; i++)
+		if (!cmp_threads_table(&v->items[i], &t)) {
+			if (t.rows > 1)
+				tbl_print(f, &t, markdown);
+			cmp_table_free(&t);
+		}
+}
+
+/* ---- the command ---- */
+
+static void compare_usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " compare A.json[:VARIANT] B.json[:VARIANT] ... [--html FILE] [--markdown]\n"
+"Compares summary.json files written by `" PROG " run`: medians with 95%% intervals\n"
+"side by side, then per pair the change, ratio and Mann-Whitney U significance\n"
+"(alpha %.2f) of every metric.  One file: its variants against its first.  Plain\n"
+"files: variants paired by name with the first file's.  FILE:VARIANT: one variant.\n"
+"  --html FILE   also write a self-contained HTML report with charts\n"
+"  --markdown    print Markdown tables instead of text\n", CMP_ALPHA);
+}
+
+int compare_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "html", required_argument, NULL, 'H' },
+		{ "markdown", no_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *html = NULL;
+	bool markdown = false;
+	struct summary *sums;
+	struct cmp_view view;
+	char err[768];
+	size_t n;
+	int c, ret = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'H': html = optarg; break;
+		case 'm': markdown = true; break;
+		case 'h': compare_usage(stdout); return 0;
+		default:
+			if (optopt && optopt != '?')
+				fprintf(stderr, PROG " compare: option needs a value or is unknown: -%c\n", optopt);
+			else
+				fprintf(stderr, PROG " compare: unknown option %s (see --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	n = (size_t)(argc - optind);
+	if (!n) {
+		fprintf(stderr, PROG " compare: give at least one summary.json (see --help)\n");
+		return 2;
+	}
+	sums = calloc(n, sizeof(*sums));
+	if (!sums)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (summary_load(argv[optind + (int)i], &sums[i], err, sizeof(err))) {
+			fprintf(stderr, PROG " compare: %s\n", err);
+			for (size_t k = 0; k < i; k++)
+				summary_free(&sums[k]);
+			free(sums);
+			return 2;
+		}
+	if (cmp_view_build(&view, sums, n, (const char *const *)argv + optind, err, sizeof(err))) {
+		fprintf(stderr, PROG " compare: %s\n", err);
+		free(sums);
+		return 2;
+	}
+	cmp_print(stdout, &view, markdown);
+	if (html) {
+		if (html_write(html, &view))
+			ret = 1;
+		else
+			fprintf(stderr, "report: %s\n", html);
+	}
+	cmp_view_free(&view);
+	free(sums);
+	return ret;
+}

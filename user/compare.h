@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What `run` and `compare` show: variants side by side (medians with 95%
+ * intervals) and, for each pair, the change per metric with its ratio and
+ * Mann-Whitney significance.  compare.c builds it and prints the text and
+ * Markdown forms; html.c draws the same view as report.html.
+ */
+#ifndef EPBATCH_COMPARE_H
+#define EPBATCH_COMPARE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "summary.h"
+
+#define CMP_ALPHA 0.05
+
+/* One column of the side-by-side table: a variant of some summary. */
+struct cmp_item {
+	char *label;
+	const struct summary *src;
+	const struct summary_variant *v;
+};
+
+enum cmp_verdict {
+	CMP_NODATA,		/* the metric is missing on one side */
+	CMP_TOO_FEW,		/* too few repeats for the test to ever reach alpha */
+	CMP_SAME,		/* not significant at alpha */
+	CMP_BETTER,		/* significant, in the metric's good direction */
+	CMP_WORSE,
+};
+
+struct cmp_metric {
+	double ref, cand;	/* medians */
+	double delta;		/* cand - ref */
+	double ratio;		/* cand / ref; NAN when ref is 0 */
+	double p;		/* Mann-Whitney two-sided; NAN when not tested */
+	enum cmp_verdict verdict;
+};
+
+struct cmp_pair {
+	size_t ref, cand;	/* indexes into items */
+	struct cmp_metric m[SM_COUNT];
+};
+
+struct cmp_view {
+	const char *title;
+	struct summary *sums;	/* the loaded files (owned) */
+	size_t nsums;
+	struct cmp_item *items;
+	size_t nitems;
+	struct cmp_pair *pairs;
+	size_t npairs;
+};
+
+/* The comparison of one metric; ref/cand may be absent (n == 0). */
+void cmp_metric(const struct summary_series *ref, const struct summary_series *cand,
+		int metric, struct cmp_metric *out);
+const char *cmp_verdict_text(enum cmp_verdict v);
+
+/*
+ * Build the view over loaded summaries (taken over: freed by
+ * cmp_view_free).  One summary: every variant against the first.  Several:
+ * when the first is one variant (FILE:VARIANT) every other item is compared
+ * with it; otherwise variants are paired by name with the first file's.
+ * Returns 0, or -1 with one line in err (nothing to compare).
+ */
+int cmp_view_build(struct cmp_view *v, struct summary *sums, size_t n, const char *const *specs,
+		   char *err, size_t errlen);
+void cmp_view_free(struct cmp_view *v);
+
+/* Number formatting shared by every output: the metric's decimals, "-" when absent. */
+void cmp_fmt(char *buf, size_t len, int metric, double x);
+
+/* A table of strings: row 0 is the header. */
+struct cmp_table {
+	char caption[256];
+	size_t rows, cols;
+	char **cell;		/* rows * cols, row-major */
+};
+/* Metrics down, items across: "median [lo, hi]" (plus runs and skipped). */
+int cmp_overview_table(const struct cmp_view *v, struct cmp_table *t);
+/* One pair: metric, medians, change, ratio, p, verdict. */
+int cmp_pair_table(const struct cmp_view *v, const struct cmp_pair *p, struct cmp_table *t);
+void cmp_table_free(struct cmp_table *t);
+/* Variants a summary does not have, with the reason ("skipped"); 0 rows: none. */
+int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t);
+/* The per-thread breakdown of an item (from its median-rps run); 0 rows: none. */
+int cmp_threads_table(const struct cmp_item *it, struct cmp_table *t);
+
+/* The tables; markdown selects Markdown, else aligned text. */
+void cmp_print(FILE *f, const struct cmp_view *v, bool markdown);
+/* Every item's per-thread table (report.md). */
+void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown);
+
+/* ---- html.c ---- */
+/* Write report.html (atomically); 0, or -1 after one line on stderr. */
+int html_write(const char *path, const struct cmp_view *v);
+
+/* ---- shared by run.c, compare.c, html.c ---- */
+/* Open PATH's temporary sibling for writing; atomic_close renames it. */
+FILE *atomic_open(const char *path, char **tmp);
+/* 0, or -1 after one line on stderr (and the temporary removed). */
+int atomic_close(FILE *f, char *tmp, const char *path);
+
+int compare_main(int argc, char **argv);
+int run_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,1223 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `epbatch-trace run`: the before/after comparison.  For each repeat, for
+ * each variant (interleaved, A B C A B C, so drift hits them alike): start
+ * the server with the variant's environment, wait until it listens, attach
+ * the tracer (a forked child running the same session as `record -p`), drive
+ * the load, stop everything, and turn the counts into per-request metrics.
+ * At the end (or on Ctrl-C, with what finished): summary.json, report.md,
+ * report.html and the table on stdout.  See docs/run.md.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "compare.h"
+#include "loadgen.h"
+#include "stats.h"
+#include "trace.h"
+
+enum { V_PRELOAD = 1, V_KMOD = 2, V_UNSHARE = 4 };
+
+static const struct variant_def {
+	const char *name;
+	unsigned flags;
+} variant_defs[] = {
+	{ "baseline", 0 },
+	{ "preload", V_PRELOAD },
+	{ "kmod", V_PRELOAD | V_KMOD },
+	{ "unshare", V_UNSHARE },
+	{ "preload+unshare", V_PRELOAD | V_UNSHARE },
+};
+#define NR_VARIANT_DEFS (sizeof(variant_defs) / sizeof(*variant_defs))
+#define MAX_VARIANTS NR_VARIANT_DEFS
+
+struct run_cfg {
+	const struct variant_def *v[MAX_VARIANTS];
+	const char *skip[MAX_VARIANTS];		/* why a variant cannot run here */
+	size_t nv;
+	int repeat, threads, connections, load_threads, port;
+	double duration;
+	const char *mode, *out, *load_cmd, *load_kind;
+	char **server;				/* -- SERVER ...; NULL: the reference server */
+	char bindir[PATH_MAX], shim[PATH_MAX + 32], ref_server[PATH_MAX + 32], ref_load[PATH_MAX + 32];
+};
+
+/* What one run produced. */
+struct run_rec {
+	size_t var;
+	int rep;
+	double m[SM_COUNT];
+	bool has[SM_COUNT];
+	json_t *threads;	/* the per-thread list for the report */
+	char backend[32];
+	char file[64];		/* runs/V-N.json, relative to the output dir */
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+/* ---- processes ---- */
+
+struct spawn_io {
+	const char *out, *err;		/* files for stdout/stderr; NULL: /dev/null */
+	const char *const *set;		/* "NAME=VALUE" to set */
+	const char *const *unset;	/* names to remove */
+};
+
+static void redirect(int fd, const char *path)
+{
+	int f = open(path ? path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (f >= 0) {
+		dup2(f, fd);
+		close(f);
+	}
+}
+
+/*
+ * Each child gets a process group of its own, so that a Ctrl-C at the
+ * terminal reaches only the runner, which then stops the run in order.
+ */
+static pid_t spawn(char *const *argv, const struct spawn_io *io)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid)
+		return pid;
+	setpgid(0, 0);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	redirect(0, NULL);
+	redirect(1, io->out);
+	redirect(2, io->err);
+	for (const char *const *u = io->unset; u && *u; u++)
+		unsetenv(*u);
+	for (const char *const *s = io->set; s && *s; s++)
+		putenv((char *)*s);
+	execvp(argv[0], argv);
+	fprintf(stderr, PROG " run: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Wait up to `secs` for pid; 1 when it exited (status in *st), 0 if not. */
+static int wait_for(pid_t pid, double secs, int *st, bool stop_on_interrupt)
+{
+	double end = now_s() + secs;
+
+	do {
+		pid_t r = waitpid(pid, st, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return 1;
+		if (stop_on_interrupt && interrupted)
+			return 0;
+		usleep(20000);
+	} while (now_s() < end);
+	return 0;
+}
+
+/* sig to pid (its whole group when group), then SIGKILL after `grace` s. */
+static int stop_child(pid_t pid, int sig, bool group, double grace)
+{
+	int st = 0;
+
+	if (pid <= 0)
+		return 0;
+	kill(group ? -pid : pid, sig);
+	if (!wait_for(pid, grace, &st, false)) {
+		kill(group ? -pid : pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	return st;
+}
+
+/* ---- the tracer, in a forked child ---- */
+
+static int tracer_attached(void *arg)
+{
+	int fd = *(int *)arg;
+	char b = 1;
+
+	return write(fd, &b, 1) == 1 ? 0 : -1;
+}
+
+/*
+ * The child runs the very session `record -p PID` runs (same options, same
+ * JSON) and signals on a pipe once the programs are attached; it stops on
+ * SIGTERM and writes the JSON.  Returns the child, or -1 (reason in why).
+ */
+static pid_t start_tracer(pid_t target, const char *variant, const char *json, const char *log,
+			  char *why, size_t whylen)
+{
+	int p[2];
+	pid_t pid;
+	char b, pidstr[16];
+	struct pollfd pf;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "record", "-p", pidstr, "--variant", (char *)variant, "-o",
+				 (char *)json, NULL };
+		struct trace_opts o;
+		bool help;
+		int pidfd, ret;
+
+		setpgid(0, 0);
+		close(p[0]);
+		redirect(1, NULL);
+		redirect(2, log);
+		snprintf(pidstr, sizeof(pidstr), "%d", (int)target);
+		optind = 1;
+		if (parse_record_args(7, argv, &o, &help))
+			_exit(2);
+		o.quiet = true;
+		pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+		ret = trace_session(&o, target, pidfd, tracer_attached, &p[1]);
+		fflush(NULL);
+		_exit(ret);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		snprintf(why, whylen, "cannot fork the tracer: %s", strerror(errno));
+		return -1;
+	}
+	/* Attaching takes a few hundred ms; allow for a loaded machine. */
+	pf = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	for (int i = 0; i < 600 && !interrupted; i++)
+		if (poll(&pf, 1, 100) == 1)
+			break;
+	if (pf.revents & POLLIN && read(p[0], &b, 1) == 1) {
+		close(p[0]);
+		return pid;
+	}
+	close(p[0]);
+	stop_child(pid, SIGKILL, false, 1);
+	snprintf(why, whylen, "the tracer did not attach (see %.300s)", log);
+	return -1;
+}
+
+/* ---- reading what a run left ---- */
+
+static char *read_text(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(max + 1);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, max, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* The last non-empty line of a log, for one-line failure reasons. */
+static void last_line(const char *path, char *out, size_t len)
+{
+	char *t = read_text(path, 1 << 16), *e, *s;
+
+	out[0] = 0;
+	if (!t)
+		return;
+	e = t + strlen(t);
+	while (e > t && (e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	s = strrchr(t, '\n');
+	snprintf(out, len, "%s", s ? s + 1 : t);
+	free(t);
+}
+
+/* utime + stime of a whole process, in seconds; NAN if gone. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], *t, *p;
+	unsigned long long ut, st;
+	double r = NAN;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	t = read_text(path, 4096);
+	if (!t)
+		return NAN;
+	/* comm may hold spaces and parentheses: fields restart after the last ')' */
+	p = strrchr(t, ')');
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+		r = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	free(t);
+	return r;
+}
+
+/*
+ * The shim's EPBATCH_STATS=1 line(s) in the server's stderr, one per process
+ * that had it loaded: sum flushed and batches; batch size = flushed/batches.
+ */
+static json_t *shim_stats(const char *log, char *backend, size_t blen)
+{
+	char *t = read_text(log, 1 << 20), *l;
+	double flushed = 0, batches = 0, deferred = 0;
+	int lines = 0;
+
+	backend[0] = 0;
+	if (!t)
+		return NULL;
+	for (l = strstr(t, "epbatch: pid="); l; l = strstr(l + 1, "epbatch: pid=")) {
+		unsigned long d, f, b;
+		char be[32];
+
+		if (sscanf(l, "epbatch: pid=%*d backend=%31s deferred=%lu flushed=%lu batches=%lu",
+			   be, &d, &f, &b) != 4)
+			continue;
+		snprintf(backend, blen, "%s", be);
+		deferred += (double)d;
+		flushed += (double)f;
+		batches += (double)b;
+		lines++;
+	}
+	free(t);
+	if (!lines)
+		return NULL;
+	return json_pack("{s:s,s:f,s:f,s:f,s:i}", "backend", backend, "deferred", deferred,
+			 "flushed", flushed, "batches", batches, "processes", lines);
+}
+
+static double jnum(json_t *o, const char *key)
+{
+	json_t *x = json_object_get(o, key);
+
+	return json_is_number(x) ? json_number_value(x) : 0;
+}
+
+static double epoll_syscalls(json_t *o)
+{
+	json_t *ctl = json_object_get(o, "epoll_ctl");
+
+	return jnum(ctl, "add") + jnum(ctl, "mod") + jnum(ctl, "del") + jnum(o, "epoll_wait") +
+	       jnum(o, "batch_submits");
+}
+
+/* The threads that did anything, in the few keys the report shows. */
+static json_t *thread_list(json_t *trace)
+{
+	json_t *out = json_array(), *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(trace, "threads"), i, t) {
+		json_t *spin = json_object_get(t, "spin");
+		double sys = epoll_syscalls(t), ctl = sys - jnum(t, "epoll_wait") - jnum(t, "batch_submits");
+
+		if (!sys && !jnum(spin, "ns"))
+			continue;
+		json_array_append_new(out, json_pack("{s:O?,s:O?,s:b,s:f,s:f,s:f,s:f,s:f}",
+			"tid", json_object_get(t, "tid"), "comm", json_object_get(t, "comm"),
+			"private_fd_table", json_is_true(json_object_get(t, "private_fd_table")),
+			"epoll_ctl", ctl, "epoll_wait", jnum(t, "epoll_wait"),
+			"batch_submits", jnum(t, "batch_submits"), "spin_ns", jnum(spin, "ns"),
+			"files_lock_ns", jnum(spin, "files_lock_ns")));
+	}
+	return out;
+}
+
+/* ---- one run ---- */
+
+struct run_paths {
+	char trace[PATH_MAX], trace_log[PATH_MAX], load[PATH_MAX], load_log[PATH_MAX];
+	char server_log[PATH_MAX], server_stats[PATH_MAX], ready[PATH_MAX];
+};
+
+enum progress_at { AT_START, AT_TICK, AT_END };
+
+/*
+ * The live line: rewritten in place on a terminal; in a log (not a tty), one
+ * line as each run starts and its result as it ends.
+ */
+static void progress(const struct run_cfg *c, size_t done, size_t total, const char *var, int rep,
+		     double t0, double avg, enum progress_at at)
+{
+	double el = now_s() - t0, left = (double)(total - done) * avg - (at == AT_END ? avg : el);
+
+	if (left < 0)
+		left = 0;
+	if (isatty(2))
+		fprintf(stderr, "\r\033[K[%zu/%zu] %s repeat %d/%d: %4.1f/%.0f s  ETA %dm%02ds%s", done + 1,
+			total, var, rep, c->repeat, el > c->duration ? c->duration : el, c->duration,
+			(int)left / 60, (int)left % 60, at == AT_END ? "\n" : "");
+	else if (at == AT_START)
+		fprintf(stderr, "[%zu/%zu] %s repeat %d/%d (ETA %dm%02ds)\n", done + 1, total, var, rep,
+			c->repeat, (int)left / 60, (int)left % 60);
+}
+
+/* Poll until the server is ready: its --ready-file, or a connect to --port. */
+static int wait_ready(const struct run_cfg *c, pid_t srv, const char *ready, int *port,
+		      char *why, size_t wl)
+{
+	double end = now_s() + 30;
+	int st;
+
+	while (now_s() < end && !interrupted) {
+		if (waitpid(srv, &st, WNOHANG) == srv) {
+			snprintf(why, wl, "server exited before it listened (status %d)",
+				 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			return -1;
+		}
+		if (!c->server) {
+			char *t = read_text(ready, 64);
+
+			*port = t ? atoi(t) : 0;
+			free(t);
+			if (*port > 0)
+				return 0;
+		} else {
+			struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)c->port),
+						 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+			int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+			ok = s >= 0 && !connect(s, (struct sockaddr *)&a, sizeof(a));
+			if (s >= 0)
+				close(s);
+			if (ok) {
+				*port = c->port;
+				return 0;
+			}
+		}
+		usleep(20000);
+	}
+	snprintf(why, wl, interrupted ? "interrupted" : "server did not listen within 30 s");
+	return -1;
+}
+
+/* The environment of a variant (static storage: used right away by spawn). */
+static void variant_env(const struct run_cfg *c, const struct variant_def *v, const char **set,
+			const char **unset)
+{
+	static char preload[PATH_MAX + 64];
+	size_t ns = 0, nu = 0;
+
+	unset[nu++] = "EPBATCH_UNSHARE";
+	if (v->flags & V_PRELOAD || (c->server && v->flags & V_UNSHARE)) {
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", c->shim);
+		set[ns++] = preload;
+		set[ns++] = "EPBATCH_STATS=1";
+	} else {
+		unset[nu++] = "LD_PRELOAD";
+	}
+	if (v->flags & V_KMOD)
+		set[ns++] = "EPBATCH_BACKEND=kmod";
+	else if (c->server && v->flags & V_UNSHARE && !(v->flags & V_PRELOAD))
+		set[ns++] = "EPBATCH_BACKEND=sync";	/* the shim only for unshare */
+	if (c->server && v->flags & V_UNSHARE)
+		set[ns++] = "EPBATCH_UNSHARE=1";
+	set[ns] = NULL;
+	unset[nu] = NULL;
+}
+
+/* Replace every {port} in the load command. */
+static char *subst_port(const char *cmd, int port)
+{
+	size_t n = strlen(cmd) + 1;
+	char *out, *o;
+
+	for (const char *p = strstr(cmd, "{port}"); p; p = strstr(p + 1, "{port}"))
+		n += 8;
+	out = o = calloc(1, n);
+	if (!out)
+		return NULL;
+	while (*cmd) {
+		if (!strncmp(cmd, "{port}", 6)) {
+			o += sprintf(o, "%d", port);
+			cmd += 6;
+		} else {
+			*o++ = *cmd++;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static int run_load(const struct run_cfg *c, int port, const struct run_paths *rp,
+		    struct load_result *lr, const char *var, size_t done, size_t total, int rep,
+		    double t0, double avg, char *why, size_t wl)
+{
+	char ps[16], cs[16], ts[16], ds[32], *cmd = NULL, *text, err[256], env_port[48];
+	const char *set[] = { env_port, NULL };
+	struct spawn_io io = { .out = rp->load, .err = rp->load_log, .set = set };
+	pid_t pid;
+	int st = 0, ret = -1;
+	double bound;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	snprintf(cs, sizeof(cs), "%d", c->connections);
+	snprintf(ts, sizeof(ts), "%d", c->load_threads);
+	snprintf(ds, sizeof(ds), "%g", c->duration);
+	snprintf(env_port, sizeof(env_port), "EPBATCH_PORT=%d", port);
+	if (c->load_cmd) {
+		char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+
+		cmd = subst_port(c->load_cmd, port);
+		if (!cmd)
+			return -1;
+		argv[2] = cmd;
+		pid = spawn(argv, &io);
+	} else {
+		char *argv[] = { (char *)c->ref_load, "--port", ps, "--connections", cs, "--threads", ts,
+				 "--duration", ds, "--mode",
+				 !strcmp(c->mode, "conn") ? "close" : "keepalive", "--out", "-", NULL };
+
+		pid = spawn(argv, &io);
+	}
+	free(cmd);
+	if (pid < 0) {
+		snprintf(why, wl, "cannot fork the load generator: %s", strerror(errno));
+		return -1;
+	}
+	/* Every load is bounded: its own duration, plus a grace period. */
+	bound = c->duration + 60;
+	for (double end = now_s() + bound; ; ) {
+		if (wait_for(pid, 0.25, &st, true))
+			break;
+		if (interrupted || now_s() > end) {
+			stop_child(pid, SIGINT, true, 2);
+			snprintf(why, wl, interrupted ? "interrupted" : "the load generator ran past %.0f s", bound);
+			return -1;
+		}
+		progress(c, done, total, var, rep, t0, avg, AT_TICK);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		last_line(rp->load_log, err, sizeof(err));
+		snprintf(why, wl, "load generator failed (status %d): %s",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), err[0] ? err : "no message");
+		return -1;
+	}
+	text = read_text(rp->load, 1 << 22);
+	if (!text || loadgen_parse(c->load_kind, text, lr, err, sizeof(err)))
+		snprintf(why, wl, "%.300s: %s", rp->load, text ? err : "cannot read");
+	else if (lr->requests <= 0)
+		snprintf(why, wl, "no request completed");
+	else
+		ret = 0;
+	free(text);
+	return ret;
+}
+
+static void run_paths(const struct run_cfg *c, const char *var, int rep, struct run_paths *p,
+		      char *file, size_t flen)
+{
+	snprintf(file, flen, "runs/%s-%d.json", var, rep);
+#define P(f, suffix) snprintf(p->f, sizeof(p->f), "%s/runs/%s-%d%s", c->out, var, rep, suffix)
+	P(trace, ".json");
+	P(trace_log, ".trace.log");
+	P(load, c->load_cmd ? ".load.out" : ".load.json");
+	P(load_log, ".load.log");
+	P(server_log, ".server.log");
+	P(server_stats, ".server.json");
+	P(ready, ".ready");
+#undef P
+}
+
+static char **server_argv(const struct run_cfg *c, const struct variant_def *v,
+			  const struct run_paths *p)
+{
+	static char th[16], maxs[32];
+	static char *argv[24];
+	int n = 0;
+
+	if (c->server)
+		return c->server;
+	snprintf(th, sizeof(th), "%d", c->threads);
+	/* a safety bound in case the runner dies without stopping it */
+	snprintf(maxs, sizeof(maxs), "%.0f", c->duration + 120);
+	argv[n++] = (char *)c->ref_server;
+	argv[n++] = "--mode";
+	argv[n++] = (char *)c->mode;
+	argv[n++] = "--threads";
+	argv[n++] = th;
+	/* per-thread listeners in every variant, so baseline and unshare differ
+	 * only by the private fd table */
+	argv[n++] = "--reuseport";
+	argv[n++] = "--ready-file";
+	argv[n++] = (char *)p->ready;
+	argv[n++] = "--stats";
+	argv[n++] = (char *)p->server_stats;
+	argv[n++] = "--max-seconds";
+	argv[n++] = maxs;
+	if (v->flags & V_UNSHARE)
+		argv[n++] = "--unshare";
+	argv[n] = NULL;
+	return argv;
+}
+
+/* Add the load and the server's side to the run's epbatch/1 JSON. */
+static json_t *annotate_trace(const struct run_paths *p, const struct load_result *lr,
+			      double cpu_s, json_t *shim, char *why, size_t wl)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(p->trace, 0, &je), *load;
+
+	if (!json_is_object(doc)) {
+		snprintf(why, wl, "no trace JSON (%s)", je.text);
+		json_decref(doc);
+		return NULL;
+	}
+	load = json_pack("{s:s,s:f,s:f,s:f,s:f}", "kind", lr->kind, "requests", lr->requests,
+			 "errors", lr->errors, "rps", lr->rps, "duration_s", lr->duration_s);
+	if (lr->has_latency) {
+		json_object_set_new(load, "p50_ms", json_real(lr->p50_ms));
+		json_object_set_new(load, "p99_ms", json_real(lr->p99_ms));
+	}
+	if (lr->has_cpu)
+		json_object_set_new(load, "cpu_s", json_real(lr->cpu_user_s + lr->cpu_sys_s));
+	json_object_set_new(doc, "load", load);
+	json_object_set_new(doc, "server", json_pack("{s:f,s:o?}", "cpu_s", cpu_s, "epbatch_stats",
+						    json_incref(shim)));
+	if (json_write_file(doc, p->trace)) {
+		snprintf(why, wl, "cannot rewrite %.300s", p->trace);
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *rec, size_t done,
+		   size_t total, double avg, char *why, size_t wl)
+{
+	const struct variant_def *v = c->v[vi];
+	const char *set[8], *unset[4];
+	struct spawn_io io = { .err = NULL, .set = set, .unset = unset };
+	struct run_paths p = { 0 };
+	struct load_result lr;
+	pid_t srv, tr = -1;
+	int port = 0, ret = -1, st;
+	double t0 = now_s(), cpu0, cpu1;
+	json_t *doc = NULL, *shim = NULL, *totals;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->var = vi;
+	rec->rep = rep;
+	run_paths(c, v->name, rep, &p, rec->file, sizeof(rec->file));
+	unlink(p.ready);
+	progress(c, done, total, v->name, rep, t0, avg, AT_START);
+	variant_env(c, v, set, unset);
+	io.out = io.err = p.server_log;
+	srv = spawn(server_argv(c, v, &p), &io);
+	if (srv < 0) {
+		snprintf(why, wl, "cannot fork the server: %s", strerror(errno));
+		return -1;
+	}
+	if (wait_ready(c, srv, p.ready, &port, why, wl))
+		goto out;
+	tr = start_tracer(srv, v->name, p.trace, p.trace_log, why, wl);
+	if (tr < 0)
+		goto out;
+	cpu0 = proc_cpu_s(srv);
+	if (run_load(c, port, &p, &lr, v->name, done, total, rep, t0, avg, why, wl))
+		goto out;
+	cpu1 = proc_cpu_s(srv);
+	/* The tracer first (it writes the JSON on SIGTERM), then the server. */
+	st = stop_child(tr, SIGTERM, false, 15);
+	if (st) {
+		char last[256];
+
+		tr = -1;
+		last_line(p.trace_log, last, sizeof(last));
+		snprintf(why, wl, "the tracer %s %d: %s (see %.300s)",
+			 WIFSIGNALED(st) ? "died of signal" : "exited with status",
+			 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), last[0] ? last : "no message",
+			 p.trace_log);
+		goto out;
+	}
+	tr = -1;
+	stop_child(srv, SIGTERM, false, 10);
+	srv = -1;
+	shim = shim_stats(p.server_log, rec->backend, sizeof(rec->backend));
+	doc = annotate_trace(&p, &lr, cpu1 - cpu0, shim, why, wl);
+	if (!doc)
+		goto out;
+	totals = json_object_get(doc, "totals");
+	rec->m[SM_RPS] = lr.rps;
+	rec->has[SM_RPS] = true;
+	rec->m[SM_P99_MS] = lr.p99_ms;
+	rec->has[SM_P99_MS] = lr.has_latency;
+	rec->m[SM_EPOLL_PER_REQ] = epoll_syscalls(totals) / lr.requests;
+	rec->has[SM_EPOLL_PER_REQ] = true;
+	rec->m[SM_SPIN_NS_PER_REQ] = jnum(json_object_get(totals, "spin"), "ns") / lr.requests;
+	rec->has[SM_SPIN_NS_PER_REQ] =
+		strcmp(json_string_value(json_object_get(doc, "spin_method")) ?: "none", "none") != 0;
+	rec->m[SM_CPU_US_PER_REQ] = (cpu1 - cpu0) * 1e6 / lr.requests;
+	rec->has[SM_CPU_US_PER_REQ] = !isnan(cpu1 - cpu0);
+	if (jnum(shim, "batches") > 0) {
+		rec->m[SM_BATCH_SIZE] = jnum(shim, "flushed") / jnum(shim, "batches");
+		rec->has[SM_BATCH_SIZE] = true;
+	}
+	rec->threads = json_pack("{s:s,s:f,s:o}", "run", rec->file, "requests", lr.requests,
+				 "list", thread_list(doc));
+	ret = 0;
+out:
+	if (tr > 0)
+		stop_child(tr, SIGTERM, false, 15);
+	if (srv > 0)
+		stop_child(srv, SIGTERM, false, 10);
+	unlink(p.ready);
+	json_decref(doc);
+	json_decref(shim);
+	progress(c, done, total, v->name, rep, t0, avg, AT_END);
+	if (!ret && !isatty(2))
+		fprintf(stderr, "    %.0f rps, %.3f epoll syscalls/req\n", rec->m[SM_RPS],
+			rec->m[SM_EPOLL_PER_REQ]);
+	return ret;
+}
+
+/* ---- summary and reports ---- */
+
+static json_t *machine_json(void)
+{
+	struct utsname un;
+	char *cpu = read_text("/proc/cpuinfo", 1 << 16), *m, model[256] = "unknown";
+
+	if (cpu && (m = strstr(cpu, "model name")) && (m = strchr(m, ':'))) {
+		m += 1 + strspn(m + 1, " \t");
+		snprintf(model, sizeof(model), "%.*s", (int)strcspn(m, "\n"), m);
+	}
+	free(cpu);
+	uname(&un);
+	return json_pack("{s:i,s:s,s:s,s:s}", "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
+			 "kernel", un.release, "arch", un.machine, "model", model);
+}
+
+static char *join_argv(char *const *argv)
+{
+	size_t n = 1;
+	char *s;
+
+	for (char *const *a = argv; *a; a++)
+		n += strlen(*a) + 1;
+	s = calloc(1, n);
+	for (char *const *a = argv; s && *a; a++) {
+		if (a != argv)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+static json_t *workload_json(const struct run_cfg *c)
+{
+	char *srv = c->server ? join_argv(c->server) : NULL;
+	json_t *w = json_pack("{s:s,s:s,s:f,s:i,s:s}",
+			      "server", srv ? srv : "epbatch-bench-server",
+			      "mode", c->server ? "custom" : c->mode, "duration_s", c->duration,
+			      "repeat", c->repeat, "order", "interleaved");
+
+	free(srv);
+	if (!c->server) {
+		json_object_set_new(w, "server_threads", json_integer(c->threads));
+		json_object_set_new(w, "reuseport", json_true());
+	}
+	if (c->load_cmd)
+		json_object_set_new(w, "load", json_string(c->load_cmd));
+	else
+		json_object_set_new(w, "load", json_pack("{s:s,s:i,s:i,s:s}", "generator", "epbatch-load",
+							 "connections", c->connections, "threads",
+							 c->load_threads, "mode",
+							 !strcmp(c->mode, "conn") ? "close" : "keepalive"));
+	return w;
+}
+
+/* The run whose rps is nearest the median: its threads stand for the variant. */
+static const struct run_rec *median_run(const struct run_rec *const *r, size_t n, double med)
+{
+	const struct run_rec *best = n ? r[0] : NULL;
+
+	for (size_t i = 1; i < n; i++)
+		if (fabs(r[i]->m[SM_RPS] - med) < fabs(best->m[SM_RPS] - med))
+			best = r[i];
+	return best;
+}
+
+static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs, size_t nrec,
+			     json_t *failures, const char *started)
+{
+	json_t *doc = json_object(), *vars = json_object(), *skipped = json_object();
+	const struct run_rec **mine = calloc(nrec + 1, sizeof(*mine));
+	double *x = calloc(nrec + 1, sizeof(*x));
+
+	if (!mine || !x) {
+		free(mine);
+		free(x);
+		json_decref(doc);
+		json_decref(vars);
+		json_decref(skipped);
+		return NULL;
+	}
+	for (size_t vi = 0; vi < c->nv; vi++) {
+		const char *name = c->v[vi]->name;
+		json_t *vo, *files = json_array();
+		size_t n = 0;
+
+		if (c->skip[vi]) {
+			json_object_set_new(skipped, name, json_string(c->skip[vi]));
+			json_decref(files);
+			continue;
+		}
+		for (size_t i = 0; i < nrec; i++)
+			if (recs[i].var == vi) {
+				mine[n++] = &recs[i];
+				json_array_append_new(files, json_string(recs[i].file));
+			}
+		if (!n) {
+			json_t *f;
+			size_t i;
+			const char *why = NULL;
+
+			json_array_foreach(failures, i, f)
+				if (!strcmp(json_string_value(json_object_get(f, "variant")) ?: "", name)) {
+					why = json_string_value(json_object_get(f, "reason"));
+					break;
+				}
+			char reason[512];
+
+			snprintf(reason, sizeof(reason), "%s%s", why ? "every run failed: " : "",
+				 why ? why : "interrupted before it ran");
+			json_object_set_new(skipped, name, json_string(reason));
+			json_decref(files);
+			continue;
+		}
+		vo = json_object();
+		json_object_set_new(vo, "runs", json_integer((json_int_t)n));
+		for (int m = 0; m < SM_COUNT; m++) {
+			size_t k = 0;
+			json_t *s;
+
+			for (size_t i = 0; i < n; i++)
+				if (mine[i]->has[m])
+					x[k++] = mine[i]->m[m];
+			s = summary_series_json(x, k);
+			if (s)
+				json_object_set_new(vo, summary_metrics[m].key, s);
+		}
+		for (size_t i = 0; i < n; i++)
+			x[i] = mine[i]->m[SM_RPS];
+		if (mine[0]->backend[0])
+			json_object_set_new(vo, "backend", json_string(mine[0]->backend));
+		json_object_set(vo, "threads", median_run(mine, n, stats_median(x, n))->threads);
+		json_object_set_new(vo, "run_files", files);
+		json_object_set_new(vars, name, vo);
+	}
+	free(mine);
+	free(x);
+	json_object_set_new(doc, "schema", json_string(SUMMARY_SCHEMA));
+	json_object_set_new(doc, "started", json_string(started));
+	json_object_set_new(doc, "machine", machine_json());
+	json_object_set_new(doc, "workload", workload_json(c));
+	json_object_set_new(doc, "variants", vars);
+	json_object_set_new(doc, "skipped", skipped);
+	json_object_set(doc, "failures", failures);
+	json_object_set_new(doc, "interrupted", json_boolean(interrupted));
+	return doc;
+}
+
+/* summary.json, report.md, report.html; the table on stdout. */
+static int write_reports(const struct run_cfg *c, json_t *doc)
+{
+	char path[PATH_MAX], err[512], *tmp;
+	struct summary *s = calloc(1, sizeof(*s));
+	struct cmp_view view;
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/summary.json", c->out);
+	if (!s || json_write_file(doc, path)) {
+		free(s);
+		return -1;
+	}
+	if (summary_from_json(doc, path, NULL, s, err, sizeof(err)) ||
+	    cmp_view_build(&view, s, 1, NULL, err, sizeof(err))) {
+		fprintf(stderr, PROG " run: %s\n", err);
+		free(s);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/report.md", c->out);
+	f = atomic_open(path, &tmp);
+	if (f) {
+		char *m = json_dumps(json_object_get(doc, "machine"), JSON_COMPACT);
+		char *w = json_dumps(json_object_get(doc, "workload"), JSON_COMPACT);
+
+		fprintf(f, "# epbatch run\n\nmachine: `%s`\n\nworkload: `%s`\n\n", m ? m : "", w ? w : "");
+		free(m);
+		free(w);
+		if (json_is_true(json_object_get(doc, "interrupted")))
+			fputs("**Interrupted**: only the runs that finished are counted.\n\n", f);
+		cmp_print(f, &view, true);
+		fputs("## Per thread\n\nFrom each variant's run with the median throughput.\n\n", f);
+		cmp_print_threads(f, &view, true);
+		ret |= atomic_close(f, tmp, path);
+	} else {
+		ret = -1;
+	}
+	snprintf(path, sizeof(path), "%s/report.html", c->out);
+	ret |= html_write(path, &view);
+	putchar('\n');
+	cmp_print(stdout, &view, false);
+	printf("report: %s\n", path);
+	cmp_view_free(&view);
+	free(s);
+	return ret;
+}
+
+/* ---- options ---- */
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " run [--variants LIST] [--repeat N] [--duration S] [--mode oneshot|flip|conn]\n"
+"                  [--threads N] [--connections N] [--load-threads N] [-o DIR]\n"
+"                  [--load 'CLIENT CMD'] [--load-format KIND] [--port P] [-- SERVER CMD ...]\n"
+"Runs a server once per variant and repeat, interleaved, traced and loaded, and\n"
+"writes per-run JSON, summary.json, report.md and report.html to DIR.\n"
+"  --variants LIST   comma-separated, of: baseline, preload, kmod, unshare,\n"
+"                    preload+unshare (default: all; what cannot run here is\n"
+"                    reported as skipped, with the reason)\n"
+"  --repeat N        runs per variant (default 5)\n"
+"  --duration S      load seconds per run (default 5)\n"
+"  --mode M          the reference server's mode (default oneshot)\n"
+"  --threads N       the reference server's worker threads (default: CPUs)\n"
+"  --connections N   epbatch-load connections (default 32)\n"
+"  --load-threads N  epbatch-load threads (default 1)\n"
+"  -o DIR            output directory (default ./epbatch-results/YYYYmmdd-HHMMSS)\n"
+"  --load CMD        load command run with /bin/sh; {port} and $EPBATCH_PORT are the\n"
+"                    server's port; its stdout is parsed (--load-format, default auto)\n"
+"  --port P          where SERVER CMD listens (required with a server command)\n");
+}
+
+static int parse_variants(struct run_cfg *c, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+
+	c->nv = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const struct variant_def *d = NULL;
+
+		for (size_t i = 0; i < NR_VARIANT_DEFS; i++)
+			if (!strcmp(variant_defs[i].name, t))
+				d = &variant_defs[i];
+		for (size_t i = 0; d && i < c->nv; i++)
+			if (c->v[i] == d) {
+				fprintf(stderr, PROG " run: variant '%s' given twice\n", t);
+				free(copy);
+				return -1;
+			}
+		if (!d) {
+			fprintf(stderr, PROG " run: unknown variant '%s' (known: baseline, preload, kmod, "
+				"unshare, preload+unshare)\n", t);
+			free(copy);
+			return -1;
+		}
+		c->v[c->nv++] = d;
+	}
+	free(copy);
+	if (!c->nv) {
+		fprintf(stderr, PROG " run: --variants is empty\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out >= lo && *out <= hi)) {
+		fprintf(stderr, PROG " run: invalid %s '%s': expected a number from %g to %g\n", opt, s, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_cfg *c)
+{
+	enum { O_VARIANTS = 256, O_REPEAT, O_DURATION, O_MODE, O_THREADS, O_CONNS, O_LTHREADS,
+	       O_LOAD, O_FORMAT, O_PORT, O_HELP };
+	static const struct option lo[] = {
+		{ "variants", required_argument, NULL, O_VARIANTS },
+		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "mode", required_argument, NULL, O_MODE },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "connections", required_argument, NULL, O_CONNS },
+		{ "load-threads", required_argument, NULL, O_LTHREADS },
+		{ "load", required_argument, NULL, O_LOAD },
+		{ "load-format", required_argument, NULL, O_FORMAT },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double x;
+	int ch;
+
+	c->repeat = 5;
+	c->duration = 5;
+	c->mode = "oneshot";
+	c->threads = cpus > 0 ? (int)cpus : 1;
+	c->connections = 32;
+	c->load_threads = 1;
+	c->load_kind = "auto";
+	if (parse_variants(c, "baseline,preload,kmod,unshare,preload+unshare"))
+		return -1;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+o:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case O_VARIANTS:
+			if (parse_variants(c, optarg))
+				return -1;
+			break;
+		case O_REPEAT:
+			if (parse_num("--repeat", optarg, 1, 1000, &x))
+				return -1;
+			c->repeat = (int)x;
+			break;
+		case O_DURATION:
+			if (parse_num("--duration", optarg, 0.1, 600, &x))
+				return -1;
+			c->duration = x;
+			break;
+		case O_MODE:
+			if (strcmp(optarg, "oneshot") && strcmp(optarg, "flip") && strcmp(optarg, "conn")) {
+				fprintf(stderr, PROG " run: unknown --mode '%s' (oneshot, flip or conn)\n", optarg);
+				return -1;
+			}
+			c->mode = optarg;
+			break;
+		case O_THREADS:
+			if (parse_num("--threads", optarg, 1, 256, &x))
+				return -1;
+			c->threads = (int)x;
+			break;
+		case O_CONNS:
+			if (parse_num("--connections", optarg, 1, 100000, &x))
+				return -1;
+			c->connections = (int)x;
+			break;
+		case O_LTHREADS:
+			if (parse_num("--load-threads", optarg, 1, 256, &x))
+				return -1;
+			c->load_threads = (int)x;
+			break;
+		case O_LOAD: c->load_cmd = optarg; break;
+		case O_FORMAT: c->load_kind = optarg; break;
+		case O_PORT:
+			if (parse_num("--port", optarg, 1, 65535, &x))
+				return -1;
+			c->port = (int)x;
+			break;
+		case 'o': c->out = optarg; break;
+		case 'h':
+		case O_HELP:
+			run_usage(stdout);
+			exit(0);
+		default:
+			if (optopt)
+				fprintf(stderr, PROG " run: option -%c needs a value or is unknown (see --help)\n", optopt);
+			else
+				fprintf(stderr, PROG " run: unknown option or missing value: %s (see --help)\n",
+					argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--")) {
+			fprintf(stderr, PROG " run: unexpected argument '%s' (a server command follows --)\n",
+				argv[optind]);
+			return -1;
+		}
+		c->server = argv + optind;
+		if (!c->port) {
+			fprintf(stderr, PROG " run: a server command needs --port (where it listens)\n");
+			return -1;
+		}
+	}
+	if (c->load_threads > c->connections) {
+		fprintf(stderr, PROG " run: --load-threads %d is more than --connections %d\n",
+			c->load_threads, c->connections);
+		return -1;
+	}
+	return 0;
+}
+
+/* Find our own programs next to /proc/self/exe and decide what cannot run. */
+static int resolve(struct run_cfg *c)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fd;
+
+	if (n <= 0) {
+		fprintf(stderr, PROG " run: cannot read /proc/self/exe: %s\n", strerror(errno));
+		return -1;
+	}
+	self[n] = 0;
+	*strrchr(self, '/') = 0;
+	snprintf(c->bindir, sizeof(c->bindir), "%s", self);
+	snprintf(c->shim, sizeof(c->shim), "%s/libepbatch.so", self);
+	snprintf(c->ref_server, sizeof(c->ref_server), "%s/epbatch-bench-server", self);
+	snprintf(c->ref_load, sizeof(c->ref_load), "%s/epbatch-load", self);
+	if (!c->server && access(c->ref_server, X_OK)) {
+		fprintf(stderr, PROG " run: no reference server %s (run make)\n", c->ref_server);
+		return -1;
+	}
+	if (!c->load_cmd && access(c->ref_load, X_OK)) {
+		fprintf(stderr, PROG " run: no load generator %s (run make, or give --load)\n", c->ref_load);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nv; i++) {
+		unsigned fl = c->v[i]->flags;
+
+		if ((fl & V_PRELOAD || (c->server && fl & V_UNSHARE)) && access(c->shim, R_OK))
+			c->skip[i] = "no libepbatch.so next to epbatch-trace";
+		else if (fl & V_KMOD) {
+			fd = open("/dev/epoll_batch", O_RDWR | O_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+			else if (errno == ENOENT)
+				c->skip[i] = "no /dev/epoll_batch: the module is not loaded";
+			else
+				c->skip[i] = "cannot open /dev/epoll_batch";
+		}
+	}
+	return 0;
+}
+
+static int mkdirs(const char *path)
+{
+	char *buf = strdup(path);
+	int ret = 0;
+
+	if (!buf)
+		return -1;
+	for (char *p = buf + 1; *p && !ret; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) && errno != EEXIST)
+				ret = -1;
+			*p = '/';
+		}
+	if (!ret && mkdir(buf, 0755) && errno != EEXIST)
+		ret = -1;
+	free(buf);
+	return ret;
+}
+
+int run_main(int argc, char **argv)
+{
+	static char outbuf[PATH_MAX];
+	struct run_cfg c = { 0 };
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	struct run_rec *recs;
+	json_t *failures, *doc;
+	size_t nrec = 0, total = 0, done = 0, active = 0;
+	char started[64], why[PATH_MAX + 512];
+	double avg, t_all;
+	time_t now = time(NULL);
+	int ret = 0;
+
+	if (parse_run_args(argc, argv, &c))
+		return 2;
+	if (resolve(&c))
+		return 1;
+	if (check_privileges())
+		return 1;
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+	if (!c.out) {
+		char stamp[32];
+
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+		snprintf(outbuf, sizeof(outbuf), "epbatch-results/%s", stamp);
+		c.out = outbuf;
+	}
+	snprintf(why, sizeof(why), "%s/runs", c.out);
+	if (mkdirs(why)) {
+		fprintf(stderr, PROG " run: cannot create %s: %s\n", why, strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < c.nv; i++) {
+		if (c.skip[i])
+			fprintf(stderr, "%s: skipped: %s\n", c.v[i]->name, c.skip[i]);
+		else
+			active++;
+	}
+	total = active * (size_t)c.repeat;
+	recs = calloc(total + 1, sizeof(*recs));
+	failures = json_array();
+	if (!recs || !failures)
+		return 1;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* a first guess of a run's wall time: the load plus start and attach */
+	avg = c.duration + 1.5;
+	t_all = now_s();
+	for (int rep = 1; rep <= c.repeat && !interrupted; rep++)
+		for (size_t vi = 0; vi < c.nv && !interrupted; vi++) {
+			if (c.skip[vi])
+				continue;
+			if (!run_one(&c, vi, rep, &recs[nrec], done, total, avg, why, sizeof(why)))
+				nrec++;
+			else if (!interrupted) {
+				fprintf(stderr, PROG " run: %s run %d failed: %s\n", c.v[vi]->name, rep, why);
+				json_array_append_new(failures, json_pack("{s:s,s:i,s:s}", "variant",
+						      c.v[vi]->name, "repeat", rep, "reason", why));
+			}
+			done++;
+			avg = (now_s() - t_all) / (double)done;
+		}
+	if (interrupted)
+		fprintf(stderr, "\n" PROG " run: interrupted: %zu of %zu runs finished; writing what finished\n",
+			nrec, total);
+	doc = build_summary(&c, recs, nrec, failures, started);
+	if (!doc || write_reports(&c, doc))
+		ret = 1;
+	else if (interrupted)
+		ret = 130;
+	else if (!nrec) {
+		fprintf(stderr, PROG " run: no run succeeded (see summary.json \"skipped\")\n");
+		ret = 1;
+	}
+	for (size_t i = 0; i < nrec; i++)
+		json_decref(recs[i].threads);
+	free(recs);
+	json_decref(doc);
+	json_decref(failures);
+	return ret;
+}
