@@ -8,16 +8,16 @@
 #
 # Writes DIR/<mode>.<round>.load.json and .server.json, DIR/results.json
 # (medians per mode) and prints a markdown table.  Defaults: 5 s, 3 rounds,
-# 32 connections, 2 server threads, 1 load thread, DIR = build/bench.
+# 32 connections, 2 server threads, 1 load thread, DIR = build/bench/modes.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-dur=5 rep=3 conns=32 threads=2 lthreads=1 out=$BUILD/bench
-while getopts d:r:c:t:l:o: o; do
+dur=5 rep=3 conns=32 threads=2 lthreads=1 out=$BUILD/bench/modes
+while getopts :d:r:c:t:l:o: o; do
 	case $o in
 	d) dur=$OPTARG ;; r) rep=$OPTARG ;; c) conns=$OPTARG ;; t) threads=$OPTARG ;;
 	l) lthreads=$OPTARG ;; o) out=$OPTARG ;;
-	*) echo "measure.sh: usage: [-d S] [-r N] [-c N] [-t N] [-l N] [-o DIR]" >&2; exit 2 ;;
+	*) echo "measure.sh: option -$OPTARG is unknown or needs a value; usage: [-d S] [-r N] [-c N] [-t N] [-l N] [-o DIR]" >&2; exit 2 ;;
 	esac
 done
 for b in "$BUILD/epbatch-bench-server" "$BUILD/epbatch-load"; do
