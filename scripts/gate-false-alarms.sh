@@ -5,6 +5,7 @@
 # not a test: it reports numbers (docs/ci.md records them).
 #
 #   scripts/gate-false-alarms.sh [-s SUMMARY] [-r REPEATS] [-k K...] [-n RANDOM_PAIRS]
+#   scripts/gate-false-alarms.sh -S SUMMARY SUMMARY...
 #
 # Without -s it first makes SUMMARY with one interleaved run of the
 # reference server (root):
@@ -14,13 +15,19 @@
 # separated in time like a baseline and a later candidate) and RANDOM_PAIRS
 # pairs drawn at random (seeded) from all repeats, and prints per metric how
 # many pairs were flagged.  Extra gate flags: GATE_FLAGS="--metrics ...".
+#
+# With -S, the arguments are summaries of separate runs of the same code (the
+# CI situation: a baseline made earlier, a candidate now): every run is gated
+# against the next one (plain files: every variant, as CI would), and the
+# flagged pairs are counted.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 TRACE=$BUILD/epbatch-trace
-summary= repeats=40 ks="3 5" nrandom=100
-while getopts s:r:k:n: o; do
+summary='' repeats=40 ks="3 5" nrandom=100 separate=0
+while getopts s:r:k:n:S o; do
 	case $o in
+	S) separate=1 ;;
 	s) summary=$OPTARG ;;
 	r) repeats=$OPTARG ;;
 	k) ks=$OPTARG ;;
@@ -30,6 +37,28 @@ while getopts s:r:k:n: o; do
 done
 T=$(mktemp -d /tmp/epbatch-aa.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+
+if [ $separate = 1 ]; then
+	shift $((OPTIND - 1))
+	n=0 flagged=0 prev=
+	: >"$T/metrics"
+	for cur in "$@"; do
+		if [ -n "$prev" ]; then
+			n=$((n + 1))
+			# shellcheck disable=SC2086
+			if ! "$TRACE" gate --baseline "$prev" --candidate "$cur" ${GATE_FLAGS:-} \
+				>"$T/out" 2>&1; then
+				flagged=$((flagged + 1))
+				echo "# flagged: $prev -> $cur"
+				awk '$NF == "REGRESSED" { print $1 "." $2 }' "$T/out" >>"$T/metrics"
+			fi
+		fi
+		prev=$cur
+	done
+	echo "separate runs: pairs $n  flagged $flagged  by metric:" \
+		"$(sort "$T/metrics" | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')"
+	exit 0
+fi
 
 if [ -z "$summary" ]; then
 	out=$BUILD/gate-aa
@@ -47,7 +76,7 @@ for v in $variants; do
 		for kind in block random; do
 			n=0 flagged=0
 			: >"$T/metrics"
-			for a in "$T"/pairs/*-$kind-a.json; do
+			for a in "$T"/pairs/*-"$kind"-a.json; do
 				[ -e "$a" ] || continue
 				n=$((n + 1))
 				# shellcheck disable=SC2086

@@ -5,7 +5,7 @@ TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm -lpthread
 
 ALL += $(BUILD)/epbatch-trace
 
-$(BUILD)/user/%.o: user/%.c user/trace.h user/commands.h bpf/epbatch.h $(BPF_SKELS)
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/epbatch.h $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibpf -c $< -o $@
 

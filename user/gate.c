@@ -84,6 +84,8 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 	r->nb = b->n;
 	r->nc = c->n;
 	r->p = NAN;
+	r->base = b->n ? b->median : NAN;
+	r->cand = c->n ? c->median : NAN;
 	if (!b->n || !c->n || isnan(b->median) || isnan(c->median)) {
 		bool in_b = b->n && !isnan(b->median), in_c = c->n && !isnan(c->median);
 
@@ -94,8 +96,6 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 				 in_b ? "candidate" : "baseline");
 		return;
 	}
-	r->base = b->median;
-	r->cand = c->median;
 	r->change = pct_change(b->median, c->median);
 	/* how much worse, in percent: positive is the bad direction */
 	worse = summary_metrics[metric].higher_better ? -r->change : r->change;
@@ -169,7 +169,6 @@ static void for_each_row(const struct gate_report *rep, void (*fn)(FILE *, const
 
 		for (size_t k = 0; k < pr->nres; k++) {
 			const struct gate_result *r = &pr->res[k];
-			bool nodata = r->verdict == GATE_NODATA;
 
 			w.r = r;
 			w.metric = summary_metrics[r->metric].key;
@@ -178,8 +177,8 @@ static void for_each_row(const struct gate_report *rep, void (*fn)(FILE *, const
 			else
 				snprintf(w.pair, sizeof(w.pair), "%s->%s", pr->base_variant,
 					 pr->cand_variant);
-			cmp_fmt(w.base, sizeof(w.base), r->metric, nodata ? NAN : r->base);
-			cmp_fmt(w.cand, sizeof(w.cand), r->metric, nodata ? NAN : r->cand);
+			cmp_fmt(w.base, sizeof(w.base), r->metric, r->base);
+			cmp_fmt(w.cand, sizeof(w.cand), r->metric, r->cand);
 			fmt_change(w.change, sizeof(w.change), r);
 			snprintf(w.thr, sizeof(w.thr), "%g%%", r->threshold);
 			fmt_p(w.p, sizeof(w.p), r);
@@ -390,8 +389,8 @@ add_note(struct gate_report *rep, const char *fmt, ...)
 
 /*
  * Runs of the candidate that failed (summary.json "failures"): said, not
- * gated.  The variant's metrics come from the runs that worked, and whether
- * a flaky run is acceptable is `run`'s exit status to judge.
+ * gated.  The variant's metrics come from the runs that worked; a variant
+ * whose every run failed is missing, and that does fail the gate.
  */
 static void note_failed_runs(struct gate_report *rep, const struct summary *s, const char *name)
 {
@@ -513,8 +512,9 @@ static void gate_usage(FILE *f)
 "                          --baseline: only when nothing regressed)\n"
 "Metrics (default threshold):\n");
 	for (int i = 0; i < SM_COUNT; i++)
-		fprintf(f, "  %-24s %s is better, %g%% (changes up to %g %s ignored)\n",
-			summary_metrics[i].key, summary_metrics[i].higher_better ? "higher" : "lower",
+		fprintf(f, "  %-24s %-10s %s is better, %g%% (changes up to %g %s ignored)\n",
+			summary_metrics[i].key, gate_metrics[i].count ? "count" : "wall clock",
+			summary_metrics[i].higher_better ? "higher" : "lower",
 			gate_metrics[i].default_pct, gate_metrics[i].floor, summary_metrics[i].unit);
 }
 

@@ -5,6 +5,9 @@
   fixture.py split IN VARIANT K OUT_A OUT_B
       two summaries holding VARIANT only, A from repeats 0..K-1 and B from
       repeats K..2K-1 (an A/A pair: same code, different repeats)
+  fixture.py head IN K OUT
+      IN with only the first K repeats of every variant (what `run --repeat K`
+      would have written)
   fixture.py scale IN VARIANT METRIC FACTOR OUT
       IN with every sample (and the median) of VARIANT.METRIC multiplied by
       FACTOR: a synthetic regression over real repeats
@@ -16,6 +19,9 @@
       RANDOM_PAIRS pairs of 2K distinct repeats drawn with a fixed seed
   fixture.py drop IN VARIANT OUT [REASON]
       IN without VARIANT; with REASON, listed under "skipped" as run does
+  fixture.py merge OUT IN...
+      one summary holding every repeat of every IN, variant by variant (the
+      first IN's other keys are kept; "merged_from" lists the inputs)
   fixture.py nsamples IN VARIANT METRIC
       how many repeats IN holds for VARIANT.METRIC
   fixture.py junit FILE METRIC...
@@ -92,6 +98,10 @@ def main(argv):
             kind = "block" if j < len(pairs) - nrandom else "random"
             save(with_variant(doc, variant, pick(vb, a)), f"{outdir}/{j:03d}-{kind}-a.json")
             save(with_variant(doc, variant, pick(vb, b)), f"{outdir}/{j:03d}-{kind}-b.json")
+    elif cmd == "head":
+        doc, k = load(argv[2]), int(argv[3])
+        doc["variants"] = {n: subset(b, 0, k) for n, b in doc["variants"].items()}
+        save(doc, argv[4])
     elif cmd == "scale":
         doc, variant, metric, factor = load(argv[2]), argv[3], argv[4], float(argv[5])
         m = doc["variants"][variant][metric]
@@ -105,6 +115,24 @@ def main(argv):
         if len(argv) > 5:
             doc.setdefault("skipped", {})[argv[3]] = argv[5]
         save(doc, argv[4])
+    elif cmd == "merge":
+        out, ins = argv[2], argv[3:]
+        docs = [load(p) for p in ins]
+        merged = {k: v for k, v in docs[0].items() if k not in ("variants", "failures", "skipped")}
+        merged["merged_from"] = ins
+        merged["variants"] = {}
+        for d in docs:
+            for name, body in d["variants"].items():
+                mv = merged["variants"].setdefault(name, {"runs": 0})
+                mv["runs"] += body.get("runs", 0)
+                for key, val in body.items():
+                    if isinstance(val, dict) and isinstance(val.get("samples"), list):
+                        mv.setdefault(key, {"samples": []})["samples"] += val["samples"]
+        for mv in merged["variants"].values():
+            for val in mv.values():
+                if isinstance(val, dict):
+                    val["median"] = statistics.median(val["samples"])
+        save(merged, out)
     elif cmd == "nsamples":
         doc = load(argv[2])
         print(len(doc["variants"][argv[3]][argv[4]]["samples"]))

@@ -5,14 +5,15 @@
 # epoll syscalls per request, bad input exits 2 with one line, and the JUnit
 # and Markdown outputs parse.
 #
-# The input is tests/gate/fixtures/repeat10-summary.json, a real
-# `epbatch-trace run --variants baseline,preload --repeat 10` of the reference
-# server (how it was made: tests/gate/fixtures/README).  No root needed.
+# The input is tests/gate/fixtures/reference-summary.json: the repeats of real
+# `epbatch-trace run --variants baseline,preload` runs of the reference
+# server on the 2-vCPU development machine, pooled (how it was made:
+# tests/gate/fixtures/README.md).  No root needed.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 TRACE=$BUILD/epbatch-trace
-FIX=${FIX:-tests/gate/fixtures/repeat10-summary.json}
+FIX=${FIX:-tests/gate/fixtures/reference-summary.json}
 PY="python3 tests/gate/fixture.py"
 T=$(mktemp -d /tmp/epbatch-gate.XXXXXX)
 trap 'rm -rf "$T"' EXIT
