@@ -31,6 +31,7 @@
 #define TAG_WAIT  0xffff0001ULL
 #define TAG_TMO   0xffff0002ULL
 #define TAG_CANCEL 0xffff0003ULL
+#define TAG_CLOSE 0xffff0004ULL
 #define SIGSET_SZ (_NSIG / 8)
 
 struct uring_state {
@@ -39,6 +40,7 @@ struct uring_state {
 };
 
 static int have_uring_wait;	/* IORING_OP_EPOLL_WAIT is supported */
+static int have_uring_close;	/* IORING_OP_CLOSE is supported */
 static int fused_off;		/* EPBATCH_FUSED=0 */
 static _Atomic int dev_fd = -1;
 static _Atomic unsigned fork_gen;
@@ -86,22 +88,48 @@ void backend_fd_closed(int fd)
 	atomic_compare_exchange_strong(&dev_fd, &expect, -1);
 }
 
+static struct uring_state *ring_setup(void);
+static void ring_hide_fd(struct uring_state *u);
+
+/*
+ * The probe ring is not torn down: it becomes the ring of the thread that
+ * made it (the one that loaded the shim, usually the main thread, often an
+ * event loop).  Releasing a ring makes the kernel queue task work on the
+ * releasing thread with TWA_SIGNAL (io_uring's exit work), which a few
+ * milliseconds later makes that thread's next interruptible sleep --
+ * epoll_wait included -- return EINTR although no signal was sent
+ * (tests/conformance/c-spurious-eintr.c).
+ */
+static struct uring_state *_Atomic spare_ring;
+static int spare_tid;
+
 static int probe_uring(void)
 {
-	struct io_uring ring;
+	struct uring_state *u = ring_setup();
 	struct io_uring_probe *p;
 	int ok = 0;
 
-	if (io_uring_queue_init(8, &ring, 0) < 0)
+	if (!u)
 		return 0;
-	p = io_uring_get_probe_ring(&ring);
+	p = io_uring_get_probe_ring(&u->ring);
 	if (p) {
 		ok = io_uring_opcode_supported(p, IORING_OP_EPOLL_CTL);
 		have_uring_wait = p->last_op >= OP_EPOLL_WAIT &&
 				  io_uring_opcode_supported(p, OP_EPOLL_WAIT);
+		have_uring_close = io_uring_opcode_supported(p, IORING_OP_CLOSE);
 		io_uring_free_probe(p);
 	}
-	io_uring_queue_exit(&ring);
+	ring_hide_fd(u);
+	if (u->ring.ring_fd >= 0) {
+		/* No registered ring fds (kernel < 5.18): keeping it would
+		 * keep an fd the application does not know about. */
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return ok;
+	}
+	/* Kept even when unusable (ok == 0): freeing it is what hurts. */
+	spare_tid = my_tid();
+	atomic_store(&spare_ring, u);
 	return ok;
 }
 
@@ -167,13 +195,9 @@ static void ring_free(struct uring_state *u)
 	free(u);
 }
 
-/*
- * A per-thread ring, registered (IORING_REGISTER_RING_FDS) and then its fd
- * closed: io_uring_enter finds it by registered index, so an application
- * that closes every fd it does not know (close_range(3, ~0U)) cannot take
- * it away, and its fd numbers are the same as without the shim.
- */
-static struct uring_state *ring_new(void)
+/* An io_uring with the cheapest task-work mode the kernel has, the ring fd
+ * still open (the probe needs it). */
+static struct uring_state *ring_setup(void)
 {
 	struct uring_state *u = calloc(1, sizeof(*u));
 	unsigned flags[] = {
@@ -182,27 +206,53 @@ static struct uring_state *ring_new(void)
 		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
 		0,
 	};
-	int ret = -1, fd;
+	int ret = -1;
 
 	if (!u)
 		return NULL;
-	for (unsigned i = ring_flags ? 2 : 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		ret = io_uring_queue_init(RING_ENTRIES, &u->ring, ring_flags ? ring_flags : flags[i]);
-		if (ret == 0) {
-			ring_flags = flags[i] ? flags[i] : ring_flags;
-			break;
-		}
+	if (ring_flags)
+		ret = io_uring_queue_init(RING_ENTRIES, &u->ring, ring_flags);
+	for (unsigned i = 0; ret < 0 && i < sizeof(flags) / sizeof(flags[0]); i++) {
+		ret = io_uring_queue_init(RING_ENTRIES, &u->ring, flags[i]);
+		if (ret == 0 && flags[i])
+			ring_flags = flags[i];
 	}
 	if (ret < 0) {
 		free(u);
 		return NULL;
 	}
-	fd = u->ring.ring_fd;
+	u->gen = atomic_load(&fork_gen);
+	return u;
+}
+
+/*
+ * Register the ring (IORING_REGISTER_RING_FDS) and close its fd:
+ * io_uring_enter finds it by registered index, so an application that
+ * closes every fd it does not know (close_range(3, ~0U)) cannot take it
+ * away, and its fd numbers are the same as without the shim.
+ */
+static void ring_hide_fd(struct uring_state *u)
+{
+	int fd = u->ring.ring_fd;
+
 	if (io_uring_register_ring_fd(&u->ring) == 1) {
 		real_close(fd);
 		u->ring.ring_fd = -1;
 	}
-	u->gen = atomic_load(&fork_gen);
+}
+
+/* A per-thread ring: the start-up probe's if this is the thread that made
+ * it (SINGLE_ISSUER binds a ring to its creator), else a new one. */
+static struct uring_state *ring_new(void)
+{
+	struct uring_state *u = atomic_load(&spare_ring);
+
+	if (u && spare_tid == my_tid() && u->gen == atomic_load(&fork_gen) &&
+	    atomic_compare_exchange_strong(&spare_ring, &u, NULL))
+		return u;
+	u = ring_setup();
+	if (u)
+		ring_hide_fd(u);
 	return u;
 }
 
@@ -249,7 +299,7 @@ static int ur_enter(struct uring_state *u, unsigned submit, unsigned wait, const
 struct reap {
 	int *res;
 	unsigned left;
-	int wait_res, have_wait, tmo_fired;
+	int wait_res, have_wait, tmo_fired, close_res;
 	unsigned late;		/* ctl CQEs that came after the wait's */
 };
 
@@ -265,6 +315,8 @@ static void reap(struct io_uring *r, struct reap *rp)
 			rp->have_wait = 1;
 		} else if (cqe->user_data == TAG_TMO) {
 			rp->tmo_fired = cqe->res == -ETIME;
+		} else if (cqe->user_data == TAG_CLOSE) {
+			rp->close_res = cqe->res;
 		} else if (cqe->user_data < QCAP) {
 			rp->res[cqe->user_data] = cqe->res;
 			rp->late += rp->have_wait;
@@ -298,8 +350,10 @@ static struct uring_state *ring_get(struct tq *self)
 	return u;
 }
 
+/* w: the fused wait, or NULL.  close_at: the index of the op after which
+ * (hard-linked, so only once it completed) the ring closes close_fd, or -1. */
 static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int *res,
-			struct waitreq *w)
+			struct waitreq *w, int close_at, int close_fd, int *close_res)
 {
 	struct uring_state *u = ring_get(self);
 	struct io_uring *r;
@@ -329,6 +383,16 @@ static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int 
 			last->flags |= IOSQE_IO_HARDLINK;
 		last = sqe;
 		k++;
+		if ((int)i == close_at) {
+			/* the fd's last op, then its close (even if the op
+			 * failed: close(2) does not depend on it either) */
+			sqe->flags |= IOSQE_IO_HARDLINK;
+			sqe = io_uring_get_sqe(r);
+			io_uring_prep_close(sqe, close_fd);
+			sqe->user_data = TAG_CLOSE;
+			last = NULL;
+			k++;
+		}
 	}
 	rp.left = k;
 	if (w) {
@@ -377,6 +441,8 @@ static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int 
 		return 0;
 	}
 	drain(u, &rp);
+	if (close_res)
+		*close_res = rp.close_res;
 	if (rp.late) {
 		self->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, 5, PROBE_REG(rp.late));
@@ -392,13 +458,23 @@ static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int 
 
 /* ---- kmod ---- */
 
+/*
+ * One ioctl for the ops and, fused, the wait.  A signal between two ops ends
+ * the ioctl with EINTR after ops [0, nr_done) ran (exact: see the uapi
+ * header); the handler has run by the time the ioctl returns.  The
+ * application's epoll_ctl calls were all answered already, and natively a
+ * signal arriving among them would only have run its handler before the
+ * wait began, never failed the wait: so the rest of the ops are submitted
+ * again, the wait with them, until everything ran.  Only the wait itself
+ * reports EINTR (in wait_result), as epoll_pwait does.
+ */
 static int kmod_submit(const struct qop *ops, unsigned n, int *res,
 		       struct waitreq *w)
 {
 	struct epoll_batch_op bops[QCAP];
 	unsigned idx[QCAP], k = 0, done = 0;
 	struct epoll_batch b;
-	int fd = atomic_load(&dev_fd), waited = 0, intr = 0, retried = 0;
+	int fd = atomic_load(&dev_fd), retried = 0;
 
 	if (fd < 0 && (fd = dev_open()) < 0)
 		return -1;
@@ -412,13 +488,13 @@ static int kmod_submit(const struct qop *ops, unsigned n, int *res,
 		};
 		idx[k++] = i;
 	}
-	while (!waited) {
+	for (;;) {
+		int rc;
+
 		memset(&b, 0, sizeof(b));
 		b.ops = (unsigned long)&bops[done];
 		b.nr_ops = k - done;
-		/* After an interrupted batch the wait is not run: the signal
-		 * came during the call, so the caller sees EINTR. */
-		if (w && !intr) {
+		if (w) {
 			b.flags = EPOLL_BATCH_WAIT;
 			b.wait_epfd = w->epfd;
 			b.wait_events = (unsigned long)w->evs;
@@ -427,12 +503,8 @@ static int kmod_submit(const struct qop *ops, unsigned n, int *res,
 			b.wait_sigmask = (unsigned long)w->sigmask;
 			b.wait_sigsetsize = w->sigmask ? SIGSET_SZ : 0;
 		}
-		if (ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, &b) == 0) {
-			waited = 1;
-		} else if (errno == EINTR) {
-			intr = 1;
-			waited = b.nr_done >= b.nr_ops;
-		} else if (!retried && done == 0 && (errno == EBADF || errno == ENOTTY)) {
+		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, &b);
+		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && done == 0) {
 			/* The application closed the device fd, or its number
 			 * now names another file: open the device again. */
 			retried = 1;
@@ -440,15 +512,20 @@ static int kmod_submit(const struct qop *ops, unsigned n, int *res,
 			if ((fd = dev_open()) < 0)
 				return -1;
 			continue;
-		} else {
-			return done ? -2 - (int)done : -1;
 		}
-		for (unsigned j = 0; j < b.nr_done && done + j < k; j++)
+		if (rc < 0 && errno != EINTR)
+			return done ? -2 - (int)done : -1;
+		if (b.nr_done > b.nr_ops)	/* never, per the ABI */
+			b.nr_done = b.nr_ops;
+		for (unsigned j = 0; j < b.nr_done; j++)
 			res[idx[done + j]] = bops[done + j].result;
-		done += b.nr_done < b.nr_ops ? b.nr_done : b.nr_ops;
+		done += b.nr_done;
+		if (rc == 0)
+			break;
+		/* EINTR between ops: the rest (and the wait) again */
 	}
 	if (w)
-		w->result = intr ? -EINTR : b.wait_result;
+		w->result = b.wait_result;
 	return 0;
 }
 
@@ -458,7 +535,7 @@ int backend_submit(struct tq *self, const struct qop *ops, unsigned n, int *res,
 	int ret = -1;
 
 	if (be_kind == BE_URING)
-		ret = uring_submit(self, ops, n, res, w);
+		ret = uring_submit(self, ops, n, res, w, -1, -1, NULL);
 	else if (be_kind == BE_KMOD)
 		ret = kmod_submit(ops, n, res, w);
 	if (ret == 0)
@@ -482,6 +559,25 @@ int backend_submit(struct tq *self, const struct qop *ops, unsigned n, int *res,
 		w->result = r < 0 ? -errno : r;
 	}
 	return 0;
+}
+
+/*
+ * The ops, then close(fd), in one io_uring_enter: the ops up to and
+ * including ops[close_at] (the fd's live op, usually its DEL) run first,
+ * the close is hard-linked behind it.  Returns close's result (0 or
+ * -errno), or 1 when the ring cannot do it and nothing was submitted (the
+ * caller then flushes and closes the ordinary way).
+ */
+int backend_submit_close(struct tq *self, const struct qop *ops, unsigned n, int *res,
+			 unsigned close_at, int fd)
+{
+	int cres = 0;
+
+	if (be_kind != BE_URING || !have_uring_close || fused_off)
+		return 1;
+	if (uring_submit(self, ops, n, res, NULL, (int)close_at, fd, &cres) < 0)
+		return 1;
+	return cres;
 }
 
 void backend_thread_exit(struct tq *q)

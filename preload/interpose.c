@@ -25,6 +25,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -48,18 +50,22 @@ static void atfork_prepare(void)
 {
 	/* Every thread's queue: the child must see the state at fork. */
 	flush_all(1);
+	fork_prepare();
 }
 
 static void atfork_parent(void)
 {
 	/* The child holds the same epoll instances now and may change them
-	 * behind this process's mirror. */
-	mark_all_epi(EPI_XPROC, 0);
+	 * behind this process's mirror: no deferral on them until every
+	 * forked process has been reaped (state.c, fork_reaped). */
+	mark_all_epi(EPI_FORKED, 0);
 }
 
 static void atfork_child(void)
 {
+	/* The parent is alive and uses them: never defer on these here. */
 	mark_all_epi(EPI_XPROC, 0);
+	fork_child();
 	shim_atfork_child();
 }
 
@@ -322,7 +328,11 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 EXPORT int close(int fd)
 {
+	int rc;
+
 	shim_init();
+	if (shim_close(fd, &rc))
+		return rc;
 	shim_close_prepare(fd);
 	return real_close(fd);
 }
@@ -476,6 +486,89 @@ EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec
 
 /* ---- new processes and exec: nothing queued may be lost or run twice ---- */
 
+/*
+ * A thread that unshares its fd table itself (a server's own --unshare, as
+ * the reference server and Apache Traffic Server do): from then on its fd
+ * numbers mean other files than the other threads' do, so it needs its own
+ * mirror, exactly as with EPBATCH_UNSHARE.  Without this, every thread kept
+ * writing the one shared mirror: a worker's accept of fd N reset the slot
+ * another worker's fd N was registered through, and most ops passed
+ * through (or, worse, were deferred on a prediction made from the other
+ * table's state).
+ */
+EXPORT int unshare(int flags)
+{
+	REAL(unshare);
+	int ret;
+
+	if (!(flags & CLONE_FILES))
+		return real_fn(flags);
+	flush_all(0);	/* queued ops name files of the table we leave */
+	ret = real_fn(flags);
+	if (ret == 0)
+		shim_unshare_tab();
+	return ret;
+}
+
+EXPORT pid_t fork(void)
+{
+	REAL(fork);
+	pid_t pid = real_fn();
+
+	if (pid != 0)
+		fork_parent(pid);
+	return pid;
+}
+
+/* ---- reaping a forked child: deferral may come back (fork_reaped) ---- */
+
+EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	REAL(waitpid);
+	pid_t r = real_fn(pid, status, options);
+
+	fork_reaped(r);
+	return r;
+}
+
+EXPORT pid_t wait(int *status)
+{
+	REAL(wait);
+	pid_t r = real_fn(status);
+
+	fork_reaped(r);
+	return r;
+}
+
+EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	REAL(wait3);
+	pid_t r = real_fn(status, options, ru);
+
+	fork_reaped(r);
+	return r;
+}
+
+EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	REAL(wait4);
+	pid_t r = real_fn(pid, status, options, ru);
+
+	fork_reaped(r);
+	return r;
+}
+
+EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	REAL(waitid);
+	int r = real_fn(idtype, id, info, options);
+
+	/* WNOWAIT leaves it waitable: not reaped yet */
+	if (r == 0 && info && !(options & WNOWAIT) && (options & (WEXITED)))
+		fork_reaped(info->si_pid);
+	return r;
+}
+
 EXPORT pid_t vfork(void)
 {
 	/* A vfork child may only exec or _exit, which a fork child can do
@@ -509,6 +602,7 @@ static void before_exec(void)
 	shim_init();
 	/* exec ends every other thread: flush their queues too */
 	flush_all(1);
+	fork_before_exec();
 }
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])

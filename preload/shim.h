@@ -63,7 +63,9 @@ struct fdtab {
 #define EPI_NESTED	(1 << 1)	/* inside another epoll, or polled */
 #define EPI_XTABLE	(1 << 2)	/* reachable from two fd tables */
 #define EPI_CLOEXEC	(1 << 3)	/* created with EPOLL_CLOEXEC (not a bar) */
-#define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE)
+#define EPI_FORKED	(1 << 4)	/* a fork child holds it: cleared once every
+					 * forked process is reaped (fork_reaped) */
+#define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE | EPI_FORKED)
 #define WAITER_SHARED	(-1)
 
 struct tq;
@@ -92,7 +94,7 @@ enum backend { BE_SYNC, BE_URING, BE_KMOD };
 
 struct stats {
 	unsigned long deferred, flushed, batches, coalesced, passthrough,
-		fallbacks, fused_waits, mispredicted, steals;
+		fallbacks, fused_waits, mispredicted, steals, fused_closes;
 };
 
 /* Per-thread queue.  Heap-allocated and recycled, never freed: another
@@ -132,11 +134,18 @@ void sync_instance(unsigned id);
 void flush_queue(struct tq *q);
 void flush_all(int steal_others);
 void mark_all_epi(int flag, int only_non_cloexec);
+void fork_prepare(void);
+void fork_parent(pid_t pid);
+void fork_child(void);
+void fork_reaped(pid_t pid);
+void fork_taint(void);
+void fork_before_exec(void);
 int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	      const struct timespec *ts, const sigset_t *sigmask, int kind);
 void shim_poll_epfd(int fd);
 void shim_close_prepare(int fd);
+int shim_close(int fd, int *rc);
 void shim_close_done(int fd);
 void shim_unshare_tab(void);
 void shim_atfork_child(void);
@@ -157,6 +166,8 @@ int backend_init(void);
 const char *backend_name(enum backend b);
 int backend_submit(struct tq *q, const struct qop *ops, unsigned n, int *res,
 		   struct waitreq *w);
+int backend_submit_close(struct tq *q, const struct qop *ops, unsigned n, int *res,
+			 unsigned close_at, int fd);
 void sync_submit(const struct qop *ops, unsigned n, int *res);
 void backend_thread_exit(struct tq *q);
 void backend_forget_after_fork(struct tq *q);

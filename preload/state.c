@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sdt.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define TLS __attribute__((tls_model("initial-exec")))
@@ -81,6 +82,16 @@ static int tab_alloc(struct fdtab *t)
 }
 
 static void thread_exit(void *arg);
+static void fork_share_init(void);
+
+/* A thread's private mirror (EPBATCH_UNSHARE, unshare()), when it is done
+ * with it.  Queues keep a stale pointer, only ever compared, not read. */
+static void tab_free(struct fdtab *t)
+{
+	if (t->slot)
+		munmap(t->slot, (size_t)t->size * sizeof(*t->slot));
+	free(t);
+}
 
 static void env_flag(const char *name, int *out)
 {
@@ -107,6 +118,7 @@ static void init_once_fn(void)
 		main_tab.size = 0;
 	}
 	pthread_key_create(&exit_key, thread_exit);
+	fork_share_init();
 	if (backend_init() < 0)
 		exit(2);
 	in_init = 0;
@@ -146,6 +158,111 @@ void mark_all_epi(int flag, int only_non_cloexec)
 			continue;
 		atomic_fetch_or(&epis[id].flags, flag);
 	}
+}
+
+/*
+ * Deferral after fork.  A fork child holds every epoll instance of its
+ * parent, and the parent cannot flush its queue into the child's view, so
+ * while a child may use them the parent defers nothing on them
+ * (EPI_FORKED).  Most children never touch them (redis' BGSAVE child
+ * writes a file and _exits), and once every forked process is gone the
+ * instances are the parent's alone again.  "Gone" is counted in a page
+ * shared by every process forked from this one (MAP_SHARED, inherited by
+ * fork, dropped by exec): live is incremented before each fork and
+ * decremented when a shim process reaps a pid it forked (wait* wrappers).
+ * It cannot reach 0 while any forked process, grandchildren included, is
+ * unreaped, or was reaped by a process without this page (re-parented to
+ * init, auto-reaped with SIGCHLD ignored): then deferral simply does not
+ * come back.  tainted is set for good when a forked process changes an
+ * inherited instance (the parent's mirror would be stale) or execs while
+ * holding an instance not marked close-on-exec (its own children would
+ * escape the count).  The child itself never defers on inherited
+ * instances (EPI_XPROC): its parent is alive.
+ */
+struct forkshare {
+	_Atomic int live;	/* forked processes not yet reaped */
+	_Atomic int tainted;
+};
+static struct forkshare *fshare;
+#define MAX_KIDS 64
+static _Atomic pid_t kids[MAX_KIDS];	/* pids this process forked, unreaped */
+static int forked_child;		/* this process is a fork child */
+
+static void fork_share_init(void)
+{
+	void *p = mmap(NULL, sizeof(*fshare), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	fshare = p == MAP_FAILED ? NULL : p;
+}
+
+void fork_prepare(void)
+{
+	if (fshare)
+		atomic_fetch_add(&fshare->live, 1);
+}
+
+void fork_parent(pid_t pid)
+{
+	if (!fshare)
+		return;
+	if (pid < 0) {
+		atomic_fetch_sub(&fshare->live, 1);
+		return;
+	}
+	for (int i = 0; i < MAX_KIDS; i++) {
+		pid_t z = 0;
+
+		if (atomic_compare_exchange_strong(&kids[i], &z, pid))
+			return;
+	}
+	/* No room to remember it: it is never seen reaped, live stays > 0. */
+}
+
+void fork_child(void)
+{
+	forked_child = 1;
+	for (int i = 0; i < MAX_KIDS; i++)
+		atomic_store(&kids[i], 0);
+}
+
+void fork_reaped(pid_t pid)
+{
+	unsigned n;
+
+	if (!fshare || pid <= 0)
+		return;
+	for (int i = 0; i < MAX_KIDS; i++) {
+		pid_t p = pid;
+
+		if (!atomic_compare_exchange_strong(&kids[i], &p, 0))
+			continue;
+		if (atomic_fetch_sub(&fshare->live, 1) != 1 || atomic_load(&fshare->tainted))
+			return;
+		/* No forked process is left: the instances are ours alone. */
+		n = atomic_load(&epi_next);
+		for (unsigned id = 1; id < n && id <= MAX_EPI; id++)
+			atomic_fetch_and(&epis[id].flags, ~EPI_FORKED);
+		return;
+	}
+}
+
+/* A forked process changes an inherited instance. */
+void fork_taint(void)
+{
+	if (fshare && forked_child)
+		atomic_store(&fshare->tainted, 1);
+}
+
+void fork_before_exec(void)
+{
+	unsigned n = atomic_load(&epi_next);
+
+	if (!fshare || !forked_child)
+		return;
+	for (unsigned id = 1; id < n && id <= MAX_EPI; id++)
+		if (!(atomic_load(&epis[id].flags) & EPI_CLOEXEC))
+			atomic_store(&fshare->tainted, 1);
 }
 
 _Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
@@ -214,6 +331,7 @@ void stats_add(struct stats *d, const struct stats *s)
 	d->fused_waits += s->fused_waits;
 	d->mispredicted += s->mispredicted;
 	d->steals += s->steals;
+	d->fused_closes += s->fused_closes;
 }
 
 struct tq *my_queue(void)
@@ -315,6 +433,8 @@ static int has_ordered(const struct tq *q)
 /* Flush q (held locked by the caller).  Its owner uses its backend; a
  * thread flushing another thread's queue (rare) makes plain epoll_ctl
  * calls, since a ring belongs to the thread that made it. */
+static void drain_sigops(struct tq *q);
+
 static void flush_locked(struct tq *q)
 {
 	struct tq *self = tq_cache ? tq_cache : q;
@@ -357,6 +477,7 @@ void flush_queue(struct tq *q)
 			DTRACE_PROBE1(epbatch, steal, PROBE_REG(q->tid));
 		}
 		flush_locked(q);
+		drain_sigops(q);
 	}
 	queue_unlock(q);
 	crit--;
@@ -370,6 +491,11 @@ void sync_instance(unsigned id)
 	if (!id)
 		return;
 	q = atomic_load(&epi_get(id)->owner);
+	/* Touched from another fd table (EPBATCH_UNSHARE): its owner's fd
+	 * numbers mean other files here, so from now on its ops go to the
+	 * kernel at once (what is queued now, flush_queue cannot apply). */
+	if (q && q->tab != tab() && q != tq_cache)
+		atomic_fetch_or(&epi_get(id)->flags, EPI_XTABLE);
 	if (q && q->n)
 		flush_queue(q);
 }
@@ -510,9 +636,14 @@ static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0;
 	int rc, me = my_tid();
 
+	if (s_kind(e) != K_EPOLL)
+		fork_taint();	/* an epoll fd the mirror does not know: maybe inherited */
 	if (s_kind(e) == K_EPOLL) {
 		struct epinfo *ep = epi_get(s_id(e));
 		int w = atomic_load(&ep->waiter);
+
+		if (atomic_load(&ep->flags) & EPI_XPROC)
+			fork_taint();	/* no-op unless this is a fork child */
 
 		/* Another thread's loop: from now on every thread's op on it
 		 * goes to the kernel at once. */
@@ -536,16 +667,120 @@ static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 	return rc;
 }
 
-/* epoll_ctl called from a signal handler that interrupted the shim on this
- * thread: the queue may be half-changed, so do not touch it; the kernel
- * decides.  If the fd has queued ops the kernel's answer would not include
- * them, so the fd leaves the mirror (it stays Q so a close still flushes). */
+/*
+ * epoll_ctl from a signal handler that interrupted the shim on this thread
+ * (crit > 0): the queue may be half-changed or in flight, so the handler
+ * does not touch it.
+ *   - fd has an op queued (S_Q) in the instance of epfd: the kernel's answer
+ *     now would not include that op (a DEL queued, then the handler's ADD
+ *     gets EEXIST).  The mirror, which already includes it, gives the
+ *     answer; the op goes to a small per-thread side list (sigops) that the
+ *     interrupted code appends to the queue when it leaves its critical
+ *     section (drain_sigops), so it reaches the kernel after the queued
+ *     ops, and before any later op of the interrupted code's on fd.
+ *   - otherwise: the kernel decides at once and the mirror learns.
+ */
+#define SIGQ 32
+struct sigop {
+	struct qop op;
+	int ready;
+};
+static TLS __thread struct sigop sigops[SIGQ];
+static TLS __thread _Atomic int nsig;
+
+static int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct fdtab *t = tab();
+	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
+	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0, nv;
+	unsigned id = s_id(e);
+	int k, reg;
+
+	if (!fs || !tq_cache || s_kind(e) != K_EPOLL || s_kind(v) != K_POLL || !(v & S_Q) ||
+	    s_id(v) != id || atomic_load(&epi_get(id)->owner) != tq_cache ||
+	    (atomic_load(&epi_get(id)->flags) & EPI_NODEFER) || epfd == fd)
+		return 1;
+	reg = (v & S_REG) != 0;
+	if (predict(v, id, op, ev, &nv)) {
+		/* The errors the queued ops make certain, as the kernel would
+		 * give them once they ran; anything else: the kernel decides. */
+		if (op == EPOLL_CTL_ADD && reg && ev) {
+			errno = EEXIST;
+			return -1;
+		}
+		if ((op == EPOLL_CTL_MOD && ev) || op == EPOLL_CTL_DEL) {
+			if (!reg) {
+				errno = ENOENT;
+				return -1;
+			}
+		}
+		return 1;
+	}
+	k = atomic_fetch_add(&nsig, 1);
+	if (k >= SIGQ) {
+		atomic_fetch_sub(&nsig, 1);
+		return 1;
+	}
+	if (!atomic_compare_exchange_strong(fs, &v, nv | S_Q)) {
+		/* changed meanwhile: leave the slot unused (no op) */
+		sigops[k].op.op = 0;
+		sigops[k].ready = 1;
+		return 1;
+	}
+	sigops[k].op = (struct qop){ .epfd = epfd, .fd = fd, .op = op, .epi = id, .ordered = 1,
+				     .events = ev ? ev->events : 0, .data = ev ? ev->data.u64 : 0 };
+	sigops[k].ready = 1;
+	tq_cache->st.deferred++;
+	return 0;
+}
+
+/* Append the handlers' side ops to q (this thread's own queue, locked). */
+static void drain_sigops(struct tq *q)
+{
+	int i = 0, n;
+
+	if (likely(atomic_load_explicit(&nsig, memory_order_relaxed) == 0) || q != tq_cache)
+		return;
+again:
+	/* A handler may add one while this runs: re-read the count, and
+	 * reset it only if nothing was added since (else go on). */
+	for (; i < atomic_load(&nsig) && i < SIGQ; i++) {
+		_Atomic uint64_t *s = slot_ptr(tab(), sigops[i].op.fd);
+		uint64_t v;
+
+		if (!sigops[i].ready || !sigops[i].op.op)
+			continue;
+		if (q->n == QCAP)
+			flush_locked(q);
+		q->ops[q->n++] = sigops[i].op;
+		/* a flush since the handler ran may have cleared the Q bit */
+		v = s ? atomic_load(s) : 0;
+		while (s && s_id(v) == sigops[i].op.epi &&
+		       !atomic_compare_exchange_weak(s, &v, v | S_Q))
+			;
+		sigops[i].ready = 0;
+	}
+	n = i;
+	if (!atomic_compare_exchange_strong(&nsig, &n, 0))
+		goto again;
+}
+
 static int nested_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	_Atomic uint64_t *fs = slot_ptr(tab(), fd);
 	uint64_t v = fs ? atomic_load(fs) : 0;
 	int rc, saved;
 
+	{
+		_Atomic uint64_t *es = slot_ptr(tab(), epfd);
+		uint64_t e = es ? atomic_load(es) : 0;
+
+		if (s_kind(e) != K_EPOLL || (atomic_load(&epi_get(s_id(e))->flags) & EPI_XPROC))
+			fork_taint();
+	}
+	rc = sig_defer(epfd, op, fd, ev);
+	if (rc <= 0)
+		return rc;
 	rc = real_epoll_ctl(epfd, op, fd, ev);
 	saved = errno;
 	if (fs && (v & S_Q)) {
@@ -584,12 +819,13 @@ int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 
 	crit++;
 	queue_lock(q);
+	drain_sigops(q);
 	/* Re-check under the lock: a thread that made the instance shared
 	 * flushes this queue after taking the same lock. */
 	if (atomic_load(&ep->waiter) != me || (atomic_load(&ep->flags) & EPI_NODEFER))
 		goto locked_pass;
 	v = atomic_load(fs);
-	do {
+	for (;;) {
 		if (s_kind(v) != K_POLL || predict(v, id, op, ev, &nv))
 			goto locked_pass;
 		if (q->n == QCAP) {
@@ -597,15 +833,23 @@ int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			v = atomic_load(fs);
 			continue;
 		}
-	} while (!atomic_compare_exchange_weak(fs, &v, nv | S_Q));
+		if (atomic_compare_exchange_weak(fs, &v, nv | S_Q))
+			break;
+		/* A handler's op on fd came first (sig_defer): queue it
+		 * before this one, then decide again. */
+		drain_sigops(q);
+		v = atomic_load(fs);
+	}
 	enqueue(q, epfd, op, fd, ev, id, (v & S_Q) != 0);
 	q->st.deferred++;
 	DTRACE_PROBE3(epbatch, deferred, PROBE_REG(epfd), PROBE_REG(op), PROBE_REG(fd));
+	drain_sigops(q);	/* handlers that ran after this op was decided */
 	queue_unlock(q);
 	crit--;
 	return 0;
 
 locked_pass:
+	drain_sigops(q);
 	queue_unlock(q);
 	crit--;
 	return passthrough(epfd, op, fd, ev);
@@ -627,6 +871,70 @@ void shim_close_prepare(int fd)
 		sync_instance(s_id(v));
 }
 
+/*
+ * close(fd) when this thread's own queue holds an op on fd (a connection
+ * closed in the loop iteration that queued its DEL: connection-per-request
+ * servers do this once per request).  Returns 1 with *rc (close's return
+ * value, errno set) when it closed fd itself, 0 when the caller must do the
+ * ordinary shim_close_prepare() + close().
+ *   - ops on fd that cancelled (ADD+DEL in one batch): the kernel never saw
+ *     them, so nothing needs flushing; the rest of the queue stays queued.
+ *   - a live op on fd, io_uring backend: the queue and the close go in one
+ *     io_uring_enter, the close hard-linked behind fd's op, instead of a
+ *     flush syscall and then close(2).
+ */
+int shim_close(int fd, int *rc)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	uint64_t v = s ? atomic_load(s) : 0;
+	struct tq *q = tq_cache;
+	int res[QCAP], live = -1, cres;
+	unsigned n, nlive;
+
+	if (crit || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
+	    atomic_load(&epi_get(s_id(v))->owner) != q)
+		return 0;
+	crit++;
+	queue_lock(q);
+	/* Under the lock: this thread's ops on fd are all in q (the Q bit
+	 * names the queue of the instance's owner, which is q). */
+	v = atomic_exchange(s, 0);
+	for (unsigned i = 0; i < q->n; i++)
+		if (q->ops[i].op && q->ops[i].fd == fd)
+			live = (int)i;
+	if (live < 0) {
+		queue_unlock(q);
+		crit--;
+		return 0;	/* nothing of fd's reached or will reach the kernel */
+	}
+	n = q->n;
+	nlive = live_ops(q);
+	if (has_ordered(q) || (cres = backend_submit_close(q, q->ops, n, res, (unsigned)live, fd)) == 1) {
+		/* The ordinary way: flush, then the caller's close(2). */
+		queue_unlock(q);
+		crit--;
+		atomic_store(s, v);
+		shim_close_prepare(fd);
+		return 0;
+	}
+	DTRACE_PROBE2(epbatch, flush, PROBE_REG(nlive), PROBE_REG((int)be_kind));
+	settle(q, q->ops, n, res);
+	q->st.flushed += nlive;
+	q->st.batches++;
+	q->st.fused_closes++;
+	q->n = 0;
+	drain_sigops(q);
+	queue_unlock(q);
+	crit--;
+	if (cres < 0) {
+		errno = -cres;
+		*rc = -1;
+	} else {
+		*rc = 0;
+	}
+	return 1;
+}
+
 void shim_poll_epfd(int fd)
 {
 	_Atomic uint64_t *s = slot_ptr(tab(), fd);
@@ -639,13 +947,20 @@ void shim_poll_epfd(int fd)
 	sync_instance(s_id(v));
 }
 
-/* Give this thread a private copy of the mirror (its fd table was just
- * unshared).  Instances now reachable from two tables stop deferring,
- * except the ones this thread alone waits on. */
+/*
+ * Give this thread a private copy of the mirror (its fd table was just
+ * unshared).  Every epoll instance in the old table is now reachable from
+ * both tables, but that matters only for an instance a thread of one table
+ * defers on while a thread of the other table uses it: sync_instance()
+ * stops deferral on it at that first use.  Marking them all here, as the
+ * first version did, took deferral away from every worker whose epoll fd
+ * existed when another worker unshared first: with per-thread SO_REUSEPORT
+ * listeners most workers then passed every op through (docs/shim.md).
+ */
 void shim_unshare_tab(void)
 {
 	struct fdtab *old = tab(), *nt = calloc(1, sizeof(*nt));
-	int me = my_tid(), maxfd;
+	int maxfd;
 
 	if (!nt || tab_alloc(nt)) {
 		free(nt);
@@ -653,16 +968,14 @@ void shim_unshare_tab(void)
 	}
 	maxfd = atomic_load(&old->maxfd);
 	for (int fd = 0; fd <= maxfd && fd < nt->size && fd < old->size; fd++) {
-		uint64_t v = atomic_load(&old->slot[fd]) & ~S_Q;
-
-		if (s_kind(v) == K_EPOLL && atomic_load(&epi_get(s_id(v))->waiter) != me)
-			atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_XTABLE);
-		atomic_store(&nt->slot[fd], v);
+		atomic_store(&nt->slot[fd], atomic_load(&old->slot[fd]) & ~S_Q);
 	}
 	atomic_store(&nt->maxfd, maxfd);
 	my_tab = nt;
-	if (tq_cache)
+	if (my_queue())		/* its exit destructor frees the copy */
 		tq_cache->tab = nt;
+	if (old != &main_tab)
+		tab_free(old);	/* a second unshare: the previous copy is ours alone */
 }
 
 static void become_loop_thread(void)
@@ -671,7 +984,9 @@ static void become_loop_thread(void)
 	if (!opt_unshare)
 		return;
 	flush_all(0);
-	if (unshare(CLONE_FILES) == 0) {
+	/* the raw syscall: the unshare() wrapper (interpose.c) would copy
+	 * the mirror a second time */
+	if (syscall(SYS_unshare, CLONE_FILES) == 0) {
 		shim_unshare_tab();
 	} else if (tq_cache) {
 		tq_cache->st.fallbacks++;
@@ -764,6 +1079,11 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG((int)be_kind));
 	backend_submit(q, ops, n, res, &w);
 	settle(q, ops, n, res);
+	if (unlikely(atomic_load(&nsig))) {
+		queue_lock(q);
+		drain_sigops(q);
+		queue_unlock(q);
+	}
 	q->st.flushed += live;
 	q->st.batches += live != 0;
 	q->st.fused_waits++;
@@ -802,6 +1122,12 @@ static void thread_exit(void *arg)
 
 	flush_queue(q);
 	backend_thread_exit(q);
+	if (my_tab) {
+		struct fdtab *t = my_tab;
+
+		my_tab = NULL;
+		tab_free(t);
+	}
 	pthread_mutex_lock(&reg_lock);
 	stats_add(&dead_stats, &q->st);
 	memset(&q->st, 0, sizeof(q->st));
@@ -821,10 +1147,10 @@ static void stats_print(void)
 	len = snprintf(line, sizeof(line),
 		       "epbatch: pid=%d backend=%s deferred=%lu flushed=%lu batches=%lu "
 		       "coalesced=%lu passthrough=%lu fallbacks=%lu fused_waits=%lu "
-		       "mispredicted=%lu steals=%lu\n",
+		       "mispredicted=%lu steals=%lu fused_closes=%lu\n",
 		       getpid(), backend_name(be_kind), s.deferred, s.flushed, s.batches,
 		       s.coalesced, s.passthrough, s.fallbacks, s.fused_waits,
-		       s.mispredicted, s.steals);
+		       s.mispredicted, s.steals, s.fused_closes);
 	if (len > 0)
 		(void)!write(2, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
 }

@@ -4,11 +4,12 @@
  * an application observes (return values, errno, events) and exits 0 only
  * if all of it is what the kernel gives natively; the t-*.sh scripts run it
  * natively and under the shim and also check the shim's counters.
- *   shim-check coalesce | unshare private|shared | closerange | sighandler
+ *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | sighandler
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NFD 64
@@ -196,6 +198,76 @@ static int setup_rearm(int sv[][2])
 	return ep;
 }
 
+/*
+ * Per-thread event loops, each with its own epoll fd made before any of
+ * them waits (the usual SO_REUSEPORT server start-up).  Under
+ * EPBATCH_UNSHARE=1 worker 0 unshares its fd table first, while worker 1's
+ * epoll fd already exists; both must still batch (t-shim-checks.sh checks
+ * the shim's counters: no op passed through).
+ */
+static pthread_barrier_t wbar;
+static int self_unshare;
+
+static void *worker(void *arg)
+{
+	static int sv[2][NFD][2];
+	int id = (int)(long)arg, ep;
+
+	/* "workers unshare": each worker unshares its fd table itself before
+	 * it opens anything (a server's own --unshare), so both workers' fds
+	 * have the same numbers in their two tables. */
+	if (self_unshare && unshare(CLONE_FILES) < 0) {
+		perror("shim-check: unshare");
+		exit(1);
+	}
+	pthread_barrier_wait(&wbar);
+	ep = setup_rearm(sv[id]);
+
+	pthread_barrier_wait(&wbar);	/* both epoll fds exist */
+	if (id == 0)
+		rearm_rounds(ep, sv[id], 1);	/* worker 0 unshares first */
+	pthread_barrier_wait(&wbar);
+	rearm_rounds(ep, sv[id], 100);
+	return NULL;
+}
+
+static int workers(int unshare_itself)
+{
+	pthread_t t[2];
+
+	self_unshare = unshare_itself;
+	pthread_barrier_init(&wbar, NULL, 2);
+	for (long i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, worker, (void *)i);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return failures ? 1 : 0;
+}
+
+/*
+ * redis' BGSAVE: fork a child that never touches the epoll fd and _exits,
+ * reap it, go on.  Events must be right throughout; t-shim-checks.sh
+ * checks that the re-arms after the reap are batched again.
+ */
+static int forkreap(void)
+{
+	static int sv[NFD][2];
+	int ep = setup_rearm(sv);
+
+	rearm_rounds(ep, sv, 5);
+	for (int i = 0; i < 3; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		CHECK(pid > 0, "fork failed");
+		rearm_rounds(ep, sv, 5);	/* the child may be alive: no deferral */
+		CHECK(waitpid(pid, NULL, 0) == pid, "waitpid");
+		rearm_rounds(ep, sv, 100);
+	}
+	return failures ? 1 : 0;
+}
+
 /* A daemon closes every fd it does not know; the shim keeps batching. */
 static int closerange(void)
 {
@@ -281,8 +353,14 @@ int main(int argc, char **argv)
 		return unshare_check(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "closerange") == 0)
 		return closerange();
+	if (argc == 2 && strcmp(argv[1], "workers") == 0)
+		return workers(0);
+	if (argc == 3 && strcmp(argv[1], "workers") == 0 && strcmp(argv[2], "unshare") == 0)
+		return workers(1);
+	if (argc == 2 && strcmp(argv[1], "forkreap") == 0)
+		return forkreap();
 	if (argc == 2 && strcmp(argv[1], "sighandler") == 0)
 		return sighandler();
-	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | sighandler\n");
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | sighandler\n");
 	return 2;
 }

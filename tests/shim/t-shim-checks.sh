@@ -65,6 +65,56 @@ for b in $backends; do
 		bad "without EPBATCH_UNSHARE ($b): the fd table is not shared"
 done
 
+# EPBATCH_UNSHARE=1 with per-thread loops whose epoll fds all exist before
+# the first one unshares: every worker still batches (none passes through)
+timeout 60 "$CHECK" workers || bad "native workers"
+for b in $backends; do
+	[ $b = sync ] && continue
+	name="workers under $b with EPBATCH_UNSHARE=1"
+	if ! EPBATCH_BACKEND=$b EPBATCH_UNSHARE=1 EPBATCH_STATS=1 LD_PRELOAD=$SHIM \
+		timeout 60 "$CHECK" workers 2>"$tmp"; then
+		cat "$tmp"
+		bad "$name"
+		continue
+	fi
+	d=$(stat deferred) p=$(stat passthrough)
+	echo "$name: deferred=$d passthrough=$p"
+	[ "${p:-1}" = 0 ] || bad "$name: $p ops passed through, want 0"
+	[ "${d:-0}" -ge 12800 ] || bad "$name: deferred $d, want >= 12800 (2 x 100 x 64)"
+done
+# the same workers unsharing their fd tables themselves, then opening their
+# fds (same numbers in both tables): each needs its own mirror
+timeout 60 "$CHECK" workers unshare || bad "native workers unshare"
+for b in $backends; do
+	[ $b = sync ] && continue
+	name="workers calling unshare(CLONE_FILES) under $b"
+	if ! shim $b 1 workers unshare; then
+		cat "$tmp"
+		bad "$name"
+		continue
+	fi
+	d=$(stat deferred) p=$(stat passthrough) m=$(stat mispredicted)
+	echo "$name: deferred=$d passthrough=$p mispredicted=$m"
+	[ "${m:-1}" = 0 ] || bad "$name: $m mispredicted ops"
+	[ "${d:-0}" -ge 12800 ] || bad "$name: deferred $d, want >= 12800 (2 x 100 x 64)"
+done
+
+# fork + _exit + waitpid (redis BGSAVE): once the child is reaped the
+# instance is batched again (3 x 100 rounds x 64 re-arms after the reaps)
+timeout 60 "$CHECK" forkreap || bad "native forkreap"
+for b in $backends; do
+	[ $b = sync ] && continue
+	name="forkreap under $b"
+	if ! shim $b 1 forkreap; then
+		cat "$tmp"
+		bad "$name"
+		continue
+	fi
+	d=$(stat deferred) p=$(stat passthrough)
+	echo "$name: deferred=$d passthrough=$p"
+	[ "${d:-0}" -ge 19200 ] || bad "$name: deferred $d, want >= 19200 (batching back after the reap)"
+done
+
 # bad input: one clear line on stderr, non-zero exit
 if EPBATCH_BACKEND=bogus LD_PRELOAD=$SHIM /bin/true 2>"$tmp"; then
 	bad "EPBATCH_BACKEND=bogus was accepted"

@@ -26,17 +26,20 @@ bad() { echo "FAIL: $*"; fail=1; }
 count() { awk -v s="$1" '$NF == s { n = ($5 ~ /^[0-9]+$/) ? $4 : $4 } END { print n + 0 }' "$2"; }
 
 # run LABEL ENV...: strace the loop, print per-iteration counts
+# (LOOPARGS: the loop's mode, default the 64-fd re-arm loop)
+LOOPARGS="-n 64"
 run() {
 	label=$1
 	shift
-	env "$@" strace -f -c -o "$tmp/$label" -e trace=epoll_ctl,epoll_wait,epoll_pwait,io_uring_enter,ioctl \
-		"$LOOP" -n 64 -i $ITERS >/dev/null || { bad "$label: loop failed"; return; }
+	env "$@" strace -f -c -o "$tmp/$label" -e trace=epoll_ctl,epoll_wait,epoll_pwait,io_uring_enter,ioctl,close \
+		"$LOOP" $LOOPARGS -i $ITERS >/dev/null || { bad "$label: loop failed"; return; }
+	cl=$(count close "$tmp/$label")
 	ctl=$(count epoll_ctl "$tmp/$label")
 	wt=$(( $(count epoll_wait "$tmp/$label") + $(count epoll_pwait "$tmp/$label") ))
 	ur=$(count io_uring_enter "$tmp/$label")
 	io=$(count ioctl "$tmp/$label")
-	echo "$label: epoll_ctl=$ctl epoll_wait=$wt io_uring_enter=$ur ioctl=$io" \
-		"syscalls/iteration=$(awk -v a=$((ctl + wt + ur + io)) -v i=$ITERS 'BEGIN { printf "%.2f", a / i }')"
+	echo "$label: epoll_ctl=$ctl epoll_wait=$wt io_uring_enter=$ur ioctl=$io close=$cl" \
+		"syscalls/iteration=$(awk -v a=$((ctl + wt + ur + io + cl)) -v i=$ITERS 'BEGIN { printf "%.2f", a / i }')"
 }
 
 run baseline
@@ -58,4 +61,23 @@ for b in $backends; do
 	[ $((ctl * 100)) -lt "$base_ctl" ] || bad "$b unfused: $ctl epoll_ctl is not < 1% of $base_ctl"
 	[ $((ur + io)) -le $((ITERS + 5)) ] || bad "$b unfused: $((ur + io)) submissions for $ITERS iterations"
 done
+
+# Connection per request (new fd, ADD, wait, DEL, close): natively 4
+# syscalls per iteration besides the fd's creation.  Under uring the ADD is
+# fused with the wait and the DEL with the close (one io_uring_enter each):
+# 2.  A flush for the DEL and then close(2) would be 3.
+LOOPARGS=-c
+run conn-baseline
+[ "$ctl" -ge $((2 * ITERS)) ] || bad "conn baseline: $ctl epoll_ctl, want >= $((2 * ITERS))"
+run conn-uring EPBATCH_BACKEND=uring LD_PRELOAD=$SHIM
+[ "$ctl" -le 5 ] || bad "conn uring: $ctl epoll_ctl, want the ADD and DEL batched"
+[ "$cl" -le 5 ] || bad "conn uring: $cl close(2) calls, want the close fused with its DEL"
+[ $((ctl + wt + ur + io + cl)) -le $((2 * ITERS + 10)) ] ||
+	bad "conn uring: $((ctl + wt + ur + io + cl)) syscalls for $ITERS iterations, want <= 2 per iteration"
+if [ -e /dev/epoll_batch ]; then
+	# the module cannot close: DEL batched, close(2) as natively
+	run conn-kmod EPBATCH_BACKEND=kmod LD_PRELOAD=$SHIM
+	[ $((ctl + wt + ur + io + cl)) -le $((3 * ITERS + 10)) ] ||
+		bad "conn kmod: $((ctl + wt + ur + io + cl)) syscalls for $ITERS iterations, want <= 3 per iteration"
+fi
 exit $fail
