@@ -44,47 +44,64 @@ run_gated() {
 	tp=$!
 	case $1 in
 	*epbatch-trace*) wait_for "$T/tr.out" "^Tracing" ;;
-	bpftrace) wait_for "$T/tr.out" "Attaching" ;;
-	strace) sleep 1 ;;		# strace prints nothing until it is done
-	perf) sleep 2 ;;
+	bpftrace*) wait_for "$T/tr.out" "probes-ready" ;;	# BEGIN runs once all probes are attached
+	strace*) wait_for "$T/tr.out" "attached" ;;
+	perf*) sleep 4 ;;		# perf trace prints nothing until it is done
 	esac
 	kill -USR1 $lp
 	wait $lp
 	sed -n 's/.*attached in \([0-9]*\) ms.*/\1/p' "$T/tr.out" >>"$T/attach"
-	kill -INT $tp 2>/dev/null || true
+	[ -n "${DEBUG:-}" ] && { echo "--- $1" >&2; tail -n 5 "$T/tr.out" >&2; }
+	# background jobs of a script start with SIGINT ignored: bpftrace keeps
+	# that, so it gets SIGTERM; anything still there after 5 s is killed
+	case $1 in bpftrace*) kill -TERM $tp 2>/dev/null ;; *) kill -INT $tp 2>/dev/null ;; esac
+	i=0
+	while kill -0 $tp 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL $tp 2>/dev/null || true
 	wait $tp 2>/dev/null || true
-	sed -n 's/^ns_per_call //p' "$T/loop.out"
+	loop_result "$T/loop.out"
 }
+
+# "WALL CPU" ns per call from the loop's output
+loop_result() { awk '/^ns_per_call/ { w = $2 } /^cpu_ns_per_call/ { c = $2 } END { print w, c }' "$1"; }
 
 run_config() {
 	case $1 in
-	none) $LOOP --iters "$N" | sed -n 's/^ns_per_call //p' ;;
+	none) $LOOP --iters "$N" >"$T/loop.out"; loop_result "$T/loop.out" ;;
 	empty)
 		$BUILD/tests/empty-load >"$T/empty.out" 2>&1 &
 		ep=$!
 		wait_for "$T/empty.out" attached
-		$LOOP --iters "$N" | sed -n 's/^ns_per_call //p'
+		$LOOP --iters "$N" >"$T/loop.out"; loop_result "$T/loop.out"
 		kill -INT $ep; wait $ep ;;
 	epbatch) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1" ;;
 	epbatch-json) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --json $T/o.json" ;;
 	epbatch-T) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 -T" ;;
 	epbatch-stats) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --bpf-stats --json $T/o.json" ;;
-	bpftrace) run_gated "$N" "bpftrace -e 'tracepoint:syscalls:sys_enter_epoll_ctl /pid == PID/ { @[tid] = count(); }'" ;;
+	bpftrace)
+		# BEGIN fires once every probe is attached: that is when to start
+		cat >"$T/count.bt" <<'BT'
+BEGIN { printf("probes-ready\n"); }
+tracepoint:syscalls:sys_enter_epoll_ctl /pid == $1/ { @[tid] = count(); }
+BT
+		run_gated "$N" "bpftrace $T/count.bt PID" ;;
 	strace) run_gated "$SLOW_N" "strace -c -f -p PID" ;;
 	perf-trace) run_gated "$SLOW_N" "perf trace -s -p PID" ;;
 	esac
 }
 
 CONFIGS="none empty epbatch epbatch-json epbatch-T epbatch-stats"
+ONLY=${ONLY:-}
 command -v bpftrace >/dev/null && CONFIGS="$CONFIGS bpftrace"
 command -v strace >/dev/null && CONFIGS="$CONFIGS strace"
 perf trace --help >/dev/null 2>&1 || perf list >/dev/null 2>&1 && CONFIGS="$CONFIGS perf-trace"
 
+[ -n "$ONLY" ] && CONFIGS="none $ONLY"
 for r in $(seq "$R"); do
 	for c in $CONFIGS; do
 		v=$(run_config "$c")
 		echo "$c $v" >>"$T/results"
-		printf '\r# repeat %s/%s %-12s %s ns/call     ' "$r" "$R" "$c" "$v" >&2
+		printf '# repeat %s/%s %-13s wall/cpu ns per call: %s\n' "$r" "$R" "$c" "$v" >&2
 	done
 done
 echo >&2
@@ -94,16 +111,25 @@ python3 - "$T/results" "$OUT" "$N" "$R" "$T/attach" <<'PY'
 import json, statistics, sys, os, platform
 res, out, n, r = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 attach = [float(x) for x in open(sys.argv[5]).read().split()]
-data = {}
+wall, cpu = {}, {}
 for line in open(res):
-    c, v = line.split()
-    data.setdefault(c, []).append(float(v))
-med = {c: statistics.median(v) for c, v in data.items()}
-base = med["none"]
+    c, w, u = line.split()
+    wall.setdefault(c, []).append(float(w))
+    cpu.setdefault(c, []).append(float(u))
+mw = {c: statistics.median(v) for c, v in wall.items()}
+mc = {c: statistics.median(v) for c, v in cpu.items()}
+# ptrace-based tracers stop the tracee: their cost is in wall time only
+ptrace = {"strace", "perf-trace"}
+def cost(c):
+    return mw[c] if c in ptrace else mc[c]
+base_w, base_c = mw["none"], mc["none"]
 rows = []
-for c, v in data.items():
-    rows.append({"config": c, "ns_per_call_median": med[c], "samples": v,
-                 "throughput_vs_untraced": base / med[c]})
+for c in wall:
+    b = base_w if c in ptrace else base_c
+    rows.append({"config": c, "wall_ns_per_call_median": mw[c], "cpu_ns_per_call_median": mc[c],
+                 "wall_samples": wall[c], "cpu_samples": cpu[c],
+                 "measure": "wall" if c in ptrace else "cpu",
+                 "throughput_vs_untraced": b / cost(c)})
 doc = {"benchmark": "epoll_ctl MOD loop", "iters": n, "repeats": r,
        "epbatch_attach_ms": {"median": statistics.median(attach) if attach else None,
                              "max": max(attach) if attach else None, "samples": attach},
@@ -111,14 +137,16 @@ doc = {"benchmark": "epoll_ctl MOD loop", "iters": n, "repeats": r,
 tmp = out + ".tmp"
 json.dump(doc, open(tmp, "w"), indent=2)
 os.rename(tmp, out)
-print("| tracer | ns per epoll_ctl (median of %d) | throughput vs untraced |" % r)
-print("|---|---|---|")
+print("| tracer | CPU ns per epoll_ctl | wall ns per epoll_ctl | throughput vs untraced |")
+print("|---|---|---|---|")
 for row in rows:
-    print("| %s | %.0f | %.1f%% |" % (row["config"], row["ns_per_call_median"],
-                                   100 * row["throughput_vs_untraced"]))
+    print("| %s | %.0f | %.0f | %.1f%% (%s) |" % (row["config"], row["cpu_ns_per_call_median"],
+          row["wall_ns_per_call_median"], 100 * row["throughput_vs_untraced"], row["measure"]))
 if attach:
     print("\nepbatch-trace attach time: median %.0f ms, max %.0f ms (%d attaches)" %
           (statistics.median(attach), max(attach), len(attach)))
+base = base_c
+med = mc
 e, t = med.get("empty"), med.get("epbatch")
 if e and t:
     print("\nepbatch-trace vs empty programs on the same hooks: %.1f points" %
