@@ -474,6 +474,7 @@ static int kmod_submit(const struct qop *ops, unsigned n, int *res,
 	struct epoll_batch_op bops[QCAP];
 	unsigned idx[QCAP], k = 0, done = 0;
 	struct epoll_batch b;
+	struct waitreq *wq = w;	/* the wait still to run with the ops */
 	int fd = atomic_load(&dev_fd), retried = 0;
 
 	if (fd < 0 && (fd = dev_open()) < 0)
@@ -494,14 +495,14 @@ static int kmod_submit(const struct qop *ops, unsigned n, int *res,
 		memset(&b, 0, sizeof(b));
 		b.ops = (unsigned long)&bops[done];
 		b.nr_ops = k - done;
-		if (w) {
+		if (wq) {
 			b.flags = EPOLL_BATCH_WAIT;
-			b.wait_epfd = w->epfd;
-			b.wait_events = (unsigned long)w->evs;
-			b.wait_maxevents = w->maxevents;
-			b.wait_timeout_ns = w->ts ? w->ts->tv_sec * 1000000000LL + w->ts->tv_nsec : -1;
-			b.wait_sigmask = (unsigned long)w->sigmask;
-			b.wait_sigsetsize = w->sigmask ? SIGSET_SZ : 0;
+			b.wait_epfd = wq->epfd;
+			b.wait_events = (unsigned long)wq->evs;
+			b.wait_maxevents = wq->maxevents;
+			b.wait_timeout_ns = wq->ts ? wq->ts->tv_sec * 1000000000LL + wq->ts->tv_nsec : -1;
+			b.wait_sigmask = (unsigned long)wq->sigmask;
+			b.wait_sigsetsize = wq->sigmask ? SIGSET_SZ : 0;
 		}
 		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, &b);
 		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && done == 0) {
@@ -522,10 +523,17 @@ static int kmod_submit(const struct qop *ops, unsigned n, int *res,
 		done += b.nr_done;
 		if (rc == 0)
 			break;
-		/* EINTR between ops: the rest (and the wait) again */
+		/* EINTR between ops: the rest (and the wait) again.  If the
+		 * handler left an op in the side list (state.c sig_defer), it
+		 * must reach the kernel before the wait, as natively: finish
+		 * the ops without the wait; the caller queues it and waits. */
+		if (wq && sig_pending())
+			wq = NULL;
 	}
-	if (w)
+	if (w && wq)
 		w->result = b.wait_result;
+	else if (w)
+		w->skipped = 1;
 	return 0;
 }
 

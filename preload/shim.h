@@ -161,6 +161,7 @@ struct waitreq {
 	const struct timespec *ts;	/* NULL: forever */
 	const sigset_t *sigmask;
 	int result;			/* events, or -errno */
+	int skipped;			/* the wait did not run: the caller waits */
 };
 int backend_init(void);
 const char *backend_name(enum backend b);
@@ -174,6 +175,7 @@ void backend_forget_after_fork(struct tq *q);
 int backend_owns_fd(int fd);
 void backend_fd_closed(int fd);
 int backend_has_fused_wait(void);
+int sig_pending(void);		/* state.c: a handler op waits in the side list */
 
 /* Real libc functions (interpose.c resolves them with dlsym(RTLD_NEXT)). */
 extern int (*real_epoll_ctl)(int, int, int, struct epoll_event *);

@@ -32,6 +32,7 @@ TLS __thread int crit;
 static TLS __thread int tid_cache;
 static TLS __thread struct tq *tq_cache;
 static TLS __thread int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
+static TLS __thread int in_wait;	/* between plain_wait's flush and its wait */
 
 static struct epinfo *epis;
 static _Atomic unsigned epi_next = 1;
@@ -460,9 +461,17 @@ static void flush_locked(struct tq *q)
 	q->n = 0;
 }
 
+/* Whether q holds anything to flush.  For this thread's own queue that
+ * includes handlers' side ops: one that ran after the last drain_sigops()
+ * of a critical section (before crit dropped) is still in the side list. */
+static int queue_busy(struct tq *q)
+{
+	return q && (q->n || (q == tq_cache && sig_pending()));
+}
+
 void flush_queue(struct tq *q)
 {
-	if (!q || !q->n)
+	if (!queue_busy(q))
 		return;
 	crit++;
 	queue_lock(q);
@@ -476,8 +485,12 @@ void flush_queue(struct tq *q)
 			tq_cache->st.steals++;
 			DTRACE_PROBE1(epbatch, steal, PROBE_REG(q->tid));
 		}
-		flush_locked(q);
-		drain_sigops(q);
+		/* Handlers' ops that ran during the flush too: a flush point
+		 * (a wait, a close, fork...) must cover everything before it. */
+		do {
+			flush_locked(q);
+			drain_sigops(q);
+		} while (q == tq_cache && q->n);
 	}
 	queue_unlock(q);
 	crit--;
@@ -496,7 +509,7 @@ void sync_instance(unsigned id)
 	 * kernel at once (what is queued now, flush_queue cannot apply). */
 	if (q && q->tab != tab() && q != tq_cache)
 		atomic_fetch_or(&epi_get(id)->flags, EPI_XTABLE);
-	if (q && q->n)
+	if (queue_busy(q))
 		flush_queue(q);
 }
 
@@ -671,22 +684,48 @@ static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
  * epoll_ctl from a signal handler that interrupted the shim on this thread
  * (crit > 0): the queue may be half-changed or in flight, so the handler
  * does not touch it.
- *   - fd has an op queued (S_Q) in the instance of epfd: the kernel's answer
- *     now would not include that op (a DEL queued, then the handler's ADD
- *     gets EEXIST).  The mirror, which already includes it, gives the
- *     answer; the op goes to a small per-thread side list (sigops) that the
+ *   - fd has an op pending in this thread: queued or in flight (S_Q in the
+ *     instance of epfd), or in the side list below: the kernel's answer now
+ *     would not include that op (a DEL queued, then the handler's ADD gets
+ *     EEXIST).  The mirror, which already includes it, gives the answer;
+ *     the op goes to a small per-thread side list (sigops) that the
  *     interrupted code appends to the queue when it leaves its critical
  *     section (drain_sigops), so it reaches the kernel after the queued
  *     ops, and before any later op of the interrupted code's on fd.
  *   - otherwise: the kernel decides at once and the mirror learns.
+ * The side list must count as "pending" by itself: settle() clears S_Q as
+ * soon as a batch completed, before drain_sigops() has moved the side ops
+ * into the queue, and a second handler in that window used to go to the
+ * kernel without the first handler's op (6.1 guest under TCG, where two
+ * signals often land in one flush: an ADD got EEXIST, a DEL ENOENT).
+ * A new side op on the fd of the last pending one is folded into it as
+ * enqueue() folds (a signal flood during one long flush stays bounded).
  */
-#define SIGQ 32
+#define SIGQ 64
 struct sigop {
 	struct qop op;
-	int ready;
+	int ready;		/* not yet taken by drain_sigops */
 };
 static TLS __thread struct sigop sigops[SIGQ];
 static TLS __thread _Atomic int nsig;
+
+/* Index of the last live side op on (fd, id) not yet taken by
+ * drain_sigops, or -1 (a cancelled ADD+DEL pair leaves nothing pending). */
+static int sig_last(int fd, unsigned id)
+{
+	int n = atomic_load(&nsig);
+
+	for (int i = (n < SIGQ ? n : SIGQ); i-- > 0;)
+		if (sigops[i].ready && sigops[i].op.op && sigops[i].op.fd == fd &&
+		    sigops[i].op.epi == id)
+			return i;
+	return -1;
+}
+
+int sig_pending(void)
+{
+	return atomic_load_explicit(&nsig, memory_order_relaxed) != 0;
+}
 
 static int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 {
@@ -694,11 +733,15 @@ static int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
 	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0, nv;
 	unsigned id = s_id(e);
-	int k, reg;
+	int k, reg, last;
+	struct qop *o;
 
-	if (!fs || !tq_cache || s_kind(e) != K_EPOLL || s_kind(v) != K_POLL || !(v & S_Q) ||
+	if (!fs || !tq_cache || s_kind(e) != K_EPOLL || s_kind(v) != K_POLL ||
 	    s_id(v) != id || atomic_load(&epi_get(id)->owner) != tq_cache ||
 	    (atomic_load(&epi_get(id)->flags) & EPI_NODEFER) || epfd == fd)
+		return 1;
+	last = sig_last(fd, id);
+	if (!(v & S_Q) && last < 0)
 		return 1;
 	reg = (v & S_REG) != 0;
 	if (predict(v, id, op, ev, &nv)) {
@@ -716,14 +759,30 @@ static int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 		}
 		return 1;
 	}
+	/* Fold into the last side op on fd, as enqueue() does (never DEL+ADD;
+	 * a cancelled entry keeps its slot: only drain_sigops frees slots). */
+	if (last >= 0 && sigops[last].op.op != EPOLL_CTL_DEL) {
+		if (!atomic_compare_exchange_strong(fs, &v, nv | S_Q))
+			return 1;
+		o = &sigops[last].op;
+		if (op == EPOLL_CTL_DEL) {
+			o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
+		} else {
+			o->events = ev->events;
+			o->data = ev->data.u64;
+		}
+		tq_cache->st.coalesced++;
+		return 0;
+	}
 	k = atomic_fetch_add(&nsig, 1);
 	if (k >= SIGQ) {
 		atomic_fetch_sub(&nsig, 1);
+		tq_cache->st.fallbacks++;
 		return 1;
 	}
+	sigops[k].op.op = 0;
 	if (!atomic_compare_exchange_strong(fs, &v, nv | S_Q)) {
 		/* changed meanwhile: leave the slot unused (no op) */
-		sigops[k].op.op = 0;
 		sigops[k].ready = 1;
 		return 1;
 	}
@@ -734,7 +793,11 @@ static int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 	return 0;
 }
 
-/* Append the handlers' side ops to q (this thread's own queue, locked). */
+/* Append the handlers' side ops to q (this thread's own queue, locked).
+ * A handler may run between any two lines here (never concurrently): the
+ * fd's S_Q is set before the entry stops being "ready", and the op is read
+ * only after that, so a handler either folds into the entry before it is
+ * taken or sees S_Q and appends a new one behind it. */
 static void drain_sigops(struct tq *q)
 {
 	int i = 0, n;
@@ -746,19 +809,26 @@ again:
 	 * reset it only if nothing was added since (else go on). */
 	for (; i < atomic_load(&nsig) && i < SIGQ; i++) {
 		_Atomic uint64_t *s = slot_ptr(tab(), sigops[i].op.fd);
+		unsigned epi = sigops[i].op.epi;
+		struct qop o;
 		uint64_t v;
 
-		if (!sigops[i].ready || !sigops[i].op.op)
+		if (!sigops[i].ready)
 			continue;
+		/* full: flush first, its settle() may clear S_Q of this fd */
 		if (q->n == QCAP)
 			flush_locked(q);
-		q->ops[q->n++] = sigops[i].op;
 		/* a flush since the handler ran may have cleared the Q bit */
 		v = s ? atomic_load(s) : 0;
-		while (s && s_id(v) == sigops[i].op.epi &&
+		while (s && s_id(v) == epi && s_kind(v) == K_POLL &&
 		       !atomic_compare_exchange_weak(s, &v, v | S_Q))
 			;
+		atomic_signal_fence(memory_order_seq_cst);
 		sigops[i].ready = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		o = sigops[i].op;
+		if (o.op)
+			q->ops[q->n++] = o;
 	}
 	n = i;
 	if (!atomic_compare_exchange_strong(&nsig, &n, 0))
@@ -814,7 +884,9 @@ int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	ep = epi_get(id);
 	me = my_tid();
 	q = tq_cache;
-	if (atomic_load(&ep->waiter) != me || !q)
+	/* in_wait: a handler that interrupted plain_wait() after its flush:
+	 * queued now, the op would miss the wait it natively precedes. */
+	if (atomic_load(&ep->waiter) != me || !q || unlikely(in_wait))
 		return passthrough(epfd, op, fd, ev);
 
 	crit++;
@@ -903,6 +975,7 @@ int shim_close(int fd, int *rc)
 		if (q->ops[i].op && q->ops[i].fd == fd)
 			live = (int)i;
 	if (live < 0) {
+		drain_sigops(q);
 		queue_unlock(q);
 		crit--;
 		return 0;	/* nothing of fd's reached or will reach the kernel */
@@ -911,6 +984,7 @@ int shim_close(int fd, int *rc)
 	nlive = live_ops(q);
 	if (has_ordered(q) || (cres = backend_submit_close(q, q->ops, n, res, (unsigned)live, fd)) == 1) {
 		/* The ordinary way: flush, then the caller's close(2). */
+		drain_sigops(q);
 		queue_unlock(q);
 		crit--;
 		atomic_store(s, v);
@@ -1007,6 +1081,24 @@ static int real_wait(int epfd, struct epoll_event *evs, int maxevents,
 	return real_epoll_wait(epfd, evs, maxevents, ms);
 }
 
+/*
+ * Flush this thread's queue, then the real wait.  A signal handler that
+ * runs after the flush (crit is 0 again) and calls epoll_ctl must not queue
+ * its op: natively it would be in effect before the wait, and the wait
+ * (maybe an infinite one) would not see it.  in_wait makes it pass through.
+ */
+static int plain_wait(int epfd, struct epoll_event *evs, int maxevents,
+		      const struct timespec *ts, const sigset_t *sigmask, int kind)
+{
+	int rc;
+
+	in_wait++;
+	flush_all(0);
+	rc = real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	in_wait--;
+	return rc;
+}
+
 /* kind: 0 epoll_wait, 1 epoll_pwait, 2 epoll_pwait2.  ts is the timeout
  * (NULL: forever), already converted from milliseconds for kinds 0 and 1. */
 int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
@@ -1027,8 +1119,7 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	if (s_kind(e) != K_EPOLL || be_kind == BE_SYNC) {
 		if (unlikely(!loop_thread))
 			become_loop_thread();
-		flush_all(0);
-		return real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
 	}
 	ep = epi_get(s_id(e));
 	me = my_tid();
@@ -1052,12 +1143,11 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	if (unlikely(!loop_thread))
 		become_loop_thread();
 	q = tq_cache;
-	if (!q || !q->n || !backend_has_fused_wait() || maxevents <= 0 ||
+	if (!q || !q->n || sig_pending() || !backend_has_fused_wait() || maxevents <= 0 ||
 	    (be_kind == BE_URING && has_ordered(q)) ||
 	    maxevents > EPOLL_BATCH_FUSED_MAX ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
-		flush_all(0);
-		return real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
 	}
 
 	/* Fused: the queued ops and the wait in one syscall.  The ops leave
@@ -1076,6 +1166,7 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	w.maxevents = maxevents;
 	w.ts = ts;
 	w.sigmask = sigmask;
+	w.skipped = 0;
 	DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG((int)be_kind));
 	backend_submit(q, ops, n, res, &w);
 	settle(q, ops, n, res);
@@ -1088,6 +1179,11 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	q->st.batches += live != 0;
 	q->st.fused_waits++;
 	crit--;
+	if (unlikely(w.skipped)) {
+		/* kmod: a handler ran between two ops and left an op in the
+		 * side list (now queued); it goes in before the wait. */
+		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	}
 	DTRACE_PROBE3(epbatch, fused_wait, PROBE_REG(epfd), PROBE_REG(live), PROBE_REG(w.result));
 	if (w.result < 0) {
 		errno = -w.result;
