@@ -77,6 +77,8 @@ run_config() {
 		kill -INT $ep; wait $ep ;;
 	epbatch) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1" ;;
 	epbatch-json) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --json $T/o.json" ;;
+	epbatch-nospin) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --spin-method none" ;;
+	epbatch-5khz) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --spin-method sample --sample-hz 4999" ;;
 	epbatch-T) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 -T" ;;
 	epbatch-stats) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --bpf-stats --json $T/o.json" ;;
 	bpftrace)
@@ -91,7 +93,7 @@ BT
 	esac
 }
 
-CONFIGS="none empty epbatch epbatch-json epbatch-T epbatch-stats"
+CONFIGS="none empty epbatch epbatch-nospin epbatch-5khz epbatch-json epbatch-T epbatch-stats"
 ONLY=${ONLY:-}
 command -v bpftrace >/dev/null && CONFIGS="$CONFIGS bpftrace"
 command -v strace >/dev/null && CONFIGS="$CONFIGS strace"

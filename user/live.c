@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "trace.h"
 
@@ -156,5 +157,21 @@ out:
 	tracer_close(&tr);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	return ret;
+}
+
+/* Trace a running process: `-p PID` and `record -p PID`. */
+int trace_pid(const struct trace_opts *o)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0), ret;
+
+	if (pidfd < 0 && errno == ESRCH) {
+		fprintf(stderr, PROG ": no such process: %d\n", (int)o->pid);
+		return 1;
+	}
+	/* without pidfd_open (before 5.3) the target is polled with kill(0) */
+	ret = trace_session(o, o->pid, pidfd, NULL, NULL);
+	if (pidfd >= 0)
+		close(pidfd);
 	return ret;
 }

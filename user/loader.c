@@ -201,13 +201,57 @@ static bool ksym_exists(const struct ksyms *ks, const char *name)
  * kallsyms hides addresses, fentry is tried on both (libbpf then reports
  * the one that is missing).
  */
+/* The two exact rungs are the same object shape: four programs, the shared maps. */
+struct exact_rung {
+	const char *name;
+	int (*load)(void *skel);
+	int (*attach)(void *skel);
+};
+
+static int fentry_load(void *s) { return spin_fentry_bpf__load(s); }
+static int fentry_attach(void *s) { return spin_fentry_bpf__attach(s); }
+static int kprobe_load(void *s) { return spin_kprobe_bpf__load(s); }
+static int kprobe_attach(void *s) { return spin_kprobe_bpf__attach(s); }
+
+static int load_exact(struct tracer *tr, const struct exact_rung *r, void *skel,
+		      struct bpf_object *obj, struct epb_config *cfg,
+		      const struct trace_opts *o, pid_t tgid, bool native, bool pv)
+{
+	static const char *progs[] = { "native_enter", "native_exit", "pv_enter", "pv_exit" };
+	int err;
+
+	fill_config(cfg, o, tgid);
+	for (int i = 0; i < 4; i++)
+		bpf_program__set_autoload(bpf_object__find_program_by_name(obj, progs[i]),
+					  i < 2 ? native : pv);
+	err = share_maps(obj, tr);
+	if (!err)
+		err = r->load(skel);
+	if (err) {
+		note(tr, "%s: load: %s", r->name, strerror(-err));
+		return -1;
+	}
+	err = r->attach(skel);
+	if (err) {
+		note(tr, "%s: attach: %s", r->name, strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Which slow paths exist is read from kallsyms, not from BTF: parsing the
+ * kernel's BTF once more would cost a third of the attach time, and where
+ * kallsyms hides addresses, fentry is tried on both (libbpf then reports
+ * the one that is missing).
+ */
 static int try_fentry(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 		      const struct ksyms *ks)
 {
+	static const struct exact_rung rung = { "fentry", fentry_load, fentry_attach };
 	bool native = !ks || ksym_exists(ks, ksym_names[0]);
 	bool pv = !ks || ksym_exists(ks, ksym_names[1]);
 	struct spin_fentry_bpf *s;
-	int err;
 
 	if (!native && !pv) {
 		note(tr, "fentry: no queued-spinlock slow path in /proc/kallsyms");
@@ -218,37 +262,21 @@ static int try_fentry(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 		note(tr, "fentry: open: %s", strerror(errno));
 		return -1;
 	}
-	fill_config((struct epb_config *)&s->rodata->cfg, o, tgid);
-	bpf_program__set_autoload(s->progs.native_enter, native);
-	bpf_program__set_autoload(s->progs.native_exit, native);
-	bpf_program__set_autoload(s->progs.pv_enter, pv);
-	bpf_program__set_autoload(s->progs.pv_exit, pv);
-	err = share_maps(s->obj, tr);
-	if (!err)
-		err = spin_fentry_bpf__load(s);
-	if (err) {
-		note(tr, "fentry: load: %s", strerror(-err));
-		goto fail;
-	}
-	err = spin_fentry_bpf__attach(s);
-	if (err) {
-		note(tr, "fentry: attach: %s", strerror(-err));
-		goto fail;
+	if (load_exact(tr, &rung, s, s->obj, (struct epb_config *)&s->rodata->cfg, o, tgid, native, pv)) {
+		spin_fentry_bpf__destroy(s);
+		return -1;
 	}
 	tr->fentry = s;
 	return 0;
-fail:
-	spin_fentry_bpf__destroy(s);
-	return -1;
 }
 
 static int try_kprobe(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 		      const struct ksyms *ks)
 {
+	static const struct exact_rung rung = { "kprobe", kprobe_load, kprobe_attach };
 	bool native = ksym_exists(ks, ksym_names[0]);
 	bool pv = ksym_exists(ks, ksym_names[1]);
 	struct spin_kprobe_bpf *s;
-	int err;
 
 	if (!ks) {
 		note(tr, "kprobe: /proc/kallsyms shows no addresses");
@@ -270,28 +298,12 @@ static int try_kprobe(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 		note(tr, "kprobe: open: %s", strerror(errno));
 		return -1;
 	}
-	fill_config((struct epb_config *)&s->rodata->cfg, o, tgid);
-	bpf_program__set_autoload(s->progs.native_enter, native);
-	bpf_program__set_autoload(s->progs.native_exit, native);
-	bpf_program__set_autoload(s->progs.pv_enter, pv);
-	bpf_program__set_autoload(s->progs.pv_exit, pv);
-	err = share_maps(s->obj, tr);
-	if (!err)
-		err = spin_kprobe_bpf__load(s);
-	if (err) {
-		note(tr, "kprobe: load: %s", strerror(-err));
-		goto fail;
-	}
-	err = spin_kprobe_bpf__attach(s);
-	if (err) {
-		note(tr, "kprobe: attach: %s", strerror(-err));
-		goto fail;
+	if (load_exact(tr, &rung, s, s->obj, (struct epb_config *)&s->rodata->cfg, o, tgid, native, pv)) {
+		spin_kprobe_bpf__destroy(s);
+		return -1;
 	}
 	tr->kprobe = s;
 	return 0;
-fail:
-	spin_kprobe_bpf__destroy(s);
-	return -1;
 }
 
 static void add_range(struct epb_config *c, const struct ksyms *ks, const char *name)

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* epbatch-trace: per-thread epoll and fd-table spin-lock profiler. */
-#include <errno.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include "trace.h"
 #include "commands.h"
 
@@ -11,7 +8,6 @@ static int live_main(int argc, char **argv)
 {
 	struct trace_opts o;
 	bool help;
-	int pidfd;
 
 	if (parse_live_args(argc, argv, &o, &help))
 		return 2;
@@ -21,12 +17,7 @@ static int live_main(int argc, char **argv)
 	}
 	if (check_privileges())
 		return 1;
-	pidfd = (int)syscall(SYS_pidfd_open, o.pid, 0);
-	if (pidfd < 0 && errno == ESRCH) {
-		fprintf(stderr, PROG ": no such process: %d\n", (int)o.pid);
-		return 1;
-	}
-	return trace_session(&o, o.pid, pidfd, NULL, NULL);
+	return trace_pid(&o);
 }
 
 int main(int argc, char **argv)

@@ -73,14 +73,8 @@ int record_main(int argc, char **argv)
 	}
 	if (check_privileges())
 		return 1;
-	if (o.pid) {
-		pidfd = (int)syscall(SYS_pidfd_open, o.pid, 0);
-		if (pidfd < 0 && errno == ESRCH) {
-			fprintf(stderr, PROG ": no such process: %d\n", (int)o.pid);
-			return 1;
-		}
-		return trace_session(&o, o.pid, pidfd, NULL, NULL);
-	}
+	if (o.pid)
+		return trace_pid(&o);
 	if (check_writable(o.json))
 		return 1;
 	c.pid = spawn_held(o.command, &c.go);

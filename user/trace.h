@@ -144,6 +144,7 @@ int check_writable(const char *path);
 /* ---- live.c ---- */
 /* Trace tgid until -d, Ctrl-C or exit; tables per interval, summary, JSON. */
 int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start)(void *), void *arg);
+int trace_pid(const struct trace_opts *o);
 
 /* ---- util ---- */
 double now_s(void);
