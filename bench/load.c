@@ -334,12 +334,11 @@ static void on_readable(struct lthread *t, struct lconn *c)
 			return;
 		}
 		/*
-		 * Partial: edge-triggered epoll reports every new arrival, so
-		 * waiting for the next event is enough unless this read filled
-		 * the buffer (then more may be queued already: read again).
+		 * Partial: read again until EAGAIN.  Edge-triggered epoll
+		 * reports an arrival once: when the peer's FIN came with the
+		 * data, this edge was the last, and only another read sees the
+		 * EOF (otherwise a cut-short response would end as a timeout).
 		 */
-		if ((size_t)n < room)
-			return;
 	}
 }
 
