@@ -38,7 +38,8 @@ FILE *atomic_open(const char *path, char **tmp)
 
 int atomic_close(FILE *f, char *tmp, const char *path)
 {
-	int err = ferror(f) | fflush(f);
+	/* flushed and on disk before the rename makes it visible */
+	int err = ferror(f) | fflush(f) | fsync(fileno(f));
 
 	if (fclose(f))
 		err = 1;

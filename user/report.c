@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "trace.h"
+#include "compare.h"
 
 static int by_activity(const void *a, const void *b)
 {
@@ -267,27 +268,15 @@ int json_write_file(json_t *doc, const char *path)
 		fflush(stdout);
 		return err ? -1 : 0;
 	}
-	tmp = tmp_name(path);
-	if (!tmp)
+	f = atomic_open(path, &tmp);
+	if (!f)
 		return -1;
-	f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	err = json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-	fputc('\n', f);
-	if (fflush(f) || fsync(fileno(f)))
-		err = -1;
-	if (fclose(f))
-		err = -1;
-	if (err || rename(tmp, path)) {
+	if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) || fputc('\n', f) == EOF) {
 		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+		fclose(f);
 		unlink(tmp);
 		free(tmp);
 		return -1;
 	}
-	free(tmp);
-	return 0;
+	return atomic_close(f, tmp, path);
 }
