@@ -1,0 +1,5 @@
+#!/bin/sh
+# User space built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (build/asan), and the unit tests run there: any report fails.
+cd "$(dirname "$0")/.." || exit 1
+exec make -s asan
