@@ -8,6 +8,7 @@
  * apart is what lets `auto` fall from fentry to kprobe to sampling without
  * losing the counts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -131,6 +132,58 @@ static int share_maps(struct bpf_object *rung, const struct tracer *tr)
 			return -errno;
 	}
 	return 0;
+}
+
+/* Parent of PID from /proc/PID/stat (the field after the parenthesised comm). */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %d", &ppid) != 1)
+		ppid = 0;
+	fclose(f);
+	return ppid;
+}
+
+/*
+ * --children: the fork tracepoint catches processes forked from now on; the
+ * ones that already exist (nginx's workers, started before the tracer) are
+ * found by walking /proc, to any depth, and added to the same map.
+ */
+static void add_existing_children(struct tracer *tr, pid_t tgid)
+{
+	int fd = bpf_map__fd(tr->main->maps.tgids);
+	bool added = true;
+	__u8 one = 1;
+
+	/* repeat until a pass adds nothing: grandchildren may sort before parents */
+	while (added) {
+		struct dirent *d;
+		DIR *dir = opendir("/proc");
+
+		added = false;
+		while (dir && (d = readdir(dir))) {
+			pid_t pid = (pid_t)atoi(d->d_name), pp;
+			__u32 key = (__u32)pid, pkey;
+			__u8 v;
+
+			if (pid <= 0 || pid == tgid || !bpf_map_lookup_elem(fd, &key, &v))
+				continue;
+			pp = parent_of(pid);
+			pkey = (__u32)pp;
+			if (pp > 0 && (pp == tgid || !bpf_map_lookup_elem(fd, &pkey, &v)) &&
+			    !bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+				added = true;
+		}
+		if (dir)
+			closedir(dir);
+	}
 }
 
 /* Programs whose tracepoint an older kernel may lack: attach is best effort. */
@@ -559,6 +612,8 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		tracer_close(tr);
 		return -1;
 	}
+	if (o->children)
+		add_existing_children(tr, tgid);
 	attach_spin(tr, o, tgid, ks);
 	ksyms_free(ks);
 	attach_usdt(tr, o, tgid);

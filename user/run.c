@@ -196,6 +196,8 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 		if (parse_record_args(7, argv, &o, &help))
 			_exit(2);
 		o.quiet = true;
+		/* servers with worker processes (nginx, haproxy -W): the whole tree */
+		o.children = true;
 		pidfd = (int)syscall(SYS_pidfd_open, target, 0);
 		ret = trace_session(&o, target, pidfd, tracer_attached, &p[1]);
 		fflush(NULL);

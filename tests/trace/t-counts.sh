@@ -74,6 +74,23 @@ d = json.load(open(sys.argv[1]))
 assert d["totals"]["epoll_ctl"]["add"] == 0, d["totals"]["epoll_ctl"]
 PY
 
+# -p --children on a process whose child already exists (nginx's workers
+# are started before anyone traces them): found in /proc at attach time
+: >"$T/ready2"
+sh -c "$CTLGEN $ARGS --gate >'$T/ready2'; true" <"$T/gate" &
+SH=$!
+exec 3>"$T/gate"
+BGPIDS="$BGPIDS $SH"
+for i in $(seq 50); do grep -q ready "$T/ready2" && break; sleep 0.1; done
+KID=$(sed -n 's/^ready //p' "$T/ready2")
+$TRACE -p $SH --children -i 0 --json "$T/tree.json" >/dev/null 2>"$T/tree.err" &
+TR=$!
+for i in $(seq 100); do grep -q "^Tracing" "$T/tree.err" && break; sleep 0.05; done
+kill -USR1 "$KID"
+wait $TR
+exec 3>&-
+check "-p --children follows a child that existed before attach" verify "$T/tree.json"
+
 # Ctrl-C: the summary and the JSON are still written, exit 0
 sleep 30 &
 SL=$!
