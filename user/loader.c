@@ -616,7 +616,13 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		add_existing_children(tr, tgid);
 	attach_spin(tr, o, tgid, ks);
 	ksyms_free(ks);
-	attach_usdt(tr, o, tgid);
+	/*
+	 * Opt-in: every USDT hit is a uprobe trap (~5.6 us on a Firecracker
+	 * guest), paid only by the variant that has the shim, which biased
+	 * A/B comparisons against it.  Batch sizes are also in EPBATCH_STATS.
+	 */
+	if (o->shim_probes)
+		attach_usdt(tr, o, tgid);
 	if (o->spin != SPIN_AUTO && o->spin != SPIN_OFF && tr->method != o->spin) {
 		fprintf(stderr, PROG ": --spin-method %s is not available here: %s\n",
 			spin_choice_name(o->spin), tr->nr_notes ? tr->notes[tr->nr_notes - 1] : "?");

@@ -24,6 +24,8 @@ void usage(FILE *f)
 "      --sample-hz N      sampling rung frequency per CPU (default 99)\n"
 "  -c, --children         also trace processes the target forks\n"
 "  -T, --syscall-time     time epoll syscalls (ns; two clock reads per call)\n"
+"      --shim-probes      count libepbatch.so's batches and their sizes from its USDT\n"
+"                         probes (a uprobe trap per batch: costly, see docs)\n"
 "      --bpf-stats        report the tracer's own BPF run time (BPF_ENABLE_STATS;\n"
 "                         costs two clock reads per program run)\n"
 "  -n, --top N            rows per table (default 20, 0: all)\n"
@@ -86,7 +88,7 @@ static void defaults(struct trace_opts *o)
 	o->bpf_stats = false;
 }
 
-enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT };
+enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -101,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 	{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
 	{ "variant", required_argument, NULL, OPT_VARIANT },
+	{ "shim-probes", no_argument, NULL, OPT_SHIM_PROBES },
 	{ "top", required_argument, NULL, 'n' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -172,6 +175,9 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 		case OPT_NO_BPF_STATS:
 			o->bpf_stats = false;
 			bpf_stats_set = true;
+			break;
+		case OPT_SHIM_PROBES:
+			o->shim_probes = true;
 			break;
 		case OPT_VARIANT:
 			o->variant = optarg;

@@ -32,6 +32,7 @@ struct trace_opts {
 	bool children;			/* also trace processes the target forks */
 	bool bpf_stats;			/* BPF_ENABLE_STATS run time in the JSON */
 	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls */
+	bool shim_probes;		/* the shim's USDT probes (a trap per batch) */
 	bool quiet;			/* no tables (record) */
 	bool verbose;			/* libbpf's log */
 	int top;			/* rows per table; 0 = all */

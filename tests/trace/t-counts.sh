@@ -91,6 +91,25 @@ wait $TR
 exec 3>&-
 check "-p --children follows a child that existed before attach" verify "$T/tree.json"
 
+# --shim-probes: the shim's batches counted from its USDT probes (and only
+# with the flag: each hit is a uprobe trap)
+SHIM=$BUILD/libepbatch.so
+if [ -f "$SHIM" ]; then
+	for flag in --shim-probes ""; do
+		$TRACE record $flag -o "$T/usdt.json" -- env LD_PRELOAD="$PWD/$SHIM" EPBATCH_BACKEND=uring \
+			$BUILD/shim/epbatch-rearm -n 16 -i 50 >/dev/null 2>&1
+		check "record ${flag:-without --shim-probes}: shim batches" pyjson "$T/usdt.json" "$flag" <<'PY'
+import json, sys
+d, flag = json.load(open(sys.argv[1])), sys.argv[2]
+s = d["totals"]["shim"]
+if flag:
+    assert s["flushes"] >= 50 and s["ops"] >= 16 * 50 and s["batch_size"] >= 8, s
+else:
+    assert s["flushes"] == 0, s
+PY
+	done
+fi
+
 # Ctrl-C: the summary and the JSON are still written, exit 0
 sleep 30 &
 SL=$!
