@@ -526,22 +526,18 @@ void gate_config_defaults(struct gate_config *cfg)
 		cfg->threshold[i] = gate_metrics[i].default_pct;
 }
 
+/* A percentage, "5" or "5%". */
 static int parse_pct(const char *opt, const char *s, double *out)
 {
-	char *end;
-	double v;
+	size_t n = strlen(s);
+	char buf[64];
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end != s && *end == '%')
-		end++;
-	if (errno || end == s || *end || !(v >= 0 && v <= 10000)) {
-		fprintf(stderr, PROG " gate: invalid value '%s' for %s (expected a percentage from 0 to 10000)\n",
-			s, opt);
-		return -1;
+	if (n && n < sizeof(buf) && s[n - 1] == '%') {
+		memcpy(buf, s, n - 1);
+		buf[n - 1] = 0;
+		s = buf;
 	}
-	*out = v;
-	return 0;
+	return parse_number(opt, s, 0, 10000, out);
 }
 
 /* SM_* of the metric key in s[0..len), or -1. */
@@ -660,7 +656,6 @@ int gate_main(int argc, char **argv)
 	};
 	char per_metric_names[SM_COUNT][64];
 	const char *base_spec = NULL, *cand_spec = NULL, *junit = NULL, *md = NULL, *save = NULL;
-	char *end;
 	double per_metric[SM_COUNT], global = NAN;
 	bool per_metric_set[SM_COUNT] = { false };
 	struct summary b = { 0 }, c = { 0 };
@@ -704,13 +699,9 @@ int gate_main(int argc, char **argv)
 				goto out;
 			break;
 		case OPT_ALPHA:
-			errno = 0;
-			cfg.alpha = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(cfg.alpha > 0 && cfg.alpha < 1)) {
-				fprintf(stderr, PROG " gate: invalid value '%s' for --alpha (expected 0 < A < 1)\n",
-					optarg);
+			/* a level strictly between 0 and 1 */
+			if (parse_number("--alpha", optarg, 1e-9, 1 - 1e-9, &cfg.alpha))
 				goto out;
-			}
 			break;
 		case 'h':
 		case OPT_HELP:

@@ -43,7 +43,8 @@ const char *spin_choice_name(enum spin_choice c)
 	return spin_names[c];
 }
 
-static int parse_double(const char *opt, const char *s, double min, double max, double *out)
+/* The one number parser of every subcommand: one clear line on bad input. */
+int parse_number(const char *opt, const char *s, double min, double max, double *out)
 {
 	char *end;
 	double v;
@@ -132,11 +133,11 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			o->pid = (pid_t)v;
 			break;
 		case 'd':
-			if (parse_double("-d", optarg, 0.001, 1e7, &o->duration))
+			if (parse_number("-d", optarg, 0.001, 1e7, &o->duration))
 				return -1;
 			break;
 		case 'i':
-			if (parse_double("-i", optarg, 0, 1e7, &o->interval))
+			if (parse_number("-i", optarg, 0, 1e7, &o->interval))
 				return -1;
 			if (record)
 				o->quiet = o->interval == 0;

@@ -953,19 +953,6 @@ static int parse_variants(struct run_cfg *c, const char *list)
 	return 0;
 }
 
-static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	if (errno || end == s || *end || !(*out >= lo && *out <= hi)) {
-		fprintf(stderr, PROG " run: invalid %s '%s': expected a number from %g to %g\n", opt, s, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
 static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 {
 	enum { O_VARIANTS = 256, O_REPEAT, O_DURATION, O_MODE, O_THREADS, O_CONNS, O_LTHREADS,
@@ -1006,12 +993,12 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 				return -1;
 			break;
 		case O_REPEAT:
-			if (parse_num("--repeat", optarg, 1, 1000, &x))
+			if (parse_number("--repeat", optarg, 1, 1000, &x))
 				return -1;
 			c->repeat = (int)x;
 			break;
 		case O_DURATION:
-			if (parse_num("--duration", optarg, 0.1, 600, &x))
+			if (parse_number("--duration", optarg, 0.1, 600, &x))
 				return -1;
 			c->duration = x;
 			break;
@@ -1023,24 +1010,24 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 			c->mode = optarg;
 			break;
 		case O_THREADS:
-			if (parse_num("--threads", optarg, 1, 256, &x))
+			if (parse_number("--threads", optarg, 1, 256, &x))
 				return -1;
 			c->threads = (int)x;
 			break;
 		case O_CONNS:
-			if (parse_num("--connections", optarg, 1, 100000, &x))
+			if (parse_number("--connections", optarg, 1, 100000, &x))
 				return -1;
 			c->connections = (int)x;
 			break;
 		case O_LTHREADS:
-			if (parse_num("--load-threads", optarg, 1, 256, &x))
+			if (parse_number("--load-threads", optarg, 1, 256, &x))
 				return -1;
 			c->load_threads = (int)x;
 			break;
 		case O_LOAD: c->load_cmd = optarg; break;
 		case O_FORMAT: c->load_kind = optarg; break;
 		case O_PORT:
-			if (parse_num("--port", optarg, 1, 65535, &x))
+			if (parse_number("--port", optarg, 1, 65535, &x))
 				return -1;
 			c->port = (int)x;
 			break;

@@ -43,6 +43,7 @@ struct trace_opts {
 int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help);
 int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help);
 const char *spin_choice_name(enum spin_choice c);
+int parse_number(const char *opt, const char *s, double min, double max, double *out);
 void usage(FILE *f);
 
 /* ---- ksyms.c ---- */
