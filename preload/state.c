@@ -411,24 +411,40 @@ static void settle(struct tq *self, const struct qop *ops, unsigned n, const int
 	}
 }
 
-static unsigned live_ops(const struct tq *q)
-{
-	unsigned live = 0;
+/*
+ * One pass over a queue: how many ops will reach the kernel (ADD+DEL
+ * pairs are cancelled in place), and whether a DEL and a later ADD of one
+ * fd must run in order: io_uring runs those as a linked chain, which
+ * completes after an unlinked wait would start, so such a batch (rare) is
+ * flushed before the wait or close, not fused with it.
+ */
+struct qscan {
+	unsigned live;
+	int ordered;
+};
 
-	for (unsigned i = 0; i < q->n; i++)
-		live += q->ops[i].op != 0;
-	return live;
+static struct qscan queue_scan(const struct tq *q)
+{
+	struct qscan r = { 0, 0 };
+
+	for (unsigned i = 0; i < q->n; i++) {
+		r.live += q->ops[i].op != 0;
+		r.ordered |= q->ops[i].op && q->ops[i].ordered;
+	}
+	return r;
 }
 
-/* A DEL and a later ADD of the same fd must run in order; io_uring runs
- * them as a linked chain, which completes after an unlinked wait would
- * start.  Such a batch (rare) is flushed before the wait, not fused. */
-static int has_ordered(const struct tq *q)
+/* After a batch ran (flush, fused wait or fused close): the mirror takes
+ * the kernel's answers, the counters and the USDT probe the batch. */
+static void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
+		       unsigned live, int backend)
 {
-	for (unsigned i = 0; i < q->n; i++)
-		if (q->ops[i].op && q->ops[i].ordered)
-			return 1;
-	return 0;
+	if (live) {
+		DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG(backend));
+		self->st.flushed += live;
+		self->st.batches++;
+	}
+	settle(self, ops, n, res);
 }
 
 /* Flush q (held locked by the caller).  Its owner uses its backend; a
@@ -444,20 +460,14 @@ static void flush_locked(struct tq *q)
 
 	if (!n)
 		return;
-	live = live_ops(q);
-	if (live) {
-		DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG((int)(q == tq_cache ? be_kind : BE_SYNC)));
-		if (q == tq_cache)
-			backend_submit(q, q->ops, n, res, NULL);
-		else
-			sync_submit(q->ops, n, res);
-		settle(self, q->ops, n, res);
-		self->st.flushed += live;
-		self->st.batches++;
-	} else {
+	live = queue_scan(q).live;
+	if (!live)
 		memset(res, 0, n * sizeof(res[0]));
-		settle(self, q->ops, n, res);
-	}
+	else if (q == tq_cache)
+		backend_submit(q, q->ops, n, res, NULL);
+	else
+		sync_submit(q->ops, n, res);
+	batch_done(self, q->ops, n, res, live, q == tq_cache ? be_kind : BE_SYNC);
 	q->n = 0;
 }
 
@@ -961,7 +971,8 @@ int shim_close(int fd, int *rc)
 	uint64_t v = s ? atomic_load(s) : 0;
 	struct tq *q = tq_cache;
 	int res[QCAP], live = -1, cres;
-	unsigned n, nlive;
+	struct qscan qs;
+	unsigned n;
 
 	if (crit || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
 	    atomic_load(&epi_get(s_id(v))->owner) != q)
@@ -981,8 +992,8 @@ int shim_close(int fd, int *rc)
 		return 0;	/* nothing of fd's reached or will reach the kernel */
 	}
 	n = q->n;
-	nlive = live_ops(q);
-	if (has_ordered(q) || (cres = backend_submit_close(q, q->ops, n, res, (unsigned)live, fd)) == 1) {
+	qs = queue_scan(q);
+	if (qs.ordered || (cres = backend_submit_close(q, q->ops, n, res, (unsigned)live, fd)) == 1) {
 		/* The ordinary way: flush, then the caller's close(2). */
 		drain_sigops(q);
 		queue_unlock(q);
@@ -991,10 +1002,7 @@ int shim_close(int fd, int *rc)
 		shim_close_prepare(fd);
 		return 0;
 	}
-	DTRACE_PROBE2(epbatch, flush, PROBE_REG(nlive), PROBE_REG((int)be_kind));
-	settle(q, q->ops, n, res);
-	q->st.flushed += nlive;
-	q->st.batches++;
+	batch_done(q, q->ops, n, res, qs.live, be_kind);
 	q->st.fused_closes++;
 	q->n = 0;
 	drain_sigops(q);
@@ -1144,7 +1152,7 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 		become_loop_thread();
 	q = tq_cache;
 	if (!q || !q->n || sig_pending() || !backend_has_fused_wait() || maxevents <= 0 ||
-	    (be_kind == BE_URING && has_ordered(q)) ||
+	    (be_kind == BE_URING && queue_scan(q).ordered) ||
 	    maxevents > EPOLL_BATCH_FUSED_MAX ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
 		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
@@ -1157,7 +1165,7 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	queue_lock(q);
 	n = q->n;
 	memcpy(ops, q->ops, n * sizeof(ops[0]));
-	live = live_ops(q);
+	live = queue_scan(q).live;
 	q->n = 0;
 	queue_unlock(q);
 
@@ -1167,16 +1175,13 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 	w.ts = ts;
 	w.sigmask = sigmask;
 	w.skipped = 0;
-	DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG((int)be_kind));
 	backend_submit(q, ops, n, res, &w);
-	settle(q, ops, n, res);
+	batch_done(q, ops, n, res, live, be_kind);
 	if (unlikely(atomic_load(&nsig))) {
 		queue_lock(q);
 		drain_sigops(q);
 		queue_unlock(q);
 	}
-	q->st.flushed += live;
-	q->st.batches += live != 0;
 	q->st.fused_waits++;
 	crit--;
 	if (unlikely(w.skipped)) {
