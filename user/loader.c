@@ -208,6 +208,13 @@ static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 	}
 	fill_config((struct epb_config *)&tr->main->rodata->cfg, o, tgid);
 	bpf_map__set_max_entries(tr->main->maps.tid_slot, (__u32)pid_max());
+	/* a wait's entry only matters for timing it: without -T, three
+	 * programs fewer on every epoll wait */
+	if (!o->time_syscalls) {
+		bpf_program__set_autoload(tr->main->progs.epoll_wait_enter, false);
+		bpf_program__set_autoload(tr->main->progs.epoll_pwait_enter, false);
+		bpf_program__set_autoload(tr->main->progs.epoll_pwait2_enter, false);
+	}
 	err = epbatch_bpf__load(tr->main);
 	if (err) {
 		fprintf(stderr, PROG ": cannot load the BPF programs: %s%s\n", strerror(-err),
@@ -215,6 +222,8 @@ static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		return -1;
 	}
 	bpf_object__for_each_program(prog, tr->main->obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (tr->nr_main_links == (int)(sizeof(tr->main_links) / sizeof(*tr->main_links)))
 			return -1;
 		link = bpf_program__attach(prog);
