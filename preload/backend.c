@@ -445,7 +445,7 @@ static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int 
 		*close_res = rp.close_res;
 	if (rp.late) {
 		self->st.fallbacks++;
-		DTRACE_PROBE2(epbatch, fallback, 5, PROBE_REG(rp.late));
+		DTRACE_PROBE2(epbatch, fallback, 5, rp.late);
 	}
 	if (w) {
 		if (rp.wait_res == -ECANCELED && rp.tmo_fired)
@@ -550,7 +550,7 @@ int backend_submit(struct tq *self, const struct qop *ops, unsigned n, int *res,
 		return 0;
 	if (be_kind != BE_SYNC) {
 		self->st.fallbacks++;
-		DTRACE_PROBE2(epbatch, fallback, 4, PROBE_REG(errno));
+		DTRACE_PROBE2(epbatch, fallback, 4, errno);
 	}
 	/* ret < -1: the first (-2 - ret) ops already ran */
 	{

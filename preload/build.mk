@@ -3,9 +3,14 @@
 PRELOAD_SRCS := $(wildcard preload/*.c)
 PRELOAD_OBJS := $(patsubst preload/%.c,$(BUILD)/preload/%.o,$(PRELOAD_SRCS))
 
+# USDT arguments as immediates or registers only (sys/sdt.h's default "nor"
+# also allows memory operands, and a RIP-relative one, "-4@be_kind(%rip)",
+# is what libbpf 1.1 cannot read: epbatch-trace --shim-probes failed on it).
+SDT_FLAGS := -DSTAP_SDT_ARG_CONSTRAINT=nr
+
 $(BUILD)/preload/%.o: preload/%.c preload/shim.h include/uapi/epoll_batch.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(CC) $(CFLAGS) $(SDT_FLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(BUILD)/libepbatch.so: $(PRELOAD_OBJS)
 	@mkdir -p $(dir $@)

@@ -186,11 +186,4 @@ extern int (*real_epoll_pwait2)(int, struct epoll_event *, int, const struct tim
 extern int (*real_close)(int);
 void resolve_real(void);
 
-/*
- * USDT arguments in a register: sys/sdt.h lets the compiler describe an
- * argument as any operand, and a RIP-relative one ("-4@be_kind(%rip)") is
- * one that libbpf 1.1 cannot read, which made epbatch-trace's attach fail.
- */
-#define PROBE_REG(x) ({ long probe_v_ = (long)(x); __asm__ volatile("" : "+r"(probe_v_)); probe_v_; })
-
 #endif

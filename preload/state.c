@@ -406,7 +406,7 @@ static void settle(struct tq *self, const struct qop *ops, unsigned n, const int
 		} while (!atomic_compare_exchange_weak(s, &v, nv));
 		if (res[i]) {
 			self->st.mispredicted++;
-			DTRACE_PROBE2(epbatch, fallback, 1, PROBE_REG(-res[i]));
+			DTRACE_PROBE2(epbatch, fallback, 1, -res[i]);
 		}
 	}
 }
@@ -440,7 +440,7 @@ static void batch_done(struct tq *self, const struct qop *ops, unsigned n, const
 		       unsigned live, int backend)
 {
 	if (live) {
-		DTRACE_PROBE2(epbatch, flush, PROBE_REG(live), PROBE_REG(backend));
+		DTRACE_PROBE2(epbatch, flush, live, backend);
 		self->st.flushed += live;
 		self->st.batches++;
 	}
@@ -493,7 +493,7 @@ void flush_queue(struct tq *q)
 	} else {
 		if (q != tq_cache && tq_cache) {
 			tq_cache->st.steals++;
-			DTRACE_PROBE1(epbatch, steal, PROBE_REG(q->tid));
+			DTRACE_PROBE1(epbatch, steal, q->tid);
 		}
 		/* Handlers' ops that ran during the flush too: a flush point
 		 * (a wait, a close, fork...) must cover everything before it. */
@@ -596,7 +596,7 @@ static void enqueue(struct tq *q, int epfd, int op, int fd, const struct epoll_e
 			if (o->op == EPOLL_CTL_DEL)
 				break;		/* DEL then ADD: never a MOD */
 			q->st.coalesced++;
-			DTRACE_PROBE2(epbatch, coalesced, PROBE_REG(fd), PROBE_REG(op));
+			DTRACE_PROBE2(epbatch, coalesced, fd, op);
 			if (op == EPOLL_CTL_DEL) {
 				/* ADD+DEL never reach the kernel; MOD+DEL is a DEL */
 				o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
@@ -683,7 +683,7 @@ static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 	}
 	if (tq_cache)
 		tq_cache->st.passthrough++;
-	DTRACE_PROBE3(epbatch, passthrough, PROBE_REG(epfd), PROBE_REG(op), PROBE_REG(fd));
+	DTRACE_PROBE3(epbatch, passthrough, epfd, op, fd);
 	rc = real_epoll_ctl(epfd, op, fd, ev);
 	if (fs && es)
 		learn(epfd, op, fd, ev, rc ? errno : 0);
@@ -924,7 +924,7 @@ int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	}
 	enqueue(q, epfd, op, fd, ev, id, (v & S_Q) != 0);
 	q->st.deferred++;
-	DTRACE_PROBE3(epbatch, deferred, PROBE_REG(epfd), PROBE_REG(op), PROBE_REG(fd));
+	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
 	drain_sigops(q);	/* handlers that ran after this op was decided */
 	queue_unlock(q);
 	crit--;
@@ -1072,7 +1072,7 @@ static void become_loop_thread(void)
 		shim_unshare_tab();
 	} else if (tq_cache) {
 		tq_cache->st.fallbacks++;
-		DTRACE_PROBE2(epbatch, fallback, 3, PROBE_REG(errno));
+		DTRACE_PROBE2(epbatch, fallback, 3, errno);
 	}
 }
 
@@ -1189,7 +1189,7 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 		 * side list (now queued); it goes in before the wait. */
 		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
 	}
-	DTRACE_PROBE3(epbatch, fused_wait, PROBE_REG(epfd), PROBE_REG(live), PROBE_REG(w.result));
+	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
 	if (w.result < 0) {
 		errno = -w.result;
 		return -1;
