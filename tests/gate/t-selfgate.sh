@@ -18,8 +18,12 @@ cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 TRACE=$BUILD/epbatch-trace
 BASE=tests/gate/baseline-summary.json
-# thresholds from the measured spread of 3-repeat medians (docs/ci.md)
-BASELINE_PCT=15
+# thresholds from the measured spread of 3-repeat medians (docs/ci.md).
+# The baseline's count is 1 MOD per request plus waits per request, and the
+# waits follow the load: 1.24 to 1.60 was seen between runs on one machine
+# (+29%), so 15% flagged a healthy tree; a server that adds one epoll_ctl
+# per request moves it by +60% or more and still fails.
+BASELINE_PCT=40
 PRELOAD_PCT=100
 T=$(mktemp -d /tmp/epbatch-selfgate.XXXXXX)
 trap 'rm -rf "$T"' EXIT
