@@ -2,13 +2,14 @@
 # Top-level sources only: preload/bench/ holds the shim's benchmark.
 PRELOAD_SRCS := $(wildcard preload/*.c)
 PRELOAD_OBJS := $(patsubst preload/%.c,$(BUILD)/preload/%.o,$(PRELOAD_SRCS))
+PRELOAD_HDRS := $(wildcard preload/*.h) include/uapi/epoll_batch.h include/epbatch/shim_probes.h
 
 # USDT arguments as immediates or registers only (sys/sdt.h's default "nor"
 # also allows memory operands, and a RIP-relative one, "-4@be_kind(%rip)",
 # is what libbpf 1.1 cannot read: epbatch-trace --shim-probes failed on it).
 SDT_FLAGS := -DSTAP_SDT_ARG_CONSTRAINT=nr
 
-$(BUILD)/preload/%.o: preload/%.c preload/shim.h include/uapi/epoll_batch.h
+$(BUILD)/preload/%.o: preload/%.c $(PRELOAD_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SDT_FLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 

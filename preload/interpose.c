@@ -39,46 +39,6 @@
 		real_fn = (typeof(&name))dlsym(RTLD_NEXT, #name);            \
 	shim_init()
 
-int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
-int (*real_epoll_wait)(int, struct epoll_event *, int, int);
-int (*real_epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
-int (*real_epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
-			 const sigset_t *);
-int (*real_close)(int);
-
-static void atfork_prepare(void)
-{
-	/* Every thread's queue: the child must see the state at fork. */
-	flush_all(1);
-	fork_prepare();
-}
-
-static void atfork_parent(void)
-{
-	/* The child holds the same epoll instances now and may change them
-	 * behind this process's mirror: no deferral on them until every
-	 * forked process has been reaped (state.c, fork_reaped). */
-	mark_all_epi(EPI_FORKED, 0);
-}
-
-static void atfork_child(void)
-{
-	/* The parent is alive and uses them: never defer on these here. */
-	mark_all_epi(EPI_XPROC, 0);
-	fork_child();
-	shim_atfork_child();
-}
-
-void resolve_real(void)
-{
-	real_epoll_ctl = dlsym(RTLD_NEXT, "epoll_ctl");
-	real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
-	real_epoll_pwait = dlsym(RTLD_NEXT, "epoll_pwait");
-	real_epoll_pwait2 = dlsym(RTLD_NEXT, "epoll_pwait2");
-	real_close = dlsym(RTLD_NEXT, "close");
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
 /* ---- epoll ---- */
 
 EXPORT int epoll_create(int size)
@@ -121,7 +81,7 @@ EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int time
 	struct timespec ts;
 
 	shim_init();
-	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), NULL, 0);
+	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), NULL, EPB_WAIT);
 }
 
 EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int timeout,
@@ -130,14 +90,14 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int tim
 	struct timespec ts;
 
 	shim_init();
-	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), sigmask, 1);
+	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), sigmask, EPB_PWAIT);
 }
 
 EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
 			const struct timespec *timeout, const sigset_t *sigmask)
 {
 	shim_init();
-	return shim_wait(epfd, evs, maxevents, timeout, sigmask, 2);
+	return shim_wait(epfd, evs, maxevents, timeout, sigmask, EPB_PWAIT2);
 }
 
 /* ---- fds the shim learns about ---- */
@@ -337,20 +297,6 @@ EXPORT int close(int fd)
 	return real_close(fd);
 }
 
-static void close_span(unsigned first, unsigned last)
-{
-	int maxfd = atomic_load(&main_tab.maxfd);
-
-	if (my_tab && atomic_load(&my_tab->maxfd) > maxfd)
-		maxfd = atomic_load(&my_tab->maxfd);
-	if (maxfd < 0 || first > (unsigned)maxfd)
-		return;
-	if (last > (unsigned)maxfd)
-		last = (unsigned)maxfd;
-	for (unsigned fd = first; fd <= last; fd++)
-		shim_close_prepare((int)fd);
-}
-
 EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	REAL(close_range);
@@ -359,7 +305,7 @@ EXPORT int close_range(unsigned first, unsigned last, int flags)
 		/* The kernel unshares first, then closes: mirror that. */
 		if (flags & CLOSE_RANGE_UNSHARE)
 			shim_unshare_tab();
-		close_span(first, last);
+		shim_close_span(first, last);
 	}
 	return real_fn(first, last, flags);
 }
@@ -369,7 +315,7 @@ EXPORT void closefrom(int lowfd)
 	REAL(closefrom);
 
 	if (lowfd >= 0)
-		close_span((unsigned)lowfd, ~0U);
+		shim_close_span((unsigned)lowfd, ~0U);
 	real_fn(lowfd);
 }
 
@@ -597,46 +543,38 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	return real_fn(fn, stack, flags, arg, ptid, tls, ctid);
 }
 
-static void before_exec(void)
-{
-	shim_init();
-	/* exec ends every other thread: flush their queues too */
-	flush_all(1);
-	fork_before_exec();
-}
-
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	REAL(execve);
-	before_exec();
+	proc_before_exec();
 	return real_fn(path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
 	REAL(execv);
-	before_exec();
+	proc_before_exec();
 	return real_fn(path, argv);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
 	REAL(execvp);
-	before_exec();
+	proc_before_exec();
 	return real_fn(file, argv);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	REAL(execvpe);
-	before_exec();
+	proc_before_exec();
 	return real_fn(file, argv, envp);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	REAL(fexecve);
-	before_exec();
+	proc_before_exec();
 	return real_fn(fd, argv, envp);
 }
 
@@ -702,20 +640,11 @@ EXPORT int execle(const char *path, const char *arg, ...)
 	return execve(path, argv, envp);
 }
 
-static void before_spawn(void)
-{
-	shim_init();
-	flush_all(1);
-	/* The child starts a new program with every epoll fd not marked
-	 * close-on-exec: it may change those instances. */
-	mark_all_epi(EPI_XPROC, 1);
-}
-
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	REAL(posix_spawn);
-	before_spawn();
+	proc_before_spawn();
 	return real_fn(pid, path, fa, attr, argv, envp);
 }
 
@@ -723,11 +652,6 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	REAL(posix_spawnp);
-	before_spawn();
+	proc_before_spawn();
 	return real_fn(pid, file, fa, attr, argv, envp);
-}
-
-__attribute__((constructor)) static void shim_ctor(void)
-{
-	shim_init();
 }

@@ -1,31 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libepbatch.so internals: the fd mirror, the per-thread queue and the
- * backends.  docs/shim.md explains the design; this header only says what
- * each piece holds.
+ * libepbatch.so internals above the backends: the fd mirror, the per-thread
+ * queue, and the functions each layer offers the one above it.  From the
+ * bottom up (a file calls only into the layers below it):
+ *   real.c                 libc functions past the shim's wrappers
+ *   be*.c                  backends (be.h)
+ *   mirror.c               fd-number -> state table, epoll instances, predict
+ *   fork.c                 who else may hold our epoll instances (fork)
+ *   queue.c                per-thread queues, their lock, the fold rule
+ *   sig.c                  epoll_ctl from signal handlers: the side list
+ *   flush.c                applying queues: flush, sync before a passthrough
+ *   ctl.c close.c wait.c unshare.c   the decisions per libc call
+ *   proc.c                 fork/exec/spawn/vfork hooks
+ *   stats.c init.c         counters, start-up, thread and process exit
+ *   interpose.c            the exported wrappers
+ * docs/shim.md explains the rules and why each one exists.
  */
 #ifndef EPBATCH_SHIM_H
 #define EPBATCH_SHIM_H
 
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include <time.h>
+#include <sys/sdt.h>
+#include <sys/types.h>
 
-#include "uapi/epoll_batch.h"
+#include "be.h"
 
-/* Largest maxevents the fused wait takes; larger waits flush, then wait. */
-#define EPOLL_BATCH_FUSED_MAX EPOLL_BATCH_MAX_EVENTS
-
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
+/* ---- mirror.c ---- */
 
 /*
  * One 64-bit word per fd number, changed only with atomic operations so a
  * reader never sees half an update and a stale writer loses its CAS:
  *   bits  0..31  events of the registration the mirror believes in
  *   bits 32..47  epoll instance id (registered in, or, for an epoll fd, is)
+ *   bits 48..55  index in the owner's queue of the last op queued on the fd
+ *                (meaningful only while S_Q is set and the op there is on
+ *                this fd and instance: see queue.c, qop_last)
  *   bit  56      REG: registered in that instance (after queued ops)
  *   bit  57      Q: an op on this fd sits in the queue of the instance's owner
  *   bits 60..63  kind
@@ -37,20 +48,27 @@ enum fd_kind { K_UNKNOWN = 0, K_POLL = 1, K_EPOLL = 2 };
 #define S_EVMASK	0xffffffffULL
 #define S_ID_SHIFT	32
 #define S_ID_MASK	0xffffULL
+#define S_IDX_SHIFT	48
+#define S_IDX_MASK	0xffULL
 #define S_REG		(1ULL << 56)
 #define S_Q		(1ULL << 57)
 #define S_KIND_SHIFT	60
 
 static inline unsigned s_kind(uint64_t s) { return (unsigned)(s >> S_KIND_SHIFT); }
 static inline unsigned s_id(uint64_t s) { return (unsigned)((s >> S_ID_SHIFT) & S_ID_MASK); }
+static inline unsigned s_idx(uint64_t s) { return (unsigned)((s >> S_IDX_SHIFT) & S_IDX_MASK); }
 static inline uint32_t s_events(uint64_t s) { return (uint32_t)(s & S_EVMASK); }
 static inline uint64_t s_make(unsigned kind, unsigned id, uint64_t flags, uint32_t ev)
 {
 	return ((uint64_t)kind << S_KIND_SHIFT) | ((uint64_t)id << S_ID_SHIFT) | flags | ev;
 }
+static inline uint64_t s_with_idx(uint64_t s, unsigned idx)
+{
+	return (s & ~(S_IDX_MASK << S_IDX_SHIFT)) | ((uint64_t)idx << S_IDX_SHIFT) | S_Q;
+}
 
 /* The fd-number -> state table.  Threads share one unless EPBATCH_UNSHARE
- * (or close_range(CLOSE_RANGE_UNSHARE)) gave one a private fd table. */
+ * (or the application's unshare(CLONE_FILES)) gave one a private fd table. */
 struct fdtab {
 	_Atomic uint64_t *slot;
 	int size;
@@ -67,30 +85,52 @@ struct fdtab {
 					 * forked process is reaped (fork_reaped) */
 #define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE | EPI_FORKED)
 #define WAITER_SHARED	(-1)
+#define MAX_EPI 65535
 
 struct tq;
-struct uring_state;
 struct epinfo {
 	_Atomic int waiter;		/* 0 none yet, tid, or WAITER_SHARED */
 	_Atomic int flags;
 	struct tq *_Atomic owner;	/* queue of the single waiter */
 };
-#define MAX_EPI 65535
 
-/* One deferred epoll_ctl. */
-struct qop {
-	int epfd;
-	int fd;
-	int op;			/* EPOLL_CTL_*, or 0 once cancelled */
-	uint32_t events;
-	uint64_t data;
-	unsigned epi;
-	int ordered;		/* follows a DEL of the same fd in this batch */
-};
+extern struct fdtab main_tab;
+extern TLS struct fdtab *my_tab;
 
-#define QCAP 256
+static inline struct fdtab *tab(void)
+{
+	return my_tab ? my_tab : &main_tab;
+}
+static inline _Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
+{
+	return (unsigned)fd < (unsigned)t->size ? &t->slot[fd] : NULL;
+}
 
-enum backend { BE_SYNC, BE_URING, BE_KMOD };
+int mirror_init(void);
+int tab_alloc(struct fdtab *t);
+void tab_free(struct fdtab *t);
+struct epinfo *epi_get(unsigned id);
+void mark_all_epi(int flag, int only_non_cloexec);
+void clear_all_epi(int flag);
+int any_epi_inherited(void);
+void slot_set(int fd, uint64_t v);
+void slot_reset(int fd);
+void note_pollable(int fd);
+void note_epoll(int fd, int flags);
+void note_dup(int oldfd, int newfd);
+int predict(uint64_t v, unsigned id, int op, const struct epoll_event *ev, uint64_t *nv);
+void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err);
+
+/* ---- fork.c ---- */
+void fork_share_init(void);
+void fork_prepare(void);
+void fork_parent(pid_t pid);
+void fork_child(void);
+void fork_reaped(pid_t pid);
+void fork_taint(void);
+void fork_before_exec(void);
+
+/* ---- queue.c ---- */
 
 struct stats {
 	unsigned long deferred, flushed, batches, coalesced, passthrough,
@@ -104,86 +144,81 @@ struct tq {
 	int tid;
 	int dead;
 	struct fdtab *tab;
-	unsigned n;
+	unsigned n;		/* ops[0..n) queued, cancelled ones included */
+	unsigned live;		/* of them not cancelled */
+	int ordered;		/* one of them follows a DEL of its fd */
 	struct qop ops[QCAP];
 	struct stats st;
-	struct uring_state *ur;	/* io_uring backend, owner thread only */
 	struct tq *next;	/* registry */
 };
 
-/* state.c */
-extern enum backend be_kind;
-extern int opt_unshare, opt_stats;
-extern struct fdtab main_tab;
-extern __thread struct fdtab *my_tab;
-extern __thread int crit;		/* >0: this thread is inside the shim */
+extern TLS struct tq *my_q;	/* this thread's queue, once it has one */
+extern TLS int crit;		/* >0: this thread is inside the shim */
 
-void shim_init(void);
-int my_tid(void);
+void queue_init(void (*on_exit)(void *));
 struct tq *my_queue(void);
-struct epinfo *epi_get(unsigned id);
-unsigned epi_new(int flags);
-_Atomic uint64_t *slot_ptr(struct fdtab *t, int fd);
-void slot_set(int fd, uint64_t v);
-void slot_reset(int fd);
-void note_pollable(int fd);
-void note_epoll(int fd, int flags);
-void note_dup(int oldfd, int newfd);
-void sync_fd(int fd);
-void sync_instance(unsigned id);
-void flush_queue(struct tq *q);
-void flush_all(int steal_others);
-void mark_all_epi(int flag, int only_non_cloexec);
-void fork_prepare(void);
-void fork_parent(pid_t pid);
-void fork_child(void);
-void fork_reaped(pid_t pid);
-void fork_taint(void);
-void fork_before_exec(void);
-int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev);
-int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
-	      const struct timespec *ts, const sigset_t *sigmask, int kind);
-void shim_poll_epfd(int fd);
-void shim_close_prepare(int fd);
-int shim_close(int fd, int *rc);
-void shim_close_done(int fd);
-void shim_unshare_tab(void);
-void shim_atfork_child(void);
 void queue_lock(struct tq *q);
 void queue_unlock(struct tq *q);
+int qop_fold(struct qop *o, int op, const struct epoll_event *ev);
+void queue_append(struct tq *q, const struct qop *o);
+void queue_clear(struct tq *q);
+
+/* The last op queued on (id, fd) in q, if v (fd's slot) names one: O(1),
+ * the slot remembers its index.  A stale index (from an earlier batch)
+ * names an op on another fd, or one past q->n. */
+static inline struct qop *qop_at(struct tq *q, uint64_t v, int fd, unsigned id)
+{
+	unsigned i = s_idx(v);
+	struct qop *o;
+
+	if (!(v & S_Q) || i >= q->n)
+		return NULL;
+	o = &q->ops[i];
+	return o->fd == fd && o->epi == id ? o : NULL;
+}
+void queue_after_fork(void);
+void queue_retire(struct tq *q);
+void queue_each(void (*fn)(struct tq *q, void *arg), void *arg);
+
+/* ---- sig.c ---- */
+int sig_pending(void);
+extern TLS _Atomic int nsig;
+int sig_defer(int epfd, int op, int fd, struct epoll_event *ev);
+int sig_take(struct tq *q);
+
+/* ---- flush.c ---- */
+void flush_queue(struct tq *q);
+void flush_locked(struct tq *q);
+void take_sigops(struct tq *q);
+void flush_all(int steal_others);
+void sync_instance(unsigned id);
+void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
+		unsigned live, enum epbatch_backend backend, const struct be_report *rep);
+
+/* ---- ctl.c close.c wait.c unshare.c ---- */
+extern TLS int in_wait;
+int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+void shim_close_prepare(int fd);
+int shim_close(int fd, int *rc);
+void shim_close_span(unsigned first, unsigned last);
+void shim_poll_epfd(int fd);
+int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
+	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind);
+void shim_unshare_tab(void);
+void unshare_loop_thread(void);
+
+/* ---- proc.c ---- */
+void proc_atfork_prepare(void);
+void proc_atfork_parent(void);
+void proc_atfork_child(void);
+void proc_before_exec(void);
+void proc_before_spawn(void);
+
+/* ---- stats.c init.c ---- */
+extern int opt_unshare, opt_stats;
 void stats_add(struct stats *dst, const struct stats *src);
-
-/* backend.c: submit q->ops[0..n) (and, with w, the wait); results in res[] */
-struct waitreq {
-	int epfd;
-	struct epoll_event *evs;
-	int maxevents;
-	const struct timespec *ts;	/* NULL: forever */
-	const sigset_t *sigmask;
-	int result;			/* events, or -errno */
-	int skipped;			/* the wait did not run: the caller waits */
-};
-int backend_init(void);
-const char *backend_name(enum backend b);
-int backend_submit(struct tq *q, const struct qop *ops, unsigned n, int *res,
-		   struct waitreq *w);
-int backend_submit_close(struct tq *q, const struct qop *ops, unsigned n, int *res,
-			 unsigned close_at, int fd);
-void sync_submit(const struct qop *ops, unsigned n, int *res);
-void backend_thread_exit(struct tq *q);
-void backend_forget_after_fork(struct tq *q);
-int backend_owns_fd(int fd);
-void backend_fd_closed(int fd);
-int backend_has_fused_wait(void);
-int sig_pending(void);		/* state.c: a handler op waits in the side list */
-
-/* Real libc functions (interpose.c resolves them with dlsym(RTLD_NEXT)). */
-extern int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
-extern int (*real_epoll_wait)(int, struct epoll_event *, int, int);
-extern int (*real_epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
-extern int (*real_epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
-				const sigset_t *);
-extern int (*real_close)(int);
-void resolve_real(void);
+void stats_retire(const struct stats *st);
+void stats_print(void);
+void shim_init(void);
 
 #endif

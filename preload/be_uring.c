@@ -1,24 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Backends: how a batch of epoll_ctl ops (and, fused, the wait after it)
- * reaches the kernel.
- *   sync   one epoll_ctl syscall per op (the A/B control; also the path a
- *          thread takes when it flushes another thread's queue)
- *   uring  a per-thread io_uring: IORING_OP_EPOLL_CTL per op, and for the
- *          fused wait IORING_OP_EPOLL_WAIT (probed; kernel >= 6.15)
- *   kmod   one ioctl on /dev/epoll_batch (include/uapi/epoll_batch.h)
+ * The io_uring backend: one ring per thread, IORING_OP_EPOLL_CTL per op and,
+ * for the fused wait, IORING_OP_EPOLL_WAIT (kernel >= 6.15, probed).
  */
-#include "shim.h"
+#include "be.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <liburing.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/sdt.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -32,7 +22,6 @@
 #define TAG_TMO   0xffff0002ULL
 #define TAG_CANCEL 0xffff0003ULL
 #define TAG_CLOSE 0xffff0004ULL
-#define SIGSET_SZ (_NSIG / 8)
 
 struct uring_state {
 	struct io_uring ring;
@@ -41,51 +30,13 @@ struct uring_state {
 
 static int have_uring_wait;	/* IORING_OP_EPOLL_WAIT is supported */
 static int have_uring_close;	/* IORING_OP_CLOSE is supported */
-static int fused_off;		/* EPBATCH_FUSED=0 */
-static _Atomic int dev_fd = -1;
 static _Atomic unsigned fork_gen;
 static unsigned ring_flags;
+static TLS struct uring_state *my_ring;
 
-const char *backend_name(enum backend b)
+int uring_has_wait(void)
 {
-	switch (b) {
-	case BE_KMOD:
-		return "kmod";
-	case BE_URING:
-		return "uring";
-	default:
-		return "sync";
-	}
-}
-
-int backend_has_fused_wait(void)
-{
-	if (fused_off)
-		return 0;
-	return be_kind == BE_KMOD || (be_kind == BE_URING && have_uring_wait);
-}
-
-static int dev_open(void)
-{
-	int fd = open(EPOLL_BATCH_DEVICE, O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0)
-		atomic_store(&dev_fd, fd);
-	return fd;
-}
-
-int backend_owns_fd(int fd)
-{
-	return fd >= 0 && fd == atomic_load(&dev_fd);
-}
-
-/* The application closed (or dup'd over) the device fd: forget it and
- * reopen on next use.  Rings have no fd to lose (see ring_new). */
-void backend_fd_closed(int fd)
-{
-	int expect = fd;
-
-	atomic_compare_exchange_strong(&dev_fd, &expect, -1);
+	return have_uring_wait;
 }
 
 static struct uring_state *ring_setup(void);
@@ -103,7 +54,7 @@ static void ring_hide_fd(struct uring_state *u);
 static struct uring_state *_Atomic spare_ring;
 static int spare_tid;
 
-static int probe_uring(void)
+int uring_probe(void)
 {
 	struct uring_state *u = ring_setup();
 	struct io_uring_probe *p;
@@ -133,57 +84,6 @@ static int probe_uring(void)
 	return ok;
 }
 
-int backend_init(void)
-{
-	const char *v = getenv("EPBATCH_BACKEND");
-	const char *f = getenv("EPBATCH_FUSED");
-
-	fused_off = f && strcmp(f, "0") == 0;
-	if (!v || !*v)
-		v = "auto";
-	if (strcmp(v, "sync") == 0) {
-		be_kind = BE_SYNC;
-	} else if (strcmp(v, "kmod") == 0) {
-		if (dev_open() < 0) {
-			fprintf(stderr, "libepbatch: EPBATCH_BACKEND=kmod: cannot open %s: %s\n",
-				EPOLL_BATCH_DEVICE, strerror(errno));
-			return -1;
-		}
-		be_kind = BE_KMOD;
-	} else if (strcmp(v, "uring") == 0) {
-		if (!probe_uring()) {
-			fprintf(stderr, "libepbatch: EPBATCH_BACKEND=uring: io_uring with IORING_OP_EPOLL_CTL is not available\n");
-			return -1;
-		}
-		be_kind = BE_URING;
-	} else if (strcmp(v, "auto") == 0) {
-		if (dev_open() >= 0)
-			be_kind = BE_KMOD;
-		else if (probe_uring())
-			be_kind = BE_URING;
-		else
-			be_kind = BE_SYNC;
-	} else {
-		fprintf(stderr, "libepbatch: EPBATCH_BACKEND='%s': expected auto, kmod, uring or sync\n", v);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- sync ---- */
-
-void sync_submit(const struct qop *ops, unsigned n, int *res)
-{
-	for (unsigned i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = ops[i].events, .data.u64 = ops[i].data };
-
-		res[i] = 0;
-		if (ops[i].op && real_epoll_ctl(ops[i].epfd, ops[i].op, ops[i].fd, &ev) < 0)
-			res[i] = -errno;
-	}
-}
-
-/* ---- io_uring ---- */
 
 static void ring_free(struct uring_state *u)
 {
@@ -338,24 +238,24 @@ static void drain(struct uring_state *u, struct reap *rp)
 	}
 }
 
-static struct uring_state *ring_get(struct tq *self)
+static struct uring_state *ring_get(void)
 {
-	struct uring_state *u = self->ur;
+	struct uring_state *u = my_ring;
 
 	if (u && u->gen == atomic_load(&fork_gen))
 		return u;
 	if (u)
 		ring_free(u);
-	self->ur = u = ring_new();
+	my_ring = u = ring_new();
 	return u;
 }
 
 /* w: the fused wait, or NULL.  close_at: the index of the op after which
  * (hard-linked, so only once it completed) the ring closes close_fd, or -1. */
-static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int *res,
-			struct waitreq *w, int close_at, int close_fd, int *close_res)
+int uring_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+		 int close_at, int close_fd, int *close_res, struct be_report *rep)
 {
-	struct uring_state *u = ring_get(self);
+	struct uring_state *u = ring_get();
 	struct io_uring *r;
 	struct io_uring_sqe *sqe, *last = NULL;
 	struct epoll_event evs[QCAP];
@@ -425,7 +325,8 @@ static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int 
 		/* Nothing was submitted: drop this ring, run the ops
 		 * synchronously and wait the ordinary way. */
 		ring_free(u);
-		self->ur = NULL;
+		my_ring = NULL;
+		errno = -ret;
 		return -1;
 	}
 	reap(r, &rp);
@@ -443,10 +344,7 @@ static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int 
 	drain(u, &rp);
 	if (close_res)
 		*close_res = rp.close_res;
-	if (rp.late) {
-		self->st.fallbacks++;
-		DTRACE_PROBE2(epbatch, fallback, 5, rp.late);
-	}
+	rep->late += rp.late;
 	if (w) {
 		if (rp.wait_res == -ECANCELED && rp.tmo_fired)
 			w->result = 0;
@@ -456,150 +354,17 @@ static int uring_submit(struct tq *self, const struct qop *ops, unsigned n, int 
 	return 0;
 }
 
-/* ---- kmod ---- */
-
-/*
- * One ioctl for the ops and, fused, the wait.  A signal between two ops ends
- * the ioctl with EINTR after ops [0, nr_done) ran (exact: see the uapi
- * header); the handler has run by the time the ioctl returns.  The
- * application's epoll_ctl calls were all answered already, and natively a
- * signal arriving among them would only have run its handler before the
- * wait began, never failed the wait: so the rest of the ops are submitted
- * again, the wait with them, until everything ran.  Only the wait itself
- * reports EINTR (in wait_result), as epoll_pwait does.
- */
-static int kmod_submit(const struct qop *ops, unsigned n, int *res,
-		       struct waitreq *w)
+void uring_thread_exit(void)
 {
-	struct epoll_batch_op bops[QCAP];
-	unsigned idx[QCAP], k = 0, done = 0;
-	struct epoll_batch b;
-	struct waitreq *wq = w;	/* the wait still to run with the ops */
-	int fd = atomic_load(&dev_fd), retried = 0;
-
-	if (fd < 0 && (fd = dev_open()) < 0)
-		return -1;
-	for (unsigned i = 0; i < n; i++) {
-		res[i] = 0;
-		if (!ops[i].op)
-			continue;
-		bops[k] = (struct epoll_batch_op){
-			.epfd = ops[i].epfd, .op = ops[i].op, .fd = ops[i].fd,
-			.events = ops[i].events, .data = ops[i].data,
-		};
-		idx[k++] = i;
-	}
-	for (;;) {
-		int rc;
-
-		memset(&b, 0, sizeof(b));
-		b.ops = (unsigned long)&bops[done];
-		b.nr_ops = k - done;
-		if (wq) {
-			b.flags = EPOLL_BATCH_WAIT;
-			b.wait_epfd = wq->epfd;
-			b.wait_events = (unsigned long)wq->evs;
-			b.wait_maxevents = wq->maxevents;
-			b.wait_timeout_ns = wq->ts ? wq->ts->tv_sec * 1000000000LL + wq->ts->tv_nsec : -1;
-			b.wait_sigmask = (unsigned long)wq->sigmask;
-			b.wait_sigsetsize = wq->sigmask ? SIGSET_SZ : 0;
-		}
-		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, &b);
-		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && done == 0) {
-			/* The application closed the device fd, or its number
-			 * now names another file: open the device again. */
-			retried = 1;
-			backend_fd_closed(fd);
-			if ((fd = dev_open()) < 0)
-				return -1;
-			continue;
-		}
-		if (rc < 0 && errno != EINTR)
-			return done ? -2 - (int)done : -1;
-		if (b.nr_done > b.nr_ops)	/* never, per the ABI */
-			b.nr_done = b.nr_ops;
-		for (unsigned j = 0; j < b.nr_done; j++)
-			res[idx[done + j]] = bops[done + j].result;
-		done += b.nr_done;
-		if (rc == 0)
-			break;
-		/* EINTR between ops: the rest (and the wait) again.  If the
-		 * handler left an op in the side list (state.c sig_defer), it
-		 * must reach the kernel before the wait, as natively: finish
-		 * the ops without the wait; the caller queues it and waits. */
-		if (wq && sig_pending())
-			wq = NULL;
-	}
-	if (w && wq)
-		w->result = b.wait_result;
-	else if (w)
-		w->skipped = 1;
-	return 0;
-}
-
-int backend_submit(struct tq *self, const struct qop *ops, unsigned n, int *res,
-		   struct waitreq *w)
-{
-	int ret = -1;
-
-	if (be_kind == BE_URING)
-		ret = uring_submit(self, ops, n, res, w, -1, -1, NULL);
-	else if (be_kind == BE_KMOD)
-		ret = kmod_submit(ops, n, res, w);
-	if (ret == 0)
-		return 0;
-	if (be_kind != BE_SYNC) {
-		self->st.fallbacks++;
-		DTRACE_PROBE2(epbatch, fallback, 4, errno);
-	}
-	/* ret < -1: the first (-2 - ret) ops already ran */
-	{
-		unsigned skip = ret < -1 ? (unsigned)(-2 - ret) : 0;
-
-		sync_submit(ops + skip, n - skip, res + skip);
-	}
-	if (w) {
-		int ms = -1, r;
-
-		if (w->ts)
-			ms = (int)(w->ts->tv_sec * 1000 + (w->ts->tv_nsec + 999999) / 1000000);
-		r = real_epoll_pwait(w->epfd, w->evs, w->maxevents, ms, w->sigmask);
-		w->result = r < 0 ? -errno : r;
-	}
-	return 0;
-}
-
-/*
- * The ops, then close(fd), in one io_uring_enter: the ops up to and
- * including ops[close_at] (the fd's live op, usually its DEL) run first,
- * the close is hard-linked behind it.  Returns close's result (0 or
- * -errno), or 1 when the ring cannot do it and nothing was submitted (the
- * caller then flushes and closes the ordinary way).
- */
-int backend_submit_close(struct tq *self, const struct qop *ops, unsigned n, int *res,
-			 unsigned close_at, int fd)
-{
-	int cres = 0;
-
-	if (be_kind != BE_URING || !have_uring_close || fused_off)
-		return 1;
-	if (uring_submit(self, ops, n, res, NULL, (int)close_at, fd, &cres) < 0)
-		return 1;
-	return cres;
-}
-
-void backend_thread_exit(struct tq *q)
-{
-	if (q->ur) {
-		ring_free(q->ur);
-		q->ur = NULL;
+	if (my_ring) {
+		ring_free(my_ring);
+		my_ring = NULL;
 	}
 }
 
-void backend_forget_after_fork(struct tq *q)
+/* The ring's registration belongs to the parent's task: every ring made
+ * before this fork is stale here. */
+void uring_after_fork(void)
 {
-	(void)q;
-	/* The ring's registration belongs to the parent's task: every ring
-	 * made before this fork is stale here. */
 	atomic_fetch_add(&fork_gen, 1);
 }

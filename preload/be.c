@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Choosing the backend (EPBATCH_BACKEND) and running a batch with it. */
+#include "be.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum epbatch_backend be_kind = EPB_BE_SYNC;
+static int fused_off;		/* EPBATCH_FUSED=0 */
+
+const char *be_name(enum epbatch_backend b)
+{
+	switch (b) {
+	case EPB_BE_KMOD:
+		return "kmod";
+	case EPB_BE_URING:
+		return "uring";
+	default:
+		return "sync";
+	}
+}
+
+int be_has_fused_wait(void)
+{
+	if (fused_off)
+		return 0;
+	return be_kind == EPB_BE_KMOD || (be_kind == EPB_BE_URING && uring_has_wait());
+}
+
+int be_init(void)
+{
+	const char *v = getenv("EPBATCH_BACKEND");
+	const char *f = getenv("EPBATCH_FUSED");
+
+	fused_off = f && strcmp(f, "0") == 0;
+	if (!v || !*v)
+		v = "auto";
+	if (strcmp(v, "sync") == 0) {
+		be_kind = EPB_BE_SYNC;
+	} else if (strcmp(v, "kmod") == 0) {
+		if (kmod_open() < 0) {
+			fprintf(stderr, "libepbatch: EPBATCH_BACKEND=kmod: cannot open %s: %s\n",
+				EPOLL_BATCH_DEVICE, strerror(errno));
+			return -1;
+		}
+		be_kind = EPB_BE_KMOD;
+	} else if (strcmp(v, "uring") == 0) {
+		if (!uring_probe()) {
+			fprintf(stderr, "libepbatch: EPBATCH_BACKEND=uring: io_uring with IORING_OP_EPOLL_CTL is not available\n");
+			return -1;
+		}
+		be_kind = EPB_BE_URING;
+	} else if (strcmp(v, "auto") == 0) {
+		if (kmod_open() >= 0)
+			be_kind = EPB_BE_KMOD;
+		else if (uring_probe())
+			be_kind = EPB_BE_URING;
+		else
+			be_kind = EPB_BE_SYNC;
+	} else {
+		fprintf(stderr, "libepbatch: EPBATCH_BACKEND='%s': expected auto, kmod, uring or sync\n", v);
+		return -1;
+	}
+	return 0;
+}
+
+void be_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+	       struct be_report *rep)
+{
+	int ret = -1;
+	unsigned skip;
+
+	if (be_kind == EPB_BE_URING)
+		ret = uring_submit(ops, n, res, w, -1, -1, NULL, rep);
+	else if (be_kind == EPB_BE_KMOD)
+		ret = kmod_submit(ops, n, res, w);
+	if (ret == 0)
+		return;
+	if (be_kind != EPB_BE_SYNC)
+		rep->failed = errno ? errno : EIO;
+	/* ret < -1: the first (-2 - ret) ops already ran */
+	skip = ret < -1 ? (unsigned)(-2 - ret) : 0;
+	be_sync_submit(ops + skip, n - skip, res + skip);
+	if (w) {
+		int ms = -1, r;
+
+		if (w->ts)
+			ms = (int)(w->ts->tv_sec * 1000 + (w->ts->tv_nsec + 999999) / 1000000);
+		r = real_epoll_pwait(w->epfd, w->evs, w->maxevents, ms, w->sigmask);
+		w->result = r < 0 ? -errno : r;
+	}
+}
+
+int be_submit_close(const struct qop *ops, unsigned n, int *res, unsigned close_at, int fd,
+		    struct be_report *rep)
+{
+	int cres = 0;
+
+	if (be_kind != EPB_BE_URING || fused_off)
+		return 1;
+	if (uring_submit(ops, n, res, NULL, (int)close_at, fd, &cres, rep) < 0)
+		return 1;
+	return cres;
+}
+
+void be_thread_exit(void)
+{
+	uring_thread_exit();
+}
+
+void be_after_fork(void)
+{
+	uring_after_fork();
+}
+
+int be_owns_fd(int fd)
+{
+	return kmod_owns_fd(fd);
+}
+
+void be_fd_closed(int fd)
+{
+	kmod_fd_closed(fd);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Backends: how a batch of epoll_ctl ops (and, fused, the wait after it)
+ * reaches the kernel.  A backend knows nothing of the shim's queues, mirror
+ * or counters: it takes the ops and the wait as arguments and says what
+ * happened in struct be_report.  Per-thread backend state (an io_uring) is
+ * the backend's own and is only ever used by the thread that owns it.
+ *   sync   one epoll_ctl syscall per op (the A/B control, and the way a
+ *          thread applies another thread's queue)        be_sync.c
+ *   uring  a per-thread io_uring: IORING_OP_EPOLL_CTL per op and, fused,
+ *          IORING_OP_EPOLL_WAIT (kernel >= 6.15, probed)  be_uring.c
+ *   kmod   one ioctl on /dev/epoll_batch                  be_kmod.c
+ */
+#ifndef EPBATCH_BE_H
+#define EPBATCH_BE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "epbatch/shim_probes.h"
+#include "uapi/epoll_batch.h"
+#include "real.h"
+
+/* One epoll_ctl as a batch carries it. */
+struct qop {
+	int epfd;
+	int fd;
+	int op;			/* EPOLL_CTL_*, or 0 once cancelled */
+	uint32_t events;
+	uint64_t data;
+	unsigned epi;		/* the shim's instance id (the backends ignore it) */
+	int ordered;		/* follows a DEL of the same fd in this batch */
+};
+
+/* Largest batch: one thread's queue. */
+#define QCAP 256
+
+/* The wait fused with a batch. */
+struct be_wait {
+	int epfd;
+	struct epoll_event *evs;
+	int maxevents;
+	const struct timespec *ts;	/* NULL: forever */
+	const sigset_t *sigmask;
+	const _Atomic int *sigops;	/* >0: a signal handler left an op that must
+					 * reach the kernel before the wait (kmod) */
+	int result;			/* out: events, or -errno */
+	int skipped;			/* out: the wait did not run: the caller waits */
+};
+
+/* What a submission did besides the per-op results. */
+struct be_report {
+	int failed;		/* the backend failed: errno (ops ran through sync) */
+	unsigned late;		/* ctl ops that completed after the fused wait */
+};
+
+extern enum epbatch_backend be_kind;
+
+/* EPBATCH_BACKEND and EPBATCH_FUSED; -1 after printing why on stderr. */
+int be_init(void);
+const char *be_name(enum epbatch_backend b);
+int be_has_fused_wait(void);
+
+/* Run ops[0..n) (and w, when not NULL) with this thread's backend; res[i] is
+ * op i's result (0 or -errno; cancelled ops give 0).  Never fails: a backend
+ * that cannot run the batch falls back to sync (rep->failed says so). */
+void be_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+	       struct be_report *rep);
+/* The ops, then close(fd) hard-linked behind ops[close_at], in one syscall.
+ * Returns close's result (0 or -errno), or 1 when the backend cannot (nothing
+ * was submitted). */
+int be_submit_close(const struct qop *ops, unsigned n, int *res, unsigned close_at, int fd,
+		    struct be_report *rep);
+void be_sync_submit(const struct qop *ops, unsigned n, int *res);
+
+void be_thread_exit(void);
+void be_after_fork(void);
+/* The kmod backend's device fd: the application closed or replaced it. */
+int be_owns_fd(int fd);
+void be_fd_closed(int fd);
+
+/* be_uring.c / be_kmod.c, for be.c */
+int uring_probe(void);
+int uring_has_wait(void);
+int uring_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+		 int close_at, int close_fd, int *close_res, struct be_report *rep);
+void uring_thread_exit(void);
+void uring_after_fork(void);
+int kmod_open(void);
+int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w);
+int kmod_owns_fd(int fd);
+void kmod_fd_closed(int fd);
+
+#define SIGSET_SZ (_NSIG / 8)
+
+#endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* The kmod backend: one ioctl on /dev/epoll_batch (include/uapi/epoll_batch.h). */
+#include "be.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static _Atomic int dev_fd = -1;
+
+int kmod_open(void)
+{
+	int fd = open(EPOLL_BATCH_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		atomic_store(&dev_fd, fd);
+	return fd;
+}
+
+int kmod_owns_fd(int fd)
+{
+	return fd >= 0 && fd == atomic_load(&dev_fd);
+}
+
+/* The application closed (or dup'd over) the device fd: forget it and
+ * reopen on next use. */
+void kmod_fd_closed(int fd)
+{
+	int expect = fd;
+
+	atomic_compare_exchange_strong(&dev_fd, &expect, -1);
+}
+
+/*
+ * One ioctl for the ops and, fused, the wait.  A signal between two ops ends
+ * the ioctl with EINTR after ops [0, nr_done) ran (exact: see the uapi
+ * header); the handler has run by the time the ioctl returns.  The
+ * application's epoll_ctl calls were all answered already, and natively a
+ * signal arriving among them would only have run its handler before the
+ * wait began, never failed the wait: so the rest of the ops are submitted
+ * again, the wait with them, until everything ran.  Only the wait itself
+ * reports EINTR (in wait_result), as epoll_pwait does.
+ * Returns 0, -1 (nothing ran) or -2 - k (ops [0, k) ran, then it failed).
+ */
+int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w)
+{
+	struct epoll_batch_op bops[QCAP];
+	unsigned idx[QCAP], k = 0, done = 0;
+	struct epoll_batch b;
+	struct be_wait *wq = w;	/* the wait still to run with the ops */
+	int fd = atomic_load(&dev_fd), retried = 0;
+
+	if (fd < 0 && (fd = kmod_open()) < 0)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		res[i] = 0;
+		if (!ops[i].op)
+			continue;
+		bops[k] = (struct epoll_batch_op){
+			.epfd = ops[i].epfd, .op = ops[i].op, .fd = ops[i].fd,
+			.events = ops[i].events, .data = ops[i].data,
+		};
+		idx[k++] = i;
+	}
+	for (;;) {
+		int rc;
+
+		memset(&b, 0, sizeof(b));
+		b.ops = (unsigned long)&bops[done];
+		b.nr_ops = k - done;
+		if (wq) {
+			b.flags = EPOLL_BATCH_WAIT;
+			b.wait_epfd = wq->epfd;
+			b.wait_events = (unsigned long)wq->evs;
+			b.wait_maxevents = wq->maxevents;
+			b.wait_timeout_ns = wq->ts ? wq->ts->tv_sec * 1000000000LL + wq->ts->tv_nsec : -1;
+			b.wait_sigmask = (unsigned long)wq->sigmask;
+			b.wait_sigsetsize = wq->sigmask ? SIGSET_SZ : 0;
+		}
+		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, &b);
+		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && done == 0) {
+			/* The application closed the device fd, or its number
+			 * now names another file: open the device again. */
+			retried = 1;
+			kmod_fd_closed(fd);
+			if ((fd = kmod_open()) < 0)
+				return -1;
+			continue;
+		}
+		if (rc < 0 && errno != EINTR)
+			return done ? -2 - (int)done : -1;
+		if (b.nr_done > b.nr_ops)	/* never, per the ABI */
+			b.nr_done = b.nr_ops;
+		for (unsigned j = 0; j < b.nr_done; j++)
+			res[idx[done + j]] = bops[done + j].result;
+		done += b.nr_done;
+		if (rc == 0)
+			break;
+		/* EINTR between ops: the rest (and the wait) again.  If the
+		 * handler left an op in the shim's side list, it must reach
+		 * the kernel before the wait, as natively: finish the ops
+		 * without the wait; the caller queues it and waits. */
+		if (wq && wq->sigops && atomic_load(wq->sigops))
+			wq = NULL;
+	}
+	if (w && wq)
+		w->result = b.wait_result;
+	else if (w)
+		w->skipped = 1;
+	return 0;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * close, close_range, dup2 onto an fd, and poll/select on an epoll fd: no
+ * queued op may outlive the open file its number names, and an epoll fd
+ * that is waited on some other way stops deferring.
+ */
+#include "shim.h"
+
+#include <errno.h>
+
+/* Called before fd is closed or replaced (close, close_range, dup2 onto it). */
+void shim_close_prepare(int fd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	uint64_t v;
+
+	if (be_owns_fd(fd))
+		be_fd_closed(fd);
+	if (!s)
+		return;
+	v = atomic_exchange(s, 0);
+	if ((v & S_Q) || s_kind(v) == K_EPOLL)
+		sync_instance(s_id(v));
+}
+
+void shim_close_span(unsigned first, unsigned last)
+{
+	int maxfd = atomic_load(&main_tab.maxfd);
+
+	if (my_tab && atomic_load(&my_tab->maxfd) > maxfd)
+		maxfd = atomic_load(&my_tab->maxfd);
+	if (maxfd < 0 || first > (unsigned)maxfd)
+		return;
+	if (last > (unsigned)maxfd)
+		last = (unsigned)maxfd;
+	for (unsigned fd = first; fd <= last; fd++)
+		shim_close_prepare((int)fd);
+}
+
+/*
+ * close(fd) when this thread's own queue holds an op on fd (a connection
+ * closed in the loop iteration that queued its DEL: connection-per-request
+ * servers do this once per request).  Returns 1 with *rc (close's return
+ * value, errno set) when it closed fd itself, 0 when the caller must do the
+ * ordinary shim_close_prepare() + close().
+ *   - ops on fd that cancelled (ADD+DEL in one batch): the kernel never saw
+ *     them, so nothing needs flushing; the rest of the queue stays queued.
+ *   - a live op on fd, io_uring backend: the queue and the close go in one
+ *     io_uring_enter, the close hard-linked behind fd's op, instead of a
+ *     flush syscall and then close(2).
+ */
+int shim_close(int fd, int *rc)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	uint64_t v = s ? atomic_load(s) : 0;
+	struct tq *q = my_q;
+	struct be_report rep = { 0, 0 };
+	int res[QCAP], live = -1, cres;
+	unsigned n;
+
+	if (crit || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
+	    atomic_load(&epi_get(s_id(v))->owner) != q)
+		return 0;
+	crit++;
+	queue_lock(q);
+	/* Under the lock: this thread's ops on fd are all in q (the Q bit
+	 * names the queue of the instance's owner, which is q). */
+	v = atomic_exchange(s, 0);
+	for (unsigned i = 0; i < q->n; i++)
+		if (q->ops[i].op && q->ops[i].fd == fd)
+			live = (int)i;
+	if (live < 0) {
+		take_sigops(q);
+		queue_unlock(q);
+		crit--;
+		return 0;	/* nothing of fd's reached or will reach the kernel */
+	}
+	n = q->n;
+	if (q->ordered ||
+	    (cres = be_submit_close(q->ops, n, res, (unsigned)live, fd, &rep)) == 1) {
+		/* The ordinary way: flush, then the caller's close(2). */
+		take_sigops(q);
+		queue_unlock(q);
+		crit--;
+		atomic_store(s, v);
+		shim_close_prepare(fd);
+		return 0;
+	}
+	batch_done(q, q->ops, n, res, q->live, be_kind, &rep);
+	q->st.fused_closes++;
+	queue_clear(q);
+	take_sigops(q);
+	queue_unlock(q);
+	crit--;
+	if (cres < 0) {
+		errno = -cres;
+		*rc = -1;
+	} else {
+		*rc = 0;
+	}
+	return 1;
+}
+
+void shim_poll_epfd(int fd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	uint64_t v = s ? atomic_load(s) : 0;
+
+	if (s_kind(v) != K_EPOLL)
+		return;
+	/* poll/select on an epoll fd is a wait nobody announced: stop deferring */
+	atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
+	sync_instance(s_id(v));
+}

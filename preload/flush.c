@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Applying queues: a thread's own at its flush points, another thread's
+ * when an op it is about to pass through could depend on what that queue
+ * holds, and every queue before fork and exec.
+ */
+#include "shim.h"
+
+#include <errno.h>
+
+/* Clear the Q bit of each flushed fd; a mispredicted op (the kernel said
+ * something the mirror did not expect: the fd was changed behind the shim's
+ * back) makes the fd unknown, so its later ops go to the kernel. */
+static void settle(struct tq *self, const struct qop *ops, unsigned n, const int *res)
+{
+	struct fdtab *t = tab();
+
+	for (unsigned i = 0; i < n; i++) {
+		_Atomic uint64_t *s;
+		uint64_t v, nv;
+
+		s = slot_ptr(t, ops[i].fd);
+		if (!s)
+			continue;
+		v = atomic_load(s);
+		do {
+			if (s_id(v) != ops[i].epi)
+				break;
+			nv = res[i] ? 0 : v & ~S_Q;
+		} while (!atomic_compare_exchange_weak(s, &v, nv));
+		if (res[i]) {
+			self->st.mispredicted++;
+			DTRACE_PROBE2(epbatch, fallback, EPB_FB_MISPREDICTED, -res[i]);
+		}
+	}
+}
+
+/* After a batch ran (flush, fused wait or fused close): the mirror takes
+ * the kernel's answers, the counters and the USDT probe the batch. */
+void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
+		unsigned live, enum epbatch_backend backend, const struct be_report *rep)
+{
+	if (live) {
+		DTRACE_PROBE2(epbatch, flush, live, backend);
+		self->st.flushed += live;
+		self->st.batches++;
+	}
+	if (rep && rep->failed) {
+		self->st.fallbacks++;
+		DTRACE_PROBE2(epbatch, fallback, EPB_FB_BACKEND, rep->failed);
+	}
+	if (rep && rep->late) {
+		self->st.fallbacks++;
+		DTRACE_PROBE2(epbatch, fallback, EPB_FB_LATE_CTL, rep->late);
+	}
+	settle(self, ops, n, res);
+}
+
+/* Flush q (held locked by the caller).  Its owner uses its backend; a
+ * thread flushing another thread's queue (rare) makes plain epoll_ctl
+ * calls, since a ring belongs to the thread that made it. */
+void flush_locked(struct tq *q)
+{
+	struct tq *self = my_q ? my_q : q;
+	struct be_report rep = { 0, 0 };
+	int res[QCAP];
+	unsigned n = q->n;
+
+	if (!n)
+		return;
+	if (!q->live) {
+		for (unsigned i = 0; i < n; i++)
+			res[i] = 0;
+		batch_done(self, q->ops, n, res, 0, be_kind, NULL);
+	} else if (q == my_q) {
+		be_submit(q->ops, n, res, NULL, &rep);
+		batch_done(self, q->ops, n, res, q->live, be_kind, &rep);
+	} else {
+		be_sync_submit(q->ops, n, res);
+		batch_done(self, q->ops, n, res, q->live, EPB_BE_SYNC, NULL);
+	}
+	queue_clear(q);
+}
+
+/* The handlers' side ops into q (this thread's, locked), flushing q
+ * whenever it fills up. */
+void take_sigops(struct tq *q)
+{
+	while (sig_take(q))
+		flush_locked(q);
+}
+
+/* Whether q holds anything to flush.  For this thread's own queue that
+ * includes handlers' side ops: one that ran after the last take_sigops()
+ * of a critical section (before crit dropped) is still in the side list. */
+static int queue_busy(struct tq *q)
+{
+	return q && (q->n || (q == my_q && sig_pending()));
+}
+
+void flush_queue(struct tq *q)
+{
+	if (!queue_busy(q))
+		return;
+	crit++;
+	queue_lock(q);
+	if (q != my_q && q->tab != tab()) {
+		/* Its fd numbers mean other files in this thread's table. */
+		if (my_q)
+			my_q->st.fallbacks++;
+		DTRACE_PROBE2(epbatch, fallback, EPB_FB_FOREIGN_TABLE, 0);
+	} else {
+		if (q != my_q && my_q) {
+			my_q->st.steals++;
+			DTRACE_PROBE1(epbatch, steal, q->tid);
+		}
+		/* Handlers' ops that ran during the flush too: a flush point
+		 * (a wait, a close, fork...) must cover everything before it. */
+		do {
+			flush_locked(q);
+			take_sigops(q);
+		} while (q == my_q && q->n);
+	}
+	queue_unlock(q);
+	crit--;
+}
+
+/* Make the kernel's view of instance id match the mirror. */
+void sync_instance(unsigned id)
+{
+	struct tq *q;
+
+	if (!id)
+		return;
+	q = atomic_load(&epi_get(id)->owner);
+	/* Touched from another fd table (EPBATCH_UNSHARE): its owner's fd
+	 * numbers mean other files here, so from now on its ops go to the
+	 * kernel at once (what is queued now, flush_queue cannot apply). */
+	if (q && q->tab != tab() && q != my_q)
+		atomic_fetch_or(&epi_get(id)->flags, EPI_XTABLE);
+	if (queue_busy(q))
+		flush_queue(q);
+}
+
+static void flush_other(struct tq *q, void *arg)
+{
+	(void)arg;
+	if (q != my_q && !q->dead && q->n)
+		flush_queue(q);
+}
+
+void flush_all(int steal_others)
+{
+	if (my_q)
+		flush_queue(my_q);
+	if (steal_others)
+		queue_each(flush_other, NULL);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up (the environment, the tables, the backend), thread exit and
+ * process exit. */
+#include "shim.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int opt_unshare, opt_stats;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static _Atomic int inited;
+static TLS int in_init;
+
+static void env_flag(const char *name, int *out)
+{
+	const char *v = getenv(name);
+
+	*out = v && *v && strcmp(v, "0") != 0;
+}
+
+/* pthread key destructor: the thread's queue reaches the kernel. */
+static void thread_exit(void *arg)
+{
+	struct tq *q = arg;
+
+	flush_queue(q);
+	be_thread_exit();
+	if (my_tab) {
+		struct fdtab *t = my_tab;
+
+		my_tab = NULL;
+		tab_free(t);
+	}
+	queue_retire(q);
+}
+
+static void init_once_fn(void)
+{
+	/* The shim's own calls below (open, dlsym's allocations) come back
+	 * through the wrappers; they see an empty table and pass through. */
+	in_init = 1;
+	resolve_real();
+	pthread_atfork(proc_atfork_prepare, proc_atfork_parent, proc_atfork_child);
+	env_flag("EPBATCH_UNSHARE", &opt_unshare);
+	env_flag("EPBATCH_STATS", &opt_stats);
+	if (mirror_init())
+		fprintf(stderr, "libepbatch: cannot map the fd table; passing every call through\n");
+	queue_init(thread_exit);
+	fork_share_init();
+	if (be_init() < 0)
+		exit(2);
+	in_init = 0;
+	atomic_store(&inited, 1);
+}
+
+void shim_init(void)
+{
+	if (likely(atomic_load_explicit(&inited, memory_order_acquire)) || in_init)
+		return;
+	pthread_once(&init_once, init_once_fn);
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+	if (!atomic_load(&inited))
+		return;
+	if (my_q)
+		flush_queue(my_q);
+	if (opt_stats)
+		stats_print();
+}
+
+__attribute__((constructor)) static void shim_ctor(void)
+{
+	shim_init();
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mirror: what the shim knows of each fd number (its kind and, for a
+ * pollable fd, the epoll instance and events it is registered with, as they
+ * will be once every queued op is applied) and of each epoll instance (its
+ * waiter and whether anything outside this thread can see it).  An op is
+ * deferred only when the mirror knows its result (predict).
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+struct fdtab main_tab;
+TLS struct fdtab *my_tab;
+
+static struct epinfo *epis;
+static _Atomic unsigned epi_next = 1;
+
+static void *map_zero(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int tab_alloc(struct fdtab *t)
+{
+	struct rlimit rl;
+	rlim_t n = 1 << 16;
+
+	/* Sized by the hard limit, which only privileged code can raise; pages
+	 * are touched only for fd numbers in use.  Larger fds pass through. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+		n = rl.rlim_max;
+	if (n > (1 << 22))
+		n = 1 << 22;
+	if (n < 1024)
+		n = 1024;
+	t->slot = map_zero(n * sizeof(*t->slot));
+	t->size = t->slot ? (int)n : 0;
+	atomic_store(&t->maxfd, -1);
+	return t->slot ? 0 : -1;
+}
+
+/* A thread's private mirror (EPBATCH_UNSHARE, unshare()), when it is done
+ * with it.  Queues keep a stale pointer, only ever compared, not read. */
+void tab_free(struct fdtab *t)
+{
+	if (t->slot)
+		munmap(t->slot, (size_t)t->size * sizeof(*t->slot));
+	free(t);
+}
+
+/* 0, or -1: no table (every call then passes through). */
+int mirror_init(void)
+{
+	epis = map_zero((MAX_EPI + 1) * sizeof(*epis));
+	if (tab_alloc(&main_tab) || !epis) {
+		main_tab.size = 0;
+		return -1;
+	}
+	return 0;
+}
+
+struct epinfo *epi_get(unsigned id)
+{
+	return &epis[id];
+}
+
+static unsigned epi_new(int flags)
+{
+	unsigned id = atomic_fetch_add(&epi_next, 1);
+
+	if (id > MAX_EPI || !epis)
+		return 0;
+	atomic_store(&epis[id].waiter, 0);
+	atomic_store(&epis[id].owner, NULL);
+	atomic_store(&epis[id].flags, flags);
+	return id;
+}
+
+void mark_all_epi(int flag, int only_non_cloexec)
+{
+	unsigned n = atomic_load(&epi_next);
+
+	for (unsigned id = 1; id < n && id <= MAX_EPI; id++) {
+		if (only_non_cloexec && (atomic_load(&epis[id].flags) & EPI_CLOEXEC))
+			continue;
+		atomic_fetch_or(&epis[id].flags, flag);
+	}
+}
+
+void clear_all_epi(int flag)
+{
+	unsigned n = atomic_load(&epi_next);
+
+	for (unsigned id = 1; id < n && id <= MAX_EPI; id++)
+		atomic_fetch_and(&epis[id].flags, ~flag);
+}
+
+void slot_set(int fd, uint64_t v)
+{
+	struct fdtab *t = tab();
+	_Atomic uint64_t *s = slot_ptr(t, fd);
+	int m;
+
+	if (!s)
+		return;
+	atomic_store(s, v);
+	m = atomic_load_explicit(&t->maxfd, memory_order_relaxed);
+	while (fd > m && !atomic_compare_exchange_weak(&t->maxfd, &m, fd))
+		;
+}
+
+void slot_reset(int fd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+
+	if (s)
+		atomic_store(s, 0);
+}
+
+void note_pollable(int fd)
+{
+	slot_set(fd, s_make(K_POLL, 0, 0, 0));
+}
+
+void note_epoll(int fd, int flags)
+{
+	unsigned id = epi_new(flags & EPOLL_CLOEXEC ? EPI_CLOEXEC : 0);
+
+	slot_set(fd, id ? s_make(K_EPOLL, id, 0, 0) : 0);
+}
+
+void note_dup(int oldfd, int newfd)
+{
+	_Atomic uint64_t *s = slot_ptr(tab(), oldfd);
+	uint64_t v = s ? atomic_load(s) : 0;
+
+	/* A dup of an epoll fd is the same instance.  A dup of anything else
+	 * is a new (file, fd) key whose registration the mirror cannot know:
+	 * an older registration of that file under this number may survive. */
+	if (s_kind(v) == K_EPOLL)
+		slot_set(newfd, s_make(K_EPOLL, s_id(v), 0, 0));
+	else
+		slot_reset(newfd);
+}
+
+/* What the kernel would return for op on a POLL fd with mirror state v in
+ * instance id: 0 (success, *nv is the state after it; the S_Q bit and queue
+ * index of v are kept), or 1 when the shim cannot know (the kernel decides). */
+#define EXCL_OK_BITS (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | \
+		      EPOLLET | EPOLLEXCLUSIVE)
+#define S_KEEP (S_Q | (S_IDX_MASK << S_IDX_SHIFT))
+int predict(uint64_t v, unsigned id, int op, const struct epoll_event *ev, uint64_t *nv)
+{
+	int reg = (v & S_REG) != 0;
+
+	if (reg && s_id(v) != id)
+		return 1;	/* in another instance: the mirror holds one */
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (reg || !ev)
+			return 1;
+		if ((ev->events & EPOLLEXCLUSIVE) && (ev->events & ~EXCL_OK_BITS))
+			return 1;
+		*nv = s_make(K_POLL, id, S_REG | (v & S_KEEP), ev->events);
+		return 0;
+	case EPOLL_CTL_MOD:
+		if (!reg || !ev || ((ev->events | s_events(v)) & EPOLLEXCLUSIVE))
+			return 1;
+		*nv = s_make(K_POLL, id, S_REG | (v & S_KEEP), ev->events);
+		return 0;
+	case EPOLL_CTL_DEL:
+		if (!reg)
+			return 1;
+		*nv = s_make(K_POLL, id, v & S_KEEP, 0);
+		return 0;
+	}
+	return 1;
+}
+
+/* Learn from what the kernel said (err: 0 or errno) to an op the shim
+ * passed through. */
+void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
+{
+	struct fdtab *t = tab();
+	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
+	uint64_t e, v, nv;
+	unsigned id;
+
+	if (!es || !fs)
+		return;
+	e = atomic_load(es);
+	if (s_kind(e) != K_EPOLL)
+		return;
+	id = s_id(e);
+	v = atomic_load(fs);
+	do {
+		if (s_kind(v) != K_POLL)
+			return;
+		if (atomic_load(&epis[id].flags) & EPI_XPROC) {
+			nv = v & S_KEEP;	/* another process changes it too */
+		} else if (predict(v, id, op, ev, &nv) == 0) {
+			/* The mirror expected success: trust it iff so. */
+			if (err)
+				nv = v & S_KEEP;
+		} else if (err == 0) {
+			nv = v & S_KEEP;	/* a success the mirror could not know */
+		} else {
+			return;			/* an error, as the mirror expected */
+		}
+	} while (!atomic_compare_exchange_weak(fs, &v, nv));
+}
+
+/* Whether an epoll instance would survive exec (one not created
+ * close-on-exec). */
+int any_epi_inherited(void)
+{
+	unsigned n = atomic_load(&epi_next);
+
+	for (unsigned id = 1; id < n && id <= MAX_EPI; id++)
+		if (!(atomic_load(&epis[id].flags) & EPI_CLOEXEC))
+			return 1;
+	return 0;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-thread queues of deferred epoll_ctl ops, their registry and their lock
+ * word, and the one rule by which a new op folds into a queued one.
+ */
+#include "shim.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+TLS struct tq *my_q;
+TLS int crit;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tq *registry;
+static pthread_key_t exit_key;
+
+/* on_exit(queue) runs when a thread that has a queue exits. */
+void queue_init(void (*on_exit)(void *))
+{
+	pthread_key_create(&exit_key, on_exit);
+}
+
+/* A queue for this thread: a dead thread's empty one, or a new one. */
+struct tq *my_queue(void)
+{
+	struct tq *q = my_q;
+
+	if (likely(q))
+		return q;
+	pthread_mutex_lock(&reg_lock);
+	for (q = registry; q; q = q->next)
+		if (q->dead && q->n == 0 && atomic_load(&q->lock) == 0)
+			break;
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q) {
+			pthread_mutex_unlock(&reg_lock);
+			return NULL;
+		}
+		q->next = registry;
+		registry = q;
+	}
+	q->tid = my_tid();
+	q->tab = tab();
+	memset(&q->st, 0, sizeof(q->st));
+	q->dead = 0;
+	pthread_mutex_unlock(&reg_lock);
+	my_q = q;
+	pthread_setspecific(exit_key, q);
+	return q;
+}
+
+/* A thread is gone: its counters go to the process total, its queue (empty
+ * by now) to the next thread. */
+void queue_retire(struct tq *q)
+{
+	pthread_mutex_lock(&reg_lock);
+	stats_retire(&q->st);
+	memset(&q->st, 0, sizeof(q->st));
+	q->dead = 1;
+	pthread_mutex_unlock(&reg_lock);
+	if (q == my_q)
+		my_q = NULL;
+}
+
+/* fn on every queue, under the registry lock (fn must not take it). */
+void queue_each(void (*fn)(struct tq *q, void *arg), void *arg)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (struct tq *q = registry; q; q = q->next)
+		fn(q, arg);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* In a fork child: other threads do not exist here; their queued ops belong
+ * to the parent, which applies them (no duplication). */
+void queue_after_fork(void)
+{
+	for (struct tq *q = registry; q; q = q->next) {
+		if (q == my_q) {
+			q->tid = my_tid();
+			continue;
+		}
+		queue_clear(q);
+		q->dead = 1;
+		atomic_store(&q->lock, 0);
+	}
+	pthread_mutex_init(&reg_lock, NULL);
+}
+
+/* The owner takes its own lock only to keep a flushing thread out; the CAS
+ * is uncontended unless another thread is flushing this queue right now. */
+void queue_lock(struct tq *q)
+{
+	int want = q == my_q ? 1 : 2;
+	int zero = 0;
+
+	while (!atomic_compare_exchange_weak_explicit(&q->lock, &zero, want,
+						      memory_order_acquire,
+						      memory_order_relaxed)) {
+		zero = 0;
+		sched_yield();
+	}
+}
+
+void queue_unlock(struct tq *q)
+{
+	atomic_store_explicit(&q->lock, 0, memory_order_release);
+}
+
+/*
+ * The fold rule, for the queue and for the signal side list alike: a new op
+ * on the (instance, fd) of o, the last op queued on it.  ADD+DEL cancel (o
+ * becomes a no-op: the kernel never sees either), MOD+DEL is a DEL, ADD+MOD
+ * stays an ADD with the new events, MOD+MOD keeps the last.  Returns 0 when
+ * folded, 1 when the new op must be appended: after a DEL (DEL then ADD is
+ * never a MOD: with EPOLLEXCLUSIVE a MOD is EINVAL, and a re-add also resets
+ * the item) or after a cancelled pair.
+ */
+int qop_fold(struct qop *o, int op, const struct epoll_event *ev)
+{
+	if (o->op == EPOLL_CTL_DEL || o->op == 0)
+		return 1;
+	if (op == EPOLL_CTL_DEL) {
+		o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
+	} else {
+		o->events = ev->events;
+		o->data = ev->data.u64;
+	}
+	return 0;
+}
+
+void queue_append(struct tq *q, const struct qop *o)
+{
+	q->ops[q->n++] = *o;
+	q->live += o->op != 0;
+	q->ordered |= o->ordered;
+}
+
+void queue_clear(struct tq *q)
+{
+	q->n = 0;
+	q->live = 0;
+	q->ordered = 0;
+}

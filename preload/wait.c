@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * epoll_wait, epoll_pwait, epoll_pwait2: this thread's queue reaches the
+ * kernel first, fused with the wait into one syscall where the backend can.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <string.h>
+
+TLS int in_wait;		/* between plain_wait's flush and its wait */
+static TLS int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
+
+static int real_wait(int epfd, struct epoll_event *evs, int maxevents,
+		     const struct timespec *ts, const sigset_t *sigmask,
+		     enum epbatch_wait_kind kind)
+{
+	int ms;
+
+	if (kind == EPB_PWAIT2)
+		return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
+	ms = ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1;
+	if (kind == EPB_PWAIT)
+		return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+	return real_epoll_wait(epfd, evs, maxevents, ms);
+}
+
+/*
+ * Flush this thread's queue, then the real wait.  A signal handler that
+ * runs after the flush (crit is 0 again) and calls epoll_ctl must not queue
+ * its op: natively it would be in effect before the wait, and the wait
+ * (maybe an infinite one) would not see it.  in_wait makes it pass through.
+ */
+static int plain_wait(int epfd, struct epoll_event *evs, int maxevents,
+		      const struct timespec *ts, const sigset_t *sigmask,
+		      enum epbatch_wait_kind kind)
+{
+	int rc;
+
+	in_wait++;
+	flush_all(0);
+	rc = real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	in_wait--;
+	return rc;
+}
+
+static void become_loop_thread(void)
+{
+	loop_thread = 1;
+	unshare_loop_thread();
+}
+
+/* The first wait on an instance makes the caller its owner; a second
+ * waiter makes it shared for good (the first one's queued ops must be in
+ * the kernel before this thread looks). */
+static void claim_waiter(struct epinfo *ep, unsigned id, int me)
+{
+	int wt = atomic_load(&ep->waiter);
+	struct tq *q;
+
+	if (likely(wt == me))
+		return;
+	if (wt == 0) {
+		q = my_queue();
+		atomic_store(&ep->owner, q);
+		if (!q || !atomic_compare_exchange_strong(&ep->waiter, &wt, me))
+			wt = atomic_load(&ep->waiter);
+		else
+			wt = me;
+	}
+	if (wt != me && wt != WAITER_SHARED) {
+		atomic_compare_exchange_strong(&ep->waiter, &wt, WAITER_SHARED);
+		sync_instance(id);
+	}
+}
+
+int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
+	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	_Atomic uint64_t *es = slot_ptr(tab(), epfd);
+	uint64_t e = es ? atomic_load(es) : 0;
+	struct be_report rep = { 0, 0 };
+	struct qop ops[QCAP];
+	int res[QCAP];
+	struct be_wait w;
+	struct tq *q;
+	unsigned n, live;
+
+	if (unlikely(crit))
+		return real_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	if (s_kind(e) != K_EPOLL || be_kind == EPB_BE_SYNC) {
+		if (unlikely(!loop_thread))
+			become_loop_thread();
+		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	}
+	claim_waiter(epi_get(s_id(e)), s_id(e), my_tid());
+	if (unlikely(!loop_thread))
+		become_loop_thread();
+	q = my_q;
+	if (!q || !q->n || sig_pending() || !be_has_fused_wait() || maxevents <= 0 ||
+	    (be_kind == EPB_BE_URING && q->ordered) ||
+	    maxevents > EPOLL_BATCH_MAX_EVENTS ||
+	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
+		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	}
+
+	/* Fused: the queued ops and the wait in one syscall.  The ops leave
+	 * the queue before the call so a thread that must flush it does not
+	 * wait behind a sleeping wait. */
+	crit++;
+	queue_lock(q);
+	n = q->n;
+	memcpy(ops, q->ops, n * sizeof(ops[0]));
+	live = q->live;
+	queue_clear(q);
+	queue_unlock(q);
+
+	w = (struct be_wait){ .epfd = epfd, .evs = evs, .maxevents = maxevents, .ts = ts,
+			      .sigmask = sigmask, .sigops = &nsig };
+	be_submit(ops, n, res, &w, &rep);
+	batch_done(q, ops, n, res, live, be_kind, &rep);
+	if (unlikely(atomic_load(&nsig))) {
+		queue_lock(q);
+		take_sigops(q);
+		queue_unlock(q);
+	}
+	q->st.fused_waits++;
+	crit--;
+	if (unlikely(w.skipped)) {
+		/* kmod: a handler ran between two ops and left an op in the
+		 * side list (now queued); it goes in before the wait. */
+		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
+	}
+	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
+	if (w.result < 0) {
+		errno = -w.result;
+		return -1;
+	}
+	return w.result;
+}
