@@ -66,23 +66,25 @@ int be_init(void)
 	return 0;
 }
 
-void be_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+void be_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
 	       struct be_report *rep)
 {
 	int ret = -1;
 	unsigned skip;
 
 	if (be_kind == EPB_BE_URING)
-		ret = uring_submit(ops, n, res, w, -1, -1, NULL, rep);
+		ret = uring_submit(ops, n, ordered, res, w, -1, -1, NULL, rep);
 	else if (be_kind == EPB_BE_KMOD)
-		ret = kmod_submit(ops, n, res, w);
+		ret = kmod_submit(ops, n, res, w, &rep->errors);
 	if (ret == 0)
 		return;
 	if (be_kind != EPB_BE_SYNC)
 		rep->failed = errno ? errno : EIO;
 	/* ret < -1: the first (-2 - ret) ops already ran */
 	skip = ret < -1 ? (unsigned)(-2 - ret) : 0;
-	be_sync_submit(ops + skip, n - skip, res + skip);
+	rep->errors = be_sync_submit(ops + skip, n - skip, res + skip);
+	for (unsigned i = 0; i < skip; i++)
+		rep->errors += res[i] != 0;
 	if (w) {
 		int ms = -1, r;
 
@@ -93,14 +95,14 @@ void be_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 	}
 }
 
-int be_submit_close(const struct qop *ops, unsigned n, int *res, unsigned close_at, int fd,
-		    struct be_report *rep)
+int be_submit_close(const struct qop *ops, unsigned n, int ordered, int *res,
+		    unsigned close_at, int fd, struct be_report *rep)
 {
 	int cres = 0;
 
 	if (be_kind != EPB_BE_URING || fused_off)
 		return 1;
-	if (uring_submit(ops, n, res, NULL, (int)close_at, fd, &cres, rep) < 0)
+	if (uring_submit(ops, n, ordered, res, NULL, (int)close_at, fd, &cres, rep) < 0)
 		return 1;
 	return cres;
 }

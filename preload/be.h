@@ -21,13 +21,14 @@
 #include "uapi/epoll_batch.h"
 #include "real.h"
 
+#pragma GCC visibility push(hidden)
+
 /* One epoll_ctl as a batch carries it. */
 struct qop {
+	struct epoll_event ev;	/* what the kernel copies when the op is prepared */
 	int epfd;
 	int fd;
 	int op;			/* EPOLL_CTL_*, or 0 once cancelled */
-	uint32_t events;
-	uint64_t data;
 	unsigned epi;		/* the shim's instance id (the backends ignore it) */
 	int ordered;		/* follows a DEL of the same fd in this batch */
 };
@@ -52,6 +53,7 @@ struct be_wait {
 struct be_report {
 	int failed;		/* the backend failed: errno (ops ran through sync) */
 	unsigned late;		/* ctl ops that completed after the fused wait */
+	unsigned errors;	/* ops whose res[] is not 0 */
 };
 
 extern enum epbatch_backend be_kind;
@@ -61,17 +63,19 @@ int be_init(void);
 const char *be_name(enum epbatch_backend b);
 int be_has_fused_wait(void);
 
-/* Run ops[0..n) (and w, when not NULL) with this thread's backend; res[i] is
+/* Run ops[0..n) (and w, when not NULL) with this thread's backend (ordered:
+ * a DEL and a later ADD of one fd are among them: keep them in order); res[i] is
  * op i's result (0 or -errno; cancelled ops give 0).  Never fails: a backend
  * that cannot run the batch falls back to sync (rep->failed says so). */
-void be_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+void be_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
 	       struct be_report *rep);
 /* The ops, then close(fd) hard-linked behind ops[close_at], in one syscall.
  * Returns close's result (0 or -errno), or 1 when the backend cannot (nothing
  * was submitted). */
-int be_submit_close(const struct qop *ops, unsigned n, int *res, unsigned close_at, int fd,
-		    struct be_report *rep);
-void be_sync_submit(const struct qop *ops, unsigned n, int *res);
+int be_submit_close(const struct qop *ops, unsigned n, int ordered, int *res,
+		    unsigned close_at, int fd, struct be_report *rep);
+/* Returns how many ops failed. */
+unsigned be_sync_submit(const struct qop *ops, unsigned n, int *res);
 
 void be_thread_exit(void);
 void be_after_fork(void);
@@ -82,15 +86,18 @@ void be_fd_closed(int fd);
 /* be_uring.c / be_kmod.c, for be.c */
 int uring_probe(void);
 int uring_has_wait(void);
-int uring_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
 		 int close_at, int close_fd, int *close_res, struct be_report *rep);
 void uring_thread_exit(void);
 void uring_after_fork(void);
 int kmod_open(void);
-int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w);
+int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+		unsigned *errors);
 int kmod_owns_fd(int fd);
 void kmod_fd_closed(int fd);
 
 #define SIGSET_SZ (_NSIG / 8)
+
+#pragma GCC visibility pop
 
 #endif

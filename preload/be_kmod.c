@@ -44,7 +44,8 @@ void kmod_fd_closed(int fd)
  * reports EINTR (in wait_result), as epoll_pwait does.
  * Returns 0, -1 (nothing ran) or -2 - k (ops [0, k) ran, then it failed).
  */
-int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w)
+int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+		unsigned *errors)
 {
 	struct epoll_batch_op bops[QCAP];
 	unsigned idx[QCAP], k = 0, done = 0;
@@ -60,7 +61,7 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w)
 			continue;
 		bops[k] = (struct epoll_batch_op){
 			.epfd = ops[i].epfd, .op = ops[i].op, .fd = ops[i].fd,
-			.events = ops[i].events, .data = ops[i].data,
+			.events = ops[i].ev.events, .data = ops[i].ev.data.u64,
 		};
 		idx[k++] = i;
 	}
@@ -93,8 +94,10 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w)
 			return done ? -2 - (int)done : -1;
 		if (b.nr_done > b.nr_ops)	/* never, per the ABI */
 			b.nr_done = b.nr_ops;
-		for (unsigned j = 0; j < b.nr_done; j++)
+		for (unsigned j = 0; j < b.nr_done; j++) {
 			res[idx[done + j]] = bops[done + j].result;
+			*errors += bops[done + j].result != 0;
+		}
 		done += b.nr_done;
 		if (rc == 0)
 			break;

@@ -4,13 +4,17 @@
 
 #include <errno.h>
 
-void be_sync_submit(const struct qop *ops, unsigned n, int *res)
+unsigned be_sync_submit(const struct qop *ops, unsigned n, int *res)
 {
+	unsigned errors = 0;
+
 	for (unsigned i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = ops[i].events, .data.u64 = ops[i].data };
+		struct epoll_event ev = ops[i].ev;
 
 		res[i] = 0;
 		if (ops[i].op && real_epoll_ctl(ops[i].epfd, ops[i].op, ops[i].fd, &ev) < 0)
 			res[i] = -errno;
+		errors += res[i] != 0;
 	}
+	return errors;
 }

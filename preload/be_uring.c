@@ -9,7 +9,6 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The installed uapi headers predate it; the number is from the kernel's
@@ -17,9 +16,8 @@
  * before use. */
 #define OP_EPOLL_WAIT 59
 
-#define RING_ENTRIES 512	/* QCAP ctl ops + wait + link timeout + cancel */
+#define RING_ENTRIES 512	/* QCAP ctl ops + closes + wait + cancel */
 #define TAG_WAIT  0xffff0001ULL
-#define TAG_TMO   0xffff0002ULL
 #define TAG_CANCEL 0xffff0003ULL
 #define TAG_CLOSE 0xffff0004ULL
 
@@ -87,10 +85,10 @@ int uring_probe(void)
 
 static void ring_free(struct uring_state *u)
 {
-	/* The ring fd was closed right after setup: make liburing's exit
-	 * path close nothing (that number may be the application's now). */
+	/* The ring fd was closed right after setup (ring_hide_fd) and its
+	 * number may be the application's now: -1 makes liburing's exit path
+	 * close nothing.  The registered index is released with the thread. */
 	u->ring.ring_fd = -1;
-	u->ring.int_flags = 0;
 	io_uring_queue_exit(&u->ring);
 	free(u);
 }
@@ -156,51 +154,24 @@ static struct uring_state *ring_new(void)
 	return u;
 }
 
-static int ring_fd(struct uring_state *u, unsigned *flags)
+static struct uring_state *ring_get(void)
 {
-	if (u->ring.ring_fd < 0) {
-		*flags |= IORING_ENTER_REGISTERED_RING;
-		return u->ring.enter_ring_fd;
-	}
-	return u->ring.ring_fd;
-}
+	struct uring_state *u = my_ring;
 
-static unsigned flush_sq(struct io_uring *r)
-{
-	struct io_uring_sq *sq = &r->sq;
-	unsigned tail = sq->sqe_tail;
-
-	if (sq->sqe_head != tail) {
-		sq->sqe_head = tail;
-		io_uring_smp_store_release(sq->ktail, tail);
-	}
-	return tail - *sq->khead;
-}
-
-static int ur_enter(struct uring_state *u, unsigned submit, unsigned wait, const sigset_t *mask)
-{
-	unsigned flags = IORING_ENTER_GETEVENTS;
-	int fd = ring_fd(u, &flags);
-	struct io_uring_getevents_arg arg;
-	long ret;
-
-	if (mask) {
-		memset(&arg, 0, sizeof(arg));
-		arg.sigmask = (unsigned long)mask;
-		arg.sigmask_sz = SIGSET_SZ;
-		flags |= IORING_ENTER_EXT_ARG;
-		ret = syscall(__NR_io_uring_enter, fd, submit, wait, flags, &arg, sizeof(arg));
-	} else {
-		ret = syscall(__NR_io_uring_enter, fd, submit, wait, flags, NULL, SIGSET_SZ);
-	}
-	return ret < 0 ? -errno : (int)ret;
+	if (likely(u && u->gen == atomic_load_explicit(&fork_gen, memory_order_relaxed)))
+		return u;
+	if (u)
+		ring_free(u);
+	my_ring = u = ring_new();
+	return u;
 }
 
 struct reap {
 	int *res;
-	unsigned left;
-	int wait_res, have_wait, tmo_fired, close_res;
+	unsigned ctl_left;	/* ctl (and close) CQEs still to come */
+	int wait_res, have_wait, close_res, cancel_left;
 	unsigned late;		/* ctl CQEs that came after the wait's */
+	unsigned errors;	/* ctl ops that failed */
 };
 
 static void reap(struct io_uring *r, struct reap *rp)
@@ -210,79 +181,108 @@ static void reap(struct io_uring *r, struct reap *rp)
 
 	io_uring_for_each_cqe(r, head, cqe) {
 		seen++;
-		if (cqe->user_data == TAG_WAIT) {
+		if (likely(cqe->user_data < QCAP)) {
+			/* res[] is 0 already: only a failure is written */
+			if (unlikely(cqe->res)) {
+				rp->res[cqe->user_data] = cqe->res;
+				rp->errors++;
+			}
+			rp->late += rp->have_wait;
+			rp->ctl_left--;
+		} else if (cqe->user_data == TAG_WAIT) {
 			rp->wait_res = cqe->res;
 			rp->have_wait = 1;
-		} else if (cqe->user_data == TAG_TMO) {
-			rp->tmo_fired = cqe->res == -ETIME;
 		} else if (cqe->user_data == TAG_CLOSE) {
 			rp->close_res = cqe->res;
-		} else if (cqe->user_data < QCAP) {
-			rp->res[cqe->user_data] = cqe->res;
-			rp->late += rp->have_wait;
+			rp->ctl_left--;
+		} else if (cqe->user_data == TAG_CANCEL) {
+			rp->cancel_left--;
 		}
-		if (cqe->user_data != TAG_CANCEL)
-			rp->left--;
 	}
 	io_uring_cq_advance(r, seen);
 }
 
-/* Wait for every outstanding CQE.  A signal may interrupt the wait (the
- * handler has run by then); the ops are already in flight, so wait again. */
-static void drain(struct uring_state *u, struct reap *rp)
+/* Submit what is queued in the ring and wait until the ctl and close CQEs
+ * (and the wait's, when want_wait) are in.  A signal may interrupt the
+ * wait (the handler has run by then); the ops are already in flight, so
+ * wait again.  0, or -errno when nothing could be submitted. */
+static int settle_ring(struct io_uring *r, struct reap *rp, int want_wait)
 {
-	reap(&u->ring, rp);
-	while (rp->left) {
-		ur_enter(u, flush_sq(&u->ring), rp->left, NULL);
-		reap(&u->ring, rp);
+	int ret;
+
+	for (;;) {
+		unsigned want = rp->ctl_left + (unsigned)rp->cancel_left +
+				(want_wait && !rp->have_wait);
+
+		ret = io_uring_submit_and_wait(r, want);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			return ret;
+		reap(r, rp);
+		if (!rp->ctl_left && !rp->cancel_left && (!want_wait || rp->have_wait))
+			return 0;
 	}
 }
 
-static struct uring_state *ring_get(void)
+/* Stop the fused epoll wait (a timeout, or a signal) and collect it: events
+ * it had taken meanwhile are returned, not lost. */
+static void cancel_wait(struct io_uring *r, struct reap *rp)
 {
-	struct uring_state *u = my_ring;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
 
-	if (u && u->gen == atomic_load(&fork_gen))
-		return u;
-	if (u)
-		ring_free(u);
-	my_ring = u = ring_new();
-	return u;
+	io_uring_prep_cancel64(sqe, TAG_WAIT, 0);
+	sqe->user_data = TAG_CANCEL;
+	rp->cancel_left++;
+	settle_ring(r, rp, 1);
 }
 
-/* w: the fused wait, or NULL.  close_at: the index of the op after which
- * (hard-linked, so only once it completed) the ring closes close_fd, or -1. */
-int uring_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+/*
+ * The ops, and, fused, the epoll wait, in one io_uring_enter wherever the
+ * wait finds events at once (a busy loop: the common case).  The wait SQE
+ * follows the ctl SQEs, which run inline and in order on an instance only
+ * this thread uses, so the wait sees their effect.  The enter waits only for
+ * the ctl CQEs: IORING_OP_EPOLL_WAIT completes inline when events are ready
+ * and otherwise arms a poll on the epoll file, and a finite timeout or a
+ * sigmask belongs to that second phase only:
+ *   timeout 0   a cancel of the wait goes in the same submission, after it:
+ *               an armed wait is cancelled at once (0 events), a completed
+ *               one is not found.  Still one syscall.  (A linked timeout, as
+ *               the first version used, armed an hrtimer on every call:
+ *               17% of the 0-timeout loop's time.)
+ *   otherwise   the wait CQE is waited for in a second enter, with the
+ *               timeout and the sigmask (IORING_ENTER_EXT_ARG), which tells
+ *               a timeout (-ETIME) from a signal (-EINTR): the wait is
+ *               cancelled and 0 or EINTR returned, or the events it took.
+ * w: the fused wait, or NULL.  close_at: the index of the op after which
+ * (hard-linked, so only once it completed) the ring closes close_fd, or -1.
+ * Returns 0, or -1 with errno when nothing was submitted.
+ */
+int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
 		 int close_at, int close_fd, int *close_res, struct be_report *rep)
 {
 	struct uring_state *u = ring_get();
 	struct io_uring *r;
 	struct io_uring_sqe *sqe, *last = NULL;
-	struct epoll_event evs[QCAP];
-	struct __kernel_timespec kts;
 	struct reap rp = { .res = res };
-	unsigned k = 0;
-	int ret, ordered = 0;
+	int ret, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
 
 	if (!u)
 		return -1;
 	r = &u->ring;
-	for (unsigned i = 0; i < n; i++)
-		ordered |= ops[i].op && ops[i].ordered;
 	for (unsigned i = 0; i < n; i++) {
 		res[i] = 0;
 		if (!ops[i].op)
 			continue;
-		evs[i].events = ops[i].events;
-		evs[i].data.u64 = ops[i].data;
+		/* the kernel copies the event when it prepares the op, inside
+		 * this submission: ops[] outlives that */
 		sqe = io_uring_get_sqe(r);
-		io_uring_prep_epoll_ctl(sqe, ops[i].epfd, ops[i].fd, ops[i].op, &evs[i]);
+		io_uring_prep_epoll_ctl(sqe, ops[i].epfd, ops[i].fd, ops[i].op,
+					(struct epoll_event *)&ops[i].ev);
 		sqe->user_data = i;
 		/* a DEL and a later ADD of one fd must run in order */
 		if (ordered && last)
 			last->flags |= IOSQE_IO_HARDLINK;
 		last = sqe;
-		k++;
+		rp.ctl_left++;
 		if ((int)i == close_at) {
 			/* the fd's last op, then its close (even if the op
 			 * failed: close(2) does not depend on it either) */
@@ -291,37 +291,26 @@ int uring_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 			io_uring_prep_close(sqe, close_fd);
 			sqe->user_data = TAG_CLOSE;
 			last = NULL;
-			k++;
+			rp.ctl_left++;
 		}
 	}
-	rp.left = k;
 	if (w) {
 		sqe = io_uring_get_sqe(r);
 		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, w->epfd, w->evs, (unsigned)w->maxevents, 0);
 		sqe->user_data = TAG_WAIT;
 		/* No IOSQE_IO_DRAIN: it sends the wait through io-wq, and under
 		 * epoll_pwait's sigmask a pending signal would then win over
-		 * ready events.  Ops on an instance only this thread uses run
-		 * inline, in order; one punted because another thread briefly
+		 * ready events.  An op punted because another thread briefly
 		 * held the instance's mutex shows up in reap() as "late". */
-		rp.left++;
-		if (w->ts) {
-			sqe->flags |= IOSQE_IO_LINK;
-			kts.tv_sec = w->ts->tv_sec;
-			kts.tv_nsec = w->ts->tv_nsec;
+		if (poll) {
 			sqe = io_uring_get_sqe(r);
-			io_uring_prep_link_timeout(sqe, &kts, 0);
-			sqe->user_data = TAG_TMO;
-			rp.left++;
+			io_uring_prep_cancel64(sqe, TAG_WAIT, 0);
+			sqe->user_data = TAG_CANCEL;
+			rp.cancel_left = 1;
 		}
 	}
-	/* Wait for the ops and the epoll wait only, not for the link
-	 * timeout's own CQE: that one may come a little later, and a signal
-	 * arriving meanwhile would be taken under the caller's sigmask although
-	 * the wait already has its events (epoll_pwait returns the events and
-	 * leaves the signal pending). */
-	ret = ur_enter(u, flush_sq(r), k + (w ? 1 : 0), w ? w->sigmask : NULL);
-	if (ret < 0 && ret != -EINTR) {
+	ret = settle_ring(r, &rp, poll);
+	if (ret < 0) {
 		/* Nothing was submitted: drop this ring, run the ops
 		 * synchronously and wait the ordinary way. */
 		ring_free(u);
@@ -329,28 +318,27 @@ int uring_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		errno = -ret;
 		return -1;
 	}
-	reap(r, &rp);
-	if (w && !rp.have_wait && !rp.tmo_fired) {
-		/* The wait returned early without its CQE: a signal.  Cancel
-		 * the epoll wait and collect it; events it already took are
-		 * returned, not lost. */
-		sqe = io_uring_get_sqe(r);
-		io_uring_prep_cancel64(sqe, TAG_WAIT, 0);
-		sqe->user_data = TAG_CANCEL;
-		drain(u, &rp);
-		w->result = rp.wait_res > 0 ? rp.wait_res : -EINTR;
-		return 0;
+	if (w && !rp.have_wait) {
+		struct __kernel_timespec kts;
+		struct io_uring_cqe *cqe;
+
+		if (w->ts) {
+			kts.tv_sec = w->ts->tv_sec;
+			kts.tv_nsec = w->ts->tv_nsec;
+		}
+		ret = io_uring_wait_cqes(r, &cqe, 1, w->ts ? &kts : NULL, (sigset_t *)w->sigmask);
+		reap(r, &rp);
+		if (!rp.have_wait)
+			cancel_wait(r, &rp);
+		if (rp.wait_res == -ECANCELED)
+			rp.wait_res = ret == -ETIME ? 0 : -EINTR;
 	}
-	drain(u, &rp);
 	if (close_res)
 		*close_res = rp.close_res;
 	rep->late += rp.late;
-	if (w) {
-		if (rp.wait_res == -ECANCELED && rp.tmo_fired)
-			w->result = 0;
-		else
-			w->result = rp.wait_res;
-	}
+	rep->errors += rp.errors;
+	if (w)
+		w->result = poll && rp.wait_res == -ECANCELED ? 0 : rp.wait_res;
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 /* Called before fd is closed or replaced (close, close_range, dup2 onto it). */
 void shim_close_prepare(int fd)
 {
-	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
 	uint64_t v;
 
 	if (be_owns_fd(fd))
@@ -27,8 +27,8 @@ void shim_close_span(unsigned first, unsigned last)
 {
 	int maxfd = atomic_load(&main_tab.maxfd);
 
-	if (my_tab && atomic_load(&my_tab->maxfd) > maxfd)
-		maxfd = atomic_load(&my_tab->maxfd);
+	if (atomic_load(&thr.tab->maxfd) > maxfd)
+		maxfd = atomic_load(&thr.tab->maxfd);
 	if (maxfd < 0 || first > (unsigned)maxfd)
 		return;
 	if (last > (unsigned)maxfd)
@@ -51,17 +51,17 @@ void shim_close_span(unsigned first, unsigned last)
  */
 int shim_close(int fd, int *rc)
 {
-	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
 	uint64_t v = s ? atomic_load(s) : 0;
-	struct tq *q = my_q;
-	struct be_report rep = { 0, 0 };
+	struct tq *q = thr.q;
+	struct be_report rep = { 0, 0, 0 };
 	int res[QCAP], live = -1, cres;
 	unsigned n;
 
-	if (crit || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
+	if (thr.crit || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
 	    atomic_load(&epi_get(s_id(v))->owner) != q)
 		return 0;
-	crit++;
+	thr.crit++;
 	queue_lock(q);
 	/* Under the lock: this thread's ops on fd are all in q (the Q bit
 	 * names the queue of the instance's owner, which is q). */
@@ -72,16 +72,16 @@ int shim_close(int fd, int *rc)
 	if (live < 0) {
 		take_sigops(q);
 		queue_unlock(q);
-		crit--;
+		thr.crit--;
 		return 0;	/* nothing of fd's reached or will reach the kernel */
 	}
 	n = q->n;
 	if (q->ordered ||
-	    (cres = be_submit_close(q->ops, n, res, (unsigned)live, fd, &rep)) == 1) {
+	    (cres = be_submit_close(q->ops, n, q->ordered, res, (unsigned)live, fd, &rep)) == 1) {
 		/* The ordinary way: flush, then the caller's close(2). */
 		take_sigops(q);
 		queue_unlock(q);
-		crit--;
+		thr.crit--;
 		atomic_store(s, v);
 		shim_close_prepare(fd);
 		return 0;
@@ -91,7 +91,7 @@ int shim_close(int fd, int *rc)
 	queue_clear(q);
 	take_sigops(q);
 	queue_unlock(q);
-	crit--;
+	thr.crit--;
 	if (cres < 0) {
 		errno = -cres;
 		*rc = -1;
@@ -103,7 +103,7 @@ int shim_close(int fd, int *rc)
 
 void shim_poll_epfd(int fd)
 {
-	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
 	uint64_t v = s ? atomic_load(s) : 0;
 
 	if (s_kind(v) != K_EPOLL)

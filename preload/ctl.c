@@ -11,9 +11,9 @@
 
 /* The kernel decides: make it see every queued op this one could depend
  * on, then pass the call through. */
-static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
+static __attribute__((noinline)) int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	_Atomic uint64_t *es = slot_ptr(tab(), epfd), *fs = slot_ptr(tab(), fd);
+	_Atomic uint64_t *es = slot_ptr(thr.tab, epfd), *fs = slot_ptr(thr.tab, fd);
 	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0;
 	int rc, me = my_tid();
 
@@ -39,8 +39,8 @@ static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 	} else if (v & S_Q) {
 		sync_instance(s_id(v));
 	}
-	if (my_q)
-		my_q->st.passthrough++;
+	if (thr.q)
+		thr.q->st.passthrough++;
 	DTRACE_PROBE3(epbatch, passthrough, epfd, op, fd);
 	rc = real_epoll_ctl(epfd, op, fd, ev);
 	if (fs && es)
@@ -49,9 +49,9 @@ static int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 }
 
 /* epoll_ctl from a signal handler that interrupted the shim (sig.c). */
-static int nested_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	_Atomic uint64_t *fs = slot_ptr(tab(), fd), *es = slot_ptr(tab(), epfd);
+	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd), *es = slot_ptr(thr.tab, epfd);
 	uint64_t v = fs ? atomic_load(fs) : 0, e = es ? atomic_load(es) : 0;
 	int rc, saved;
 
@@ -73,45 +73,46 @@ static int nested_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return rc;
 }
 
-int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+/*
+ * The batch way (policy.c): queue the op when the mirror knows its result
+ * and this thread is the instance's only waiter; fold it into the fd's last
+ * queued op (O(1): the slot holds that op's index); else passthrough().
+ */
+static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	struct fdtab *t = tab();
-	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
+	struct fdtab *t = thr.tab;
+	struct tq *q = thr.q;
+	_Atomic uint64_t *fs;
 	struct epinfo *ep;
-	struct qop *o, n;
-	struct tq *q;
+	struct qop *o;
 	uint64_t e, v, nv;
 	unsigned id, idx;
 	int me;
 
-	if (unlikely(crit))
-		return nested_ctl(epfd, op, fd, ev);
-	if (be_kind == EPB_BE_SYNC || !es || !fs || epfd == fd)
+	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
+		     epfd == fd || !q || thr.in_wait))
 		return passthrough(epfd, op, fd, ev);
-	e = atomic_load_explicit(es, memory_order_acquire);
-	if (s_kind(e) != K_EPOLL)
+	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
+	if (unlikely(s_kind(e) != K_EPOLL))
 		return passthrough(epfd, op, fd, ev);
 	id = s_id(e);
 	ep = epi_get(id);
 	me = my_tid();
-	q = my_q;
-	/* in_wait: a handler that interrupted a plain wait after its flush:
-	 * queued now, the op would miss the wait it natively precedes. */
-	if (atomic_load(&ep->waiter) != me || !q || unlikely(in_wait))
-		return passthrough(epfd, op, fd, ev);
-
-	crit++;
+	fs = &t->slot[fd];
+	thr.crit++;
 	queue_lock(q);
-	take_sigops(q);
-	/* Re-check under the lock: a thread that made the instance shared
-	 * flushes this queue after taking the same lock. */
-	if (atomic_load(&ep->waiter) != me || (atomic_load(&ep->flags) & EPI_NODEFER))
+	if (unlikely(sig_pending()))
+		take_sigops(q);
+	/* Under the lock: a thread that made the instance shared flushes
+	 * this queue after taking the same lock. */
+	if (unlikely(atomic_load_explicit(&ep->waiter, memory_order_relaxed) != me ||
+		     (atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
 		goto locked_pass;
-	v = atomic_load(fs);
+	v = atomic_load_explicit(fs, memory_order_acquire);
 	for (;;) {
-		if (s_kind(v) != K_POLL || predict(v, id, op, ev, &nv))
+		if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv)))
 			goto locked_pass;
-		if (q->n == QCAP) {
+		if (unlikely(q->n == QCAP)) {
 			flush_locked(q);
 			v = atomic_load(fs);
 			continue;
@@ -119,7 +120,7 @@ int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		/* Fold into fd's last queued op, or append after it. */
 		o = qop_at(q, v, fd, id);
 		idx = o && o->op && o->op != EPOLL_CTL_DEL ? s_idx(v) : q->n;
-		if (atomic_compare_exchange_weak(fs, &v, s_with_idx(nv, idx)))
+		if (likely(atomic_compare_exchange_weak(fs, &v, s_with_idx(nv, idx))))
 			break;
 		/* A handler's op on fd came first (sig_defer): queue it
 		 * before this one, then decide again. */
@@ -132,21 +133,73 @@ int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		q->st.coalesced++;
 		DTRACE_PROBE2(epbatch, coalesced, fd, op);
 	} else {
-		n = (struct qop){ .epfd = epfd, .fd = fd, .op = op, .epi = id,
-				  .events = ev ? ev->events : 0, .data = ev ? ev->data.u64 : 0,
-				  .ordered = o != NULL };
-		queue_append(q, &n);
+		/* after a cancelled pair or a DEL on fd: in order */
+		int ordered = o != NULL;
+
+		o = &q->ops[q->n++];
+		if (op != EPOLL_CTL_DEL)
+			o->ev = *ev;	/* predict() saw it is there */
+		o->epfd = epfd;
+		o->fd = fd;
+		o->op = op;
+		o->epi = id;
+		o->ordered = ordered;
+		q->live++;
+		q->ordered |= ordered;
 	}
 	q->st.deferred++;
 	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
-	take_sigops(q);	/* handlers that ran after this op was decided */
+	if (unlikely(sig_pending()))
+		take_sigops(q);	/* handlers that ran after this op was decided */
 	queue_unlock(q);
-	crit--;
+	thr.crit--;
 	return 0;
 
 locked_pass:
 	take_sigops(q);
 	queue_unlock(q);
-	crit--;
+	thr.crit--;
 	return passthrough(epfd, op, fd, ev);
+}
+
+/* After a direct op (rc: its result): the mirror learns what it did (a MOD
+ * that succeeded changed nothing the mirror keeps: it holds events only to
+ * know EPOLLEXCLUSIVE, which a successful MOD never has), and an epoll fd
+ * added to another instance makes that one nested. */
+static __attribute__((noinline)) int direct_done(int epfd, int op, int fd,
+						 struct epoll_event *ev, int rc)
+{
+	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
+	int err = rc ? errno : 0;
+
+	if (fs && s_kind(atomic_load(fs)) == K_EPOLL && op == EPOLL_CTL_ADD && !rc)
+		atomic_fetch_or(&epi_get(s_id(atomic_load(fs)))->flags, EPI_NESTED);
+	learn(epfd, op, fd, ev, err);
+	errno = err;
+	return rc;
+}
+
+/*
+ * epoll_ctl.  The direct way (policy.c) while no thread of the process
+ * batches (ctl_careful == 0): the op goes to the kernel now, and the mirror
+ * learns from the result; in user space only what that takes, since no
+ * queue can hold an op this one must follow.  Otherwise the careful way:
+ * passthrough() (the kernel decides, after every queued op it could depend
+ * on) or, in a thread that batches, defer_ctl().
+ */
+int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int rc;
+
+	if (unlikely(thr.crit))
+		return nested_ctl(epfd, op, fd, ev);
+	thr.lp.ops++;
+	if (unlikely(thr.lp.batch))
+		return defer_ctl(epfd, op, fd, ev);
+	if (unlikely(atomic_load_explicit(&ctl_careful, memory_order_acquire)))
+		return passthrough(epfd, op, fd, ev);
+	rc = real_epoll_ctl(epfd, op, fd, ev);
+	if (likely(rc == 0 && op == EPOLL_CTL_MOD))
+		return 0;
+	return direct_done(epfd, op, fd, ev, rc);
 }

@@ -8,30 +8,33 @@
 
 #include <errno.h>
 
-/* Clear the Q bit of each flushed fd; a mispredicted op (the kernel said
- * something the mirror did not expect: the fd was changed behind the shim's
- * back) makes the fd unknown, so its later ops go to the kernel. */
-static void settle(struct tq *self, const struct qop *ops, unsigned n, const int *res)
+/* The kernel refused a deferred op: the mirror was wrong about its fd (it
+ * was changed behind the shim's back), which becomes unknown, so its later
+ * ops go to the kernel.  A successful op leaves its slot as it is: the Q
+ * bit and queue index it carries are checked against the queue before use
+ * (qop_at), and a stale Q bit only sends the next careful op of another
+ * thread through an empty flush. */
+static void settle_errors(struct tq *self, const struct qop *ops, unsigned n, const int *res)
 {
-	struct fdtab *t = tab();
+	struct fdtab *t = thr.tab;
 
 	for (unsigned i = 0; i < n; i++) {
 		_Atomic uint64_t *s;
-		uint64_t v, nv;
+		uint64_t v;
 
+		if (likely(!res[i]))
+			continue;
+		self->st.mispredicted++;
+		if (res[i] == -EBADF)
+			self->st.lost_closes++;
+		DTRACE_PROBE2(epbatch, fallback, res[i] == -EBADF ? EPB_FB_LOST_CLOSE :
+			      EPB_FB_MISPREDICTED, -res[i]);
 		s = slot_ptr(t, ops[i].fd);
 		if (!s)
 			continue;
 		v = atomic_load(s);
-		do {
-			if (s_id(v) != ops[i].epi)
-				break;
-			nv = res[i] ? 0 : v & ~S_Q;
-		} while (!atomic_compare_exchange_weak(s, &v, nv));
-		if (res[i]) {
-			self->st.mispredicted++;
-			DTRACE_PROBE2(epbatch, fallback, EPB_FB_MISPREDICTED, -res[i]);
-		}
+		while (s_id(v) == ops[i].epi && !atomic_compare_exchange_weak(s, &v, 0))
+			;
 	}
 }
 
@@ -45,15 +48,16 @@ void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *r
 		self->st.flushed += live;
 		self->st.batches++;
 	}
-	if (rep && rep->failed) {
+	if (unlikely(rep->failed)) {
 		self->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_BACKEND, rep->failed);
 	}
-	if (rep && rep->late) {
+	if (unlikely(rep->late)) {
 		self->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_LATE_CTL, rep->late);
 	}
-	settle(self, ops, n, res);
+	if (unlikely(rep->errors))
+		settle_errors(self, ops, n, res);
 }
 
 /* Flush q (held locked by the caller).  Its owner uses its backend; a
@@ -61,23 +65,25 @@ void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *r
  * calls, since a ring belongs to the thread that made it. */
 void flush_locked(struct tq *q)
 {
-	struct tq *self = my_q ? my_q : q;
-	struct be_report rep = { 0, 0 };
+	struct tq *self = thr.q ? thr.q : q;
+	struct be_report rep = { 0, 0, 0 };
 	int res[QCAP];
 	unsigned n = q->n;
 
 	if (!n)
 		return;
 	if (!q->live) {
-		for (unsigned i = 0; i < n; i++)
-			res[i] = 0;
-		batch_done(self, q->ops, n, res, 0, be_kind, NULL);
-	} else if (q == my_q) {
-		be_submit(q->ops, n, res, NULL, &rep);
+		/* every op cancelled: nothing reaches the kernel */
+	} else if (q == thr.q && q->live >= policy_min_batch()) {
+		be_submit(q->ops, n, q->ordered, res, NULL, &rep);
 		batch_done(self, q->ops, n, res, q->live, be_kind, &rep);
 	} else {
-		be_sync_submit(q->ops, n, res);
-		batch_done(self, q->ops, n, res, q->live, EPB_BE_SYNC, NULL);
+		/* another thread's queue (a ring is its thread's own), or too
+		 * few ops to pay for a batch (policy.c): direct syscalls */
+		rep.errors = be_sync_submit(q->ops, n, res);
+		if (q == thr.q)
+			self->st.sync_flushes++;
+		batch_done(self, q->ops, n, res, q->live, EPB_BE_SYNC, &rep);
 	}
 	queue_clear(q);
 }
@@ -92,26 +98,26 @@ void take_sigops(struct tq *q)
 
 /* Whether q holds anything to flush.  For this thread's own queue that
  * includes handlers' side ops: one that ran after the last take_sigops()
- * of a critical section (before crit dropped) is still in the side list. */
+ * of a critical section (before thr.crit dropped) is still in the side list. */
 static int queue_busy(struct tq *q)
 {
-	return q && (q->n || (q == my_q && sig_pending()));
+	return q && (q->n || (q == thr.q && sig_pending()));
 }
 
 void flush_queue(struct tq *q)
 {
 	if (!queue_busy(q))
 		return;
-	crit++;
+	thr.crit++;
 	queue_lock(q);
-	if (q != my_q && q->tab != tab()) {
+	if (q != thr.q && q->tab != thr.tab) {
 		/* Its fd numbers mean other files in this thread's table. */
-		if (my_q)
-			my_q->st.fallbacks++;
+		if (thr.q)
+			thr.q->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_FOREIGN_TABLE, 0);
 	} else {
-		if (q != my_q && my_q) {
-			my_q->st.steals++;
+		if (q != thr.q && thr.q) {
+			thr.q->st.steals++;
 			DTRACE_PROBE1(epbatch, steal, q->tid);
 		}
 		/* Handlers' ops that ran during the flush too: a flush point
@@ -119,10 +125,10 @@ void flush_queue(struct tq *q)
 		do {
 			flush_locked(q);
 			take_sigops(q);
-		} while (q == my_q && q->n);
+		} while (q == thr.q && q->n);
 	}
 	queue_unlock(q);
-	crit--;
+	thr.crit--;
 }
 
 /* Make the kernel's view of instance id match the mirror. */
@@ -136,7 +142,7 @@ void sync_instance(unsigned id)
 	/* Touched from another fd table (EPBATCH_UNSHARE): its owner's fd
 	 * numbers mean other files here, so from now on its ops go to the
 	 * kernel at once (what is queued now, flush_queue cannot apply). */
-	if (q && q->tab != tab() && q != my_q)
+	if (q && q->tab != thr.tab && q != thr.q)
 		atomic_fetch_or(&epi_get(id)->flags, EPI_XTABLE);
 	if (queue_busy(q))
 		flush_queue(q);
@@ -145,14 +151,14 @@ void sync_instance(unsigned id)
 static void flush_other(struct tq *q, void *arg)
 {
 	(void)arg;
-	if (q != my_q && !q->dead && q->n)
+	if (q != thr.q && !q->dead && q->n)
 		flush_queue(q);
 }
 
 void flush_all(int steal_others)
 {
-	if (my_q)
-		flush_queue(my_q);
+	if (thr.q)
+		flush_queue(thr.q);
 	if (steal_others)
 		queue_each(flush_other, NULL);
 }

@@ -11,7 +11,7 @@
 int opt_unshare, opt_stats;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static _Atomic int inited;
+_Atomic int shim_inited;
 static TLS int in_init;
 
 static void env_flag(const char *name, int *out)
@@ -27,11 +27,12 @@ static void thread_exit(void *arg)
 	struct tq *q = arg;
 
 	flush_queue(q);
+	policy_thread_exit();
 	be_thread_exit();
-	if (my_tab) {
-		struct fdtab *t = my_tab;
+	if (thr.tab != &main_tab) {
+		struct fdtab *t = thr.tab;
 
-		my_tab = NULL;
+		thr.tab = &main_tab;
 		tab_free(t);
 	}
 	queue_retire(q);
@@ -50,25 +51,25 @@ static void init_once_fn(void)
 		fprintf(stderr, "libepbatch: cannot map the fd table; passing every call through\n");
 	queue_init(thread_exit);
 	fork_share_init();
-	if (be_init() < 0)
+	if (be_init() < 0 || policy_init() < 0)
 		exit(2);
 	in_init = 0;
-	atomic_store(&inited, 1);
+	atomic_store(&shim_inited, 1);
 }
 
-void shim_init(void)
+void shim_init_slow(void)
 {
-	if (likely(atomic_load_explicit(&inited, memory_order_acquire)) || in_init)
+	if (in_init)
 		return;
 	pthread_once(&init_once, init_once_fn);
 }
 
 __attribute__((destructor)) static void shim_fini(void)
 {
-	if (!atomic_load(&inited))
+	if (!atomic_load(&shim_inited))
 		return;
-	if (my_q)
-		flush_queue(my_q);
+	if (thr.q)
+		flush_queue(thr.q);
 	if (opt_stats)
 		stats_print();
 }

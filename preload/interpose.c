@@ -67,37 +67,47 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return shim_ctl(epfd, op, fd, ev);
 }
 
-static const struct timespec *ms_to_ts(int ms, struct timespec *ts)
+/* The common wait (wait_owner): nothing queued, the libc call itself;
+ * inlined into each wrapper with its kind constant. */
+static inline __attribute__((always_inline)) int
+wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
+	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	if (ms < 0)
-		return NULL;
-	ts->tv_sec = ms / 1000;
-	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
-	return ts;
+	struct tq *q;
+	int rc;
+
+	shim_init();
+	q = wait_owner(epfd);
+	if (unlikely(!q))
+		return shim_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	if (unlikely(q->n || sig_pending()))
+		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	thr.in_wait++;
+	if (kind == EPB_WAIT)
+		rc = real_epoll_wait(epfd, evs, maxevents, ms);
+	else if (kind == EPB_PWAIT)
+		rc = real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+	else
+		rc = real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
+	thr.in_wait--;
+	return rc;
 }
 
 EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)
 {
-	struct timespec ts;
-
-	shim_init();
-	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), NULL, EPB_WAIT);
+	return wait_common(epfd, evs, maxevents, timeout, NULL, NULL, EPB_WAIT);
 }
 
 EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int timeout,
 		       const sigset_t *sigmask)
 {
-	struct timespec ts;
-
-	shim_init();
-	return shim_wait(epfd, evs, maxevents, ms_to_ts(timeout, &ts), sigmask, EPB_PWAIT);
+	return wait_common(epfd, evs, maxevents, timeout, NULL, sigmask, EPB_PWAIT);
 }
 
 EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
 			const struct timespec *timeout, const sigset_t *sigmask)
 {
-	shim_init();
-	return shim_wait(epfd, evs, maxevents, timeout, sigmask, EPB_PWAIT2);
+	return wait_common(epfd, evs, maxevents, 0, timeout, sigmask, EPB_PWAIT2);
 }
 
 /* ---- fds the shim learns about ---- */

@@ -14,9 +14,8 @@
 #include <sys/resource.h>
 
 struct fdtab main_tab;
-TLS struct fdtab *my_tab;
-
-static struct epinfo *epis;
+TLS struct thr thr = { .tab = &main_tab };
+struct epinfo *epis;
 static _Atomic unsigned epi_next = 1;
 
 static void *map_zero(size_t len)
@@ -66,11 +65,6 @@ int mirror_init(void)
 	return 0;
 }
 
-struct epinfo *epi_get(unsigned id)
-{
-	return &epis[id];
-}
-
 static unsigned epi_new(int flags)
 {
 	unsigned id = atomic_fetch_add(&epi_next, 1);
@@ -104,7 +98,7 @@ void clear_all_epi(int flag)
 
 void slot_set(int fd, uint64_t v)
 {
-	struct fdtab *t = tab();
+	struct fdtab *t = thr.tab;
 	_Atomic uint64_t *s = slot_ptr(t, fd);
 	int m;
 
@@ -118,7 +112,7 @@ void slot_set(int fd, uint64_t v)
 
 void slot_reset(int fd)
 {
-	_Atomic uint64_t *s = slot_ptr(tab(), fd);
+	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
 
 	if (s)
 		atomic_store(s, 0);
@@ -138,7 +132,7 @@ void note_epoll(int fd, int flags)
 
 void note_dup(int oldfd, int newfd)
 {
-	_Atomic uint64_t *s = slot_ptr(tab(), oldfd);
+	_Atomic uint64_t *s = slot_ptr(thr.tab, oldfd);
 	uint64_t v = s ? atomic_load(s) : 0;
 
 	/* A dup of an epoll fd is the same instance.  A dup of anything else
@@ -150,45 +144,12 @@ void note_dup(int oldfd, int newfd)
 		slot_reset(newfd);
 }
 
-/* What the kernel would return for op on a POLL fd with mirror state v in
- * instance id: 0 (success, *nv is the state after it; the S_Q bit and queue
- * index of v are kept), or 1 when the shim cannot know (the kernel decides). */
-#define EXCL_OK_BITS (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | \
-		      EPOLLET | EPOLLEXCLUSIVE)
-#define S_KEEP (S_Q | (S_IDX_MASK << S_IDX_SHIFT))
-int predict(uint64_t v, unsigned id, int op, const struct epoll_event *ev, uint64_t *nv)
-{
-	int reg = (v & S_REG) != 0;
-
-	if (reg && s_id(v) != id)
-		return 1;	/* in another instance: the mirror holds one */
-	switch (op) {
-	case EPOLL_CTL_ADD:
-		if (reg || !ev)
-			return 1;
-		if ((ev->events & EPOLLEXCLUSIVE) && (ev->events & ~EXCL_OK_BITS))
-			return 1;
-		*nv = s_make(K_POLL, id, S_REG | (v & S_KEEP), ev->events);
-		return 0;
-	case EPOLL_CTL_MOD:
-		if (!reg || !ev || ((ev->events | s_events(v)) & EPOLLEXCLUSIVE))
-			return 1;
-		*nv = s_make(K_POLL, id, S_REG | (v & S_KEEP), ev->events);
-		return 0;
-	case EPOLL_CTL_DEL:
-		if (!reg)
-			return 1;
-		*nv = s_make(K_POLL, id, v & S_KEEP, 0);
-		return 0;
-	}
-	return 1;
-}
 
 /* Learn from what the kernel said (err: 0 or errno) to an op the shim
  * passed through. */
 void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
 {
-	struct fdtab *t = tab();
+	struct fdtab *t = thr.tab;
 	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
 	uint64_t e, v, nv;
 	unsigned id;
@@ -227,4 +188,10 @@ int any_epi_inherited(void)
 		if (!(atomic_load(&epis[id].flags) & EPI_CLOEXEC))
 			return 1;
 	return 0;
+}
+
+/* How many epoll instances this process has made (or inherited). */
+unsigned epi_count(void)
+{
+	return atomic_load(&epi_next) - 1;
 }

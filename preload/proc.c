@@ -26,6 +26,10 @@ void proc_atfork_child(void)
 	mark_all_epi(EPI_XPROC, 0);
 	fork_child();
 	my_tid_reset();
+	/* Only this thread lives on: the careful count is its own, plus,
+	 * while the parent's epoll instances are here, the fork taint
+	 * (fork.c) that an epoll_ctl on one of them must report. */
+	atomic_store(&ctl_careful, (epi_count() ? CAREFUL_FORKED : 0) + (thr.lp.batch != 0));
 	queue_after_fork();
 	be_after_fork();
 }

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-TLS struct tq *my_q;
-TLS int crit;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tq *registry;
@@ -26,7 +24,7 @@ void queue_init(void (*on_exit)(void *))
 /* A queue for this thread: a dead thread's empty one, or a new one. */
 struct tq *my_queue(void)
 {
-	struct tq *q = my_q;
+	struct tq *q = thr.q;
 
 	if (likely(q))
 		return q;
@@ -44,11 +42,11 @@ struct tq *my_queue(void)
 		registry = q;
 	}
 	q->tid = my_tid();
-	q->tab = tab();
+	q->tab = thr.tab;
 	memset(&q->st, 0, sizeof(q->st));
 	q->dead = 0;
 	pthread_mutex_unlock(&reg_lock);
-	my_q = q;
+	thr.q = q;
 	pthread_setspecific(exit_key, q);
 	return q;
 }
@@ -62,8 +60,8 @@ void queue_retire(struct tq *q)
 	memset(&q->st, 0, sizeof(q->st));
 	q->dead = 1;
 	pthread_mutex_unlock(&reg_lock);
-	if (q == my_q)
-		my_q = NULL;
+	if (q == thr.q)
+		thr.q = NULL;
 }
 
 /* fn on every queue, under the registry lock (fn must not take it). */
@@ -80,7 +78,7 @@ void queue_each(void (*fn)(struct tq *q, void *arg), void *arg)
 void queue_after_fork(void)
 {
 	for (struct tq *q = registry; q; q = q->next) {
-		if (q == my_q) {
+		if (q == thr.q) {
 			q->tid = my_tid();
 			continue;
 		}
@@ -89,26 +87,6 @@ void queue_after_fork(void)
 		atomic_store(&q->lock, 0);
 	}
 	pthread_mutex_init(&reg_lock, NULL);
-}
-
-/* The owner takes its own lock only to keep a flushing thread out; the CAS
- * is uncontended unless another thread is flushing this queue right now. */
-void queue_lock(struct tq *q)
-{
-	int want = q == my_q ? 1 : 2;
-	int zero = 0;
-
-	while (!atomic_compare_exchange_weak_explicit(&q->lock, &zero, want,
-						      memory_order_acquire,
-						      memory_order_relaxed)) {
-		zero = 0;
-		sched_yield();
-	}
-}
-
-void queue_unlock(struct tq *q)
-{
-	atomic_store_explicit(&q->lock, 0, memory_order_release);
 }
 
 /*
@@ -127,8 +105,7 @@ int qop_fold(struct qop *o, int op, const struct epoll_event *ev)
 	if (op == EPOLL_CTL_DEL) {
 		o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
 	} else {
-		o->events = ev->events;
-		o->data = ev->data.u64;
+		o->ev = *ev;
 	}
 	return 0;
 }
@@ -145,4 +122,18 @@ void queue_clear(struct tq *q)
 	q->n = 0;
 	q->live = 0;
 	q->ordered = 0;
+}
+
+/* Another thread holds q's lock (it is flushing q, or q's owner is queueing). */
+void queue_lock_wait(struct tq *q)
+{
+	int want = q == thr.q ? 1 : 2;
+	int zero = 0;
+
+	while (!atomic_compare_exchange_weak_explicit(&q->lock, &zero, want,
+						      memory_order_acquire,
+						      memory_order_relaxed)) {
+		zero = 0;
+		sched_yield();
+	}
 }

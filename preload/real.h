@@ -11,6 +11,8 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#pragma GCC visibility push(hidden)
+
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 /* Thread-locals of a preloaded library, reached without __tls_get_addr. */
@@ -37,5 +39,7 @@ static inline void my_tid_reset(void)
 {
 	tid_cache = 0;
 }
+
+#pragma GCC visibility pop
 
 #endif

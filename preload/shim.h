@@ -27,6 +27,8 @@
 
 #include "be.h"
 
+#pragma GCC visibility push(hidden)
+
 /* ---- mirror.c ---- */
 
 /*
@@ -95,11 +97,11 @@ struct epinfo {
 };
 
 extern struct fdtab main_tab;
-extern TLS struct fdtab *my_tab;
+extern struct epinfo *epis;
 
-static inline struct fdtab *tab(void)
+static inline struct epinfo *epi_get(unsigned id)
 {
-	return my_tab ? my_tab : &main_tab;
+	return &epis[id];
 }
 static inline _Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
 {
@@ -109,17 +111,51 @@ static inline _Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
 int mirror_init(void);
 int tab_alloc(struct fdtab *t);
 void tab_free(struct fdtab *t);
-struct epinfo *epi_get(unsigned id);
 void mark_all_epi(int flag, int only_non_cloexec);
 void clear_all_epi(int flag);
 int any_epi_inherited(void);
+unsigned epi_count(void);
 void slot_set(int fd, uint64_t v);
 void slot_reset(int fd);
 void note_pollable(int fd);
 void note_epoll(int fd, int flags);
 void note_dup(int oldfd, int newfd);
-int predict(uint64_t v, unsigned id, int op, const struct epoll_event *ev, uint64_t *nv);
 void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err);
+
+#define S_KEEP (S_Q | (S_IDX_MASK << S_IDX_SHIFT))
+/* What the kernel would return for op on a POLL fd with mirror state v in
+ * instance id: 0 (success, *nv is the state after it; the S_Q bit and queue
+ * index of v are kept), or 1 when the shim cannot know (the kernel decides). */
+#define EXCL_OK_BITS (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | \
+		      EPOLLET | EPOLLEXCLUSIVE)
+static inline int predict(uint64_t v, unsigned id, int op, const struct epoll_event *ev, uint64_t *nv)
+{
+	int reg = (v & S_REG) != 0;
+
+	if (reg && s_id(v) != id)
+		return 1;	/* in another instance: the mirror holds one */
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (reg || !ev)
+			return 1;
+		if ((ev->events & EPOLLEXCLUSIVE) && (ev->events & ~EXCL_OK_BITS))
+			return 1;
+		*nv = s_make(K_POLL, id, S_REG | (v & S_KEEP), ev->events);
+		return 0;
+	case EPOLL_CTL_MOD:
+		if (!reg || !ev || ((ev->events | s_events(v)) & EPOLLEXCLUSIVE))
+			return 1;
+		*nv = s_make(K_POLL, id, S_REG | (v & S_KEEP), ev->events);
+		return 0;
+	case EPOLL_CTL_DEL:
+		if (!reg)
+			return 1;
+		*nv = s_make(K_POLL, id, v & S_KEEP, 0);
+		return 0;
+	}
+	return 1;
+}
+
 
 /* ---- fork.c ---- */
 void fork_share_init(void);
@@ -134,7 +170,8 @@ void fork_before_exec(void);
 
 struct stats {
 	unsigned long deferred, flushed, batches, coalesced, passthrough,
-		fallbacks, fused_waits, mispredicted, steals, fused_closes;
+		fallbacks, fused_waits, mispredicted, steals, fused_closes,
+		direct, iters_direct, iters_batch, sync_flushes, lost_closes;
 };
 
 /* Per-thread queue.  Heap-allocated and recycled, never freed: another
@@ -152,13 +189,11 @@ struct tq {
 	struct tq *next;	/* registry */
 };
 
-extern TLS struct tq *my_q;	/* this thread's queue, once it has one */
-extern TLS int crit;		/* >0: this thread is inside the shim */
 
 void queue_init(void (*on_exit)(void *));
 struct tq *my_queue(void);
-void queue_lock(struct tq *q);
-void queue_unlock(struct tq *q);
+void queue_lock_wait(struct tq *q);
+
 int qop_fold(struct qop *o, int op, const struct epoll_event *ev);
 void queue_append(struct tq *q, const struct qop *o);
 void queue_clear(struct tq *q);
@@ -181,29 +216,111 @@ void queue_retire(struct tq *q);
 void queue_each(void (*fn)(struct tq *q, void *arg), void *arg);
 
 /* ---- sig.c ---- */
-int sig_pending(void);
+static inline int sig_pending(void);
 extern TLS _Atomic int nsig;
 int sig_defer(int epfd, int op, int fd, struct epoll_event *ev);
 int sig_take(struct tq *q);
+
+/* ---- policy.c ---- */
+
+/* A moving average with weight 1/4 for x, rounded away from the old value
+ * (so a constant x is reached, not approached). */
+static inline int ewma(int avg, int x)
+{
+	int d = x - avg;
+
+	return avg + (d > 0 ? d + 3 : d - 3) / 4;
+}
+
+struct loopstate {
+	unsigned ops;		/* epoll_ctl calls since the last wait */
+	int avg;		/* their moving average, x16 */
+	int ratio;		/* ops left after coalescing / ops, x256 (0: unknown) */
+	int batch;		/* defer this iteration's ops (2: a probe) */
+	unsigned probe;		/* direct iterations since the last probe */
+};
+extern int policy_fixed;
+int policy_init(void);
+unsigned policy_min_batch(void);
+unsigned policy_min_batch_known(void);
+extern unsigned policy_batch_from;
+/* Threads that batch now, plus CAREFUL_FORKED in a fork child: while not 0,
+ * every epoll_ctl takes the careful way (ctl.c). */
+extern _Atomic int ctl_careful;
+#define CAREFUL_FORKED (1 << 24)	/* direct: batch once the average reaches it */
+void policy_decide(struct tq *q, unsigned ops);
+void policy_thread_exit(void);
+
+
+/* ---- the thread's own state (one thread-local block: one address) ---- */
+struct thr {
+	struct fdtab *tab;	/* its mirror: &main_tab unless its fd table was unshared */
+	struct tq *q;		/* its queue, once it has one */
+	int crit;		/* >0: inside the shim (a signal handler's op must
+				 * not touch the queue) */
+	int in_wait;		/* between plain_wait's flush and its wait */
+	int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
+	struct loopstate lp;	/* policy.c */
+};
+extern TLS struct thr thr;
+
+/* The owner takes its own lock only to keep a flushing thread out; the CAS
+ * is uncontended unless another thread is flushing this queue right now. */
+static inline void queue_lock(struct tq *q)
+{
+	int zero = 0;
+
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero,
+							      q == thr.q ? 1 : 2,
+							      memory_order_acquire,
+							      memory_order_relaxed)))
+		queue_lock_wait(q);
+}
+
+static inline void queue_unlock(struct tq *q)
+{
+	atomic_store_explicit(&q->lock, 0, memory_order_release);
+}
+
+/* At each wait of an event-loop thread (see policy.c). */
+static inline void policy_wait(struct tq *q)
+{
+	struct loopstate *l = &thr.lp;
+	unsigned ops = l->ops;
+
+	l->ops = 0;
+	if (likely(!l->batch)) {
+		q->st.iters_direct++;
+		q->st.direct += ops;
+		l->avg = ewma(l->avg, (int)ops * 16);
+		if (likely((unsigned)l->avg < policy_batch_from))
+			return;
+	}
+	policy_decide(q, ops);
+}
 
 /* ---- flush.c ---- */
 void flush_queue(struct tq *q);
 void flush_locked(struct tq *q);
 void take_sigops(struct tq *q);
+
 void flush_all(int steal_others);
 void sync_instance(unsigned id);
 void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
 		unsigned live, enum epbatch_backend backend, const struct be_report *rep);
 
 /* ---- ctl.c close.c wait.c unshare.c ---- */
-extern TLS int in_wait;
 int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 void shim_close_prepare(int fd);
 int shim_close(int fd, int *rc);
 void shim_close_span(unsigned first, unsigned last);
 void shim_poll_epfd(int fd);
-int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
+/* ms: the timeout of epoll_wait/epoll_pwait; ts: epoll_pwait2's */
+int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind);
+int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
+		    const struct timespec *ts, const sigset_t *sigmask,
+		    enum epbatch_wait_kind kind);
 void shim_unshare_tab(void);
 void unshare_loop_thread(void);
 
@@ -219,6 +336,45 @@ extern int opt_unshare, opt_stats;
 void stats_add(struct stats *dst, const struct stats *src);
 void stats_retire(const struct stats *st);
 void stats_print(void);
-void shim_init(void);
+extern _Atomic int shim_inited;
+void shim_init_slow(void);
+static inline void shim_init(void)
+{
+	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire)))
+		shim_init_slow();
+}
+
+/* ---- the common wait, inline in the wrappers (interpose.c) ---- */
+
+static inline int sig_pending(void)
+{
+	return atomic_load_explicit(&nsig, memory_order_relaxed) != 0;
+}
+
+/*
+ * The thread's queue for a wait on epfd by its owner, a loop thread that has
+ * waited before, with policy_wait() done; NULL when shim_wait() must decide
+ * (first wait, another waiter, not an epoll fd the mirror knows, inside the
+ * shim).  With q->n == 0 and no handler op pending, the wait is the plain
+ * libc call (under in_wait: see plain_wait).
+ */
+static inline struct tq *wait_owner(int epfd)
+{
+	struct fdtab *t = thr.tab;
+	struct tq *q = thr.q;
+	uint64_t e;
+
+	if (unlikely(thr.crit || !q || (unsigned)epfd >= (unsigned)t->size))
+		return NULL;
+	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
+	if (unlikely(s_kind(e) != K_EPOLL ||
+		     atomic_load_explicit(&epi_get(s_id(e))->waiter, memory_order_relaxed) !=
+			     my_tid()))
+		return NULL;
+	policy_wait(q);
+	return q;
+}
+
+#pragma GCC visibility pop
 
 #endif

@@ -6,7 +6,7 @@
 
 /*
  * epoll_ctl from a signal handler that interrupted the shim on this thread
- * (crit > 0): the queue may be half-changed or in flight, so the handler
+ * (thr.crit > 0): the queue may be half-changed or in flight, so the handler
  * does not touch it.
  *   - fd has an op pending in this thread: queued or in flight (S_Q in the
  *     instance of epfd), or in the side list below: the kernel's answer now
@@ -46,22 +46,17 @@ static int sig_last(int fd, unsigned id)
 	return -1;
 }
 
-int sig_pending(void)
-{
-	return atomic_load_explicit(&nsig, memory_order_relaxed) != 0;
-}
-
 int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	struct fdtab *t = tab();
+	struct fdtab *t = thr.tab;
 	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
 	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0, nv;
 	unsigned id = s_id(e);
 	int k, reg, last;
 	struct qop *o;
 
-	if (!fs || !my_q || s_kind(e) != K_EPOLL || s_kind(v) != K_POLL ||
-	    s_id(v) != id || atomic_load(&epi_get(id)->owner) != my_q ||
+	if (!fs || !thr.q || s_kind(e) != K_EPOLL || s_kind(v) != K_POLL ||
+	    s_id(v) != id || atomic_load(&epi_get(id)->owner) != thr.q ||
 	    (atomic_load(&epi_get(id)->flags) & EPI_NODEFER) || epfd == fd)
 		return 1;
 	last = sig_last(fd, id);
@@ -90,13 +85,13 @@ int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 			return 1;
 		o = &sigops[last].op;
 		qop_fold(o, op, ev);
-		my_q->st.coalesced++;
+		thr.q->st.coalesced++;
 		return 0;
 	}
 	k = atomic_fetch_add(&nsig, 1);
 	if (k >= SIGQ) {
 		atomic_fetch_sub(&nsig, 1);
-		my_q->st.fallbacks++;
+		thr.q->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_SIGQ_FULL, 0);
 		return 1;
 	}
@@ -107,9 +102,9 @@ int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 		return 1;
 	}
 	sigops[k].op = (struct qop){ .epfd = epfd, .fd = fd, .op = op, .epi = id, .ordered = 1,
-				     .events = ev ? ev->events : 0, .data = ev ? ev->data.u64 : 0 };
+				     .ev = ev ? *ev : (struct epoll_event){ 0 } };
 	sigops[k].ready = 1;
-	my_q->st.deferred++;
+	thr.q->st.deferred++;
 	return 0;
 }
 
@@ -123,13 +118,13 @@ int sig_take(struct tq *q)
 {
 	int i = 0, n;
 
-	if (likely(atomic_load_explicit(&nsig, memory_order_relaxed) == 0) || q != my_q)
+	if (likely(atomic_load_explicit(&nsig, memory_order_relaxed) == 0) || q != thr.q)
 		return 0;
 again:
 	/* A handler may add one while this runs: re-read the count, and
 	 * reset it only if nothing was added since (else go on). */
 	for (; i < atomic_load(&nsig) && i < SIGQ; i++) {
-		_Atomic uint64_t *s = slot_ptr(tab(), sigops[i].op.fd);
+		_Atomic uint64_t *s = slot_ptr(thr.tab, sigops[i].op.fd);
 		unsigned epi = sigops[i].op.epi;
 		struct qop o;
 		uint64_t v;

@@ -24,7 +24,7 @@
  */
 void shim_unshare_tab(void)
 {
-	struct fdtab *old = tab(), *nt = calloc(1, sizeof(*nt));
+	struct fdtab *old = thr.tab, *nt = calloc(1, sizeof(*nt));
 	int maxfd;
 
 	if (!nt || tab_alloc(nt)) {
@@ -35,9 +35,9 @@ void shim_unshare_tab(void)
 	for (int fd = 0; fd <= maxfd && fd < nt->size && fd < old->size; fd++)
 		atomic_store(&nt->slot[fd], atomic_load(&old->slot[fd]) & ~S_Q);
 	atomic_store(&nt->maxfd, maxfd);
-	my_tab = nt;
+	thr.tab = nt;
 	if (my_queue())		/* its exit destructor frees the copy */
-		my_q->tab = nt;
+		thr.q->tab = nt;
 	if (old != &main_tab)
 		tab_free(old);	/* a second unshare: the previous copy is ours alone */
 }
@@ -52,8 +52,8 @@ void unshare_loop_thread(void)
 	 * the mirror a second time */
 	if (syscall(SYS_unshare, CLONE_FILES) == 0) {
 		shim_unshare_tab();
-	} else if (my_q) {
-		my_q->st.fallbacks++;
+	} else if (thr.q) {
+		thr.q->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_UNSHARE, errno);
 	}
 }

@@ -6,23 +6,19 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
-TLS int in_wait;		/* between plain_wait's flush and its wait */
-static TLS int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
 
-static int real_wait(int epfd, struct epoll_event *evs, int maxevents,
+static int real_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 		     const struct timespec *ts, const sigset_t *sigmask,
 		     enum epbatch_wait_kind kind)
 {
-	int ms;
-
-	if (kind == EPB_PWAIT2)
-		return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
-	ms = ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1;
+	if (kind == EPB_WAIT)
+		return real_epoll_wait(epfd, evs, maxevents, ms);
 	if (kind == EPB_PWAIT)
 		return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
-	return real_epoll_wait(epfd, evs, maxevents, ms);
+	return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
 }
 
 /*
@@ -31,22 +27,22 @@ static int real_wait(int epfd, struct epoll_event *evs, int maxevents,
  * its op: natively it would be in effect before the wait, and the wait
  * (maybe an infinite one) would not see it.  in_wait makes it pass through.
  */
-static int plain_wait(int epfd, struct epoll_event *evs, int maxevents,
+static int plain_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 		      const struct timespec *ts, const sigset_t *sigmask,
 		      enum epbatch_wait_kind kind)
 {
 	int rc;
 
-	in_wait++;
+	thr.in_wait++;
 	flush_all(0);
-	rc = real_wait(epfd, evs, maxevents, ts, sigmask, kind);
-	in_wait--;
+	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	thr.in_wait--;
 	return rc;
 }
 
 static void become_loop_thread(void)
 {
-	loop_thread = 1;
+	thr.loop_thread = 1;
 	unshare_loop_thread();
 }
 
@@ -58,8 +54,6 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
 	int wt = atomic_load(&ep->waiter);
 	struct tq *q;
 
-	if (likely(wt == me))
-		return;
 	if (wt == 0) {
 		q = my_queue();
 		atomic_store(&ep->owner, q);
@@ -74,50 +68,31 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
 	}
 }
 
-int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
-	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
+/* The queued ops and the wait in one submission (be_submit).  The ops
+ * leave the queue before the call so a thread that must flush it does not
+ * wait behind a sleeping wait. */
+static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
+		      const struct timespec *ts, const sigset_t *sigmask)
 {
-	_Atomic uint64_t *es = slot_ptr(tab(), epfd);
-	uint64_t e = es ? atomic_load(es) : 0;
-	struct be_report rep = { 0, 0 };
+	struct be_report rep = { 0, 0, 0 };
 	struct qop ops[QCAP];
 	int res[QCAP];
 	struct be_wait w;
-	struct tq *q;
 	unsigned n, live;
+	int ordered;
 
-	if (unlikely(crit))
-		return real_wait(epfd, evs, maxevents, ts, sigmask, kind);
-	if (s_kind(e) != K_EPOLL || be_kind == EPB_BE_SYNC) {
-		if (unlikely(!loop_thread))
-			become_loop_thread();
-		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
-	}
-	claim_waiter(epi_get(s_id(e)), s_id(e), my_tid());
-	if (unlikely(!loop_thread))
-		become_loop_thread();
-	q = my_q;
-	if (!q || !q->n || sig_pending() || !be_has_fused_wait() || maxevents <= 0 ||
-	    (be_kind == EPB_BE_URING && q->ordered) ||
-	    maxevents > EPOLL_BATCH_MAX_EVENTS ||
-	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
-		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
-	}
-
-	/* Fused: the queued ops and the wait in one syscall.  The ops leave
-	 * the queue before the call so a thread that must flush it does not
-	 * wait behind a sleeping wait. */
-	crit++;
+	thr.crit++;
 	queue_lock(q);
 	n = q->n;
 	memcpy(ops, q->ops, n * sizeof(ops[0]));
 	live = q->live;
+	ordered = q->ordered;
 	queue_clear(q);
 	queue_unlock(q);
 
 	w = (struct be_wait){ .epfd = epfd, .evs = evs, .maxevents = maxevents, .ts = ts,
 			      .sigmask = sigmask, .sigops = &nsig };
-	be_submit(ops, n, res, &w, &rep);
+	be_submit(ops, n, ordered, res, &w, &rep);
 	batch_done(q, ops, n, res, live, be_kind, &rep);
 	if (unlikely(atomic_load(&nsig))) {
 		queue_lock(q);
@@ -125,16 +100,78 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents,
 		queue_unlock(q);
 	}
 	q->st.fused_waits++;
-	crit--;
-	if (unlikely(w.skipped)) {
-		/* kmod: a handler ran between two ops and left an op in the
-		 * side list (now queued); it goes in before the wait. */
-		return plain_wait(epfd, evs, maxevents, ts, sigmask, kind);
-	}
+	thr.crit--;
+	if (unlikely(w.skipped))
+		return INT_MIN;
 	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
 	if (w.result < 0) {
 		errno = -w.result;
 		return -1;
 	}
 	return w.result;
+}
+
+/* The wait of a loop thread whose queue holds ops (policy_wait done). */
+int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
+		    const struct timespec *ts, const sigset_t *sigmask,
+		    enum epbatch_wait_kind kind)
+{
+	struct timespec mts;
+	int rc;
+
+	if (!q->n && !sig_pending()) {
+		/* Nothing queued: the real wait, as plain_wait does it. */
+		thr.in_wait++;
+		rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		thr.in_wait--;
+		return rc;
+	}
+	if (kind != EPB_PWAIT2) {
+		ts = NULL;
+		if (ms >= 0) {
+			mts.tv_sec = ms / 1000;
+			mts.tv_nsec = (long)(ms % 1000) * 1000000L;
+			ts = &mts;
+		}
+	}
+	if (q->live < policy_min_batch() || sig_pending() || !be_has_fused_wait() ||
+	    maxevents <= 0 || (be_kind == EPB_BE_URING && q->ordered) ||
+	    maxevents > EPOLL_BATCH_MAX_EVENTS ||
+	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)))
+		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	rc = fused_wait(q, epfd, evs, maxevents, ts, sigmask);
+	if (unlikely(rc == INT_MIN)) {
+		/* kmod: a handler ran between two ops and left an op in the
+		 * side list (now queued); it goes in before the wait. */
+		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	}
+	return rc;
+}
+
+/* Any wait that wait_direct() (shim.h) did not take. */
+int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
+	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	_Atomic uint64_t *es = slot_ptr(thr.tab, epfd);
+	uint64_t e = es ? atomic_load_explicit(es, memory_order_acquire) : 0;
+	struct epinfo *ep;
+	struct tq *q;
+
+	if (unlikely(thr.crit))
+		return real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	if (s_kind(e) != K_EPOLL) {
+		if (unlikely(!thr.loop_thread))
+			become_loop_thread();
+		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	}
+	ep = epi_get(s_id(e));
+	if (atomic_load_explicit(&ep->waiter, memory_order_relaxed) != my_tid())
+		claim_waiter(ep, s_id(e), my_tid());
+	if (unlikely(!thr.loop_thread))
+		become_loop_thread();
+	q = thr.q;
+	if (unlikely(!q))
+		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	policy_wait(q);
+	return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }

@@ -9,9 +9,13 @@
 #   BUILD             build directory (default: build, relative to the repo)
 #   CONF_DIR          scenario binaries (default: $BUILD/conformance)
 #   SHIM              the shim (default: $BUILD/libepbatch.so)
-#   BACKENDS          backends to run (default: "sync uring", plus kmod when
-#                     /dev/epoll_batch exists); "none" = native runs only,
-#                     for developing scenarios before the shim exists
+#   BACKENDS          backends to run (default: "sync uring uring+batch", plus
+#                     kmod and kmod+batch when /dev/epoll_batch exists); NAME+batch
+#                     runs NAME with EPBATCH_MIN_BATCH=0 (every op the mirror can
+#                     answer deferred, whatever the batch size: the batching
+#                     machinery, which the default policy uses only for big
+#                     batches); "none" = native runs only, for developing
+#                     scenarios before the shim exists
 #   SCENARIO_TIMEOUT  seconds per run (default 20); a hang is a failure
 #   KEEP              directory to keep every transcript in (default: a
 #                     temporary directory, removed at the end)
@@ -32,8 +36,8 @@ SHIM=$(abs "${SHIM:-$BUILD/libepbatch.so}")
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-20}
 pattern=${1:-.}
 if [ -z "${BACKENDS:-}" ]; then
-	BACKENDS="sync uring"
-	[ -e /dev/epoll_batch ] && BACKENDS="$BACKENDS kmod"
+	BACKENDS="sync uring uring+batch"
+	[ -e /dev/epoll_batch ] && BACKENDS="$BACKENDS kmod kmod+batch"
 fi
 [ "$BACKENDS" = none ] && BACKENDS=""
 
@@ -125,7 +129,9 @@ for bin in $scenarios; do
 	[ $shim_ok = 1 ] || continue
 	for b in $BACKENDS; do
 		t=$out/$name.$b
-		rc=$(EPBATCH_BACKEND=$b LD_PRELOAD=$SHIM \
+		mb=
+		case $b in *+batch) mb=0 ;; esac
+		rc=$(EPBATCH_BACKEND=${b%+batch} EPBATCH_MIN_BATCH=$mb LD_PRELOAD=$SHIM \
 			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 			run "$t" "$bin")
 		if cmp -s "$native" "$t"; then

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * When batching pays.  A batch has a fixed cost (an io_uring_enter, its
+ * request set-up and completions; the module's ioctl) and saves a little per
+ * op (one syscall entry and exit).  How much of each depends on the machine:
+ * where syscalls are cheap (no KPTI, eIBRS) an io_uring EPOLL_CTL costs
+ * nearly what the syscall does, so a batch of a few ops costs more than it
+ * saves.  So the shim measures, once per process, the smallest batch its
+ * backend runs faster than direct syscalls (min_batch), and each event-loop
+ * thread chooses, at every wait, how its next iteration submits:
+ *   direct  each epoll_ctl goes to the kernel at once, with no more work in
+ *           user space than the mirror's bookkeeping: the shim costs a few
+ *           instructions per call and no syscall;
+ *   batch   ops are deferred (coalescing cancels ADD+DEL, folds MOD+MOD) and
+ *           applied at the next flush point: with the backend, fused with
+ *           the wait, when at least min_batch ops survived coalescing, else
+ *           as direct syscalls.
+ * A thread batches when its recent iterations had, after coalescing, at
+ * least min_batch ops, or when coalescing removed a quarter of them (which
+ * it learns by batching one iteration in 64 while direct).
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int policy_fixed;			/* EPBATCH_MIN_BATCH=0: always batch */
+_Atomic int ctl_careful;
+static _Atomic unsigned min_batch;	/* 0: not measured yet */
+static unsigned calib_direct_ns, calib_batch_ns;	/* per iteration, at n = 16 */
+
+#define FIX 16			/* fixed point of the averages */
+#define PROBE_EVERY 64
+
+/* Direct threads reconsider only from this average (x FIX) on: below it
+ * neither a batch nor coalescing can pay (coalescing needs two ops), and
+ * the measurement waits until a thread gets there. */
+unsigned policy_batch_from = 2 * FIX;
+
+static void set_min_batch(unsigned b)
+{
+	atomic_store(&min_batch, b);
+	policy_batch_from = (b < 2 ? b : 2) * FIX;
+}
+
+/* EPBATCH_MIN_BATCH: unset, measure; 0, always batch (every op the mirror
+ * can answer is deferred, whatever the batch size: the first version's
+ * behaviour, which the tests of the batching itself use); N, batch from N
+ * ops on, without measuring.  -1 after printing why on stderr. */
+int policy_init(void)
+{
+	const char *v = getenv("EPBATCH_MIN_BATCH");
+	char *end;
+	long n;
+
+	if (be_kind == EPB_BE_SYNC) {
+		set_min_batch(UINT_MAX);
+		policy_batch_from = UINT_MAX;	/* sync: always direct */
+		return 0;
+	}
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < 0 || n > QCAP) {
+		fprintf(stderr, "libepbatch: EPBATCH_MIN_BATCH='%s': expected 0 (always batch) or a batch size 1..%d\n",
+			v, QCAP);
+		return -1;
+	}
+	set_min_batch(n ? (unsigned)n : 1);
+	if (!n) {
+		policy_fixed = 1;
+		policy_batch_from = 0;
+	}
+	return 0;
+}
+
+static unsigned long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_sec * 1000000000UL + (unsigned long)ts.tv_nsec;
+}
+
+#define CAL_ITERS 8	/* iterations per timed run */
+#define CAL_RUNS 5	/* runs per variant, interleaved; the minimum counts */
+
+/*
+ * ns per loop iteration of n EPOLL_CTL_MODs on a ready socket and a wait
+ * that returns its event: direct syscalls (batch 0) or one batch fused with
+ * the wait through the backend (batch 1).  The socket and the epoll
+ * instance are made with raw syscalls, so the mirror never sees them.
+ */
+static unsigned long time_loop(int ep, int fd, unsigned n, int batch)
+{
+	struct qop ops[QCAP];
+	int res[QCAP];
+	struct epoll_event out[2];
+	struct be_report rep = { 0, 0, 0 };
+	unsigned long t0 = now_ns();
+
+	for (unsigned i = 0; i < n; i++)
+		ops[i] = (struct qop){ .epfd = ep, .fd = fd, .op = EPOLL_CTL_MOD,
+				       .ev = { .events = EPOLLIN, .data.u64 = i } };
+	for (int it = 0; it < CAL_ITERS; it++) {
+		if (batch) {
+			struct be_wait w = { .epfd = ep, .evs = out, .maxevents = 2 };
+
+			be_submit(ops, n, 0, res, &w, &rep);
+		} else {
+			for (unsigned i = 0; i < n; i++) {
+				struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+
+				real_epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+			}
+			real_epoll_wait(ep, out, 2, -1);
+		}
+	}
+	return (now_ns() - t0) / CAL_ITERS;
+}
+
+/* The smallest batch (1..QCAP) the backend runs faster than direct
+ * syscalls, from two batch sizes: cost = fixed + n * per_op for each way. */
+static unsigned calibrate(void)
+{
+	const unsigned n1 = 1, n2 = 16;
+	unsigned long d1 = ULONG_MAX, d2 = ULONG_MAX, b1 = ULONG_MAX, b2 = ULONG_MAX;
+	double dfix, dop, bfix, bop, be;
+	int ep, sv[2], saved = errno;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	ep = (int)real_syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
+	if (ep < 0)
+		return UINT_MAX;
+	if (real_syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		real_close(ep);
+		return UINT_MAX;
+	}
+	(void)!write(sv[1], "x", 1);
+	real_epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev);
+	for (int r = 0; r < CAL_RUNS; r++) {
+		unsigned long t;
+
+		t = time_loop(ep, sv[0], n1, 0);
+		d1 = t < d1 ? t : d1;
+		t = time_loop(ep, sv[0], n1, 1);
+		b1 = t < b1 ? t : b1;
+		t = time_loop(ep, sv[0], n2, 0);
+		d2 = t < d2 ? t : d2;
+		t = time_loop(ep, sv[0], n2, 1);
+		b2 = t < b2 ? t : b2;
+	}
+	real_close(sv[0]);
+	real_close(sv[1]);
+	real_close(ep);
+	errno = saved;
+	calib_direct_ns = (unsigned)d2;
+	calib_batch_ns = (unsigned)b2;
+	dop = ((double)d2 - (double)d1) / (n2 - n1);
+	bop = ((double)b2 - (double)b1) / (n2 - n1);
+	dfix = (double)d1 - dop * n1;
+	bfix = (double)b1 - bop * n1;
+	/* 5% margin: a batch must win clearly, not within the noise */
+	if (bop * 1.05 >= dop)
+		return b1 * 1.05 < d1 ? 1 : UINT_MAX;
+	be = (bfix * 1.05 - dfix) / (dop - bop * 1.05);
+	if (be <= 1)
+		return 1;
+	return be >= QCAP ? UINT_MAX : (unsigned)be + 1;
+}
+
+unsigned policy_min_batch(void)
+{
+	unsigned b = atomic_load_explicit(&min_batch, memory_order_relaxed);
+
+	if (likely(b))
+		return b;
+	b = calibrate();
+	set_min_batch(b);
+	DTRACE_PROBE3(epbatch, calibrated, b, calib_direct_ns, calib_batch_ns);
+	return b;
+}
+
+unsigned policy_min_batch_known(void)
+{
+	return atomic_load_explicit(&min_batch, memory_order_relaxed);
+}
+
+/*
+ * At each wait of an event-loop thread (policy_wait in shim.h does the
+ * common case inline): this iteration's numbers (ops: its epoll_ctl calls;
+ * q->live: of them still queued after coalescing, when it batched) go into
+ * the averages, and the next iteration's way is chosen.
+ */
+void policy_decide(struct tq *q, unsigned ops)
+{
+	struct loopstate *l = &thr.lp;
+	unsigned est, mb;
+	int batch;
+
+	if (l->batch) {
+		q->st.iters_batch++;
+		l->avg = ewma(l->avg, (int)ops * FIX);
+		if (!l->ratio)
+			l->ratio = FIX * FIX;
+		if (ops)
+			l->ratio = ewma(l->ratio, (int)(q->live * FIX * FIX / ops));
+	}
+	if (policy_fixed) {
+		if (!l->batch)
+			atomic_fetch_add(&ctl_careful, 1);
+		l->batch = 1;
+		return;
+	}
+	mb = policy_min_batch();
+	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
+	batch = (mb != UINT_MAX && est >= mb * FIX) ||
+		(l->avg >= 2 * FIX && l->ratio && l->ratio <= FIX * FIX * 3 / 4);
+	if (!batch && !l->batch && l->avg >= 2 * FIX && ++l->probe >= PROBE_EVERY) {
+		l->probe = 0;
+		batch = 2;	/* one iteration to see what coalescing does */
+	}
+	if ((batch == 1) != (l->batch == 1) && batch != 2 && l->batch != 2)
+		DTRACE_PROBE3(epbatch, mode, batch ? EPB_MODE_BATCH : EPB_MODE_DIRECT,
+			      l->avg, l->ratio);
+	if (!batch != !l->batch)
+		atomic_fetch_add(&ctl_careful, batch ? 1 : -1);
+	l->batch = batch;
+}
+
+/* A thread that batched exits (its queue was flushed). */
+void policy_thread_exit(void)
+{
+	if (thr.lp.batch)
+		atomic_fetch_sub(&ctl_careful, 1);
+	thr.lp.batch = 0;
+}
