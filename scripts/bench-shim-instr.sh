@@ -87,6 +87,7 @@ cg_sum() { # cg_sum FILE OBJECT-SUBSTRING
 	/^calls=/ { incall = 1; ncalls = $1; sub(/^calls=/, "", ncalls); next }
 	/^(summary|totals):/ { total = $2; next }
 	/^[0-9+*-]/ {
+		if (!incall) { o = ob; sub(/.*\//, "", o); self[o ":" fn] += $2 }
 		mine = index(ob, want) && (fn == "epoll_ctl" || fn == "epoll_wait" || fn == "epoll_pwait" || fn == "epoll_pwait2" || fn ~ /^__epoll_pwait2/)
 		if (mine) {
 			ent = fn; sub(/^__epoll_pwait2.*/, "epoll_pwait2", ent)
@@ -98,6 +99,7 @@ cg_sum() { # cg_sum FILE OBJECT-SUBSTRING
 	END {
 		print "total", total + 0
 		for (e in incl) print e, incl[e]
+		for (e in self) print "self:" e, self[e]
 	}' "$1"
 }
 
@@ -189,6 +191,31 @@ EOF
 }
 report >"$tmp/rows"
 
+# Where the shim's instructions go: self Ir per op by function (N2-N1), for
+# the shim variants in three cells, functions with >= 1 Ir per op.
+breakdown() {
+	for c in keepalive:block:64 double:zero:64 keepalive:zero:1; do
+		IFS=: read -r m w k <<EOF
+$c
+EOF
+		for v in $vlist; do
+			a=$tmp/cg.$m.$w.$k.$v.$n1.sum b=$tmp/cg.$m.$w.$k.$v.$n2.sum
+			[ -f "$a" ] && [ -f "$b" ] || continue
+			echo "-- $m $w K=$k $v: self Ir per op by function ($k ops per iteration)"
+			awk -v d=$((n2 - n1)) -v ops="$k" '
+				FNR == 1 { f++ }
+				/^self:/ { x[f, $1] = $2; k[$1] = 1 }
+				END {
+					for (e in k) {
+						v = (x[2, e] - x[1, e]) / d / ops
+						if (v >= 1 && e !~ /epbatch-rearm:/) printf "%9.1f  %s\n", v, substr(e, 6)
+					}
+				}' "$a" "$b" | sort -rn | head -25
+		done
+	done
+}
+[ $have_vg = 1 ] && breakdown >"$tmp/breakdown"
+
 mkdir -p "$(dirname "$out")"
 awk -v out="$out.tmp" -v n1="$n1" -v n2="$n2" -v kernel="$(uname -r)" -v vg="$(valgrind --version 2>/dev/null || echo none)" '
 function num(s) { return s == "-" ? "null" : s }
@@ -237,3 +264,7 @@ wait>libc: instructions per wait call above libc's wrapper.  sys/it: syscalls pe
   wait/it = epoll_wait + epoll_pwait + epoll_pwait2, batch/it = io_uring_enter + ioctl.
 N1=$n1, N2=$n2 iterations; JSON: $out
 EOF
+if [ -s "$tmp/breakdown" ]; then
+	cat "$tmp/breakdown"
+	cp "$tmp/breakdown" "${out%.json}-functions.txt"
+fi
