@@ -54,7 +54,7 @@ command -v valgrind >/dev/null || { have_vg=0; echo "bench-shim-instr: no valgri
 command -v strace >/dev/null || { have_st=0; echo "bench-shim-instr: no strace: syscall counts skipped" >&2; }
 
 # cells: mode wait K
-cells="keepalive:block:64 keepalive:zero:64 double:zero:64 double:block:64 keepalive:block:1 keepalive:zero:1 conn:block:1"
+cells="keepalive:block:64 keepalive:zero:64 keepalive:short:64 keepalive:pwait:64 keepalive:pwait2:64 double:zero:64 double:block:64 keepalive:block:1 keepalive:zero:1 conn:block:1"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -110,6 +110,8 @@ if [ $have_vg = 1 ]; then
 		IFS=: read -r m w k <<EOF
 $c
 EOF
+		# valgrind 3.19 has no epoll_pwait2 (syscall 441): ENOSYS
+		[ "$w" = pwait2 ] && continue
 		for v in $variants; do
 			for n in $n1 $n2; do
 				f=$tmp/cg.$m.$w.$k.$v.$n
@@ -223,7 +225,9 @@ function num(s) { return s == "-" ? "null" : s }
 	m = $1; w = $2; k = $3; v = $4; ctl = $5; tot = $6; cc = $7; ww = $8
 	key = m " " w " " k
 	if (v == "baseline") { bctl[key] = cc; bwait[key] = ww; btot[key] = tot }
-	ops = (m == "double") ? k : ctl      # ops the kernel must finally apply (double: coalesced)
+	# ops the kernel finally applies: K in double mode when the shim defers
+	# (MOD+MOD coalesces), else one per call (baseline, sync pass through)
+	ops = (m == "double" && v != "baseline" && v != "sync") ? k : ctl
 	row[NR] = $0
 	if (cc != "-") {
 		per_call = ctl > 0 ? cc / ctl : 0
@@ -258,8 +262,9 @@ mv "$out.tmp" "$out"
 cat <<EOF
 Ir/call: user-space instructions inside the application's epoll_ctl calls, per call (libc's wrapper
   in the baseline; the shim's interposer, inclusive, otherwise).  call>libc: the same minus the baseline's.
-Ir/op: instructions in epoll_ctl + the wait entry point per op the kernel finally gets (double mode:
-  K ops per iteration after coalescing; otherwise one per call); op>libc: minus the baseline's.
+Ir/op: instructions in epoll_ctl + the wait entry point per op the kernel finally gets (double mode
+  under a deferring backend: K ops per iteration after coalescing; otherwise one per call);
+  op>libc: (the same per iteration minus the baseline's) per op.
 wait>libc: instructions per wait call above libc's wrapper.  sys/it: syscalls per iteration (strace),
   wait/it = epoll_wait + epoll_pwait + epoll_pwait2, batch/it = io_uring_enter + ioctl.
 N1=$n1, N2=$n2 iterations; JSON: $out
