@@ -39,14 +39,14 @@ shift $((OPTIND - 1))
 for v in "$n1" "$n2"; do
 	case $v in '' | *[!0-9]*) echo "bench-shim-instr: '$v' is not a positive integer" >&2; exit 2 ;; esac
 done
-[ "$n2" -gt "$n1" ] && [ "$n1" -gt 0 ] || { echo "bench-shim-instr: want 0 < N1 < N2" >&2; exit 2; }
+if [ "$n2" -le "$n1" ] || [ "$n1" -le 0 ]; then echo "bench-shim-instr: want 0 < N1 < N2" >&2; exit 2; fi
 [ -n "$vlist" ] || { vlist="sync uring"; [ -e /dev/epoll_batch ] && vlist="$vlist kmod"; }
 for v in $vlist; do
 	case $v in auto | sync | uring | kmod) ;; *) echo "bench-shim-instr: unknown variant '$v'" >&2; exit 2 ;; esac
 done
 variants="baseline $vlist"
 SHIM=$BUILD/libepbatch.so LOOP=$BUILD/shim/epbatch-rearm
-[ -f "$SHIM" ] && [ -x "$LOOP" ] || make -s "$SHIM" "$LOOP"
+if [ ! -f "$SHIM" ] || [ ! -x "$LOOP" ]; then make -s "$SHIM" "$LOOP"; fi
 SHIM=$(cd "$(dirname "$SHIM")" && pwd)/$(basename "$SHIM")
 LOOP=$(cd "$(dirname "$LOOP")" && pwd)/$(basename "$LOOP")
 have_vg=1 have_st=1
@@ -139,12 +139,15 @@ EOF
 			for n in $n1 $n2; do
 				f=$tmp/st.$m.$w.$k.$v.$n
 				# shellcheck disable=SC2046
-				env $(envfor "$v") strace -f -c -o "$f.out" "$LOOP" -m "$m" -w "$w" -n "$k" -i "$n" -d 0 \
+				# env under strace: the shim must not load into strace itself
+				strace -f -c -o "$f.out" env $(envfor "$v") EPBATCH_STATS=1 "$LOOP" -m "$m" -w "$w" -n "$k" -i "$n" -d 0 \
 					>/dev/null 2>"$f.log" </dev/null ||
 					{ echo "bench-shim-instr: strace $v $m $w K=$k failed" >&2; exit 1; }
 				# strace -c: calls is column 4 (or 3 when there is no errors column... it is
 				# always "% time seconds usecs/call calls [errors] syscall")
 				awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { print $NF, $4 }' "$f.out" >"$f.sum"
+				# the shim's counters (EPBATCH_STATS=1: one line on stderr at exit)
+				sed -n 's/^epbatch: pid=[0-9]* //p' "$f.log" | tail -1 >"$f.stats"
 			done
 		done
 	done
@@ -187,6 +190,8 @@ EOF
 			else
 				printf -- '- - - - - - - - '
 			fi
+			# the shim's counters in the N2 run, after a "|"
+			printf '| %s' "$(cat "$tmp/st.$m.$w.$k.$v.$n2.stats" 2>/dev/null)"
 			echo
 		done
 	done
@@ -202,7 +207,7 @@ $c
 EOF
 		for v in $vlist; do
 			a=$tmp/cg.$m.$w.$k.$v.$n1.sum b=$tmp/cg.$m.$w.$k.$v.$n2.sum
-			[ -f "$a" ] && [ -f "$b" ] || continue
+			if [ ! -f "$a" ] || [ ! -f "$b" ]; then continue; fi
 			echo "-- $m $w K=$k $v: self Ir per op by function ($k ops per iteration)"
 			awk -v d=$((n2 - n1)) -v ops="$k" '
 				FNR == 1 { f++ }
@@ -222,6 +227,7 @@ mkdir -p "$(dirname "$out")"
 awk -v out="$out.tmp" -v n1="$n1" -v n2="$n2" -v kernel="$(uname -r)" -v vg="$(valgrind --version 2>/dev/null || echo none)" '
 function num(s) { return s == "-" ? "null" : s }
 {
+	st = $0; sub(/^[^|]*\| ?/, "", st); gsub(/"/, "", st)
 	m = $1; w = $2; k = $3; v = $4; ctl = $5; tot = $6; cc = $7; ww = $8
 	key = m " " w " " k
 	if (v == "baseline") { bctl[key] = cc; bwait[key] = ww; btot[key] = tot }
@@ -246,9 +252,10 @@ function num(s) { return s == "-" ? "null" : s }
 		"      \"ir_per_iter\": {\"process\": %s, \"epoll_ctl\": %s, \"wait\": %s},\n" \
 		"      \"ir_per_ctl_call\": %s, \"ir_per_ctl_call_above_libc\": %s, \"ir_per_op\": %s, \"ir_per_op_above_libc\": %s,\n" \
 		"      \"ir_wait_above_libc\": %s, \"process_ir_per_op_above_baseline\": %s,\n" \
-		"      \"syscalls_per_iter\": {\"total\": %s, \"epoll_ctl\": %s, \"epoll_wait\": %s, \"io_uring_enter\": %s, \"ioctl\": %s, \"close\": %s} }",
+		"      \"syscalls_per_iter\": {\"total\": %s, \"epoll_ctl\": %s, \"epoll_wait\": %s, \"io_uring_enter\": %s, \"ioctl\": %s, \"close\": %s},\n" \
+		"      \"shim_stats_n2\": \"%s\" }",
 		m, w, k, v, num(ctl), num(tot), num(cc), num(ww), num(per_call), num(above_call), num(per_op), num(above_op),
-		num(above_wait), num(proc_op), num($9), num($10), ($11 == "-" ? "null" : $11 + $12 + $13), num($14), num($15), num($16))
+		num(above_wait), num(proc_op), num($9), num($10), ($11 == "-" ? "null" : $11 + $12 + $13), num($14), num($15), num($16), st)
 }
 END {
 	printf "{ \"schema\": \"epbatch-bench-shim-instr/1\", \"kernel\": \"%s\", \"valgrind\": \"%s\", \"n1\": %d, \"n2\": %d,\n  \"rows\": [\n", kernel, vg, n1, n2 >out

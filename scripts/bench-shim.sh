@@ -73,7 +73,7 @@ for m in $mlist; do
 	case $m in keepalive | double | rearm | idle | conn) ;; *) echo "bench-shim: unknown mode '$m'" >&2; exit 2 ;; esac
 done
 SHIM=$BUILD/libepbatch.so LOOP=$BUILD/shim/epbatch-rearm
-[ -f "$SHIM" ] && [ -x "$LOOP" ] || make -s "$SHIM" "$LOOP"
+if [ ! -f "$SHIM" ] || [ ! -x "$LOOP" ]; then make -s "$SHIM" "$LOOP"; fi
 SHIM=$(cd "$(dirname "$SHIM")" && pwd)/$(basename "$SHIM")
 
 # The cells: "mode wait K iterations [loop args]"
@@ -122,7 +122,7 @@ else
 fi
 [ -s "$tmp/cells" ] || { echo "bench-shim: no cells selected" >&2; exit 2; }
 ncells=$(wc -l <"$tmp/cells")
-nvar=$(echo $variants | wc -w)
+nvar=$(echo "$variants" | wc -w)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
 echo "bench-shim: $ncells cells x $nvar variants, up to $rounds rounds (stops after ${budget}s)" >&2
@@ -135,6 +135,7 @@ while [ $r -lt "$rounds" ]; do
 	c=0
 	while read -r m w k n extra; do
 		# rotate the variant order by round and cell
+		# shellcheck disable=SC2086 # a list of words
 		set -- $variants
 		i=$(( (r + c) % nvar ))
 		while [ $i -gt 0 ]; do x=$1; shift; set -- "$@" "$x"; i=$((i - 1)); done
