@@ -1,25 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shim's benchmark loop: N socketpairs registered EPOLLIN|EPOLLONESHOT
- * with data pending, so every iteration is one epoll_wait that returns N
- * events and N EPOLL_CTL_MOD re-arms -- the keep-alive pattern at its
- * densest.  With -c, the connection-per-request pattern instead: each
- * iteration opens a new fd (an eventfd, readable at once), ADDs it, waits
- * for it, DELs it and closes it.  Prints one JSON object: iterations,
- * nanoseconds per iteration.
- *   epbatch-rearm [-c] [-n FDS] [-i ITERATIONS] [-t TIMEOUT_MS]
+ * The shim's event-loop benchmark.  K socketpairs registered
+ * EPOLLIN|EPOLLONESHOT on one epoll fd; each iteration is one wait and K (or
+ * 2K) EPOLL_CTL_MOD re-arms, in one of these modes (-m):
+ *
+ *   keepalive  (default) data pending on every fd: wait, then one MOD per
+ *              returned event (the keep-alive pattern at its densest).
+ *   rearm      data pending: MOD all K fds in fd order, then wait.
+ *   double     data pending: MOD each fd twice (EPOLLIN|EPOLLOUT, then
+ *              EPOLLIN; coalescing keeps the last), then wait.
+ *   idle       nothing pending: MOD all K fds, then a wait that really
+ *              times out (the cost of arming a wait that sleeps).  The
+ *              timer slack is set to 1 ns (-S) first: epoll's timeouts get
+ *              the task's slack (50 us by default), io_uring's linked
+ *              timeouts none, which would hide the arm cost.
+ *   conn       (also -c) connection per request: a new eventfd (readable at
+ *              once), ADD, wait, DEL, close.
+ *
+ * The wait form (-w): block (epoll_wait, -1: events are ready, so it returns
+ * at once), zero (epoll_wait, 0), short (epoll_wait, -t MS, default 1),
+ * pwait (epoll_pwait, -1, with a signal mask), pwait2 (epoll_pwait2, a
+ * timespec of -u USEC, default -t MS, no mask).  -t alone (no -w) keeps its old meaning: the
+ * epoll_wait timeout.  In idle mode the default wait is short.
+ *
+ * Bounded: at most -i iterations and at most -d seconds (checked every 64
+ * iterations; -d 0: no time bound).  -W iterations run untimed first
+ * (default 0, so syscall counts stay exact per -i).  Prints one JSON object.
+ *
+ *   epbatch-rearm [-c] [-m MODE] [-w WAIT] [-n FDS] [-i ITERATIONS]
+ *                 [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]
+ *                 [-S TIMER_SLACK_NS]
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_FDS 1024
+
+enum mode { M_KEEPALIVE, M_REARM, M_DOUBLE, M_IDLE, M_CONN };
+enum wait_form { W_DEFAULT, W_BLOCK, W_ZERO, W_SHORT, W_PWAIT, W_PWAIT2 };
+
+static const char *const mode_names[] = { "keepalive", "rearm", "double", "idle", "conn" };
+static const char *const wait_names[] = { "default", "block", "zero", "short", "pwait", "pwait2" };
+
+static int ep, nfds = 64, timeout_ms = 1, timeout_us = -1;
+static int sv[MAX_FDS][2];
+static struct epoll_event out[MAX_FDS];
+static enum wait_form wform = W_DEFAULT;
+static sigset_t wait_mask;
+static long ctl_calls;
 
 static double now_ns(void)
 {
@@ -36,7 +73,7 @@ static int parse(const char *arg, const char *what, int lo, int hi)
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
+	if (errno || end == arg || *end || v < lo || v > hi) {
 		fprintf(stderr, "epbatch-rearm: %s must be an integer in [%d, %d], not '%s'\n",
 			what, lo, hi, arg);
 		exit(2);
@@ -44,90 +81,207 @@ static int parse(const char *arg, const char *what, int lo, int hi)
 	return (int)v;
 }
 
+static int lookup(const char *arg, const char *what, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	fprintf(stderr, "epbatch-rearm: unknown %s '%s'\n", what, arg);
+	exit(2);
+}
+
+static void die(const char *what, int it)
+{
+	fprintf(stderr, "epbatch-rearm: iteration %d: %s: %s\n", it, what, strerror(errno));
+	exit(1);
+}
+
+static int do_wait(void)
+{
+	struct timespec ts = { timeout_us / 1000000, (long)(timeout_us % 1000000) * 1000 };
+
+	switch (wform) {
+	case W_BLOCK: return epoll_wait(ep, out, MAX_FDS, -1);
+	case W_ZERO: return epoll_wait(ep, out, MAX_FDS, 0);
+	case W_SHORT: return epoll_wait(ep, out, MAX_FDS, timeout_ms);
+	case W_PWAIT: return epoll_pwait(ep, out, MAX_FDS, -1, &wait_mask);
+	case W_PWAIT2: return epoll_pwait2(ep, out, MAX_FDS, &ts, NULL);
+	case W_DEFAULT: break;
+	}
+	return epoll_wait(ep, out, MAX_FDS, timeout_ms);
+}
+
+static void mod(int i, unsigned events, int it)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = (unsigned)i };
+
+	ctl_calls++;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev) < 0)
+		die("epoll_ctl MOD", it);
+}
+
+static void check(int n, int want, int it)
+{
+	if (n < 0)
+		die("wait", it);
+	if (n != want) {
+		fprintf(stderr, "epbatch-rearm: iteration %d: the wait returned %d, expected %d\n",
+			it, n, want);
+		exit(1);
+	}
+}
+
+/* One iteration of mode m; returns the events the wait returned. */
+static int iteration(enum mode m, int it)
+{
+	const unsigned one = EPOLLIN | EPOLLONESHOT;
+	int n;
+
+	switch (m) {
+	case M_KEEPALIVE:
+		n = do_wait();
+		check(n, nfds, it);
+		for (int k = 0; k < n; k++)
+			mod((int)out[k].data.u32, one, it);
+		return n;
+	case M_REARM:
+	case M_IDLE:
+		for (int i = 0; i < nfds; i++)
+			mod(i, one, it);
+		n = do_wait();
+		check(n, m == M_IDLE ? 0 : nfds, it);
+		return n;
+	case M_DOUBLE:
+		for (int i = 0; i < nfds; i++)
+			mod(i, one | EPOLLOUT, it);
+		for (int i = 0; i < nfds; i++)
+			mod(i, one, it);
+		n = do_wait();
+		check(n, nfds, it);
+		return n;
+	case M_CONN: {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (unsigned)it };
+		int fd = eventfd(1, EFD_NONBLOCK);
+
+		if (fd < 0)
+			die("eventfd", it);
+		ctl_calls++;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			die("epoll_ctl ADD", it);
+		n = do_wait();
+		check(n, 1, it);
+		if (out[0].data.u32 != (unsigned)it) {
+			fprintf(stderr, "epbatch-rearm: iteration %d: wrong event\n", it);
+			exit(1);
+		}
+		ctl_calls++;
+		if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) < 0 || close(fd) < 0)
+			die("DEL/close", it);
+		return n;
+	}
+	}
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: epbatch-rearm [-c] [-m keepalive|rearm|double|idle|conn]\n"
+		"                     [-w block|zero|short|pwait|pwait2] [-n FDS] [-i ITERATIONS]\n"
+		"                     [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]\n"
+		"                     [-S TIMER_SLACK_NS]\n");
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
-	static int sv[MAX_FDS][2];
-	static struct epoll_event out[MAX_FDS];
-	int nfds = 64, iters = 20000, timeout = -1, opt, ep, conn = 0;
-	double t0, t1;
-	long events = 0;
+	enum mode m = M_KEEPALIVE;
+	int iters = 20000, warmup = 0, slack = -1, seconds = 10, opt, it, t_set = 0;
+	double t0, t1, deadline;
+	long events = 0, eff_us;
 
-	while ((opt = getopt(argc, argv, "cn:i:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:")) != -1) {
 		switch (opt) {
-		case 'c': conn = 1; break;
+		case 'c': m = M_CONN; break;
+		case 'm': m = (enum mode)lookup(optarg, "mode", mode_names, 5); break;
+		case 'w': wform = (enum wait_form)lookup(optarg, "wait form", wait_names, 6); break;
 		case 'n': nfds = parse(optarg, "-n", 1, MAX_FDS); break;
 		case 'i': iters = parse(optarg, "-i", 1, 100000000); break;
-		case 't': timeout = parse(optarg, "-t", -1, 1000000); break;
-		default:
-			fprintf(stderr, "usage: epbatch-rearm [-c] [-n FDS] [-i ITERATIONS] [-t TIMEOUT_MS]\n");
-			return 2;
+		case 't': timeout_ms = parse(optarg, "-t", -1, 1000000); t_set = 1; break;
+		case 'W': warmup = parse(optarg, "-W", 0, 100000000); break;
+		case 'u': timeout_us = parse(optarg, "-u", 0, 1000000000); break;
+		case 'S': slack = parse(optarg, "-S", 0, 1000000000); break;
+		case 'd': seconds = parse(optarg, "-d", 0, 86400); break;
+		default: usage();
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "epbatch-rearm: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (wform == W_DEFAULT) {
+		/* old interface: -t is the epoll_wait timeout, default -1 */
+		if (!t_set)
+			timeout_ms = m == M_IDLE ? 1 : -1;
+	} else if (!t_set || timeout_ms < 0) {
+		timeout_ms = 1;
+	}
+	if (timeout_us < 0)
+		timeout_us = timeout_ms < 0 ? 0 : timeout_ms * 1000;
+	if (m == M_IDLE && (wform == W_BLOCK || wform == W_PWAIT ||
+			    (wform == W_DEFAULT && timeout_ms < 0))) {
+		fprintf(stderr, "epbatch-rearm: idle mode needs a wait that times out\n");
+		return 2;
+	}
+	if (slack < 0 && m == M_IDLE)
+		slack = 1;
+	/* PR_SET_TIMERSLACK 0 means "the default": 1 ns is the least */
+	if (slack > 0 && prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0) < 0) {
+		perror("epbatch-rearm: PR_SET_TIMERSLACK");
+		return 1;
+	}
+	sigprocmask(SIG_BLOCK, NULL, &wait_mask);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
 		perror("epbatch-rearm: epoll_create1");
 		return 1;
 	}
-	if (conn) {
-		t0 = now_ns();
-		for (int it = 0; it < iters; it++) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (unsigned)it };
-			int fd = eventfd(1, EFD_NONBLOCK), n;
+	if (m != M_CONN) {
+		for (int i = 0; i < nfds; i++) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = i };
 
-			if (fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-				perror("epbatch-rearm: eventfd/ADD");
-				return 1;
-			}
-			n = epoll_wait(ep, out, MAX_FDS, timeout);
-			if (n != 1 || out[0].data.u32 != (unsigned)it) {
-				fprintf(stderr, "epbatch-rearm: iteration %d: epoll_wait returned %d\n", it, n);
-				return 1;
-			}
-			events += n;
-			if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) < 0 || close(fd) < 0) {
-				perror("epbatch-rearm: DEL/close");
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv[i]) < 0 ||
+			    (m != M_IDLE && write(sv[i][1], "x", 1) != 1) ||
+			    epoll_ctl(ep, EPOLL_CTL_ADD, sv[i][0], &ev) < 0) {
+				perror("epbatch-rearm: setup");
 				return 1;
 			}
 		}
-		t1 = now_ns();
-		printf("{\"mode\": \"conn\", \"iterations\": %d, \"events\": %ld, \"ns_per_iter\": %.1f}\n",
-		       iters, events, (t1 - t0) / iters);
-		return 0;
+		/* keepalive waits first: everything is armed and ready */
 	}
-	for (int i = 0; i < nfds; i++) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = i };
-
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv[i]) < 0 ||
-		    write(sv[i][1], "x", 1) != 1 || epoll_ctl(ep, EPOLL_CTL_ADD, sv[i][0], &ev) < 0) {
-			perror("epbatch-rearm: setup");
-			return 1;
-		}
-	}
+	for (it = 0; it < warmup; it++)
+		iteration(m, it);
+	ctl_calls = 0;
 	t0 = now_ns();
-	for (int it = 0; it < iters; it++) {
-		int n = epoll_wait(ep, out, MAX_FDS, timeout);
-
-		if (n != nfds) {
-			fprintf(stderr, "epbatch-rearm: iteration %d: epoll_wait returned %d, expected %d\n",
-				it, n, nfds);
-			return 1;
-		}
-		events += n;
-		for (int k = 0; k < n; k++) {
-			struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data = out[k].data };
-
-			if (epoll_ctl(ep, EPOLL_CTL_MOD, sv[out[k].data.u32][0], &ev) < 0) {
-				perror("epbatch-rearm: epoll_ctl MOD");
-				return 1;
-			}
+	deadline = seconds ? t0 + seconds * 1e9 : 0;
+	for (it = 0; it < iters; it++) {
+		events += iteration(m, it);
+		if (deadline && (it & 63) == 63 && now_ns() > deadline) {
+			it++;
+			break;
 		}
 	}
 	t1 = now_ns();
-	printf("{\"fds\": %d, \"iterations\": %d, \"events\": %ld, \"ns_per_iter\": %.1f}\n",
-	       nfds, iters, events, (t1 - t0) / iters);
+	switch (wform) {
+	case W_BLOCK: case W_PWAIT: eff_us = -1; break;
+	case W_ZERO: eff_us = 0; break;
+	case W_PWAIT2: eff_us = timeout_us; break;
+	default: eff_us = timeout_ms < 0 ? -1 : timeout_ms * 1000L; break;
+	}
+	printf("{\"mode\": \"%s\", \"wait\": \"%s\", \"fds\": %d, \"timeout_us\": %ld, "
+	       "\"iterations\": %d, \"events\": %ld, \"ctl_calls\": %ld, \"ns_per_iter\": %.1f, "
+	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld}\n",
+	       mode_names[m], wait_names[wform], m == M_CONN ? 1 : nfds, eff_us, it, events,
+	       ctl_calls, (t1 - t0) / it, ctl_calls ? (t1 - t0) / ctl_calls : 0.0,
+	       slack > 0 ? (long)slack : (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
 	return 0;
 }
