@@ -208,10 +208,11 @@ void policy_decide(struct tq *q, unsigned ops)
 	if (l->batch) {
 		q->st.iters_batch++;
 		l->avg = ewma(l->avg, (int)ops * FIX);
-		if (!l->ratio)
-			l->ratio = FIX * FIX;
+		/* a probe (or the first batch) is one sample: take it as is */
 		if (ops)
-			l->ratio = ewma(l->ratio, (int)(q->live * FIX * FIX / ops));
+			l->ratio = l->batch == 2 || !l->ratio ?
+					   (int)(q->live * FIX * FIX / ops) + 1 :
+					   ewma(l->ratio, (int)(q->live * FIX * FIX / ops) + 1);
 	}
 	if (policy_fixed) {
 		if (!l->batch)
@@ -223,7 +224,8 @@ void policy_decide(struct tq *q, unsigned ops)
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
 	batch = (mb != UINT_MAX && est >= mb * FIX) ||
 		(l->avg >= 2 * FIX && l->ratio && l->ratio <= FIX * FIX * 3 / 4);
-	if (!batch && !l->batch && l->avg >= 2 * FIX && ++l->probe >= PROBE_EVERY) {
+	if (!batch && !l->batch && l->avg >= 2 * FIX &&
+	    (++l->probe >= PROBE_EVERY || !l->ratio)) {
 		l->probe = 0;
 		batch = 2;	/* one iteration to see what coalescing does */
 	}

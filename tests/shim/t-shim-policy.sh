@@ -1,0 +1,74 @@
+#!/bin/sh
+# The shim's policy (preload/policy.c): batch only where it pays.  With a
+# fixed break-even (EPBATCH_MIN_BATCH=N, so no timing decides the outcome):
+#   - a loop of 1 op per iteration sends every epoll_ctl straight to the
+#     kernel, as without the shim, and makes no io_uring submission;
+#   - a loop of 64 ops per iteration batches: about one submission per
+#     iteration, fused with the wait;
+#   - a loop that re-arms the same fd twice per iteration (2 ops, below the
+#     break-even) still gains from coalescing: one epoll_ctl per iteration;
+#   - the stats line reports the break-even and the iterations of each way;
+#   - a bad EPBATCH_MIN_BATCH is one line on stderr and exit status 2.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+SHIM=$BUILD/libepbatch.so
+LOOP=$BUILD/shim/epbatch-rearm
+ITERS=400
+command -v strace >/dev/null || { echo "strace is not installed (scripts/deps.sh installs it)"; exit 77; }
+[ -f "$SHIM" ] && [ -x "$LOOP" ] || { echo "t-shim-policy: $SHIM or $LOOP missing"; exit 1; }
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+count() { awk -v s="$1" '$NF == s { n = $4 } END { print n + 0 }' "$2"; }
+stat() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; }
+
+# run LABEL LOOPARGS ENV...: strace -c of the loop (the shim only in the
+# loop, not in strace), its stats line in $tmp/LABEL.stats
+run() {
+	label=$1 args=$2
+	shift 2
+	strace -f -c -o "$tmp/$label" -e trace=epoll_ctl,epoll_wait,io_uring_enter \
+		env "$@" EPBATCH_STATS=1 "$LOOP" $args -i $ITERS >/dev/null 2>"$tmp/$label.stats" ||
+		{ bad "$label: loop failed: $(cat "$tmp/$label.stats")"; return; }
+	ctl=$(count epoll_ctl "$tmp/$label")
+	wt=$(count epoll_wait "$tmp/$label")
+	ur=$(count io_uring_enter "$tmp/$label")
+	echo "$label: epoll_ctl=$ctl epoll_wait=$wt io_uring_enter=$ur $(grep -o 'min_batch.*' "$tmp/$label.stats")"
+}
+
+shim="EPBATCH_BACKEND=uring LD_PRELOAD=$SHIM"
+
+run one-base "-n 1 -w zero"
+base_ctl=$ctl
+run one-shim "-n 1 -w zero" $shim EPBATCH_MIN_BATCH=8
+[ "$ctl" = "$base_ctl" ] || bad "1 op per iteration: $ctl epoll_ctl, baseline $base_ctl (want each op direct)"
+[ "$ur" = 0 ] || bad "1 op per iteration: $ur io_uring_enter, want none"
+[ "$(stat min_batch "$tmp/one-shim.stats")" = 8 ] || bad "stats: min_batch is not 8: $(cat "$tmp/one-shim.stats")"
+[ "$(stat iters_direct "$tmp/one-shim.stats")" -ge $((ITERS - 2)) ] ||
+	bad "stats: iters_direct $(stat iters_direct "$tmp/one-shim.stats"), want about $ITERS"
+
+run many-base "-n 64 -w zero"
+base_ctl=$ctl
+run many-shim "-n 64 -w zero" $shim EPBATCH_MIN_BATCH=8
+[ $((ctl * 20)) -lt "$base_ctl" ] || bad "64 ops per iteration: $ctl epoll_ctl, want < 5% of $base_ctl"
+[ "$ur" -le $((ITERS + 10)) ] && [ "$ur" -ge $((ITERS - 10)) ] ||
+	bad "64 ops per iteration: $ur io_uring_enter, want about one per iteration ($ITERS)"
+[ "$wt" -le 10 ] || bad "64 ops per iteration: $wt plain epoll_wait, want the wait fused"
+
+run double-base "-m double -n 1 -w zero"
+base_ctl=$ctl
+run double-shim "-m double -n 1 -w zero" $shim EPBATCH_MIN_BATCH=64
+[ $((ctl * 10)) -le $((base_ctl * 6)) ] ||
+	bad "2 MODs of one fd per iteration: $ctl epoll_ctl, baseline $base_ctl (want them coalesced: about half)"
+[ "$ur" -le 10 ] || bad "2 MODs of one fd per iteration: $ur io_uring_enter, want (almost) none below the break-even"
+
+if env EPBATCH_MIN_BATCH=lots LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/err"; then
+	bad "EPBATCH_MIN_BATCH=lots was accepted"
+fi
+[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "EPBATCH_MIN_BATCH='lots'" "$tmp/err" ||
+	bad "EPBATCH_MIN_BATCH=lots: want one line naming it, got: $(cat "$tmp/err")"
+
+[ $fail = 0 ] && echo "policy checks passed"
+exit $fail
