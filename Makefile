@@ -40,6 +40,7 @@ include user/build.mk
 -include bench/build.mk
 -include tests/build.mk
 -include tests/conformance/build.mk
+-include tests/libs/build.mk
 -include tests/servers/build.mk
 -include kmod/build.mk
 

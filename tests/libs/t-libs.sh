@@ -1,0 +1,144 @@
+#!/bin/sh
+# Real event libraries under libepbatch.so: build/libs/uv-echo (libuv) and
+# build/libs/ev-echo (libevent, with and without its epoll changelist) each
+# run a TCP echo server and clients on 127.0.0.1 in one process (many
+# connections, closes, a dup, child processes) and print a transcript of
+# totals.  Each runs natively and under LD_PRELOAD=libepbatch.so with every
+# backend (sync, uring, and kmod when /dev/epoll_batch exists); stdout, the
+# exit status and stderr (less the shim's stats lines) must be identical.
+# Under a batching backend the shim's counters must show mispredicted=0 in
+# every process (a deferred op the kernel rejected: the application was told
+# it succeeded).
+#
+# The counters come from EPBATCH_STATS=$tmp/stats.NAME.BACKEND: the shim
+# writes FILE.PID per process; a shim that prints them on stderr instead is
+# read from there.  One line per check, "N passed, N failed"; exit 0, 1 on
+# a failure, 77 (reason on the last line) when neither library is installed.
+#   BUILD (default build), SHIM (default $BUILD/libepbatch.so),
+#   BACKENDS (default "sync uring" [+ kmod]), LIBS_TIMEOUT (default 60 s),
+#   KEEP=DIR keeps every output.
+#   tests/libs/t-libs.sh [PATTERN]   PATTERN filters the program names (grep -E)
+set -u
+unset LD_PRELOAD EPBATCH_BACKEND EPBATCH_STATS EPBATCH_UNSHARE
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 1
+abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
+BUILD=$(abs "${BUILD:-build}")
+SHIM=$(abs "${SHIM:-$BUILD/libepbatch.so}")
+LIBS_TIMEOUT=${LIBS_TIMEOUT:-60}
+pattern=${1:-.}
+if [ -z "${BACKENDS:-}" ]; then
+	BACKENDS="sync uring"
+	[ -e /dev/epoll_batch ] && BACKENDS="$BACKENDS kmod"
+fi
+
+# name|binary|arguments
+progs=""
+missing=""
+if [ -x "$BUILD/libs/uv-echo" ]; then
+	progs="$progs uv-echo|$BUILD/libs/uv-echo|"
+else
+	missing="$missing libuv1-dev"
+fi
+if [ -x "$BUILD/libs/ev-echo" ]; then
+	progs="$progs ev-echo|$BUILD/libs/ev-echo| ev-echo-changelist|$BUILD/libs/ev-echo|--changelist"
+else
+	missing="$missing libevent-dev"
+fi
+if [ -z "$progs" ]; then
+	echo "t-libs: no programs in $BUILD/libs: missing$missing (scripts/deps.sh installs them; then make tests-build)"
+	exit 77
+fi
+if [ ! -f "$SHIM" ]; then
+	echo "not ok - libepbatch.so not found at $SHIM (make all)"
+	exit 1
+fi
+
+if [ -n "${KEEP:-}" ]; then
+	tmp=$KEEP
+	mkdir -p "$tmp" || exit 1
+else
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/epbatch-libs.XXXXXX") || exit 1
+	trap 'rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM
+fi
+
+pass=0 fail=0 failed=""
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+notok() {
+	fail=$((fail + 1))
+	failed="$failed $(echo "$1" | tr ' ' /)"
+	echo "not ok - $1${2:+: $2}"
+}
+
+# run OUT BIN ARGS...: stdout then "# exit N" in OUT, stderr in OUT.err
+run() {
+	o=$1
+	shift
+	timeout "$LIBS_TIMEOUT" "$@" >"$o" 2>"$o.err" </dev/null
+	echo "# exit $?" >>"$o"
+}
+
+# stats_lines STATSBASE ERRFILE: the shim's counter lines of every process
+stats_lines() {
+	if ls "$1".* >/dev/null 2>&1; then
+		cat "$1".*
+	else
+		grep '^epbatch: pid=' "$2"
+	fi
+}
+
+# field NAME: sum of NAME=N over the lines on stdin
+field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { s += $2; n++ } END { print (n ? s : "none") }'; }
+
+for p in $progs; do
+	name=${p%%|*}
+	rest=${p#*|}
+	bin=${rest%%|*}
+	args=${rest#*|}
+	echo "$name" | grep -Eq -- "$pattern" || continue
+	# shellcheck disable=SC2086 # args is one optional word
+	run "$tmp/$name.native" "$bin" $args
+	if ! grep -q '^# exit 0$' "$tmp/$name.native"; then
+		notok "$name native" "$(tail -n 1 "$tmp/$name.native")"
+		sed 's/^/#   /' "$tmp/$name.native" "$tmp/$name.native.err" | tail -n 12
+		continue
+	fi
+	ok "$name native"
+	for b in $BACKENDS; do
+		out=$tmp/$name.$b
+		st=$tmp/stats.$name.$b
+		# shellcheck disable=SC2086
+		EPBATCH_BACKEND=$b EPBATCH_STATS=$st LD_PRELOAD=$SHIM run "$out" "$bin" $args
+		grep -v '^epbatch: pid=' "$out.err" >"$out.err.app"
+		if ! cmp -s "$tmp/$name.native" "$out"; then
+			notok "$name $b" "output differs from native"
+			diff -u "$tmp/$name.native" "$out" | sed -n '3,30p' | sed 's/^/#   /'
+			sed 's/^/#   stderr: /' "$out.err.app" | head -n 5
+		elif ! cmp -s "$tmp/$name.native.err" "$out.err.app"; then
+			notok "$name $b" "stderr differs from native"
+			diff -u "$tmp/$name.native.err" "$out.err.app" | sed -n '3,20p' | sed 's/^/#   /'
+		else
+			ok "$name $b"
+		fi
+		stats_lines "$st" "$out.err" >"$out.stats"
+		nlines=$(grep -c 'pid=' "$out.stats")
+		if [ "$nlines" = 0 ]; then
+			notok "$name $b stats" "no counters (EPBATCH_STATS=$st wrote neither $st.PID nor stderr)"
+			continue
+		fi
+		[ "$b" = sync ] && continue
+		mis=$(field mispredicted <"$out.stats")
+		if [ "$mis" = 0 ]; then
+			ok "$name $b mispredicted=0 ($nlines processes; deferred=$(field deferred <"$out.stats"))"
+		else
+			notok "$name $b" "mispredicted=$mis, want 0"
+			sed 's/^/#   /' "$out.stats" | grep -v 'mispredicted=0 ' | head -n 5
+		fi
+	done
+done
+
+[ -n "$failed" ] && echo "# failed:$failed"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
