@@ -2,6 +2,11 @@
 # Top-level sources only: preload/bench/ holds the shim's benchmark.
 PRELOAD_SRCS := $(wildcard preload/*.c)
 PRELOAD_OBJS := $(patsubst preload/%.c,$(BUILD)/preload/%.o,$(PRELOAD_SRCS))
+# vfork with vfork's semantics needs an assembly entry point (x86_64 only;
+# elsewhere proc.c gives fork semantics)
+ifeq ($(shell uname -m),x86_64)
+PRELOAD_OBJS += $(BUILD)/preload/vfork.o
+endif
 PRELOAD_HDRS := $(wildcard preload/*.h) include/uapi/epoll_batch.h include/epbatch/shim_probes.h
 
 # USDT arguments as immediates or registers only (sys/sdt.h's default "nor"
@@ -12,6 +17,10 @@ SDT_FLAGS := -DSTAP_SDT_ARG_CONSTRAINT=nr
 $(BUILD)/preload/%.o: preload/%.c $(PRELOAD_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SDT_FLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(BUILD)/preload/vfork.o: preload/vfork.S
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -fPIC -c -o $@ $<
 
 $(BUILD)/libepbatch.so: $(PRELOAD_OBJS)
 	@mkdir -p $(dir $@)

@@ -14,6 +14,8 @@ void shim_close_prepare(int fd)
 	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
 	uint64_t v;
 
+	if (unlikely(thr.in_vfork))
+		return;		/* a vfork child's fds are not the parent's */
 	if (be_owns_fd(fd))
 		be_fd_closed(fd);
 	if (!s)
@@ -29,7 +31,7 @@ void shim_close_span(unsigned first, unsigned last)
 
 	if (atomic_load(&thr.tab->maxfd) > maxfd)
 		maxfd = atomic_load(&thr.tab->maxfd);
-	if (maxfd < 0 || first > (unsigned)maxfd)
+	if (maxfd < 0 || first > (unsigned)maxfd || thr.in_vfork)
 		return;
 	if (last > (unsigned)maxfd)
 		last = (unsigned)maxfd;
@@ -58,7 +60,7 @@ int shim_close(int fd, int *rc)
 	int res[QCAP], live = -1, cres;
 	unsigned n;
 
-	if (thr.crit || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
+	if (thr.crit || thr.in_vfork || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
 	    atomic_load(&epi_get(s_id(v))->owner) != q)
 		return 0;
 	thr.crit++;

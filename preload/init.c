@@ -9,6 +9,7 @@
 #include <string.h>
 
 int opt_unshare, opt_stats;
+const char *opt_stats_path;	/* EPBATCH_STATS=FILE (not "1") */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 _Atomic int shim_inited;
@@ -47,6 +48,8 @@ static void init_once_fn(void)
 	pthread_atfork(proc_atfork_prepare, proc_atfork_parent, proc_atfork_child);
 	env_flag("EPBATCH_UNSHARE", &opt_unshare);
 	env_flag("EPBATCH_STATS", &opt_stats);
+	if (opt_stats && strcmp(getenv("EPBATCH_STATS"), "1") != 0)
+		opt_stats_path = getenv("EPBATCH_STATS");
 	if (mirror_init())
 		fprintf(stderr, "libepbatch: cannot map the fd table; passing every call through\n");
 	queue_init(thread_exit);

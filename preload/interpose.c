@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -307,16 +308,21 @@ EXPORT int close(int fd)
 	return real_close(fd);
 }
 
-EXPORT int close_range(unsigned first, unsigned last, int flags)
-{
-	REAL(close_range);
 
+static void before_close_range(unsigned first, unsigned last, int flags)
+{
 	if (first <= last && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		/* The kernel unshares first, then closes: mirror that. */
 		if (flags & CLOSE_RANGE_UNSHARE)
 			shim_unshare_tab();
 		shim_close_span(first, last);
 	}
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	REAL(close_range);
+	before_close_range(first, last, flags);
 	return real_fn(first, last, flags);
 }
 
@@ -329,41 +335,38 @@ EXPORT void closefrom(int lowfd)
 	real_fn(lowfd);
 }
 
+/* dup2/dup3 replace newfd's file (dup2 onto itself changes nothing). */
+static void before_dup2(int oldfd, int newfd)
+{
+	if (oldfd != newfd)
+		shim_close_prepare(newfd);
+}
+
+static int after_dup(int oldfd, int ret)
+{
+	if (ret >= 0)
+		note_dup(oldfd, ret);
+	return ret;
+}
+
 EXPORT int dup(int fd)
 {
 	REAL(dup);
-	int ret = real_fn(fd);
-
-	if (ret >= 0)
-		note_dup(fd, ret);
-	return ret;
+	return after_dup(fd, real_fn(fd));
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
 	REAL(dup2);
-	int ret;
-
-	if (oldfd == newfd)
-		return real_fn(oldfd, newfd);
-	shim_close_prepare(newfd);
-	ret = real_fn(oldfd, newfd);
-	if (ret >= 0)
-		note_dup(oldfd, ret);
-	return ret;
+	before_dup2(oldfd, newfd);
+	return after_dup(oldfd, real_fn(oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	REAL(dup3);
-	int ret;
-
-	if (oldfd != newfd)
-		shim_close_prepare(newfd);
-	ret = real_fn(oldfd, newfd, flags);
-	if (ret >= 0)
-		note_dup(oldfd, ret);
-	return ret;
+	before_dup2(oldfd, newfd);
+	return after_dup(oldfd, real_fn(oldfd, newfd, flags));
 }
 
 static int fcntl_common(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
@@ -525,12 +528,17 @@ EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	return r;
 }
 
-EXPORT pid_t vfork(void)
+/* A clone that does not share the fd table and memory is a new process
+ * holding every epoll instance: nothing more is deferred on them. */
+static void before_clone(unsigned long flags)
 {
-	/* A vfork child may only exec or _exit, which a fork child can do
-	 * too; wrapping vfork itself is impossible (it returns twice on one
-	 * stack frame). */
-	return fork();
+	shim_init();
+	if ((flags & CLONE_FILES) && (flags & CLONE_VM)) {
+		flush_all(0);
+	} else {
+		flush_all(1);
+		mark_all_epi(EPI_XPROC, 0);
+	}
 }
 
 EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
@@ -544,12 +552,7 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	tls = va_arg(ap, void *);
 	ctid = va_arg(ap, void *);
 	va_end(ap);
-	if (!(flags & CLONE_FILES) || !(flags & CLONE_VM)) {
-		flush_all(1);
-		mark_all_epi(EPI_XPROC, 0);
-	} else {
-		flush_all(0);
-	}
+	before_clone((unsigned long)flags);
 	return real_fn(fn, stack, flags, arg, ptid, tls, ctid);
 }
 
@@ -664,4 +667,69 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 	REAL(posix_spawnp);
 	proc_before_spawn();
 	return real_fn(pid, file, fa, attr, argv, envp);
+}
+
+/*
+ * libc's syscall(): programs that bypass the libc wrappers this way (libuv
+ * closes every fd with syscall(SYS_close) to avoid a cancellation point)
+ * get what the wrappers do, for the numbers that can make a queued op wrong
+ * or lost: close, close_range, dup2, dup3, epoll_ctl, the epoll waits and
+ * process-creating clones.  The call itself stays a raw syscall.  A
+ * `syscall` instruction of the program's own (Go's runtime) stays invisible
+ * to any LD_PRELOAD library (docs/shim.md).
+ */
+EXPORT long syscall(long n, ...)
+{
+	long a[6];
+	va_list ap;
+	int rc;
+
+	va_start(ap, n);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	shim_init();
+	switch (n) {
+	case SYS_close:
+		if (shim_close((int)a[0], &rc))
+			return rc;
+		shim_close_prepare((int)a[0]);
+		break;
+	case SYS_close_range:
+		before_close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+		break;
+	case SYS_dup:
+		return after_dup((int)a[0], (int)real_syscall(n, a[0]));
+	case SYS_dup2:
+	case SYS_dup3:
+		before_dup2((int)a[0], (int)a[1]);
+		return after_dup((int)a[0], (int)real_syscall(n, a[0], a[1], a[2]));
+	case SYS_epoll_ctl:
+		return shim_ctl((int)a[0], (int)a[1], (int)a[2], (struct epoll_event *)a[3]);
+	case SYS_epoll_wait:
+		return shim_wait((int)a[0], (struct epoll_event *)a[1], (int)a[2], (int)a[3],
+				 NULL, NULL, EPB_WAIT);
+	case SYS_epoll_pwait:
+		if (a[4] && a[5] != SIGSET_SZ)
+			break;	/* the kernel's EINVAL */
+		return shim_wait((int)a[0], (struct epoll_event *)a[1], (int)a[2], (int)a[3],
+				 NULL, (const sigset_t *)a[4], EPB_PWAIT);
+	case SYS_epoll_pwait2:
+		if (a[4] && a[5] != SIGSET_SZ)
+			break;
+		return shim_wait((int)a[0], (struct epoll_event *)a[1], (int)a[2], 0,
+				 (const struct timespec *)a[3], (const sigset_t *)a[4],
+				 EPB_PWAIT2);
+	case SYS_clone:
+		before_clone((unsigned long)a[0]);
+		break;
+	case SYS_clone3:
+		if (a[0] && (size_t)a[1] >= sizeof(uint64_t))
+			before_clone(*(const uint64_t *)a[0]);
+		break;
+	case SYS_fork:
+		before_clone(0);
+		break;
+	}
+	return real_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -102,7 +102,7 @@ void slot_set(int fd, uint64_t v)
 	_Atomic uint64_t *s = slot_ptr(t, fd);
 	int m;
 
-	if (!s)
+	if (!s || thr.in_vfork)
 		return;
 	atomic_store(s, v);
 	m = atomic_load_explicit(&t->maxfd, memory_order_relaxed);
@@ -114,7 +114,7 @@ void slot_reset(int fd)
 {
 	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
 
-	if (s)
+	if (s && !thr.in_vfork)
 		atomic_store(s, 0);
 }
 

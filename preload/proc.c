@@ -5,6 +5,9 @@
  */
 #include "shim.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 void proc_atfork_prepare(void)
 {
 	/* Every thread's queue: the child must see the state at fork. */
@@ -37,6 +40,8 @@ void proc_atfork_child(void)
 void proc_before_exec(void)
 {
 	shim_init();
+	if (thr.in_vfork)
+		return;	/* a vfork child: nothing here is its own */
 	/* exec ends every other thread: flush their queues too */
 	flush_all(1);
 	fork_before_exec();
@@ -45,8 +50,43 @@ void proc_before_exec(void)
 void proc_before_spawn(void)
 {
 	shim_init();
+	if (thr.in_vfork)
+		return;
 	flush_all(1);
 	/* The child starts a new program with every epoll fd not marked
 	 * close-on-exec: it may change those instances. */
 	mark_all_epi(EPI_XPROC, 1);
 }
+
+/* vfork (vfork.S), before the syscall, in an ordinary call: every queued op
+ * reaches the kernel, and instances the child could take into a new program
+ * (not close-on-exec) stop deferring, as for posix_spawn.  From here on,
+ * until shim_vfork_done, this thread's thread-locals are also the child's:
+ * in_vfork keeps the child's close, dup, exec... from writing the parent's
+ * mirror and queues (its fd table is a copy: they are not the parent's fds). */
+void shim_vfork_prepare(void)
+{
+	shim_init();
+	proc_before_spawn();
+	thr.in_vfork++;
+}
+
+/* vfork in the parent, once the child has exec'd or exited. */
+long shim_vfork_done(long rc)
+{
+	thr.in_vfork--;
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+#ifndef __x86_64__
+/* No vfork.S for this architecture: fork semantics (the child may still
+ * only exec or _exit). */
+__attribute__((visibility("default"))) pid_t vfork(void)
+{
+	return fork();
+}
+#endif

@@ -260,6 +260,8 @@ struct thr {
 				 * not touch the queue) */
 	int in_wait;		/* between plain_wait's flush and its wait */
 	int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
+	int in_vfork;		/* between vfork and its return in the parent:
+				 * the child runs on these thread-locals */
 	struct loopstate lp;	/* policy.c */
 };
 extern TLS struct thr thr;
@@ -330,9 +332,12 @@ void proc_atfork_parent(void);
 void proc_atfork_child(void);
 void proc_before_exec(void);
 void proc_before_spawn(void);
+void shim_vfork_prepare(void);
+long shim_vfork_done(long rc);
 
 /* ---- stats.c init.c ---- */
 extern int opt_unshare, opt_stats;
+extern const char *opt_stats_path;
 void stats_add(struct stats *dst, const struct stats *src);
 void stats_retire(const struct stats *st);
 void stats_print(void);

@@ -2,8 +2,10 @@
 /* The shim's counters: EPBATCH_STATS prints them at exit. */
 #include "shim.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static struct stats dead_stats;	/* of threads that exited */
@@ -38,6 +40,25 @@ static void add_queue(struct tq *q, void *arg)
 	stats_add(arg, &q->st);
 }
 
+/* EPBATCH_STATS=FILE: the line goes to FILE.PID (written to a temporary
+ * name, then renamed), so a program's captured stderr stays its own. */
+static void stats_write_file(const char *line, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s.%d", opt_stats_path, getpid()) >= (int)sizeof(path))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = (int)real_syscall(SYS_openat, AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, len) == (ssize_t)len && real_close(fd) == 0)
+		rename(tmp, path);
+	else
+		unlink(tmp);
+}
+
 void stats_print(void)
 {
 	struct stats s = dead_stats;
@@ -61,6 +82,12 @@ void stats_print(void)
 		       s.coalesced, s.passthrough, s.fallbacks, s.fused_waits,
 		       s.mispredicted, s.steals, s.fused_closes, s.direct, mbs,
 		       s.iters_direct, s.iters_batch, s.sync_flushes, s.lost_closes);
-	if (len > 0)
-		(void)!write(2, line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
+	if (len <= 0)
+		return;
+	if ((size_t)len >= sizeof(line))
+		len = sizeof(line) - 1;
+	if (opt_stats_path)
+		stats_write_file(line, (size_t)len);
+	else
+		(void)!write(2, line, (size_t)len);
 }

@@ -111,6 +111,10 @@ static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxev
 	return w.result;
 }
 
+/* Beyond this the kernel's own wait answers (its EINVAL above
+ * EP_MAX_EVENTS, INT_MAX / sizeof(struct epoll_event)). */
+#define FUSED_MAX (1 << 24)
+
 /* The wait of a loop thread whose queue holds ops (policy_wait done). */
 int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
 		    const struct timespec *ts, const sigset_t *sigmask,
@@ -135,10 +139,14 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 		}
 	}
 	if (q->live < policy_min_batch() || sig_pending() || !be_has_fused_wait() ||
-	    maxevents <= 0 || (be_kind == EPB_BE_URING && q->ordered) ||
-	    maxevents > EPOLL_BATCH_MAX_EVENTS ||
+	    maxevents <= 0 || maxevents > FUSED_MAX || (be_kind == EPB_BE_URING && q->ordered) ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)))
 		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	/* epoll may return fewer events than maxevents: a larger buffer than
+	 * the module takes (redis asks for 10128) waits for as many as it
+	 * does; the rest stay ready for the next wait, in order. */
+	if (be_kind == EPB_BE_KMOD && maxevents > EPOLL_BATCH_MAX_EVENTS)
+		maxevents = EPOLL_BATCH_MAX_EVENTS;
 	rc = fused_wait(q, epfd, evs, maxevents, ts, sigmask);
 	if (unlikely(rc == INT_MIN)) {
 		/* kmod: a handler ran between two ops and left an op in the

@@ -10,6 +10,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 unset LD_PRELOAD EPBATCH_BACKEND EPBATCH_STATS EPBATCH_UNSHARE
+# the fused wait itself, whatever the batch size (t-shim-policy.sh: the policy)
+export EPBATCH_MIN_BATCH=0
 BUILD=${BUILD:-build}
 SHIM=$BUILD/libepbatch.so
 BIG=$BUILD/conformance/c-bigwait
