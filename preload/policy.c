@@ -22,6 +22,8 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,49 +94,53 @@ static unsigned long now_ns(void)
 #define CAL_ITERS 8	/* iterations per timed run */
 #define CAL_RUNS 5	/* runs per variant, interleaved; the minimum counts */
 
+static _Atomic int calib_busy;	/* a thread is measuring */
+static struct tq calib_q;	/* the measuring thread's queue meanwhile */
+
 /*
- * ns per loop iteration of n EPOLL_CTL_MODs on a ready socket and a wait
- * that returns its event: direct syscalls (batch 0) or one batch fused with
- * the wait through the backend (batch 1).  The socket and the epoll
- * instance are made with raw syscalls, so the mirror never sees them.
+ * ns per loop iteration of n EPOLL_CTL_MODs of a ready socket and a wait
+ * that returns its event, through the shim's own paths: the direct one
+ * (batch 0) or deferral and the fused wait (batch 1), so the user-space
+ * work of each way is in the figure, not only the kernel's.
  */
 static unsigned long time_loop(int ep, int fd, unsigned n, int batch)
 {
-	struct qop ops[QCAP];
-	int res[QCAP];
 	struct epoll_event out[2];
-	struct be_report rep = { 0, 0, 0 };
-	unsigned long t0 = now_ns();
+	unsigned long t0;
 
-	for (unsigned i = 0; i < n; i++)
-		ops[i] = (struct qop){ .epfd = ep, .fd = fd, .op = EPOLL_CTL_MOD,
-				       .ev = { .events = EPOLLIN, .data.u64 = i } };
+	thr.lp.batch = batch;
+	t0 = now_ns();
 	for (int it = 0; it < CAL_ITERS; it++) {
-		if (batch) {
-			struct be_wait w = { .epfd = ep, .evs = out, .maxevents = 2 };
+		for (unsigned i = 0; i < n; i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
 
-			be_submit(ops, n, 0, res, &w, &rep);
-		} else {
-			for (unsigned i = 0; i < n; i++) {
-				struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
-
-				real_epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-			}
-			real_epoll_wait(ep, out, 2, -1);
+			shim_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
 		}
+		shim_wait(ep, out, 2, -1, NULL, NULL, EPB_WAIT);
 	}
 	return (now_ns() - t0) / CAL_ITERS;
 }
 
-/* The smallest batch (1..QCAP) the backend runs faster than direct
- * syscalls, from two batch sizes: cost = fixed + n * per_op for each way. */
+/*
+ * The smallest batch (1..QCAP) that this thread's backend, with the shim's
+ * bookkeeping, runs faster than direct syscalls, from two batch sizes:
+ * cost = fixed + n * per_op for each way.  On a private epoll instance and
+ * socket pair (raw syscalls, then told to the mirror), with this thread's
+ * queue set aside and signals blocked (a handler's epoll_ctl would land in
+ * the scratch queue).  UINT_MAX: batching never pays here.
+ */
 static unsigned calibrate(void)
 {
 	const unsigned n1 = 1, n2 = 16;
 	unsigned long d1 = ULONG_MAX, d2 = ULONG_MAX, b1 = ULONG_MAX, b2 = ULONG_MAX;
 	double dfix, dop, bfix, bop, be;
-	int ep, sv[2], saved = errno;
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct loopstate saved_lp = thr.lp;
+	struct tq *saved_q = thr.q;
+	int ep, sv[2], saved = errno;
+	sigset_t all, old;
+	struct epinfo *epi;
+	uint64_t e;
 
 	ep = (int)real_syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -145,6 +151,21 @@ static unsigned calibrate(void)
 	}
 	(void)!write(sv[1], "x", 1);
 	real_epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev);
+	note_epoll(ep, EPOLL_CLOEXEC);
+	e = slot_ptr(thr.tab, ep) ? atomic_load(slot_ptr(thr.tab, ep)) : 0;
+	if (s_kind(e) != K_EPOLL || !slot_ptr(thr.tab, sv[0]))
+		goto out;
+	slot_set(sv[0], s_make(K_POLL, s_id(e), S_REG, EPOLLIN));
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	memset(&calib_q, 0, sizeof(calib_q));
+	calib_q.tid = my_tid();
+	calib_q.tab = thr.tab;
+	thr.q = &calib_q;
+	thr.lp.calibrating = 1;
+	epi = epi_get(s_id(e));
+	atomic_store(&epi->owner, &calib_q);
+	atomic_store(&epi->waiter, my_tid());
 	for (int r = 0; r < CAL_RUNS; r++) {
 		unsigned long t;
 
@@ -157,10 +178,20 @@ static unsigned calibrate(void)
 		t = time_loop(ep, sv[0], n2, 1);
 		b2 = t < b2 ? t : b2;
 	}
+	thr.lp = saved_lp;
+	thr.q = saved_q;
+	atomic_store(&epi->waiter, WAITER_SHARED);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+out:
+	slot_reset(ep);
+	slot_reset(sv[0]);
+	slot_reset(sv[1]);
 	real_close(sv[0]);
 	real_close(sv[1]);
 	real_close(ep);
 	errno = saved;
+	if (d1 == ULONG_MAX)
+		return UINT_MAX;
 	calib_direct_ns = (unsigned)d2;
 	calib_batch_ns = (unsigned)b2;
 	dop = ((double)d2 - (double)d1) / (n2 - n1);
@@ -176,12 +207,20 @@ static unsigned calibrate(void)
 	return be >= QCAP ? UINT_MAX : (unsigned)be + 1;
 }
 
+/* The break-even batch size, measured on first use (from a wait of a loop
+ * thread, never inside the shim).  While another thread measures: UINT_MAX
+ * (direct), for now. */
 unsigned policy_min_batch(void)
 {
 	unsigned b = atomic_load_explicit(&min_batch, memory_order_relaxed);
+	int zero = 0;
 
 	if (likely(b))
 		return b;
+	if (thr.lp.calibrating)
+		return 1;	/* the measurement's own fused waits */
+	if (thr.crit || !atomic_compare_exchange_strong(&calib_busy, &zero, 1))
+		return UINT_MAX;
 	b = calibrate();
 	set_min_batch(b);
 	DTRACE_PROBE3(epbatch, calibrated, b, calib_direct_ns, calib_batch_ns);
@@ -205,6 +244,8 @@ void policy_decide(struct tq *q, unsigned ops)
 	unsigned est, mb;
 	int batch;
 
+	if (l->calibrating)
+		return;
 	if (l->batch) {
 		q->st.iters_batch++;
 		l->avg = ewma(l->avg, (int)ops * FIX);

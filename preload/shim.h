@@ -238,6 +238,7 @@ struct loopstate {
 	int ratio;		/* ops left after coalescing / ops, x256 (0: unknown) */
 	int batch;		/* defer this iteration's ops (2: a probe) */
 	unsigned probe;		/* direct iterations since the last probe */
+	int calibrating;	/* policy.c is measuring on this thread */
 };
 extern int policy_fixed;
 int policy_init(void);
