@@ -177,29 +177,35 @@ struct reap {
 static void reap(struct io_uring *r, struct reap *rp)
 {
 	struct io_uring_cqe *cqe;
-	unsigned head, seen = 0;
+	unsigned head, seen = 0, ctl = 0, late = 0;
+	int have_wait = rp->have_wait;
 
 	io_uring_for_each_cqe(r, head, cqe) {
+		__u64 ud = cqe->user_data;
+
 		seen++;
-		if (likely(cqe->user_data < QCAP)) {
+		if (likely(ud < QCAP)) {
 			/* res[] is 0 already: only a failure is written */
 			if (unlikely(cqe->res)) {
-				rp->res[cqe->user_data] = cqe->res;
+				rp->res[ud] = cqe->res;
 				rp->errors++;
 			}
-			rp->late += rp->have_wait;
-			rp->ctl_left--;
-		} else if (cqe->user_data == TAG_WAIT) {
+			ctl++;
+			late += have_wait;
+		} else if (ud == TAG_WAIT) {
 			rp->wait_res = cqe->res;
-			rp->have_wait = 1;
-		} else if (cqe->user_data == TAG_CLOSE) {
+			have_wait = 1;
+		} else if (ud == TAG_CLOSE) {
 			rp->close_res = cqe->res;
-			rp->ctl_left--;
-		} else if (cqe->user_data == TAG_CANCEL) {
+			ctl++;
+		} else if (ud == TAG_CANCEL) {
 			rp->cancel_left--;
 		}
 	}
 	io_uring_cq_advance(r, seen);
+	rp->ctl_left -= ctl;
+	rp->late += late;
+	rp->have_wait = have_wait;
 }
 
 /* Submit what is queued in the ring and wait until the ctl and close CQEs

@@ -73,6 +73,9 @@ static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct
 	return rc;
 }
 
+/* kind, instance, REG and Q bits of a slot */
+#define S_CHECK ((0xfULL << S_KIND_SHIFT) | (S_ID_MASK << S_ID_SHIFT) | S_REG | S_Q)
+
 /*
  * The batch way (policy.c): queue the op when the mirror knows its result
  * and this thread is the instance's only waiter; fold it into the fd's last
@@ -87,7 +90,7 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	struct qop *o;
 	uint64_t e, v, nv;
 	unsigned id, idx;
-	int me;
+	int zero = 0;
 
 	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
 		     epfd == fd || !q || thr.in_wait))
@@ -97,21 +100,34 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 		return passthrough(epfd, op, fd, ev);
 	id = s_id(e);
 	ep = epi_get(id);
-	me = my_tid();
 	fs = &t->slot[fd];
 	thr.crit++;
-	queue_lock(q);
+	/* this thread's own queue: 1 = its owner holds it */
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero, 1,
+							      memory_order_acquire,
+							      memory_order_relaxed)))
+		queue_lock_wait(q);
 	if (unlikely(sig_pending()))
 		take_sigops(q);
 	/* Under the lock: a thread that made the instance shared flushes
 	 * this queue after taking the same lock. */
-	if (unlikely(atomic_load_explicit(&ep->waiter, memory_order_relaxed) != me ||
+	if (unlikely(atomic_load_explicit(&ep->waiter, memory_order_relaxed) != q->tid ||
 		     (atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
 		goto locked_pass;
 	v = atomic_load_explicit(fs, memory_order_acquire);
 	for (;;) {
-		if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv)))
+		if (likely(op == EPOLL_CTL_MOD)) {
+			/* registered here; a successful MOD changes nothing the
+			 * mirror keeps but the queue index (see shim_ctl) */
+			if (unlikely((v & S_CHECK & ~S_Q) !=
+				     (((uint64_t)K_POLL << S_KIND_SHIFT) | S_REG |
+				      ((uint64_t)id << S_ID_SHIFT)) ||
+				     !ev || (ev->events & EPOLLEXCLUSIVE)))
+				goto locked_pass;
+			nv = v;
+		} else if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv))) {
 			goto locked_pass;
+		}
 		if (unlikely(q->n == QCAP)) {
 			flush_locked(q);
 			v = atomic_load(fs);
