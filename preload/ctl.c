@@ -122,7 +122,7 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 			if (unlikely((v & S_CHECK & ~S_Q) !=
 				     (((uint64_t)K_POLL << S_KIND_SHIFT) | S_REG |
 				      ((uint64_t)id << S_ID_SHIFT)) ||
-				     !ev || (ev->events & EPOLLEXCLUSIVE)))
+				     !ev || ((ev->events | s_events(v)) & EPOLLEXCLUSIVE)))
 				goto locked_pass;
 			nv = v;
 		} else if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv))) {
