@@ -38,4 +38,9 @@ $(BUILD)/shim/shim-check: tests/shim/shim-check.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
-TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check
+# What the operations the shim chooses between cost here (make bench).
+$(BUILD)/shim/epbatch-costs: preload/bench/costs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -luring
+
+TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check $(BUILD)/shim/epbatch-costs

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the operations the shim chooses between cost on this machine, without
+ * the shim: a syscall's entry and exit (getppid), epoll_ctl ADD/MOD/DEL,
+ * epoll_wait returning at once, and the io_uring backend's way: n
+ * IORING_OP_EPOLL_CTL ops in one io_uring_enter (n = 1..64) and the same
+ * fused with an IORING_OP_EPOLL_WAIT.  Every figure is the median of R runs
+ * (interleaved: one run of each operation per round), in ns per op (per
+ * iteration for the fused wait).  Prints a table and, with -j, JSON.
+ *   epbatch-costs [-r ROUNDS] [-n CALLS] [-j]
+ * A benchmark: it reports numbers, it asserts nothing about them.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OP_EPOLL_WAIT 59	/* kernel >= 6.15; probed */
+#define NB 7
+static const unsigned batch[NB] = { 1, 2, 4, 8, 16, 32, 64 };
+
+enum { C_SYSCALL, C_ADD_DEL, C_MOD, C_WAIT0, C_URING = C_WAIT0 + 1, C_FUSED = C_URING + NB,
+       C_DIRECT_LOOP = C_FUSED + NB, C_N = C_DIRECT_LOOP + NB };
+
+static int ep, ep1, sv[64][2], calls = 20000, have_wait;
+static struct io_uring ring;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "epbatch-costs: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* n MODs of ready sockets through io_uring, then (fused) an epoll wait */
+static void uring_round(unsigned n, int fused)
+{
+	static struct epoll_event ev[64], out[64];
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		ev[i].events = EPOLLIN;
+		ev[i].data.u64 = i;
+		io_uring_prep_epoll_ctl(sqe, ep, sv[i][0], EPOLL_CTL_MOD, &ev[i]);
+		sqe->user_data = i;
+	}
+	if (fused) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, ep1, out, 64, 0);
+		sqe->user_data = 1000;
+	}
+	if (io_uring_submit_and_wait(&ring, n + (fused ? 1 : 0)) < 0)
+		die("io_uring_submit_and_wait");
+	io_uring_for_each_cqe(&ring, head, cqe)
+		seen++;
+	io_uring_cq_advance(&ring, seen);
+}
+
+static double measure(int what)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out[64];
+	int reps = calls;
+	unsigned n = 1;
+	double t0, ops;
+
+	if (what >= C_URING && what < C_FUSED)
+		n = batch[what - C_URING];
+	else if (what >= C_FUSED && what < C_DIRECT_LOOP)
+		n = batch[what - C_FUSED];
+	else if (what >= C_DIRECT_LOOP)
+		n = batch[what - C_DIRECT_LOOP];
+	if (n > 1)
+		reps = calls / (int)n;
+	ops = (double)reps * n;
+	t0 = now_ns();
+	for (int r = 0; r < reps; r++) {
+		switch (what) {
+		case C_SYSCALL:
+			syscall(SYS_getppid);
+			break;
+		case C_ADD_DEL:
+			epoll_ctl(ep, EPOLL_CTL_DEL, sv[63][0], NULL);
+			epoll_ctl(ep, EPOLL_CTL_ADD, sv[63][0], &ev);
+			break;
+		case C_MOD:
+			epoll_ctl(ep, EPOLL_CTL_MOD, sv[0][0], &ev);
+			break;
+		case C_WAIT0:
+			epoll_wait(ep1, out, 64, 0);
+			break;
+		default:
+			if (what < C_FUSED) {
+				uring_round(n, 0);
+			} else if (what < C_DIRECT_LOOP) {
+				uring_round(n, 1);
+			} else {
+				for (unsigned i = 0; i < n; i++)
+					epoll_ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev);
+				epoll_wait(ep1, out, 64, 0);
+			}
+		}
+	}
+	if (what == C_ADD_DEL)
+		ops *= 2;
+	if (what >= C_FUSED)
+		ops = reps;	/* per loop iteration */
+	return (now_ns() - t0) / ops;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = 7, json = 0, opt;
+	double (*v)[C_N];
+	struct io_uring_probe *p;
+
+	while ((opt = getopt(argc, argv, "r:n:j")) != -1) {
+		switch (opt) {
+		case 'r': rounds = atoi(optarg); break;
+		case 'n': calls = atoi(optarg); break;
+		case 'j': json = 1; break;
+		default:
+			fprintf(stderr, "usage: epbatch-costs [-r ROUNDS] [-n CALLS] [-j]\n");
+			return 2;
+		}
+	}
+	if (rounds < 1 || rounds > 101 || calls < 64) {
+		fprintf(stderr, "epbatch-costs: -r must be 1..101 and -n at least 64\n");
+		return 2;
+	}
+	/* ep: the instance the MODs change; ep1: the one waited on, with one
+	 * ready socket (a wait returning one event) */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ep1 = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || ep1 < 0)
+		die("epoll_create1");
+	for (int i = 0; i < 64; i++) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) < 0 || write(sv[i][1], "x", 1) != 1 ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, sv[i][0], &ev) < 0)
+			die("setup");
+	}
+	{
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (epoll_ctl(ep1, EPOLL_CTL_ADD, sv[63][1], &ev) < 0 || write(sv[63][0], "y", 1) != 1)
+			die("setup");
+	}
+	if (io_uring_queue_init(256, &ring, IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+					  IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) < 0 &&
+	    io_uring_queue_init(256, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	io_uring_register_ring_fd(&ring);
+	p = io_uring_get_probe_ring(&ring);
+	have_wait = p && p->last_op >= OP_EPOLL_WAIT && io_uring_opcode_supported(p, OP_EPOLL_WAIT);
+	if (p)
+		io_uring_free_probe(p);
+	v = calloc(C_N, sizeof(*v) * (size_t)rounds);
+	if (!v)
+		die("calloc");
+	for (int r = 0; r < rounds; r++)
+		for (int w = 0; w < C_N; w++)
+			v[w][r] = (w >= C_FUSED && w < C_DIRECT_LOOP && !have_wait) ? 0 : measure(w);
+	for (int w = 0; w < C_N; w++)
+		qsort(v[w], (size_t)rounds, sizeof(double), cmp);
+#define MED(w) (v[w][rounds / 2])
+	if (json) {
+		printf("{\"schema\": \"epbatch-bench-costs/1\", \"rounds\": %d, \"calls\": %d,\n", rounds, calls);
+		printf(" \"syscall_ns\": %.1f, \"epoll_ctl_ns\": {\"add_del\": %.1f, \"mod\": %.1f},"
+		       " \"epoll_wait0_ns\": %.1f,\n", MED(C_SYSCALL), MED(C_ADD_DEL), MED(C_MOD),
+		       MED(C_WAIT0));
+		printf(" \"uring_per_op_ns\": {");
+		for (int i = 0; i < NB; i++)
+			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], MED(C_URING + i));
+		printf("},\n \"fused_iteration_ns\": {");
+		for (int i = 0; i < NB; i++)
+			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], have_wait ? MED(C_FUSED + i) : 0);
+		printf("},\n \"direct_iteration_ns\": {");
+		for (int i = 0; i < NB; i++)
+			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], MED(C_DIRECT_LOOP + i));
+		printf("}}\n");
+		return 0;
+	}
+	printf("median of %d interleaved rounds, ns\n", rounds);
+	printf("syscall entry+exit (getppid)          %8.1f\n", MED(C_SYSCALL));
+	printf("epoll_ctl ADD/DEL (average of the two) %7.1f\n", MED(C_ADD_DEL));
+	printf("epoll_ctl MOD, ready socket           %8.1f\n", MED(C_MOD));
+	printf("epoll_wait(0), one ready              %8.1f\n", MED(C_WAIT0));
+	printf("%-6s %14s %18s %18s\n", "n", "uring/op", "fused iteration", "direct iteration");
+	for (int i = 0; i < NB; i++)
+		printf("%-6u %14.1f %18.1f %18.1f\n", batch[i], MED(C_URING + i),
+		       have_wait ? MED(C_FUSED + i) : 0, MED(C_DIRECT_LOOP + i));
+	printf("(iteration = n MODs of ready sockets + an epoll wait returning one event)\n");
+	return 0;
+}
