@@ -100,7 +100,7 @@ int be_submit_close(const struct qop *ops, unsigned n, int ordered, int *res,
 {
 	int cres = 0;
 
-	if (be_kind != EPB_BE_URING || fused_off)
+	if (be_kind != EPB_BE_URING || fused_off || !uring_has_close())
 		return 1;
 	if (uring_submit(ops, n, ordered, res, NULL, (int)close_at, fd, &cres, rep) < 0)
 		return 1;

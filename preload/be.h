@@ -86,6 +86,7 @@ void be_fd_closed(int fd);
 /* be_uring.c / be_kmod.c, for be.c */
 int uring_probe(void);
 int uring_has_wait(void);
+int uring_has_close(void);
 int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
 		 int close_at, int close_fd, int *close_res, struct be_report *rep);
 void uring_thread_exit(void);

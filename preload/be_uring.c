@@ -37,6 +37,11 @@ int uring_has_wait(void)
 	return have_uring_wait;
 }
 
+int uring_has_close(void)
+{
+	return have_uring_close;
+}
+
 static struct uring_state *ring_setup(void);
 static void ring_hide_fd(struct uring_state *u);
 

@@ -51,6 +51,8 @@ static __attribute__((noinline)) int passthrough(int epfd, int op, int fd, struc
 /* epoll_ctl from a signal handler that interrupted the shim (sig.c). */
 static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
+	if (thr.in_vfork)	/* a vfork child: nothing here is its own */
+		return real_epoll_ctl(epfd, op, fd, ev);
 	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd), *es = slot_ptr(thr.tab, epfd);
 	uint64_t v = fs ? atomic_load(fs) : 0, e = es ? atomic_load(es) : 0;
 	int rc, saved;

@@ -83,7 +83,8 @@ void flush_locked(struct tq *q)
 		rep.errors = be_sync_submit(q->ops, n, res);
 		if (q == thr.q)
 			self->st.sync_flushes++;
-		batch_done(self, q->ops, n, res, q->live, EPB_BE_SYNC, &rep);
+		self->st.flushed += q->live;	/* not a batch: no flush probe */
+		batch_done(self, q->ops, n, res, 0, EPB_BE_SYNC, &rep);
 	}
 	queue_clear(q);
 }

@@ -4,7 +4,7 @@
  * with dlsym(RTLD_NEXT)) plus what the shim must do around it: learn which
  * fds are pollable or epoll fds, flush before a queued op could become wrong
  * (close, dup2 over it, fork, exec, spawn, poll on an epoll fd), and route
- * epoll_ctl/epoll_wait through state.c.
+ * epoll_ctl/epoll_wait through ctl.c and wait.c.
  */
 #include "shim.h"
 
@@ -312,9 +312,12 @@ EXPORT int close(int fd)
 static void before_close_range(unsigned first, unsigned last, int flags)
 {
 	if (first <= last && !(flags & CLOSE_RANGE_CLOEXEC)) {
-		/* The kernel unshares first, then closes: mirror that. */
-		if (flags & CLOSE_RANGE_UNSHARE)
+		/* The kernel unshares first, then closes: mirror that (the
+		 * queued ops name files of the table being left: flush them). */
+		if (flags & CLOSE_RANGE_UNSHARE) {
+			flush_all(0);
 			shim_unshare_tab();
+		}
 		shim_close_span(first, last);
 	}
 }
@@ -669,6 +672,21 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 	return real_fn(pid, file, fa, attr, argv, envp);
 }
 
+/* A clone through syscall(): as the clone wrapper, and a child with its own
+ * memory starts as a fork child does (pthread_atfork does not run for it).
+ * One with CLONE_VM returns into this frame on a stack it shares: only the
+ * syscall itself is made then. */
+static long raw_clone(long n, const long *a, unsigned long flags)
+{
+	long r;
+
+	before_clone(flags);
+	r = real_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (r == 0 && !(flags & CLONE_VM))
+		proc_atfork_child();
+	return r;
+}
+
 /*
  * libc's syscall(): programs that bypass the libc wrappers this way (libuv
  * closes every fd with syscall(SYS_close) to avoid a cancellation point)
@@ -721,15 +739,12 @@ EXPORT long syscall(long n, ...)
 				 (const struct timespec *)a[3], (const sigset_t *)a[4],
 				 EPB_PWAIT2);
 	case SYS_clone:
-		before_clone((unsigned long)a[0]);
-		break;
+		return raw_clone(n, a, (unsigned long)a[0]);
 	case SYS_clone3:
-		if (a[0] && (size_t)a[1] >= sizeof(uint64_t))
-			before_clone(*(const uint64_t *)a[0]);
-		break;
+		return raw_clone(n, a, a[0] && (size_t)a[1] >= sizeof(uint64_t) ?
+				       *(const uint64_t *)a[0] : 0);
 	case SYS_fork:
-		before_clone(0);
-		break;
+		return raw_clone(n, a, 0);
 	}
 	return real_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -61,6 +61,15 @@ int policy_init(void)
 	char *end;
 	long n;
 
+	if (v && *v) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno || *end || n < 0 || n > QCAP) {
+			fprintf(stderr, "libepbatch: EPBATCH_MIN_BATCH='%s': expected 0 (always batch) or a batch size 1..%d\n",
+				v, QCAP);
+			return -1;
+		}
+	}
 	if (be_kind == EPB_BE_SYNC) {
 		set_min_batch(UINT_MAX);
 		policy_batch_from = UINT_MAX;	/* sync: always direct */
@@ -68,13 +77,6 @@ int policy_init(void)
 	}
 	if (!v || !*v)
 		return 0;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || *end || n < 0 || n > QCAP) {
-		fprintf(stderr, "libepbatch: EPBATCH_MIN_BATCH='%s': expected 0 (always batch) or a batch size 1..%d\n",
-			v, QCAP);
-		return -1;
-	}
 	set_min_batch(n ? (unsigned)n : 1);
 	if (!n) {
 		policy_fixed = 1;
@@ -256,8 +258,9 @@ void policy_decide(struct tq *q, unsigned ops)
 					   ewma(l->ratio, (int)(q->live * FIX * FIX / ops) + 1);
 	}
 	if (policy_fixed) {
-		if (!l->batch)
+		if (!l->careful)
 			atomic_fetch_add(&ctl_careful, 1);
+		l->careful = 1;
 		l->batch = 1;
 		return;
 	}
@@ -270,18 +273,34 @@ void policy_decide(struct tq *q, unsigned ops)
 		l->probe = 0;
 		batch = 2;	/* one iteration to see what coalescing does */
 	}
-	if ((batch == 1) != (l->batch == 1) && batch != 2 && l->batch != 2)
+	if (batch != 2 && (batch != 0) != l->settled) {
+		l->settled = batch != 0;
 		DTRACE_PROBE3(epbatch, mode, batch ? EPB_MODE_BATCH : EPB_MODE_DIRECT,
 			      l->avg, l->ratio);
-	if (!batch != !l->batch)
-		atomic_fetch_add(&ctl_careful, batch ? 1 : -1);
+	}
+	if (batch && !l->batch && !l->careful) {
+		atomic_fetch_add(&ctl_careful, 1);
+		l->careful = 1;
+	}
 	l->batch = batch;
+	/* Back to direct: other threads may go direct too once this queue is
+	 * empty (policy_release, after this wait's flush), not before. */
+	if (!batch && l->careful && !q->n && !sig_pending())
+		policy_release();
+}
+
+/* This thread no longer batches and its queue is empty. */
+void policy_release(void)
+{
+	if (thr.lp.careful && !thr.lp.batch) {
+		atomic_fetch_sub(&ctl_careful, 1);
+		thr.lp.careful = 0;
+	}
 }
 
 /* A thread that batched exits (its queue was flushed). */
 void policy_thread_exit(void)
 {
-	if (thr.lp.batch)
-		atomic_fetch_sub(&ctl_careful, 1);
 	thr.lp.batch = 0;
+	policy_release();
 }

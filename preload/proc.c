@@ -69,11 +69,13 @@ void shim_vfork_prepare(void)
 	shim_init();
 	proc_before_spawn();
 	thr.in_vfork++;
+	thr.crit++;	/* the child's epoll_ctl and waits: straight to libc */
 }
 
 /* vfork in the parent, once the child has exec'd or exited. */
 long shim_vfork_done(long rc)
 {
+	thr.crit--;
 	thr.in_vfork--;
 	if (rc < 0) {
 		errno = (int)-rc;

@@ -239,18 +239,23 @@ struct loopstate {
 	int batch;		/* defer this iteration's ops (2: a probe) */
 	unsigned probe;		/* direct iterations since the last probe */
 	int calibrating;	/* policy.c is measuring on this thread */
+	int careful;		/* counted in ctl_careful */
+	int settled;		/* the last mode reported (epbatch:mode) */
 };
 extern int policy_fixed;
 int policy_init(void);
 unsigned policy_min_batch(void);
 unsigned policy_min_batch_known(void);
 extern unsigned policy_batch_from;
-/* Threads that batch now, plus CAREFUL_FORKED in a fork child: while not 0,
- * every epoll_ctl takes the careful way (ctl.c). */
+/* Threads that batch now (or did, until their queue is empty), plus
+ * CAREFUL_FORKED in a fork child that holds its parent's epoll instances
+ * (fork_taint must see every epoll_ctl there): while not 0, every
+ * epoll_ctl takes the careful way (ctl.c). */
 extern _Atomic int ctl_careful;
 #define CAREFUL_FORKED (1 << 24)	/* direct: batch once the average reaches it */
 void policy_decide(struct tq *q, unsigned ops);
 void policy_thread_exit(void);
+void policy_release(void);
 
 
 /* ---- the thread's own state (one thread-local block: one address) ---- */

@@ -14,27 +14,27 @@
  *     EEXIST).  The mirror, which already includes it, gives the answer;
  *     the op goes to a small per-thread side list (sigops) that the
  *     interrupted code appends to the queue when it leaves its critical
- *     section (drain_sigops), so it reaches the kernel after the queued
+ *     section (sig_take), so it reaches the kernel after the queued
  *     ops, and before any later op of the interrupted code's on fd.
  *   - otherwise: the kernel decides at once and the mirror learns.
- * The side list must count as "pending" by itself: settle() clears S_Q as
- * soon as a batch completed, before drain_sigops() has moved the side ops
- * into the queue, and a second handler in that window used to go to the
- * kernel without the first handler's op (6.1 guest under TCG, where two
- * signals often land in one flush: an ADD got EEXIST, a DEL ENOENT).
- * A new side op on the fd of the last pending one is folded into it as
- * enqueue() folds (a signal flood during one long flush stays bounded).
+ * The side list counts as "pending" by itself, whatever the fd's S_Q bit
+ * says: a handler's op must not reach the kernel ahead of an earlier
+ * handler's op still in the list (6.1 guest under TCG, where two signals
+ * often land in one flush: an ADD got EEXIST, a DEL ENOENT).
+ * A new side op on the fd of the last pending one is folded into it by the
+ * queue's rule (qop_fold: a signal flood during one long flush stays
+ * bounded).
  */
 #define SIGQ 64
 struct sigop {
 	struct qop op;
-	int ready;		/* not yet taken by drain_sigops */
+	int ready;		/* not yet taken by sig_take */
 };
 static TLS struct sigop sigops[SIGQ];
 TLS _Atomic int nsig;
 
 /* Index of the last live side op on (fd, id) not yet taken by
- * drain_sigops, or -1 (a cancelled ADD+DEL pair leaves nothing pending). */
+ * sig_take, or -1 (a cancelled ADD+DEL pair leaves nothing pending). */
 static int sig_last(int fd, unsigned id)
 {
 	int n = atomic_load(&nsig);
@@ -78,8 +78,8 @@ int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 		}
 		return 1;
 	}
-	/* Fold into the last side op on fd, as enqueue() does (never DEL+ADD;
-	 * a cancelled entry keeps its slot: only drain_sigops frees slots). */
+	/* Fold into the last side op on fd, as the queue does (never DEL+ADD;
+	 * a cancelled entry keeps its slot: only sig_take frees slots). */
 	if (last >= 0 && sigops[last].op.op != EPOLL_CTL_DEL) {
 		if (!atomic_compare_exchange_strong(fs, &v, nv | S_Q))
 			return 1;

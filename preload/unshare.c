@@ -24,9 +24,12 @@
  */
 void shim_unshare_tab(void)
 {
-	struct fdtab *old = thr.tab, *nt = calloc(1, sizeof(*nt));
+	struct fdtab *old = thr.tab, *nt;
 	int maxfd;
 
+	if (thr.in_vfork)
+		return;		/* a vfork child's table is its own */
+	nt = calloc(1, sizeof(*nt));
 	if (!nt || tab_alloc(nt)) {
 		free(nt);
 		return;

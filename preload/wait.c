@@ -99,10 +99,10 @@ static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxev
 		take_sigops(q);
 		queue_unlock(q);
 	}
-	q->st.fused_waits++;
 	thr.crit--;
 	if (unlikely(w.skipped))
 		return INT_MIN;
+	q->st.fused_waits++;
 	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
 	if (w.result < 0) {
 		errno = -w.result;
@@ -140,8 +140,12 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 	}
 	if (q->live < policy_min_batch() || sig_pending() || !be_has_fused_wait() ||
 	    maxevents <= 0 || maxevents > FUSED_MAX || (be_kind == EPB_BE_URING && q->ordered) ||
-	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)))
-		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
+		rc = plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		if (unlikely(thr.lp.careful && !thr.lp.batch))
+			policy_release();
+		return rc;
+	}
 	/* epoll may return fewer events than maxevents: a larger buffer than
 	 * the module takes (redis asks for 10128) waits for as many as it
 	 * does; the rest stay ready for the next wait, in order. */
@@ -151,12 +155,14 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 	if (unlikely(rc == INT_MIN)) {
 		/* kmod: a handler ran between two ops and left an op in the
 		 * side list (now queued); it goes in before the wait. */
-		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		rc = plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	}
+	if (unlikely(thr.lp.careful && !thr.lp.batch))
+		policy_release();
 	return rc;
 }
 
-/* Any wait that wait_direct() (shim.h) did not take. */
+/* Any wait that wait_owner() (shim.h) did not take. */
 int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {

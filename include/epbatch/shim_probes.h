@@ -24,13 +24,14 @@ enum epbatch_wait_kind {
 
 /* epbatch:fallback arg 1 (reason); arg 2 is the value named here. */
 enum epbatch_fallback {
-	EPB_FB_MISPREDICTED = 1,	/* a deferred op failed in the kernel: -errno */
+	EPB_FB_MISPREDICTED = 1,	/* a deferred op failed in the kernel: its errno */
 	EPB_FB_FOREIGN_TABLE = 2,	/* a queue of another fd table: 0 */
 	EPB_FB_UNSHARE = 3,		/* EPBATCH_UNSHARE's unshare failed: errno */
 	EPB_FB_BACKEND = 4,		/* a batching backend failed: errno */
 	EPB_FB_LATE_CTL = 5,		/* ctl ops completed after the fused wait: count */
 	EPB_FB_SIGQ_FULL = 6,		/* a signal handler's op found the side list full: 0 */
-	EPB_FB_LOST_CLOSE = 7,		/* a deferred op met EBADF: fd closed behind the shim */
+	EPB_FB_LOST_CLOSE = 7,		/* a deferred op met EBADF (fd closed behind the
+					 * shim): EBADF */
 };
 
 /* epbatch:mode arg 1: how this thread's next loop iteration submits its ops */

@@ -70,5 +70,9 @@ fi
 [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "EPBATCH_MIN_BATCH='lots'" "$tmp/err" ||
 	bad "EPBATCH_MIN_BATCH=lots: want one line naming it, got: $(cat "$tmp/err")"
 
+if env EPBATCH_BACKEND=sync EPBATCH_MIN_BATCH=-3 LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/err"; then
+	bad "EPBATCH_MIN_BATCH=-3 was accepted under the sync backend"
+fi
+
 [ $fail = 0 ] && echo "policy checks passed"
 exit $fail
