@@ -59,7 +59,7 @@ int policy_init(void)
 {
 	const char *v = getenv("EPBATCH_MIN_BATCH");
 	char *end;
-	long n;
+	long n = 0;
 
 	if (v && *v) {
 		errno = 0;
