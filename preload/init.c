@@ -54,17 +54,38 @@ static void init_once_fn(void)
 		fprintf(stderr, "libepbatch: cannot map the fd table; passing every call through\n");
 	queue_init(thread_exit);
 	fork_share_init();
-	if (be_init() < 0 || policy_init() < 0)
-		exit(2);
 	in_init = 0;
 	atomic_store(&shim_inited, 1);
 }
 
+/* What every wrapper needs.  No malloc here: the first wrapper call can come
+ * from inside an allocator (jemalloc's initialisation calls syscall() with
+ * its lock held, from a library constructor that runs before the shim's). */
 void shim_init_slow(void)
 {
 	if (in_init)
 		return;
 	pthread_once(&init_once, init_once_fn);
+}
+
+static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
+
+static void backend_once_fn(void)
+{
+	in_init = 1;
+	if (be_init() < 0 || policy_init() < 0)
+		exit(2);
+	in_init = 0;
+}
+
+/* The backend (an io_uring probe allocates): from the shim's constructor,
+ * or from the first epoll_create if that comes first.  Until then the sync
+ * backend's rules hold (every op goes to the kernel). */
+void shim_backend_init(void)
+{
+	shim_init();
+	if (!in_init)
+		pthread_once(&backend_once, backend_once_fn);
 }
 
 __attribute__((destructor)) static void shim_fini(void)
@@ -79,5 +100,5 @@ __attribute__((destructor)) static void shim_fini(void)
 
 __attribute__((constructor)) static void shim_ctor(void)
 {
-	shim_init();
+	shim_backend_init();
 }

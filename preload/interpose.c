@@ -45,7 +45,10 @@
 EXPORT int epoll_create(int size)
 {
 	REAL(epoll_create);
-	int fd = real_fn(size);
+	int fd;
+
+	shim_backend_init();
+	fd = real_fn(size);
 
 	if (fd >= 0)
 		note_epoll(fd, 0);
@@ -55,7 +58,10 @@ EXPORT int epoll_create(int size)
 EXPORT int epoll_create1(int flags)
 {
 	REAL(epoll_create1);
-	int fd = real_fn(flags);
+	int fd;
+
+	shim_backend_init();
+	fd = real_fn(flags);
 
 	if (fd >= 0)
 		note_epoll(fd, flags);

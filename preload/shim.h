@@ -349,6 +349,7 @@ void stats_retire(const struct stats *st);
 void stats_print(void);
 extern _Atomic int shim_inited;
 void shim_init_slow(void);
+void shim_backend_init(void);
 static inline void shim_init(void)
 {
 	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire)))
