@@ -129,7 +129,7 @@ done
 {
 	echo "# unshare(CLONE_FILES) on $(uname -n): $cpus CPUs, $(uname -r), $(date -u +%Y-%m-%d)"
 	echo
-	echo "$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')"
+	grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true
 	echo
 	echo "\`scripts/manycore.sh --threads \"$threads\" --modes \"$modes\" --repeat $repeat --duration $duration\`"
 	echo "(load: epbatch-load, $lthreads threads, 4 connections per worker, at least 64), $(($(date +%s) - start)) s."
