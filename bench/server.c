@@ -12,6 +12,16 @@
  *            fires, then back to EPOLLIN (MOD): two MODs per request.
  *   conn     a connection per request: ADD on accept, answer with
  *            "Connection: close", DEL, close (--no-del: close only).
+ *   churn    conn, and each request also allocates and frees --churn N
+ *            descriptors (default 256): the fd-table traffic of an
+ *            accept-heavy server (accept4 + close per connection) at a
+ *            request rate the slow test guest can reach.  --churn-op dup
+ *            (default) takes them with F_DUPFD_CLOEXEC, i.e. exactly the
+ *            two file_lock sections of an accept4() + close() (alloc_fd,
+ *            close_fd) without the socket set-up between them; --churn-op
+ *            socket uses socket() + close().  With a shared table each of
+ *            them takes the process's files_struct->file_lock, so the
+ *            workers contend on it; with --unshare each has its own.
  *
  * Every worker thread owns an epoll fd and accepts for itself: on its own
  * SO_REUSEPORT listener (--reuseport) or on one shared listener registered
@@ -28,6 +38,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -44,8 +55,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { MODE_ONESHOT, MODE_FLIP, MODE_CONN };
-static const char *const mode_names[] = { "oneshot", "flip", "conn" };
+enum mode { MODE_ONESHOT, MODE_FLIP, MODE_CONN, MODE_CHURN };
+static const char *const mode_names[] = { "oneshot", "flip", "conn", "churn" };
+#define NR_MODES 4
+#define CHURN_DEFAULT 256
 
 #define MAX_THREADS 256
 #define MAX_EVENTS 64
@@ -71,6 +84,8 @@ struct options {
 	int no_del;
 	int reuseport;
 	int unshare;
+	int churn;		/* churn mode: fds allocated and freed per request */
+	int churn_socket;	/* ... with socket() rather than F_DUPFD */
 	const char *ready_file;
 	const char *stats_file;
 	double max_seconds;
@@ -101,6 +116,7 @@ struct worker {
 	/* Counters, read by the main thread only after join. */
 	uint64_t requests, accepts, bad_requests, io_errors;
 	uint64_t ctl_add, ctl_mod, ctl_del, ctl_errors, waits;
+	uint64_t churned;	/* churn mode: fds allocated and freed */
 	int setup_err;		/* errno of a failed set-up step, 0 if fine */
 	const char *setup_what;
 };
@@ -117,11 +133,16 @@ static int setup_done;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: epbatch-bench-server [--mode oneshot|flip|conn] [--threads N] [--port P]\n"
+		"usage: epbatch-bench-server [--mode oneshot|flip|conn|churn] [--threads N] [--port P]\n"
 		"                            [--bind ADDR] [--reuseport] [--unshare] [--no-del]\n"
+		"                            [--churn N] [--churn-op dup|socket]\n"
 		"                            [--ready-file PATH] [--stats FILE] [--max-seconds S]\n"
 		"  --mode M         epoll pattern: oneshot (1 MOD/request), flip (2 MOD/request),\n"
-		"                   conn (1 ADD + 1 DEL/request); default oneshot\n"
+		"                   conn (1 ADD + 1 DEL/request), churn (conn + --churn N\n"
+		"                   fds allocated and freed per request); default oneshot\n"
+		"  --churn N        churn mode: fds per request (default 256)\n"
+		"  --churn-op OP    churn mode: dup (F_DUPFD + close, default) or socket\n"
+		"                   (socket() + close())\n"
 		"  --threads N      worker threads, each with its own epoll loop (default: CPUs)\n"
 		"  --port P         TCP port, 0 = pick a free one (default 0)\n"
 		"  --bind ADDR      IPv4 address to listen on (default 127.0.0.1)\n"
@@ -138,7 +159,7 @@ static void usage(FILE *f)
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_PORT = 256, O_BIND, O_THREADS, O_MODE, O_NODEL, O_REUSEPORT, O_UNSHARE,
-	       O_READY, O_STATS, O_MAXSEC, O_HELP };
+	       O_READY, O_STATS, O_MAXSEC, O_CHURN, O_CHURN_OP, O_HELP };
 	static const struct option longopts[] = {
 		{ "port", required_argument, NULL, O_PORT },
 		{ "bind", required_argument, NULL, O_BIND },
@@ -150,6 +171,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "stats", required_argument, NULL, O_STATS },
 		{ "max-seconds", required_argument, NULL, O_MAXSEC },
+		{ "churn", required_argument, NULL, O_CHURN },
+		{ "churn-op", required_argument, NULL, O_CHURN_OP },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -161,6 +184,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
 	o->mode = MODE_ONESHOT;
 	o->max_seconds = 600;
+	o->churn = -1;
+	o->churn_socket = -1;
 
 	/* ":" first and opterr 0: our own one-line messages, not getopt's. */
 	opterr = 0;
@@ -176,11 +201,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->threads = (int)bench_parse_long("--threads", optarg, 1, MAX_THREADS);
 			break;
 		case O_MODE:
-			for (c = 0; c < 3; c++)
+			for (c = 0; c < NR_MODES; c++)
 				if (strcmp(optarg, mode_names[c]) == 0)
 					break;
-			if (c == 3)
-				bench_die("invalid --mode '%s': expected oneshot, flip or conn", optarg);
+			if (c == NR_MODES)
+				bench_die("invalid --mode '%s': expected oneshot, flip, conn or churn",
+					  optarg);
 			o->mode = (enum mode)c;
 			break;
 		case O_NODEL:
@@ -197,6 +223,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case O_STATS:
 			o->stats_file = optarg;
+			break;
+		case O_CHURN:
+			o->churn = (int)bench_parse_long("--churn", optarg, 0, 100000);
+			break;
+		case O_CHURN_OP:
+			if (strcmp(optarg, "dup") && strcmp(optarg, "socket"))
+				bench_die("invalid --churn-op '%s': expected dup or socket", optarg);
+			o->churn_socket = !strcmp(optarg, "socket");
 			break;
 		case O_MAXSEC:
 			o->max_seconds = bench_parse_seconds("--max-seconds", optarg, 0.1, 86400);
@@ -215,6 +249,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 		bench_die("unexpected argument '%s' (see --help)", argv[optind]);
 	if (inet_pton(AF_INET, o->bind_str, &o->bind) != 1)
 		bench_die("invalid --bind '%s': expected an IPv4 address", o->bind_str);
+	if ((o->churn >= 0 || o->churn_socket >= 0) && o->mode != MODE_CHURN)
+		bench_die("--churn and --churn-op are for --mode churn");
+	if (o->churn < 0)
+		o->churn = CHURN_DEFAULT;
+	if (o->churn_socket < 0)
+		o->churn_socket = 0;
 	if (o->unshare && !o->reuseport)
 		bench_die("--unshare needs --reuseport: each worker must own its listener "
 			  "before it unshares its fd table");
@@ -359,7 +399,8 @@ static int conn_respond(struct worker *w, struct conn *c, int max)
 			c->closing = 1;
 			c->in_len = 0;
 		} else {
-			int keep = m.keep_alive && w->opt->mode != MODE_CONN;
+			int keep = m.keep_alive && w->opt->mode != MODE_CONN &&
+				   w->opt->mode != MODE_CHURN;
 
 			resp = http_response(keep, &rlen);
 			c->closing = !keep;
@@ -461,6 +502,26 @@ static void handle_flip(struct worker *w, struct conn *c, uint32_t ev)
 }
 
 /*
+ * churn: what a request costs the fd table besides its own connection.
+ * Allocating a descriptor (alloc_fd) and freeing it (close_fd) each take
+ * the fd table's file_lock, as the accept4() and close() of a connection do.
+ */
+static void churn_fds(struct worker *w)
+{
+	for (int i = 0; i < w->opt->churn; i++) {
+		int fd = w->opt->churn_socket ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)
+					      : fcntl(w->epfd, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0) {
+			w->io_errors++;
+			return;
+		}
+		close(fd);
+		w->churned++;
+	}
+}
+
+/*
  * conn: answer the first request with "Connection: close" and end the
  * connection (DEL + close).  Only a full socket buffer costs a MOD (to wait
  * for EPOLLOUT), which the bench's small responses never meet.
@@ -474,6 +535,8 @@ static void handle_conn(struct worker *w, struct conn *c, uint32_t ev)
 		}
 		if (conn_respond(w, c, 1) == 0)
 			return;	/* partial request: wait for the rest */
+		if (w->opt->mode == MODE_CHURN)
+			churn_fds(w);
 	}
 	int f = conn_flush(w, c);
 	if (f != 0)
@@ -636,10 +699,11 @@ static void write_summary(const struct options *o, struct worker *ws, int port,
 	bench_buf_printf(&b,
 			 "{\"requests\": %llu, \"bad_requests\": %llu, \"mode\": \"%s\", \"port\": %d, "
 			 "\"reuseport\": %s, \"unshare\": %s, \"no_del\": %s, \"duration_s\": %.3f, "
-			 "\"stopped_by\": \"%s\", \"threads\": [",
+			 "\"churn\": %d, \"churn_op\": \"%s\", \"stopped_by\": \"%s\", \"threads\": [",
 			 (unsigned long long)total, (unsigned long long)bad, mode_names[o->mode], port,
 			 o->reuseport ? "true" : "false", o->unshare ? "true" : "false",
-			 o->no_del ? "true" : "false", seconds, by_signal ? "signal" : "max-seconds");
+			 o->no_del ? "true" : "false", seconds, o->mode == MODE_CHURN ? o->churn : 0,
+			 o->churn_socket ? "socket" : "dup", by_signal ? "signal" : "max-seconds");
 	for (int i = 0; i < o->threads; i++) {
 		const struct worker *w = &ws[i];
 
@@ -647,13 +711,13 @@ static void write_summary(const struct options *o, struct worker *ws, int port,
 				 "%s{\"id\": %d, \"tid\": %d, \"name\": \"worker-%d\", \"requests\": %llu, "
 				 "\"accepts\": %llu, \"bad_requests\": %llu, \"io_errors\": %llu, "
 				 "\"epoll_ctl\": {\"add\": %llu, \"mod\": %llu, \"del\": %llu, \"errors\": %llu}, "
-				 "\"epoll_wait\": %llu}",
+				 "\"epoll_wait\": %llu, \"churned\": %llu}",
 				 i ? ", " : "", w->id, (int)w->tid, w->id,
 				 (unsigned long long)w->requests, (unsigned long long)w->accepts,
 				 (unsigned long long)w->bad_requests, (unsigned long long)w->io_errors,
 				 (unsigned long long)w->ctl_add, (unsigned long long)w->ctl_mod,
 				 (unsigned long long)w->ctl_del, (unsigned long long)w->ctl_errors,
-				 (unsigned long long)w->waits);
+				 (unsigned long long)w->waits, (unsigned long long)w->churned);
 	}
 	bench_buf_printf(&b, "]}\n");
 	if (o->stats_file) {

@@ -13,14 +13,14 @@ KDIR ?= $(if $(wildcard $(KDIR_RUNNING)/Makefile),$(KDIR_RUNNING),$(KDIR_DEBIAN)
 VM_KVER = $(shell scripts/vm-test --print-kernel-version 2>/dev/null)
 VM_KDIR ?= /usr/src/linux-headers-$(VM_KVER)
 
-KMOD_SRC := kmod/epoll_batch.c kmod/Kbuild include/uapi/epoll_batch.h
+KMOD_SRC := kmod/epoll_batch.c kmod/epb_logic.h kmod/Kbuild include/uapi/epoll_batch.h
 
 # $(call kmod-build,OUTDIR,KDIR)
 define kmod-build
 	@if [ ! -f "$(2)/Makefile" ]; then \
 		echo "kmod: no kernel headers at '$(2)' (install linux-headers-amd64: scripts/deps.sh --vm, or pass KDIR=)" >&2; exit 1; fi
 	mkdir -p $(1)
-	cp kmod/epoll_batch.c kmod/Kbuild $(1)/
+	cp kmod/epoll_batch.c kmod/epb_logic.h kmod/Kbuild $(1)/
 	$(MAKE) -C $(2) M=$(abspath $(1)) EPB_INC=$(abspath include/uapi) modules
 endef
 
@@ -66,3 +66,16 @@ vmcheck: $(BUILD)/vm/kmod/epoll_batch.ko $(VM_PROGS)
 TESTBINS += $(VM_PROGS)
 .PHONY: vm-progs vm-kmod FORCE
 FORCE:
+
+# `make install` also installs the udev rule that gives /dev/epoll_batch to
+# the group epoll-batch (mode 0660, as the module's own default).  udev reads
+# /etc/udev/rules.d and /usr/lib/udev/rules.d, not $(PREFIX)/lib: the rule
+# goes to /usr/lib/udev/rules.d when PREFIX is /usr, else /etc/udev/rules.d.
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
+install: install-kmod-udev
+install-kmod-udev:
+	install -d $(DESTDIR)$(UDEVRULESDIR)
+	install -m 0644 kmod/60-epoll-batch.rules $(DESTDIR)$(UDEVRULESDIR)/
+	@getent group epoll-batch >/dev/null || \
+		echo "install: no group epoll-batch yet: groupadd --system epoll-batch, then add the server's user to it"
+.PHONY: install-kmod-udev

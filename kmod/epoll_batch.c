@@ -17,7 +17,13 @@
  * Each is found by registering a kprobe on its name and reading the address
  * the kprobe was placed at (then unregistering it), or taken from a module
  * parameter where kprobes are not available.  Either way the address is
- * checked with sprint_symbol() before it is used.  See docs/kmod.md.
+ * checked with sprint_symbol() before it is used, and on a kernel that
+ * enforces IBT refused unless it starts with a live ENDBR.  See docs/kmod.md.
+ *
+ * Least privilege: the device node is 0660 (dev_mode, never accessible to
+ * "other"), and a caller under seccomp is refused (EPERM) unless the
+ * administrator sets allow_seccomp: the ioctl must not be a way around a
+ * filter that governs epoll_ctl(2) and the epoll waits.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -29,20 +35,24 @@
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
 #include <linux/math.h>
+#include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/seccomp.h>
 #include <linux/signal.h>
+#include <linux/stat.h>
 #include <linux/string.h>
 #include <linux/time64.h>
 #include <linux/uaccess.h>
-#ifdef CONFIG_X86_KERNEL_IBT
+#include <asm/cpufeature.h>
 #include <asm/ibt.h>
-#endif
+#include <asm/syscall.h>
 
 #include "epoll_batch.h"
+#include "epb_logic.h"
 
 #ifndef CONFIG_X86_64
 #error "epoll_batch builds the epoll_pwait pt_regs for x86_64 only"
@@ -61,12 +71,33 @@ module_param(sys_epoll_pwait_addr, ulong, 0400);
 MODULE_PARM_DESC(sys_epoll_pwait_addr,
 		 "address of __x64_sys_epoll_pwait (from /proc/kallsyms) where kprobes are off");
 
-typedef int (*epb_ctl_fn)(int epfd, int op, int fd, struct epoll_event *epds,
-			  bool nonblock);
-typedef long (*epb_syscall_fn)(const struct pt_regs *regs);
+static bool allow_seccomp;
+module_param(allow_seccomp, bool, 0644);
+MODULE_PARM_DESC(allow_seccomp,
+		 "let callers under seccomp use the ioctl, which their filter does not see (default: EPERM)");
 
-static epb_ctl_fn epb_do_epoll_ctl __ro_after_init;
-static epb_syscall_fn epb_sys_epoll_pwait __ro_after_init;
+static ushort dev_mode = 0660;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode,
+		 "mode of /dev/epoll_batch (default 0660; no permission for others is accepted)");
+
+/*
+ * The kernel's own prototypes: a change of do_epoll_ctl() in
+ * linux/eventpoll.h, or of the x86 syscall entry convention, is a build
+ * error here, not a wrong call.
+ */
+static typeof(do_epoll_ctl) *epb_do_epoll_ctl __ro_after_init;
+static sys_call_ptr_t epb_sys_epoll_pwait __ro_after_init;
+
+/* The 4 bytes at @addr, classified (EPB_ENTRY_OTHER if unreadable). */
+static enum epb_entry __init epb_entry_at(unsigned long addr)
+{
+	unsigned char insn[4];
+
+	if (copy_from_kernel_nofault(insn, (void *)addr, sizeof(insn)))
+		return EPB_ENTRY_OTHER;
+	return epb_entry_kind(insn);
+}
 
 /*
  * Resolve @name to the address of its first instruction: @given (a module
@@ -95,32 +126,41 @@ static int __init epb_resolve(const char *name, unsigned long given,
 		}
 		addr = (unsigned long)kp.addr;
 		unregister_kprobe(&kp);
-#ifdef CONFIG_X86_KERNEL_IBT
-		/* x86 places a function-entry kprobe after the ENDBR. */
-		if (is_endbr(*(u32 *)(addr - ENDBR_INSN_SIZE)))
-			addr -= ENDBR_INSN_SIZE;
-#endif
+		/*
+		 * On IBT kernels x86 places a function-entry kprobe after the
+		 * ENDBR, live or sealed: step back over either.
+		 */
+		if (ENDBR_INSN_SIZE) {
+			unsigned char insn[4];
+
+			if (!copy_from_kernel_nofault(insn,
+						      (void *)(addr - ENDBR_INSN_SIZE),
+						      sizeof(insn)) &&
+			    epb_entry_is_endbr_site(insn))
+				addr -= ENDBR_INSN_SIZE;
+		}
 	}
 
 	sprint_symbol(sym, addr);
 	snprintf(want, sizeof(want), "%s+0x0/", name);
 	if (strncmp(sym, want, strlen(want))) {
-		pr_err("address 0x%lx is %s, not the start of %s\n", addr, sym,
+		pr_err("the address given is %s, not the start of %s\n", sym,
 		       name);
 		return -EINVAL;
 	}
 
-#ifdef CONFIG_X86_KERNEL_IBT
 	/*
-	 * With IBT enforced, an indirect call must land on ENDBR; functions
-	 * the kernel never calls indirectly have theirs sealed at boot.
+	 * With IBT enforced an indirect call must land on a live ENDBR.
+	 * Functions the kernel only calls directly (do_epoll_ctl() is one)
+	 * have theirs sealed at boot, i.e. overwritten with a 4-byte NOP that
+	 * the kernel's is_endbr() still accepts: check the bytes ourselves.
 	 */
-	if (cpu_feature_enabled(X86_FEATURE_IBT) && !is_endbr(*(u32 *)addr)) {
-		pr_err("%s has no ENDBR (IBT sealed it): it cannot be called from a module here\n",
+	if (!epb_entry_callable(epb_entry_at(addr),
+				cpu_feature_enabled(X86_FEATURE_IBT))) {
+		pr_err("%s has no ENDBR (IBT sealed it): it cannot be called from a module on this kernel\n",
 		       name);
 		return -EOPNOTSUPP;
 	}
-#endif
 	*out = addr;
 	return 0;
 }
@@ -158,24 +198,20 @@ static int epb_run_op(const struct epoll_batch_op *op)
 	return ret;
 }
 
-/*
- * The fused wait: epoll_pwait(2) itself, so the sigmask is installed and
- * restored (or left for signal delivery on -EINTR) exactly as the syscall
- * does.  Its timeout is in milliseconds: a positive timeout in nanoseconds
- * is rounded up, so the wait never ends early.
- */
-static long epb_wait(const struct epoll_batch *b)
-{
-	struct pt_regs regs = {};
-	s64 ns = b->wait_timeout_ns;
-	long ms;
+struct epb_waiter {
+	const struct epoll_batch *b;
+	ktime_t deadline;
+};
 
-	if (ns < 0)
-		ms = -1;
-	else if (ns > (s64)INT_MAX * NSEC_PER_MSEC)
-		ms = INT_MAX;
-	else
-		ms = DIV_ROUND_UP_ULL((u64)ns, NSEC_PER_MSEC);
+/*
+ * One epoll_pwait(2) through its syscall entry, so the sigmask is installed
+ * and restored (or left for signal delivery on -EINTR) exactly as the
+ * syscall does.
+ */
+static long epb_pwait(void *ctx, int ms)
+{
+	const struct epoll_batch *b = ((struct epb_waiter *)ctx)->b;
+	struct pt_regs regs = {};
 
 	regs.di = (unsigned long)b->wait_epfd;
 	regs.si = (unsigned long)b->wait_events;
@@ -186,11 +222,50 @@ static long epb_wait(const struct epoll_batch *b)
 	return epb_sys_epoll_pwait(&regs);
 }
 
+static long long epb_left_ns(void *ctx)
+{
+	return ktime_to_ns(ktime_sub(((struct epb_waiter *)ctx)->deadline,
+				     ktime_get()));
+}
+
+/*
+ * The fused wait.  epoll_pwait() takes an int of milliseconds: a positive
+ * timeout in nanoseconds is rounded up, and one longer than INT_MAX ms
+ * (24.8 days) is waited in several calls to one deadline, so the wait
+ * never ends early.
+ */
+static long epb_wait(const struct epoll_batch *b)
+{
+	struct epb_waiter w = { .b = b };
+	s64 ns = b->wait_timeout_ns;
+
+	if (ns <= 0)
+		return epb_pwait(&w, ns < 0 ? -1 : 0);
+	w.deadline = ktime_add_safe(ktime_get(), ns_to_ktime(ns));
+	return epb_wait_ns(ns, epb_pwait, epb_left_ns, &w);
+}
+
+/*
+ * A caller under seccomp (strict or filter) has a sandbox that decides
+ * about epoll_ctl(2) and the epoll waits, and it cannot see inside this
+ * ioctl: refuse unless the administrator opted in.
+ */
+static bool epb_seccomp_refused(void)
+{
+#ifdef CONFIG_SECCOMP
+	if (READ_ONCE(current->seccomp.mode) != SECCOMP_MODE_DISABLED &&
+	    !READ_ONCE(allow_seccomp))
+		return true;
+#endif
+	return false;
+}
+
 static long epb_submit(struct epoll_batch __user *ub)
 {
 	struct epoll_batch_op __user *uops;
 	struct epoll_batch_op op;
 	struct epoll_batch b;
+	bool stopped = false;
 	u32 i, done = 0;
 	long ret = 0;
 	long wres;
@@ -224,7 +299,12 @@ static long epb_submit(struct epoll_batch __user *ub)
 		return -EFAULT;
 
 	for (i = 0; i < b.nr_ops; i++) {
-		if (i && signal_pending(current)) {
+		/*
+		 * A signal (not io_uring task work or other TIF_NOTIFY_SIGNAL
+		 * work, which waits the few microseconds to the end of the
+		 * batch) ends the batch after at least one op.
+		 */
+		if (i && task_sigpending(current)) {
 			ret = -EINTR;
 			break;
 		}
@@ -244,8 +324,10 @@ static long epb_submit(struct epoll_batch __user *ub)
 			ret = -EFAULT;
 			break;
 		}
-		if (res && (b.flags & EPOLL_BATCH_STOP_ON_ERROR))
+		if (res && (b.flags & EPOLL_BATCH_STOP_ON_ERROR)) {
+			stopped = true;
 			break;
+		}
 		cond_resched();
 	}
 
@@ -255,7 +337,8 @@ static long epb_submit(struct epoll_batch __user *ub)
 		return ret;
 
 	if (b.flags & EPOLL_BATCH_WAIT) {
-		wres = done == b.nr_ops ? epb_wait(&b) : -ECANCELED;
+		/* Any op failed under STOP_ON_ERROR, the last one too. */
+		wres = stopped ? -ECANCELED : epb_wait(&b);
 		if (put_user((s32)wres, &ub->wait_result))
 			return -EFAULT;
 	}
@@ -266,6 +349,8 @@ static long epb_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	if (cmd != EPOLL_BATCH_IOC_SUBMIT)
 		return -ENOTTY;
+	if (epb_seccomp_refused())
+		return -EPERM;
 	return epb_submit((struct epoll_batch __user *)arg);
 }
 
@@ -280,7 +365,6 @@ static struct miscdevice epb_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "epoll_batch",
 	.fops	= &epb_fops,
-	.mode	= 0666,
 };
 
 static int __init epb_init(void)
@@ -288,15 +372,26 @@ static int __init epb_init(void)
 	unsigned long addr;
 	int ret;
 
+	/*
+	 * ioctl() needs only an open file, read-only will do: any permission
+	 * bit for others would open the device to every local user.
+	 */
+	if (dev_mode & ~(umode_t)(0660)) {
+		pr_err("dev_mode=%#o refused: only bits of 0660 are allowed\n",
+		       dev_mode);
+		return -EINVAL;
+	}
+	epb_misc.mode = dev_mode;
+
 	ret = epb_resolve(EPB_CTL_NAME, do_epoll_ctl_addr, &addr);
 	if (ret)
 		return ret;
-	epb_do_epoll_ctl = (epb_ctl_fn)addr;
+	epb_do_epoll_ctl = (typeof(epb_do_epoll_ctl))addr;
 
 	ret = epb_resolve(EPB_PWAIT_NAME, sys_epoll_pwait_addr, &addr);
 	if (ret)
 		return ret;
-	epb_sys_epoll_pwait = (epb_syscall_fn)addr;
+	epb_sys_epoll_pwait = (sys_call_ptr_t)addr;
 
 	ret = misc_register(&epb_misc);
 	if (ret) {

@@ -5,11 +5,51 @@
 #   scripts/deps.sh            build + test dependencies (what `make check` needs)
 #   scripts/deps.sh --vm       also the qemu test guest (Debian kernel, headers, qemu)
 #   scripts/deps.sh --servers  also the third-party servers and load generators
+#   scripts/deps.sh --checkpatch DIR
+#                              put the kernel's own scripts/checkpatch.pl,
+#                              spelling.txt and const_structs.checkpatch into
+#                              DIR, taken from Debian's linux-source package
+#                              (/usr/src/linux-source-<ver>.tar.xz); nothing is
+#                              done when DIR already holds them from the same
+#                              tarball.  Prints DIR/checkpatch.pl.
 set -eu
+
+# checkpatch from the newest installed linux-source tarball (Debian ships no
+# checkpatch.pl in any headers package).
+checkpatch() {
+	dir=$1
+	tarball=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)
+	if [ -z "$tarball" ]; then
+		echo "deps.sh: no /usr/src/linux-source-*.tar.xz (scripts/deps.sh installs linux-source-6.1)" >&2
+		exit 1
+	fi
+	stamp="$tarball $(stat -c '%s %Y' "$tarball")"
+	if [ -f "$dir/checkpatch.pl" ] && [ "$(cat "$dir/.source" 2>/dev/null)" = "$stamp" ]; then
+		echo "$dir/checkpatch.pl"
+		return 0
+	fi
+	top=$(basename "$tarball" .tar.xz)
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/epb-checkpatch.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	tar -xJf "$tarball" -C "$tmp" "$top/scripts/checkpatch.pl" \
+		"$top/scripts/spelling.txt" "$top/scripts/const_structs.checkpatch"
+	mkdir -p "$dir"
+	for f in checkpatch.pl spelling.txt const_structs.checkpatch; do
+		mv "$tmp/$top/scripts/$f" "$dir/$f"
+	done
+	echo "$stamp" >"$dir/.source"
+	echo "$dir/checkpatch.pl"
+}
+
+if [ "${1:-}" = --checkpatch ]; then
+	[ $# = 2 ] || { echo "usage: scripts/deps.sh --checkpatch DIR" >&2; exit 2; }
+	checkpatch "$2"
+	exit 0
+fi
 
 BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 liburing-dev libjansson-dev libcmocka-dev systemtap-sdt-dev linux-perf strace cppcheck libclang-rt-14-dev
-python3 iproute2 procps libuv1-dev libevent-dev"
+python3 iproute2 procps libuv1-dev libevent-dev linux-source-6.1"
 VM="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils"
 SERVERS="nginx-light memcached redis-server redis-tools haproxy wrk apache2-utils
 nghttp2-client libmemcached-tools chromium bpftrace jq"

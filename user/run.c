@@ -493,7 +493,7 @@ static int run_load(const struct run_cfg *c, int port, const struct run_paths *r
 	} else {
 		char *argv[] = { (char *)c->ref_load, "--port", ps, "--connections", cs, "--threads", ts,
 				 "--duration", ds, "--mode",
-				 !strcmp(c->mode, "conn") ? "close" : "keepalive", "--out", "-", NULL };
+				 strcmp(c->mode, "oneshot") && strcmp(c->mode, "flip") ? "close" : "keepalive", "--out", "-", NULL };
 
 		pid = spawn(argv, &io);
 	}
@@ -750,7 +750,7 @@ static json_t *workload_json(const struct run_cfg *c)
 		json_object_set_new(w, "load", json_pack("{s:s,s:i,s:i,s:s}", "generator", "epbatch-load",
 							 "connections", c->connections, "threads",
 							 c->load_threads, "mode",
-							 !strcmp(c->mode, "conn") ? "close" : "keepalive"));
+							 strcmp(c->mode, "oneshot") && strcmp(c->mode, "flip") ? "close" : "keepalive"));
 	return w;
 }
 
@@ -900,7 +900,7 @@ static int write_reports(const struct run_cfg *c, json_t *doc)
 static void run_usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " run [--variants LIST] [--repeat N] [--duration S] [--mode oneshot|flip|conn]\n"
+"usage: " PROG " run [--variants LIST] [--repeat N] [--duration S] [--mode oneshot|flip|conn|churn]\n"
 "                  [--threads N] [--connections N] [--load-threads N] [-o DIR]\n"
 "                  [--load 'CLIENT CMD'] [--load-format KIND] [--port P] [-- SERVER CMD ...]\n"
 "Runs a server once per variant and repeat, interleaved, traced and loaded, and\n"
@@ -910,7 +910,8 @@ static void run_usage(FILE *f)
 "                    reported as skipped, with the reason)\n"
 "  --repeat N        runs per variant (default 5)\n"
 "  --duration S      load seconds per run (default 5)\n"
-"  --mode M          the reference server's mode (default oneshot)\n"
+"  --mode M          the reference server's mode: oneshot, flip, conn, churn\n"
+"                    (default oneshot)\n"
 "  --threads N       the reference server's worker threads (default: CPUs)\n"
 "  --connections N   epbatch-load connections (default 32)\n"
 "  --load-threads N  epbatch-load threads (default 1)\n"
@@ -1003,8 +1004,10 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 			c->duration = x;
 			break;
 		case O_MODE:
-			if (strcmp(optarg, "oneshot") && strcmp(optarg, "flip") && strcmp(optarg, "conn")) {
-				fprintf(stderr, PROG " run: unknown --mode '%s' (oneshot, flip or conn)\n", optarg);
+			if (strcmp(optarg, "oneshot") && strcmp(optarg, "flip") && strcmp(optarg, "conn") &&
+			    strcmp(optarg, "churn")) {
+				fprintf(stderr, PROG " run: unknown --mode '%s' (oneshot, flip, conn or churn)\n",
+					optarg);
 				return -1;
 			}
 			c->mode = optarg;

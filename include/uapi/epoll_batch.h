@@ -66,7 +66,9 @@ struct epoll_batch {
  * succeeded) and, with EPOLL_BATCH_WAIT, the wait ran (see wait_result).
  * Returns -1 with errno when the batch itself is bad (EINVAL, EFAULT, E2BIG)
  * or was interrupted (EINTR): nr_done then says how many ops ran (it is
- * not written only when the struct epoll_batch itself faults).  Per-op
+ * not written only when the struct epoll_batch itself faults).  EPERM: the
+ * caller is under seccomp and the module's allow_seccomp is off (nothing
+ * ran, nr_done not written).  Per-op
  * flags that do not fit the op (ADD_OR_MOD on a MOD...) fail that op with
  * -EINVAL.  See docs/kmod.md.
  */

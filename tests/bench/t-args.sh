@@ -20,6 +20,8 @@ bad "needs --reuseport" "$SRV" --unshare --max-seconds 1
 bad "unknown option '--bogus'" "$SRV" --bogus
 bad "needs a value" "$SRV" --threads
 bad "invalid --mode 'edge'" "$SRV" --mode edge
+bad "are for --mode churn" "$SRV" --mode conn --churn 4
+bad "invalid --churn-op 'open'" "$SRV" --mode churn --churn-op open
 bad "invalid value 'two' for --threads" "$SRV" --threads two
 bad "invalid value '0' for --threads" "$SRV" --threads 0
 bad "invalid value '70000' for --port" "$SRV" --port 70000

@@ -24,9 +24,9 @@ for tid in sorted(int(t) for t in os.listdir("/proc/%d/task" % pid)):
 PY
 }
 
-for mode in oneshot flip conn "conn --no-del"; do
+for mode in oneshot flip conn "conn --no-del" "churn --churn 8" "churn --churn 8 --churn-op socket"; do
 	lmode=keepalive
-	case $mode in conn*) lmode=close ;; esac
+	case $mode in conn* | churn*) lmode=close ;; esac
 	for layout in "" "--reuseport" "--reuseport --unshare"; do
 		# shellcheck disable=SC2086
 		start_server --mode $mode --threads 2 $layout
@@ -51,6 +51,11 @@ for mode in oneshot flip conn "conn --no-del"; do
 		# The server also answered the requests in flight at the load's deadline.
 		[ "$s" -ge "$n" ] && [ "$s" -le $((n + 16)) ] || fail "$mode $layout: server answered $s, load counted $n"
 		[ "$bad" = 0 ] && [ "$th" = 2 ] || fail "$mode $layout: bad_requests $bad, threads $th"
+		# churn: exactly --churn fds allocated and freed per request answered
+		case $mode in churn*)
+			c=$(json "$TMP/srv.json" 'sum(t["churned"] for t in d["threads"])')
+			[ "$c" = $((s * 8)) ] || fail "$mode $layout: churned $c fds for $s requests, want $((s * 8))" ;;
+		esac
 		echo "ok: $mode $layout: $n requests, 0 errors"
 	done
 done

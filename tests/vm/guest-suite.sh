@@ -5,12 +5,14 @@
 #
 #   1. kmod-test: the module's behaviour (every op, fallback, error path,
 #      partial progress on fault and signal, the fused wait).
-#   2. kmod-fuzz: randomized ioctls (VMTEST_FUZZ_CALLS, default 50000;
+#   2. kmod-fuzz: randomized ioctls, as root (VMTEST_FUZZ_CALLS, default 100000;
 #      VMTEST_FUZZ_SEED, default random and printed); both programs again
 #      built with ASan+UBSan.
-#   3. the kernel log has no WARN/BUG/Oops; rmmod works and removes the
-#      device; loading with addresses passed by hand works and a wrong
-#      address is refused; the module is loaded again for what follows.
+#   3. the kernel log has no WARN/BUG/Oops; the allow_seccomp opt-in; rmmod
+#      works and removes the device; loading with addresses passed by hand
+#      works and a wrong address is refused; dev_mode: a mode with any
+#      permission for others is refused, 0600 is honoured; the module is
+#      loaded again for what follows.
 #   4. every executable tests/vm/guest.d/*.sh (other parts' guest tests),
 #      each with /dev/epoll_batch present.
 # Prints "VMSUITE ok|FAIL|skip <step>" per step and exits non-zero if any
@@ -79,6 +81,39 @@ params_work() {
 	return 0
 }
 
+# allow_seccomp=1 (the administrator's opt-in) lets a filtered caller in;
+# back to the default (refuse) afterwards.
+seccomp_opt_in() {
+	p=/sys/module/epoll_batch/parameters/allow_seccomp
+	[ "$(cat $p)" = N ] || { echo "allow_seccomp is not off by default: $(cat $p)"; return 1; }
+	echo 1 >$p || return 1
+	"$B"/vm/kmod-test --seccomp-allowed
+	rc=$?
+	echo 0 >$p
+	return $rc
+}
+
+node_mode_of() { stat -c %a /dev/epoll_batch; }
+
+# dev_mode: nothing for others is accepted (the ioctl needs only an open
+# file, read-only will do); an allowed mode is what the node gets.
+dev_mode_param() {
+	[ "$(node_mode_of)" = 660 ] || { echo "default node mode $(node_mode_of), want 660"; return 1; }
+	rmmod epoll_batch || return 1
+	for m in 0666 0664 0604 01660 0770; do
+		if insmod "$KO" dev_mode=$m 2>/dev/null; then
+			echo "dev_mode=$m was accepted (node $(node_mode_of))"; rmmod epoll_batch; return 1
+		fi
+	done
+	dmesg | tail -n 3 | grep -q 'dev_mode=0770 refused' ||
+		{ echo "no clear message for a refused dev_mode"; dmesg | tail -n 3; return 1; }
+	insmod "$KO" dev_mode=0600 || { echo "dev_mode=0600 refused"; return 1; }
+	m=$(node_mode_of)
+	rmmod epoll_batch
+	[ "$m" = 600 ] || { echo "dev_mode=0600 gave a $m node"; return 1; }
+	return 0
+}
+
 reload() {
 	insmod "$KO" || return 1
 	[ -c /dev/epoll_batch ] || { echo "/dev/epoll_batch did not come back"; return 1; }
@@ -86,7 +121,8 @@ reload() {
 
 seed=${VMTEST_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 step "kmod-test" "$B"/vm/kmod-test
-step "kmod-fuzz (seed $seed)" "$B"/vm/kmod-fuzz -n "${VMTEST_FUZZ_CALLS:-50000}" -s "$seed"
+step "seccomp opt-in (allow_seccomp=1)" seccomp_opt_in
+step "kmod-fuzz as root (seed $seed)" "$B"/vm/kmod-fuzz -n "${VMTEST_FUZZ_CALLS:-100000}" -s "$seed"
 # The same under ASan+UBSan (user-space memory errors in the test programs).
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 step "kmod-test (ASan+UBSan)" "$B"/vm/kmod-test-asan
@@ -94,6 +130,8 @@ step "kmod-fuzz (ASan+UBSan, seed $seed)" "$B"/vm/kmod-fuzz-asan -n 5000 -s "$se
 step "kernel log clean after tests and fuzzing" kernel_log_clean
 step "rmmod" rmmod_works
 step "load with addresses passed by hand" params_work
+reload >/dev/null 2>&1
+step "dev_mode parameter (0660 default, nothing for others)" dev_mode_param
 step "load again (kprobe lookup)" reload
 
 for s in tests/vm/guest.d/*.sh; do

@@ -6,13 +6,23 @@
  * wait (timeout, maxevents, sigmask).  Prints one "ok"/"not ok" line per
  * test and exits non-zero if any check failed.
  */
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "vmtest.h"
@@ -223,6 +233,235 @@ static void test_stop_on_error(void)
 	CHECK(reported(ep) == 1, "op 2 did not run");
 	close(fd);
 	close(ep);
+}
+
+/* One rule: any failed op under STOP_ON_ERROR cancels the wait, the last too. */
+static void test_stop_on_error_last(void)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC), fd = ready_fd();
+	struct epoll_batch_op ops[2];
+	struct epoll_event evs[2];
+	struct epoll_batch b;
+	double t0;
+
+	MUST(ep >= 0);
+	ops[0] = mkop(ep, EPOLL_CTL_ADD, fd, EPOLLIN, 1, 0);
+	ops[1] = mkop(ep, EPOLL_CTL_DEL, fd + 1000, 0, 0, 0);	/* EBADF */
+	b = mkbatch(ops, 2);
+	b.flags = EPOLL_BATCH_STOP_ON_ERROR | EPOLL_BATCH_WAIT;
+	b.wait_epfd = ep;
+	b.wait_events = (uintptr_t)evs;
+	b.wait_maxevents = 2;
+	b.wait_timeout_ns = 2000 * 1000000LL;
+	t0 = now();
+	CHECK(epb_submit(dev, &b) == 0, "stop-on-error returns 0");
+	CHECK(b.nr_done == 2, "nr_done %u, want 2", b.nr_done);
+	CHECK(ops[0].result == 0 && ops[1].result == -EBADF, "%d %d",
+	      ops[0].result, ops[1].result);
+	CHECK(b.wait_result == -ECANCELED, "the last op failed, wait_result %d, want -ECANCELED",
+	      b.wait_result);
+	CHECK(now() - t0 < 1.5, "the wait did not run");
+	CHECK(reported(ep) == 1, "op 0 ran, its event was not consumed by a wait");
+	/* Without STOP_ON_ERROR the same batch waits (and sees the event). */
+	ops[0] = mkop(ep, EPOLL_CTL_MOD, fd, EPOLLIN, 2, 0);
+	ops[1] = mkop(ep, EPOLL_CTL_DEL, fd + 1000, 0, 0, 0);
+	b = mkbatch(ops, 2);
+	b.flags = EPOLL_BATCH_WAIT;
+	b.wait_epfd = ep;
+	b.wait_events = (uintptr_t)evs;
+	b.wait_maxevents = 2;
+	CHECK(epb_submit(dev, &b) == 0 && b.nr_done == 2 && b.wait_result == 1,
+	      "without STOP_ON_ERROR the wait runs: nr_done %u wait %d", b.nr_done,
+	      b.wait_result);
+	close(fd);
+	close(ep);
+}
+
+struct writer { int fd; int ms; };
+
+static void *write_later(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t one = 1;
+
+	usleep(w->ms * 1000);
+	if (write(w->fd, &one, sizeof(one)) != sizeof(one))
+		perror("eventfd write");
+	return NULL;
+}
+
+/*
+ * Timeouts above INT_MAX ms (24.8 days): the wait is not clamped short and
+ * does not turn into a poll or an error; it ends with the event that comes.
+ * (That a 25-day wait lasts 25 days is tested on a simulated clock in
+ * tests/unit/test-kmod-logic.c.)
+ */
+static void test_long_timeout(void)
+{
+	const int64_t timeouts[] = {
+		(int64_t)INT_MAX * 1000000 + 1, 30LL * 86400 * 1000000000, INT64_MAX,
+	};
+	int ep = epoll_create1(EPOLL_CLOEXEC), efd;
+	struct epoll_event evs[1];
+	struct epoll_batch_op op;
+	struct epoll_batch b;
+	struct writer w;
+	pthread_t t;
+	uint64_t v;
+	double t0, dt;
+	size_t i;
+
+	MUST(ep >= 0);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	MUST(efd >= 0);
+	for (i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		op = mkop(ep, EPOLL_CTL_ADD, efd, EPOLLIN, 77, EPOLL_BATCH_F_ADD_OR_MOD);
+		b = mkbatch(&op, 1);
+		b.flags = EPOLL_BATCH_WAIT;
+		b.wait_epfd = ep;
+		b.wait_events = (uintptr_t)evs;
+		b.wait_maxevents = 1;
+		b.wait_timeout_ns = timeouts[i];
+		w.fd = efd;
+		w.ms = 200;
+		MUST(pthread_create(&t, NULL, write_later, &w) == 0);
+		t0 = now();
+		CHECK(epb_submit(dev, &b) == 0 && op.result == 0, "submit, timeout %lld ns",
+		      (long long)timeouts[i]);
+		dt = now() - t0;
+		pthread_join(t, NULL);
+		CHECK(b.wait_result == 1 && evs[0].data.u64 == 77,
+		      "timeout %lld ns: wait_result %d, want the event",
+		      (long long)timeouts[i], b.wait_result);
+		CHECK(dt >= 0.19, "timeout %lld ns: returned after %.3f s, before the event",
+		      (long long)timeouts[i], dt);
+		MUST(read(efd, &v, sizeof(v)) == sizeof(v));
+	}
+	close(efd);
+	close(ep);
+}
+
+/* The node: 0660 root:root by default, so another user cannot open it. */
+static void test_node_mode(void)
+{
+	const char *want = getenv("VMTEST_DEV_MODE");
+	unsigned int mode = want ? strtoul(want, NULL, 8) : 0660;
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	MUST(stat(EPOLL_BATCH_DEVICE, &st) == 0);
+	CHECK(S_ISCHR(st.st_mode), "a character device");
+	CHECK((st.st_mode & 07777) == mode, "mode %04o, want %04o",
+	      st.st_mode & 07777, mode);
+	CHECK(!(st.st_mode & 0007), "no permission for others: %04o", st.st_mode & 07777);
+	pid = fork();
+	MUST(pid >= 0);
+	if (pid == 0) {
+		int fd;
+
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(2);
+		fd = open(EPOLL_BATCH_DEVICE, O_RDONLY);
+		if (fd >= 0)
+			_exit(3);
+		fd = open(EPOLL_BATCH_DEVICE, O_RDWR);
+		_exit(fd >= 0 ? 3 : errno == EACCES ? 0 : 4);
+	}
+	MUST(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "user nobody: exit %d (3: it opened the device)", WEXITSTATUS(status));
+}
+
+/*
+ * A filter that returns EPERM for epoll_ctl and the epoll waits, ALLOW for
+ * the rest (with @deny_epoll 0: ALLOW for everything).
+ */
+static void install_filter(int deny_epoll)
+{
+#define DENY(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+		 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+	struct sock_filter deny[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		DENY(__NR_epoll_ctl), DENY(__NR_epoll_wait), DENY(__NR_epoll_pwait),
+		DENY(__NR_epoll_pwait2),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter allow[] = {
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = deny_epoll ? sizeof(deny) / sizeof(deny[0]) : 1,
+		.filter = deny_epoll ? deny : allow,
+	};
+#undef DENY
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		_exit(10);
+}
+
+/*
+ * In a child under a seccomp filter: the ioctl is refused with EPERM and
+ * nothing runs (or, with @allowed, the administrator's allow_seccomp=1, it
+ * works).  Returns the child's exit code: 0 when as expected.
+ */
+static int seccomp_child(int deny_epoll, int allowed)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC), fd = ready_fd();
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event evs[1];
+	struct epoll_batch_op op;
+	struct epoll_batch b;
+	int ret;
+
+	if (ep < 0)
+		return 11;
+	install_filter(deny_epoll);
+	if (deny_epoll && (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 || errno != EPERM))
+		return 12;	/* the filter itself does not work */
+	op = mkop(ep, EPOLL_CTL_ADD, fd, EPOLLIN, 5, 0);
+	b = mkbatch(&op, 1);
+	b.flags = EPOLL_BATCH_WAIT;
+	b.wait_epfd = ep;
+	b.wait_events = (uintptr_t)evs;
+	b.wait_maxevents = 1;
+	ret = epb_submit(dev, &b);
+	if (allowed)
+		return ret == 0 && op.result == 0 && b.wait_result == 1 ? 0 : 13;
+	if (ret != -EPERM)
+		return 14;	/* the sandbox was bypassed */
+	if (op.result != SENTINEL || b.nr_done != SENTINEL || b.wait_result != SENTINEL)
+		return 15;	/* something ran */
+	return 0;
+}
+
+static void check_seccomp(int allowed)
+{
+	int deny, status;
+	pid_t pid;
+
+	for (deny = 0; deny <= 1; deny++) {
+		pid = fork();
+		MUST(pid >= 0);
+		if (pid == 0)
+			_exit(seccomp_child(deny, allowed));
+		MUST(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s filter, allow_seccomp=%d: child exit %d (14: the ioctl ran)",
+		      deny ? "epoll-denying" : "allow-all", allowed,
+		      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+}
+
+static void test_seccomp_refused(void)
+{
+	check_seccomp(0);
+}
+
+static void test_seccomp_allowed(void)
+{
+	check_seccomp(1);
 }
 
 static void test_batch_errors(void)
@@ -658,20 +897,30 @@ static void run(const char *name, void (*fn)(void))
 	printf("%s - %s\n", vt_failed == before ? "ok" : "not ok", name);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	page = sysconf(_SC_PAGESIZE);
 	dev = epb_open();
+	/* Run by guest-suite.sh with the module's allow_seccomp=1. */
+	if (argc > 1 && !strcmp(argv[1], "--seccomp-allowed")) {
+		run("seccomp: allow_seccomp=1 lets a filtered caller in", test_seccomp_allowed);
+		printf("kmod-test: %d checks, %d failed\n", vt_checks, vt_failed);
+		return vt_failed ? 1 : 0;
+	}
+	run("device node 0660, other users refused", test_node_mode);
+	run("seccomp: a filtered caller gets EPERM, nothing runs", test_seccomp_refused);
 	run("op types ADD/MOD/DEL, in order", test_op_types);
 	run("fallbacks EEXIST->MOD, ENOENT->ADD", test_fallbacks);
 	run("per-op errors (bad epfd/fd, non-epoll epfd, bad op, flags)", test_op_errors);
 	run("EPOLL_BATCH_STOP_ON_ERROR", test_stop_on_error);
+	run("EPOLL_BATCH_STOP_ON_ERROR: a failing last op cancels the wait", test_stop_on_error_last);
 	run("batch errors (pointers, flags, reserved, nr_ops 0 and > max, wait params)", test_batch_errors);
 	run("fault mid-batch: exact partial progress", test_fault_mid_batch);
 	run("signal mid-batch: EINTR with exact nr_done", test_eintr);
 	run("fused wait: ops+wait, maxevents, timeout, errors", test_wait);
 	run("fused wait sigmask (epoll_pwait semantics)", test_wait_sigmask);
+	run("fused wait: timeouts above INT_MAX ms", test_long_timeout);
 	run("no descriptor leak", test_no_leak);
 	close(dev);
 	printf("kmod-test: %d checks, %d failed\n", vt_checks, vt_failed);
