@@ -9,6 +9,7 @@
 
 enum epbatch_backend be_kind = EPB_BE_SYNC;
 static int fused_off;		/* EPBATCH_FUSED=0 */
+static void kmod_refused(void);
 
 const char *be_name(enum epbatch_backend b)
 {
@@ -72,10 +73,13 @@ void be_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct 
 	int ret = -1;
 	unsigned skip;
 
-	if (be_kind == EPB_BE_URING)
+	if (be_kind == EPB_BE_URING) {
 		ret = uring_submit(ops, n, ordered, res, w, -1, -1, NULL, rep);
-	else if (be_kind == EPB_BE_KMOD)
+	} else if (be_kind == EPB_BE_KMOD) {
 		ret = kmod_submit(ops, n, res, w, &rep->errors);
+		if (ret == -1 && errno == EPERM)
+			kmod_refused();
+	}
 	if (ret == 0)
 		return;
 	if (be_kind != EPB_BE_SYNC)
@@ -115,6 +119,14 @@ void be_thread_exit(void)
 void be_after_fork(void)
 {
 	uring_after_fork();
+}
+
+/* The module refused this process (it runs under a seccomp filter and the
+ * administrator did not set allow_seccomp: docs/kmod.md): from now on the
+ * io_uring backend, which the filter governs, or direct syscalls. */
+static void kmod_refused(void)
+{
+	be_kind = uring_probe() ? EPB_BE_URING : EPB_BE_SYNC;
 }
 
 int be_owns_fd(int fd)
