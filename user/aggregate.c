@@ -9,14 +9,6 @@
 #include <time.h>
 #include "trace.h"
 
-double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int snapshot_take(struct snapshot *s, const struct epb_thread *threads, uint32_t n, double ts)
 {
 	struct epb_thread *p = realloc(s->t, (n ? n : 1) * sizeof(*p));

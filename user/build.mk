@@ -1,21 +1,36 @@
-# epbatch-trace: user/*.c linked with libbpf, and the BPF skeletons.
+# user/: three layers (docs/architecture.md).
+#   user/base/   libepbatch-base.a: files, time, numbers, JSON, /proc, statistics.
+#                No libbpf: the results commands' unit tests and bench/ can use it.
+#   user/*.c     the tracer and the results commands, linked with libbpf.
+BASE_SRCS  := $(wildcard user/base/*.c)
+BASE_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(BASE_SRCS))
+BASE_LIB   := $(BUILD)/libepbatch-base.a
+BASE_LIBS  := -ljansson -lm
 TRACE_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
 TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm -lpthread
 
 ALL += $(BUILD)/epbatch-trace
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/epbatch.h $(BPF_SKELS)
+$(BUILD)/user/base/%.o: user/base/%.c $(wildcard user/base/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BASE_LIB): $(BASE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h user/base/*.h) bpf/epbatch.h $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibpf -c $< -o $@
 
-$(BUILD)/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS)
+$(BUILD)/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS) $(BASE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LIBS)
 
 # unit tests link the user/ objects except main.o
-$(BUILD)/tests/test-%: tests/unit/test-%.c $(TRACE_OBJS)
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(TRACE_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(TRACE_OBJS) -o $@ $(LDFLAGS) $(TRACE_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(TRACE_OBJS) $(BASE_LIB) -o $@ $(LDFLAGS) $(TRACE_LIBS) -lcmocka
 
 TESTBINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 
@@ -26,7 +41,7 @@ ifeq ($(SAN),)
 TESTBINS += $(VM_TRACE)
 endif
 
-$(BUILD)/vm/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS)
+$(BUILD)/vm/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
 	$(CC) -static $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz -ljansson -lm -lpthread
 

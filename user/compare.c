@@ -13,45 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "compare.h"
-#include "stats.h"
+#include "base/stats.h"
 #include "trace.h"
-
-/* ---- atomic output files ---- */
-
-FILE *atomic_open(const char *path, char **tmp)
-{
-	FILE *f;
-
-	if (asprintf(tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		*tmp = NULL;
-		fprintf(stderr, PROG ": out of memory\n");
-		return NULL;
-	}
-	f = fopen(*tmp, "w");
-	if (!f) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
-		free(*tmp);
-		*tmp = NULL;
-	}
-	return f;
-}
-
-int atomic_close(FILE *f, char *tmp, const char *path)
-{
-	/* flushed and on disk before the rename makes it visible */
-	int err = ferror(f) | fflush(f) | fsync(fileno(f));
-
-	if (fclose(f))
-		err = 1;
-	if (err || rename(tmp, path)) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
 
 /* ---- one metric ---- */
 
@@ -362,13 +325,6 @@ int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
 		}
 	t->rows = rows;
 	return 0;
-}
-
-static double jnum(json_t *o, const char *key)
-{
-	json_t *x = json_object_get(o, key);
-
-	return json_is_number(x) ? json_number_value(x) : 0;
 }
 
 int cmp_threads_table(const struct cmp_item *it, struct cmp_table *t)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "summary.h"
+#include "base/base.h"
 
 #define CMP_ALPHA 0.05
 
@@ -95,12 +96,6 @@ void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown);
 /* ---- html.c ---- */
 /* Write report.html (atomically); 0, or -1 after one line on stderr. */
 int html_write(const char *path, const struct cmp_view *v);
-
-/* ---- shared by run.c, compare.c, html.c ---- */
-/* Open PATH's temporary sibling for writing; atomic_close renames it. */
-FILE *atomic_open(const char *path, char **tmp);
-/* 0, or -1 after one line on stderr (and the temporary removed). */
-int atomic_close(FILE *f, char *tmp, const char *path);
 
 int compare_main(int argc, char **argv);
 int run_main(int argc, char **argv);

@@ -30,7 +30,7 @@
 #include "commands.h"
 #include "compare.h"
 #include "gate.h"
-#include "stats.h"
+#include "base/stats.h"
 #include "trace.h"
 
 /*

@@ -153,13 +153,6 @@ static void metric_chart(FILE *f, const struct cmp_view *v, int m)
 	free(b);
 }
 
-static double jnum(json_t *o, const char *key)
-{
-	json_t *x = json_object_get(o, key);
-
-	return json_is_number(x) ? json_number_value(x) : 0;
-}
-
 /* Per-thread charts of one item: epoll syscalls per request and spin ns. */
 static void thread_charts(FILE *f, const struct cmp_item *it, size_t idx)
 {

@@ -43,39 +43,6 @@ const char *spin_choice_name(enum spin_choice c)
 	return spin_names[c];
 }
 
-/* The one number parser of every subcommand: one clear line on bad input. */
-int parse_number(const char *opt, const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": invalid value '%s' for %s (expected a number from %g to %g)\n",
-			s, opt, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_int(const char *opt, const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": invalid value '%s' for %s (expected an integer from %ld to %ld)\n",
-			s, opt, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static void defaults(struct trace_opts *o)
 {
 	memset(o, 0, sizeof(*o));

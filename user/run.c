@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include "compare.h"
 #include "loadgen.h"
-#include "stats.h"
+#include "base/stats.h"
 #include "trace.h"
 
 enum { V_PRELOAD = 1, V_KMOD = 2, V_UNSHARE = 4 };
@@ -226,25 +226,6 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 
 /* ---- reading what a run left ---- */
 
-static char *read_text(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 /* The last non-empty line of a log, for one-line failure reasons. */
 static void last_line(const char *path, char *out, size_t len)
 {
@@ -311,13 +292,6 @@ static json_t *shim_stats(const char *log, char *backend, size_t blen)
 		return NULL;
 	return json_pack("{s:s,s:f,s:f,s:f,s:i}", "backend", backend, "deferred", deferred,
 			 "flushed", flushed, "batches", batches, "processes", lines);
-}
-
-static double jnum(json_t *o, const char *key)
-{
-	json_t *x = json_object_get(o, key);
-
-	return json_is_number(x) ? json_number_value(x) : 0;
 }
 
 static double epoll_syscalls(json_t *o)

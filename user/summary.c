@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "stats.h"
+#include "base/stats.h"
 #include "summary.h"
 
 const struct summary_metric_def summary_metrics[SM_COUNT] = {

@@ -15,8 +15,7 @@
 #include <sys/types.h>
 #include <linux/types.h>
 #include "../bpf/epbatch.h"
-
-#define PROG "epbatch-trace"
+#include "base/base.h"
 
 /* ---- opts.c ---- */
 enum spin_choice { SPIN_AUTO = 0, SPIN_FENTRY, SPIN_KPROBE, SPIN_SAMPLE, SPIN_OFF };
@@ -43,7 +42,6 @@ struct trace_opts {
 int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help);
 int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help);
 const char *spin_choice_name(enum spin_choice c);
-int parse_number(const char *opt, const char *s, double min, double max, double *out);
 void usage(FILE *f);
 
 /* ---- ksyms.c ---- */
@@ -138,16 +136,10 @@ struct json_t;
 struct json_t *report_json(const struct report *r, const struct trace_opts *o,
 			   const uint64_t ctl_errno[EPB_CTL_OPS][EPB_MAX_ERRNO + 1],
 			   const struct bpf_usage *bpf, double attach_ms);
-/* Write atomically (temp + rename); "-" = stdout.  0 or -1 with one line printed. */
-int json_write_file(struct json_t *doc, const char *path);
-/* Fail early, before attaching, when PATH cannot be written. */
-int check_writable(const char *path);
 
 /* ---- live.c ---- */
 /* Trace tgid until -d, Ctrl-C or exit; tables per interval, summary, JSON. */
 int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start)(void *), void *arg);
 int trace_pid(const struct trace_opts *o);
 
-/* ---- util ---- */
-double now_s(void);
 #endif /* EPBATCH_TRACE_H */
