@@ -625,6 +625,9 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		add_existing_children(tr, tgid);
 	attach_spin(tr, o, tgid, ks);
 	ksyms_free(ks);
+	/* tests only: a slow attach (hundreds of threads) made reproducible */
+	if (getenv("EPBATCH_TEST_ATTACH_DELAY_MS"))
+		usleep((useconds_t)atoi(getenv("EPBATCH_TEST_ATTACH_DELAY_MS")) * 1000);
 	/*
 	 * Opt-in: every USDT hit is a uprobe trap (~5.6 us on a Firecracker
 	 * guest), paid only by the variant that has the shim, which biased

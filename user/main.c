@@ -12,7 +12,10 @@ static int live_main(int argc, char **argv)
 	if (parse_live_args(argc, argv, &o, &help))
 		return 2;
 	if (help) {
-		usage(stdout);
+		if (o.version)
+			printf(PROG " %s\n", EPBATCH_VERSION);
+		else
+			usage(stdout);
 		return 0;
 	}
 	if (check_privileges())
@@ -33,7 +36,7 @@ int main(int argc, char **argv)
 				return cmds[i].fn(argc - 1, argv + 1);
 	}
 	if (argc == 1) {
-		usage(stderr);
+		fprintf(stderr, "usage: " PROG " -p PID [OPTIONS] | record|run|compare|gate ... (--help for more)\n");
 		return 2;
 	}
 	return live_main(argc, argv);

@@ -19,6 +19,8 @@
 
 /* ---- opts.c ---- */
 enum spin_choice { SPIN_AUTO = 0, SPIN_FENTRY, SPIN_KPROBE, SPIN_SAMPLE, SPIN_OFF };
+/* Row order of the tables: SORT_AUTO = by the largest share of any column. */
+enum sort_key { SORT_AUTO = 0, SORT_CTL, SORT_WAIT, SORT_SPIN, SORT_TID };
 
 struct trace_opts {
 	pid_t pid;			/* -p; 0 with a command */
@@ -36,6 +38,9 @@ struct trace_opts {
 	bool verbose;			/* libbpf's log */
 	int top;			/* rows per table; 0 = all */
 	const char *variant;		/* recorded in the JSON when set */
+	const char *comm;		/* the target's name when /proc cannot tell yet (record) */
+	enum sort_key sort;		/* --sort */
+	bool version;			/* --version was asked for (with *help) */
 };
 
 /* Returns 0, or -1 after printing one line; *help set for --help. */
@@ -130,7 +135,9 @@ struct report {
 	struct thread_stats totals;
 };
 
-void report_table(FILE *f, const struct report *r, const char *title, int top);
+/* Active rows in table order (--sort); out has room for r->nr_rows. */
+size_t report_rank(const struct report *r, enum sort_key k, const struct thread_stats **out);
+void report_table(FILE *f, const struct report *r, const char *title, const struct trace_opts *o);
 /* The epbatch/1 document; the caller adds/keeps its own extra keys. */
 struct json_t;
 struct json_t *report_json(const struct report *r, const struct trace_opts *o,
@@ -141,5 +148,11 @@ struct json_t *report_json(const struct report *r, const struct trace_opts *o,
 /* Trace tgid until -d, Ctrl-C or exit; tables per interval, summary, JSON. */
 int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start)(void *), void *arg);
 int trace_pid(const struct trace_opts *o);
+/* The signal that ended the last session (SIGINT, SIGTERM) or 0. */
+int trace_stop_signal(void);
+
+/* ---- record.c ---- */
+/* 0 if execvp would find NAME, else 127/126 after one line on stderr. */
+int record_resolve(const char *name);
 
 #endif /* EPBATCH_TRACE_H */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gate.h"
-#include "stats.h"
+#include "base/stats.h"
 #include "summary.h"
 
 static int metric(const char *key)
