@@ -443,25 +443,28 @@ void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown)
 static void compare_usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " compare A.json[:VARIANT] B.json[:VARIANT] ... [--html FILE] [--markdown]\n"
+"usage: " PROG " compare A.json[:VARIANT] B.json[:VARIANT] ... [--html FILE] [--markdown FILE|-]\n"
 "Compares summary.json files written by `" PROG " run`: medians with 95%% intervals\n"
 "side by side, then per pair the change, ratio and Mann-Whitney U significance\n"
 "(alpha %.2f) of every metric.  One file: its variants against its first.  Plain\n"
 "files: variants paired by name with the first file's.  FILE:VARIANT: one variant.\n"
-"  --html FILE   also write a self-contained HTML report with charts\n"
-"  --markdown    print Markdown tables instead of text\n", CMP_ALPHA);
+"  --html FILE             also write a self-contained HTML report with charts\n"
+"  --markdown FILE|-       also write the tables in Markdown (-: stdout, instead\n"
+"                          of the text tables)\n"
+"  --version               print the version\n"
+"Summaries of different workloads are compared with a warning on stderr.\n", CMP_ALPHA);
 }
 
 int compare_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "html", required_argument, NULL, 'H' },
-		{ "markdown", no_argument, NULL, 'm' },
+		{ "markdown", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *html = NULL;
-	bool markdown = false;
+	const char *html = NULL, *markdown = NULL;
 	struct summary *sums;
 	struct cmp_view view;
 	char err[768];
@@ -473,8 +476,9 @@ int compare_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': html = optarg; break;
-		case 'm': markdown = true; break;
+		case 'm': markdown = optarg; break;
 		case 'h': compare_usage(stdout); return 0;
+		case 'V': printf(PROG " %s\n", EPBATCH_VERSION); return 0;
 		default:
 			if (optopt && optopt != '?')
 				fprintf(stderr, PROG " compare: option needs a value or is unknown: -%c\n", optopt);
@@ -488,6 +492,9 @@ int compare_main(int argc, char **argv)
 		fprintf(stderr, PROG " compare: give at least one summary.json (see --help)\n");
 		return 2;
 	}
+	/* output paths checked before any work */
+	if ((html && check_writable(html)) || (markdown && check_writable(markdown)))
+		return 2;
 	sums = calloc(n, sizeof(*sums));
 	if (!sums)
 		return 1;
@@ -504,7 +511,22 @@ int compare_main(int argc, char **argv)
 		free(sums);
 		return 2;
 	}
-	cmp_print(stdout, &view, markdown);
+	for (size_t i = 1; i < n; i++)
+		if (summary_workload_differs(&sums[0], &sums[i], err, sizeof(err)))
+			fprintf(stderr, PROG " compare: warning: %s\n", err);
+	cmp_print(stdout, &view, markdown && !strcmp(markdown, "-"));
+	if (markdown && strcmp(markdown, "-")) {
+		char *tmp;
+		FILE *f = atomic_open(markdown, &tmp);
+
+		if (!f)
+			ret = 1;
+		else {
+			cmp_print(f, &view, true);
+			if (atomic_close(f, tmp, markdown))
+				ret = 1;
+		}
+	}
 	if (html) {
 		if (html_write(html, &view))
 			ret = 1;

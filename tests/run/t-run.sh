@@ -104,7 +104,7 @@ check "no server left behind ($left)" [ "$left" = 0 ]
 "$TRACE" compare "$R/summary.json" "$R2/summary.json" >"$T/cmp.out" 2>"$T/cmp.err"
 check "compare of two summaries exits 0" [ $? = 0 ]
 check "compare pairs baseline with baseline" grep -q "$R2/summary.json:baseline vs $R/summary.json:baseline" "$T/cmp.out"
-"$TRACE" compare "$R/summary.json:baseline" "$R/summary.json:preload" --markdown --html "$T/c.html" >"$T/cmp2.out" 2>&1
+"$TRACE" compare "$R/summary.json:baseline" "$R/summary.json:preload" --markdown - --html "$T/c.html" >"$T/cmp2.out" 2>&1
 check "compare FILE:VARIANT, markdown and html" sh -c "grep -q '| epoll syscalls/req' '$T/cmp2.out' && grep -q '<svg' '$T/c.html'"
 check "2 vs 2 repeats: says too few repeats" grep -q "too few repeats" "$T/cmp2.out"
 

@@ -163,10 +163,25 @@ static void test_missing_metric(void **state)
 	struct gate_result r;
 
 	(void)state;
+	struct summary_series b = series(1, 0.1, 5, 0);
+	struct gate_config cfg;
+
+	(void)state;
+	/* defect 11: lost in the candidate fails the gate ... */
 	r = decide("p99_ms", series(1, 0.1, 5, 0), none);
-	assert_int_equal(r.verdict, GATE_NODATA);
+	assert_int_equal(r.verdict, GATE_MISSING);
 	assert_non_null(strstr(r.note, "candidate"));
+	/* ... unless --allow-missing */
+	gate_config_defaults(&cfg);
+	cfg.allow_missing = true;
+	gate_compare_metric(&b, &none, metric("p99_ms"), &cfg, &r);
+	assert_int_equal(r.verdict, GATE_NODATA);
+	free(b.samples);
+	/* absent in the baseline only: no data, not a failure */
+	r = decide("p99_ms", none, series(1, 0.1, 5, 0));
+	assert_int_equal(r.verdict, GATE_NODATA);
 }
+
 
 static void test_thresholds_are_configurable(void **state)
 {
@@ -258,6 +273,37 @@ static void test_summary_pairing(void **state)
 	free(rep);
 }
 
+/* defect 12: summaries of different workloads are told apart */
+static void test_workload_differs(void **state)
+{
+	json_t *a = doc("{\"schema\": \"epbatch-summary/1\", \"workload\": {\"server\": \"epbatch-bench-server\","
+			"\"mode\": \"oneshot\", \"duration_s\": 5, \"repeat\": 3}, \"variants\": {"
+			VARIANT("baseline", 100, 101, 99, 100) "}}");
+	json_t *b = doc("{\"schema\": \"epbatch-summary/1\", \"workload\": {\"server\": \"epbatch-bench-server\","
+			"\"mode\": \"oneshot\", \"duration_s\": 3, \"repeat\": 8}, \"variants\": {"
+			VARIANT("baseline", 100, 101, 99, 100) "}}");
+	json_t *c = doc("{\"schema\": \"epbatch-summary/1\", \"workload\": {\"server\": \"nginx -c x\","
+			"\"mode\": \"custom\"}, \"variants\": {"
+			VARIANT("baseline", 100, 101, 99, 100) "}}");
+	struct summary sa, sb, sc;
+	char err[256], why[256];
+
+	(void)state;
+	assert_int_equal(summary_from_json(a, "a", NULL, &sa, err, sizeof(err)), 0);
+	assert_int_equal(summary_from_json(b, "b", NULL, &sb, err, sizeof(err)), 0);
+	assert_int_equal(summary_from_json(c, "c", NULL, &sc, err, sizeof(err)), 0);
+	/* duration and repeats are how, not what */
+	assert_int_equal(summary_workload_differs(&sa, &sb, why, sizeof(why)), 0);
+	assert_int_equal(summary_workload_differs(&sa, &sc, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "nginx"));
+	summary_free(&sa);
+	summary_free(&sb);
+	summary_free(&sc);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_too_few_uses_threshold_alone),
 		cmocka_unit_test(test_floor_and_zero),
 		cmocka_unit_test(test_missing_metric),
+		cmocka_unit_test(test_workload_differs),
 		cmocka_unit_test(test_thresholds_are_configurable),
 		cmocka_unit_test(test_summary_pairing),
 	};
