@@ -27,7 +27,12 @@ $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h user/base/*.h) bpf/epbatch.h $(B
 $(BUILD)/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS) $(BASE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LIBS)
 
-# unit tests link the user/ objects except main.o
+# unit tests of the base layer link it alone (no libbpf, no skeletons)
+$(BUILD)/tests/test-base-%: tests/unit/test-base-%.c $(BASE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(BASE_LIB) -o $@ $(LDFLAGS) $(BASE_LIBS) -lcmocka
+
+# the other unit tests link the user/ objects except main.o
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(TRACE_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(TRACE_OBJS) $(BASE_LIB) -o $@ $(LDFLAGS) $(TRACE_LIBS) -lcmocka

@@ -21,7 +21,7 @@
 const char *cmp_verdict_text(enum cmp_verdict v)
 {
 	switch (v) {
-	case CMP_NODATA: return "no data";
+	case CMP_NODATA: return "not measured";
 	case CMP_TOO_FEW: return "too few repeats";
 	case CMP_SAME: return "no significant change";
 	case CMP_BETTER: return "better";
@@ -215,7 +215,7 @@ static void fmt_series(char *buf, size_t len, int m, const struct summary_series
 	char med[32], lo[32], hi[32];
 
 	if (!s->n) {
-		snprintf(buf, len, "-");
+		snprintf(buf, len, "not measured");
 		return;
 	}
 	cmp_fmt(med, sizeof(med), m, s->median);
@@ -278,6 +278,10 @@ int cmp_pair_table(const struct cmp_view *v, const struct cmp_pair *p, struct cm
 
 		cmp_fmt(a, sizeof(a), m, c->ref);
 		cmp_fmt(b, sizeof(b), m, c->cand);
+		if (isnan(c->ref))
+			snprintf(a, sizeof(a), "not measured");
+		if (isnan(c->cand))
+			snprintf(b, sizeof(b), "not measured");
 		tbl_set(t, r, 0, "%s", summary_metrics[m].label);
 		tbl_set(t, r, 1, "%s", a);
 		tbl_set(t, r, 2, "%s", b);
@@ -309,11 +313,14 @@ int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
 
 	for (size_t i = 0; i < v->nsums; i++)
 		rows += json_object_size(json_object_get(v->sums[i].doc, "skipped"));
-	if (tbl_init(t, rows, 2))
+	for (size_t i = 0; i < v->nitems; i++)
+		rows += SM_COUNT;
+	if (tbl_init(t, rows, 3))
 		return -1;
-	snprintf(t->caption, sizeof(t->caption), "variants not measured");
+	snprintf(t->caption, sizeof(t->caption), "not measured, and why");
 	tbl_set(t, 0, 0, "variant");
-	tbl_set(t, 0, 1, "reason");
+	tbl_set(t, 0, 1, "what");
+	tbl_set(t, 0, 2, "reason");
 	rows = 1;
 	for (size_t i = 0; i < v->nsums; i++)
 		json_object_foreach(json_object_get(v->sums[i].doc, "skipped"), name, reason) {
@@ -321,7 +328,19 @@ int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
 				tbl_set(t, rows, 0, "%s:%s", v->sums[i].path, name);
 			else
 				tbl_set(t, rows, 0, "%s", name);
-			tbl_set(t, rows++, 1, "%s", json_is_string(reason) ? json_string_value(reason) : "?");
+			tbl_set(t, rows, 1, "every metric");
+			tbl_set(t, rows++, 2, "%s", json_is_string(reason) ? json_string_value(reason) : "?");
+		}
+	/* metrics a variant lacks, with the reason its runs recorded */
+	for (size_t i = 0; i < v->nitems; i++)
+		for (int m = 0; m < SM_COUNT; m++) {
+			const char *why = summary_missing_reason(v->items[i].v, m);
+
+			if (!why)
+				continue;
+			tbl_set(t, rows, 0, "%s", v->items[i].label);
+			tbl_set(t, rows, 1, "%s", summary_metrics[m].label);
+			tbl_set(t, rows++, 2, "%s", why);
 		}
 	t->rows = rows;
 	return 0;

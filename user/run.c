@@ -64,6 +64,7 @@ struct run_rec {
 	int rep;
 	double m[SM_COUNT];
 	bool has[SM_COUNT];
+	char why[SM_COUNT][256];	/* why a metric is absent (!has) */
 	json_t *threads;	/* the per-thread list for the report */
 	char backend[32];
 	char file[64];		/* runs/V-N.json, relative to the output dir */
@@ -240,25 +241,6 @@ static void last_line(const char *path, char *out, size_t len)
 	s = strrchr(t, '\n');
 	snprintf(out, len, "%s", s ? s + 1 : t);
 	free(t);
-}
-
-/* utime + stime of a whole process, in seconds; NAN if gone. */
-static double proc_cpu_s(pid_t pid)
-{
-	char path[64], *t, *p;
-	unsigned long long ut, st;
-	double r = NAN;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	t = read_text(path, 4096);
-	if (!t)
-		return NAN;
-	/* comm may hold spaces and parentheses: fields restart after the last ')' */
-	p = strrchr(t, ')');
-	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
-		r = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-	free(t);
-	return r;
 }
 
 /*
@@ -583,6 +565,32 @@ static json_t *annotate_trace(const struct run_paths *p, const struct load_resul
 	return doc;
 }
 
+/*
+ * Batch size: ops flushed / batches from the shim's EPBATCH_STATS line; when
+ * that line is missing, from the trace's exact kmod submissions; else absent,
+ * with the reason.
+ */
+static void batch_size(struct run_rec *rec, bool shim_loaded, json_t *shim, json_t *totals)
+{
+	double submits = jnum(totals, "batch_submits");
+
+	if (jnum(shim, "batches") > 0) {
+		rec->m[SM_BATCH_SIZE] = jnum(shim, "flushed") / jnum(shim, "batches");
+		rec->has[SM_BATCH_SIZE] = true;
+	} else if (jnum(totals, "kmod_submits") > 0) {
+		rec->m[SM_BATCH_SIZE] = jnum(totals, "kmod_ops") / jnum(totals, "kmod_submits");
+		rec->has[SM_BATCH_SIZE] = true;
+	} else if (!shim_loaded)
+		snprintf(rec->why[SM_BATCH_SIZE], sizeof(rec->why[0]), "the shim is not loaded");
+	else if (shim)
+		snprintf(rec->why[SM_BATCH_SIZE], sizeof(rec->why[0]),
+			 "the shim flushed no batch (it passed every call through)");
+	else
+		snprintf(rec->why[SM_BATCH_SIZE], sizeof(rec->why[0]),
+			 "no EPBATCH_STATS line in the server's log (did the server exit normally?); "
+			 "the trace counted %.0f batch submissions", submits);
+}
+
 static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *rec, size_t done,
 		   size_t total, double avg, char *why, size_t wl)
 {
@@ -614,10 +622,11 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 	tr = start_tracer(srv, v->name, p.trace, p.trace_log, why, wl);
 	if (tr < 0)
 		goto out;
-	cpu0 = proc_cpu_s(srv);
+	/* the whole process tree: nginx's and haproxy's workers do the work */
+	cpu0 = proc_tree_cpu_s(srv);
 	if (run_load(c, port, &p, &lr, v->name, done, total, rep, t0, avg, why, wl))
 		goto out;
-	cpu1 = proc_cpu_s(srv);
+	cpu1 = proc_tree_cpu_s(srv);
 	/* The tracer first (it writes the JSON on SIGTERM), then the server. */
 	st = stop_child(tr, SIGTERM, false, 15);
 	if (st) {
@@ -643,17 +652,25 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 	rec->has[SM_RPS] = true;
 	rec->m[SM_P99_MS] = lr.p99_ms;
 	rec->has[SM_P99_MS] = lr.has_latency;
+	if (!lr.has_latency)
+		snprintf(rec->why[SM_P99_MS], sizeof(rec->why[0]),
+			 "the load generator's output (%s) has no latency percentiles", lr.kind);
 	rec->m[SM_EPOLL_PER_REQ] = epoll_syscalls(totals) / lr.requests;
 	rec->has[SM_EPOLL_PER_REQ] = true;
 	rec->m[SM_SPIN_NS_PER_REQ] = jnum(json_object_get(totals, "spin"), "ns") / lr.requests;
 	rec->has[SM_SPIN_NS_PER_REQ] =
 		strcmp(json_string_value(json_object_get(doc, "spin_method")) ?: "none", "none") != 0;
+	if (!rec->has[SM_SPIN_NS_PER_REQ])
+		snprintf(rec->why[SM_SPIN_NS_PER_REQ], sizeof(rec->why[0]),
+			 "no spin-lock method could run (%s)",
+			 json_string_value(json_array_get(json_object_get(doc, "spin_method_notes"), 0)) ?:
+			 "no reason recorded");
 	rec->m[SM_CPU_US_PER_REQ] = (cpu1 - cpu0) * 1e6 / lr.requests;
 	rec->has[SM_CPU_US_PER_REQ] = !isnan(cpu1 - cpu0);
-	if (jnum(shim, "batches") > 0) {
-		rec->m[SM_BATCH_SIZE] = jnum(shim, "flushed") / jnum(shim, "batches");
-		rec->has[SM_BATCH_SIZE] = true;
-	}
+	if (!rec->has[SM_CPU_US_PER_REQ])
+		snprintf(rec->why[SM_CPU_US_PER_REQ], sizeof(rec->why[0]),
+			 "the server's CPU time could not be read from /proc (it exited during the load?)");
+	batch_size(rec, v->flags & V_PRELOAD || (c->server && v->flags & V_UNSHARE), shim, totals);
 	rec->threads = json_pack("{s:s,s:f,s:o}", "run", rec->file, "requests", lr.requests,
 				 "list", thread_list(doc));
 	ret = 0;
@@ -788,18 +805,30 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 			continue;
 		}
 		vo = json_object();
+		json_t *missing = json_object();
+
 		json_object_set_new(vo, "runs", json_integer((json_int_t)n));
 		for (int m = 0; m < SM_COUNT; m++) {
+			const char *why = NULL;
 			size_t k = 0;
 			json_t *s;
 
 			for (size_t i = 0; i < n; i++)
 				if (mine[i]->has[m])
 					x[k++] = mine[i]->m[m];
+				else if (!why)
+					why = mine[i]->why[m][0] ? mine[i]->why[m] : "no reason recorded";
 			s = summary_series_json(x, k);
 			if (s)
 				json_object_set_new(vo, summary_metrics[m].key, s);
+			/* a metric not measured says why, in every output (never a 0) */
+			if (why && !k)
+				json_object_set_new(missing, summary_metrics[m].key, json_string(why));
+			else if (why)
+				json_object_set_new(missing, summary_metrics[m].key,
+						    json_sprintf("measured in %zu of %zu runs: %s", k, n, why));
 		}
+		json_object_set_new(vo, "missing", missing);
 		for (size_t i = 0; i < n; i++)
 			x[i] = mine[i]->m[SM_RPS];
 		if (mine[0]->backend[0])

@@ -64,6 +64,12 @@ struct proc_stat {
 };
 #define PROC_PF_KTHREAD 0x00200000UL
 int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *st);
+/*
+ * CPU time (user + system, seconds) of PID and all its descendants: every
+ * live process of the tree, plus what the children they reaped left in
+ * their cutime/cstime.  NAN when PID is gone.
+ */
+double proc_tree_cpu_s(pid_t pid);
 /* /proc/PID/comm into buf ("" when gone). */
 void proc_comm(pid_t pid, char *buf, size_t len);
 /* Threads listed in /proc/PID/task (0 when gone). */

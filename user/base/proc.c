@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include "base.h"
 
 int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *st)
@@ -84,4 +86,51 @@ int proc_check_target(pid_t pid)
 		return -1;
 	}
 	return 0;
+}
+
+double proc_tree_cpu_s(pid_t pid)
+{
+	struct node { pid_t pid, ppid; unsigned long long ticks; bool in; } *all = NULL, *t;
+	size_t n = 0, cap = 0;
+	unsigned long long sum = 0;
+	struct proc_stat st;
+	struct dirent *d;
+	bool root = false, grew = true;
+	DIR *dir = opendir("/proc");
+
+	if (!dir)
+		return NAN;
+	while ((d = readdir(dir))) {
+		pid_t p = (pid_t)atoi(d->d_name);
+
+		if (p <= 0 || proc_read_stat(p, 0, &st))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			t = realloc(all, cap * sizeof(*all));
+			if (!t) {
+				free(all);
+				closedir(dir);
+				return NAN;
+			}
+			all = t;
+		}
+		all[n++] = (struct node){ p, st.ppid, st.utime + st.stime + st.cutime + st.cstime,
+					  p == pid };
+		root |= p == pid;
+	}
+	closedir(dir);
+	/* descendants: repeat until a pass adds none (children may list first) */
+	while (root && grew) {
+		grew = false;
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; !all[i].in && k < n; k++)
+				if (all[k].in && all[k].pid == all[i].ppid)
+					all[i].in = grew = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (all[i].in)
+			sum += all[i].ticks;
+	free(all);
+	return root ? (double)sum / (double)sysconf(_SC_CLK_TCK) : NAN;
 }
