@@ -93,6 +93,18 @@ void cmp_print(FILE *f, const struct cmp_view *v, bool markdown);
 /* Every item's per-thread table (report.md). */
 void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown);
 
+/* ---- verdicts.c: the words of a report ---- */
+/* "preload vs baseline: epoll syscalls/req -77% (significant, better); ..." */
+void cmp_verdict_line(const struct cmp_view *v, const struct cmp_pair *p, char *buf, size_t len);
+/* How an item's spin time was measured (method, rate, samples). */
+void cmp_spin_line(const struct cmp_item *it, char *buf, size_t len);
+void cmp_machine_line(const struct json_t *doc, char *buf, size_t len);
+void cmp_workload_line(const struct json_t *doc, char *buf, size_t len);
+/* Repeats per variant to detect EFFECT (0.10: 10%) given the spread seen. */
+int cmp_repeats_for(const struct summary_series *a, const struct summary_series *b, double effect);
+/* Machine, workload, verdicts, spin method: the top of every report. */
+void cmp_print_summary(FILE *f, const struct cmp_view *v, bool markdown);
+
 /* ---- html.c ---- */
 /* Write report.html (atomically); 0, or -1 after one line on stderr. */
 int html_write(const char *path, const struct cmp_view *v);

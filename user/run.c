@@ -65,6 +65,8 @@ struct run_rec {
 	double m[SM_COUNT];
 	bool has[SM_COUNT];
 	char why[SM_COUNT][256];	/* why a metric is absent (!has) */
+	char spin_method[16];		/* how spin time was measured */
+	double sample_hz, slow_samples, spin_count;
 	json_t *threads;	/* the per-thread list for the report */
 	char backend[32];
 	char file[64];		/* runs/V-N.json, relative to the output dir */
@@ -665,6 +667,11 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 			 "no spin-lock method could run (%s)",
 			 json_string_value(json_array_get(json_object_get(doc, "spin_method_notes"), 0)) ?:
 			 "no reason recorded");
+	snprintf(rec->spin_method, sizeof(rec->spin_method), "%s",
+		 json_string_value(json_object_get(doc, "spin_method")) ?: "none");
+	rec->sample_hz = jnum(doc, "sample_hz");
+	rec->slow_samples = jnum(json_object_get(totals, "spin"), "slowpath_samples");
+	rec->spin_count = jnum(json_object_get(totals, "spin"), "count");
 	rec->m[SM_CPU_US_PER_REQ] = (cpu1 - cpu0) * 1e6 / lr.requests;
 	rec->has[SM_CPU_US_PER_REQ] = !isnan(cpu1 - cpu0);
 	if (!rec->has[SM_CPU_US_PER_REQ])
@@ -829,6 +836,15 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 						    json_sprintf("measured in %zu of %zu runs: %s", k, n, why));
 		}
 		json_object_set_new(vo, "missing", missing);
+		double samples = 0, entries = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			samples += mine[i]->slow_samples;
+			entries += mine[i]->spin_count;
+		}
+		json_object_set_new(vo, "spin", json_pack("{s:s,s:f,s:f,s:f}",
+			"method", mine[0]->spin_method, "sample_hz", mine[0]->sample_hz,
+			"slowpath_samples", samples, "count", entries));
 		for (size_t i = 0; i < n; i++)
 			x[i] = mine[i]->m[SM_RPS];
 		if (mine[0]->backend[0])
@@ -873,12 +889,8 @@ static int write_reports(const struct run_cfg *c, json_t *doc)
 	snprintf(path, sizeof(path), "%s/report.md", c->out);
 	f = atomic_open(path, &tmp);
 	if (f) {
-		char *m = json_dumps(json_object_get(doc, "machine"), JSON_COMPACT);
-		char *w = json_dumps(json_object_get(doc, "workload"), JSON_COMPACT);
-
-		fprintf(f, "# epbatch run\n\nmachine: `%s`\n\nworkload: `%s`\n\n", m ? m : "", w ? w : "");
-		free(m);
-		free(w);
+		fputs("# epbatch run\n\n", f);
+		cmp_print_summary(f, &view, true);
 		if (json_is_true(json_object_get(doc, "interrupted")))
 			fputs("**Interrupted**: only the runs that finished are counted.\n\n", f);
 		cmp_print(f, &view, true);
@@ -891,6 +903,7 @@ static int write_reports(const struct run_cfg *c, json_t *doc)
 	snprintf(path, sizeof(path), "%s/report.html", c->out);
 	ret |= html_write(path, &view);
 	putchar('\n');
+	cmp_print_summary(stdout, &view, false);
 	cmp_print(stdout, &view, false);
 	printf("report: %s\n", path);
 	cmp_view_free(&view);

@@ -49,7 +49,16 @@ assert base >= 0.9, base
 assert pre < 0.5 * base, (pre, base)
 assert s["variants"]["preload"]["batch_size"]["median"] > 1
 assert "batch_size" not in s["variants"]["baseline"]
+# issue 12, defect 11: what is absent says why
+assert s["variants"]["baseline"]["missing"]["batch_size"] == "the shim is not loaded", s["variants"]["baseline"]["missing"]
+# defect 14: how spin time was measured, per variant
+assert s["variants"]["baseline"]["spin"]["method"] in ("fentry", "kprobe", "sample", "none")
 PY
+check "report.md opens with readable machine/workload lines and a verdict (defect 14)" sh -c "
+	grep -q '^- \*\*machine\*\*: [0-9]* CPUs' '$R/report.md' &&
+	grep -q '^- \*\*workload\*\*: epbatch-bench-server, mode oneshot' '$R/report.md' &&
+	grep -q '^- preload vs baseline: ' '$R/report.md' &&
+	grep -q 'spin time' '$R/report.md' && ! grep -q '{\"' '$R/report.md'"
 check "report table on stdout names report.html" grep -q "report: $R/report.html" "$T/run.out"
 check "report table has the pair" grep -q "preload vs baseline" "$T/run.out"
 check "report.md written" grep -q "epoll syscalls/req" "$R/report.md"
@@ -75,6 +84,7 @@ rps = s["variants"]["baseline"]["rps"]["median"]
 assert "%.3f" % pre in dom, "%.3f" % pre
 assert "%.0f" % rps in dom
 assert "no /dev/epoll_batch" in dom
+assert "preload vs baseline: " in dom and "spin time" in dom   # the verdict (defect 14)
 PY
 else
 	echo "# chromium not installed: report.html not rendered"
