@@ -16,9 +16,9 @@ $(VMLINUX_H): | $(BUILD)
 		xz -dc bpf/vmlinux-x86_64.h.xz > $@; \
 	fi
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/epbatch.h $(VMLINUX_H)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 	llvm-strip -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o

@@ -286,8 +286,8 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!t)
 		return 0;
 	t->kmod_submit++;
-	/* nr_ops follows the 8-byte ops pointer in struct epoll_batch */
-	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + 8));
+	/* where nr_ops is comes from include/uapi/epoll_batch.h, through user space */
+	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + cfg.kmod_nr_off));
 	t->kmod_ops += nr;
 	return 0;
 }

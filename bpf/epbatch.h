@@ -83,6 +83,7 @@ struct epb_config {
 	__u32 tgid;			/* process to trace; 0 = every process */
 	__u32 follow_children;		/* also trace processes it forks */
 	__u32 kmod_cmd;			/* EPOLL_BATCH_IOC_SUBMIT */
+	__u32 kmod_nr_off;		/* offsetof(struct epoll_batch, nr_ops), from the uapi */
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
 	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */

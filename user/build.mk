@@ -12,20 +12,26 @@ TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm -lpthread
 
 ALL += $(BUILD)/epbatch-trace
 
-$(BUILD)/user/base/%.o: user/base/%.c $(wildcard user/base/*.h)
+$(BUILD)/user/base/%.o: user/base/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BASE_LIB): $(BASE_OBJS)
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(filter %.o,$^)
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h user/base/*.h) bpf/epbatch.h $(BPF_SKELS)
+# where an installed `run` finds the reference programs and the shim
+INSTALL_PATHS := -DEPBATCH_BINDIR='"$(BINDIR)"' -DEPBATCH_LIBDIR='"$(LIBDIR)"' \
+	-DEPBATCH_LIBEXECDIR='"$(LIBEXECDIR)"'
+
+# headers are found by the -MMD dependency files; the skeletons must exist
+# before the first compile (they are generated)
+$(BUILD)/user/%.o: user/%.c | $(BPF_SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ibpf -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(INSTALL_PATHS) -Ibpf -c $< -o $@
 
 $(BUILD)/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS) $(BASE_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TRACE_LIBS)
 
 # unit tests of the base layer link it alone (no libbpf, no skeletons)
 $(BUILD)/tests/test-base-%: tests/unit/test-base-%.c $(BASE_LIB)
@@ -48,7 +54,7 @@ endif
 
 $(BUILD)/vm/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
-	$(CC) -static $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz -ljansson -lm -lpthread
+	$(CC) -static $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lbpf -lelf -lz -ljansson -lm -lpthread
 
 $(BUILD)/vm/ctlgen: tests/workloads/ctlgen.c
 	@mkdir -p $(@D)

@@ -637,7 +637,8 @@ static int save_baseline(const struct summary *c, const char *out)
 		json_object_set(keep, c->v[i].name, json_object_get(variants, c->v[i].name));
 	json_object_set(doc, "variants", keep);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	meta = json_pack("{s:s, s:s}", "from", c->path, "saved_at", when);
+	meta = json_pack("{s:s, s:s, s:s}", "from", c->path, "saved_at", when, "version",
+			 EPBATCH_VERSION);
 	if (meta)
 		json_object_set_new(doc, "baseline", meta);
 	ret = json_write_file(doc, out);

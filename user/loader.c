@@ -15,6 +15,7 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
@@ -113,6 +114,7 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 	c->tgid = (__u32)tgid;
 	c->follow_children = o->children;
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
+	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
 	c->time_syscalls = o->time_syscalls;
 }
 

@@ -297,6 +297,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	struct utsname un;
 
 	json_object_set_new(doc, "schema", json_string("epbatch/1"));
+	json_set_version(doc);
 	json_object_set_new(doc, "pid", json_integer(r->pid));
 	json_object_set_new(doc, "comm", json_string(r->comm ? r->comm : ""));
 	json_object_set_new(doc, "duration_s", json_real(r->seconds));

@@ -856,6 +856,7 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 	free(mine);
 	free(x);
 	json_object_set_new(doc, "schema", json_string(SUMMARY_SCHEMA));
+	json_set_version(doc);
 	json_object_set_new(doc, "started", json_string(started));
 	json_object_set_new(doc, "machine", machine_json());
 	json_object_set_new(doc, "workload", workload_json(c));
@@ -933,7 +934,8 @@ static void run_usage(FILE *f)
 "  -o DIR            output directory (default ./epbatch-results/YYYYmmdd-HHMMSS)\n"
 "  --load CMD        load command run with /bin/sh; {port} and $EPBATCH_PORT are the\n"
 "                    server's port; its stdout is parsed (--load-format, default auto)\n"
-"  --port P          where SERVER CMD listens (required with a server command)\n");
+"  --port P          where SERVER CMD listens (required with a server command)\n"
+"  --version         print the version\n");
 }
 
 static int parse_variants(struct run_cfg *c, const char *list)
@@ -972,7 +974,7 @@ static int parse_variants(struct run_cfg *c, const char *list)
 static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 {
 	enum { O_VARIANTS = 256, O_REPEAT, O_DURATION, O_MODE, O_THREADS, O_CONNS, O_LTHREADS,
-	       O_LOAD, O_FORMAT, O_PORT, O_HELP };
+	       O_LOAD, O_FORMAT, O_PORT, O_HELP, O_VERSION };
 	static const struct option lo[] = {
 		{ "variants", required_argument, NULL, O_VARIANTS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
@@ -985,6 +987,7 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 		{ "load-format", required_argument, NULL, O_FORMAT },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1052,6 +1055,9 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 		case O_HELP:
 			run_usage(stdout);
 			exit(0);
+		case O_VERSION:
+			printf(PROG " %s\n", EPBATCH_VERSION);
+			exit(0);
 		default:
 			if (optopt)
 				fprintf(stderr, PROG " run: option -%c needs a value or is unknown (see --help)\n", optopt);
@@ -1082,6 +1088,31 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 }
 
 /* Find our own programs next to /proc/self/exe and decide what cannot run. */
+#ifndef EPBATCH_BINDIR
+#define EPBATCH_BINDIR "/usr/local/sbin"
+#define EPBATCH_LIBDIR "/usr/local/lib"
+#define EPBATCH_LIBEXECDIR "/usr/local/libexec/epbatch"
+#endif
+
+/*
+ * Installed (make install): epbatch-trace in BINDIR, the reference programs
+ * in LIBEXECDIR, the shim in LIBDIR.  The root is what precedes BINDIR in
+ * our own path, so a DESTDIR tree finds its own copies.
+ */
+static void install_paths(struct run_cfg *c, const char *self)
+{
+	size_t ls = strlen(self), lb = strlen(EPBATCH_BINDIR);
+	char root[PATH_MAX / 2];
+
+	if (ls < lb || ls - lb >= sizeof(root) || !access(c->ref_server, X_OK) || strcmp(self + ls - lb, EPBATCH_BINDIR))
+		return;		/* the build tree, or not where we were installed */
+	snprintf(root, sizeof(root), "%.*s", (int)(ls - lb), self);
+	snprintf(c->ref_server, sizeof(c->ref_server), "%s%s/epbatch-bench-server", root,
+		 EPBATCH_LIBEXECDIR);
+	snprintf(c->ref_load, sizeof(c->ref_load), "%s%s/epbatch-load", root, EPBATCH_LIBEXECDIR);
+	snprintf(c->shim, sizeof(c->shim), "%s%s/libepbatch.so", root, EPBATCH_LIBDIR);
+}
+
 static int resolve(struct run_cfg *c)
 {
 	char self[PATH_MAX];
@@ -1098,6 +1129,7 @@ static int resolve(struct run_cfg *c)
 	snprintf(c->shim, sizeof(c->shim), "%s/libepbatch.so", self);
 	snprintf(c->ref_server, sizeof(c->ref_server), "%s/epbatch-bench-server", self);
 	snprintf(c->ref_load, sizeof(c->ref_load), "%s/epbatch-load", self);
+	install_paths(c, self);
 	if (!c->server && access(c->ref_server, X_OK)) {
 		fprintf(stderr, PROG " run: no reference server %s (run make)\n", c->ref_server);
 		return -1;
@@ -1110,7 +1142,7 @@ static int resolve(struct run_cfg *c)
 		unsigned fl = c->v[i]->flags;
 
 		if ((fl & V_PRELOAD || (c->server && fl & V_UNSHARE)) && access(c->shim, R_OK))
-			c->skip[i] = "no libepbatch.so next to epbatch-trace";
+			c->skip[i] = "no libepbatch.so next to epbatch-trace or in LIBDIR";
 		else if (fl & V_KMOD) {
 			fd = open("/dev/epoll_batch", O_RDWR | O_CLOEXEC);
 			if (fd >= 0)
