@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # epbatch top-level build.  Each folder contributes a build.mk fragment that
 # adds to ALL (what `make` builds), TESTBINS (test programs built for
 # `make check`) and CLEAN; the fragments are owned by their folders.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Benchmark libepbatch.so on the re-arm loop (64 EPOLLONESHOT fds re-armed
 # per iteration): baseline vs each backend, runs interleaved (one of each
 # variant per round, so machine noise hits all alike), median of the rounds.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Run the kernel's checkpatch.pl --strict on kmod/*.c (and kmod/Kbuild).
 # Uses checkpatch.pl from an installed kernel tree (headers/source package)
 # when there is one, else the copy in scripts/third_party/checkpatch/.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # user/: three layers (docs/architecture.md).
 #   user/base/   libepbatch-base.a: files, time, numbers, JSON, /proc, statistics.
 #                No libbpf: the results commands' unit tests and bench/ can use it.

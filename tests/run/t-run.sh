@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # `epbatch-trace run` and `compare` end to end: a short interleaved run of the
 # reference server (baseline, preload, kmod), the files it writes, kmod
 # reported as skipped, the shim's effect on epoll syscalls per request (a

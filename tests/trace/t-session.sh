@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The edges of a tracing session (issue 12, defects 1, 2, 4-9, 13): machine
 # output alone on stdout, the attach window kept out of the rates, the
 # private-FD-table flag with a zombie leader, targets that cannot be traced,
