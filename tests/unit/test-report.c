@@ -145,7 +145,7 @@ static void test_sort_keeps_spinners(void **state)
 	(void)state;
 	for (int i = 0; i < 33; i++) {
 		rows[i].tid = (uint32_t)(100 + i);
-		snprintf(rows[i].comm, sizeof(rows[i].comm), i < 30 ? "epoll-%d" : "churn-%d", i);
+		snprintf(rows[i].comm, sizeof(rows[i].comm), i < 30 ? "epoll-%d" : "churn-%d", i & 63);
 		if (i < 30) {
 			rows[i].ctl[EPB_CTL_MOD] = 1000 + (uint64_t)i;
 			rows[i].wait = 500;
@@ -159,7 +159,7 @@ static void test_sort_keeps_spinners(void **state)
 	report_table(f, &r, "interval", &o);
 	fclose(f);
 	for (int i = 30; i < 33; i++) {
-		char name[16];
+		char name[32];
 
 		snprintf(name, sizeof(name), "churn-%d", i);
 		assert_non_null(strstr(buf, name));
