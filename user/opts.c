@@ -47,7 +47,7 @@ const char *spin_choice_name(enum spin_choice c)
 	return spin_names[c];
 }
 
-static void defaults(struct trace_opts *o)
+void trace_opts_defaults(struct trace_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->interval = 1;
@@ -94,7 +94,7 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 	long v;
 	int c;
 
-	defaults(o);
+	trace_opts_defaults(o);
 	*help = false;
 	if (record)
 		o->quiet = true, o->interval = 0;

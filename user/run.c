@@ -176,7 +176,7 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 {
 	int p[2];
 	pid_t pid;
-	char b, pidstr[16];
+	char b;
 	struct pollfd pf;
 
 	if (pipe2(p, O_CLOEXEC))
@@ -184,21 +184,20 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		char *argv[] = { "record", "-p", pidstr, "--variant", (char *)variant, "-o",
-				 (char *)json, NULL };
 		struct trace_opts o;
-		bool help;
 		int pidfd, ret;
 
 		setpgid(0, 0);
 		close(p[0]);
 		redirect(1, NULL);
 		redirect(2, log);
-		snprintf(pidstr, sizeof(pidstr), "%d", (int)target);
-		optind = 1;
-		if (parse_record_args(7, argv, &o, &help))
-			_exit(2);
+		/* what `record -p PID --variant V -o JSON` would run */
+		trace_opts_defaults(&o);
+		o.pid = target;
+		o.variant = variant;
+		o.json = json;
 		o.quiet = true;
+		o.interval = 0;
 		/* servers with worker processes (nginx, haproxy -W): the whole tree */
 		o.children = true;
 		pidfd = (int)syscall(SYS_pidfd_open, target, 0);

@@ -44,6 +44,8 @@ struct trace_opts {
 };
 
 /* Returns 0, or -1 after printing one line; *help set for --help. */
+/* The defaults of every option (what a command line without flags gives). */
+void trace_opts_defaults(struct trace_opts *o);
 int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help);
 int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help);
 const char *spin_choice_name(enum spin_choice c);
