@@ -224,15 +224,27 @@ void report_table(FILE *f, const struct report *r, const char *title, const stru
 	free(rows);
 }
 
-static json_t *spin_json(const struct thread_stats *t, bool hist)
+/* The sub-object NAME of o, created on first use. */
+static json_t *group(json_t *o, const char *name)
 {
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-			      "count", (json_int_t)t->spin_count, "ns", (json_int_t)t->spin_ns,
-			      "files_lock_ns", (json_int_t)t->spin_files_ns,
-			      "files_lock_count", (json_int_t)t->spin_files_count,
-			      "samples", (json_int_t)t->samples,
-			      "slowpath_samples", (json_int_t)t->slow_samples,
-			      "files_lock_samples", (json_int_t)t->slow_files_samples);
+	json_t *g = json_object_get(o, name);
+
+	if (!g) {
+		g = json_object();
+		json_object_set_new(o, name, g);
+	}
+	return g;
+}
+
+/* Spin time: what the method measured (the sample counts are in the counter table). */
+static void spin_json(json_t *parent, const struct thread_stats *t, bool hist)
+{
+	json_t *o = group(parent, "spin");
+
+	json_object_set_new(o, "count", json_integer((json_int_t)t->spin_count));
+	json_object_set_new(o, "ns", json_integer((json_int_t)t->spin_ns));
+	json_object_set_new(o, "files_lock_ns", json_integer((json_int_t)t->spin_files_ns));
+	json_object_set_new(o, "files_lock_count", json_integer((json_int_t)t->spin_files_count));
 
 	if (hist) {
 		json_t *h = json_object();
@@ -246,7 +258,6 @@ static json_t *spin_json(const struct thread_stats *t, bool hist)
 		}
 		json_object_set_new(o, "hist_log2_ns", h);
 	}
-	return o;
 }
 
 /* Time is null, not 0, when it was not measured (no -T). */
@@ -268,22 +279,14 @@ static json_t *ctl_json(const struct thread_stats *t, bool timed)
 static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
 	json_object_set_new(o, "epoll_ctl", ctl_json(t, timed));
-	json_object_set_new(o, "epoll_wait", json_integer((json_int_t)t->wait));
-	json_object_set_new(o, "epoll_wait_events", json_integer((json_int_t)t->wait_events));
+#define EPB_JSON(f, grp, key) \
+	json_object_set_new(grp ? group(o, grp) : o, key, json_integer((json_int_t)t->f));
+	EPB_COUNTERS(EPB_JSON)
+#undef EPB_JSON
 	json_object_set_new(o, "epoll_wait_ns", ns_json(t->wait_ns, timed));
 	json_object_set_new(o, "batch_submits", json_integer((json_int_t)t->batch_submits));
-	json_object_set_new(o, "kmod_submits", json_integer((json_int_t)t->kmod_submits));
-	json_object_set_new(o, "kmod_ops", json_integer((json_int_t)t->kmod_ops));
-	json_object_set_new(o, "io_uring_enter", json_integer((json_int_t)t->uring_enter));
-	json_object_set_new(o, "shim", json_pack("{s:I,s:I,s:I,s:f}",
-		"flushes", (json_int_t)t->shim_flushes, "ops", (json_int_t)t->shim_ops,
-		"passthrough", (json_int_t)t->shim_passthrough,
-		"batch_size", t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
-	json_object_set_new(o, "accept", json_integer((json_int_t)t->accept));
-	json_object_set_new(o, "socket", json_integer((json_int_t)t->socket));
-	json_object_set_new(o, "close", json_integer((json_int_t)t->close));
-	json_object_set_new(o, "dup", json_integer((json_int_t)t->dup));
-	json_object_set_new(o, "unshare_files", json_integer((json_int_t)t->unshare_files));
+	json_object_set_new(group(o, "shim"), "batch_size",
+		json_real(t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
 }
 
 static const char *op_names[EPB_CTL_OPS] = { "add", "mod", "del" };
@@ -315,7 +318,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	json_object_set_new(doc, "syscall_time", json_boolean(o->time_syscalls));
 
 	common_keys(totals, &r->totals, o->time_syscalls);
-	json_object_set_new(totals, "spin", spin_json(&r->totals, true));
+	spin_json(totals, &r->totals, true);
 	for (int op = 0; op < EPB_CTL_OPS; op++) {
 		json_t *e = json_object();
 		char name[16];
@@ -348,7 +351,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 		json_object_set_new(th, "private_fd_table", json_boolean(t->private_fd_table));
 		json_object_set_new(th, "exited", json_boolean(t->exited));
 		common_keys(th, t, o->time_syscalls);
-		json_object_set_new(th, "spin", spin_json(t, false));
+		spin_json(th, t, false);
 		json_array_append_new(threads, th);
 	}
 	json_object_set_new(doc, "threads", threads);

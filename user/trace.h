@@ -99,14 +99,13 @@ struct thread_stats {
 	uint32_t tid, tgid;
 	char comm[EPB_COMM_LEN];
 	bool private_fd_table, exited;
-	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns;
-	uint64_t wait, wait_events, wait_ns;
-	uint64_t batch_submits, kmod_submits, kmod_ops, uring_enter;
-	uint64_t shim_flushes, shim_ops, shim_passthrough;
-	uint64_t accept, socket, close, dup, unshare_files;
-	uint64_t spin_count, spin_ns, spin_files_count, spin_files_ns;
+	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns, wait_ns;
+#define EPB_FIELD(f, group, key) uint64_t f;
+	EPB_COUNTERS(EPB_FIELD)		/* bpf/epbatch.h: the one counter table */
+#undef EPB_FIELD
+	uint64_t batch_submits;		/* kmod_submit + uring_enter */
+	uint64_t spin_count, spin_ns, spin_files_count, spin_files_ns;	/* by the method */
 	uint64_t spin_hist[EPB_HIST_SLOTS];
-	uint64_t samples, slow_samples, slow_files_samples;
 };
 
 struct snapshot {

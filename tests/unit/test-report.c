@@ -219,6 +219,32 @@ static void test_writable_dir(void **state)
 	rmdir(dir);
 }
 
+/* The one counter table: every key it generates is in the JSON and in the schema doc. */
+static void test_counter_table_documented(void **state)
+{
+	char *doc = read_text("docs/json-schema.md", 1 << 20);
+	struct thread_stats rows[2];
+	struct trace_opts o = { .sample_hz = 99 };
+	struct report r;
+	json_t *j, *th;
+	char want[96];
+
+	(void)state;
+	assert_non_null(doc);
+	fill(&r, rows);
+	j = report_json(&r, &o, errs, NULL, 1.0);
+	th = json_array_get(json_object_get(j, "threads"), 0);
+#define CHECK(f, grp, key)								\
+	snprintf(want, sizeof(want), "`%s%s%s`", grp ? (const char *)grp : "", grp ? "." : "", key); \
+	if (!strstr(doc, want))								\
+		fail_msg("%s is not documented in docs/json-schema.md", want);		\
+	assert_true(json_is_integer(json_object_get(grp ? json_object_get(th, grp) : th, key)));
+	EPB_COUNTERS(CHECK)
+#undef CHECK
+	json_decref(j);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_sort_keeps_spinners),
 		cmocka_unit_test(test_table_width),
 		cmocka_unit_test(test_writable_dir),
+		cmocka_unit_test(test_counter_table_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
