@@ -8,6 +8,10 @@ BASE_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(BASE_SRCS))
 BASE_LIB   := $(BUILD)/libepbatch-base.a
 BASE_LIBS  := -ljansson -lm
 TRACE_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# what unit tests link: the results layer and the tracer's libbpf-free parts
+RESULTS_OBJS := $(patsubst %,$(BUILD)/user/%.o,summary compare verdicts html gate loadgen)
+TRACER_CORE_OBJS := $(patsubst %,$(BUILD)/user/%.o,aggregate report opts)
+UNIT_OBJS  := $(RESULTS_OBJS) $(TRACER_CORE_OBJS)
 TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
 TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm -lpthread
 
@@ -39,10 +43,11 @@ $(BUILD)/tests/test-base-%: tests/unit/test-base-%.c $(BASE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(BASE_LIB) -o $@ $(LDFLAGS) $(BASE_LIBS) -lcmocka
 
-# the other unit tests link the user/ objects except main.o
-$(BUILD)/tests/test-%: tests/unit/test-%.c $(TRACE_OBJS) $(BASE_LIB)
+# the other unit tests link the results layer and the tracer's libbpf-free
+# parts (tables, JSON, deltas, options): no libbpf, no skeletons
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(UNIT_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(TRACE_OBJS) $(BASE_LIB) -o $@ $(LDFLAGS) $(TRACE_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(UNIT_OBJS) $(BASE_LIB) -o $@ $(LDFLAGS) $(BASE_LIBS) -lcmocka
 
 TESTBINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 

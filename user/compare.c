@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include "compare.h"
 #include "base/stats.h"
-#include "trace.h"
+#include "base/base.h"
 
 /* ---- one metric ---- */
 

@@ -31,7 +31,7 @@
 #include "compare.h"
 #include "gate.h"
 #include "base/stats.h"
-#include "trace.h"
+#include "base/base.h"
 
 /*
  * Default thresholds.  Count metrics (syscalls per request, batch size)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "compare.h"
-#include "trace.h"
+#include "base/base.h"
 
 static void esc(FILE *f, const char *s)
 {

@@ -48,11 +48,6 @@ static const char *const ksym_names[] = {
 };
 #define NR_KSYMS (sizeof(ksym_names) / sizeof(*ksym_names))
 
-const char *spin_method_name(enum spin_choice m)
-{
-	return m == SPIN_OFF || m == SPIN_AUTO ? "none" : spin_choice_name(m);
-}
-
 static void note(struct tracer *tr, const char *fmt, ...)
 {
 	va_list ap;

@@ -47,6 +47,11 @@ const char *spin_choice_name(enum spin_choice c)
 	return spin_names[c];
 }
 
+const char *spin_method_name(enum spin_choice m)
+{
+	return m == SPIN_OFF || m == SPIN_AUTO ? "none" : spin_choice_name(m);
+}
+
 void trace_opts_defaults(struct trace_opts *o)
 {
 	memset(o, 0, sizeof(*o));

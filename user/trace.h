@@ -49,6 +49,8 @@ void trace_opts_defaults(struct trace_opts *o);
 int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help);
 int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help);
 const char *spin_choice_name(enum spin_choice c);
+/* The method that ran, for output: "none" for SPIN_OFF and SPIN_AUTO. */
+const char *spin_method_name(enum spin_choice m);
 void usage(FILE *f);
 
 /* ---- ksyms.c ---- */
@@ -89,7 +91,6 @@ uint32_t tracer_nr_slots(const struct tracer *tr);
 struct bpf_usage { uint64_t run_time_ns, run_cnt; int programs; };
 void tracer_bpf_usage(const struct tracer *tr, struct bpf_usage *u);
 void tracer_ctl_errno(const struct tracer *tr, uint64_t out[EPB_CTL_OPS][EPB_MAX_ERRNO + 1]);
-const char *spin_method_name(enum spin_choice m);
 /* Preflight checks shared by every subcommand; print one line on failure. */
 int check_privileges(void);
 
