@@ -33,6 +33,12 @@ const char *cmp_verdict_text(enum cmp_verdict v)
 void cmp_metric(const struct summary_series *ref, const struct summary_series *cand, int metric,
 		struct cmp_metric *out)
 {
+	cmp_metric_alpha(ref, cand, metric, CMP_ALPHA, out);
+}
+
+void cmp_metric_alpha(const struct summary_series *ref, const struct summary_series *cand,
+		      int metric, double alpha, struct cmp_metric *out)
+{
 	struct stats_mw mw;
 
 	out->ref = ref->n ? ref->median : NAN;
@@ -46,13 +52,13 @@ void cmp_metric(const struct summary_series *ref, const struct summary_series *c
 	}
 	/* With 2 vs 2 repeats the smallest p Mann-Whitney can give is 0.33: no
 	 * difference, however large, can be called significant; say so. */
-	if (stats_mw_too_few(ref->n, cand->n, CMP_ALPHA) ||
+	if (ref->n < 2 || cand->n < 2 || stats_mw_too_few(ref->n, cand->n, alpha) ||
 	    stats_mann_whitney(cand->samples, cand->n, ref->samples, ref->n, &mw)) {
 		out->verdict = CMP_TOO_FEW;
 		return;
 	}
 	out->p = mw.p;
-	if (mw.p >= CMP_ALPHA || out->delta == 0)
+	if (mw.p > alpha || out->delta == 0)
 		out->verdict = CMP_SAME;
 	else
 		out->verdict = (out->delta > 0) == summary_metrics[metric].higher_better ?

@@ -56,6 +56,13 @@ struct cmp_view {
 /* The comparison of one metric; ref/cand may be absent (n == 0). */
 void cmp_metric(const struct summary_series *ref, const struct summary_series *cand,
 		int metric, struct cmp_metric *out);
+/*
+ * The one verdict engine: medians, change, Mann-Whitney p and the direction
+ * at ALPHA.  cmp_metric() uses CMP_ALPHA; gate adds its thresholds on top of
+ * cmp_metric_alpha() with its --alpha.
+ */
+void cmp_metric_alpha(const struct summary_series *ref, const struct summary_series *cand,
+		      int metric, double alpha, struct cmp_metric *out);
 const char *cmp_verdict_text(enum cmp_verdict v);
 
 /*

@@ -75,8 +75,8 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 	const struct gate_metric *m = &gate_metrics[metric];
 	const char *key = summary_metrics[metric].key;
 	double worse, abs_change;
-	bool beyond;
-	struct stats_mw mw;
+	bool beyond, significant;
+	struct cmp_metric cm;
 
 	memset(r, 0, sizeof(*r));
 	r->metric = metric;
@@ -109,28 +109,27 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 	abs_change = fabs(c->median - b->median);
 	beyond = worse > r->threshold && abs_change > m->floor;
 
-	if (b->n < 2 || c->n < 2 || stats_mw_too_few(b->n, c->n, cfg->alpha)) {
+	/* significance is the verdict engine's (compare's), at the gate's alpha */
+	cmp_metric_alpha(b, c, metric, cfg->alpha, &cm);
+	if (cm.verdict == CMP_TOO_FEW) {
 		r->too_few = true;
 		/* the same words for every metric, so that the note is shown once */
 		snprintf(r->note, sizeof(r->note),
 			 "%zu vs %zu repeats cannot reach alpha %g (smallest p %.3g): "
 			 "medians compared against the thresholds only", b->n, c->n, cfg->alpha,
 			 stats_mw_min_p(b->n, c->n));
-	} else if (stats_mann_whitney(b->samples, b->n, c->samples, c->n, &mw) == 0) {
-		r->tested = true;
-		r->p = mw.p;
 	} else {
-		r->verdict = GATE_NODATA;
-		snprintf(r->note, sizeof(r->note), "%s: out of memory", key);
-		return;
+		r->tested = true;
+		r->p = cm.p;
 	}
+	significant = r->too_few || cm.verdict == CMP_BETTER || cm.verdict == CMP_WORSE;
 
-	if (beyond && (r->too_few || r->p <= cfg->alpha))
+	/* the gate's own part: thresholds and floors on top of significance */
+	if (beyond && significant)
 		r->verdict = GATE_REGRESSED;
 	else if (beyond)
 		r->verdict = GATE_NOISE;
-	else if (-worse > r->threshold && abs_change > m->floor &&
-		 (r->too_few || r->p <= cfg->alpha))
+	else if (-worse > r->threshold && abs_change > m->floor && significant)
 		r->verdict = GATE_BETTER;
 	else
 		r->verdict = GATE_OK;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "compare.h"
 #include "gate.h"
 #include "base/stats.h"
 #include "summary.h"
@@ -183,6 +184,32 @@ static void test_missing_metric(void **state)
 }
 
 
+/* One verdict engine: gate's significance is compare's, on the same pairs. */
+static void test_one_verdict_engine(void **state)
+{
+	static const double shifts[] = { 0, 0.5, 1, 2, 5, 20 };
+	struct gate_config cfg;
+
+	(void)state;
+	gate_config_defaults(&cfg);
+	for (size_t i = 0; i < sizeof(shifts) / sizeof(*shifts); i++)
+		for (size_t n = 3; n <= 8; n++) {
+			struct summary_series b = series(100, 3, n, 0), c = series(100 + shifts[i], 3, n, 1);
+			struct cmp_metric cm;
+			struct gate_result r;
+
+			cmp_metric_alpha(&b, &c, metric("rps"), cfg.alpha, &cm);
+			gate_compare_metric(&b, &c, metric("rps"), &cfg, &r);
+			assert_int_equal(r.too_few, cm.verdict == CMP_TOO_FEW);
+			if (!r.too_few)
+				assert_int_equal(r.p <= cfg.alpha,
+						 cm.verdict == CMP_BETTER || cm.verdict == CMP_WORSE ||
+						 (cm.verdict == CMP_SAME && cm.delta == 0 && cm.p <= cfg.alpha));
+			free(b.samples);
+			free(c.samples);
+		}
+}
+
 static void test_thresholds_are_configurable(void **state)
 {
 	struct summary_series b = series(50000, 100, 10, 0), c = series(47000, 100, 10, 3);
@@ -315,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_too_few_uses_threshold_alone),
 		cmocka_unit_test(test_floor_and_zero),
 		cmocka_unit_test(test_missing_metric),
+		cmocka_unit_test(test_one_verdict_engine),
 		cmocka_unit_test(test_workload_differs),
 		cmocka_unit_test(test_thresholds_are_configurable),
 		cmocka_unit_test(test_summary_pairing),
