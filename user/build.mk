@@ -9,7 +9,7 @@ BASE_LIB   := $(BUILD)/libepbatch-base.a
 BASE_LIBS  := -ljansson -lm
 TRACE_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 # what unit tests link: the results layer and the tracer's libbpf-free parts
-RESULTS_OBJS := $(patsubst %,$(BUILD)/user/%.o,summary compare verdicts html gate loadgen)
+RESULTS_OBJS := $(patsubst %,$(BUILD)/user/%.o,summary compare compare_cmd verdicts html gate loadgen)
 TRACER_CORE_OBJS := $(patsubst %,$(BUILD)/user/%.o,aggregate report opts)
 UNIT_OBJS  := $(RESULTS_OBJS) $(TRACER_CORE_OBJS)
 TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
