@@ -103,7 +103,7 @@ bench: all
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 -D__x86_64__ -Iinclude --suppress=missingIncludeSystem \
+		--std=c11 -D__x86_64__ -Iinclude -Iuser -Ibpf --suppress=missingIncludeSystem \
 		--inline-suppr user preload bench tests
 	@if [ -d kmod ] && ls kmod/*.c >/dev/null 2>&1; then scripts/checkpatch.sh; fi
 

@@ -236,6 +236,12 @@ static json_t *group(json_t *o, const char *name)
 	return g;
 }
 
+/* The object a counter's key goes in: o itself, or its sub-object NAME. */
+static json_t *in_group(json_t *o, const char *name)
+{
+	return name ? group(o, name) : o;
+}
+
 /* Spin time: what the method measured (the sample counts are in the counter table). */
 static void spin_json(json_t *parent, const struct thread_stats *t, bool hist)
 {
@@ -280,7 +286,7 @@ static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
 	json_object_set_new(o, "epoll_ctl", ctl_json(t, timed));
 #define EPB_JSON(f, grp, key) \
-	json_object_set_new(grp ? group(o, grp) : o, key, json_integer((json_int_t)t->f));
+	json_object_set_new(in_group(o, grp), key, json_integer((json_int_t)t->f));
 	EPB_COUNTERS(EPB_JSON)
 #undef EPB_JSON
 	json_object_set_new(o, "epoll_wait_ns", ns_json(t->wait_ns, timed));

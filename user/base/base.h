@@ -21,6 +21,12 @@
 #define EPBATCH_VERSION "0.0.0-dev"
 #endif
 
+/* ---- err.c ---- */
+/* The program name errors start with ("epbatch-trace"; bench/ sets its own). */
+extern const char *base_prog;
+/* One line on stderr: "PROG: message" (the message ends with \n). */
+void base_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- time.c ---- */
 double now_s(void);			/* CLOCK_MONOTONIC, seconds */
 
@@ -31,8 +37,9 @@ int parse_int(const char *opt, const char *s, long min, long max, long *out);
 /* ---- fileio.c: the one atomic writer ---- */
 /*
  * Fail early, before any work, when PATH cannot be written: "-" is stdout
- * (always fine); a directory, a non-regular file or an uncreatable temporary
- * sibling is an error (one line printed, -1).
+ * (always fine); a device or FIFO is written in place (it must be writable);
+ * a directory or an uncreatable temporary sibling is an error (one line
+ * printed, -1).
  */
 int check_writable(const char *path);
 /* Open PATH's temporary sibling for writing; atomic_close renames it. */
@@ -41,6 +48,12 @@ FILE *atomic_open(const char *path, char **tmp);
 int atomic_close(FILE *f, char *tmp, const char *path);
 /* Drop a file opened by atomic_open without publishing it. */
 void atomic_abort(FILE *f, char *tmp);
+/*
+ * DATA as the whole of PATH, atomically (temp + fsync + rename; "-" is
+ * stdout; a device or FIFO is written in place).  Quiet: -1 with errno, for
+ * callers that word their own error line (bench/).
+ */
+int write_file_atomic(const char *path, const void *data, size_t len);
 /* The whole file (at most max bytes), NUL-terminated; NULL if unreadable. */
 char *read_text(const char *path, size_t max);
 

@@ -26,20 +26,27 @@ int check_writable(const char *path)
 	if (!strcmp(path, "-"))
 		return 0;
 	if (!*path) {
-		fprintf(stderr, PROG ": empty output path\n");
+		base_err("empty output path\n");
 		return -1;
 	}
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path,
-			S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		base_err("cannot write %s: is a directory\n", path);
 		return -1;
+	}
+	/* /dev/null, /dev/stdout, a FIFO: written in place, never renamed over */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		if (access(path, W_OK)) {
+			base_err("cannot write %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		return 0;
 	}
 	tmp = tmp_name(path);
 	if (!tmp)
 		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
+		base_err("cannot write %s: %s\n", path, strerror(errno));
 		free(tmp);
 		return -1;
 	}
@@ -54,19 +61,26 @@ FILE *atomic_open(const char *path, char **tmp)
 	struct stat st;
 	FILE *f;
 
+	*tmp = NULL;
 	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
-		fprintf(stderr, PROG ": cannot write %s: is a directory\n", path);
-		*tmp = NULL;
+		base_err("cannot write %s: is a directory\n", path);
 		return NULL;
+	}
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		/* a device or a FIFO: written in place (*tmp stays NULL) */
+		f = fopen(path, "we");
+		if (!f)
+			base_err("cannot write %s: %s\n", path, strerror(errno));
+		return f;
 	}
 	*tmp = tmp_name(path);
 	if (!*tmp) {
-		fprintf(stderr, PROG ": out of memory\n");
+		base_err("out of memory\n");
 		return NULL;
 	}
 	f = fopen(*tmp, "we");
 	if (!f) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
+		base_err("cannot write %s: %s\n", path, strerror(errno));
 		free(*tmp);
 		*tmp = NULL;
 	}
@@ -76,12 +90,17 @@ FILE *atomic_open(const char *path, char **tmp)
 int atomic_close(FILE *f, char *tmp, const char *path)
 {
 	/* flushed and on disk before the rename makes it visible */
-	int err = ferror(f) | fflush(f) | fsync(fileno(f));
+	int err = ferror(f) | fflush(f) | (tmp ? fsync(fileno(f)) : 0);
 
 	if (fclose(f))
 		err = 1;
+	if (!tmp) {		/* written in place */
+		if (err)
+			base_err("cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+		return err ? -1 : 0;
+	}
 	if (err || rename(tmp, path)) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+		base_err("cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
 		unlink(tmp);
 		free(tmp);
 		return -1;
@@ -93,8 +112,65 @@ int atomic_close(FILE *f, char *tmp, const char *path)
 void atomic_abort(FILE *f, char *tmp)
 {
 	fclose(f);
-	unlink(tmp);
+	if (tmp)
+		unlink(tmp);
 	free(tmp);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+	const char *p = data;
+	char *tmp = NULL;
+	int fd, saved;
+
+	if (!strcmp(path, "-"))
+		fd = STDOUT_FILENO;
+	else {
+		struct stat st;
+
+		if (!stat(path, &st) && !S_ISREG(st.st_mode))
+			fd = open(path, O_WRONLY | O_CLOEXEC);	/* in place */
+		else if (!(tmp = tmp_name(path)))
+			return -1;
+		else
+			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			saved = errno;
+			free(tmp);
+			errno = saved;
+			return -1;
+		}
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fd == STDOUT_FILENO)
+		return 0;
+	if ((tmp && fsync(fd)) || close(fd)) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (tmp && rename(tmp, path))
+		goto fail;
+	free(tmp);
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0 && fd != STDOUT_FILENO)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	errno = saved;
+	return -1;
 }
 
 char *read_text(const char *path, size_t max)

@@ -41,7 +41,7 @@ int json_write_file(json_t *doc, const char *path)
 	if (!f)
 		return -1;
 	if (json_dumpf(doc, f, flags) || fputc('\n', f) == EOF) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+		base_err("cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
 		atomic_abort(f, tmp);
 		return -1;
 	}

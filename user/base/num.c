@@ -12,7 +12,7 @@ int parse_number(const char *opt, const char *s, double min, double max, double 
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || v != v || v < min || v > max) {
-		fprintf(stderr, PROG ": invalid value '%s' for %s (expected a number from %g to %g)\n",
+		base_err("invalid value '%s' for %s (expected a number from %g to %g)\n",
 			s, opt, min, max);
 		return -1;
 	}
@@ -28,7 +28,7 @@ int parse_int(const char *opt, const char *s, long min, long max, long *out)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": invalid value '%s' for %s (expected an integer from %ld to %ld)\n",
+		base_err("invalid value '%s' for %s (expected an integer from %ld to %ld)\n",
 			s, opt, min, max);
 		return -1;
 	}

@@ -72,17 +72,17 @@ int proc_check_target(pid_t pid)
 	struct proc_stat st;
 
 	if (proc_read_stat(pid, 0, &st)) {
-		fprintf(stderr, PROG ": no such process: %d\n", (int)pid);
+		base_err("no such process: %d\n", (int)pid);
 		return -1;
 	}
 	if (st.flags & PROC_PF_KTHREAD) {
-		fprintf(stderr, PROG ": PID %d is a kernel thread: it makes no system calls to trace\n",
+		base_err("PID %d is a kernel thread: it makes no system calls to trace\n",
 			(int)pid);
 		return -1;
 	}
 	/* a leader that called pthread_exit is a zombie while its threads run */
 	if ((st.state == 'Z' || st.state == 'X') && proc_nr_tasks(pid) <= 1) {
-		fprintf(stderr, PROG ": PID %d has exited (a zombie waiting for its parent)\n", (int)pid);
+		base_err("PID %d has exited (a zombie waiting for its parent)\n", (int)pid);
 		return -1;
 	}
 	return 0;
