@@ -151,7 +151,7 @@ int record_main(int argc, char **argv)
 	struct trace_opts o;
 	struct child c = { 0 };
 	char comm[EPB_COMM_LEN];
-	bool help;
+	bool help, timed_out = false;
 	int pidfd, ret, st = 0;
 
 	if (parse_record_args(argc, argv, &o, &help))
@@ -190,10 +190,12 @@ int record_main(int argc, char **argv)
 	} else if (waitpid(c.pid, &st, WNOHANG) != c.pid) {
 		int sig = trace_stop_signal();
 
+		/* -d ended the recording as asked: stopping the command is ours */
+		timed_out = !sig;
 		stop_child(c.pid, sig ? sig : SIGTERM, &st);
 	}
 	if (pidfd >= 0)
 		close(pidfd);
-	/* the tracer's own failure first; else the command's status */
-	return ret ? ret : exit_status(st);
+	/* the tracer's own failure first; else the command's status (0 after -d) */
+	return ret ? ret : timed_out ? 0 : exit_status(st);
 }

@@ -16,6 +16,12 @@ one_line() {
 	else fail "$d: rc=$rc (want $want), $n stderr lines:"; cat "$T/err"; fi
 }
 
+# wait_file FILE: until FILE has a line (a helper printed its pid), 15 s at most
+wait_file() {
+	for i in $(seq 150); do [ -s "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+
 # a process that does epoll_ctl ADD+DEL every 2 ms (at most 500 pairs/s)
 paced() {
 	python3 -c '
@@ -30,7 +36,7 @@ while time.time() < end:
 
 # 1: --json - : stdout is the JSON document alone, tables on stderr
 paced 15 >"$T/paced.pid" & BGPIDS="$BGPIDS $!"
-sleep 0.5
+wait_file "$T/paced.pid"
 P=$(cat "$T/paced.pid")
 $TRACE -p "$P" -d 1.5 -i 0.5 --json - >"$T/stdout" 2>"$T/stderr"
 check "1: --json - exits 0" [ $? = 0 ]
@@ -85,7 +91,8 @@ import os, time
 pid = os.fork()
 if pid == 0: os._exit(0)
 print(pid, flush=True); time.sleep(10)' >"$T/z.pid" & BGPIDS="$BGPIDS $!"
-sleep 0.5
+wait_file "$T/z.pid"
+sleep 0.3
 one_line "6: a zombie pid" 1 $TRACE -p "$(cat "$T/z.pid")" -d 1
 sleep 1 & S=$!
 EPBATCH_TEST_ATTACH_DELAY_MS=1500 $TRACE -p $S -d 1 >"$T/out" 2>"$T/err"
@@ -127,6 +134,14 @@ kill -TERM $R
 for i in $(seq 1 100); do kill -0 $R 2>/dev/null || break; sleep 0.1; done
 check "8: SIGTERM stops record" sh -c "! kill -0 $R 2>/dev/null"
 check "8: SIGTERM leaves no command running" sh -c "! kill -0 $CH 2>/dev/null"
+
+# -d ends the recording before the command: it is stopped, record exits 0
+start=$(date +%s)
+$TRACE record -d 1 -o "$T/d.json" -- sleep 30 >/dev/null 2>&1
+rc=$?
+check "8: record -d stops the command and exits 0 (rc $rc)" [ $rc = 0 ]
+check "8: ... within seconds" [ $(( $(date +%s) - start )) -lt 8 ]
+check "8: ... and no sleep 30 is left" sh -c "! pgrep -x -f 'sleep 30' >/dev/null"
 
 # 9: a directory as --json: refused before attaching
 start=$(date +%s)
