@@ -43,17 +43,14 @@ int compare_main(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': html = optarg; break;
 		case 'm': markdown = optarg; break;
 		case 'h': compare_usage(stdout); return 0;
 		case 'V': printf(PROG " %s\n", EPBATCH_VERSION); return 0;
 		default:
-			if (optopt && optopt != '?')
-				fprintf(stderr, PROG " compare: option needs a value or is unknown: -%c\n", optopt);
-			else
-				fprintf(stderr, PROG " compare: unknown option %s (see --help)\n", argv[optind - 1]);
+			cli_bad_option("compare", c, argv, optind, optopt);
 			return 2;
 		}
 	}

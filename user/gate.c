@@ -744,11 +744,8 @@ int gate_main(int argc, char **argv)
 			ret = 0;
 			goto out;
 		case ':':
-			fprintf(stderr, PROG " gate: %s needs a value\n", argv[optind - 1]);
-			goto out;
 		case '?':
-			fprintf(stderr, PROG " gate: unknown option '%s' (see epbatch-trace gate --help)\n",
-				argv[optind - 1]);
+			cli_bad_option("gate", ch, argv, optind, optopt);
 			goto out;
 		default:
 			if (ch >= OPT_PER_METRIC && ch < OPT_PER_METRIC + SM_COUNT) {

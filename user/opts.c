@@ -192,15 +192,9 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 		case 'h':
 			*help = true;
 			return 0;
-		case ':':
-			fprintf(stderr, PROG ": option '%s' needs a value\n", argv[optind - 1]);
-			return -1;
 		default:
 bad:
-			if (optopt && optopt < 256 && optopt != '?')
-				fprintf(stderr, PROG ": unknown option '-%c' (see --help)\n", optopt);
-			else
-				fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", argv[optind - 1]);
+			cli_bad_option(record ? "record" : NULL, c, argv, optind, optopt);
 			return -1;
 		}
 	}

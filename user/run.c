@@ -1004,7 +1004,7 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 		return -1;
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+o:h", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:o:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case O_VARIANTS:
 			if (parse_variants(c, optarg))
@@ -1058,11 +1058,7 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 			printf(PROG " %s\n", EPBATCH_VERSION);
 			exit(0);
 		default:
-			if (optopt)
-				fprintf(stderr, PROG " run: option -%c needs a value or is unknown (see --help)\n", optopt);
-			else
-				fprintf(stderr, PROG " run: unknown option or missing value: %s (see --help)\n",
-					argv[optind - 1]);
+			cli_bad_option("run", ch, argv, optind, optopt);
 			return -1;
 		}
 	}

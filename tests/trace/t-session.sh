@@ -153,6 +153,14 @@ one_line "9: record -o DIR" 1 $TRACE record -o "$T" -- true
 one_line "13: no arguments: one usage line" 2 $TRACE
 one_line "13: -p twice" 2 $TRACE -p 1 -p 2
 one_line "13: bad --sort" 2 $TRACE -p 1 --sort bogus
-$TRACE --version >"$T/v" 2>&1
-check "13: --version" grep -q '^epbatch-trace [0-9]' "$T/v"
+for sub in "" record run compare gate; do
+	$TRACE $sub --version >"$T/v" 2>&1
+	check "13: '$sub --version'" grep -q '^epbatch-trace [0-9]' "$T/v"
+	$TRACE $sub --help >"$T/v" 2>&1
+	check "13: '$sub --help'" grep -qi 'usage' "$T/v"
+	# one CLI style: the same one-line wording in every subcommand
+	one_line "13: '$sub' unknown option" 2 $TRACE $sub --no-such-flag
+	grep -q "unknown option '--no-such-flag' (see epbatch-trace ${sub:+$sub }--help)" "$T/err" ||
+		fail "13: '$sub': not the shared wording: $(cat "$T/err")"
+done
 finish

@@ -27,6 +27,14 @@ extern const char *base_prog;
 /* One line on stderr: "PROG: message" (the message ends with \n). */
 void base_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- cli.c ---- */
+/*
+ * The one message for a bad option, after getopt_long (optstring starting
+ * with ':') returned C ('?' unknown, ':' missing value): "epbatch-trace CMD:
+ * unknown option '--x' (see epbatch-trace CMD --help)".  CMD NULL: top level.
+ */
+void cli_bad_option(const char *cmd, int c, char *const argv[], int optind, int optopt);
+
 /* ---- time.c ---- */
 double now_s(void);			/* CLOCK_MONOTONIC, seconds */
 
