@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "trace.h"
+#include "aggregate.h"
 
 int snapshot_take(struct snapshot *s, const struct epb_thread *threads, uint32_t n, double ts)
 {

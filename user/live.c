@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "trace.h"
+#include "session.h"
+#include "loader.h"
+#include "report.h"
 
 static volatile sig_atomic_t stop_signal;
 

@@ -27,7 +27,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "uapi/epoll_batch.h"
-#include "trace.h"
+#include "loader.h"
+#include "ksyms.h"
 #include "epbatch.skel.h"
 #include "spin_fentry.skel.h"
 #include "spin_kprobe.skel.h"

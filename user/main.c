@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* epbatch-trace: per-thread epoll and fd-table spin-lock profiler. */
 #include <string.h>
-#include "trace.h"
+#include "opts.h"
+#include "session.h"
+#include "loader.h"
 #include "commands.h"
 
 static int live_main(int argc, char **argv)

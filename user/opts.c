@@ -4,7 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include "trace.h"
+#include "opts.h"
 
 void usage(FILE *f)
 {

@@ -17,7 +17,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "trace.h"
+#include "session.h"
+#include "loader.h"
 
 struct child {
 	pid_t pid;

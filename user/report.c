@@ -9,7 +9,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include "trace.h"
+#include "report.h"
 #include "compare.h"
 
 /* ---- the table ---- */

@@ -30,7 +30,8 @@
 #include "compare.h"
 #include "loadgen.h"
 #include "base/stats.h"
-#include "trace.h"
+#include "session.h"
+#include "loader.h"
 
 enum { V_PRELOAD = 1, V_KMOD = 2, V_UNSHARE = 4 };
 

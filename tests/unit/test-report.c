@@ -9,7 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "trace.h"
+#include "opts.h"
+#include "aggregate.h"
+#include "report.h"
+#include "session.h"
 
 static uint64_t errs[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
 static const char notes[2][192] = { "fentry: load: Operation not permitted", "kprobe: none" };
