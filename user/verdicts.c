@@ -68,11 +68,10 @@ void cmp_verdict_line(const struct cmp_view *v, const struct cmp_pair *p, char *
 	}
 	if (!any)
 		ADD("no significant change in any metric");
+	/* a metric the reference has and the candidate lost is worth a word */
 	for (int m = 0; m < SM_COUNT; m++)
-		if (p->m[m].verdict == CMP_NODATA &&
-		    (ref->v->m[m].n || cand->v->m[m].n))
-			ADD("; %s not measured in %s", summary_metrics[m].label,
-			    ref->v->m[m].n ? cand->label : ref->label);
+		if (p->m[m].verdict == CMP_NODATA && ref->v->m[m].n && !cand->v->m[m].n)
+			ADD("; %s not measured in %s", summary_metrics[m].label, cand->label);
 	/* throughput is what people ask about first: say what it would take */
 	const struct cmp_metric *r = &p->m[SM_RPS];
 
@@ -146,9 +145,10 @@ void cmp_workload_line(const json_t *doc, char *buf, size_t len)
 	if (json_is_string(l))
 		ADD("; load: %s", json_string_value(l));
 	else if (json_is_object(l))
-		ADD("; load: %s, %.0f connections, %.0f threads, %s",
+		ADD("; load: %s, %.0f connections, %.0f thread%s, %s",
 		    json_string_value(json_object_get(l, "generator")) ?: "?", jnum(l, "connections"),
-		    jnum(l, "threads"), json_string_value(json_object_get(l, "mode")) ?: "?");
+		    jnum(l, "threads"), jnum(l, "threads") == 1 ? "" : "s",
+		    json_string_value(json_object_get(l, "mode")) ?: "?");
 	ADD("; %.0f s per run, %.0f repeats, %s", jnum(w, "duration_s"), jnum(w, "repeat"),
 	    json_string_value(json_object_get(w, "order")) ?: "");
 #undef ADD

@@ -265,6 +265,7 @@ static void test_verdict_words(void **state)
 	cmp_verdict_line(&v, &v.pairs[0], line, sizeof(line));
 	assert_non_null(strstr(line, "preload vs baseline: "));
 	assert_non_null(strstr(line, "epoll syscalls/req -77% (not testable with 3 vs 3 repeats)"));
+	/* the candidate lost spin time that the reference measured: said */
 	assert_non_null(strstr(line, "spin ns/req not measured in preload"));
 	/* 3 vs 3 repeats cannot reach alpha: say so, and what would */
 	assert_non_null(strstr(line, "throughput change cannot be significant with 3 repeats: use --repeat "));
