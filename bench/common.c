@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Helpers shared by the bench programs; see common.h. */
 #include "common.h"
 
@@ -13,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *bench_prog = "epbatch-bench";
-
 void bench_die(const char *fmt, ...)
 {
 	char msg[512];
@@ -28,29 +27,22 @@ void bench_die(const char *fmt, ...)
 	exit(2);
 }
 
+/* The one number parser (user/base/num.c); a bad value is a usage error. */
 long bench_parse_long(const char *opt, const char *arg, long min, long max)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (arg[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		bench_die("invalid value '%s' for %s: expected an integer from %ld to %ld",
-			  arg, opt, min, max);
+	if (parse_int(opt, arg, min, max, &v))
+		exit(2);
 	return v;
 }
 
 double bench_parse_seconds(const char *opt, const char *arg, double min, double max)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (arg[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v) || v < min || v > max)
-		bench_die("invalid value '%s' for %s: expected seconds from %g to %g",
-			  arg, opt, min, max);
+	if (parse_number(opt, arg, min, max, &v))
+		exit(2);
 	return v;
 }
 
@@ -62,72 +54,10 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
+/* The one atomic writer (user/base/fileio.c); -1 with errno for the caller's line. */
 int bench_write_file(const char *path, const char *data, size_t len)
 {
-	char tmp[PATH_MAX];
-	struct stat st;
-	int fd, saved;
-
-	if (strcmp(path, "-") == 0)
-		return write_all(STDOUT_FILENO, data, len);
-	/*
-	 * Only a regular file may be replaced: renaming over /dev/null, a FIFO
-	 * or /dev/stderr would destroy the node instead of writing to it.
-	 */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-		if (write_all(fd, data, len) < 0) {
-			saved = errno;
-			close(fd);
-			errno = saved;
-			return -1;
-		}
-		return close(fd);
-	}
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, data, len) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return -1;
+	return write_file_atomic(path, data, len);
 }
 
 void bench_buf_printf(struct bench_buf *b, const char *fmt, ...)

@@ -1,6 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Helpers shared by epbatch-bench-server and epbatch-load: strict option
- * parsing, a monotonic clock, and writing result files atomically.
+ * parsing, a monotonic clock, and writing result files atomically.  The
+ * number parser and the atomic writer are user/base's (libepbatch-base.a),
+ * the same as epbatch-trace's.
  */
 #ifndef EPBATCH_BENCH_COMMON_H
 #define EPBATCH_BENCH_COMMON_H
@@ -8,8 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Program name used as the prefix of every error line ("epbatch-load: ..."). */
-extern const char *bench_prog;
+#include "../user/base/base.h"
+
+/* Program name used as the prefix of every error line ("epbatch-load: ..."):
+ * the base layer's, so its messages carry the same name. */
+#define bench_prog base_prog
 
 /* Print "PROG: MESSAGE" as one line on stderr and exit with status 2. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -24,11 +24,40 @@ struct {
 	__type(value, __u64);
 } ctl_errno SEC(".maps");
 
+/*
+ * The files_struct of a process whose leader has exited (main called
+ * pthread_exit: the leader is a zombie and its ->files is NULL), saved when
+ * the leader's exit was seen.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} leader_files SEC(".maps");
+
+/*
+ * Does the current thread have an FD table of its own (unshare(CLONE_FILES))?
+ * Compared with the process's table: the group leader's while it lives; once
+ * it has exited, the one it had (saved at its exit); when the leader exited
+ * before the tracer came, the table is private when no other task shares it
+ * although the process has other live threads.
+ */
 static __always_inline bool files_private(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct files_struct *ref = BPF_CORE_READ(task, group_leader, files);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u64 *saved;
 
-	return BPF_CORE_READ(task, files) != BPF_CORE_READ(task, group_leader, files);
+	if (ref)
+		return files != ref;
+	saved = bpf_map_lookup_elem(&leader_files, &tgid);
+	if (saved)
+		return (__u64)files != *saved;
+	return BPF_CORE_READ(files, count.counter) == 1 &&
+	       BPF_CORE_READ(task, signal, live.counter) > 1;
 }
 
 /*
@@ -257,8 +286,8 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!t)
 		return 0;
 	t->kmod_submit++;
-	/* nr_ops follows the 8-byte ops pointer in struct epoll_batch */
-	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + 8));
+	/* where nr_ops is comes from include/uapi/epoll_batch.h, through user space */
+	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + cfg.kmod_nr_off));
 	t->kmod_ops += nr;
 	return 0;
 }
@@ -285,6 +314,13 @@ int BPF_PROG(on_exit, struct task_struct *task)
 
 	if (!epb_traced(task->tgid))
 		return 0;
+	if (task->pid == task->tgid && task->files) {
+		/* the leader goes first while threads run on: keep its table's address */
+		__u32 tgid = task->tgid;
+		__u64 files = (__u64)task->files;
+
+		bpf_map_update_elem(&leader_files, &tgid, &files, BPF_ANY);
+	}
 	slot = bpf_map_lookup_elem(&tid_slot, &tid);
 	if (!slot || !*slot)
 		return 0;

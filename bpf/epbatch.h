@@ -33,6 +33,35 @@ enum epb_spin_method {
 };
 
 /*
+ * The one counter table: the per-thread counters that are plain sums, as
+ * X(field, json_group, json_key).  struct epb_thread's fields, user space's
+ * struct thread_stats, the interval deltas, the totals, the JSON keys of
+ * epbatch/1 (json_group NULL: a key of the thread object; else a key of that
+ * sub-object) and the check of docs/json-schema.md (tests/unit/test-report.c)
+ * all expand this list: a new counter is one line here plus the probe that
+ * counts it.  Counters that need more than a sum (epoll_ctl by op, timed
+ * fields, spin time that depends on the method) are spelled out.
+ */
+#define EPB_COUNTERS(X)							\
+	X(ctl_bad_op, NULL, "epoll_ctl_bad_op")	/* epoll_ctl with none of ADD/MOD/DEL */ \
+	X(wait, NULL, "epoll_wait")		/* epoll_wait + epoll_pwait + epoll_pwait2 */ \
+	X(wait_events, NULL, "epoll_wait_events") /* events they returned */	\
+	X(accept, NULL, "accept")		/* accept + accept4, successful */ \
+	X(socket, NULL, "socket")						\
+	X(close, NULL, "close")			/* close + close_range */	\
+	X(dup, NULL, "dup")			/* dup, dup2, dup3 */		\
+	X(unshare_files, NULL, "unshare_files")	/* unshare(CLONE_FILES) that succeeded */ \
+	X(uring_enter, NULL, "io_uring_enter")					\
+	X(kmod_submit, NULL, "kmod_submits")	/* ioctl(EPOLL_BATCH_IOC_SUBMIT) */ \
+	X(kmod_ops, NULL, "kmod_ops")		/* ops those submissions carried */ \
+	X(shim_flushes, "shim", "flushes")	/* libepbatch.so batches (USDT) */ \
+	X(shim_ops, "shim", "ops")		/* ops those batches carried */	\
+	X(shim_passthrough, "shim", "passthrough") /* ops sent straight to the kernel */ \
+	X(samples, "spin", "samples")		/* cpu-clock samples of this thread */ \
+	X(slow_samples, "spin", "slowpath_samples") /* ... whose IP was in the slow path */ \
+	X(slow_files_samples, "spin", "files_lock_samples") /* ... under an fd-table function */
+
+/*
  * One per traced thread, in an mmap()able array: user space reads it without
  * a syscall per thread.  Only the owning thread writes the syscall counters;
  * spin-lock fields may also be written from interrupts on the same thread, so
@@ -47,31 +76,17 @@ struct epb_thread {
 
 	__u64 ctl[EPB_CTL_OPS];		/* epoll_ctl calls by op, failed ones included */
 	__u64 ctl_err[EPB_CTL_OPS];	/* ... of which failed */
-	__u64 ctl_bad_op;		/* epoll_ctl with an op that is none of the three */
-	__u64 ctl_ns;			/* time inside epoll_ctl */
-	__u64 wait;			/* epoll_wait + epoll_pwait + epoll_pwait2 calls */
-	__u64 wait_events;		/* events they returned */
-	__u64 wait_ns;			/* time inside them (includes sleeping) */
-	__u64 accept;			/* accept + accept4, successful */
-	__u64 socket;
-	__u64 close;			/* close + close_range */
-	__u64 dup;			/* dup, dup2, dup3, fcntl(F_DUPFD*) not included */
-	__u64 unshare_files;		/* unshare(CLONE_FILES) that succeeded */
-	__u64 uring_enter;		/* io_uring_enter */
-	__u64 kmod_submit;		/* ioctl(EPOLL_BATCH_IOC_SUBMIT) */
-	__u64 kmod_ops;			/* ops those submissions carried */
-	__u64 shim_flushes;		/* libepbatch.so batches (USDT epbatch:flush) */
-	__u64 shim_ops;			/* ops those batches carried */
-	__u64 shim_passthrough;		/* ops the shim sent straight to the kernel */
+	__u64 ctl_ns;			/* time inside epoll_ctl (-T) */
+	__u64 wait_ns;			/* time inside the waits, sleeping included (-T) */
+#define EPB_FIELD(f, group, key) __u64 f;
+	EPB_COUNTERS(EPB_FIELD)		/* the plain counters, above */
+#undef EPB_FIELD
 
 	__u64 spin_count;		/* slow-path entries (fentry/kprobe) */
 	__u64 spin_ns;
 	__u64 spin_files_count;		/* ... on this task's files->file_lock */
 	__u64 spin_files_ns;
 	__u64 spin_hist[EPB_HIST_SLOTS];	/* log2(ns) */
-	__u64 samples;			/* cpu-clock samples of this thread */
-	__u64 slow_samples;		/* ... whose IP was in the slow path */
-	__u64 slow_files_samples;	/* ... under an fd-table function */
 
 	/* scratch, owned by the thread's own syscall probes */
 	__u64 enter_ts;
@@ -83,6 +98,7 @@ struct epb_config {
 	__u32 tgid;			/* process to trace; 0 = every process */
 	__u32 follow_children;		/* also trace processes it forks */
 	__u32 kmod_cmd;			/* EPOLL_BATCH_IOC_SUBMIT */
+	__u32 kmod_nr_off;		/* offsetof(struct epoll_batch, nr_ops), from the uapi */
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
 	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */

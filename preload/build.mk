@@ -14,9 +14,9 @@ PRELOAD_HDRS := $(wildcard preload/*.h) include/uapi/epoll_batch.h include/epbat
 # is what libbpf 1.1 cannot read: epbatch-trace --shim-probes failed on it).
 SDT_FLAGS := -DSTAP_SDT_ARG_CONSTRAINT=nr
 
-$(BUILD)/preload/%.o: preload/%.c $(PRELOAD_HDRS)
+$(BUILD)/preload/%.o: preload/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SDT_FLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(SDT_FLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(BUILD)/preload/vfork.o: preload/vfork.S
 	@mkdir -p $(dir $@)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The tracer's overhead on the worst case: a loop of epoll_ctl(MOD) syscalls.
 # Side by side in one run, interleaved (A B C ... A B C ...), median of
 # repeats: untraced, empty BPF programs on the same hooks (the floor any

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Benchmark (not a test): libepbatch.so against no shim on event loops
 # (build/shim/epbatch-rearm, preload/bench/rearm.c), as a matrix of cells
 # (mode x wait form x K fds) and variants:

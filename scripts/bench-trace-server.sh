@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The tracer's cost on the reference server (oneshot mode, keep-alive load):
 # rps untraced vs traced by epbatch-trace (default options), interleaved,
 # median of repeats.  The budget: at least 97% of untraced throughput.

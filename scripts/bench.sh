@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # `make bench`: every benchmark, each writing JSON under build/bench/ and
 # printing its table.  Benchmarks report numbers; they are not tests.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Run the kernel's checkpatch.pl --strict on the module's sources.
 # checkpatch.pl (with spelling.txt and const_structs.checkpatch) is the one
 # of the kernel the module targets, from Debian's linux-source-6.1 package:

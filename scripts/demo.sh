@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # `make demo`: the before/after comparison on the reference server, with
 # every variant this machine can run (the others are listed as skipped, with
 # the reason), in about a minute: 3 interleaved repeats of 3 s per variant.

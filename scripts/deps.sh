@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Install every package epbatch needs to build and test, and nothing twice.
 # Idempotent: packages already present are skipped; `apt-get update` runs at
 # most once per invocation, and only when something is missing.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Test helpers (not tests themselves): workloads with known syscall counts.
 TEST_HELPERS := $(BUILD)/tests/ctlgen
 TESTBINS += $(TEST_HELPERS)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Run epbatch's test suites and print one line per test (TAP-like) and, last,
 # "N passed, N failed" (the line CI reads).
 #

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "trace.h"
-
-double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "aggregate.h"
 
 int snapshot_take(struct snapshot *s, const struct epb_thread *threads, uint32_t n, double ts)
 {
@@ -55,24 +47,11 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 		o->ctl_err[i] = D(ctl_err[i]);
 	}
 	o->ctl_ns = D(ctl_ns);
-	o->wait = D(wait);
-	o->wait_events = D(wait_events);
 	o->wait_ns = D(wait_ns);
-	o->kmod_submits = D(kmod_submit);
-	o->kmod_ops = D(kmod_ops);
-	o->uring_enter = D(uring_enter);
-	o->batch_submits = o->kmod_submits + o->uring_enter;
-	o->shim_flushes = D(shim_flushes);
-	o->shim_ops = D(shim_ops);
-	o->shim_passthrough = D(shim_passthrough);
-	o->accept = D(accept);
-	o->socket = D(socket);
-	o->close = D(close);
-	o->dup = D(dup);
-	o->unshare_files = D(unshare_files);
-	o->samples = D(samples);
-	o->slow_samples = D(slow_samples);
-	o->slow_files_samples = D(slow_files_samples);
+#define EPB_DELTA(f, group, key) o->f = D(f);
+	EPB_COUNTERS(EPB_DELTA)
+#undef EPB_DELTA
+	o->batch_submits = o->kmod_submit + o->uring_enter;
 	if (method == SPIN_SAMPLE) {
 		o->spin_ns = (uint64_t)((double)o->slow_samples * period_ns);
 		o->spin_files_ns = (uint64_t)((double)o->slow_files_samples * period_ns);
@@ -94,30 +73,17 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 		s->ctl_err[i] += t->ctl_err[i];
 	}
 	s->ctl_ns += t->ctl_ns;
-	s->wait += t->wait;
-	s->wait_events += t->wait_events;
 	s->wait_ns += t->wait_ns;
+#define EPB_SUM(f, group, key) s->f += t->f;
+	EPB_COUNTERS(EPB_SUM)
+#undef EPB_SUM
 	s->batch_submits += t->batch_submits;
-	s->kmod_submits += t->kmod_submits;
-	s->kmod_ops += t->kmod_ops;
-	s->uring_enter += t->uring_enter;
-	s->shim_flushes += t->shim_flushes;
-	s->shim_ops += t->shim_ops;
-	s->shim_passthrough += t->shim_passthrough;
-	s->accept += t->accept;
-	s->socket += t->socket;
-	s->close += t->close;
-	s->dup += t->dup;
-	s->unshare_files += t->unshare_files;
 	s->spin_count += t->spin_count;
 	s->spin_ns += t->spin_ns;
 	s->spin_files_count += t->spin_files_count;
 	s->spin_files_ns += t->spin_files_ns;
 	for (int i = 0; i < EPB_HIST_SLOTS; i++)
 		s->spin_hist[i] += t->spin_hist[i];
-	s->samples += t->samples;
-	s->slow_samples += t->slow_samples;
-	s->slow_files_samples += t->slow_files_samples;
 }
 
 uint64_t stats_ctl_total(const struct thread_stats *t)

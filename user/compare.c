@@ -13,52 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 #include "compare.h"
-#include "stats.h"
-#include "trace.h"
-
-/* ---- atomic output files ---- */
-
-FILE *atomic_open(const char *path, char **tmp)
-{
-	FILE *f;
-
-	if (asprintf(tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		*tmp = NULL;
-		fprintf(stderr, PROG ": out of memory\n");
-		return NULL;
-	}
-	f = fopen(*tmp, "w");
-	if (!f) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
-		free(*tmp);
-		*tmp = NULL;
-	}
-	return f;
-}
-
-int atomic_close(FILE *f, char *tmp, const char *path)
-{
-	/* flushed and on disk before the rename makes it visible */
-	int err = ferror(f) | fflush(f) | fsync(fileno(f));
-
-	if (fclose(f))
-		err = 1;
-	if (err || rename(tmp, path)) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
+#include "base/stats.h"
+#include "base/base.h"
 
 /* ---- one metric ---- */
 
 const char *cmp_verdict_text(enum cmp_verdict v)
 {
 	switch (v) {
-	case CMP_NODATA: return "no data";
+	case CMP_NODATA: return "not measured";
 	case CMP_TOO_FEW: return "too few repeats";
 	case CMP_SAME: return "no significant change";
 	case CMP_BETTER: return "better";
@@ -69,6 +32,12 @@ const char *cmp_verdict_text(enum cmp_verdict v)
 
 void cmp_metric(const struct summary_series *ref, const struct summary_series *cand, int metric,
 		struct cmp_metric *out)
+{
+	cmp_metric_alpha(ref, cand, metric, CMP_ALPHA, out);
+}
+
+void cmp_metric_alpha(const struct summary_series *ref, const struct summary_series *cand,
+		      int metric, double alpha, struct cmp_metric *out)
 {
 	struct stats_mw mw;
 
@@ -83,13 +52,13 @@ void cmp_metric(const struct summary_series *ref, const struct summary_series *c
 	}
 	/* With 2 vs 2 repeats the smallest p Mann-Whitney can give is 0.33: no
 	 * difference, however large, can be called significant; say so. */
-	if (stats_mw_too_few(ref->n, cand->n, CMP_ALPHA) ||
+	if (ref->n < 2 || cand->n < 2 || stats_mw_too_few(ref->n, cand->n, alpha) ||
 	    stats_mann_whitney(cand->samples, cand->n, ref->samples, ref->n, &mw)) {
 		out->verdict = CMP_TOO_FEW;
 		return;
 	}
 	out->p = mw.p;
-	if (mw.p >= CMP_ALPHA || out->delta == 0)
+	if (mw.p > alpha || out->delta == 0)
 		out->verdict = CMP_SAME;
 	else
 		out->verdict = (out->delta > 0) == summary_metrics[metric].higher_better ?
@@ -252,7 +221,7 @@ static void fmt_series(char *buf, size_t len, int m, const struct summary_series
 	char med[32], lo[32], hi[32];
 
 	if (!s->n) {
-		snprintf(buf, len, "-");
+		snprintf(buf, len, "not measured");
 		return;
 	}
 	cmp_fmt(med, sizeof(med), m, s->median);
@@ -315,6 +284,10 @@ int cmp_pair_table(const struct cmp_view *v, const struct cmp_pair *p, struct cm
 
 		cmp_fmt(a, sizeof(a), m, c->ref);
 		cmp_fmt(b, sizeof(b), m, c->cand);
+		if (isnan(c->ref))
+			snprintf(a, sizeof(a), "not measured");
+		if (isnan(c->cand))
+			snprintf(b, sizeof(b), "not measured");
 		tbl_set(t, r, 0, "%s", summary_metrics[m].label);
 		tbl_set(t, r, 1, "%s", a);
 		tbl_set(t, r, 2, "%s", b);
@@ -346,11 +319,14 @@ int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
 
 	for (size_t i = 0; i < v->nsums; i++)
 		rows += json_object_size(json_object_get(v->sums[i].doc, "skipped"));
-	if (tbl_init(t, rows, 2))
+	for (size_t i = 0; i < v->nitems; i++)
+		rows += SM_COUNT;
+	if (tbl_init(t, rows, 3))
 		return -1;
-	snprintf(t->caption, sizeof(t->caption), "variants not measured");
+	snprintf(t->caption, sizeof(t->caption), "not measured, and why");
 	tbl_set(t, 0, 0, "variant");
-	tbl_set(t, 0, 1, "reason");
+	tbl_set(t, 0, 1, "what");
+	tbl_set(t, 0, 2, "reason");
 	rows = 1;
 	for (size_t i = 0; i < v->nsums; i++)
 		json_object_foreach(json_object_get(v->sums[i].doc, "skipped"), name, reason) {
@@ -358,17 +334,22 @@ int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
 				tbl_set(t, rows, 0, "%s:%s", v->sums[i].path, name);
 			else
 				tbl_set(t, rows, 0, "%s", name);
-			tbl_set(t, rows++, 1, "%s", json_is_string(reason) ? json_string_value(reason) : "?");
+			tbl_set(t, rows, 1, "every metric");
+			tbl_set(t, rows++, 2, "%s", json_is_string(reason) ? json_string_value(reason) : "?");
+		}
+	/* metrics a variant lacks, with the reason its runs recorded */
+	for (size_t i = 0; i < v->nitems; i++)
+		for (int m = 0; m < SM_COUNT; m++) {
+			const char *why = summary_missing_reason(v->items[i].v, m);
+
+			if (!why)
+				continue;
+			tbl_set(t, rows, 0, "%s", v->items[i].label);
+			tbl_set(t, rows, 1, "%s", summary_metrics[m].label);
+			tbl_set(t, rows++, 2, "%s", why);
 		}
 	t->rows = rows;
 	return 0;
-}
-
-static double jnum(json_t *o, const char *key)
-{
-	json_t *x = json_object_get(o, key);
-
-	return json_is_number(x) ? json_number_value(x) : 0;
 }
 
 int cmp_threads_table(const struct cmp_item *it, struct cmp_table *t)
@@ -480,82 +461,4 @@ void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown)
 				tbl_print(f, &t, markdown);
 			cmp_table_free(&t);
 		}
-}
-
-/* ---- the command ---- */
-
-static void compare_usage(FILE *f)
-{
-	fprintf(f,
-"usage: " PROG " compare A.json[:VARIANT] B.json[:VARIANT] ... [--html FILE] [--markdown]\n"
-"Compares summary.json files written by `" PROG " run`: medians with 95%% intervals\n"
-"side by side, then per pair the change, ratio and Mann-Whitney U significance\n"
-"(alpha %.2f) of every metric.  One file: its variants against its first.  Plain\n"
-"files: variants paired by name with the first file's.  FILE:VARIANT: one variant.\n"
-"  --html FILE   also write a self-contained HTML report with charts\n"
-"  --markdown    print Markdown tables instead of text\n", CMP_ALPHA);
-}
-
-int compare_main(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "html", required_argument, NULL, 'H' },
-		{ "markdown", no_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *html = NULL;
-	bool markdown = false;
-	struct summary *sums;
-	struct cmp_view view;
-	char err[768];
-	size_t n;
-	int c, ret = 0;
-
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'H': html = optarg; break;
-		case 'm': markdown = true; break;
-		case 'h': compare_usage(stdout); return 0;
-		default:
-			if (optopt && optopt != '?')
-				fprintf(stderr, PROG " compare: option needs a value or is unknown: -%c\n", optopt);
-			else
-				fprintf(stderr, PROG " compare: unknown option %s (see --help)\n", argv[optind - 1]);
-			return 2;
-		}
-	}
-	n = (size_t)(argc - optind);
-	if (!n) {
-		fprintf(stderr, PROG " compare: give at least one summary.json (see --help)\n");
-		return 2;
-	}
-	sums = calloc(n, sizeof(*sums));
-	if (!sums)
-		return 1;
-	for (size_t i = 0; i < n; i++)
-		if (summary_load(argv[optind + (int)i], &sums[i], err, sizeof(err))) {
-			fprintf(stderr, PROG " compare: %s\n", err);
-			for (size_t k = 0; k < i; k++)
-				summary_free(&sums[k]);
-			free(sums);
-			return 2;
-		}
-	if (cmp_view_build(&view, sums, n, (const char *const *)argv + optind, err, sizeof(err))) {
-		fprintf(stderr, PROG " compare: %s\n", err);
-		free(sums);
-		return 2;
-	}
-	cmp_print(stdout, &view, markdown);
-	if (html) {
-		if (html_write(html, &view))
-			ret = 1;
-		else
-			fprintf(stderr, "report: %s\n", html);
-	}
-	cmp_view_free(&view);
-	free(sums);
-	return ret;
 }

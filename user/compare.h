@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "summary.h"
+#include "base/base.h"
 
 #define CMP_ALPHA 0.05
 
@@ -55,6 +56,13 @@ struct cmp_view {
 /* The comparison of one metric; ref/cand may be absent (n == 0). */
 void cmp_metric(const struct summary_series *ref, const struct summary_series *cand,
 		int metric, struct cmp_metric *out);
+/*
+ * The one verdict engine: medians, change, Mann-Whitney p and the direction
+ * at ALPHA.  cmp_metric() uses CMP_ALPHA; gate adds its thresholds on top of
+ * cmp_metric_alpha() with its --alpha.
+ */
+void cmp_metric_alpha(const struct summary_series *ref, const struct summary_series *cand,
+		      int metric, double alpha, struct cmp_metric *out);
 const char *cmp_verdict_text(enum cmp_verdict v);
 
 /*
@@ -92,15 +100,21 @@ void cmp_print(FILE *f, const struct cmp_view *v, bool markdown);
 /* Every item's per-thread table (report.md). */
 void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown);
 
+/* ---- verdicts.c: the words of a report ---- */
+/* "preload vs baseline: epoll syscalls/req -77% (significant, better); ..." */
+void cmp_verdict_line(const struct cmp_view *v, const struct cmp_pair *p, char *buf, size_t len);
+/* How an item's spin time was measured (method, rate, samples). */
+void cmp_spin_line(const struct cmp_item *it, char *buf, size_t len);
+void cmp_machine_line(const struct json_t *doc, char *buf, size_t len);
+void cmp_workload_line(const struct json_t *doc, char *buf, size_t len);
+/* Repeats per variant to detect EFFECT (0.10: 10%) given the spread seen. */
+int cmp_repeats_for(const struct summary_series *a, const struct summary_series *b, double effect);
+/* Machine, workload, verdicts, spin method: the top of every report. */
+void cmp_print_summary(FILE *f, const struct cmp_view *v, bool markdown);
+
 /* ---- html.c ---- */
 /* Write report.html (atomically); 0, or -1 after one line on stderr. */
 int html_write(const char *path, const struct cmp_view *v);
-
-/* ---- shared by run.c, compare.c, html.c ---- */
-/* Open PATH's temporary sibling for writing; atomic_close renames it. */
-FILE *atomic_open(const char *path, char **tmp);
-/* 0, or -1 after one line on stderr (and the temporary removed). */
-int atomic_close(FILE *f, char *tmp, const char *path);
 
 int compare_main(int argc, char **argv);
 int run_main(int argc, char **argv);

@@ -30,8 +30,8 @@
 #include "commands.h"
 #include "compare.h"
 #include "gate.h"
-#include "stats.h"
-#include "trace.h"
+#include "base/stats.h"
+#include "base/base.h"
 
 /*
  * Default thresholds.  Count metrics (syscalls per request, batch size)
@@ -51,7 +51,7 @@ const struct gate_metric gate_metrics[SM_COUNT] = {
 
 static const char *verdict_names[] = {
 	[GATE_OK] = "ok", [GATE_BETTER] = "better", [GATE_NOISE] = "not significant",
-	[GATE_REGRESSED] = "REGRESSED", [GATE_NODATA] = "no data",
+	[GATE_REGRESSED] = "REGRESSED", [GATE_NODATA] = "no data", [GATE_MISSING] = "MISSING",
 };
 
 const char *gate_verdict_name(enum gate_verdict v)
@@ -75,8 +75,8 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 	const struct gate_metric *m = &gate_metrics[metric];
 	const char *key = summary_metrics[metric].key;
 	double worse, abs_change;
-	bool beyond;
-	struct stats_mw mw;
+	bool beyond, significant;
+	struct cmp_metric cm;
 
 	memset(r, 0, sizeof(*r));
 	r->metric = metric;
@@ -90,10 +90,17 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 		bool in_b = b->n && !isnan(b->median), in_c = c->n && !isnan(c->median);
 
 		r->verdict = GATE_NODATA;
-		/* absent on both sides is normal (no batches without the shim) */
+		/*
+		 * absent on both sides is normal (no batches without the shim);
+		 * a metric the candidate lost fails unless --allow-missing: a
+		 * candidate must not pass by no longer measuring what regressed
+		 */
+		if (in_b && !in_c && !cfg->allow_missing)
+			r->verdict = GATE_MISSING;
 		if (in_b || in_c)
-			snprintf(r->note, sizeof(r->note), "%s: not in the %s", key,
-				 in_b ? "candidate" : "baseline");
+			snprintf(r->note, sizeof(r->note), "%s: not measured in the %s%s", key,
+				 in_b ? "candidate" : "baseline",
+				 r->verdict == GATE_MISSING ? " (--allow-missing accepts that)" : "");
 		return;
 	}
 	r->change = pct_change(b->median, c->median);
@@ -102,28 +109,27 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 	abs_change = fabs(c->median - b->median);
 	beyond = worse > r->threshold && abs_change > m->floor;
 
-	if (b->n < 2 || c->n < 2 || stats_mw_too_few(b->n, c->n, cfg->alpha)) {
+	/* significance is the verdict engine's (compare's), at the gate's alpha */
+	cmp_metric_alpha(b, c, metric, cfg->alpha, &cm);
+	if (cm.verdict == CMP_TOO_FEW) {
 		r->too_few = true;
 		/* the same words for every metric, so that the note is shown once */
 		snprintf(r->note, sizeof(r->note),
 			 "%zu vs %zu repeats cannot reach alpha %g (smallest p %.3g): "
 			 "medians compared against the thresholds only", b->n, c->n, cfg->alpha,
 			 stats_mw_min_p(b->n, c->n));
-	} else if (stats_mann_whitney(b->samples, b->n, c->samples, c->n, &mw) == 0) {
-		r->tested = true;
-		r->p = mw.p;
 	} else {
-		r->verdict = GATE_NODATA;
-		snprintf(r->note, sizeof(r->note), "%s: out of memory", key);
-		return;
+		r->tested = true;
+		r->p = cm.p;
 	}
+	significant = r->too_few || cm.verdict == CMP_BETTER || cm.verdict == CMP_WORSE;
 
-	if (beyond && (r->too_few || r->p <= cfg->alpha))
+	/* the gate's own part: thresholds and floors on top of significance */
+	if (beyond && significant)
 		r->verdict = GATE_REGRESSED;
 	else if (beyond)
 		r->verdict = GATE_NOISE;
-	else if (-worse > r->threshold && abs_change > m->floor &&
-		 (r->too_few || r->p <= cfg->alpha))
+	else if (-worse > r->threshold && abs_change > m->floor && significant)
 		r->verdict = GATE_BETTER;
 	else
 		r->verdict = GATE_OK;
@@ -133,7 +139,7 @@ void gate_compare_metric(const struct summary_series *b, const struct summary_se
 
 static void fmt_change(char *buf, size_t len, const struct gate_result *r)
 {
-	if (r->verdict == GATE_NODATA)
+	if (r->verdict == GATE_NODATA || r->verdict == GATE_MISSING)
 		snprintf(buf, len, "-");
 	else if (isinf(r->change))
 		snprintf(buf, len, "%s", r->change > 0 ? "+inf" : "-inf");
@@ -303,8 +309,9 @@ static void row_junit(FILE *f, const struct row *w)
 	fprintf(f, "    <testcase classname=\"epbatch-gate.");
 	xml_escape(f, w->pair);
 	fprintf(f, "\" name=\"%s\" time=\"0\">\n", w->metric);
-	if (w->r->verdict == GATE_REGRESSED) {
-		fprintf(f, "      <failure type=\"regression\" message=\"");
+	if (w->r->verdict == GATE_REGRESSED || w->r->verdict == GATE_MISSING) {
+		fprintf(f, "      <failure type=\"%s\" message=\"",
+			w->r->verdict == GATE_MISSING ? "missing" : "regression");
 		xml_escape(f, w->msg);
 		fprintf(f, "\">");
 		xml_escape(f, w->r->note[0] ? w->r->note : w->msg);
@@ -333,7 +340,8 @@ static void note_xml(FILE *f, const char *note)
 static void print_junit(FILE *f, const struct gate_report *rep)
 {
 	size_t tests = count_rows(rep) + rep->missing;
-	size_t failures = count_verdict(rep, GATE_REGRESSED) + rep->missing;
+	size_t failures = count_verdict(rep, GATE_REGRESSED) + count_verdict(rep, GATE_MISSING) +
+			  rep->missing;
 	size_t skipped = count_verdict(rep, GATE_NODATA);
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -432,7 +440,15 @@ static int add_pair(struct gate_report *rep, const struct summary *cand,
 			continue;
 		r = &pr->res[pr->nres++];
 		gate_compare_metric(&b->m[m], &c->m[m], m, cfg, r);
-		rep->regressions += r->verdict == GATE_REGRESSED;
+		rep->regressions += r->verdict == GATE_REGRESSED || r->verdict == GATE_MISSING;
+		/* the run's own reason, when it gave one */
+		if (r->note[0] && (summary_missing_reason(c, m) || summary_missing_reason(b, m))) {
+			size_t l = strlen(r->note);
+
+			snprintf(r->note + l, sizeof(r->note) - l, ": %s",
+				 summary_missing_reason(c, m) ? summary_missing_reason(c, m)
+							      : summary_missing_reason(b, m));
+		}
 	}
 	return 0;
 }
@@ -508,6 +524,11 @@ static void gate_usage(FILE *f)
 "  --alpha A               significance level (default 0.05)\n"
 "  --junit FILE            JUnit XML, one testcase per variant and metric\n"
 "  --markdown FILE         Markdown table (for a CI job summary)\n"
+"  --allow-missing         a metric the baseline has and the candidate lacks\n"
+"                          is reported, not a failure\n"
+"  --allow-different-workload  gate summaries of different workloads\n"
+"                          (refused by default: server, mode, threads, load)\n"
+"  --version               print the version\n"
 "  --save-baseline FILE    write the candidate as a baseline file (with\n"
 "                          --baseline: only when nothing regressed)\n"
 "Metrics (default threshold):\n");
@@ -521,6 +542,7 @@ static void gate_usage(FILE *f)
 void gate_config_defaults(struct gate_config *cfg)
 {
 	cfg->alpha = 0.05;
+	cfg->allow_missing = false;
 	cfg->metric_mask = (1u << SM_COUNT) - 1;
 	for (int i = 0; i < SM_COUNT; i++)
 		cfg->threshold[i] = gate_metrics[i].default_pct;
@@ -614,7 +636,8 @@ static int save_baseline(const struct summary *c, const char *out)
 		json_object_set(keep, c->v[i].name, json_object_get(variants, c->v[i].name));
 	json_object_set(doc, "variants", keep);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	meta = json_pack("{s:s, s:s}", "from", c->path, "saved_at", when);
+	meta = json_pack("{s:s, s:s, s:s}", "from", c->path, "saved_at", when, "version",
+			 EPBATCH_VERSION);
 	if (meta)
 		json_object_set_new(doc, "baseline", meta);
 	ret = json_write_file(doc, out);
@@ -638,7 +661,8 @@ static int load(const char *spec, struct summary *s)
 }
 
 enum { OPT_BASELINE = 256, OPT_CANDIDATE, OPT_MAX, OPT_THRESHOLD, OPT_METRICS, OPT_ALPHA,
-       OPT_JUNIT, OPT_MARKDOWN, OPT_SAVE, OPT_HELP, OPT_PER_METRIC };
+       OPT_JUNIT, OPT_MARKDOWN, OPT_SAVE, OPT_HELP, OPT_ALLOW_MISSING, OPT_ALLOW_WORKLOAD,
+       OPT_VERSION, OPT_PER_METRIC };
 
 int gate_main(int argc, char **argv)
 {
@@ -653,6 +677,9 @@ int gate_main(int argc, char **argv)
 		{ "markdown", required_argument, NULL, OPT_MARKDOWN },
 		{ "save-baseline", required_argument, NULL, OPT_SAVE },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "allow-missing", no_argument, NULL, OPT_ALLOW_MISSING },
+		{ "allow-different-workload", no_argument, NULL, OPT_ALLOW_WORKLOAD },
+		{ "version", no_argument, NULL, OPT_VERSION },
 	};
 	char per_metric_names[SM_COUNT][64];
 	const char *base_spec = NULL, *cand_spec = NULL, *junit = NULL, *md = NULL, *save = NULL;
@@ -661,7 +688,9 @@ int gate_main(int argc, char **argv)
 	struct summary b = { 0 }, c = { 0 };
 	struct gate_report *rep = NULL;
 	struct gate_config cfg;
-	int nopt = 10, ch, ret = 2;
+	int nopt = 13, ch, ret = 2;
+	bool allow_workload = false;
+	char why[512];
 
 	/* --max-regress-METRIC for every metric, from the table */
 	for (int i = 0; i < SM_COUNT; i++) {
@@ -703,17 +732,20 @@ int gate_main(int argc, char **argv)
 			if (parse_number("--alpha", optarg, 1e-9, 1 - 1e-9, &cfg.alpha))
 				goto out;
 			break;
+		case OPT_ALLOW_MISSING: cfg.allow_missing = true; break;
+		case OPT_ALLOW_WORKLOAD: allow_workload = true; break;
+		case OPT_VERSION:
+			printf(PROG " %s\n", EPBATCH_VERSION);
+			ret = 0;
+			goto out;
 		case 'h':
 		case OPT_HELP:
 			gate_usage(stdout);
 			ret = 0;
 			goto out;
 		case ':':
-			fprintf(stderr, PROG " gate: %s needs a value\n", argv[optind - 1]);
-			goto out;
 		case '?':
-			fprintf(stderr, PROG " gate: unknown option '%s' (see epbatch-trace gate --help)\n",
-				argv[optind - 1]);
+			cli_bad_option("gate", ch, argv, optind, optopt);
 			goto out;
 		default:
 			if (ch >= OPT_PER_METRIC && ch < OPT_PER_METRIC + SM_COUNT) {
@@ -751,6 +783,14 @@ int gate_main(int argc, char **argv)
 	}
 	if (load(base_spec, &b))
 		goto out;
+	if (summary_workload_differs(&b, &c, why, sizeof(why))) {
+		if (!allow_workload) {
+			fprintf(stderr, PROG " gate: %s (--allow-different-workload to gate them anyway)\n",
+				why);
+			goto out;
+		}
+		fprintf(stderr, PROG " gate: warning: %s\n", why);
+	}
 
 	rep = calloc(1, sizeof(*rep));
 	if (!rep)
@@ -758,6 +798,8 @@ int gate_main(int argc, char **argv)
 	rep->baseline = base_spec;
 	rep->candidate = cand_spec;
 	rep->alpha = cfg.alpha;
+	if (allow_workload && summary_workload_differs(&b, &c, why, sizeof(why)))
+		add_note(rep, "%s (allowed by --allow-different-workload)", why);
 	/* summary_load() keeps only VARIANT of FILE:VARIANT, and its path is FILE */
 	if (gate_pair_up(&b, strcmp(base_spec, b.path) != 0, &c, strcmp(cand_spec, c.path) != 0,
 			 &cfg, rep))

@@ -24,9 +24,11 @@ struct gate_config {
 	double threshold[SM_COUNT];	/* percent */
 	double alpha;
 	unsigned metric_mask;		/* bit SM_*: gate this metric */
+	bool allow_missing;		/* a metric the candidate lost is "no data", not a failure */
 };
 
-enum gate_verdict { GATE_OK, GATE_BETTER, GATE_NOISE, GATE_REGRESSED, GATE_NODATA };
+/* GATE_MISSING: measured in the baseline, not in the candidate (fails the gate). */
+enum gate_verdict { GATE_OK, GATE_BETTER, GATE_NOISE, GATE_REGRESSED, GATE_NODATA, GATE_MISSING };
 
 struct gate_result {
 	int metric;		/* SM_* */

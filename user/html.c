@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "compare.h"
-#include "trace.h"
+#include "base/base.h"
 
 static void esc(FILE *f, const char *s)
 {
@@ -153,13 +153,6 @@ static void metric_chart(FILE *f, const struct cmp_view *v, int m)
 	free(b);
 }
 
-static double jnum(json_t *o, const char *key)
-{
-	json_t *x = json_object_get(o, key);
-
-	return json_is_number(x) ? json_number_value(x) : 0;
-}
-
 /* Per-thread charts of one item: epoll syscalls per request and spin ns. */
 static void thread_charts(FILE *f, const struct cmp_item *it, size_t idx)
 {
@@ -168,6 +161,8 @@ static void thread_charts(FILE *f, const struct cmp_item *it, size_t idx)
 	size_t n = json_array_size(list), i;
 	struct bar *sys, *spin;
 	char (*names)[64], id[64], title[256];
+
+	bool spin_known = it->v->m[SM_SPIN_NS_PER_REQ].n > 0;
 
 	if (!n)
 		return;
@@ -180,9 +175,10 @@ static void thread_charts(FILE *f, const struct cmp_item *it, size_t idx)
 				 json_string_value(json_object_get(e, "comm")) ?: "?", jnum(e, "tid"),
 				 json_is_true(json_object_get(e, "private_fd_table")) ? " (private fds)" : "");
 			sys[i].label = spin[i].label = names[i];
+			/* unknown is "not measured", never a bar of zero */
 			sys[i].value = req > 0 ? (jnum(e, "epoll_ctl") + jnum(e, "epoll_wait") +
-						  jnum(e, "batch_submits")) / req : 0;
-			spin[i].value = req > 0 ? jnum(e, "spin_ns") / req : 0;
+						  jnum(e, "batch_submits")) / req : NAN;
+			spin[i].value = req > 0 && spin_known ? jnum(e, "spin_ns") / req : NAN;
 			sys[i].lo = sys[i].hi = spin[i].lo = spin[i].hi = NAN;
 		}
 		snprintf(id, sizeof(id), "threads-%zu-epoll", idx);
@@ -190,34 +186,17 @@ static void thread_charts(FILE *f, const struct cmp_item *it, size_t idx)
 		svg_bars(f, id, title, sys, n, 4, "syscalls/req");
 		snprintf(id, sizeof(id), "threads-%zu-spin", idx);
 		snprintf(title, sizeof(title), "%s: spin-lock slow path per request, by thread", it->label);
-		svg_bars(f, id, title, spin, n, 1, "ns/req");
+		if (spin_known)
+			svg_bars(f, id, title, spin, n, 1, "ns/req");
+		else {
+			fputs("<p class=\"kv\">", f);
+			esc(f, title);
+			fputs(": not measured</p>\n", f);
+		}
 	}
 	free(sys);
 	free(spin);
 	free(names);
-}
-
-static void kv_line(FILE *f, const char *what, json_t *o)
-{
-	const char *k;
-	json_t *x;
-	bool first = true;
-
-	if (!json_is_object(o))
-		return;
-	fprintf(f, "<p class=\"kv\"><b>%s</b>: ", what);
-	json_object_foreach(o, k, x) {
-		char *s = json_is_string(x) ? strdup(json_string_value(x)) :
-			  json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(6));
-
-		fputs(first ? "" : ", ", f);
-		esc(f, k);
-		fputs(" ", f);
-		esc(f, s);
-		free(s);
-		first = false;
-	}
-	fputs("</p>\n", f);
 }
 
 static const char css[] =
@@ -250,8 +229,28 @@ int html_write(const char *path, const struct cmp_view *v)
 	}
 	fputs("</p>\n", f);
 	if (v->nsums) {
-		kv_line(f, "machine", json_object_get(v->sums[0].doc, "machine"));
-		kv_line(f, "workload", json_object_get(v->sums[0].doc, "workload"));
+		char line[1024];
+
+		cmp_machine_line(v->sums[0].doc, line, sizeof(line));
+		fputs("<p class=\"kv\"><b>machine</b>: ", f);
+		esc(f, line);
+		cmp_workload_line(v->sums[0].doc, line, sizeof(line));
+		fputs("</p>\n<p class=\"kv\"><b>workload</b>: ", f);
+		esc(f, line);
+		fputs("</p>\n<h2>Verdict</h2>\n<ul class=\"verdict\">\n", f);
+		for (size_t i = 0; i < v->npairs; i++) {
+			cmp_verdict_line(v, &v->pairs[i], line, sizeof(line));
+			fputs("<li>", f);
+			esc(f, line);
+			fputs("</li>\n", f);
+		}
+		for (size_t i = 0; i < v->nitems; i++) {
+			cmp_spin_line(&v->items[i], line, sizeof(line));
+			fputs("<li>", f);
+			esc(f, line);
+			fputs("</li>\n", f);
+		}
+		fputs("</ul>\n", f);
 	}
 	fputs("<h2>Variants</h2>\n<p>Bars are medians over the repeats, whiskers their bootstrap 95% "
 	      "interval, dots the individual repeats.</p>\n", f);

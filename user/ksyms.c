@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "trace.h"
+#include "ksyms.h"
 
 struct ksyms {
 	uint64_t *addrs;		/* every symbol address, sorted */

@@ -12,28 +12,15 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "trace.h"
+#include "session.h"
+#include "loader.h"
+#include "report.h"
 
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static void read_comm(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	buf[0] = 0;
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
 }
 
 /* Rows for [prev, cur]; prev NULL means since attach. */
@@ -66,34 +53,71 @@ static bool target_gone(pid_t pid, int pidfd)
 	return kill(pid, 0) && errno == ESRCH;
 }
 
+/* Counts made while attaching: base - zero, summed (not charged to any interval). */
+static json_t *attach_window_json(const struct tracer *tr, const struct snapshot *base)
+{
+	struct thread_stats t, sum = {};
+
+	for (uint32_t i = 0; i < base->n; i++) {
+		thread_delta(&base->t[i], NULL, tr->method, tr->sample_period_ns, &t);
+		stats_add(&sum, &t);
+	}
+	return json_pack("{s:f,s:I,s:I,s:s}", "ms", tr->attach_ms,
+			 "epoll_ctl", (json_int_t)stats_ctl_total(&sum),
+			 "epoll_wait", (json_int_t)sum.wait,
+			 "note", "made while the programs were being attached: not in totals or rates");
+}
+
 int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start)(void *), void *arg)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct snapshot prev = {}, cur = {};
+	struct snapshot base = {}, prev = {}, cur = {};
+	static uint64_t errs0[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
 	struct tracer tr;
 	struct report r = { .pid = tgid };
 	double t0, next, end;
 	char comm[EPB_COMM_LEN + 1];
+	/* with --json - the document owns stdout: tables go to stderr */
+	FILE *out = o->json && !strcmp(o->json, "-") ? stderr : stdout;
 	int ret = 1;
 	bool gone = false;
 
 	if (o->json && check_writable(o->json))
 		return 1;
-	read_comm(tgid, comm, sizeof(comm));
+	if (o->comm)
+		snprintf(comm, sizeof(comm), "%s", o->comm);
+	else
+		proc_comm(tgid, comm, sizeof(comm));
 	r.comm = comm;
 	if (tracer_open(&tr, o, tgid))
 		return 1;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (start && start(arg)) {
-		tracer_close(&tr);
-		return 1;
+	/*
+	 * Counting starts here: what the target did while the programs were
+	 * being attached (seconds with hundreds of busy threads) is subtracted,
+	 * and reported apart as the attach window.
+	 */
+	if (snapshot_take(&base, tr.threads, tracer_nr_slots(&tr), now_s()))
+		goto out;
+	tracer_ctl_errno(&tr, errs0);
+	if (start && start(arg))
+		goto out;
+	if (!start && target_gone(tgid, pidfd)) {
+		fprintf(stderr, PROG ": PID %d exited while the tracer was attaching\n", (int)tgid);
+		goto out;
 	}
 	t0 = now_s();
-	if (!o->quiet)
-		fprintf(stderr, "Tracing pid %d (%s): attached in %.0f ms, spin-lock method: %s. Ctrl-C to stop.\n",
+	if (!o->quiet) {
+		/* the method's notes once here, not in every table */
+		fprintf(stderr, "Tracing pid %d (%s): attached in %.0f ms, spin-lock method: %s",
 			(int)tgid, comm, tr.attach_ms, spin_method_name(tr.method));
-	snapshot_take(&prev, tr.threads, 0, t0);
+		for (int i = 0; i < tr.nr_notes; i++)
+			fprintf(stderr, "%s%s", i ? "; " : " (", tr.notes[i]);
+		fprintf(stderr, "%s. Ctrl-C to stop.\n", tr.nr_notes ? ")" : "");
+	}
+	if (snapshot_take(&prev, base.t, base.n, t0))
+		goto out;
 	next = o->interval > 0 ? t0 + o->interval : 1e300;
 	end = o->duration > 0 ? t0 + o->duration : 1e300;
 
@@ -116,7 +140,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 			if (snapshot_take(&cur, tr.threads, tracer_nr_slots(&tr), now) ||
 			    build_report(&r, &tr, &cur, &prev, now - prev.ts))
 				goto out;
-			report_table(stdout, &r, "interval", o->top);
+			report_table(out, &r, "interval", o);
 			free(r.rows);
 			r.rows = NULL;
 			struct snapshot t = prev;
@@ -131,11 +155,11 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 
 	double t1 = now_s();
 	if (snapshot_take(&cur, tr.threads, tracer_nr_slots(&tr), t1) ||
-	    build_report(&r, &tr, &cur, NULL, t1 - t0))
+	    build_report(&r, &tr, &cur, &base, t1 - t0))
 		goto out;
 	if (!o->quiet) {
-		putchar('\n');
-		report_table(stdout, &r, gone ? "summary (target exited)" : "summary", o->top);
+		fputc('\n', out);
+		report_table(out, &r, gone ? "summary (target exited)" : "summary", o);
 	}
 	ret = 0;
 	if (o->json) {
@@ -144,14 +168,19 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		json_t *doc;
 
 		tracer_ctl_errno(&tr, errs);
+		for (int op = 0; op < EPB_CTL_OPS; op++)
+			for (int e = 0; e <= EPB_MAX_ERRNO; e++)
+				errs[op][e] -= errs0[op][e];
 		tracer_bpf_usage(&tr, &u);
 		doc = report_json(&r, o, errs, tr.stats_fd >= 0 ? &u : NULL, tr.attach_ms);
+		json_object_set_new(doc, "attach_window", attach_window_json(&tr, &base));
 		if (json_write_file(doc, o->json))
 			ret = 1;
 		json_decref(doc);
 	}
 out:
 	free(r.rows);
+	snapshot_free(&base);
 	snapshot_free(&prev);
 	snapshot_free(&cur);
 	tracer_close(&tr);
@@ -160,11 +189,19 @@ out:
 	return ret;
 }
 
+int trace_stop_signal(void)
+{
+	return stop_signal;
+}
+
 /* Trace a running process: `-p PID` and `record -p PID`. */
 int trace_pid(const struct trace_opts *o)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0), ret;
+	int pidfd, ret;
 
+	if (proc_check_target(o->pid))
+		return 1;
+	pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
 	if (pidfd < 0 && errno == ESRCH) {
 		fprintf(stderr, PROG ": no such process: %d\n", (int)o->pid);
 		return 1;

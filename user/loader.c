@@ -15,6 +15,7 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
@@ -26,7 +27,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "uapi/epoll_batch.h"
-#include "trace.h"
+#include "loader.h"
+#include "ksyms.h"
 #include "epbatch.skel.h"
 #include "spin_fentry.skel.h"
 #include "spin_kprobe.skel.h"
@@ -46,11 +48,6 @@ static const char *const ksym_names[] = {
 	"ksys_dup3", "f_dupfd", "replace_fd", "expand_files", "dup_fd",
 };
 #define NR_KSYMS (sizeof(ksym_names) / sizeof(*ksym_names))
-
-const char *spin_method_name(enum spin_choice m)
-{
-	return m == SPIN_OFF || m == SPIN_AUTO ? "none" : spin_choice_name(m);
-}
 
 static void note(struct tracer *tr, const char *fmt, ...)
 {
@@ -113,6 +110,7 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 	c->tgid = (__u32)tgid;
 	c->follow_children = o->children;
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
+	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
 	c->time_syscalls = o->time_syscalls;
 }
 
@@ -625,6 +623,9 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		add_existing_children(tr, tgid);
 	attach_spin(tr, o, tgid, ks);
 	ksyms_free(ks);
+	/* tests only: a slow attach (hundreds of threads) made reproducible */
+	if (getenv("EPBATCH_TEST_ATTACH_DELAY_MS"))
+		usleep((useconds_t)atoi(getenv("EPBATCH_TEST_ATTACH_DELAY_MS")) * 1000);
 	/*
 	 * Opt-in: every USDT hit is a uprobe trap (~5.6 us on a Firecracker
 	 * guest), paid only by the variant that has the shim, which biased

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* epbatch-trace: per-thread epoll and fd-table spin-lock profiler. */
 #include <string.h>
-#include "trace.h"
+#include "opts.h"
+#include "session.h"
+#include "loader.h"
 #include "commands.h"
 
 static int live_main(int argc, char **argv)
@@ -12,7 +14,10 @@ static int live_main(int argc, char **argv)
 	if (parse_live_args(argc, argv, &o, &help))
 		return 2;
 	if (help) {
-		usage(stdout);
+		if (o.version)
+			printf(PROG " %s\n", EPBATCH_VERSION);
+		else
+			usage(stdout);
 		return 0;
 	}
 	if (check_privileges())
@@ -33,7 +38,7 @@ int main(int argc, char **argv)
 				return cmds[i].fn(argc - 1, argv + 1);
 	}
 	if (argc == 1) {
-		usage(stderr);
+		fprintf(stderr, "usage: " PROG " -p PID [OPTIONS] | record|run|compare|gate ... (--help for more)\n");
 		return 2;
 	}
 	return live_main(argc, argv);

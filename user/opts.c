@@ -4,7 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include "trace.h"
+#include "opts.h"
 
 void usage(FILE *f)
 {
@@ -29,6 +29,10 @@ void usage(FILE *f)
 "      --bpf-stats        report the tracer's own BPF run time (BPF_ENABLE_STATS;\n"
 "                         costs two clock reads per program run)\n"
 "  -n, --top N            rows per table (default 20, 0: all)\n"
+"  -s, --sort KEY         row order: auto (largest share of any column, the\n"
+"                         default: never hides a thread that dominates one),\n"
+"                         ctl, wait, spin or tid\n"
+"      --version          print the version\n"
 "  -v, --verbose          show libbpf's log\n"
 "  -h, --help             this help\n");
 }
@@ -43,40 +47,12 @@ const char *spin_choice_name(enum spin_choice c)
 	return spin_names[c];
 }
 
-/* The one number parser of every subcommand: one clear line on bad input. */
-int parse_number(const char *opt, const char *s, double min, double max, double *out)
+const char *spin_method_name(enum spin_choice m)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": invalid value '%s' for %s (expected a number from %g to %g)\n",
-			s, opt, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return m == SPIN_OFF || m == SPIN_AUTO ? "none" : spin_choice_name(m);
 }
 
-static int parse_int(const char *opt, const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": invalid value '%s' for %s (expected an integer from %ld to %ld)\n",
-			s, opt, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static void defaults(struct trace_opts *o)
+void trace_opts_defaults(struct trace_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->interval = 1;
@@ -89,7 +65,7 @@ static void defaults(struct trace_opts *o)
 	o->bpf_stats = false;
 }
 
-enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES };
+enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES, OPT_VERSION };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -106,6 +82,8 @@ static const struct option long_opts[] = {
 	{ "variant", required_argument, NULL, OPT_VARIANT },
 	{ "shim-probes", no_argument, NULL, OPT_SHIM_PROBES },
 	{ "top", required_argument, NULL, 'n' },
+	{ "sort", required_argument, NULL, 's' },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
@@ -114,12 +92,14 @@ static const struct option long_opts[] = {
 /* One getopt loop for both forms; `record` differs in -o and the command. */
 static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool record)
 {
-	const char *shorts = record ? "+:p:d:i:o:m:cTn:vh" : "+:p:d:i:j:m:cTn:vh";
+	const char *shorts = record ? "+:p:d:i:o:m:cTn:s:vh" : "+:p:d:i:j:m:cTn:s:vh";
+	static const char *sorts[] = { [SORT_AUTO] = "auto", [SORT_CTL] = "ctl", [SORT_WAIT] = "wait",
+				       [SORT_SPIN] = "spin", [SORT_TID] = "tid" };
 	bool bpf_stats_set = false;
 	long v;
 	int c;
 
-	defaults(o);
+	trace_opts_defaults(o);
 	*help = false;
 	if (record)
 		o->quiet = true, o->interval = 0;
@@ -128,6 +108,10 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 	while ((c = getopt_long(argc, argv, shorts, long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
+			if (o->pid) {
+				fprintf(stderr, PROG ": -p given twice: one process per session (see --help)\n");
+				return -1;
+			}
 			if (parse_int("-p", optarg, 1, 0x7fffffff, &v))
 				return -1;
 			o->pid = (pid_t)v;
@@ -188,21 +172,29 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 				return -1;
 			o->top = (int)v;
 			break;
+		case 's':
+			for (v = 0; v <= SORT_TID; v++)
+				if (!strcmp(optarg, sorts[v]))
+					break;
+			if (v > SORT_TID) {
+				fprintf(stderr, PROG ": invalid --sort '%s' (auto, ctl, wait, spin or tid)\n", optarg);
+				return -1;
+			}
+			o->sort = (enum sort_key)v;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
+		case OPT_VERSION:
+			*help = true;
+			o->version = true;
+			return 0;
 		case 'h':
 			*help = true;
 			return 0;
-		case ':':
-			fprintf(stderr, PROG ": option '%s' needs a value\n", argv[optind - 1]);
-			return -1;
 		default:
 bad:
-			if (optopt && optopt < 256 && optopt != '?')
-				fprintf(stderr, PROG ": unknown option '-%c' (see --help)\n", optopt);
-			else
-				fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", argv[optind - 1]);
+			cli_bad_option(record ? "record" : NULL, c, argv, optind, optopt);
 			return -1;
 		}
 	}

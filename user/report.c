@@ -5,96 +5,252 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include "trace.h"
+#include "report.h"
 #include "compare.h"
 
-static int by_activity(const void *a, const void *b)
-{
-	const struct thread_stats *x = a, *y = b;
-	uint64_t ax = stats_ctl_total(x) + x->wait + x->batch_submits;
-	uint64_t ay = stats_ctl_total(y) + y->wait + y->batch_submits;
+/* ---- the table ---- */
 
-	if (ax != ay)
-		return ax < ay ? 1 : -1;
-	if (x->spin_ns != y->spin_ns)
-		return x->spin_ns < y->spin_ns ? 1 : -1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+/* What a thread holds of each column the table ranks by. */
+enum { K_CTL, K_WAIT, K_BATCH, K_SPIN, K_ACCEPT, K_CLOSE, K_NR };
+
+static void key_values(const struct thread_stats *t, double v[K_NR])
+{
+	v[K_CTL] = (double)stats_ctl_total(t);
+	v[K_WAIT] = (double)t->wait;
+	v[K_BATCH] = (double)t->batch_submits;
+	v[K_SPIN] = (double)t->spin_ns;
+	v[K_ACCEPT] = (double)t->accept;
+	v[K_CLOSE] = (double)t->close;
 }
 
-static void row(FILE *f, const char *tid, const char *comm, const struct thread_stats *t,
-		double secs, const char *priv)
+struct ranked {
+	const struct thread_stats *t;
+	double score;
+};
+
+static int by_score(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return x->t->tid < y->t->tid ? -1 : x->t->tid > y->t->tid;
+}
+
+/*
+ * SORT_AUTO ranks a thread by its largest share of any column's total, so a
+ * thread that dominates one column (the only one spinning, the only one
+ * accepting) is never cut by -n, however little epoll it does.
+ */
+static double score(const struct thread_stats *t, const struct thread_stats *tot, enum sort_key k)
+{
+	double v[K_NR], tv[K_NR], best = 0;
+
+	switch (k) {
+	case SORT_CTL:
+		return (double)stats_ctl_total(t);
+	case SORT_WAIT:
+		return (double)t->wait;
+	case SORT_SPIN:
+		return (double)t->spin_ns;
+	case SORT_TID:
+		return -(double)t->tid;
+	case SORT_AUTO:
+		break;
+	}
+	key_values(t, v);
+	key_values(tot, tv);
+	for (int i = 0; i < K_NR; i++)
+		if (tv[i] > 0 && v[i] / tv[i] > best)
+			best = v[i] / tv[i];
+	return best;
+}
+
+/* Rows in table order (active threads only); returns how many. */
+size_t report_rank(const struct report *r, enum sort_key k, const struct thread_stats **out)
+{
+	struct ranked *rk = malloc((r->nr_rows ? r->nr_rows : 1) * sizeof(*rk));
+	size_t n = 0;
+
+	if (!rk)
+		return 0;
+	for (uint32_t i = 0; i < r->nr_rows; i++) {
+		const struct thread_stats *t = &r->rows[i];
+
+		if (!stats_active(t) && !t->spin_ns)
+			continue;
+		rk[n].t = t;
+		rk[n].score = score(t, &r->totals, k);
+		n++;
+	}
+	qsort(rk, n, sizeof(*rk), by_score);
+	for (size_t i = 0; i < n; i++)
+		out[i] = rk[i].t;
+	free(rk);
+	return n;
+}
+
+/*
+ * Columns, in order, with the priority by which they are dropped when the
+ * terminal is narrower than the table (highest first), as top does.
+ */
+enum col { C_TID, C_PID, C_COMM, C_ADD, C_MOD, C_DEL, C_CTLS, C_WAITS, C_PER, C_BATCH,
+	   C_ACCS, C_CLOSES, C_SPINMS, C_SPINPCT, C_PRIV, C_NR };
+static const struct { const char *name; int width, prio; bool left; } cols[C_NR] = {
+	[C_TID] = { "TID", 8, 0, false },	[C_PID] = { "PID", 8, 3, false },
+	[C_COMM] = { "COMM", 15, 0, true },	[C_ADD] = { "ADD", 8, 6, false },
+	[C_MOD] = { "MOD", 8, 6, false },	[C_DEL] = { "DEL", 8, 6, false },
+	[C_CTLS] = { "CTL/s", 9, 1, false },	[C_WAITS] = { "WAIT/s", 9, 1, false },
+	[C_PER] = { "CTL/WAIT", 8, 2, false },	[C_BATCH] = { "BATCH", 7, 4, false },
+	[C_ACCS] = { "ACC/s", 8, 5, false },	[C_CLOSES] = { "CLOSE/s", 8, 5, false },
+	[C_SPINMS] = { "SPIN_ms", 8, 1, false }, [C_SPINPCT] = { "SPIN%", 6, 3, false },
+	[C_PRIV] = { "PRIV", 4, 2, false },
+};
+
+/* Which columns fit WIDTH (0: all). */
+static void report_columns(int width, bool children, bool shown[C_NR])
+{
+	int total = 0;
+
+	for (int c = 0; c < C_NR; c++) {
+		shown[c] = c != C_PID || children;
+		total += shown[c] ? cols[c].width + 1 : 0;
+	}
+	for (int prio = 6; width > 0 && total - 1 > width && prio > 0; prio--)
+		for (int c = C_NR - 1; c >= 0 && total - 1 > width; c--)
+			if (shown[c] && cols[c].prio == prio) {
+				shown[c] = false;
+				total -= cols[c].width + 1;
+			}
+}
+
+static int term_width(FILE *f)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+
+	if (env && atoi(env) > 0)
+		return atoi(env);
+	if (isatty(fileno(f)) && !ioctl(fileno(f), TIOCGWINSZ, &ws) && ws.ws_col)
+		return ws.ws_col;
+	return 0;	/* not a terminal: every column */
+}
+
+static void cell(FILE *f, const bool shown[C_NR], enum col c, const char *text, bool *first)
+{
+	if (!shown[c])
+		return;
+	fprintf(f, cols[c].left ? "%s%-*.*s" : "%s%*.*s", *first ? "" : " ", cols[c].width,
+		cols[c].width, text);
+	*first = false;
+}
+
+static void row(FILE *f, const bool shown[C_NR], const char *tid, const char *pid, const char *comm,
+		const struct thread_stats *t, double secs, const char *priv)
 {
 	uint64_t ctl = stats_ctl_total(t);
 	double spin_ms = (double)t->spin_ns / 1e6;
-	char per[16];
+	char b[C_NR][32];
+	bool first = true;
 
+	snprintf(b[C_ADD], 32, "%llu", (unsigned long long)t->ctl[EPB_CTL_ADD]);
+	snprintf(b[C_MOD], 32, "%llu", (unsigned long long)t->ctl[EPB_CTL_MOD]);
+	snprintf(b[C_DEL], 32, "%llu", (unsigned long long)t->ctl[EPB_CTL_DEL]);
+	snprintf(b[C_CTLS], 32, "%.0f", (double)ctl / secs);
+	snprintf(b[C_WAITS], 32, "%.0f", (double)t->wait / secs);
 	if (t->wait)
-		snprintf(per, sizeof(per), "%.2f", (double)ctl / (double)t->wait);
+		snprintf(b[C_PER], 32, "%.2f", (double)ctl / (double)t->wait);
 	else
-		snprintf(per, sizeof(per), "-");
-	fprintf(f, "%8s %-15.15s %8llu %8llu %8llu %9.0f %9.0f %8s %7llu %8.2f %6.1f %4s\n",
-		tid, comm, (unsigned long long)t->ctl[EPB_CTL_ADD],
-		(unsigned long long)t->ctl[EPB_CTL_MOD], (unsigned long long)t->ctl[EPB_CTL_DEL],
-		(double)ctl / secs, (double)t->wait / secs, per,
-		(unsigned long long)t->batch_submits, spin_ms,
-		100.0 * spin_ms / (secs * 1e3), priv);
+		snprintf(b[C_PER], 32, "-");
+	snprintf(b[C_BATCH], 32, "%llu", (unsigned long long)t->batch_submits);
+	snprintf(b[C_ACCS], 32, "%.0f", (double)t->accept / secs);
+	snprintf(b[C_CLOSES], 32, "%.0f", (double)t->close / secs);
+	snprintf(b[C_SPINMS], 32, "%.2f", spin_ms);
+	snprintf(b[C_SPINPCT], 32, "%.1f", 100.0 * spin_ms / (secs * 1e3));
+	cell(f, shown, C_TID, tid, &first);
+	cell(f, shown, C_PID, pid, &first);
+	cell(f, shown, C_COMM, comm, &first);
+	for (int c = C_ADD; c < C_PRIV; c++)
+		cell(f, shown, (enum col)c, b[c], &first);
+	cell(f, shown, C_PRIV, priv, &first);
+	fputc('\n', f);
 }
 
-void report_table(FILE *f, const struct report *r, const char *title, int top)
+void report_table(FILE *f, const struct report *r, const char *title, const struct trace_opts *o)
 {
-	struct thread_stats *rows = malloc((r->nr_rows ? r->nr_rows : 1) * sizeof(*rows));
-	uint32_t shown = 0, active = 0;
+	const struct thread_stats **rows = malloc((r->nr_rows ? r->nr_rows : 1) * sizeof(*rows));
+	struct thread_stats cut = {};
 	double secs = r->seconds > 0 ? r->seconds : 1e-9;
-	char tid[16], stamp[16];
+	size_t n, shown_rows;
+	char tid[16], pid[16], stamp[16];
 	time_t now = time(NULL);
+	bool shown[C_NR], first = true;
 	struct tm tm;
 
 	if (!rows)
 		return;
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-	memcpy(rows, r->rows, r->nr_rows * sizeof(*rows));
-	qsort(rows, r->nr_rows, sizeof(*rows), by_activity);
-	fprintf(f, "%s %s  pid %d (%s)  %.2f s  spin: %s", stamp, title, r->pid,
+	n = report_rank(r, o->sort, rows);
+	shown_rows = o->top && n > (size_t)o->top ? (size_t)o->top : n;
+	report_columns(term_width(f), o->children, shown);
+	fprintf(f, "%s %s  pid %d (%s)  %.2f s  spin: %s\n", stamp, title, r->pid,
 		r->comm ? r->comm : "?", r->seconds, spin_method_name(r->method));
-	if (r->method == SPIN_SAMPLE || r->method == SPIN_KPROBE || r->method == SPIN_OFF)
-		for (int i = 0; i < r->nr_notes; i++)
-			fprintf(f, "%s%s", i ? "; " : " (", r->notes[i]);
-	fprintf(f, "%s\n", (r->method != SPIN_FENTRY && r->nr_notes) ? ")" : "");
-	fprintf(f, "%8s %-15s %8s %8s %8s %9s %9s %8s %7s %8s %6s %4s\n", "TID", "COMM",
-		"ADD", "MOD", "DEL", "CTL/s", "WAIT/s", "CTL/WAIT", "BATCH", "SPIN_ms", "SPIN%", "PRIV");
-	for (uint32_t i = 0; i < r->nr_rows; i++) {
-		const struct thread_stats *t = &rows[i];
+	for (int c = 0; c < C_NR; c++)
+		cell(f, shown, (enum col)c, cols[c].name, &first);
+	fputc('\n', f);
+	for (size_t i = 0; i < n; i++) {
+		const struct thread_stats *t = rows[i];
 
-		if (!stats_active(t) && !t->spin_ns)
+		if (i >= shown_rows) {
+			stats_add(&cut, t);
 			continue;
-		active++;
-		if (top && shown >= (uint32_t)top)
-			continue;
-		shown++;
+		}
 		snprintf(tid, sizeof(tid), "%u", t->tid);
-		row(f, t->tid ? tid : "-", t->tid ? t->comm : "(no thread)", t, secs,
-		    t->tid ? (t->private_fd_table ? "yes" : "no") : "-");
+		snprintf(pid, sizeof(pid), "%u", t->tgid);
+		row(f, shown, t->tid ? tid : "-", t->tid ? pid : "-", t->tid ? t->comm : "(no thread)",
+		    t, secs, t->tid ? (t->private_fd_table ? "yes" : "no") : "-");
 	}
-	if (active > shown)
-		fprintf(f, "%8s (%u more active threads; -n 0 shows all)\n", "", active - shown);
-	row(f, "TOTAL", "", &r->totals, secs, "");
+	if (n > shown_rows)
+		fprintf(f, "%8s (%zu more threads: %llu ctl, %llu waits, %.2f ms spin; -n 0 shows all)\n",
+			"", n - shown_rows, (unsigned long long)stats_ctl_total(&cut),
+			(unsigned long long)cut.wait, (double)cut.spin_ns / 1e6);
+	row(f, shown, "TOTAL", "", "", &r->totals, secs, "");
 	fflush(f);
 	free(rows);
 }
 
-static json_t *spin_json(const struct thread_stats *t, bool hist)
+/* The sub-object NAME of o, created on first use. */
+static json_t *group(json_t *o, const char *name)
 {
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-			      "count", (json_int_t)t->spin_count, "ns", (json_int_t)t->spin_ns,
-			      "files_lock_ns", (json_int_t)t->spin_files_ns,
-			      "files_lock_count", (json_int_t)t->spin_files_count,
-			      "samples", (json_int_t)t->samples,
-			      "slowpath_samples", (json_int_t)t->slow_samples,
-			      "files_lock_samples", (json_int_t)t->slow_files_samples);
+	json_t *g = json_object_get(o, name);
+
+	if (!g) {
+		g = json_object();
+		json_object_set_new(o, name, g);
+	}
+	return g;
+}
+
+/* The object a counter's key goes in: o itself, or its sub-object NAME. */
+static json_t *in_group(json_t *o, const char *name)
+{
+	return name ? group(o, name) : o;
+}
+
+/* Spin time: what the method measured (the sample counts are in the counter table). */
+static void spin_json(json_t *parent, const struct thread_stats *t, bool hist)
+{
+	json_t *o = group(parent, "spin");
+
+	json_object_set_new(o, "count", json_integer((json_int_t)t->spin_count));
+	json_object_set_new(o, "ns", json_integer((json_int_t)t->spin_ns));
+	json_object_set_new(o, "files_lock_ns", json_integer((json_int_t)t->spin_files_ns));
+	json_object_set_new(o, "files_lock_count", json_integer((json_int_t)t->spin_files_count));
 
 	if (hist) {
 		json_t *h = json_object();
@@ -108,7 +264,6 @@ static json_t *spin_json(const struct thread_stats *t, bool hist)
 		}
 		json_object_set_new(o, "hist_log2_ns", h);
 	}
-	return o;
 }
 
 /* Time is null, not 0, when it was not measured (no -T). */
@@ -130,22 +285,14 @@ static json_t *ctl_json(const struct thread_stats *t, bool timed)
 static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
 	json_object_set_new(o, "epoll_ctl", ctl_json(t, timed));
-	json_object_set_new(o, "epoll_wait", json_integer((json_int_t)t->wait));
-	json_object_set_new(o, "epoll_wait_events", json_integer((json_int_t)t->wait_events));
+#define EPB_JSON(f, grp, key) \
+	json_object_set_new(in_group(o, grp), key, json_integer((json_int_t)t->f));
+	EPB_COUNTERS(EPB_JSON)
+#undef EPB_JSON
 	json_object_set_new(o, "epoll_wait_ns", ns_json(t->wait_ns, timed));
 	json_object_set_new(o, "batch_submits", json_integer((json_int_t)t->batch_submits));
-	json_object_set_new(o, "kmod_submits", json_integer((json_int_t)t->kmod_submits));
-	json_object_set_new(o, "kmod_ops", json_integer((json_int_t)t->kmod_ops));
-	json_object_set_new(o, "io_uring_enter", json_integer((json_int_t)t->uring_enter));
-	json_object_set_new(o, "shim", json_pack("{s:I,s:I,s:I,s:f}",
-		"flushes", (json_int_t)t->shim_flushes, "ops", (json_int_t)t->shim_ops,
-		"passthrough", (json_int_t)t->shim_passthrough,
-		"batch_size", t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
-	json_object_set_new(o, "accept", json_integer((json_int_t)t->accept));
-	json_object_set_new(o, "socket", json_integer((json_int_t)t->socket));
-	json_object_set_new(o, "close", json_integer((json_int_t)t->close));
-	json_object_set_new(o, "dup", json_integer((json_int_t)t->dup));
-	json_object_set_new(o, "unshare_files", json_integer((json_int_t)t->unshare_files));
+	json_object_set_new(group(o, "shim"), "batch_size",
+		json_real(t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
 }
 
 static const char *op_names[EPB_CTL_OPS] = { "add", "mod", "del" };
@@ -159,6 +306,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	struct utsname un;
 
 	json_object_set_new(doc, "schema", json_string("epbatch/1"));
+	json_set_version(doc);
 	json_object_set_new(doc, "pid", json_integer(r->pid));
 	json_object_set_new(doc, "comm", json_string(r->comm ? r->comm : ""));
 	json_object_set_new(doc, "duration_s", json_real(r->seconds));
@@ -176,7 +324,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	json_object_set_new(doc, "syscall_time", json_boolean(o->time_syscalls));
 
 	common_keys(totals, &r->totals, o->time_syscalls);
-	json_object_set_new(totals, "spin", spin_json(&r->totals, true));
+	spin_json(totals, &r->totals, true);
 	for (int op = 0; op < EPB_CTL_OPS; op++) {
 		json_t *e = json_object();
 		char name[16];
@@ -209,7 +357,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 		json_object_set_new(th, "private_fd_table", json_boolean(t->private_fd_table));
 		json_object_set_new(th, "exited", json_boolean(t->exited));
 		common_keys(th, t, o->time_syscalls);
-		json_object_set_new(th, "spin", spin_json(t, false));
+		spin_json(th, t, false);
 		json_array_append_new(threads, th);
 	}
 	json_object_set_new(doc, "threads", threads);
@@ -224,59 +372,3 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	return doc;
 }
 
-static char *tmp_name(const char *path)
-{
-	size_t n = strlen(path) + 32;
-	char *t = malloc(n);
-
-	if (t)
-		snprintf(t, n, "%s.tmp.%d", path, (int)getpid());
-	return t;
-}
-
-int check_writable(const char *path)
-{
-	char *tmp;
-	int fd;
-
-	if (!strcmp(path, "-"))
-		return 0;
-	tmp = tmp_name(path);
-	if (!tmp)
-		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	close(fd);
-	unlink(tmp);
-	free(tmp);
-	return 0;
-}
-
-int json_write_file(json_t *doc, const char *path)
-{
-	char *tmp;
-	FILE *f;
-	int err;
-
-	if (!strcmp(path, "-")) {
-		err = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-		fputc('\n', stdout);
-		fflush(stdout);
-		return err ? -1 : 0;
-	}
-	f = atomic_open(path, &tmp);
-	if (!f)
-		return -1;
-	if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) || fputc('\n', f) == EOF) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
-		fclose(f);
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	return atomic_close(f, tmp, path);
-}

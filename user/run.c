@@ -29,8 +29,9 @@
 #include <unistd.h>
 #include "compare.h"
 #include "loadgen.h"
-#include "stats.h"
-#include "trace.h"
+#include "base/stats.h"
+#include "session.h"
+#include "loader.h"
 
 enum { V_PRELOAD = 1, V_KMOD = 2, V_UNSHARE = 4 };
 
@@ -64,6 +65,9 @@ struct run_rec {
 	int rep;
 	double m[SM_COUNT];
 	bool has[SM_COUNT];
+	char why[SM_COUNT][256];	/* why a metric is absent (!has) */
+	char spin_method[16];		/* how spin time was measured */
+	double sample_hz, slow_samples, spin_count;
 	json_t *threads;	/* the per-thread list for the report */
 	char backend[32];
 	char file[64];		/* runs/V-N.json, relative to the output dir */
@@ -173,7 +177,7 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 {
 	int p[2];
 	pid_t pid;
-	char b, pidstr[16];
+	char b;
 	struct pollfd pf;
 
 	if (pipe2(p, O_CLOEXEC))
@@ -181,21 +185,20 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		char *argv[] = { "record", "-p", pidstr, "--variant", (char *)variant, "-o",
-				 (char *)json, NULL };
 		struct trace_opts o;
-		bool help;
 		int pidfd, ret;
 
 		setpgid(0, 0);
 		close(p[0]);
 		redirect(1, NULL);
 		redirect(2, log);
-		snprintf(pidstr, sizeof(pidstr), "%d", (int)target);
-		optind = 1;
-		if (parse_record_args(7, argv, &o, &help))
-			_exit(2);
+		/* what `record -p PID --variant V -o JSON` would run */
+		trace_opts_defaults(&o);
+		o.pid = target;
+		o.variant = variant;
+		o.json = json;
 		o.quiet = true;
+		o.interval = 0;
 		/* servers with worker processes (nginx, haproxy -W): the whole tree */
 		o.children = true;
 		pidfd = (int)syscall(SYS_pidfd_open, target, 0);
@@ -226,25 +229,6 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 
 /* ---- reading what a run left ---- */
 
-static char *read_text(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 /* The last non-empty line of a log, for one-line failure reasons. */
 static void last_line(const char *path, char *out, size_t len)
 {
@@ -259,25 +243,6 @@ static void last_line(const char *path, char *out, size_t len)
 	s = strrchr(t, '\n');
 	snprintf(out, len, "%s", s ? s + 1 : t);
 	free(t);
-}
-
-/* utime + stime of a whole process, in seconds; NAN if gone. */
-static double proc_cpu_s(pid_t pid)
-{
-	char path[64], *t, *p;
-	unsigned long long ut, st;
-	double r = NAN;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	t = read_text(path, 4096);
-	if (!t)
-		return NAN;
-	/* comm may hold spaces and parentheses: fields restart after the last ')' */
-	p = strrchr(t, ')');
-	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
-		r = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-	free(t);
-	return r;
 }
 
 /*
@@ -311,13 +276,6 @@ static json_t *shim_stats(const char *log, char *backend, size_t blen)
 		return NULL;
 	return json_pack("{s:s,s:f,s:f,s:f,s:i}", "backend", backend, "deferred", deferred,
 			 "flushed", flushed, "batches", batches, "processes", lines);
-}
-
-static double jnum(json_t *o, const char *key)
-{
-	json_t *x = json_object_get(o, key);
-
-	return json_is_number(x) ? json_number_value(x) : 0;
 }
 
 static double epoll_syscalls(json_t *o)
@@ -609,6 +567,32 @@ static json_t *annotate_trace(const struct run_paths *p, const struct load_resul
 	return doc;
 }
 
+/*
+ * Batch size: ops flushed / batches from the shim's EPBATCH_STATS line; when
+ * that line is missing, from the trace's exact kmod submissions; else absent,
+ * with the reason.
+ */
+static void batch_size(struct run_rec *rec, bool shim_loaded, json_t *shim, json_t *totals)
+{
+	double submits = jnum(totals, "batch_submits");
+
+	if (jnum(shim, "batches") > 0) {
+		rec->m[SM_BATCH_SIZE] = jnum(shim, "flushed") / jnum(shim, "batches");
+		rec->has[SM_BATCH_SIZE] = true;
+	} else if (jnum(totals, "kmod_submits") > 0) {
+		rec->m[SM_BATCH_SIZE] = jnum(totals, "kmod_ops") / jnum(totals, "kmod_submits");
+		rec->has[SM_BATCH_SIZE] = true;
+	} else if (!shim_loaded)
+		snprintf(rec->why[SM_BATCH_SIZE], sizeof(rec->why[0]), "the shim is not loaded");
+	else if (shim)
+		snprintf(rec->why[SM_BATCH_SIZE], sizeof(rec->why[0]),
+			 "the shim flushed no batch (it passed every call through)");
+	else
+		snprintf(rec->why[SM_BATCH_SIZE], sizeof(rec->why[0]),
+			 "no EPBATCH_STATS line in the server's log (did the server exit normally?); "
+			 "the trace counted %.0f batch submissions", submits);
+}
+
 static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *rec, size_t done,
 		   size_t total, double avg, char *why, size_t wl)
 {
@@ -640,10 +624,11 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 	tr = start_tracer(srv, v->name, p.trace, p.trace_log, why, wl);
 	if (tr < 0)
 		goto out;
-	cpu0 = proc_cpu_s(srv);
+	/* the whole process tree: nginx's and haproxy's workers do the work */
+	cpu0 = proc_tree_cpu_s(srv);
 	if (run_load(c, port, &p, &lr, v->name, done, total, rep, t0, avg, why, wl))
 		goto out;
-	cpu1 = proc_cpu_s(srv);
+	cpu1 = proc_tree_cpu_s(srv);
 	/* The tracer first (it writes the JSON on SIGTERM), then the server. */
 	st = stop_child(tr, SIGTERM, false, 15);
 	if (st) {
@@ -669,17 +654,30 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 	rec->has[SM_RPS] = true;
 	rec->m[SM_P99_MS] = lr.p99_ms;
 	rec->has[SM_P99_MS] = lr.has_latency;
+	if (!lr.has_latency)
+		snprintf(rec->why[SM_P99_MS], sizeof(rec->why[0]),
+			 "the load generator's output (%s) has no latency percentiles", lr.kind);
 	rec->m[SM_EPOLL_PER_REQ] = epoll_syscalls(totals) / lr.requests;
 	rec->has[SM_EPOLL_PER_REQ] = true;
 	rec->m[SM_SPIN_NS_PER_REQ] = jnum(json_object_get(totals, "spin"), "ns") / lr.requests;
 	rec->has[SM_SPIN_NS_PER_REQ] =
 		strcmp(json_string_value(json_object_get(doc, "spin_method")) ?: "none", "none") != 0;
+	if (!rec->has[SM_SPIN_NS_PER_REQ])
+		snprintf(rec->why[SM_SPIN_NS_PER_REQ], sizeof(rec->why[0]),
+			 "no spin-lock method could run (%s)",
+			 json_string_value(json_array_get(json_object_get(doc, "spin_method_notes"), 0)) ?:
+			 "no reason recorded");
+	snprintf(rec->spin_method, sizeof(rec->spin_method), "%s",
+		 json_string_value(json_object_get(doc, "spin_method")) ?: "none");
+	rec->sample_hz = jnum(doc, "sample_hz");
+	rec->slow_samples = jnum(json_object_get(totals, "spin"), "slowpath_samples");
+	rec->spin_count = jnum(json_object_get(totals, "spin"), "count");
 	rec->m[SM_CPU_US_PER_REQ] = (cpu1 - cpu0) * 1e6 / lr.requests;
 	rec->has[SM_CPU_US_PER_REQ] = !isnan(cpu1 - cpu0);
-	if (jnum(shim, "batches") > 0) {
-		rec->m[SM_BATCH_SIZE] = jnum(shim, "flushed") / jnum(shim, "batches");
-		rec->has[SM_BATCH_SIZE] = true;
-	}
+	if (!rec->has[SM_CPU_US_PER_REQ])
+		snprintf(rec->why[SM_CPU_US_PER_REQ], sizeof(rec->why[0]),
+			 "the server's CPU time could not be read from /proc (it exited during the load?)");
+	batch_size(rec, v->flags & V_PRELOAD || (c->server && v->flags & V_UNSHARE), shim, totals);
 	rec->threads = json_pack("{s:s,s:f,s:o}", "run", rec->file, "requests", lr.requests,
 				 "list", thread_list(doc));
 	ret = 0;
@@ -814,18 +812,39 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 			continue;
 		}
 		vo = json_object();
+		json_t *missing = json_object();
+
 		json_object_set_new(vo, "runs", json_integer((json_int_t)n));
 		for (int m = 0; m < SM_COUNT; m++) {
+			const char *why = NULL;
 			size_t k = 0;
 			json_t *s;
 
 			for (size_t i = 0; i < n; i++)
 				if (mine[i]->has[m])
 					x[k++] = mine[i]->m[m];
+				else if (!why)
+					why = mine[i]->why[m][0] ? mine[i]->why[m] : "no reason recorded";
 			s = summary_series_json(x, k);
 			if (s)
 				json_object_set_new(vo, summary_metrics[m].key, s);
+			/* a metric not measured says why, in every output (never a 0) */
+			if (why && !k)
+				json_object_set_new(missing, summary_metrics[m].key, json_string(why));
+			else if (why)
+				json_object_set_new(missing, summary_metrics[m].key,
+						    json_sprintf("measured in %zu of %zu runs: %s", k, n, why));
 		}
+		json_object_set_new(vo, "missing", missing);
+		double samples = 0, entries = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			samples += mine[i]->slow_samples;
+			entries += mine[i]->spin_count;
+		}
+		json_object_set_new(vo, "spin", json_pack("{s:s,s:f,s:f,s:f}",
+			"method", mine[0]->spin_method, "sample_hz", mine[0]->sample_hz,
+			"slowpath_samples", samples, "count", entries));
 		for (size_t i = 0; i < n; i++)
 			x[i] = mine[i]->m[SM_RPS];
 		if (mine[0]->backend[0])
@@ -837,6 +856,7 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 	free(mine);
 	free(x);
 	json_object_set_new(doc, "schema", json_string(SUMMARY_SCHEMA));
+	json_set_version(doc);
 	json_object_set_new(doc, "started", json_string(started));
 	json_object_set_new(doc, "machine", machine_json());
 	json_object_set_new(doc, "workload", workload_json(c));
@@ -870,12 +890,8 @@ static int write_reports(const struct run_cfg *c, json_t *doc)
 	snprintf(path, sizeof(path), "%s/report.md", c->out);
 	f = atomic_open(path, &tmp);
 	if (f) {
-		char *m = json_dumps(json_object_get(doc, "machine"), JSON_COMPACT);
-		char *w = json_dumps(json_object_get(doc, "workload"), JSON_COMPACT);
-
-		fprintf(f, "# epbatch run\n\nmachine: `%s`\n\nworkload: `%s`\n\n", m ? m : "", w ? w : "");
-		free(m);
-		free(w);
+		fputs("# epbatch run\n\n", f);
+		cmp_print_summary(f, &view, true);
 		if (json_is_true(json_object_get(doc, "interrupted")))
 			fputs("**Interrupted**: only the runs that finished are counted.\n\n", f);
 		cmp_print(f, &view, true);
@@ -888,6 +904,7 @@ static int write_reports(const struct run_cfg *c, json_t *doc)
 	snprintf(path, sizeof(path), "%s/report.html", c->out);
 	ret |= html_write(path, &view);
 	putchar('\n');
+	cmp_print_summary(stdout, &view, false);
 	cmp_print(stdout, &view, false);
 	printf("report: %s\n", path);
 	cmp_view_free(&view);
@@ -918,7 +935,8 @@ static void run_usage(FILE *f)
 "  -o DIR            output directory (default ./epbatch-results/YYYYmmdd-HHMMSS)\n"
 "  --load CMD        load command run with /bin/sh; {port} and $EPBATCH_PORT are the\n"
 "                    server's port; its stdout is parsed (--load-format, default auto)\n"
-"  --port P          where SERVER CMD listens (required with a server command)\n");
+"  --port P          where SERVER CMD listens (required with a server command)\n"
+"  --version         print the version\n");
 }
 
 static int parse_variants(struct run_cfg *c, const char *list)
@@ -957,7 +975,7 @@ static int parse_variants(struct run_cfg *c, const char *list)
 static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 {
 	enum { O_VARIANTS = 256, O_REPEAT, O_DURATION, O_MODE, O_THREADS, O_CONNS, O_LTHREADS,
-	       O_LOAD, O_FORMAT, O_PORT, O_HELP };
+	       O_LOAD, O_FORMAT, O_PORT, O_HELP, O_VERSION };
 	static const struct option lo[] = {
 		{ "variants", required_argument, NULL, O_VARIANTS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
@@ -970,6 +988,7 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 		{ "load-format", required_argument, NULL, O_FORMAT },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -987,7 +1006,7 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 		return -1;
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+o:h", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:o:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case O_VARIANTS:
 			if (parse_variants(c, optarg))
@@ -1039,12 +1058,11 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 		case O_HELP:
 			run_usage(stdout);
 			exit(0);
+		case O_VERSION:
+			printf(PROG " %s\n", EPBATCH_VERSION);
+			exit(0);
 		default:
-			if (optopt)
-				fprintf(stderr, PROG " run: option -%c needs a value or is unknown (see --help)\n", optopt);
-			else
-				fprintf(stderr, PROG " run: unknown option or missing value: %s (see --help)\n",
-					argv[optind - 1]);
+			cli_bad_option("run", ch, argv, optind, optopt);
 			return -1;
 		}
 	}
@@ -1069,6 +1087,31 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 }
 
 /* Find our own programs next to /proc/self/exe and decide what cannot run. */
+#ifndef EPBATCH_BINDIR
+#define EPBATCH_BINDIR "/usr/local/sbin"
+#define EPBATCH_LIBDIR "/usr/local/lib"
+#define EPBATCH_LIBEXECDIR "/usr/local/libexec/epbatch"
+#endif
+
+/*
+ * Installed (make install): epbatch-trace in BINDIR, the reference programs
+ * in LIBEXECDIR, the shim in LIBDIR.  The root is what precedes BINDIR in
+ * our own path, so a DESTDIR tree finds its own copies.
+ */
+static void install_paths(struct run_cfg *c, const char *self)
+{
+	size_t ls = strlen(self), lb = strlen(EPBATCH_BINDIR);
+	char root[PATH_MAX / 2];
+
+	if (ls < lb || ls - lb >= sizeof(root) || !access(c->ref_server, X_OK) || strcmp(self + ls - lb, EPBATCH_BINDIR))
+		return;		/* the build tree, or not where we were installed */
+	snprintf(root, sizeof(root), "%.*s", (int)(ls - lb), self);
+	snprintf(c->ref_server, sizeof(c->ref_server), "%s%s/epbatch-bench-server", root,
+		 EPBATCH_LIBEXECDIR);
+	snprintf(c->ref_load, sizeof(c->ref_load), "%s%s/epbatch-load", root, EPBATCH_LIBEXECDIR);
+	snprintf(c->shim, sizeof(c->shim), "%s%s/libepbatch.so", root, EPBATCH_LIBDIR);
+}
+
 static int resolve(struct run_cfg *c)
 {
 	char self[PATH_MAX];
@@ -1085,6 +1128,7 @@ static int resolve(struct run_cfg *c)
 	snprintf(c->shim, sizeof(c->shim), "%s/libepbatch.so", self);
 	snprintf(c->ref_server, sizeof(c->ref_server), "%s/epbatch-bench-server", self);
 	snprintf(c->ref_load, sizeof(c->ref_load), "%s/epbatch-load", self);
+	install_paths(c, self);
 	if (!c->server && access(c->ref_server, X_OK)) {
 		fprintf(stderr, PROG " run: no reference server %s (run make)\n", c->ref_server);
 		return -1;
@@ -1097,7 +1141,7 @@ static int resolve(struct run_cfg *c)
 		unsigned fl = c->v[i]->flags;
 
 		if ((fl & V_PRELOAD || (c->server && fl & V_UNSHARE)) && access(c->shim, R_OK))
-			c->skip[i] = "no libepbatch.so next to epbatch-trace";
+			c->skip[i] = "no libepbatch.so next to epbatch-trace or in LIBDIR";
 		else if (fl & V_KMOD) {
 			fd = open("/dev/epoll_batch", O_RDWR | O_CLOEXEC);
 			if (fd >= 0)

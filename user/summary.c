@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "stats.h"
+#include "base/stats.h"
 #include "summary.h"
 
 const struct summary_metric_def summary_metrics[SM_COUNT] = {
 	[SM_RPS] = { "rps", "rps", "req/s", true, 0 },
-	[SM_P99_MS] = { "p99_ms", "p99 latency", "ms", false, 3 },
+	[SM_P99_MS] = { "p99_ms", "p99 latency ms", "ms", false, 3 },
 	[SM_EPOLL_PER_REQ] = { "epoll_syscalls_per_req", "epoll syscalls/req", "syscalls/req", false, 3 },
 	[SM_SPIN_NS_PER_REQ] = { "spin_ns_per_req", "spin ns/req", "ns/req", false, 1 },
 	[SM_CPU_US_PER_REQ] = { "cpu_us_per_req", "server CPU us/req", "us/req", false, 2 },
@@ -275,4 +275,52 @@ const char *summary_skip_reason(const struct summary *s, const char *name)
 	json_t *r = json_object_get(json_object_get(s->doc, "skipped"), name);
 
 	return json_is_string(r) ? json_string_value(r) : NULL;
+}
+
+const char *summary_missing_reason(const struct summary_variant *v, int m)
+{
+	json_t *miss = v->obj ? json_object_get(v->obj, "missing") : NULL;
+
+	return json_string_value(json_object_get(miss, summary_metrics[m].key));
+}
+
+/* Keys of "workload" that describe how the run was made, not what ran. */
+static bool workload_key_ignored(const char *k)
+{
+	return !strcmp(k, "duration_s") || !strcmp(k, "repeat") || !strcmp(k, "order");
+}
+
+static void short_json(const json_t *v, char *buf, size_t len)
+{
+	char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	snprintf(buf, len, "%.80s", t ? t : "(none)");
+	free(t);
+}
+
+int summary_workload_differs(const struct summary *a, const struct summary *b, char *why,
+			     size_t len)
+{
+	json_t *wa = json_object_get(a->doc, "workload"), *wb = json_object_get(b->doc, "workload");
+	const json_t *pass[2][2] = { { wa, wb }, { wb, wa } };
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(wa) || !json_is_object(wb))
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		json_object_foreach((json_t *)pass[i][0], k, v) {
+			json_t *o = json_object_get(pass[i][1], k);
+			char x[96], y[96];
+
+			if (workload_key_ignored(k) || json_equal(v, o))
+				continue;
+			short_json(i ? o : v, x, sizeof(x));
+			short_json(i ? v : o, y, sizeof(y));
+			snprintf(why, len, "different workloads: %s %s in %s, %s in %s", k, x, a->path,
+				 y, b->path);
+			return 1;
+		}
+	}
+	return 0;
 }

@@ -79,6 +79,15 @@ void summary_free(struct summary *s);
 const struct summary_variant *summary_find(const struct summary *s, const char *name);
 /* Why NAME is not in the summary ("skipped"), or NULL. */
 const char *summary_skip_reason(const struct summary *s, const char *name);
+/* Why metric M of a variant was not measured (its "missing" object), or NULL. */
+const char *summary_missing_reason(const struct summary_variant *v, int m);
+/*
+ * Do A and B describe different workloads (server, mode, threads, load;
+ * not duration or repeats)?  1 with the first difference in why, else 0
+ * (also when a summary does not say).
+ */
+int summary_workload_differs(const struct summary *a, const struct summary *b, char *why,
+			     size_t len);
 
 /* ---- building (run) ---- */
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Numbers for docs/real-servers.md (a benchmark, not a test).
 #   scripts/servers/bench.sh [--repeat N] [--duration S] [--variant V] [-o DIR] [SERVER:SCENARIO ...]
 # For each scenario: N rounds, each running the load once per variant

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # haproxy scenarios: haproxy -W (master-worker, 2 threads) as a reverse proxy
 # in front of nginx (which runs without the shim: only haproxy is measured).
 #   keepalive  small responses, kept-alive client connections

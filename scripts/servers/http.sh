@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=bash
 # HTTP helpers of nginx.sh and haproxy.sh (sourced after lib.sh): the nginx
 # instance, the HTTP integrity check and the wrk load.

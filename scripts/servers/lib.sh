@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=bash
 # Shared part of the real-server scenario scripts (scripts/servers/*.sh).
 # A server script defines:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # memcached scenarios: an accept thread + 2 workers (libevent).
 #   keepalive  clients keep their connection (no epoll_ctl per request)
 #   close      a new connection per request (ADD + DEL per connection;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # nginx scenarios: master + 2 worker processes (EPOLLEXCLUSIVE listener).
 #   keepalive  small responses on kept-alive connections (no epoll_ctl expected)
 #   close      a new connection per request (ADD per accept, close without DEL)

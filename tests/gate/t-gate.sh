@@ -93,6 +93,36 @@ $PY drop "$FIX" preload "$T/skipped.json" "every run failed: the server exited w
 gate 1 "preload variant skipped: every run failed" --baseline "$FIX" --candidate "$T/skipped.json"
 grep -q "every run failed: the server exited" "$T/out" && ok "says why" || fail "no skip reason"
 
+# --- a metric the candidate no longer measures fails (issue 12, defect 11) ------
+python3 - "$FIX" "$T/nocpu.json" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for v in d["variants"].values():
+    v.pop("cpu_us_per_req", None)
+    v.setdefault("missing", {})["cpu_us_per_req"] = "the server's CPU time could not be read"
+json.dump(d, open(sys.argv[2], "w"))
+PYEOF
+gate 1 "candidate lost a metric" --baseline "$FIX" --candidate "$T/nocpu.json"
+grep -q "MISSING" "$T/out" && grep -q "could not be read" "$T/out" && ok "  says MISSING and why" ||
+	fail "  no MISSING row with the reason"
+gate 0 "--allow-missing accepts it" --baseline "$FIX" --candidate "$T/nocpu.json" --allow-missing
+
+# --- different workloads are refused (issue 12, defect 12) -------------------------
+python3 - "$FIX" "$T/nginx.json" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["workload"] = {"server": "nginx -c /tmp/nginx.conf", "mode": "custom", "load": "wrk -c32"}
+json.dump(d, open(sys.argv[2], "w"))
+PYEOF
+gate 2 "different workloads refused" --baseline "$FIX" --candidate "$T/nginx.json"
+[ "$(wc -l <"$T/err")" = 1 ] && grep -q "different workloads" "$T/err" && ok "  one line: $(cat "$T/err")" ||
+	fail "  different workloads: $(cat "$T/err")"
+gate 0 "--allow-different-workload" --baseline "$FIX" --candidate "$T/nginx.json" --allow-different-workload
+grep -q "warning: different workloads" "$T/err" && ok "  warned" || fail "  no warning"
+"$TRACE" compare "$FIX" "$T/nginx.json" >"$T/out" 2>"$T/err"
+[ $? = 0 ] && grep -q "warning: different workloads" "$T/err" && ok "compare warns about different workloads" ||
+	fail "compare does not warn: $(cat "$T/err")"
+
 # --- baselines ------------------------------------------------------------------
 gate 0 "--save-baseline" --candidate "$FIX" --save-baseline "$T/saved.json"
 gate 0 "the saved baseline gates its own run" --baseline "$T/saved.json" --candidate "$FIX"

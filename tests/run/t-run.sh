@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # `epbatch-trace run` and `compare` end to end: a short interleaved run of the
 # reference server (baseline, preload, kmod), the files it writes, kmod
 # reported as skipped, the shim's effect on epoll syscalls per request (a
@@ -49,7 +50,16 @@ assert base >= 0.9, base
 assert pre < 0.5 * base, (pre, base)
 assert s["variants"]["preload"]["batch_size"]["median"] > 1
 assert "batch_size" not in s["variants"]["baseline"]
+# issue 12, defect 11: what is absent says why
+assert s["variants"]["baseline"]["missing"]["batch_size"] == "the shim is not loaded", s["variants"]["baseline"]["missing"]
+# defect 14: how spin time was measured, per variant
+assert s["variants"]["baseline"]["spin"]["method"] in ("fentry", "kprobe", "sample", "none")
 PY
+check "report.md opens with readable machine/workload lines and a verdict (defect 14)" sh -c "
+	grep -q '^- \*\*machine\*\*: [0-9]* CPUs' '$R/report.md' &&
+	grep -q '^- \*\*workload\*\*: epbatch-bench-server, mode oneshot' '$R/report.md' &&
+	grep -q '^- preload vs baseline: ' '$R/report.md' &&
+	grep -q 'spin time' '$R/report.md' && ! grep -q '{\"' '$R/report.md'"
 check "report table on stdout names report.html" grep -q "report: $R/report.html" "$T/run.out"
 check "report table has the pair" grep -q "preload vs baseline" "$T/run.out"
 check "report.md written" grep -q "epoll syscalls/req" "$R/report.md"
@@ -75,6 +85,7 @@ rps = s["variants"]["baseline"]["rps"]["median"]
 assert "%.3f" % pre in dom, "%.3f" % pre
 assert "%.0f" % rps in dom
 assert "no /dev/epoll_batch" in dom
+assert "preload vs baseline: " in dom and "spin time" in dom   # the verdict (defect 14)
 PY
 else
 	echo "# chromium not installed: report.html not rendered"
@@ -104,7 +115,7 @@ check "no server left behind ($left)" [ "$left" = 0 ]
 "$TRACE" compare "$R/summary.json" "$R2/summary.json" >"$T/cmp.out" 2>"$T/cmp.err"
 check "compare of two summaries exits 0" [ $? = 0 ]
 check "compare pairs baseline with baseline" grep -q "$R2/summary.json:baseline vs $R/summary.json:baseline" "$T/cmp.out"
-"$TRACE" compare "$R/summary.json:baseline" "$R/summary.json:preload" --markdown --html "$T/c.html" >"$T/cmp2.out" 2>&1
+"$TRACE" compare "$R/summary.json:baseline" "$R/summary.json:preload" --markdown - --html "$T/c.html" >"$T/cmp2.out" 2>&1
 check "compare FILE:VARIANT, markdown and html" sh -c "grep -q '| epoll syscalls/req' '$T/cmp2.out' && grep -q '<svg' '$T/c.html'"
 check "2 vs 2 repeats: says too few repeats" grep -q "too few repeats" "$T/cmp2.out"
 

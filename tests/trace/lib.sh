@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Shared by the tracer's integration tests (sourced).
 set -u
 cd "$(dirname "$0")/../.."

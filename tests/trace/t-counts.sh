@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The tracer reports exactly the epoll syscalls a workload made, per thread,
 # whether it records a command or attaches to a running pid that then exits.
 . "$(dirname "$0")/lib.sh"

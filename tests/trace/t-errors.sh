@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Every failure a user can cause: one clear line on stderr, non-zero exit,
 # nothing half-written.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The spin-lock method ladder reports honestly which rung ran and why the
 # ones above it did not, and the rung that runs measures something.
 . "$(dirname "$0")/lib.sh"

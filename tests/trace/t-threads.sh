@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Hundreds of threads: every one gets its own exact row (no slot lost, no
 # lock in the tracer to serialize them), and --bpf-stats reports the
 # tracer's own BPF run time.

@@ -5,7 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
-#include "trace.h"
+#include "opts.h"
+#include "aggregate.h"
+#include "report.h"
+#include "session.h"
 
 static struct epb_thread mk(uint32_t tid, uint64_t add, uint64_t wait, uint64_t spin_ns,
 			    uint64_t slow_samples)

@@ -8,8 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "compare.h"
 #include "gate.h"
-#include "stats.h"
+#include "base/stats.h"
 #include "summary.h"
 
 static int metric(const char *key)
@@ -163,9 +164,50 @@ static void test_missing_metric(void **state)
 	struct gate_result r;
 
 	(void)state;
+	struct summary_series b = series(1, 0.1, 5, 0);
+	struct gate_config cfg;
+
+	(void)state;
+	/* defect 11: lost in the candidate fails the gate ... */
 	r = decide("p99_ms", series(1, 0.1, 5, 0), none);
-	assert_int_equal(r.verdict, GATE_NODATA);
+	assert_int_equal(r.verdict, GATE_MISSING);
 	assert_non_null(strstr(r.note, "candidate"));
+	/* ... unless --allow-missing */
+	gate_config_defaults(&cfg);
+	cfg.allow_missing = true;
+	gate_compare_metric(&b, &none, metric("p99_ms"), &cfg, &r);
+	assert_int_equal(r.verdict, GATE_NODATA);
+	free(b.samples);
+	/* absent in the baseline only: no data, not a failure */
+	r = decide("p99_ms", none, series(1, 0.1, 5, 0));
+	assert_int_equal(r.verdict, GATE_NODATA);
+}
+
+
+/* One verdict engine: gate's significance is compare's, on the same pairs. */
+static void test_one_verdict_engine(void **state)
+{
+	static const double shifts[] = { 0, 0.5, 1, 2, 5, 20 };
+	struct gate_config cfg;
+
+	(void)state;
+	gate_config_defaults(&cfg);
+	for (size_t i = 0; i < sizeof(shifts) / sizeof(*shifts); i++)
+		for (size_t n = 3; n <= 8; n++) {
+			struct summary_series b = series(100, 3, n, 0), c = series(100 + shifts[i], 3, n, 1);
+			struct cmp_metric cm;
+			struct gate_result r;
+
+			cmp_metric_alpha(&b, &c, metric("rps"), cfg.alpha, &cm);
+			gate_compare_metric(&b, &c, metric("rps"), &cfg, &r);
+			assert_int_equal(r.too_few, cm.verdict == CMP_TOO_FEW);
+			if (!r.too_few)
+				assert_int_equal(r.p <= cfg.alpha,
+						 cm.verdict == CMP_BETTER || cm.verdict == CMP_WORSE ||
+						 (cm.verdict == CMP_SAME && cm.delta == 0 && cm.p <= cfg.alpha));
+			free(b.samples);
+			free(c.samples);
+		}
 }
 
 static void test_thresholds_are_configurable(void **state)
@@ -258,6 +300,37 @@ static void test_summary_pairing(void **state)
 	free(rep);
 }
 
+/* defect 12: summaries of different workloads are told apart */
+static void test_workload_differs(void **state)
+{
+	json_t *a = doc("{\"schema\": \"epbatch-summary/1\", \"workload\": {\"server\": \"epbatch-bench-server\","
+			"\"mode\": \"oneshot\", \"duration_s\": 5, \"repeat\": 3}, \"variants\": {"
+			VARIANT("baseline", 100, 101, 99, 100) "}}");
+	json_t *b = doc("{\"schema\": \"epbatch-summary/1\", \"workload\": {\"server\": \"epbatch-bench-server\","
+			"\"mode\": \"oneshot\", \"duration_s\": 3, \"repeat\": 8}, \"variants\": {"
+			VARIANT("baseline", 100, 101, 99, 100) "}}");
+	json_t *c = doc("{\"schema\": \"epbatch-summary/1\", \"workload\": {\"server\": \"nginx -c x\","
+			"\"mode\": \"custom\"}, \"variants\": {"
+			VARIANT("baseline", 100, 101, 99, 100) "}}");
+	struct summary sa, sb, sc;
+	char err[256], why[256];
+
+	(void)state;
+	assert_int_equal(summary_from_json(a, "a", NULL, &sa, err, sizeof(err)), 0);
+	assert_int_equal(summary_from_json(b, "b", NULL, &sb, err, sizeof(err)), 0);
+	assert_int_equal(summary_from_json(c, "c", NULL, &sc, err, sizeof(err)), 0);
+	/* duration and repeats are how, not what */
+	assert_int_equal(summary_workload_differs(&sa, &sb, why, sizeof(why)), 0);
+	assert_int_equal(summary_workload_differs(&sa, &sc, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "nginx"));
+	summary_free(&sa);
+	summary_free(&sb);
+	summary_free(&sc);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +342,8 @@ int main(void)
 		cmocka_unit_test(test_too_few_uses_threshold_alone),
 		cmocka_unit_test(test_floor_and_zero),
 		cmocka_unit_test(test_missing_metric),
+		cmocka_unit_test(test_one_verdict_engine),
+		cmocka_unit_test(test_workload_differs),
 		cmocka_unit_test(test_thresholds_are_configurable),
 		cmocka_unit_test(test_summary_pairing),
 	};

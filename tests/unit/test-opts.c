@@ -5,7 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
-#include "trace.h"
+#include "opts.h"
+#include "aggregate.h"
+#include "report.h"
+#include "session.h"
 
 #define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
 #define ARGC(a) ((int)(sizeof(a) / sizeof(*(a))) - 1)

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "trace.h"
+#include "opts.h"
+#include "aggregate.h"
+#include "report.h"
+#include "session.h"
 
 static uint64_t errs[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
 static const char notes[2][192] = { "fentry: load: Operation not permitted", "kprobe: none" };
@@ -109,18 +112,162 @@ static void test_table(void **state)
 	FILE *f = open_memstream(&buf, &len);
 
 	(void)state;
+	struct trace_opts o = { .top = 1, .sort = SORT_CTL };
+
 	fill(&r, rows);
-	report_table(f, &r, "interval", 1);
+	report_table(f, &r, "interval", &o);
 	fclose(f);
 	assert_non_null(strstr(buf, "worker-0"));
 	assert_null(strstr(buf, "worker-1"));		/* -n 1: top row only */
-	assert_non_null(strstr(buf, "1 more active"));
+	/* what the cut rows held */
+	assert_non_null(strstr(buf, "(1 more threads: 3 ctl, 0 waits, 0.00 ms spin"));
 	assert_non_null(strstr(buf, "TOTAL"));
-	assert_non_null(strstr(buf, "spin: sample (fentry: load"));
+	assert_non_null(strstr(buf, "spin: sample"));
+	/* the method's notes are printed once by the session, not per table */
+	assert_null(strstr(buf, "fentry: load"));
 	assert_non_null(strstr(buf, "yes"));		/* worker-0's private table */
 	/* 5 ms of spin in a 2 s interval is 0.25 % */
 	assert_non_null(strstr(buf, "5.00"));
 	free(buf);
+}
+
+/*
+ * Defect 3: 30 epoll threads and 3 threads that only spin (socket/close):
+ * the default order must show the spinners in a top-20 table.
+ */
+static void test_sort_keeps_spinners(void **state)
+{
+	struct thread_stats rows[33] = {};
+	const struct thread_stats *order[33];
+	struct trace_opts o = { .top = 20 };
+	struct report r = { .pid = 1, .comm = "srv", .seconds = 1, .rows = rows, .nr_rows = 33 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < 33; i++) {
+		rows[i].tid = (uint32_t)(100 + i);
+		snprintf(rows[i].comm, sizeof(rows[i].comm), i < 30 ? "epoll-%d" : "churn-%d", i & 63);
+		if (i < 30) {
+			rows[i].ctl[EPB_CTL_MOD] = 1000 + (uint64_t)i;
+			rows[i].wait = 500;
+		} else {
+			rows[i].close = 10;
+			rows[i].spin_ns = 26000000;
+		}
+		stats_add(&r.totals, &rows[i]);
+	}
+	f = open_memstream(&buf, &len);
+	report_table(f, &r, "interval", &o);
+	fclose(f);
+	for (int i = 30; i < 33; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "churn-%d", i);
+		assert_non_null(strstr(buf, name));
+	}
+	assert_non_null(strstr(buf, "(13 more threads"));
+	free(buf);
+	/* the explicit keys */
+	assert_int_equal(report_rank(&r, SORT_SPIN, order), 33);
+	assert_int_equal(order[0]->tid, 130);
+	assert_int_equal(report_rank(&r, SORT_CTL, order), 33);
+	assert_int_equal(order[0]->tid, 129);
+	assert_int_equal(report_rank(&r, SORT_TID, order), 33);
+	assert_int_equal(order[0]->tid, 100);
+}
+
+/* Defect 13: the table fits the terminal: columns dropped by priority. */
+static void test_table_width(void **state)
+{
+	struct thread_stats rows[2];
+	struct trace_opts o = { .top = 0, .children = true };
+	struct report r;
+	char *buf = NULL, *line;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	fill(&r, rows);
+	setenv("COLUMNS", "80", 1);
+	f = open_memstream(&buf, &len);
+	report_table(f, &r, "interval", &o);
+	fclose(f);
+	unsetenv("COLUMNS");
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		assert_true(strlen(line) <= 80);
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	report_table(f, &r, "interval", &o);	/* not a terminal: every column */
+	fclose(f);
+	assert_non_null(strstr(buf, "PID"));	/* --children */
+	assert_non_null(strstr(buf, "ACC/s"));
+	assert_non_null(strstr(buf, "CLOSE/s"));
+	assert_non_null(strstr(buf, "ADD"));
+	free(buf);
+}
+
+/* Defect 9: a directory as the output path fails before any work. */
+static void test_writable_dir(void **state)
+{
+	char dir[] = "/tmp/epb-dir-XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(check_writable(dir), -1);
+	assert_int_equal(check_writable("-"), 0);
+	assert_int_equal(check_writable("/dev/null"), 0);	/* written in place, never renamed over */
+	rmdir(dir);
+	{
+		json_t *doc = json_pack("{s:i}", "x", 1);
+		struct stat st;
+
+		assert_int_equal(json_write_file(doc, "/dev/null"), 0);
+		assert_int_equal(stat("/dev/null", &st), 0);
+		assert_true(S_ISCHR(st.st_mode));	/* still the device */
+		json_decref(doc);
+	}
+}
+
+static void doc_key(char *buf, size_t len, const char *grp, const char *key)
+{
+	if (grp)
+		snprintf(buf, len, "`%s.%s`", grp, key);
+	else
+		snprintf(buf, len, "`%s`", key);
+}
+
+static json_t *sub_object(json_t *o, const char *grp)
+{
+	return grp ? json_object_get(o, grp) : o;
+}
+
+/* The one counter table: every key it generates is in the JSON and in the schema doc. */
+static void test_counter_table_documented(void **state)
+{
+	char *doc = read_text("docs/json-schema.md", 1 << 20);
+	struct thread_stats rows[2];
+	struct trace_opts o = { .sample_hz = 99 };
+	struct report r;
+	json_t *j, *th;
+	char want[96];
+
+	(void)state;
+	assert_non_null(doc);
+	fill(&r, rows);
+	j = report_json(&r, &o, errs, NULL, 1.0);
+	th = json_array_get(json_object_get(j, "threads"), 0);
+#define CHECK(f, grp, key)								\
+	doc_key(want, sizeof(want), grp, key);						\
+	if (!strstr(doc, want))								\
+		fail_msg("%s is not documented in docs/json-schema.md", want);		\
+	assert_true(json_is_integer(json_object_get(sub_object(th, grp), key)));
+	EPB_COUNTERS(CHECK)
+#undef CHECK
+	json_decref(j);
+	free(doc);
 }
 
 int main(void)
@@ -129,6 +276,10 @@ int main(void)
 		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_sort_keeps_spinners),
+		cmocka_unit_test(test_table_width),
+		cmocka_unit_test(test_writable_dir),
+		cmocka_unit_test(test_counter_table_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <math.h>
-#include "stats.h"
+#include "base/stats.h"
 
 #define EPS 1e-9
 

@@ -194,7 +194,8 @@ static void test_view_pairs(void **state)
 	cmp_table_free(&t);
 	assert_int_equal(cmp_skipped_table(&v, &t), 0);
 	assert_int_equal(t.rows, 2);
-	assert_string_equal(t.cell[2], "kmod");
+	assert_string_equal(t.cell[3], "kmod");	/* row 1: variant, what, reason */
+	assert_string_equal(t.cell[4], "every metric");
 	cmp_table_free(&t);
 	cmp_view_free(&v);
 	free(s);
@@ -223,6 +224,69 @@ static void test_view_pairs(void **state)
 	assert_int_equal(v.npairs, 2);
 	assert_int_equal(v.pairs[0].ref, 0);
 	assert_int_equal(v.pairs[1].ref, 0);
+	cmp_view_free(&v);
+	free(s);
+}
+
+/*
+ * Issue 12, defect 14: the report opens with a verdict per variant in plain
+ * words, says how spin time was measured, and shows the machine and the
+ * workload as readable lines (not raw JSON).
+ */
+static const char worded[] =
+	"{\"schema\": \"epbatch-summary/1\","
+	" \"machine\": {\"cpus\": 2, \"kernel\": \"6.18.44\", \"arch\": \"x86_64\", \"model\": \"AMD EPYC\"},"
+	" \"workload\": {\"server\": \"epbatch-bench-server\", \"mode\": \"oneshot\", \"duration_s\": 3,"
+	"   \"repeat\": 3, \"order\": \"interleaved\", \"server_threads\": 2, \"reuseport\": true,"
+	"   \"load\": {\"generator\": \"epbatch-load\", \"connections\": 32, \"threads\": 1, \"mode\": \"keepalive\"}},"
+	" \"variants\": {"
+	"  \"baseline\": {\"runs\": 3, \"spin\": {\"method\": \"sample\", \"sample_hz\": 99, \"slowpath_samples\": 1},"
+	"    \"rps\": {\"median\": 100, \"samples\": [90, 100, 110]},"
+	"    \"epoll_syscalls_per_req\": {\"median\": 1.0, \"samples\": [1.0, 1.01, 0.99]},"
+	"    \"spin_ns_per_req\": {\"median\": 10, \"samples\": [0, 10, 30]}},"
+	"  \"preload\": {\"runs\": 3, \"spin\": {\"method\": \"none\"},"
+	"    \"missing\": {\"spin_ns_per_req\": \"no spin-lock method could run (fentry: EPERM)\"},"
+	"    \"rps\": {\"median\": 105, \"samples\": [95, 105, 115]},"
+	"    \"epoll_syscalls_per_req\": {\"median\": 0.23, \"samples\": [0.22, 0.23, 0.24]}}}}";
+
+static void test_verdict_words(void **state)
+{
+	struct summary *s = calloc(1, sizeof(*s));
+	const char *specs[1];
+	char err[512], line[1024], *buf = NULL;
+	size_t len = 0;
+	struct cmp_view v;
+	FILE *f;
+
+	(void)state;
+	specs[0] = write_tmp("w.json", worded);
+	assert_int_equal(summary_load(specs[0], s, err, sizeof(err)), 0);
+	assert_int_equal(cmp_view_build(&v, s, 1, specs, err, sizeof(err)), 0);
+	cmp_verdict_line(&v, &v.pairs[0], line, sizeof(line));
+	assert_non_null(strstr(line, "preload vs baseline: "));
+	assert_non_null(strstr(line, "epoll syscalls/req -77% (not testable with 3 vs 3 repeats)"));
+	/* the candidate lost spin time that the reference measured: said */
+	assert_non_null(strstr(line, "spin ns/req not measured in preload"));
+	/* 3 vs 3 repeats cannot reach alpha: say so, and what would */
+	assert_non_null(strstr(line, "throughput change cannot be significant with 3 repeats: use --repeat "));
+	assert_non_null(strstr(line, "for a 10% effect"));
+	cmp_spin_line(&v.items[0], line, sizeof(line));
+	assert_non_null(strstr(line, "sampling at 99 Hz"));
+	assert_non_null(strstr(line, "1 slow-path sample over"));
+	cmp_spin_line(&v.items[1], line, sizeof(line));
+	assert_non_null(strstr(line, "not measured: no spin-lock method could run"));
+	f = open_memstream(&buf, &len);
+	cmp_print_summary(f, &v, true);
+	cmp_print(f, &v, true);
+	fclose(f);
+	assert_non_null(strstr(buf, "**machine**: 2 CPUs, AMD EPYC, Linux 6.18.44 (x86_64)"));
+	assert_non_null(strstr(buf, "epbatch-bench-server, mode oneshot, 2 server threads"));
+	assert_null(strstr(buf, "{\""));		/* no raw JSON */
+	assert_non_null(strstr(buf, "p99 latency ms"));	/* a unit on p99 */
+	assert_non_null(strstr(buf, "not measured"));	/* never a 0 */
+	free(buf);
+	/* more spread, more repeats needed */
+	assert_true(cmp_repeats_for(&v.items[0].v->m[SM_RPS], &v.items[1].v->m[SM_RPS], 0.10) >= 4);
 	cmp_view_free(&v);
 	free(s);
 }
@@ -286,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_view_pairs),
 		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_verdict_words),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,9 +10,13 @@
  * allocating and freeing fds contend on the shared files->file_lock.
  * --gate waits for SIGUSR1 (or a line on stdin) before starting, so a tracer
  * can attach to the pid first.
+ * --leader-exit: main starts the threads and calls pthread_exit (the leader
+ * becomes a zombie while the threads run, as some servers do); with --gate
+ * the threads wait for the signal, else they start after 200 ms.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +28,7 @@
 #include <unistd.h>
 
 static long nthreads = 2, adds, mods, dels, bad, waits, churn;
-static int gate_fd[2];
+static int gate_fd[2], leader_exit, gated;
 
 static void die(const char *what)
 {
@@ -97,6 +101,15 @@ static void *worker(void *arg)
 
 	snprintf(name, sizeof(name), "ctl-%ld", k);
 	pthread_setname_np(pthread_self(), name);
+	if (leader_exit) {
+		struct pollfd p = { .fd = gate_fd[0], .events = POLLIN };
+
+		if (!gated)
+			usleep(200000);
+		else
+			while (poll(&p, 1, -1) < 0 && errno == EINTR)
+				;
+	}
 	if (churn)
 		churn_fds(churn);
 	else
@@ -144,7 +157,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "threads", 1, NULL, 't' }, { "adds", 1, NULL, 'a' }, { "mods", 1, NULL, 'm' },
 		{ "dels", 1, NULL, 'd' }, { "bad", 1, NULL, 'b' }, { "waits", 1, NULL, 'w' },
-		{ "churn", 1, NULL, 'c' }, { "gate", 0, NULL, 'g' }, { 0 }
+		{ "churn", 1, NULL, 'c' }, { "gate", 0, NULL, 'g' },
+		{ "leader-exit", 0, NULL, 'L' }, { 0 }
 	};
 	pthread_t *tids;
 	int c, gate = 0;
@@ -159,12 +173,30 @@ int main(int argc, char **argv)
 		case 'w': waits = num(optarg); break;
 		case 'c': churn = num(optarg); break;
 		case 'g': gate = 1; break;
+		case 'L': leader_exit = 1; break;
 		default: return 2;
 		}
 	}
 	if ((!churn && adds < 1) || dels > adds || nthreads < 1) {
 		fprintf(stderr, "ctlgen: need --adds >= 1, --dels <= --adds, --threads >= 1\n");
 		return 2;
+	}
+	if (leader_exit) {
+		struct sigaction sa = { .sa_handler = on_usr1 };
+
+		gated = gate;
+		if (pipe(gate_fd))
+			die("pipe");
+		sigaction(SIGUSR1, &sa, NULL);
+		tids = calloc((size_t)nthreads, sizeof(*tids));
+		for (long k = 1; k <= nthreads; k++)
+			if (pthread_create(&tids[k - 1], NULL, worker, (void *)k))
+				die("pthread_create");
+		if (gate) {
+			printf("ready %d\n", (int)getpid());
+			fflush(stdout);
+		}
+		pthread_exit(NULL);
 	}
 	if (gate)
 		wait_gate();

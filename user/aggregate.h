@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Per-thread deltas and sums of the kernel's per-thread array (the counter table). */
+#ifndef EPBATCH_AGGREGATE_H
+#define EPBATCH_AGGREGATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "../bpf/epbatch.h"
+#include "opts.h"
+#include "base/base.h"
+
+/* User-facing numbers of one thread (or the totals) over an interval. */
+struct thread_stats {
+	uint32_t tid, tgid;
+	char comm[EPB_COMM_LEN];
+	bool private_fd_table, exited;
+	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns, wait_ns;
+#define EPB_FIELD(f, group, key) uint64_t f;
+	EPB_COUNTERS(EPB_FIELD)		/* bpf/epbatch.h: the one counter table */
+#undef EPB_FIELD
+	uint64_t batch_submits;		/* kmod_submit + uring_enter */
+	uint64_t spin_count, spin_ns, spin_files_count, spin_files_ns;	/* by the method */
+	uint64_t spin_hist[EPB_HIST_SLOTS];
+};
+
+struct snapshot {
+	uint32_t n;			/* slots copied */
+	struct epb_thread *t;
+	double ts;			/* seconds, CLOCK_MONOTONIC */
+};
+
+int snapshot_take(struct snapshot *s, const struct epb_thread *threads, uint32_t n, double ts);
+void snapshot_free(struct snapshot *s);
+/* cur - prev for slot i, with spin time derived for the method. */
+void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
+		  enum spin_choice method, double period_ns, struct thread_stats *out);
+void stats_add(struct thread_stats *sum, const struct thread_stats *t);
+bool stats_active(const struct thread_stats *t);
+uint64_t stats_ctl_total(const struct thread_stats *t);
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Kernel symbols from /proc/kallsyms: the text ranges the sampler needs. */
+#ifndef EPBATCH_KSYMS_H
+#define EPBATCH_KSYMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "base/base.h"
+
+struct ksyms;
+/* names: the functions ksyms_range() will be asked about */
+struct ksyms *ksyms_load(const char *path, const char *const *names, size_t nr_names);
+void ksyms_free(struct ksyms *ks);
+/* [start, end) of a function's text; false if absent */
+bool ksyms_range(const struct ksyms *ks, const char *name, uint64_t *start, uint64_t *end);
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The command lines of `-p PID` and `record`: struct trace_opts and its parser. */
+#ifndef EPBATCH_OPTS_H
+#define EPBATCH_OPTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "base/base.h"
+
+enum spin_choice { SPIN_AUTO = 0, SPIN_FENTRY, SPIN_KPROBE, SPIN_SAMPLE, SPIN_OFF };
+/* Row order of the tables: SORT_AUTO = by the largest share of any column. */
+enum sort_key { SORT_AUTO = 0, SORT_CTL, SORT_WAIT, SORT_SPIN, SORT_TID };
+
+struct trace_opts {
+	pid_t pid;			/* -p; 0 with a command */
+	char **command;			/* record -- COMMAND ...; NULL-terminated */
+	double duration;		/* -d; 0 = until the target exits or Ctrl-C */
+	double interval;		/* -i; 0 = no interval tables */
+	const char *json;		/* --json / record -o; "-" = stdout */
+	enum spin_choice spin;
+	int sample_hz;			/* sampling rung frequency per CPU */
+	bool children;			/* also trace processes the target forks */
+	bool bpf_stats;			/* BPF_ENABLE_STATS run time in the JSON */
+	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls */
+	bool shim_probes;		/* the shim's USDT probes (a trap per batch) */
+	bool quiet;			/* no tables (record) */
+	bool verbose;			/* libbpf's log */
+	int top;			/* rows per table; 0 = all */
+	const char *variant;		/* recorded in the JSON when set */
+	const char *comm;		/* the target's name when /proc cannot tell yet (record) */
+	enum sort_key sort;		/* --sort */
+	bool version;			/* --version was asked for (with *help) */
+};
+
+/* Returns 0, or -1 after printing one line; *help set for --help. */
+/* The defaults of every option (what a command line without flags gives). */
+void trace_opts_defaults(struct trace_opts *o);
+int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help);
+int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help);
+const char *spin_choice_name(enum spin_choice c);
+/* The method that ran, for output: "none" for SPIN_OFF and SPIN_AUTO. */
+const char *spin_method_name(enum spin_choice m);
+void usage(FILE *f);
+#endif

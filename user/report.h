@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Output of a session: the per-thread table and the epbatch/1 JSON document. */
+#ifndef EPBATCH_REPORT_H
+#define EPBATCH_REPORT_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include "aggregate.h"
+#include "loader.h"
+#include "base/base.h"
+
+struct report {
+	pid_t pid;
+	const char *comm;
+	double seconds;			/* interval length */
+	enum spin_choice method;
+	const char (*notes)[192];
+	int nr_notes;
+	struct thread_stats *rows;	/* one per thread, any order */
+	uint32_t nr_rows;
+	struct thread_stats totals;
+};
+
+/* Active rows in table order (--sort); out has room for r->nr_rows. */
+size_t report_rank(const struct report *r, enum sort_key k, const struct thread_stats **out);
+void report_table(FILE *f, const struct report *r, const char *title, const struct trace_opts *o);
+/* The epbatch/1 document; the caller adds/keeps its own extra keys. */
+struct json_t;
+struct json_t *report_json(const struct report *r, const struct trace_opts *o,
+			   const uint64_t ctl_errno[EPB_CTL_OPS][EPB_MAX_ERRNO + 1],
+			   const struct bpf_usage *bpf, double attach_ms);
+#endif
