@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Log-bucketed histogram; see hist.h. */
 #include "hist.h"
 

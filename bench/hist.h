@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * A log-bucketed latency histogram (the HdrHistogram idea, reduced): values
  * below 64 get a bucket each, above that every power of two is split into 32

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Minimal HTTP/1.x request and response parsing; see http.h. */
 #include "http.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The little HTTP/1.x the reference workload speaks: enough for the server to
  * answer wrk, ab and epbatch-load, and for epbatch-load to check every answer.

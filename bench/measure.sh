@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Benchmark (not a test): throughput of every server mode, measured with
 # epbatch-load, repeated and interleaved (round 1: every mode, round 2: every
 # mode, ...) so that drift on a shared machine hits all modes alike.

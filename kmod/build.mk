@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # kmod/build.mk: the epoll_batch module and the qemu test guest.
 #   make kmod      $(BUILD)/kmod/epoll_batch.ko against KDIR
 #   make vmcheck   the module for the guest's kernel, the guest test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libepbatch.so, the LD_PRELOAD shim that batches epoll_ctl (preload/).
 # Top-level sources only: preload/bench/ holds the shim's benchmark.
 PRELOAD_SRCS := $(wildcard preload/*.c)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Benchmark (not a test): what a syscall, epoll_ctl, epoll_wait and the
 # io_uring backend's batches (1..64 ops, alone and fused with the wait) cost
 # on this machine, without the shim (preload/bench/costs.c).  The table on

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Benchmark (not a test): exact, machine-independent costs of libepbatch.so
 # on build/shim/epbatch-rearm loops.
 #

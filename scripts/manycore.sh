@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The Apache Traffic Server experiment (a private fd table per event thread:
 # accept4/close stop spinning on the shared files_struct->file_lock), with
 # the reference server, on a machine with many cores: baseline (one table

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=sh disable=SC2015
 # Helpers for the bench/ integration tests (sourced, not run).
 # Every wait here is bounded; every server started is stopped by the EXIT trap.

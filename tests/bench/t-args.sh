@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck disable=SC1091,SC2015  # lib.sh; "A && B || fail" is meant
 # Bad input: one clear line on stderr, nothing on stdout, non-zero exit,
 # for both programs; loads to anything but 127.0.0.1 are refused; a load

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck disable=SC1091,SC2015  # lib.sh; "A && B || fail" is meant
 # The epoll_ctl contract of docs/bench.md, counted by strace over a known
 # number of requests R on C connections with T worker threads:

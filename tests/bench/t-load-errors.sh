@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck disable=SC1091,SC2015  # lib.sh; "A && B || fail" is meant
 # epbatch-load classifies what goes wrong: a scripted misbehaving server on
 # 127.0.0.1 (Python, bounded to 10 s) produces each error kind in turn, and

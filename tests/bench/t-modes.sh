@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck disable=SC1091,SC2015  # lib.sh; "A && B || fail" is meant
 # Every server mode and listener layout under load: zero errors, requests
 # answered, the server's own count agrees, workers named worker-N, and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck disable=SC1091,SC2015  # lib.sh; "A && B || fail" is meant
 # Graceful stop: SIGTERM (idle and under load) and SIGINT end the server
 # with status 0 within a bound, and the summary is written and complete;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck disable=SC1091,SC2015  # lib.sh; "A && B || fail" is meant
 # Third-party clients drive the server: wrk for 2 s per mode (zero socket
 # errors, no non-2xx), and ab for HTTP/1.0 with and without keep-alive.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Unit test of bench/hist.c: the buckets tile the whole uint64_t range with
  * the promised precision, and quantiles of known distributions come out

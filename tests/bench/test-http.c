@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Unit test of bench/http.c: what the server accepts as a request and what
  * epbatch-load accepts as a response, including partial and hostile input.

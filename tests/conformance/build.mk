@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The epoll conformance suite: one program per scenario, each printing a
 # transcript that tests/conformance/t-conformance.sh compares between a
 # native run and runs under the shim.

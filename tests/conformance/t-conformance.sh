@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The epoll conformance suite: run every scenario natively (twice: the
 # transcript must not change from run to run) and under
 # LD_PRELOAD=libepbatch.so with each backend, and diff the transcripts.

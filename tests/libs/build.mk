@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Programs on real event libraries (Debian's libuv1-dev and libevent-dev),
 # run natively and under libepbatch.so by tests/libs/t-libs.sh.  Each is
 # built only when pkg-config finds its library, so a build without them

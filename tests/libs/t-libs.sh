@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Real event libraries under libepbatch.so: build/libs/uv-echo (libuv) and
 # build/libs/ev-echo (libevent, with and without its epoll changelist) each
 # run a TCP echo server and clients on 127.0.0.1 in one process (many

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # tests/servers/: helpers of the real-server scenarios (scripts/servers/,
 # tests/servers/t-*.sh): srvcheck, the integrity client, and loadparse, the
 # load generator parser (user/loadgen.c) as a filter.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=bash
 # Shared part of tests/servers/t-*.sh: run a server's scenarios with --check
 # for the baseline and every shim backend this machine has.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # haproxy under the shim (every backend this machine has) and without it:
 # scenarios keepalive close large; zero client errors, zero integrity mismatches, clean exit
 # (scripts/servers/haproxy.sh --check).

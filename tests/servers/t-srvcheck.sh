@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # srvcheck itself can fail: nothing listening, a wrong body, a wrong status,
 # bad usage.  (Without this the server tests could not tell "no problem"
 # from "no check".)

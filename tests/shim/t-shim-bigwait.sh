@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # A wait with maxevents above the shim's fused-wait buffer (redis asks for
 # 10,128) must still be fused under uring: epoll may return fewer events
 # than maxevents, so the shim can fuse with the buffer it has.  Runs

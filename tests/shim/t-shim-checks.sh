@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # libepbatch.so behaviour: coalescing and errno, close_range robustness,
 # signal-handler reentrancy, EPBATCH_UNSHARE -- natively and under every
 # backend available, plus the shim's own counters proving the ops were

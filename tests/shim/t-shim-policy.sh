@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The shim's policy (preload/policy.c): batch only where it pays.  With a
 # fixed break-even (EPBATCH_MIN_BATCH=N, so no timing decides the outcome):
 #   - a loop of 1 op per iteration sends every epoll_ctl straight to the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # EPBATCH_STATS=FILE writes each process's counter line to FILE.PID (the
 # process and every child that runs the shim, exec'd ones included) and
 # nothing to stderr, so a program whose stderr is captured and compared

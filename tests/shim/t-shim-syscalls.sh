@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Syscall counts under libepbatch.so, by strace: a loop re-arming 64 fds per
 # iteration makes 64 epoll_ctl + 1 epoll_wait natively; under a batching
 # backend epoll_ctl must drop below 1% of that and each iteration must be

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The shim's counters are USDT probes (provider "epbatch") that epbatch-trace
 # attaches to: every documented probe must be in libepbatch.so's notes, and
 # epbatch:flush must carry its two arguments (nr_ops, backend).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The guest test suite: what `scripts/vm-test` runs when given no command.
 # Runs inside the test guest (busybox sh, root, cwd = the source tree, the
 # module already inserted by /init, BUILD = the absolute build directory).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Host side of the VM tests (picked up by tests/run-tests.sh): build the
 # module for the guest's kernel and the guest test programs, then boot the
 # guest with scripts/vm-test, which runs tests/vm/guest-suite.sh (the

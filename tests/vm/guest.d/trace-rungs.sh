@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # In the guest (Debian's 6.1 kernel, where fentry and kprobes exist): the
 # tracer's BPF programs load on 6.1's verifier, and the fentry and kprobe
 # rungs measure real slow-path spinning on the fd-table lock from threads

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck disable=SC2015  # "A && B || fail" is meant
 # In the guest (Debian's 6.1 kernel, where the tracer's fentry rung counts
 # every entry into the spin-lock slow path exactly): `epbatch-trace run` with
