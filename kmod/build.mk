@@ -79,4 +79,7 @@ install-kmod-udev:
 	install -m 0644 kmod/60-epoll-batch.rules $(DESTDIR)$(UDEVRULESDIR)/
 	@getent group epoll-batch >/dev/null || \
 		echo "install: no group epoll-batch yet: groupadd --system epoll-batch, then add the server's user to it"
-.PHONY: install-kmod-udev
+uninstall: uninstall-kmod-udev
+uninstall-kmod-udev:
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-epoll-batch.rules
+.PHONY: install-kmod-udev uninstall-kmod-udev

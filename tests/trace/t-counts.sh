@@ -97,7 +97,7 @@ check "-p --children follows a child that existed before attach" verify "$T/tree
 SHIM=$BUILD/libepbatch.so
 if [ -f "$SHIM" ]; then
 	for flag in --shim-probes ""; do
-		$TRACE record $flag -o "$T/usdt.json" -- env LD_PRELOAD="$PWD/$SHIM" EPBATCH_BACKEND=uring \
+		$TRACE record $flag -o "$T/usdt.json" -- env LD_PRELOAD="$PWD/$SHIM" EPBATCH_BACKEND=uring EPBATCH_MIN_BATCH=0 \
 			$BUILD/shim/epbatch-rearm -n 16 -i 50 >/dev/null 2>&1
 		check "record ${flag:-without --shim-probes}: shim batches" pyjson "$T/usdt.json" "$flag" <<'PY'
 import json, sys
