@@ -148,6 +148,7 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	if (idx != q->n) {
 		qop_fold(o, op, ev);
 		q->live -= o->op == 0;
+		thr.lp.saved += o->op == 0 ? 2 : 1;	/* ADD+DEL: both gone */
 		q->st.coalesced++;
 		DTRACE_PROBE2(epbatch, coalesced, fd, op);
 	} else {

@@ -34,8 +34,12 @@
 
 int policy_fixed;			/* EPBATCH_MIN_BATCH=0: always batch */
 _Atomic int ctl_careful;
-static _Atomic unsigned min_batch;	/* 0: not measured yet */
-static unsigned calib_direct_ns, calib_batch_ns;	/* per iteration, at n = 16 */
+/* The break-even batch size for a wait that may block (its fused form
+ * completes inline when events are ready) and for a 0-timeout wait (its
+ * fused form also cancels the wait when nothing is ready: dearer).
+ * 0: not measured yet; UINT_MAX: batching never pays. */
+static _Atomic unsigned min_batch[2];
+static unsigned calib_direct_ns[2], calib_batch_ns[2];	/* per iteration, at n = 16 */
 
 #define FIX 16			/* fixed point of the averages */
 #define PROBE_EVERY 64
@@ -45,9 +49,11 @@ static unsigned calib_direct_ns, calib_batch_ns;	/* per iteration, at n = 16 */
  * the measurement waits until a thread gets there. */
 unsigned policy_batch_from = 2 * FIX;
 
-static void set_min_batch(unsigned b)
+static void set_min_batch(unsigned b, unsigned b_poll)
 {
-	atomic_store(&min_batch, b);
+	atomic_store(&min_batch[1], b_poll);
+	atomic_store(&min_batch[0], b);
+	b = b < b_poll ? b : b_poll;
 	policy_batch_from = (b < 2 ? b : 2) * FIX;
 }
 
@@ -71,13 +77,13 @@ int policy_init(void)
 		}
 	}
 	if (be_kind == EPB_BE_SYNC) {
-		set_min_batch(UINT_MAX);
+		set_min_batch(UINT_MAX, UINT_MAX);
 		policy_batch_from = UINT_MAX;	/* sync: always direct */
 		return 0;
 	}
 	if (!v || !*v)
 		return 0;
-	set_min_batch(n ? (unsigned)n : 1);
+	set_min_batch(n ? (unsigned)n : 1, n ? (unsigned)n : 1);
 	if (!n) {
 		policy_fixed = 1;
 		policy_batch_from = 0;
@@ -93,19 +99,22 @@ static unsigned long now_ns(void)
 	return (unsigned long)ts.tv_sec * 1000000000UL + (unsigned long)ts.tv_nsec;
 }
 
-#define CAL_ITERS 8	/* iterations per timed run */
+#define CAL_ITERS 4	/* iterations per timed run */
 #define CAL_RUNS 5	/* runs per variant, interleaved; the minimum counts */
+#define CAL_FDS 32	/* the largest batch measured */
+#define CAL_SIZES 5	/* 2, 4, 8, 16, 32 */
 
 static _Atomic int calib_busy;	/* a thread is measuring */
 static struct tq calib_q;	/* the measuring thread's queue meanwhile */
 
 /*
- * ns per loop iteration of n EPOLL_CTL_MODs of a ready socket and a wait
- * that returns its event, through the shim's own paths: the direct one
- * (batch 0) or deferral and the fused wait (batch 1), so the user-space
- * work of each way is in the figure, not only the kernel's.
+ * ns per loop iteration of a MOD of each of n ready sockets and a wait that
+ * returns an event (blocking, or with timeout 0: poll), through the shim's
+ * own paths: the direct one (batch 0) or deferral and the fused wait (batch
+ * 1), so the user-space work of each way is in the figure, not only the
+ * kernel's.  n different fds: MODs of one fd would be coalesced into one.
  */
-static unsigned long time_loop(int ep, int fd, unsigned n, int batch)
+static unsigned long time_loop(int ep, const int *fds, unsigned n, int batch, int poll)
 {
 	struct epoll_event out[2];
 	unsigned long t0;
@@ -116,105 +125,106 @@ static unsigned long time_loop(int ep, int fd, unsigned n, int batch)
 		for (unsigned i = 0; i < n; i++) {
 			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
 
-			shim_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+			shim_ctl(ep, EPOLL_CTL_MOD, fds[i], &ev);
 		}
-		shim_wait(ep, out, 2, -1, NULL, NULL, EPB_WAIT);
+		shim_wait(ep, out, 2, poll ? 0 : -1, NULL, NULL, EPB_WAIT);
 	}
 	return (now_ns() - t0) / CAL_ITERS;
 }
 
 /*
- * The smallest batch (1..QCAP) that this thread's backend, with the shim's
- * bookkeeping, runs faster than direct syscalls, from two batch sizes:
- * cost = fixed + n * per_op for each way.  On a private epoll instance and
- * socket pair (raw syscalls, then told to the mirror), with this thread's
- * queue set aside and signals blocked (a handler's epoll_ctl would land in
- * the scratch queue).  UINT_MAX: batching never pays here.
+ * The smallest batch that this thread's backend, with the shim's
+ * bookkeeping, runs faster (by 2%: beyond the spread of the minimum of 5
+ * runs here) than the direct way, at that size
+ * and every larger size measured (2..32), for each wait form: out[0]
+ * blocking, out[1] poll.  UINT_MAX: batching never pays here.  On a
+ * private epoll instance and socket pairs (raw syscalls, then told to the
+ * mirror), with this thread's queue set aside and signals blocked (a
+ * handler's epoll_ctl would land in the scratch queue).
  */
-static unsigned calibrate(void)
+static void calibrate(unsigned out[2])
 {
-	const unsigned n1 = 1, n2 = 16;
-	unsigned long d1 = ULONG_MAX, d2 = ULONG_MAX, b1 = ULONG_MAX, b2 = ULONG_MAX;
-	double dfix, dop, bfix, bop, be;
-	struct epoll_event ev = { .events = EPOLLIN };
+	unsigned long d[2][CAL_SIZES], b[2][CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
 	struct tq *saved_q = thr.q;
-	int ep, sv[2], saved = errno;
+	int ep, sv[CAL_FDS][2], fds[CAL_FDS], nfd = 0, saved = errno;
 	sigset_t all, old;
 	struct epinfo *epi;
 	uint64_t e;
 
+	out[0] = out[1] = UINT_MAX;
 	ep = (int)real_syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (ep < 0)
-		return UINT_MAX;
-	if (real_syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		real_close(ep);
-		return UINT_MAX;
-	}
-	(void)!write(sv[1], "x", 1);
-	real_epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev);
+		return;
 	note_epoll(ep, EPOLL_CLOEXEC);
 	e = slot_ptr(thr.tab, ep) ? atomic_load(slot_ptr(thr.tab, ep)) : 0;
-	if (s_kind(e) != K_EPOLL || !slot_ptr(thr.tab, sv[0]))
-		goto out;
-	slot_set(sv[0], s_make(K_POLL, s_id(e), S_REG, EPOLLIN));
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	memset(&calib_q, 0, sizeof(calib_q));
-	calib_q.tid = my_tid();
-	calib_q.tab = thr.tab;
-	thr.q = &calib_q;
-	thr.lp.calibrating = 1;
-	epi = epi_get(s_id(e));
-	atomic_store(&epi->owner, &calib_q);
-	atomic_store(&epi->waiter, my_tid());
-	for (int r = 0; r < CAL_RUNS; r++) {
-		unsigned long t;
+	for (; nfd < CAL_FDS && s_kind(e) == K_EPOLL; nfd++) {
+		struct epoll_event ev = { .events = EPOLLIN };
 
-		t = time_loop(ep, sv[0], n1, 0);
-		d1 = t < d1 ? t : d1;
-		t = time_loop(ep, sv[0], n1, 1);
-		b1 = t < b1 ? t : b1;
-		t = time_loop(ep, sv[0], n2, 0);
-		d2 = t < d2 ? t : d2;
-		t = time_loop(ep, sv[0], n2, 1);
-		b2 = t < b2 ? t : b2;
+		if (real_syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				 sv[nfd]) < 0)
+			break;
+		fds[nfd] = sv[nfd][0];
+		if (!slot_ptr(thr.tab, sv[nfd][1]) || write(sv[nfd][1], "x", 1) != 1 ||
+		    real_epoll_ctl(ep, EPOLL_CTL_ADD, fds[nfd], &ev) < 0) {
+			nfd++;
+			break;
+		}
+		slot_set(fds[nfd], s_make(K_POLL, s_id(e), S_REG, EPOLLIN));
 	}
-	thr.lp = saved_lp;
-	thr.q = saved_q;
-	atomic_store(&epi->waiter, WAITER_SHARED);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-out:
+	if (nfd == CAL_FDS) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		memset(&calib_q, 0, sizeof(calib_q));
+		calib_q.tid = my_tid();
+		calib_q.tab = thr.tab;
+		thr.q = &calib_q;
+		thr.lp.calibrating = 1;
+		epi = epi_get(s_id(e));
+		atomic_store(&epi->owner, &calib_q);
+		atomic_store(&epi->waiter, my_tid());
+		for (int f = 0; f < 2; f++)
+			for (int s = 0; s < CAL_SIZES; s++)
+				d[f][s] = b[f][s] = ULONG_MAX;
+		for (int r = 0; r < CAL_RUNS; r++)
+			for (int f = 0; f < 2; f++)
+				for (int s = 0; s < CAL_SIZES; s++) {
+					unsigned long t;
+
+					t = time_loop(ep, fds, 2U << s, 0, f);
+					d[f][s] = t < d[f][s] ? t : d[f][s];
+					t = time_loop(ep, fds, 2U << s, 1, f);
+					b[f][s] = t < b[f][s] ? t : b[f][s];
+				}
+		thr.lp = saved_lp;
+		thr.q = saved_q;
+		atomic_store(&epi->waiter, WAITER_SHARED);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		for (int f = 0; f < 2; f++) {
+			calib_direct_ns[f] = (unsigned)d[f][3];
+			calib_batch_ns[f] = (unsigned)b[f][3];
+			for (int s = CAL_SIZES - 1; s >= 0 && b[f][s] * 100 < d[f][s] * 98; s--)
+				out[f] = 2U << s;
+		}
+	}
 	slot_reset(ep);
-	slot_reset(sv[0]);
-	slot_reset(sv[1]);
-	real_close(sv[0]);
-	real_close(sv[1]);
 	real_close(ep);
+	for (int i = 0; i < nfd; i++) {
+		slot_reset(sv[i][0]);
+		slot_reset(sv[i][1]);
+		real_close(sv[i][0]);
+		real_close(sv[i][1]);
+	}
 	errno = saved;
-	if (d1 == ULONG_MAX)
-		return UINT_MAX;
-	calib_direct_ns = (unsigned)d2;
-	calib_batch_ns = (unsigned)b2;
-	dop = ((double)d2 - (double)d1) / (n2 - n1);
-	bop = ((double)b2 - (double)b1) / (n2 - n1);
-	dfix = (double)d1 - dop * n1;
-	bfix = (double)b1 - bop * n1;
-	/* 5% margin: a batch must win clearly, not within the noise */
-	if (bop * 1.05 >= dop)
-		return b1 * 1.05 < d1 ? 1 : UINT_MAX;
-	be = (bfix * 1.05 - dfix) / (dop - bop * 1.05);
-	if (be <= 1)
-		return 1;
-	return be >= QCAP ? UINT_MAX : (unsigned)be + 1;
 }
 
-/* The break-even batch size, measured on first use (from a wait of a loop
- * thread, never inside the shim).  While another thread measures: UINT_MAX
- * (direct), for now. */
+/* The break-even batch size for this thread's wait form (thr.lp.poll),
+ * measured on first use (from a wait of a loop thread, never inside the
+ * shim).  While another thread measures: UINT_MAX (direct), for now. */
 unsigned policy_min_batch(void)
 {
-	unsigned b = atomic_load_explicit(&min_batch, memory_order_relaxed);
+	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
+	unsigned m[2];
 	int zero = 0;
 
 	if (likely(b))
@@ -223,15 +233,17 @@ unsigned policy_min_batch(void)
 		return 1;	/* the measurement's own fused waits */
 	if (thr.crit || !atomic_compare_exchange_strong(&calib_busy, &zero, 1))
 		return UINT_MAX;
-	b = calibrate();
-	set_min_batch(b);
-	DTRACE_PROBE3(epbatch, calibrated, b, calib_direct_ns, calib_batch_ns);
-	return b;
+	calibrate(m);
+	set_min_batch(m[0], m[1]);
+	DTRACE_PROBE4(epbatch, calibrated, m[0], m[1], calib_direct_ns[0], calib_batch_ns[0]);
+	return m[thr.lp.poll];
 }
 
-unsigned policy_min_batch_known(void)
+/* The measured break-even of a wait form (0 blocking, 1 poll): 0 when not
+ * measured yet. */
+unsigned policy_min_batch_known(int poll)
 {
-	return atomic_load_explicit(&min_batch, memory_order_relaxed);
+	return atomic_load_explicit(&min_batch[poll], memory_order_relaxed);
 }
 
 /*
@@ -251,12 +263,19 @@ void policy_decide(struct tq *q, unsigned ops)
 	if (l->batch) {
 		q->st.iters_batch++;
 		l->avg = ewma(l->avg, (int)ops * FIX);
-		/* a probe (or the first batch) is one sample: take it as is */
-		if (ops)
-			l->ratio = l->batch == 2 || !l->ratio ?
-					   (int)(q->live * FIX * FIX / ops) + 1 :
-					   ewma(l->ratio, (int)(q->live * FIX * FIX / ops) + 1);
+		/* ratio: of the ops, those the wait would carry (live, after
+		 * coalescing and after what a close flushed); coal: those
+		 * coalescing saved.  A probe (or the first batch) is one
+		 * sample: taken as is. */
+		if (ops) {
+			int r = (int)(q->live * FIX * FIX / ops) + 1;
+			int c = (int)(l->saved * FIX * FIX / ops) + 1;
+
+			l->ratio = l->batch == 2 || !l->ratio ? r : ewma(l->ratio, r);
+			l->coal = l->batch == 2 || !l->coal ? c : ewma(l->coal, c);
+		}
 	}
+	l->saved = 0;
 	if (policy_fixed) {
 		if (!l->careful)
 			atomic_fetch_add(&ctl_careful, 1);
@@ -266,10 +285,12 @@ void policy_decide(struct tq *q, unsigned ops)
 	}
 	mb = policy_min_batch();
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
+	/* the backend pays for what the wait would carry; coalescing pays
+	 * when it saves a quarter of the ops */
 	batch = (mb != UINT_MAX && est >= mb * FIX) ||
-		(l->avg >= 2 * FIX && l->ratio && l->ratio <= FIX * FIX * 3 / 4);
+		(l->avg >= 2 * FIX && l->coal > FIX * FIX / 4);
 	if (!batch && !l->batch && l->avg >= 2 * FIX &&
-	    (++l->probe >= PROBE_EVERY || !l->ratio)) {
+	    (++l->probe >= PROBE_EVERY || !l->coal)) {
 		l->probe = 0;
 		batch = 2;	/* one iteration to see what coalescing does */
 	}

@@ -240,12 +240,15 @@ struct loopstate {
 	unsigned probe;		/* direct iterations since the last probe */
 	int calibrating;	/* policy.c is measuring on this thread */
 	int careful;		/* counted in ctl_careful */
+	int poll;		/* its waits have a 0 timeout */
+	unsigned saved;		/* ops coalescing saved in this iteration */
+	int coal;		/* their share of the ops, x256 (0: unknown) */
 	int settled;		/* the last mode reported (epbatch:mode) */
 };
 extern int policy_fixed;
 int policy_init(void);
 unsigned policy_min_batch(void);
-unsigned policy_min_batch_known(void);
+unsigned policy_min_batch_known(int poll);
 extern unsigned policy_batch_from;
 /* Threads that batch now (or did, until their queue is empty), plus
  * CAREFUL_FORKED in a fork child that holds its parent's epoll instances

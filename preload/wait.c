@@ -173,6 +173,7 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 
 	if (unlikely(thr.crit))
 		return real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	thr.lp.poll = kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
 	if (s_kind(e) != K_EPOLL) {
 		if (unlikely(!thr.loop_thread))
 			become_loop_thread();
