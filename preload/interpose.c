@@ -84,8 +84,7 @@ wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	int rc;
 
 	shim_init();
-	thr.lp.poll = kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
-	q = wait_owner(epfd);
+	q = wait_owner(epfd, kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0);
 	if (unlikely(!q))
 		return shim_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	if (unlikely(q->n || sig_pending()))

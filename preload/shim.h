@@ -269,6 +269,7 @@ struct thr {
 				 * not touch the queue) */
 	int in_wait;		/* between plain_wait's flush and its wait */
 	int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
+	uint64_t owned;		/* slot of the instance it last waited on as owner */
 	int in_vfork;		/* between vfork and its return in the parent:
 				 * the child runs on these thread-locals */
 	struct loopstate lp;	/* policy.c */
@@ -294,7 +295,7 @@ static inline void queue_unlock(struct tq *q)
 }
 
 /* At each wait of an event-loop thread (see policy.c). */
-static inline void policy_wait(struct tq *q)
+static inline void policy_wait(struct tq *q, int poll)
 {
 	struct loopstate *l = &thr.lp;
 	unsigned ops = l->ops;
@@ -307,6 +308,7 @@ static inline void policy_wait(struct tq *q)
 		if (likely((unsigned)l->avg < policy_batch_from))
 			return;
 	}
+	l->poll = poll;
 	policy_decide(q, ops);
 }
 
@@ -373,7 +375,7 @@ static inline int sig_pending(void)
  * shim).  With q->n == 0 and no handler op pending, the wait is the plain
  * libc call (under in_wait: see plain_wait).
  */
-static inline struct tq *wait_owner(int epfd)
+static inline struct tq *wait_owner(int epfd, int poll)
 {
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
@@ -382,11 +384,17 @@ static inline struct tq *wait_owner(int epfd)
 	if (unlikely(thr.crit || !q || (unsigned)epfd >= (unsigned)t->size))
 		return NULL;
 	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
-	if (unlikely(s_kind(e) != K_EPOLL ||
-		     atomic_load_explicit(&epi_get(s_id(e))->waiter, memory_order_relaxed) !=
-			     my_tid()))
-		return NULL;
-	policy_wait(q);
+	/* thr.owned: the instance this thread last found itself the waiter
+	 * of.  If another thread has made it shared since, that thread
+	 * flushed this queue then, and deferral re-checks under the lock. */
+	if (unlikely(e != thr.owned)) {
+		if (s_kind(e) != K_EPOLL ||
+		    atomic_load_explicit(&epi_get(s_id(e))->waiter, memory_order_relaxed) !=
+			    my_tid())
+			return NULL;
+		thr.owned = e;
+	}
+	policy_wait(q, poll);
 	return q;
 }
 

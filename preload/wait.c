@@ -123,6 +123,7 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 	struct timespec mts;
 	int rc;
 
+	thr.lp.poll = kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
 	if (!q->n && !sig_pending()) {
 		/* Nothing queued: the real wait, as plain_wait does it. */
 		thr.in_wait++;
@@ -173,7 +174,6 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 
 	if (unlikely(thr.crit))
 		return real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	thr.lp.poll = kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
 	if (s_kind(e) != K_EPOLL) {
 		if (unlikely(!thr.loop_thread))
 			become_loop_thread();
@@ -187,6 +187,6 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	q = thr.q;
 	if (unlikely(!q))
 		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	policy_wait(q);
+	policy_wait(q, kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0);
 	return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
