@@ -88,7 +88,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	if (o->json && check_writable(o->json))
 		return 1;
 	/* before the programs attach: they slow every syscall down */
-	calp = calib_ensure(&cal, false) ? NULL : &cal;
+	calp = calib_ensure(&cal, true) ? NULL : &cal;
 	if (o->comm)
 		snprintf(comm, sizeof(comm), "%s", o->comm);
 	else
