@@ -240,7 +240,7 @@ json_t *calib_json(const struct calib *c)
 	json_object_set_new(sp, "epoll_wait_ns", jspread(&c->wait));
 	for (int b = 0; b < CM_NBE; b++) {
 		const struct cm_backend_cal *be = &c->be[b];
-		json_t *o, *per = json_object(), *sper = json_object();
+		json_t *o, *per, *sper;
 		char k[8];
 
 		if (!be->present || be->estimated) {
@@ -248,6 +248,8 @@ json_t *calib_json(const struct calib *c)
 					    json_string(be->skipped[0] ? be->skipped : "not measured"));
 			continue;
 		}
+		per = json_object();
+		sper = json_object();
 		for (int i = 0; i < CM_NB; i++) {
 			snprintf(k, sizeof(k), "%u", cm_batch[i]);
 			json_object_set_new(per, k, jfig(&be->per_op[i]));
