@@ -10,10 +10,10 @@ BASE_LIBS  := -ljansson -lm
 TRACE_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 # what unit tests link: the results layer and the tracer's libbpf-free parts
 RESULTS_OBJS := $(patsubst %,$(BUILD)/user/%.o,summary compare compare_cmd verdicts html gate loadgen)
-TRACER_CORE_OBJS := $(patsubst %,$(BUILD)/user/%.o,aggregate report opts)
+TRACER_CORE_OBJS := $(patsubst %,$(BUILD)/user/%.o,aggregate report opts costmodel whatif)
 UNIT_OBJS  := $(RESULTS_OBJS) $(TRACER_CORE_OBJS)
 TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
-TRACE_LIBS := -lbpf -lelf -lz -ljansson -lm -lpthread
+TRACE_LIBS := -lbpf -lelf -lz -luring -ljansson -lm -lpthread
 
 ALL += $(BUILD)/epbatch-trace
 
@@ -60,7 +60,7 @@ endif
 
 $(BUILD)/vm/epbatch-trace: $(BUILD)/user/main.o $(TRACE_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
-	$(CC) -static $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lbpf -lelf -lz -ljansson -lm -lpthread
+	$(CC) -static $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lbpf -lelf -lz -luring -ljansson -lm -lpthread
 
 $(BUILD)/vm/ctlgen: tests/workloads/ctlgen.c
 	@mkdir -p $(@D)

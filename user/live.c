@@ -15,6 +15,7 @@
 #include "session.h"
 #include "loader.h"
 #include "report.h"
+#include "whatif.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -81,9 +82,13 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	FILE *out = o->json && !strcmp(o->json, "-") ? stderr : stdout;
 	int ret = 1;
 	bool gone = false;
+	static struct calib cal;
+	const struct calib *calp;
 
 	if (o->json && check_writable(o->json))
 		return 1;
+	/* before the programs attach: they slow every syscall down */
+	calp = calib_ensure(&cal, true) ? NULL : &cal;
 	if (o->comm)
 		snprintf(comm, sizeof(comm), "%s", o->comm);
 	else
@@ -160,6 +165,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	if (!o->quiet) {
 		fputc('\n', out);
 		report_table(out, &r, gone ? "summary (target exited)" : "summary", o);
+		whatif_table(out, &r, calp, o);
 	}
 	ret = 0;
 	if (o->json) {
@@ -174,6 +180,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		tracer_bpf_usage(&tr, &u);
 		doc = report_json(&r, o, errs, tr.stats_fd >= 0 ? &u : NULL, tr.attach_ms);
 		json_object_set_new(doc, "attach_window", attach_window_json(&tr, &base));
+		whatif_add_json(doc, &r, calp);
 		if (json_write_file(doc, o->json))
 			ret = 1;
 		json_decref(doc);

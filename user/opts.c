@@ -12,7 +12,7 @@ void usage(FILE *f)
 "Usage: epbatch-trace -p PID [-d SECONDS] [-i SECONDS] [--json FILE|-]\n"
 "                     [--spin-method auto|fentry|kprobe|sample|none] [--children] [-v]\n"
 "       epbatch-trace record -o FILE.json [-d SECONDS] (-p PID | -- COMMAND [ARGS...])\n"
-"       epbatch-trace run|compare|gate ... (see epbatch-trace(8))\n"
+"       epbatch-trace run|compare|gate|calibrate ... (see epbatch-trace(8))\n"
 "\n"
 "Per-thread epoll_ctl/epoll_wait counts and spin-lock slow-path time of a process.\n"
 "  -p, --pid PID          process to trace (all its threads)\n"

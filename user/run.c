@@ -32,6 +32,7 @@
 #include "base/stats.h"
 #include "session.h"
 #include "loader.h"
+#include "whatif.h"
 
 enum { V_PRELOAD = 1, V_KMOD = 2, V_UNSHARE = 4 };
 
@@ -557,6 +558,7 @@ static json_t *annotate_trace(const struct run_paths *p, const struct load_resul
 	if (lr->has_cpu)
 		json_object_set_new(load, "cpu_s", json_real(lr->cpu_user_s + lr->cpu_sys_s));
 	json_object_set_new(doc, "load", load);
+	whatif_json_requests(doc, lr->requests);
 	json_object_set_new(doc, "server", json_pack("{s:f,s:o?}", "cpu_s", cpu_s, "epbatch_stats",
 						    json_incref(shim)));
 	if (json_write_file(doc, p->trace)) {
@@ -1214,6 +1216,12 @@ int run_main(int argc, char **argv)
 			active++;
 	}
 	total = active * (size_t)c.repeat;
+	{
+		/* once, before any server runs: every run's trace reads the cache */
+		struct calib cal;
+
+		calib_ensure(&cal, false);
+	}
 	recs = calloc(total + 1, sizeof(*recs));
 	failures = json_array();
 	if (!recs || !failures)

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The cost model (costmodel.c, whatif.c) on fixed inputs: the calibration
+ * and trace in tests/fixtures/costmodel/, with every expected figure worked
+ * out by hand in the comments (docs/cost-model.md has the formulas).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+#include "costmodel.h"
+#include "whatif.h"
+
+#define FIX "tests/fixtures/costmodel/"
+
+static struct calib cal;
+
+static void load_cal(struct calib *c)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(FIX "calibration.json", 0, &je);
+	char why[200];
+
+	assert_non_null(doc);
+	assert_int_equal(calib_from_json(doc, c, why, sizeof(why)), 0);
+	json_decref(doc);
+}
+
+static void test_load(void **state)
+{
+	(void)state;
+	load_cal(&cal);
+	assert_float_equal(cal.syscall.ns, 100, 0);
+	assert_float_equal(cal.syscall.lo, 90, 0);
+	assert_float_equal(cal.ctl[2].ns, 400, 0);
+	assert_true(cal.be[CM_URING].present);
+	assert_false(cal.be[CM_KMOD].present);
+	assert_string_equal(cal.be[CM_KMOD].skipped, "no /dev/epoll_batch: the module is not loaded");
+	/* direct(n) = n (300 + 10) + 250; batched(n) = batch(n) + 20 n + 150:
+	 * n = 1: 670 > 560; n = 2: 600 + 40 + 150 = 790 < 870 */
+	assert_int_equal(cal.be[CM_URING].break_even, 2);
+}
+
+static void test_interpolation(void **state)
+{
+	(void)state;
+	load_cal(&cal);
+	assert_float_equal(cm_batch_ns(&cal.be[CM_URING], 1), 500, 1e-9);
+	assert_float_equal(cm_batch_ns(&cal.be[CM_URING], 3), 700, 1e-9);	/* 600 .. 800 */
+	assert_float_equal(cm_batch_ns(&cal.be[CM_URING], 64), 64 * 160, 1e-9);
+	/* beyond 64: the marginal cost of 16..64 ((10240 - 2720) / 48 = 156.67) */
+	assert_float_equal(cm_batch_ns(&cal.be[CM_URING], 112), 10240 + 48 * 7520.0 / 48, 1e-6);
+	assert_float_equal(cm_batch_ns(&cal.be[CM_URING], 0.5), 250, 1e-9);
+}
+
+static void test_batch_pays(void **state)
+{
+	struct wi_in in = { .mod = 4000, .waits = 1000, .seconds = 2, .requests = -1, .spin_measured = true };
+	struct wi_out o[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	whatif_compute(&cal, &in, o);
+	/* 4 ops per wait >= 2: batch.  direct 4000 x 300 + 1000 x 250 = 1.45e6;
+	 * batched 1000 x (800 + 150) + 4000 x 20 = 1.03e6; / 2 s */
+	assert_true(o[WI_URING].known);
+	assert_true(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].ops_per_wait, 4, 1e-9);
+	assert_float_equal(o[WI_URING].saved_per_s, 210000, 1e-6);
+	assert_true(isnan(o[WI_URING].saved_per_req));
+	/* kmod estimated: batch(4) = 100 + 4 x 200, wait 250 - 100:
+	 * 1000 x 1050 + 80000 = 1.13e6 */
+	assert_true(o[WI_KMOD].estimated);
+	assert_float_equal(o[WI_KMOD].saved_per_s, 160000, 1e-6);
+	assert_int_equal(o[WI_KMOD].break_even, 1);
+	assert_non_null(strstr(o[WI_KMOD].assumptions, "no /dev/epoll_batch"));
+}
+
+static void test_batch_too_small(void **state)
+{
+	struct wi_in in = { .mod = 1000, .waits = 1000, .seconds = 2, .requests = 4000 };
+	struct wi_out o[WI_N];
+	char line[800];
+
+	(void)state;
+	load_cal(&cal);
+	whatif_compute(&cal, &in, o);
+	/* 1 op per wait < 2: the shim stays direct and costs 10 ns per op */
+	assert_false(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].saved_per_s, -5000, 1e-6);
+	assert_float_equal(o[WI_URING].saved_per_req, -2.5, 1e-9);
+	/* always batched: (1000 x 550 - (1000 x 650 + 1000 x 20)) / 2 */
+	assert_float_equal(o[WI_URING].always_per_s, -60000, 1e-6);
+	whatif_sentence(line, sizeof(line), WI_URING, &o[WI_URING]);
+	assert_non_null(strstr(line, "would cost"));
+	assert_non_null(strstr(line, "too small"));
+	/* no spin method: unshare unknown */
+	assert_false(o[WI_UNSHARE].known);
+}
+
+static void test_no_waits(void **state)
+{
+	struct wi_in in = { .add = 500, .del = 500, .seconds = 1, .requests = -1 };
+	struct wi_out o[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	whatif_compute(&cal, &in, o);
+	assert_true(o[WI_URING].known);
+	assert_float_equal(o[WI_URING].saved_per_s, 0, 0);
+	assert_non_null(strstr(o[WI_URING].assumptions, "no epoll waits"));
+}
+
+static void test_unshare(void **state)
+{
+	struct wi_in in = { .spin_files_ns = 1000000, .spin_measured = true, .seconds = 2, .requests = -1 };
+	struct wi_out o[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	whatif_compute(&cal, &in, o);
+	assert_true(o[WI_UNSHARE].upper_bound);
+	assert_float_equal(o[WI_UNSHARE].saved_per_s, 500000, 1e-9);
+	in.private_fd_table = true;
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_UNSHARE].saved_per_s, 0, 0);
+}
+
+/* The trace fixture: per thread and the sum over threads, and per request. */
+static void test_trace_fixture(void **state)
+{
+	json_t *doc = json_load_file(FIX "trace.json", 0, NULL), *threads, *th, *w;
+	double sum = 0, unshare = 0;
+	struct wi_out o[WI_N];
+	struct wi_in in;
+	size_t i;
+
+	(void)state;
+	load_cal(&cal);
+	assert_non_null(doc);
+	threads = json_object_get(doc, "threads");
+	json_array_foreach(threads, i, th) {
+		wi_in_from_json(th, doc, &in);
+		assert_float_equal(in.requests, 10000, 0);
+		whatif_compute(&cal, &in, o);
+		sum += o[WI_URING].saved_per_s;
+		unshare += o[WI_UNSHARE].saved_per_s;
+		json_object_set_new(th, "what_if", whatif_json(o));
+	}
+	/* 210000 (thread 101 batches) - 5000 (102 stays direct) */
+	assert_float_equal(sum, 205000, 1e-6);
+	/* 101: 1e6 ns / 2 s; 102 has a private table */
+	assert_float_equal(unshare, 500000, 1e-6);
+	th = json_array_get(threads, 0);
+	w = json_object_get(json_object_get(th, "what_if"), "batch:uring");
+	/* per request: 210000 x 2 s / 10000 requests */
+	assert_float_equal(json_number_value(json_object_get(w, "cpu_ns_saved_per_req")), 42, 1e-9);
+	assert_string_equal(json_string_value(json_object_get(w, "shim_mode")), "batch");
+	/* whatif_json_requests fills per_req the same way from per_s */
+	json_object_set_new(doc, "what_if", json_pack("{s:{s:f,s:n}}", "batch:uring",
+			    "cpu_ns_saved_per_s", 205000.0, "cpu_ns_saved_per_req"));
+	whatif_json_requests(doc, 10000);
+	w = json_object_get(json_object_get(doc, "what_if"), "batch:uring");
+	assert_float_equal(json_number_value(json_object_get(w, "cpu_ns_saved_per_req")), 41, 1e-9);
+	/* null, not 0, where nothing is known */
+	in.spin_measured = false;
+	in.private_fd_table = false;
+	whatif_compute(&cal, &in, o);
+	w = whatif_json(o);
+	assert_true(json_is_null(json_object_get(json_object_get(w, "unshare"), "cpu_ns_saved_per_s")));
+	json_decref(w);
+	json_decref(doc);
+}
+
+static void test_roundtrip_and_errors(void **state)
+{
+	struct calib back;
+	char why[200];
+	json_t *doc;
+
+	(void)state;
+	load_cal(&cal);
+	doc = calib_json(&cal);
+	assert_string_equal(json_string_value(json_object_get(doc, "schema")), CALIB_SCHEMA);
+	assert_true(json_is_string(json_object_get(json_object_get(doc, "skipped"), "kmod")));
+	assert_null(json_object_get(json_object_get(doc, "backends"), "kmod"));
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
+	assert_float_equal(back.be[CM_URING].per_op[3].ns, 180, 0);
+	assert_float_equal(back.shim_op.ns, 20, 0);
+	assert_int_equal(back.be[CM_URING].break_even, 2);
+	/* a missing figure and a foreign schema are refused with a reason */
+	json_object_del(doc, "syscall_ns");
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "syscall_ns"));
+	json_object_set_new(doc, "schema", json_string("epbatch/1"));
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not an"));
+	json_decref(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_interpolation),
+		cmocka_unit_test(test_batch_pays),
+		cmocka_unit_test(test_batch_too_small),
+		cmocka_unit_test(test_no_waits),
+		cmocka_unit_test(test_unshare),
+		cmocka_unit_test(test_trace_fixture),
+		cmocka_unit_test(test_roundtrip_and_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

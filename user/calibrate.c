@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `epbatch-trace calibrate`: what each operation the shim chooses between
+ * costs on this machine, measured on private fds and epoll instances (the
+ * same care as preload/bench/costs.c: interleaved rounds, the median of
+ * the rounds and their range).  The result is cached per machine and kernel
+ * (costmodel.c) and read by every trace for its what-if section.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <liburing.h>
+#include <limits.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uapi/epoll_batch.h>
+#include "costmodel.h"
+#include "commands.h"
+#include "base/base.h"
+
+extern char **environ;
+
+#define OP_EPOLL_WAIT 59	/* IORING_OP_EPOLL_WAIT, kernel >= 6.15; probed */
+#define NF 3
+static const unsigned fused_sizes[NF] = { 1, 8, 64 };
+#define MAX_ROUNDS 15
+#define OPS_PER_RUN 6000	/* ops (or calls) per timed run */
+#define BUDGET_S 2.0		/* in-process rounds stop here (at least 3) */
+
+enum { X_SYSCALL, X_ADD, X_MOD, X_DEL, X_WAIT, X_URING, X_UFUSED = X_URING + CM_NB,
+       X_KMOD = X_UFUSED + NF, X_KFUSED = X_KMOD + CM_NB, X_N = X_KFUSED + NF };
+
+struct bench {
+	int ep, ep1, sv[64][2], sx[64][2];
+	bool uring, ufused, kmod;
+	int kfd;
+	struct io_uring ring;
+	double v[X_N][MAX_ROUNDS];
+};
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* n MODs of ready sockets in one io_uring_enter, with (fused) an epoll wait */
+static int uring_round(struct bench *b, unsigned n, bool fused)
+{
+	static struct epoll_event ev[64], out[64];
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+
+		ev[i].events = EPOLLIN;
+		ev[i].data.u64 = i;
+		io_uring_prep_epoll_ctl(sqe, b->ep, b->sv[i][0], EPOLL_CTL_MOD, &ev[i]);
+		sqe->user_data = i;
+	}
+	if (fused) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+
+		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, b->ep1, out, 64, 0);
+		sqe->user_data = 1000;
+	}
+	if (io_uring_submit_and_wait(&b->ring, n + (fused ? 1 : 0)) < 0)
+		return -1;
+	io_uring_for_each_cqe(&b->ring, head, cqe)
+		seen++;
+	io_uring_cq_advance(&b->ring, seen);
+	return 0;
+}
+
+static int kmod_round(struct bench *b, unsigned n, bool fused)
+{
+	static struct epoll_batch_op ops[64];
+	static struct epoll_event out[64];
+	struct epoll_batch eb = { .ops = (uintptr_t)ops, .nr_ops = n };
+
+	for (unsigned i = 0; i < n; i++)
+		ops[i] = (struct epoll_batch_op){ .epfd = b->ep, .op = EPOLL_CTL_MOD, .fd = b->sv[i][0],
+						  .events = EPOLLIN, .data = i };
+	if (fused) {
+		eb.flags = EPOLL_BATCH_WAIT;
+		eb.wait_epfd = b->ep1;
+		eb.wait_events = (uintptr_t)out;
+		eb.wait_maxevents = 64;
+		eb.wait_timeout_ns = 0;
+	}
+	return ioctl(b->kfd, EPOLL_BATCH_IOC_SUBMIT, &eb);
+}
+
+/* One timed run of measurement w: ns per op (per iteration for fused). */
+static double measure(struct bench *b, int w)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out[64];
+	unsigned n = 1;
+	int reps = OPS_PER_RUN, err = 0;
+	double t0, ns = 0;
+
+	if (w == X_ADD || w == X_DEL) {
+		/* 64 ADDs timed, then 64 DELs timed: one clock read per 64 calls */
+		double add = 0, del = 0, t1, t2;
+
+		for (int r = 0; r < OPS_PER_RUN / 64; r++) {
+			t0 = now_ns();
+			for (int i = 0; i < 64; i++)
+				err |= epoll_ctl(b->ep, EPOLL_CTL_ADD, b->sx[i][0], &ev);
+			t1 = now_ns();
+			for (int i = 0; i < 64; i++)
+				err |= epoll_ctl(b->ep, EPOLL_CTL_DEL, b->sx[i][0], NULL);
+			t2 = now_ns();
+			add += t1 - t0;
+			del += t2 - t1;
+		}
+		if (err)
+			return -1;
+		return (w == X_ADD ? add : del) / (OPS_PER_RUN / 64 * 64);
+	}
+	if (w >= X_URING && w < X_UFUSED)
+		n = cm_batch[w - X_URING];
+	else if (w >= X_UFUSED && w < X_KMOD)
+		n = fused_sizes[w - X_UFUSED];
+	else if (w >= X_KMOD && w < X_KFUSED)
+		n = cm_batch[w - X_KMOD];
+	else if (w >= X_KFUSED)
+		n = fused_sizes[w - X_KFUSED];
+	reps = OPS_PER_RUN / (int)n;
+	if (reps < 64)
+		reps = 64;
+	t0 = now_ns();
+	for (int r = 0; r < reps && !err; r++) {
+		if (w == X_SYSCALL)
+			syscall(SYS_getppid);
+		else if (w == X_MOD)
+			err = epoll_ctl(b->ep, EPOLL_CTL_MOD, b->sv[0][0], &ev);
+		else if (w == X_WAIT)
+			err = epoll_wait(b->ep1, out, 64, 0) != 1;
+		else if (w < X_KMOD)
+			err = uring_round(b, n, w >= X_UFUSED);
+		else
+			err = kmod_round(b, n, w >= X_KFUSED);
+	}
+	ns = now_ns() - t0;
+	if (err)
+		return -1;
+	if (w >= X_UFUSED && w < X_KMOD)
+		return ns / reps;	/* per iteration */
+	if (w >= X_KFUSED)
+		return ns / reps;
+	return ns / ((double)reps * n);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* median and range of v[0..n) (sorts a copy) */
+static struct cm_fig summarize(const double *v, int n)
+{
+	double s[MAX_ROUNDS > 32 ? MAX_ROUNDS : 32];
+	struct cm_fig f = { -1, -1, -1 };
+
+	if (n <= 0)
+		return f;
+	memcpy(s, v, sizeof(double) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(double), cmp_d);
+	f.ns = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	f.lo = s[0];
+	f.hi = s[n - 1];
+	return f;
+}
+
+static int setup(struct bench *b, struct calib *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct io_uring_probe *p;
+	int r;
+
+	b->ep = epoll_create1(EPOLL_CLOEXEC);
+	b->ep1 = epoll_create1(EPOLL_CLOEXEC);
+	if (b->ep < 0 || b->ep1 < 0)
+		return -1;
+	for (int i = 0; i < 64; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b->sv[i]) ||
+		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b->sx[i]) ||
+		    write(b->sv[i][1], "x", 1) != 1 || epoll_ctl(b->ep, EPOLL_CTL_ADD, b->sv[i][0], &ev))
+			return -1;
+	}
+	/* ep1: one ready socket, so every wait returns one event at once */
+	if (epoll_ctl(b->ep1, EPOLL_CTL_ADD, b->sv[63][1], &ev) || write(b->sv[63][0], "y", 1) != 1)
+		return -1;
+
+	r = io_uring_queue_init(256, &b->ring, IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+					       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+	if (r < 0)
+		r = io_uring_queue_init(256, &b->ring, 0);
+	if (r < 0) {
+		char *dis = read_text("/proc/sys/kernel/io_uring_disabled", 64);
+
+		snprintf(c->be[CM_URING].skipped, sizeof(c->be[CM_URING].skipped),
+			 "io_uring_setup: %s%s%.*s", strerror(-r), dis ? " (kernel.io_uring_disabled = " : "",
+			 dis ? (int)strcspn(dis, "\n") : 0, dis ? dis : "");
+		if (dis)
+			strncat(c->be[CM_URING].skipped, ")",
+				sizeof(c->be[CM_URING].skipped) - strlen(c->be[CM_URING].skipped) - 1);
+		free(dis);
+	} else {
+		io_uring_register_ring_fd(&b->ring);
+		p = io_uring_get_probe_ring(&b->ring);
+		if (!p || !io_uring_opcode_supported(p, IORING_OP_EPOLL_CTL)) {
+			snprintf(c->be[CM_URING].skipped, sizeof(c->be[CM_URING].skipped),
+				 "this kernel's io_uring has no IORING_OP_EPOLL_CTL");
+			io_uring_queue_exit(&b->ring);
+		} else {
+			b->uring = true;
+			b->ufused = p->last_op >= OP_EPOLL_WAIT && io_uring_opcode_supported(p, OP_EPOLL_WAIT);
+		}
+		if (p)
+			io_uring_free_probe(p);
+	}
+	b->kfd = open(EPOLL_BATCH_DEVICE, O_RDWR | O_CLOEXEC);
+	if (b->kfd < 0)
+		snprintf(c->be[CM_KMOD].skipped, sizeof(c->be[CM_KMOD].skipped), "%s",
+			 errno == ENOENT ? "no /dev/epoll_batch: the module is not loaded" :
+			 errno == EACCES || errno == EPERM ? "cannot open /dev/epoll_batch: permission denied" :
+			 "cannot open /dev/epoll_batch");
+	else
+		b->kmod = true;
+	return 0;
+}
+
+static void teardown(struct bench *b)
+{
+	for (int i = 0; i < 64; i++)
+		for (int j = 0; j < 2; j++) {
+			if (b->sv[i][j] > 0)
+				close(b->sv[i][j]);
+			if (b->sx[i][j] > 0)
+				close(b->sx[i][j]);
+		}
+	if (b->ep >= 0)
+		close(b->ep);
+	if (b->ep1 >= 0)
+		close(b->ep1);
+	if (b->uring)
+		io_uring_queue_exit(&b->ring);
+	if (b->kmod)
+		close(b->kfd);
+}
+
+static bool wanted(const struct bench *b, int w)
+{
+	if (w >= X_URING && w < X_UFUSED)
+		return b->uring;
+	if (w >= X_UFUSED && w < X_KMOD)
+		return b->uring && b->ufused;
+	if (w >= X_KMOD)
+		return b->kmod;
+	return true;
+}
+
+/* The backend's figures from its rounds: per-op table and the fused wait
+ * (per round: the median over sizes of fused(n) - n x per_op(n)). */
+static void backend_figs(struct bench *b, struct cm_backend_cal *be, int x0, int xf, bool fused,
+			 int rounds, const struct cm_fig *wait)
+{
+	double fw[MAX_ROUNDS];
+
+	be->present = true;
+	for (int i = 0; i < CM_NB; i++)
+		be->per_op[i] = summarize(b->v[x0 + i], rounds);
+	if (!fused) {
+		be->fused_wait = *wait;		/* not fused: a wait syscall of its own */
+		return;
+	}
+	for (int r = 0; r < rounds; r++) {
+		double d[NF];
+
+		for (int i = 0; i < NF; i++) {
+			int k = 0;
+
+			while (cm_batch[k] != fused_sizes[i])
+				k++;
+			d[i] = b->v[xf + i][r] - fused_sizes[i] * b->v[x0 + k][r];
+		}
+		qsort(d, NF, sizeof(double), cmp_d);
+		fw[r] = d[NF / 2] > 0 ? d[NF / 2] : 0;
+	}
+	be->fused_wait = summarize(fw, rounds);
+}
+
+/* ---- the shim's own cost: its bench loop with and without it ---- */
+
+static int self_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	*strrchr(buf, '/') = 0;
+	return 0;
+}
+
+#ifndef EPBATCH_LIBDIR
+#define EPBATCH_LIBDIR "/usr/local/lib"
+#define EPBATCH_LIBEXECDIR "/usr/local/libexec/epbatch"
+#endif
+
+/* ns per iteration of epbatch-rearm with env extra (NULL-terminated) */
+static double run_rearm(const char *rearm, const char *const *extra)
+{
+	char *argv[] = { (char *)rearm, "-m", "keepalive", "-w", "block", "-n", "64", "-i", "200",
+			 "-W", "20", "-d", "2", NULL };
+	char *envp[256], buf[4096];
+	posix_spawn_file_actions_t fa;
+	int p[2], n = 0, st;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+	json_t *doc;
+	double v = -1;
+
+	for (char **e = environ; *e && n < 240; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "EPBATCH_", 8))
+			envp[n++] = *e;
+	for (; *extra && n < 254; extra++)
+		envp[n++] = (char *)*extra;
+	envp[n] = NULL;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, rearm, &fa, NULL, argv, envp)) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	while (got < sizeof(buf) - 1 && (r = read(p[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)r;
+	buf[got] = 0;
+	close(p[0]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		return -1;
+	doc = json_loads(buf, 0, NULL);
+	if (doc)
+		v = jnum_or(doc, "ns_per_iter", -1);
+	json_decref(doc);
+	return v;
+}
+
+static void measure_shim(struct calib *c, int rounds)
+{
+	char dir[PATH_MAX - 64], shim[PATH_MAX], rearm[PATH_MAX], pre[PATH_MAX + 16];
+	double a[MAX_ROUNDS], s_b[MAX_ROUNDS], s_d[MAX_ROUNDS];
+	const struct cm_backend_cal *u = &c->be[CM_URING];
+	int n = 0;
+
+	c->shim_op.ns = c->shim_direct_op.ns = -1;
+	if (self_dir(dir, sizeof(dir))) {
+		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "cannot read /proc/self/exe");
+		return;
+	}
+	snprintf(shim, sizeof(shim), "%s/libepbatch.so", dir);
+	if (access(shim, R_OK))
+		snprintf(shim, sizeof(shim), "%s/libepbatch.so", EPBATCH_LIBDIR);
+	snprintf(rearm, sizeof(rearm), "%s/shim/epbatch-rearm", dir);
+	if (access(rearm, X_OK))
+		snprintf(rearm, sizeof(rearm), "%s/epbatch-rearm", EPBATCH_LIBEXECDIR);
+	if (access(shim, R_OK) || access(rearm, X_OK)) {
+		snprintf(c->shim_skipped, sizeof(c->shim_skipped),
+			 "no libepbatch.so and epbatch-rearm next to epbatch-trace (make all tests-build): "
+			 "the shim's own cost is not measured");
+		return;
+	}
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", shim);
+	{
+		const char *none[] = { NULL };
+		const char *batch[] = { pre, "EPBATCH_BACKEND=uring", "EPBATCH_MIN_BATCH=0", NULL };
+		const char *direct[] = { pre, "EPBATCH_BACKEND=sync", NULL };
+
+		for (int r = 0; r < rounds; r++) {
+			double x = run_rearm(rearm, none), y = u->present ? run_rearm(rearm, batch) : 0;
+			double z = run_rearm(rearm, direct);
+
+			if (x <= 0 || y < 0 || z <= 0)
+				continue;
+			a[n] = x;
+			/* K=64 keep-alive: B - A = 64 (uring op + shim op - MOD) + fused wait - wait */
+			s_b[n] = u->present ? ((y - x) - 64 * (u->per_op[CM_NB - 1].ns - c->ctl[1].ns) -
+					       (u->fused_wait.ns - c->wait.ns)) / 64 : 0;
+			s_d[n] = (z - x) / 64;
+			n++;
+		}
+	}
+	if (!n) {
+		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "%.120s failed: the shim's own cost is not measured",
+			 rearm);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		s_b[i] = s_b[i] > 0 ? s_b[i] : 0;	/* within the noise of the raw costs */
+		s_d[i] = s_d[i] > 0 ? s_d[i] : 0;
+	}
+	(void)a;
+	if (u->present)
+		c->shim_op = summarize(s_b, n);
+	else
+		snprintf(c->shim_skipped, sizeof(c->shim_skipped),
+			 "no io_uring: the shim's batched cost is not measured");
+	c->shim_direct_op = summarize(s_d, n);
+}
+
+int calib_measure(struct calib *c, bool verbose)
+{
+	struct bench *b = calloc(1, sizeof(*b));
+	double t0 = now_s();
+	time_t now = time(NULL);
+	struct tm tm;
+	int rounds = 0;
+
+	if (!b)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	calib_machine(c);
+	b->ep = b->ep1 = b->kfd = -1;
+	if (setup(b, c)) {
+		fprintf(stderr, PROG " calibrate: cannot set up private epoll instances and sockets: %s\n",
+			strerror(errno));
+		teardown(b);
+		free(b);
+		return -1;
+	}
+	for (int w = 0; w < X_N; w++)
+		if (wanted(b, w))
+			measure(b, w);	/* warm-up: page faults, ring set-up */
+	while (rounds < MAX_ROUNDS && (rounds < 3 || now_s() - t0 < BUDGET_S)) {
+		/* a rotated order per round, so drift hits every figure alike */
+		for (int i = 0; i < X_N; i++) {
+			int w = (i + rounds * 7) % X_N;
+
+			b->v[w][rounds] = wanted(b, w) ? measure(b, w) : 0;
+			if (wanted(b, w) && b->v[w][rounds] < 0) {
+				fprintf(stderr, PROG " calibrate: measurement %d failed: %s\n", w, strerror(errno));
+				teardown(b);
+				free(b);
+				return -1;
+			}
+		}
+		rounds++;
+		if (verbose)
+			fprintf(stderr, "round %d: syscall %.1f ns, MOD %.1f ns\n", rounds,
+				b->v[X_SYSCALL][rounds - 1], b->v[X_MOD][rounds - 1]);
+	}
+	c->rounds = rounds;
+	c->syscall = summarize(b->v[X_SYSCALL], rounds);
+	c->ctl[0] = summarize(b->v[X_ADD], rounds);
+	c->ctl[1] = summarize(b->v[X_MOD], rounds);
+	c->ctl[2] = summarize(b->v[X_DEL], rounds);
+	c->wait = summarize(b->v[X_WAIT], rounds);
+	if (b->uring)
+		backend_figs(b, &c->be[CM_URING], X_URING, X_UFUSED, b->ufused, rounds, &c->wait);
+	if (b->kmod)
+		backend_figs(b, &c->be[CM_KMOD], X_KMOD, X_KFUSED, true, rounds, &c->wait);
+	teardown(b);
+	free(b);
+	measure_shim(c, 5);
+	calib_break_even(c);
+	c->seconds = now_s() - t0;
+	gmtime_r(&now, &tm);
+	strftime(c->measured_at, sizeof(c->measured_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return 0;
+}
+
+int calib_ensure(struct calib *c, bool quiet)
+{
+	if (!calib_load_cache(c))
+		return 0;
+	if (!quiet)
+		fprintf(stderr, PROG ": measuring this machine's costs for the what-if model "
+			"(once, ~3 s; epbatch-trace calibrate)\n");
+	if (calib_measure(c, false))
+		return -1;
+	calib_save_cache(c);
+	return 0;
+}
+
+static void calibrate_usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " calibrate [--json FILE|-] [--force] [-v]\n"
+		"  Measures what epoll_ctl, epoll_wait, a syscall, io_uring and /dev/epoll_batch batches and the\n"
+		"  shim cost on this machine (~3 s), caches the result per kernel, CPU and mitigations, and prints it.\n"
+		"  --json FILE  also write the epbatch-calibration/1 document to FILE (- = stdout)\n"
+		"  --force      measure again even if this machine's calibration is cached\n"
+		"  -v           each round's figures on stderr\n");
+}
+
+int calibrate_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "json", required_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, {}
+	};
+	const char *json = NULL;
+	bool force = false, verbose = false;
+	struct calib c;
+	FILE *out;
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = optarg; break;
+		case 'f': force = true; break;
+		case 'v': verbose = true; break;
+		case 'h': calibrate_usage(stdout); return 0;
+		default:
+			cli_bad_option("calibrate", opt, argv, optind, optopt);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG " calibrate: unexpected argument '%s' (see " PROG " calibrate --help)\n",
+			argv[optind]);
+		return 2;
+	}
+	if (json && check_writable(json))
+		return 1;
+	out = json && !strcmp(json, "-") ? stderr : stdout;
+	if (force || calib_load_cache(&c)) {
+		if (calib_measure(&c, verbose))
+			return 1;
+		calib_save_cache(&c);
+	}
+	calib_print(out, &c);
+	if (json) {
+		json_t *doc = calib_json(&c);
+		int r = json_write_file(doc, json);
+
+		json_decref(doc);
+		if (r)
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The cost model's arithmetic and documents: the machine key and cache of
+ * "epbatch-calibration/1", the break-even batch size, and what_if (the
+ * formulas are described in words in docs/cost-model.md).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "costmodel.h"
+#include "base/base.h"
+
+const unsigned cm_batch[CM_NB] = { 1, 2, 4, 8, 16, 64 };
+const char *const cm_backend_names[CM_NBE] = { "uring", "kmod" };
+const char *const wi_names[WI_N] = { "batch:uring", "batch:kmod", "unshare" };
+static const char *const ctl_names[3] = { "add", "mod", "del" };
+
+/* ---- the machine ---- */
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+void calib_machine(struct calib *c)
+{
+	static const char vdir[] = "/sys/devices/system/cpu/vulnerabilities";
+	struct dirent **ents = NULL;
+	struct utsname un;
+	char *cpuinfo, *p;
+	size_t used = 0;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int n;
+
+	snprintf(c->kernel, sizeof(c->kernel), "%s", uname(&un) ? "unknown" : un.release);
+	snprintf(c->cpu, sizeof(c->cpu), "unknown");
+	cpuinfo = read_text("/proc/cpuinfo", 1 << 20);
+	if (cpuinfo && (p = strstr(cpuinfo, "model name"))) {
+		p = strchr(p, ':');
+		if (p) {
+			p += 1 + strspn(p + 1, " \t");
+			snprintf(c->cpu, sizeof(c->cpu), "%.*s", (int)strcspn(p, "\n"), p);
+		}
+	}
+	free(cpuinfo);
+	c->mitigations[0] = 0;
+	n = scandir(vdir, &ents, NULL, by_name);
+	for (int i = 0; i < n; i++) {
+		char path[512], *v;
+
+		if (ents[i]->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", vdir, ents[i]->d_name);
+			v = read_text(path, 4096);
+			if (v && used < sizeof(c->mitigations)) {
+				v[strcspn(v, "\n")] = 0;
+				used += (size_t)snprintf(c->mitigations + used, sizeof(c->mitigations) - used,
+							 "%s: %s\n", ents[i]->d_name, v);
+			}
+			free(v);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	if (used >= sizeof(c->mitigations))
+		c->mitigations[sizeof(c->mitigations) - 1] = 0;
+	h = fnv1a(h, c->kernel);
+	h = fnv1a(h, "\n");
+	h = fnv1a(h, c->cpu);
+	h = fnv1a(h, "\n");
+	h = fnv1a(h, c->mitigations);
+	snprintf(c->key, sizeof(c->key), "%016llx", (unsigned long long)h);
+}
+
+/* $XDG_CACHE_HOME/epbatch, else /var/cache/epbatch (root), else ~/.cache/epbatch. */
+static int cache_dir(char *buf, size_t len)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (x && *x == '/')
+		return snprintf(buf, len, "%s/epbatch", x) >= (int)len ? -1 : 0;
+	if (!geteuid())
+		return snprintf(buf, len, "/var/cache/epbatch") >= (int)len ? -1 : 0;
+	if (home && *home == '/')
+		return snprintf(buf, len, "%s/.cache/epbatch", home) >= (int)len ? -1 : 0;
+	return -1;
+}
+
+int calib_cache_path(const struct calib *c, char *buf, size_t len)
+{
+	char dir[PATH_MAX - 64];
+
+	if (cache_dir(dir, sizeof(dir)))
+		return -1;
+	return snprintf(buf, len, "%s/calibration-%s.json", dir, c->key) >= (int)len ? -1 : 0;
+}
+
+/* ---- the arithmetic ---- */
+
+/* Cost of one submission of n ops (no wait), from the per-op table:
+ * linear between the measured sizes, the marginal cost of the last
+ * interval beyond 64, n itself below 1. */
+double cm_batch_ns(const struct cm_backend_cal *b, double n)
+{
+	double x0, x1, y0, y1;
+	int i;
+
+	if (n <= 0)
+		return 0;
+	if (n <= 1)
+		return n * b->per_op[0].ns;
+	for (i = 1; i < CM_NB - 1 && n > cm_batch[i]; i++)
+		;
+	x0 = cm_batch[i - 1];
+	x1 = cm_batch[i];
+	y0 = x0 * b->per_op[i - 1].ns;
+	y1 = x1 * b->per_op[i].ns;
+	return y0 + (y1 - y0) * (n - x0) / (x1 - x0);
+}
+
+static double fig(const struct cm_fig *f)
+{
+	return f->ns > 0 ? f->ns : 0;
+}
+
+/* One loop iteration of n ops and a wait that returns at once. */
+static double direct_iter(const struct calib *c, double n)
+{
+	return n * (fig(&c->ctl[1]) + fig(&c->shim_direct_op)) + fig(&c->wait);
+}
+
+static double batched_iter(const struct calib *c, const struct cm_backend_cal *b, double n)
+{
+	return cm_batch_ns(b, n) + n * fig(&c->shim_op) + fig(&b->fused_wait);
+}
+
+static int break_even(const struct calib *c, const struct cm_backend_cal *b)
+{
+	for (int n = 1; n < CM_MAX_BATCH; n++)
+		if (batched_iter(c, b, n) < direct_iter(c, n))
+			return n;
+	return 0;
+}
+
+void calib_break_even(struct calib *c)
+{
+	for (int i = 0; i < CM_NBE; i++)
+		if (c->be[i].present)
+			c->be[i].break_even = break_even(c, &c->be[i]);
+}
+
+/*
+ * No module here: one ioctl is one syscall's entry and exit plus, per op,
+ * the kernel's own epoll_ctl work (epoll_ctl MOD minus a syscall's entry and
+ * exit); the wait run inside it costs epoll_wait minus the entry and exit.
+ * Copying the op array in and the results out is not counted.
+ */
+void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out)
+{
+	double sys = fig(&c->syscall), op = fig(&c->ctl[1]) - sys;
+
+	memset(out, 0, sizeof(*out));
+	out->present = out->estimated = true;
+	if (op < 0)
+		op = 0;
+	for (int i = 0; i < CM_NB; i++) {
+		out->per_op[i].ns = (sys + cm_batch[i] * op) / cm_batch[i];
+		out->per_op[i].lo = out->per_op[i].hi = out->per_op[i].ns;
+	}
+	out->fused_wait.ns = fig(&c->wait) - sys > 0 ? fig(&c->wait) - sys : 0;
+	out->fused_wait.lo = out->fused_wait.hi = out->fused_wait.ns;
+	out->break_even = break_even(c, out);
+}
+
+/* ---- the document ---- */
+
+static json_t *jfig(const struct cm_fig *f)
+{
+	return f->ns >= 0 ? json_real(round(f->ns * 10) / 10) : json_null();
+}
+
+static json_t *jspread(const struct cm_fig *f)
+{
+	return f->ns >= 0 ? json_pack("[f,f]", round(f->lo * 10) / 10, round(f->hi * 10) / 10) :
+			    json_null();
+}
+
+json_t *calib_json(const struct calib *c)
+{
+	json_t *doc = json_object(), *ctl = json_object(), *bes = json_object(), *skip = json_object();
+	json_t *sp = json_object(), *spctl = json_object(), *mit = json_object();
+	char line[512];
+	const char *p = c->mitigations;
+
+	json_object_set_new(doc, "schema", json_string(CALIB_SCHEMA));
+	json_set_version(doc);
+	json_object_set_new(doc, "kernel", json_string(c->kernel));
+	json_object_set_new(doc, "cpu", json_string(c->cpu));
+	while (*p) {
+		size_t l = strcspn(p, "\n");
+		char *colon;
+
+		snprintf(line, sizeof(line), "%.*s", (int)l, p);
+		colon = strstr(line, ": ");
+		if (colon) {
+			*colon = 0;
+			json_object_set_new(mit, line, json_string(colon + 2));
+		}
+		p += l + (p[l] == '\n');
+	}
+	json_object_set_new(doc, "mitigations", mit);
+	json_object_set_new(doc, "key", json_string(c->key));
+	json_object_set_new(doc, "measured_at", json_string(c->measured_at));
+	json_object_set_new(doc, "measure_seconds", json_real(round(c->seconds * 1000) / 1000));
+	json_object_set_new(doc, "rounds", json_integer(c->rounds));
+	json_object_set_new(doc, "syscall_ns", jfig(&c->syscall));
+	json_object_set_new(sp, "syscall_ns", jspread(&c->syscall));
+	for (int i = 0; i < 3; i++) {
+		json_object_set_new(ctl, ctl_names[i], jfig(&c->ctl[i]));
+		json_object_set_new(spctl, ctl_names[i], jspread(&c->ctl[i]));
+	}
+	json_object_set_new(doc, "epoll_ctl_ns", ctl);
+	json_object_set_new(sp, "epoll_ctl_ns", spctl);
+	json_object_set_new(doc, "epoll_wait_ns", jfig(&c->wait));
+	json_object_set_new(sp, "epoll_wait_ns", jspread(&c->wait));
+	for (int b = 0; b < CM_NBE; b++) {
+		const struct cm_backend_cal *be = &c->be[b];
+		json_t *o, *per, *sper;
+		char k[8];
+
+		if (!be->present || be->estimated) {
+			json_object_set_new(skip, cm_backend_names[b],
+					    json_string(be->skipped[0] ? be->skipped : "not measured"));
+			continue;
+		}
+		per = json_object();
+		sper = json_object();
+		for (int i = 0; i < CM_NB; i++) {
+			snprintf(k, sizeof(k), "%u", cm_batch[i]);
+			json_object_set_new(per, k, jfig(&be->per_op[i]));
+			json_object_set_new(sper, k, jspread(&be->per_op[i]));
+		}
+		o = json_pack("{s:o,s:o,s:o}", "per_op_ns", per, "fused_wait_ns", jfig(&be->fused_wait),
+			      "break_even_batch", be->break_even ? json_integer(be->break_even) : json_null());
+		json_object_set_new(bes, cm_backend_names[b], o);
+		json_object_set_new(sp, cm_backend_names[b],
+				    json_pack("{s:o,s:o}", "per_op_ns", sper, "fused_wait_ns",
+					      jspread(&be->fused_wait)));
+	}
+	json_object_set_new(doc, "backends", bes);
+	json_object_set_new(doc, "shim_op_ns", jfig(&c->shim_op));
+	json_object_set_new(doc, "shim_direct_op_ns", jfig(&c->shim_direct_op));
+	json_object_set_new(sp, "shim_op_ns", jspread(&c->shim_op));
+	json_object_set_new(sp, "shim_direct_op_ns", jspread(&c->shim_direct_op));
+	if (c->shim_skipped[0])
+		json_object_set_new(skip, "shim", json_string(c->shim_skipped));
+	json_object_set_new(doc, "skipped", skip);
+	json_object_set_new(doc, "spread", sp);
+	return doc;
+}
+
+/* A figure from KEY of o (and its spread from sp): -1 when null or absent. */
+static int get_fig(const json_t *o, const json_t *sp, const char *key, struct cm_fig *f, bool need)
+{
+	json_t *v = json_object_get(o, key), *s = sp ? json_object_get(sp, key) : NULL;
+
+	f->ns = f->lo = f->hi = -1;
+	if (!v || json_is_null(v))
+		return need ? -1 : 0;
+	if (!json_is_number(v) || json_number_value(v) < 0)
+		return -1;
+	f->ns = f->lo = f->hi = json_number_value(v);
+	if (json_is_array(s) && json_array_size(s) == 2) {
+		f->lo = json_number_value(json_array_get(s, 0));
+		f->hi = json_number_value(json_array_get(s, 1));
+	}
+	return 0;
+}
+
+static void get_str(const json_t *o, const char *key, char *buf, size_t len)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	snprintf(buf, len, "%s", s ? s : "");
+}
+
+int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
+{
+	const json_t *sp = json_object_get(doc, "spread"), *bes, *skip, *mit;
+	const char *schema = json_string_value(json_object_get(doc, "schema")), *k;
+	json_t *v;
+	size_t used = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!schema || strcmp(schema, CALIB_SCHEMA)) {
+		snprintf(why, wl, "not an %s document", CALIB_SCHEMA);
+		return -1;
+	}
+	get_str(doc, "kernel", c->kernel, sizeof(c->kernel));
+	get_str(doc, "cpu", c->cpu, sizeof(c->cpu));
+	get_str(doc, "key", c->key, sizeof(c->key));
+	get_str(doc, "measured_at", c->measured_at, sizeof(c->measured_at));
+	mit = json_object_get(doc, "mitigations");
+	json_object_foreach((json_t *)mit, k, v)
+		if (used < sizeof(c->mitigations))
+			used += (size_t)snprintf(c->mitigations + used, sizeof(c->mitigations) - used,
+						 "%s: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+	c->seconds = jnum(doc, "measure_seconds");
+	c->rounds = (int)jnum(doc, "rounds");
+	if (get_fig(doc, sp, "syscall_ns", &c->syscall, true) ||
+	    get_fig(doc, sp, "epoll_wait_ns", &c->wait, true)) {
+		snprintf(why, wl, "syscall_ns or epoll_wait_ns missing or not a number");
+		return -1;
+	}
+	for (int i = 0; i < 3; i++)
+		if (get_fig(json_object_get(doc, "epoll_ctl_ns"),
+			    sp ? json_object_get(sp, "epoll_ctl_ns") : NULL, ctl_names[i], &c->ctl[i], true)) {
+			snprintf(why, wl, "epoll_ctl_ns.%s missing or not a number", ctl_names[i]);
+			return -1;
+		}
+	if (get_fig(doc, sp, "shim_op_ns", &c->shim_op, false) ||
+	    get_fig(doc, sp, "shim_direct_op_ns", &c->shim_direct_op, false)) {
+		snprintf(why, wl, "shim_op_ns is not a number");
+		return -1;
+	}
+	bes = json_object_get(doc, "backends");
+	skip = json_object_get(doc, "skipped");
+	get_str(skip, "shim", c->shim_skipped, sizeof(c->shim_skipped));
+	for (int b = 0; b < CM_NBE; b++) {
+		struct cm_backend_cal *be = &c->be[b];
+		const json_t *o = json_object_get(bes, cm_backend_names[b]);
+		const json_t *bsp = sp ? json_object_get(sp, cm_backend_names[b]) : NULL;
+		char key[8];
+
+		get_str(skip, cm_backend_names[b], be->skipped, sizeof(be->skipped));
+		if (!json_is_object(o))
+			continue;
+		for (int i = 0; i < CM_NB; i++) {
+			snprintf(key, sizeof(key), "%u", cm_batch[i]);
+			if (get_fig(json_object_get(o, "per_op_ns"),
+				    bsp ? json_object_get(bsp, "per_op_ns") : NULL, key, &be->per_op[i], true)) {
+				snprintf(why, wl, "backends.%s.per_op_ns.%s missing or not a number",
+					 cm_backend_names[b], key);
+				return -1;
+			}
+		}
+		if (get_fig(o, bsp, "fused_wait_ns", &be->fused_wait, true)) {
+			snprintf(why, wl, "backends.%s.fused_wait_ns missing", cm_backend_names[b]);
+			return -1;
+		}
+		be->present = true;
+	}
+	calib_break_even(c);
+	return 0;
+}
+
+int calib_load_cache(struct calib *c)
+{
+	struct calib me = {};
+	char path[PATH_MAX], why[200];
+	json_error_t je;
+	json_t *doc;
+	int ret;
+
+	calib_machine(&me);
+	if (calib_cache_path(&me, path, sizeof(path)))
+		return -1;
+	doc = json_load_file(path, 0, &je);
+	if (!doc)
+		return -1;
+	ret = calib_from_json(doc, c, why, sizeof(why));
+	json_decref(doc);
+	/* a file of another machine (same hash by accident) or an older format */
+	if (ret || strcmp(c->key, me.key) || strcmp(c->kernel, me.kernel) || strcmp(c->cpu, me.cpu))
+		return -1;
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	c->cached = true;
+	return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+int calib_save_cache(struct calib *c)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	json_t *doc;
+	int ret;
+
+	if (calib_cache_path(c, path, sizeof(path))) {
+		fprintf(stderr, PROG " calibrate: no cache directory (set XDG_CACHE_HOME or HOME): not cached\n");
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = 0;
+	if (mkdir_p(dir)) {
+		fprintf(stderr, PROG " calibrate: cannot create %s: %s: not cached\n", dir, strerror(errno));
+		return -1;
+	}
+	doc = calib_json(c);
+	ret = json_write_file(doc, path);
+	json_decref(doc);
+	if (!ret)
+		snprintf(c->file, sizeof(c->file), "%s", path);
+	return ret;
+}
+
+static void pfig(FILE *f, const char *label, const struct cm_fig *x)
+{
+	if (x->ns < 0)
+		fprintf(f, "  %-40s %9s\n", label, "-");
+	else
+		fprintf(f, "  %-40s %9.1f  [%.1f, %.1f]\n", label, x->ns, x->lo, x->hi);
+}
+
+void calib_print(FILE *f, const struct calib *c)
+{
+	fprintf(f, "calibration of %s, kernel %s (key %s), %s%s\n", c->cpu, c->kernel, c->key,
+		c->cached ? "cached, measured " : "measured ", c->measured_at);
+	fprintf(f, "  %-40s %9s  %s\n", "operation", "median ns", "[min, max] of rounds");
+	pfig(f, "syscall entry+exit (getppid)", &c->syscall);
+	pfig(f, "epoll_ctl ADD", &c->ctl[0]);
+	pfig(f, "epoll_ctl MOD", &c->ctl[1]);
+	pfig(f, "epoll_ctl DEL", &c->ctl[2]);
+	pfig(f, "epoll_wait, returns at once", &c->wait);
+	for (int b = 0; b < CM_NBE; b++) {
+		const struct cm_backend_cal *be = &c->be[b];
+		char label[64];
+
+		if (!be->present || be->estimated) {
+			fprintf(f, "  %s: not measured: %s\n", cm_backend_names[b],
+				be->skipped[0] ? be->skipped : "?");
+			continue;
+		}
+		for (int i = 0; i < CM_NB; i++) {
+			snprintf(label, sizeof(label), "%s, batch of %u, per op", cm_backend_names[b], cm_batch[i]);
+			pfig(f, label, &be->per_op[i]);
+		}
+		snprintf(label, sizeof(label), "%s, fused wait", cm_backend_names[b]);
+		pfig(f, label, &be->fused_wait);
+		if (be->break_even)
+			fprintf(f, "  %-40s %9d ops\n", "  break-even batch (shim included)", be->break_even);
+		else
+			fprintf(f, "  %-40s %9s\n", "  break-even batch (shim included)", "never");
+	}
+	pfig(f, "shim, per batched op (user space)", &c->shim_op);
+	pfig(f, "shim, per direct op (user space)", &c->shim_direct_op);
+	if (c->shim_skipped[0])
+		fprintf(f, "  shim: %s\n", c->shim_skipped);
+	if (c->file[0])
+		fprintf(f, "cache: %s%s\n", c->file, c->cached ? " (--force re-measures)" : "");
+}
+
+/* ---- what if ---- */
+
+static void add_note(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_note(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t l = strlen(buf);
+	va_list ap;
+
+	if (l + 3 >= len)
+		return;
+	if (l) {
+		memcpy(buf + l, "; ", 3);
+		l += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + l, len - l, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Batching with backend b.  Per second: n = add + mod + del ops, w waits.
+ * Ops per iteration k = n / w; an iteration with ops carries b = max(k, 1)
+ * of them, and there are n / b such iterations.  Direct: each op's own
+ * epoll_ctl cost (by kind) plus, per such iteration, a wait that returns at
+ * once, plus the shim's direct-path cost per op.  Batched: per such
+ * iteration, one submission of b ops (the per-op table) with the wait
+ * fused in, plus the shim's batched cost per op.  The shim's policy batches
+ * when b reaches the break-even size; otherwise it stays direct and costs
+ * its direct-path overhead.
+ */
+static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be, const struct wi_in *in,
+			 struct wi_out *o)
+{
+	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits, secs = in->seconds;
+	double b, iters, direct, batched, shim_direct;
+
+	o->known = true;
+	o->estimated = be->estimated;
+	o->break_even = be->break_even;
+	o->ops_per_wait = w > 0 ? n / w : 0;
+	if (be->estimated)
+		add_note(o->assumptions, sizeof(o->assumptions),
+			 "no /dev/epoll_batch here: the module's costs are estimated as one syscall entry+exit per "
+			 "batch (%.0f ns) plus each op's in-kernel epoll_ctl work (MOD %.0f ns - that) and a fused wait "
+			 "of epoll_wait minus one entry+exit; copying the op array is not counted",
+			 fig(&c->syscall), fig(&c->ctl[1]));
+	if (n == 0 || w == 0 || secs <= 0) {
+		add_note(o->assumptions, sizeof(o->assumptions), "%s",
+			 n == 0 ? "no epoll_ctl calls: nothing to batch" :
+			 "no epoll waits on this thread: the shim defers only on the thread that waits, so its ops "
+			 "would go to the kernel at once");
+		return;
+	}
+	b = o->ops_per_wait < 1 ? 1 : o->ops_per_wait;
+	iters = n / b;
+	shim_direct = n * fig(&c->shim_direct_op);
+	direct = (double)in->add * fig(&c->ctl[0]) + (double)in->mod * fig(&c->ctl[1]) +
+		 (double)in->del * fig(&c->ctl[2]) + iters * fig(&c->wait);
+	batched = iters * (cm_batch_ns(be, b) + fig(&be->fused_wait)) + n * fig(&c->shim_op);
+	o->always_per_s = (direct - batched) / secs;
+	o->batch_mode = be->break_even && b >= be->break_even;
+	o->saved_per_s = o->batch_mode ? o->always_per_s : -shim_direct / secs;
+	{
+		char be_s[16];
+
+		snprintf(be_s, sizeof(be_s), be->break_even ? "%d ops" : "never", be->break_even);
+		add_note(o->assumptions, sizeof(o->assumptions),
+			 "%.2f ops per wait (every op deferrable, none coalesced, waits return at once); "
+			 "break-even batch %s: the shim would %s", o->ops_per_wait, be_s,
+			 o->batch_mode ? "batch" : "stay direct (its direct path's cost)");
+	}
+	if (in->batch_submits)
+		add_note(o->assumptions, sizeof(o->assumptions),
+			 "the trace shows %llu batched submissions: the process already batches; this is for its "
+			 "remaining direct epoll_ctl calls", (unsigned long long)in->batch_submits);
+	if (c->shim_op.ns < 0)
+		add_note(o->assumptions, sizeof(o->assumptions), "the shim's own per-op cost was not measured (0 assumed)");
+}
+
+void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out out[WI_N])
+{
+	struct cm_backend_cal kest;
+	const struct cm_backend_cal *kmod = &c->be[CM_KMOD];
+
+	memset(out, 0, sizeof(*out) * WI_N);
+	for (int i = 0; i < WI_N; i++)
+		out[i].saved_per_req = NAN;
+	if (c->be[CM_URING].present)
+		whatif_batch(c, &c->be[CM_URING], in, &out[WI_URING]);
+	else
+		snprintf(out[WI_URING].assumptions, sizeof(out[WI_URING].assumptions),
+			 "io_uring was not measured here: %s", c->be[CM_URING].skipped[0] ?
+			 c->be[CM_URING].skipped : "unavailable");
+	if (!kmod->present) {
+		calib_kmod_estimate(c, &kest);
+		kmod = &kest;
+	}
+	whatif_batch(c, kmod, in, &out[WI_KMOD]);
+
+	struct wi_out *u = &out[WI_UNSHARE];
+	u->upper_bound = true;
+	if (in->private_fd_table) {
+		u->known = true;
+		snprintf(u->assumptions, sizeof(u->assumptions),
+			 "the thread already has a private fd table");
+	} else if (!in->spin_measured || in->seconds <= 0) {
+		snprintf(u->assumptions, sizeof(u->assumptions),
+			 "spin-lock time was not measured (spin method none): no prediction");
+	} else {
+		u->known = true;
+		u->saved_per_s = (double)in->spin_files_ns / in->seconds;
+		snprintf(u->assumptions, sizeof(u->assumptions),
+			 "upper bound = the slow-path time taken on files_struct->file_lock (%.3f ms/s); "
+			 "the one unshare() per thread and any contention elsewhere are not counted; safe only "
+			 "when threads never hand fds to each other", u->saved_per_s / 1e6);
+	}
+	for (int i = 0; i < WI_N; i++)
+		if (out[i].known && in->requests > 0)
+			out[i].saved_per_req = out[i].saved_per_s * in->seconds / in->requests;
+}
+
+json_t *whatif_json(const struct wi_out out[WI_N])
+{
+	json_t *w = json_object();
+
+	for (int i = 0; i < WI_N; i++) {
+		const struct wi_out *o = &out[i];
+		json_t *x = json_object();
+
+		json_object_set_new(x, "cpu_ns_saved_per_s", o->known ? json_real(round(o->saved_per_s)) : json_null());
+		json_object_set_new(x, "cpu_ns_saved_per_req",
+				    o->known && !isnan(o->saved_per_req) ? json_real(round(o->saved_per_req * 10) / 10) :
+									   json_null());
+		json_object_set_new(x, "assumptions", json_string(o->assumptions));
+		json_object_set_new(x, "estimated", json_boolean(o->estimated));
+		json_object_set_new(x, "upper_bound", json_boolean(o->upper_bound));
+		if (i != WI_UNSHARE && o->known) {
+			json_object_set_new(x, "ops_per_wait", json_real(round(o->ops_per_wait * 100) / 100));
+			json_object_set_new(x, "break_even_batch",
+					    o->break_even ? json_integer(o->break_even) : json_null());
+			json_object_set_new(x, "shim_mode", json_string(o->batch_mode ? "batch" : "direct"));
+			json_object_set_new(x, "always_batch_cpu_ns_saved_per_s", json_real(round(o->always_per_s)));
+		}
+		json_object_set_new(w, wi_names[i], x);
+	}
+	return w;
+}
+
+static uint64_t ju(const json_t *o, const char *k)
+{
+	double v = jnum(o, k);
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
+{
+	const json_t *ctl = json_object_get(o, "epoll_ctl"), *spin = json_object_get(o, "spin");
+	const json_t *load = json_object_get(doc, "load");
+	const char *m = json_string_value(json_object_get(doc, "spin_method"));
+
+	memset(in, 0, sizeof(*in));
+	in->add = ju(ctl, "add");
+	in->mod = ju(ctl, "mod");
+	in->del = ju(ctl, "del");
+	in->waits = ju(o, "epoll_wait");
+	in->batch_submits = ju(o, "batch_submits");
+	in->spin_files_ns = ju(spin, "files_lock_ns");
+	in->spin_measured = m && strcmp(m, "none");
+	in->private_fd_table = json_is_true(json_object_get(o, "private_fd_table"));
+	in->seconds = jnum(doc, "duration_s");
+	in->requests = load ? jnum_or(load, "requests", -1) : -1;
+}
+
+void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out *o)
+{
+	const char *what = k == WI_UNSHARE ? "unshare(CLONE_FILES)" : wi_names[k];
+	double v = o->saved_per_s;
+	char per_req[64] = "";
+
+	if (!o->known) {
+		snprintf(buf, len, "%s: no prediction (%s)", what, o->assumptions);
+		return;
+	}
+	if (!isnan(o->saved_per_req))
+		snprintf(per_req, sizeof(per_req), ", %.2f us per request", fabs(o->saved_per_req) / 1e3);
+	if (k == WI_UNSHARE)
+		snprintf(buf, len, "%s would save at most %.3f ms of CPU per second%s (the files_lock spin time)",
+			 what, v / 1e6, per_req);
+	else if (v < 0)
+		snprintf(buf, len, "%s%s would cost %.3f ms of CPU per second%s here: %s", what,
+			 o->estimated ? " (estimated)" : "", -v / 1e6, per_req,
+			 o->batch_mode ? "batching costs more than the syscalls it saves" :
+			 "the batches are too small (the shim would stay direct)");
+	else
+		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %d)",
+			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, o->break_even);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The cost model (docs/cost-model.md): what each operation costs on this
+ * machine (struct calib, the "epbatch-calibration/1" document and its cache)
+ * and what an intervention would save for a traced op mix (what_if).  No
+ * libbpf, no liburing: the measuring is in calibrate.c, the unit tests link
+ * this file alone.
+ */
+#ifndef EPBATCH_COSTMODEL_H
+#define EPBATCH_COSTMODEL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CALIB_SCHEMA "epbatch-calibration/1"
+#define CM_NB 6				/* batch sizes measured */
+extern const unsigned cm_batch[CM_NB];	/* 1, 2, 4, 8, 16, 64 */
+#define CM_MAX_BATCH 256		/* the shim's queue: larger is "never" */
+
+enum cm_backend { CM_URING, CM_KMOD, CM_NBE };
+extern const char *const cm_backend_names[CM_NBE];	/* "uring", "kmod" */
+
+/* One measured figure: the median over rounds and their range; ns < 0: not measured. */
+struct cm_fig {
+	double ns, lo, hi;
+};
+
+struct cm_backend_cal {
+	bool present;			/* measured (or, for an estimate, derived) */
+	bool estimated;			/* derived from the direct costs, not measured */
+	char skipped[200];		/* why not measured */
+	struct cm_fig per_op[CM_NB];	/* one submission of n ops, per op */
+	struct cm_fig fused_wait;	/* what adding the wait to that submission costs */
+	int break_even;			/* smallest n where a batch beats direct; 0: never (< 256) */
+};
+
+struct calib {
+	char kernel[128], cpu[128], key[20];
+	char mitigations[2048];		/* "name: state\n" per /sys/.../vulnerabilities file */
+	char measured_at[32];		/* UTC, ISO 8601 */
+	double seconds;			/* how long measuring took */
+	int rounds;
+	struct cm_fig syscall, ctl[3], wait;	/* ctl: add, mod, del */
+	struct cm_backend_cal be[CM_NBE];
+	struct cm_fig shim_op;		/* the shim's user-space cost per batched op */
+	struct cm_fig shim_direct_op;	/* ... per op on its direct path */
+	char shim_skipped[200];
+	char file[PATH_MAX];		/* the cache file it was read from or written to */
+	bool cached;			/* read from the cache */
+};
+
+/* kernel, cpu, mitigations and the cache key of this machine. */
+void calib_machine(struct calib *c);
+/* The cache file for c->key; -1 when no directory can be named. */
+int calib_cache_path(const struct calib *c, char *buf, size_t len);
+/* Fill break_even of each present backend from the figures. */
+void calib_break_even(struct calib *c);
+/* Batch cost (ns, for n ops, without the wait) interpolated from the table. */
+double cm_batch_ns(const struct cm_backend_cal *b, double n);
+/* The module's costs estimated from the direct ones (it is not here). */
+void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out);
+
+struct json_t;
+struct json_t *calib_json(const struct calib *c);
+/* 0, or -1 with why (a malformed or foreign document). */
+int calib_from_json(const struct json_t *doc, struct calib *c, char *why, size_t wl);
+/* The cached calibration of this machine: 0 if found and valid. */
+int calib_load_cache(struct calib *c);
+/* Write the document to the cache atomically (mkdir -p); 0 or -1 after one line. */
+int calib_save_cache(struct calib *c);
+void calib_print(FILE *f, const struct calib *c);
+/* calibrate.c: measure this machine (~3 s); 0, or -1 after one line. */
+int calib_measure(struct calib *c, bool verbose);
+/* The cached calibration, else measure and cache it (a line on stderr unless quiet). */
+int calib_ensure(struct calib *c, bool quiet);
+
+/* ---- what if ---- */
+enum wi_kind { WI_URING, WI_KMOD, WI_UNSHARE, WI_N };
+extern const char *const wi_names[WI_N];	/* "batch:uring", "batch:kmod", "unshare" */
+
+/* A thread's (or the totals') op mix over an interval. */
+struct wi_in {
+	uint64_t add, mod, del, waits, batch_submits;
+	uint64_t spin_files_ns;
+	bool spin_measured;		/* a spin method ran */
+	bool private_fd_table;
+	double seconds;
+	double requests;		/* < 0: not known */
+};
+
+struct wi_out {
+	bool known;			/* false: saved_per_s is null */
+	double saved_per_s;		/* CPU ns saved per second; < 0: it would cost */
+	double saved_per_req;		/* NAN when requests are not known */
+	double always_per_s;		/* batching: with EPBATCH_MIN_BATCH=0 (every iteration batched) */
+	double ops_per_wait;
+	int break_even;			/* batching: 0 = never */
+	bool batch_mode;		/* batching: the shim's policy would batch */
+	bool estimated;			/* the backend's costs are estimated */
+	bool upper_bound;
+	char assumptions[640];
+};
+
+void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out out[WI_N]);
+struct json_t *whatif_json(const struct wi_out out[WI_N]);
+/* The op mix of an epbatch/1 thread or totals object. */
+void wi_in_from_json(const struct json_t *o, const struct json_t *doc, struct wi_in *in);
+/* One line saying what an intervention would do ("batch:uring would cost ..."). */
+void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out *o);
+
+#endif

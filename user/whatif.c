@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The what-if section of a trace: per thread and in total, what batching
+ * (each backend) and unshare(CLONE_FILES) would save, from the traced op
+ * mix and this machine's calibration (costmodel.c), in the summary table and
+ * as "what_if" in the epbatch/1 JSON.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "whatif.h"
+
+void wi_in_from_stats(const struct thread_stats *t, double secs, enum spin_choice m, struct wi_in *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->add = t->ctl[EPB_CTL_ADD];
+	in->mod = t->ctl[EPB_CTL_MOD];
+	in->del = t->ctl[EPB_CTL_DEL];
+	in->waits = t->wait;
+	in->batch_submits = t->batch_submits;
+	in->spin_files_ns = t->spin_files_ns;
+	in->spin_measured = m != SPIN_OFF && m != SPIN_AUTO;
+	in->private_fd_table = t->private_fd_table;
+	in->seconds = secs;
+	in->requests = -1;
+}
+
+/* Totals: each intervention's sum over the threads (each thread decides
+ * alone whether to batch), not the model applied to the summed mix. */
+static void total_out(const struct report *r, const struct calib *c, struct wi_out out[WI_N])
+{
+	struct wi_in in;
+	struct wi_out t[WI_N];
+
+	wi_in_from_stats(&r->totals, r->seconds, r->method, &in);
+	whatif_compute(c, &in, out);
+	for (int k = 0; k < WI_N; k++) {
+		out[k].saved_per_s = 0;
+		out[k].always_per_s = 0;
+	}
+	for (uint32_t i = 0; i < r->nr_rows; i++) {
+		wi_in_from_stats(&r->rows[i], r->seconds, r->method, &in);
+		whatif_compute(c, &in, t);
+		for (int k = 0; k < WI_N; k++) {
+			out[k].saved_per_s += t[k].known ? t[k].saved_per_s : 0;
+			out[k].always_per_s += t[k].known ? t[k].always_per_s : 0;
+		}
+	}
+	for (int k = 0; k < WI_N; k++)
+		if (k != WI_UNSHARE)
+			snprintf(out[k].assumptions + strlen(out[k].assumptions),
+				 sizeof(out[k].assumptions) - strlen(out[k].assumptions),
+				 "; total = the sum over threads, each batching or not by its own op mix");
+}
+
+static json_t *calib_ref(const struct calib *c)
+{
+	return json_pack("{s:s,s:s,s:s,s:b,s:f,s:f}", "file", c->file, "key", c->key,
+			 "measured_at", c->measured_at, "cached", c->cached,
+			 "syscall_ns", c->syscall.ns, "epoll_ctl_mod_ns", c->ctl[1].ns);
+}
+
+void whatif_add_json(json_t *doc, const struct report *r, const struct calib *c)
+{
+	json_t *threads = json_object_get(doc, "threads"), *th;
+	struct wi_out out[WI_N];
+	struct wi_in in;
+	size_t i;
+
+	if (!c) {
+		json_object_set_new(doc, "what_if", json_pack("{s:s}", "skipped",
+			"no calibration of this machine (epbatch-trace calibrate could not measure it)"));
+		return;
+	}
+	json_object_set_new(doc, "calibration", calib_ref(c));
+	total_out(r, c, out);
+	json_object_set_new(doc, "what_if", whatif_json(out));
+	json_array_foreach(threads, i, th) {
+		json_int_t tid = json_integer_value(json_object_get(th, "tid"));
+		json_int_t tgid = json_integer_value(json_object_get(th, "tgid"));
+
+		for (uint32_t j = 0; j < r->nr_rows; j++) {
+			if (r->rows[j].tid != tid || r->rows[j].tgid != tgid)
+				continue;
+			wi_in_from_stats(&r->rows[j], r->seconds, r->method, &in);
+			whatif_compute(c, &in, out);
+			json_object_set_new(th, "what_if", whatif_json(out));
+			break;
+		}
+	}
+}
+
+static void per_req(json_t *w, double secs, double requests)
+{
+	const char *k;
+	json_t *x;
+
+	json_object_foreach(w, k, x) {
+		json_t *v = json_object_get(x, "cpu_ns_saved_per_s");
+
+		if (json_is_number(v))
+			json_object_set_new(x, "cpu_ns_saved_per_req",
+					    json_real(round(json_number_value(v) * secs / requests * 10) / 10));
+	}
+}
+
+void whatif_json_requests(json_t *doc, double requests)
+{
+	double secs = jnum(doc, "duration_s");
+	json_t *threads = json_object_get(doc, "threads"), *th, *w = json_object_get(doc, "what_if");
+	size_t i;
+
+	if (requests <= 0 || secs <= 0)
+		return;
+	if (json_is_object(w))
+		per_req(w, secs, requests);
+	json_array_foreach(threads, i, th)
+		if (json_is_object(json_object_get(th, "what_if")))
+			per_req(json_object_get(th, "what_if"), secs, requests);
+}
+
+static void cellv(char *buf, size_t len, const struct wi_out *o)
+{
+	if (!o->known)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%+.3f%s", o->saved_per_s / 1e6, o->estimated ? "*" : "");
+}
+
+void whatif_table(FILE *f, const struct report *r, const struct calib *c, const struct trace_opts *o)
+{
+	const struct thread_stats **rows;
+	struct wi_out out[WI_N];
+	struct wi_in in;
+	char b[WI_N][32], line[900];
+	size_t n;
+
+	if (!c) {
+		fprintf(f, "what if: no calibration of this machine (run " PROG " calibrate)\n");
+		return;
+	}
+	rows = malloc((r->nr_rows ? r->nr_rows : 1) * sizeof(*rows));
+	if (!rows)
+		return;
+	n = report_rank(r, o->sort, rows);
+	if (o->top && n > (size_t)o->top)
+		n = (size_t)o->top;
+	fprintf(f, "\nwhat if (CPU ms saved per second; negative = it would cost; calibration %s %s):\n",
+		c->cached ? "cached" : "measured", c->measured_at);
+	fprintf(f, "%8s %-15s %8s %12s %12s %12s\n", "TID", "COMM", "CTL/WAIT", "batch:uring",
+		"batch:kmod", "unshare<=");
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i]->tid)
+			continue;
+		wi_in_from_stats(rows[i], r->seconds, r->method, &in);
+		whatif_compute(c, &in, out);
+		for (int k = 0; k < WI_N; k++)
+			cellv(b[k], sizeof(b[k]), &out[k]);
+		snprintf(line, sizeof(line), "%.2f", out[WI_URING].ops_per_wait);
+		fprintf(f, "%8u %-15.15s %8s %12s %12s %12s\n", rows[i]->tid, rows[i]->comm,
+			rows[i]->wait ? line : "-", b[0], b[1], b[2]);
+	}
+	total_out(r, c, out);
+	for (int k = 0; k < WI_N; k++)
+		cellv(b[k], sizeof(b[k]), &out[k]);
+	fprintf(f, "%8s %-15s %8s %12s %12s %12s\n", "TOTAL", "", "", b[0], b[1], b[2]);
+	for (int k = 0; k < WI_N; k++) {
+		whatif_sentence(line, sizeof(line), (enum wi_kind)k, &out[k]);
+		fprintf(f, "  %s\n", line);
+	}
+	if (out[WI_KMOD].estimated)
+		fprintf(f, "  * estimated: no /dev/epoll_batch here (docs/cost-model.md)\n");
+	free(rows);
+}
