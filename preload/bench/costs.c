@@ -26,7 +26,7 @@
 static const unsigned batch[NB] = { 1, 2, 4, 8, 16, 32, 64 };
 
 enum { C_SYSCALL, C_ADD_DEL, C_MOD, C_WAIT0, C_URING = C_WAIT0 + 1, C_FUSED = C_URING + NB,
-       C_DIRECT_LOOP = C_FUSED + NB, C_N = C_DIRECT_LOOP + NB };
+       C_FUSED_POLL = C_FUSED + NB, C_DIRECT_LOOP = C_FUSED_POLL + NB, C_N = C_DIRECT_LOOP + NB };
 
 static int ep, ep1, sv[64][2], calls = 20000, have_wait;
 static struct io_uring ring;
@@ -45,7 +45,8 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* n MODs of ready sockets through io_uring, then (fused) an epoll wait */
+/* n MODs of ready sockets through io_uring, then (fused: 1) an epoll wait,
+ * and (fused: 2, the shim's 0-timeout form) a cancel of that wait */
 static void uring_round(unsigned n, int fused)
 {
 	static struct epoll_event ev[64], out[64];
@@ -65,8 +66,13 @@ static void uring_round(unsigned n, int fused)
 
 		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, ep1, out, 64, 0);
 		sqe->user_data = 1000;
+		if (fused == 2) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_cancel64(sqe, 1000, 0);
+			sqe->user_data = 1001;
+		}
 	}
-	if (io_uring_submit_and_wait(&ring, n + (fused ? 1 : 0)) < 0)
+	if (io_uring_submit_and_wait(&ring, n + (unsigned)fused) < 0)
 		die("io_uring_submit_and_wait");
 	io_uring_for_each_cqe(&ring, head, cqe)
 		seen++;
@@ -82,8 +88,10 @@ static double measure(int what)
 
 	if (what >= C_URING && what < C_FUSED)
 		n = batch[what - C_URING];
-	else if (what >= C_FUSED && what < C_DIRECT_LOOP)
+	else if (what >= C_FUSED && what < C_FUSED_POLL)
 		n = batch[what - C_FUSED];
+	else if (what >= C_FUSED_POLL && what < C_DIRECT_LOOP)
+		n = batch[what - C_FUSED_POLL];
 	else if (what >= C_DIRECT_LOOP)
 		n = batch[what - C_DIRECT_LOOP];
 	if (n > 1)
@@ -108,8 +116,10 @@ static double measure(int what)
 		default:
 			if (what < C_FUSED) {
 				uring_round(n, 0);
-			} else if (what < C_DIRECT_LOOP) {
+			} else if (what < C_FUSED_POLL) {
 				uring_round(n, 1);
+			} else if (what < C_DIRECT_LOOP) {
+				uring_round(n, 2);
 			} else {
 				for (unsigned i = 0; i < n; i++)
 					epoll_ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev);
@@ -199,6 +209,9 @@ int main(int argc, char **argv)
 		printf("},\n \"fused_iteration_ns\": {");
 		for (int i = 0; i < NB; i++)
 			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], have_wait ? MED(C_FUSED + i) : 0);
+		printf("},\n \"fused_poll_iteration_ns\": {");
+		for (int i = 0; i < NB; i++)
+			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], have_wait ? MED(C_FUSED_POLL + i) : 0);
 		printf("},\n \"direct_iteration_ns\": {");
 		for (int i = 0; i < NB; i++)
 			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], MED(C_DIRECT_LOOP + i));
@@ -210,10 +223,13 @@ int main(int argc, char **argv)
 	printf("epoll_ctl ADD/DEL (average of the two) %7.1f\n", MED(C_ADD_DEL));
 	printf("epoll_ctl MOD, ready socket           %8.1f\n", MED(C_MOD));
 	printf("epoll_wait(0), one ready              %8.1f\n", MED(C_WAIT0));
-	printf("%-6s %14s %18s %18s\n", "n", "uring/op", "fused iteration", "direct iteration");
+	printf("%-6s %14s %18s %22s %18s\n", "n", "uring/op", "fused iteration",
+	       "fused+cancel (t=0)", "direct iteration");
 	for (int i = 0; i < NB; i++)
-		printf("%-6u %14.1f %18.1f %18.1f\n", batch[i], MED(C_URING + i),
-		       have_wait ? MED(C_FUSED + i) : 0, MED(C_DIRECT_LOOP + i));
-	printf("(iteration = n MODs of ready sockets + an epoll wait returning one event)\n");
+		printf("%-6u %14.1f %18.1f %22.1f %18.1f\n", batch[i], MED(C_URING + i),
+		       have_wait ? MED(C_FUSED + i) : 0, have_wait ? MED(C_FUSED_POLL + i) : 0,
+		       MED(C_DIRECT_LOOP + i));
+	printf("(iteration = n MODs of ready sockets + an epoll wait returning one event;\n"
+	       " fused+cancel: the 0-timeout form, the wait's cancel in the same submission)\n");
 	return 0;
 }
