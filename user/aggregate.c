@@ -48,7 +48,7 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 	}
 	o->ctl_ns = D(ctl_ns);
 	o->wait_ns = D(wait_ns);
-#define EPB_DELTA(f, group, key) o->f = D(f);
+#define EPB_DELTA(f, group, key, help) o->f = D(f);
 	EPB_COUNTERS(EPB_DELTA)
 #undef EPB_DELTA
 	o->batch_submits = o->kmod_submit + o->uring_enter;
@@ -74,7 +74,7 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 	}
 	s->ctl_ns += t->ctl_ns;
 	s->wait_ns += t->wait_ns;
-#define EPB_SUM(f, group, key) s->f += t->f;
+#define EPB_SUM(f, group, key, help) s->f += t->f;
 	EPB_COUNTERS(EPB_SUM)
 #undef EPB_SUM
 	s->batch_submits += t->batch_submits;

@@ -16,7 +16,7 @@ struct thread_stats {
 	char comm[EPB_COMM_LEN];
 	bool private_fd_table, exited;
 	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns, wait_ns;
-#define EPB_FIELD(f, group, key) uint64_t f;
+#define EPB_FIELD(f, group, key, help) uint64_t f;
 	EPB_COUNTERS(EPB_FIELD)		/* bpf/epbatch.h: the one counter table */
 #undef EPB_FIELD
 	uint64_t batch_submits;		/* kmod_submit + uring_enter */

@@ -18,6 +18,9 @@ struct trace_opts {
 	double duration;		/* -d; 0 = until the target exits or Ctrl-C */
 	double interval;		/* -i; 0 = no interval tables */
 	const char *json;		/* --json / record -o; "-" = stdout */
+	const char *csv;		/* --csv: a row per thread per interval; "-" = stdout */
+	const char *ndjson;		/* --ndjson: an object per thread per interval */
+	const char *openmetrics;	/* --openmetrics: Prometheus text, rewritten every interval */
 	enum spin_choice spin;
 	int sample_hz;			/* sampling rung frequency per CPU */
 	bool children;			/* also trace processes the target forks */
@@ -42,4 +45,6 @@ const char *spin_choice_name(enum spin_choice c);
 /* The method that ran, for output: "none" for SPIN_OFF and SPIN_AUTO. */
 const char *spin_method_name(enum spin_choice m);
 void usage(FILE *f);
+/* Where tables go: stderr when a machine format owns stdout ("-"). */
+FILE *trace_human_out(const struct trace_opts *o);
 #endif

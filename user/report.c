@@ -285,7 +285,7 @@ static json_t *ctl_json(const struct thread_stats *t, bool timed)
 static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
 	json_object_set_new(o, "epoll_ctl", ctl_json(t, timed));
-#define EPB_JSON(f, grp, key) \
+#define EPB_JSON(f, grp, key, help) \
 	json_object_set_new(in_group(o, grp), key, json_integer((json_int_t)t->f));
 	EPB_COUNTERS(EPB_JSON)
 #undef EPB_JSON
@@ -296,6 +296,20 @@ static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 }
 
 static const char *op_names[EPB_CTL_OPS] = { "add", "mod", "del" };
+
+json_t *report_thread_json(const struct thread_stats *t, bool timed)
+{
+	json_t *th = json_object();
+
+	json_object_set_new(th, "tid", json_integer(t->tid));
+	json_object_set_new(th, "tgid", json_integer(t->tgid));
+	json_object_set_new(th, "comm", json_string(t->tid ? t->comm : "(no thread)"));
+	json_object_set_new(th, "private_fd_table", json_boolean(t->private_fd_table));
+	json_object_set_new(th, "exited", json_boolean(t->exited));
+	common_keys(th, t, timed);
+	spin_json(th, t, false);
+	return th;
+}
 
 json_t *report_json(const struct report *r, const struct trace_opts *o,
 		    const uint64_t ctl_errno[EPB_CTL_OPS][EPB_MAX_ERRNO + 1],
@@ -347,18 +361,10 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 
 	for (uint32_t i = 0; i < r->nr_rows; i++) {
 		const struct thread_stats *t = &r->rows[i];
-		json_t *th = json_object();
 
 		if (!t->tid && !stats_active(t) && !t->spin_ns && !t->samples)
 			continue;	/* an empty unattributed slot */
-		json_object_set_new(th, "tid", json_integer(t->tid));
-		json_object_set_new(th, "tgid", json_integer(t->tgid));
-		json_object_set_new(th, "comm", json_string(t->tid ? t->comm : "(no thread)"));
-		json_object_set_new(th, "private_fd_table", json_boolean(t->private_fd_table));
-		json_object_set_new(th, "exited", json_boolean(t->exited));
-		common_keys(th, t, o->time_syscalls);
-		spin_json(th, t, false);
-		json_array_append_new(threads, th);
+		json_array_append_new(threads, report_thread_json(t, o->time_syscalls));
 	}
 	json_object_set_new(doc, "threads", threads);
 	if (!bpf)

@@ -29,4 +29,6 @@ struct json_t;
 struct json_t *report_json(const struct report *r, const struct trace_opts *o,
 			   const uint64_t ctl_errno[EPB_CTL_OPS][EPB_MAX_ERRNO + 1],
 			   const struct bpf_usage *bpf, double attach_ms);
+/* One object of "threads" (also each line of --ndjson). */
+struct json_t *report_thread_json(const struct thread_stats *t, bool timed);
 #endif
