@@ -10,6 +10,8 @@
 #define EPB_MAX_THREADS		16384	/* slots in the per-thread array */
 #define EPB_COMM_LEN		16
 #define EPB_HIST_SLOTS		32	/* log2(ns) buckets of spin-lock waits */
+#define EPB_LAT_SLOTS		32	/* -T: log2(ns) buckets of epoll_ctl and wait times */
+#define EPB_EV_SLOTS		17	/* -T: events per wait: 0, then log2 buckets 1, 2-3, ... */
 #define EPB_MAX_ERRNO		134	/* errno values counted one by one */
 #define EPB_MAX_RANGES		16	/* kernel text ranges for the sampler */
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
@@ -97,6 +99,11 @@ struct epb_thread {
 	__u64 spin_files_count;		/* ... on this task's files->file_lock */
 	__u64 spin_files_ns;
 	__u64 spin_hist[EPB_HIST_SLOTS];	/* log2(ns) */
+
+	/* -T only: written by the thread's own syscall probes (no atomics needed) */
+	__u64 ctl_hist[EPB_CTL_OPS][EPB_LAT_SLOTS];	/* epoll_ctl time by op, log2(ns) */
+	__u64 wait_hist[EPB_LAT_SLOTS];		/* time in a wait, blocked time included */
+	__u64 wait_ev_hist[EPB_EV_SLOTS];	/* events a wait returned: [0] none, [i] 2^(i-1).. */
 
 	/* scratch, owned by the thread's own syscall probes */
 	__u64 enter_ts;

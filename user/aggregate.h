@@ -22,6 +22,9 @@ struct thread_stats {
 	uint64_t batch_submits;		/* kmod_submit + uring_enter */
 	uint64_t spin_count, spin_ns, spin_files_count, spin_files_ns;	/* by the method */
 	uint64_t spin_hist[EPB_HIST_SLOTS];
+	/* -T: log2 histograms (bpf/epbatch.h) */
+	uint64_t ctl_hist[EPB_CTL_OPS][EPB_LAT_SLOTS], wait_hist[EPB_LAT_SLOTS];
+	uint64_t wait_ev_hist[EPB_EV_SLOTS];
 };
 
 struct snapshot {

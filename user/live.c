@@ -189,6 +189,8 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		fputc('\n', out);
 		report_table(out, &r, gone ? "summary (target exited)" : "summary", o);
 	}
+	if (o->hist)
+		report_hist(out, &r, o);
 	ret = streams_close(&st) ? 1 : 0;
 	if (o->json) {
 		static uint64_t errs[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];

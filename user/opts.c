@@ -27,7 +27,11 @@ void usage(FILE *f)
 "                         sample or none\n"
 "      --sample-hz N      sampling rung frequency per CPU (default 99)\n"
 "  -c, --children         also trace processes the target forks\n"
-"  -T, --syscall-time     time epoll syscalls (ns; two clock reads per call)\n"
+"  -T, --syscall-time     time epoll syscalls (ns; two clock reads per call) and\n"
+"                         keep log2 histograms per thread (epoll_ctl by op, wait\n"
+"                         time, events per wait) in the JSON\n"
+"      --hist             print those histograms as text bars after the summary\n"
+"                         (implies -T)\n"
 "      --shim-probes      count libepbatch.so's batches and their sizes from its USDT\n"
 "                         probes (a uprobe trap per batch: costly, see docs)\n"
 "      --bpf-stats        report the tracer's own BPF run time (BPF_ENABLE_STATS;\n"
@@ -70,7 +74,7 @@ void trace_opts_defaults(struct trace_opts *o)
 }
 
 enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES, OPT_VERSION,
-       OPT_CSV, OPT_NDJSON, OPT_OPENMETRICS };
+       OPT_CSV, OPT_NDJSON, OPT_OPENMETRICS, OPT_HIST };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -85,6 +89,7 @@ static const struct option long_opts[] = {
 	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 	{ "children", no_argument, NULL, 'c' },
 	{ "syscall-time", no_argument, NULL, 'T' },
+	{ "hist", no_argument, NULL, OPT_HIST },
 	{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 	{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
 	{ "variant", required_argument, NULL, OPT_VARIANT },
@@ -174,6 +179,9 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			break;
 		case 'T':
 			o->time_syscalls = true;
+			break;
+		case OPT_HIST:
+			o->hist = o->time_syscalls = true;
 			break;
 		case OPT_BPF_STATS:
 			o->bpf_stats = bpf_stats_set = true;

@@ -25,7 +25,8 @@ struct trace_opts {
 	int sample_hz;			/* sampling rung frequency per CPU */
 	bool children;			/* also trace processes the target forks */
 	bool bpf_stats;			/* BPF_ENABLE_STATS run time in the JSON */
-	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls */
+	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls, log2 histograms */
+	bool hist;			/* --hist: the histograms as text bars (implies -T) */
 	bool shim_probes;		/* the shim's USDT probes (a trap per batch) */
 	bool quiet;			/* no tables (record) */
 	bool verbose;			/* libbpf's log */
