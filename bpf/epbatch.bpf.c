@@ -130,6 +130,14 @@ static __always_inline __u64 elapsed(struct epb_thread *t)
 	return ts ? bpf_ktime_get_ns() - ts : 0;
 }
 
+/* -T: the log2(ns) bucket of a duration (bounded for the verifier). */
+static __always_inline __u32 lat_slot(__u64 ns)
+{
+	__u32 b = epb_log2(ns);
+
+	return b < EPB_LAT_SLOTS ? b : EPB_LAT_SLOTS - 1;
+}
+
 SEC("tp/syscalls/sys_enter_epoll_ctl")
 int epoll_ctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -144,9 +152,12 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 op, key;
 	__u64 *cnt;
 
+	__u64 ns;
+
 	if (!t)
 		return 0;
-	t->ctl_ns += elapsed(t);
+	ns = elapsed(t);
+	t->ctl_ns += ns;
 	switch (t->enter_arg) {
 	case EPOLL_CTL_ADD: op = EPB_CTL_ADD; break;
 	case EPOLL_CTL_MOD: op = EPB_CTL_MOD; break;
@@ -156,6 +167,8 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	}
 	t->ctl[op]++;
+	if (cfg.time_syscalls)
+		t->ctl_hist[op][lat_slot(ns)]++;
 	if (ret >= 0)
 		return 0;
 	t->ctl_err[op]++;
@@ -173,12 +186,23 @@ static __always_inline int wait_exit(long ret)
 {
 	struct epb_thread *t = thread_get();
 
+	__u64 ns;
+	__u32 ev;
+
 	if (!t)
 		return 0;
-	t->wait_ns += elapsed(t);
+	ns = elapsed(t);
+	t->wait_ns += ns;
 	t->wait++;
 	if (ret > 0)
 		t->wait_events += ret;
+	if (cfg.time_syscalls) {
+		t->wait_hist[lat_slot(ns)]++;
+		ev = ret > 0 ? epb_log2(ret) + 1 : 0;
+		if (ev >= EPB_EV_SLOTS)
+			ev = EPB_EV_SLOTS - 1;
+		t->wait_ev_hist[ev]++;
+	}
 	/* an event-loop thread is where unshare(CLONE_FILES) matters: re-check it */
 	t->private_fd_table = files_private();
 	return 0;

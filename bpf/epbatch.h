@@ -10,6 +10,8 @@
 #define EPB_MAX_THREADS		16384	/* slots in the per-thread array */
 #define EPB_COMM_LEN		16
 #define EPB_HIST_SLOTS		32	/* log2(ns) buckets of spin-lock waits */
+#define EPB_LAT_SLOTS		32	/* -T: log2(ns) buckets of epoll_ctl and wait times */
+#define EPB_EV_SLOTS		17	/* -T: events per wait: 0, then log2 buckets 1, 2-3, ... */
 #define EPB_MAX_ERRNO		134	/* errno values counted one by one */
 #define EPB_MAX_RANGES		16	/* kernel text ranges for the sampler */
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
@@ -34,32 +36,42 @@ enum epb_spin_method {
 
 /*
  * The one counter table: the per-thread counters that are plain sums, as
- * X(field, json_group, json_key).  struct epb_thread's fields, user space's
+ * X(field, json_group, json_key, help).  struct epb_thread's fields, user space's
  * struct thread_stats, the interval deltas, the totals, the JSON keys of
  * epbatch/1 (json_group NULL: a key of the thread object; else a key of that
- * sub-object) and the check of docs/json-schema.md (tests/unit/test-report.c)
+ * sub-object), the CSV columns and OpenMetrics series (streams.c; help is
+ * their HELP text) and the check of docs/json-schema.md (tests/unit/test-report.c)
  * all expand this list: a new counter is one line here plus the probe that
  * counts it.  Counters that need more than a sum (epoll_ctl by op, timed
  * fields, spin time that depends on the method) are spelled out.
  */
 #define EPB_COUNTERS(X)							\
-	X(ctl_bad_op, NULL, "epoll_ctl_bad_op")	/* epoll_ctl with none of ADD/MOD/DEL */ \
-	X(wait, NULL, "epoll_wait")		/* epoll_wait + epoll_pwait + epoll_pwait2 */ \
-	X(wait_events, NULL, "epoll_wait_events") /* events they returned */	\
-	X(accept, NULL, "accept")		/* accept + accept4, successful */ \
-	X(socket, NULL, "socket")						\
-	X(close, NULL, "close")			/* close + close_range */	\
-	X(dup, NULL, "dup")			/* dup, dup2, dup3 */		\
-	X(unshare_files, NULL, "unshare_files")	/* unshare(CLONE_FILES) that succeeded */ \
-	X(uring_enter, NULL, "io_uring_enter")					\
-	X(kmod_submit, NULL, "kmod_submits")	/* ioctl(EPOLL_BATCH_IOC_SUBMIT) */ \
-	X(kmod_ops, NULL, "kmod_ops")		/* ops those submissions carried */ \
-	X(shim_flushes, "shim", "flushes")	/* libepbatch.so batches (USDT) */ \
-	X(shim_ops, "shim", "ops")		/* ops those batches carried */	\
-	X(shim_passthrough, "shim", "passthrough") /* ops sent straight to the kernel */ \
-	X(samples, "spin", "samples")		/* cpu-clock samples of this thread */ \
-	X(slow_samples, "spin", "slowpath_samples") /* ... whose IP was in the slow path */ \
-	X(slow_files_samples, "spin", "files_lock_samples") /* ... under an fd-table function */
+	X(ctl_bad_op, NULL, "epoll_ctl_bad_op",				\
+	  "epoll_ctl calls with none of ADD, MOD, DEL as op")			\
+	X(wait, NULL, "epoll_wait",						\
+	  "epoll_wait, epoll_pwait and epoll_pwait2 calls")			\
+	X(wait_events, NULL, "epoll_wait_events",				\
+	  "events returned by the epoll waits")				\
+	X(accept, NULL, "accept", "successful accept and accept4 calls")	\
+	X(socket, NULL, "socket", "successful socket calls")			\
+	X(close, NULL, "close", "close and close_range calls")		\
+	X(dup, NULL, "dup", "successful dup, dup2 and dup3 calls")		\
+	X(unshare_files, NULL, "unshare_files",				\
+	  "successful unshare(CLONE_FILES) calls")				\
+	X(uring_enter, NULL, "io_uring_enter", "io_uring_enter calls")		\
+	X(kmod_submit, NULL, "kmod_submits",					\
+	  "ioctl(EPOLL_BATCH_IOC_SUBMIT) batch submissions")			\
+	X(kmod_ops, NULL, "kmod_ops", "epoll_ctl ops those submissions carried") \
+	X(shim_flushes, "shim", "flushes",					\
+	  "libepbatch.so batches (USDT, --shim-probes)")			\
+	X(shim_ops, "shim", "ops", "ops those batches carried")		\
+	X(shim_passthrough, "shim", "passthrough",				\
+	  "ops libepbatch.so sent straight to the kernel")			\
+	X(samples, "spin", "samples", "cpu-clock samples of the thread")	\
+	X(slow_samples, "spin", "slowpath_samples",				\
+	  "samples whose IP was in the spin-lock slow path")			\
+	X(slow_files_samples, "spin", "files_lock_samples",			\
+	  "slow-path samples under an fd-table function")
 
 /*
  * One per traced thread, in an mmap()able array: user space reads it without
@@ -78,7 +90,7 @@ struct epb_thread {
 	__u64 ctl_err[EPB_CTL_OPS];	/* ... of which failed */
 	__u64 ctl_ns;			/* time inside epoll_ctl (-T) */
 	__u64 wait_ns;			/* time inside the waits, sleeping included (-T) */
-#define EPB_FIELD(f, group, key) __u64 f;
+#define EPB_FIELD(f, group, key, help) __u64 f;
 	EPB_COUNTERS(EPB_FIELD)		/* the plain counters, above */
 #undef EPB_FIELD
 
@@ -87,6 +99,11 @@ struct epb_thread {
 	__u64 spin_files_count;		/* ... on this task's files->file_lock */
 	__u64 spin_files_ns;
 	__u64 spin_hist[EPB_HIST_SLOTS];	/* log2(ns) */
+
+	/* -T only: written by the thread's own syscall probes (no atomics needed) */
+	__u64 ctl_hist[EPB_CTL_OPS][EPB_LAT_SLOTS];	/* epoll_ctl time by op, log2(ns) */
+	__u64 wait_hist[EPB_LAT_SLOTS];		/* time in a wait, blocked time included */
+	__u64 wait_ev_hist[EPB_EV_SLOTS];	/* events a wait returned: [0] none, [i] 2^(i-1).. */
 
 	/* scratch, owned by the thread's own syscall probes */
 	__u64 enter_ts;

@@ -48,7 +48,14 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 	}
 	o->ctl_ns = D(ctl_ns);
 	o->wait_ns = D(wait_ns);
-#define EPB_DELTA(f, group, key) o->f = D(f);
+	for (int i = 0; i < EPB_LAT_SLOTS; i++) {
+		for (int op = 0; op < EPB_CTL_OPS; op++)
+			o->ctl_hist[op][i] = D(ctl_hist[op][i]);
+		o->wait_hist[i] = D(wait_hist[i]);
+	}
+	for (int i = 0; i < EPB_EV_SLOTS; i++)
+		o->wait_ev_hist[i] = D(wait_ev_hist[i]);
+#define EPB_DELTA(f, group, key, help) o->f = D(f);
 	EPB_COUNTERS(EPB_DELTA)
 #undef EPB_DELTA
 	o->batch_submits = o->kmod_submit + o->uring_enter;
@@ -74,7 +81,14 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 	}
 	s->ctl_ns += t->ctl_ns;
 	s->wait_ns += t->wait_ns;
-#define EPB_SUM(f, group, key) s->f += t->f;
+	for (int i = 0; i < EPB_LAT_SLOTS; i++) {
+		for (int op = 0; op < EPB_CTL_OPS; op++)
+			s->ctl_hist[op][i] += t->ctl_hist[op][i];
+		s->wait_hist[i] += t->wait_hist[i];
+	}
+	for (int i = 0; i < EPB_EV_SLOTS; i++)
+		s->wait_ev_hist[i] += t->wait_ev_hist[i];
+#define EPB_SUM(f, group, key, help) s->f += t->f;
 	EPB_COUNTERS(EPB_SUM)
 #undef EPB_SUM
 	s->batch_submits += t->batch_submits;

@@ -16,12 +16,15 @@ struct thread_stats {
 	char comm[EPB_COMM_LEN];
 	bool private_fd_table, exited;
 	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns, wait_ns;
-#define EPB_FIELD(f, group, key) uint64_t f;
+#define EPB_FIELD(f, group, key, help) uint64_t f;
 	EPB_COUNTERS(EPB_FIELD)		/* bpf/epbatch.h: the one counter table */
 #undef EPB_FIELD
 	uint64_t batch_submits;		/* kmod_submit + uring_enter */
 	uint64_t spin_count, spin_ns, spin_files_count, spin_files_ns;	/* by the method */
 	uint64_t spin_hist[EPB_HIST_SLOTS];
+	/* -T: log2 histograms (bpf/epbatch.h) */
+	uint64_t ctl_hist[EPB_CTL_OPS][EPB_LAT_SLOTS], wait_hist[EPB_LAT_SLOTS];
+	uint64_t wait_ev_hist[EPB_EV_SLOTS];
 };
 
 struct snapshot {

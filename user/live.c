@@ -15,6 +15,7 @@
 #include "session.h"
 #include "loader.h"
 #include "report.h"
+#include "streams.h"
 #include "whatif.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -75,27 +76,34 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	struct snapshot base = {}, prev = {}, cur = {};
 	static uint64_t errs0[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
 	struct tracer tr;
-	struct report r = { .pid = tgid };
+	struct report r = { .pid = tgid }, cum;
+	struct streams st = {};
 	double t0, next, end;
 	char comm[EPB_COMM_LEN + 1];
-	/* with --json - the document owns stdout: tables go to stderr */
-	FILE *out = o->json && !strcmp(o->json, "-") ? stderr : stdout;
+	/* with --json - (--csv -, --ndjson -) the document owns stdout: tables go to stderr */
+	FILE *out = trace_human_out(o);
 	int ret = 1;
-	bool gone = false;
+	bool gone = false, ticks;
 	static struct calib cal;
 	const struct calib *calp;
 
 	if (o->json && check_writable(o->json))
 		return 1;
+	if (streams_open(&st, o))
+		return 1;
 	/* before the programs attach: they slow every syscall down */
 	calp = calib_ensure(&cal, true) ? NULL : &cal;
+	/* interval snapshots for the tables, the streams or both */
+	ticks = !o->quiet || streams_any(&st);
 	if (o->comm)
 		snprintf(comm, sizeof(comm), "%s", o->comm);
 	else
 		proc_comm(tgid, comm, sizeof(comm));
 	r.comm = comm;
-	if (tracer_open(&tr, o, tgid))
+	if (tracer_open(&tr, o, tgid)) {
+		streams_abort(&st);
 		return 1;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	/*
@@ -141,13 +149,22 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		if (!gone)
 			gone = target_gone(tgid, pidfd);
 		now = now_s();
-		if (now >= next && !gone && !o->quiet) {
+		if (now >= next && !gone && ticks) {
 			if (snapshot_take(&cur, tr.threads, tracer_nr_slots(&tr), now) ||
 			    build_report(&r, &tr, &cur, &prev, now - prev.ts))
 				goto out;
-			report_table(out, &r, "interval", o);
+			if (!o->quiet)
+				report_table(out, &r, "interval", o);
+			streams_interval(&st, &r, wall_s());
 			free(r.rows);
 			r.rows = NULL;
+			if (st.om_path) {
+				cum = r;
+				if (build_report(&cum, &tr, &cur, &base, now - t0))
+					goto out;
+				streams_openmetrics(&st, &cum, wall_s());
+				free(cum.rows);
+			}
 			struct snapshot t = prev;
 			prev = cur;
 			cur = t;
@@ -159,15 +176,28 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	}
 
 	double t1 = now_s();
-	if (snapshot_take(&cur, tr.threads, tracer_nr_slots(&tr), t1) ||
-	    build_report(&r, &tr, &cur, &base, t1 - t0))
+	if (snapshot_take(&cur, tr.threads, tracer_nr_slots(&tr), t1))
+		goto out;
+	/* the streams' last rows: from the last interval to the end, so rows sum to the totals */
+	if (st.csv || st.ndjson) {
+		if (build_report(&r, &tr, &cur, &prev, t1 - prev.ts))
+			goto out;
+		streams_interval(&st, &r, wall_s());
+		free(r.rows);
+		r.rows = NULL;
+	}
+	if (build_report(&r, &tr, &cur, &base, t1 - t0))
+		goto out;
+	if (st.om_path && streams_openmetrics(&st, &r, wall_s()))
 		goto out;
 	if (!o->quiet) {
 		fputc('\n', out);
 		report_table(out, &r, gone ? "summary (target exited)" : "summary", o);
 		whatif_table(out, &r, calp, o);
 	}
-	ret = 0;
+	if (o->hist)
+		report_hist(out, &r, o);
+	ret = streams_close(&st) ? 1 : 0;
 	if (o->json) {
 		static uint64_t errs[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
 		struct bpf_usage u;
@@ -186,6 +216,8 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		json_decref(doc);
 	}
 out:
+	if (ret)
+		streams_abort(&st);
 	free(r.rows);
 	snapshot_free(&base);
 	snapshot_free(&prev);

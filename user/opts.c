@@ -19,11 +19,19 @@ void usage(FILE *f)
 "  -d, --duration S       stop after S seconds (default: until Ctrl-C or exit)\n"
 "  -i, --interval S       print a table every S seconds (default 1; 0: summary only)\n"
 "  -j, --json FILE        write the epbatch/1 JSON document (- for stdout)\n"
+"      --csv FILE         a CSV row per thread per interval (- for stdout)\n"
+"      --ndjson FILE      a JSON object per line, per thread per interval (- for stdout)\n"
+"      --openmetrics FILE Prometheus text exposition of the counters since attach,\n"
+"                         rewritten atomically every interval (node_exporter textfile)\n"
 "  -m, --spin-method M    auto (fentry, then kprobe, then sample), fentry, kprobe,\n"
 "                         sample or none\n"
 "      --sample-hz N      sampling rung frequency per CPU (default 99)\n"
 "  -c, --children         also trace processes the target forks\n"
-"  -T, --syscall-time     time epoll syscalls (ns; two clock reads per call)\n"
+"  -T, --syscall-time     time epoll syscalls (ns; two clock reads per call) and\n"
+"                         keep log2 histograms per thread (epoll_ctl by op, wait\n"
+"                         time, events per wait) in the JSON\n"
+"      --hist             print those histograms as text bars after the summary\n"
+"                         (implies -T)\n"
 "      --shim-probes      count libepbatch.so's batches and their sizes from its USDT\n"
 "                         probes (a uprobe trap per batch: costly, see docs)\n"
 "      --bpf-stats        report the tracer's own BPF run time (BPF_ENABLE_STATS;\n"
@@ -65,7 +73,8 @@ void trace_opts_defaults(struct trace_opts *o)
 	o->bpf_stats = false;
 }
 
-enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES, OPT_VERSION };
+enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES, OPT_VERSION,
+       OPT_CSV, OPT_NDJSON, OPT_OPENMETRICS, OPT_HIST };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -73,10 +82,14 @@ static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, 'i' },
 	{ "json", required_argument, NULL, 'j' },
 	{ "output", required_argument, NULL, 'o' },
+	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "ndjson", required_argument, NULL, OPT_NDJSON },
+	{ "openmetrics", required_argument, NULL, OPT_OPENMETRICS },
 	{ "spin-method", required_argument, NULL, 'm' },
 	{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 	{ "children", no_argument, NULL, 'c' },
 	{ "syscall-time", no_argument, NULL, 'T' },
+	{ "hist", no_argument, NULL, OPT_HIST },
 	{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 	{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
 	{ "variant", required_argument, NULL, OPT_VARIANT },
@@ -143,6 +156,19 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			}
 			o->spin = (enum spin_choice)v;
 			break;
+		case OPT_CSV:
+			o->csv = optarg;
+			break;
+		case OPT_NDJSON:
+			o->ndjson = optarg;
+			break;
+		case OPT_OPENMETRICS:
+			if (!strcmp(optarg, "-")) {
+				fprintf(stderr, PROG ": --openmetrics needs a file (rewritten every interval), not -\n");
+				return -1;
+			}
+			o->openmetrics = optarg;
+			break;
 		case OPT_SAMPLE_HZ:
 			if (parse_int("--sample-hz", optarg, 1, 100000, &v))
 				return -1;
@@ -153,6 +179,9 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			break;
 		case 'T':
 			o->time_syscalls = true;
+			break;
+		case OPT_HIST:
+			o->hist = o->time_syscalls = true;
 			break;
 		case OPT_BPF_STATS:
 			o->bpf_stats = bpf_stats_set = true;
@@ -199,6 +228,18 @@ bad:
 		}
 	}
 	(void)bpf_stats_set;
+	{
+		/* one machine format owns stdout */
+		const char *dash[3] = { o->json, o->csv, o->ndjson };
+		int n = 0;
+
+		for (int i = 0; i < 3; i++)
+			n += dash[i] && !strcmp(dash[i], "-");
+		if (n > 1) {
+			fprintf(stderr, PROG ": only one of --json, --csv, --ndjson can write to stdout (-)\n");
+			return -1;
+		}
+	}
 	if (optind < argc) {
 		if (!record) {
 			fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
@@ -231,4 +272,14 @@ int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help)
 int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help)
 {
 	return parse(argc, argv, o, help, true);
+}
+
+FILE *trace_human_out(const struct trace_opts *o)
+{
+	const char *dash[3] = { o->json, o->csv, o->ndjson };
+
+	for (int i = 0; i < 3; i++)
+		if (dash[i] && !strcmp(dash[i], "-"))
+			return stderr;
+	return stdout;
 }

@@ -18,11 +18,15 @@ struct trace_opts {
 	double duration;		/* -d; 0 = until the target exits or Ctrl-C */
 	double interval;		/* -i; 0 = no interval tables */
 	const char *json;		/* --json / record -o; "-" = stdout */
+	const char *csv;		/* --csv: a row per thread per interval; "-" = stdout */
+	const char *ndjson;		/* --ndjson: an object per thread per interval */
+	const char *openmetrics;	/* --openmetrics: Prometheus text, rewritten every interval */
 	enum spin_choice spin;
 	int sample_hz;			/* sampling rung frequency per CPU */
 	bool children;			/* also trace processes the target forks */
 	bool bpf_stats;			/* BPF_ENABLE_STATS run time in the JSON */
-	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls */
+	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls, log2 histograms */
+	bool hist;			/* --hist: the histograms as text bars (implies -T) */
 	bool shim_probes;		/* the shim's USDT probes (a trap per batch) */
 	bool quiet;			/* no tables (record) */
 	bool verbose;			/* libbpf's log */
@@ -42,4 +46,6 @@ const char *spin_choice_name(enum spin_choice c);
 /* The method that ran, for output: "none" for SPIN_OFF and SPIN_AUTO. */
 const char *spin_method_name(enum spin_choice m);
 void usage(FILE *f);
+/* Where tables go: stderr when a machine format owns stdout ("-"). */
+FILE *trace_human_out(const struct trace_opts *o);
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "report.h"
 #include "compare.h"
+#include "hist.h"
 
 /* ---- the table ---- */
 
@@ -224,6 +225,29 @@ void report_table(FILE *f, const struct report *r, const char *title, const stru
 	free(rows);
 }
 
+void report_hist(FILE *f, const struct report *r, const struct trace_opts *o)
+{
+	const struct thread_stats **rows = malloc((r->nr_rows ? r->nr_rows : 1) * sizeof(*rows));
+	size_t n;
+	char who[64];
+
+	if (!rows)
+		return;
+	n = report_rank(r, o->sort, rows);
+	if (o->top && n > (size_t)o->top)
+		n = (size_t)o->top;
+	fprintf(f, "\nlog2 histograms (-T), all threads, then per thread:\n\n");
+	hist_print_thread(f, "all threads", &r->totals);
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i]->tid)
+			continue;
+		snprintf(who, sizeof(who), "tid %u (%s)", rows[i]->tid, rows[i]->comm);
+		hist_print_thread(f, who, rows[i]);
+	}
+	fflush(f);
+	free(rows);
+}
+
 /* The sub-object NAME of o, created on first use. */
 static json_t *group(json_t *o, const char *name)
 {
@@ -274,28 +298,55 @@ static json_t *ns_json(uint64_t ns, bool timed)
 
 static json_t *ctl_json(const struct thread_stats *t, bool timed)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:o}",
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:o}",
 			 "add", (json_int_t)t->ctl[EPB_CTL_ADD], "mod", (json_int_t)t->ctl[EPB_CTL_MOD],
 			 "del", (json_int_t)t->ctl[EPB_CTL_DEL],
 			 "errors", (json_int_t)(t->ctl_err[0] + t->ctl_err[1] + t->ctl_err[2]),
 			 "ns", ns_json(t->ctl_ns, timed));
+
+	if (timed)	/* -T: log2 histograms of the time by op */
+		json_object_set_new(o, "hist_log2_ns", json_pack("{s:o,s:o,s:o}",
+			"add", hist_json(t->ctl_hist[EPB_CTL_ADD], EPB_LAT_SLOTS, HIST_NS),
+			"mod", hist_json(t->ctl_hist[EPB_CTL_MOD], EPB_LAT_SLOTS, HIST_NS),
+			"del", hist_json(t->ctl_hist[EPB_CTL_DEL], EPB_LAT_SLOTS, HIST_NS)));
+	return o;
 }
 
 /* Keys shared by totals and threads. */
 static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
 	json_object_set_new(o, "epoll_ctl", ctl_json(t, timed));
-#define EPB_JSON(f, grp, key) \
+#define EPB_JSON(f, grp, key, help) \
 	json_object_set_new(in_group(o, grp), key, json_integer((json_int_t)t->f));
 	EPB_COUNTERS(EPB_JSON)
 #undef EPB_JSON
 	json_object_set_new(o, "epoll_wait_ns", ns_json(t->wait_ns, timed));
+	if (timed) {
+		json_object_set_new(o, "epoll_wait_hist_log2_ns",
+				    hist_json(t->wait_hist, EPB_LAT_SLOTS, HIST_NS));
+		json_object_set_new(o, "epoll_wait_events_hist_log2",
+				    hist_json(t->wait_ev_hist, EPB_EV_SLOTS, HIST_EVENTS));
+	}
 	json_object_set_new(o, "batch_submits", json_integer((json_int_t)t->batch_submits));
 	json_object_set_new(group(o, "shim"), "batch_size",
 		json_real(t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
 }
 
 static const char *op_names[EPB_CTL_OPS] = { "add", "mod", "del" };
+
+json_t *report_thread_json(const struct thread_stats *t, bool timed)
+{
+	json_t *th = json_object();
+
+	json_object_set_new(th, "tid", json_integer(t->tid));
+	json_object_set_new(th, "tgid", json_integer(t->tgid));
+	json_object_set_new(th, "comm", json_string(t->tid ? t->comm : "(no thread)"));
+	json_object_set_new(th, "private_fd_table", json_boolean(t->private_fd_table));
+	json_object_set_new(th, "exited", json_boolean(t->exited));
+	common_keys(th, t, timed);
+	spin_json(th, t, false);
+	return th;
+}
 
 json_t *report_json(const struct report *r, const struct trace_opts *o,
 		    const uint64_t ctl_errno[EPB_CTL_OPS][EPB_MAX_ERRNO + 1],
@@ -347,18 +398,10 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 
 	for (uint32_t i = 0; i < r->nr_rows; i++) {
 		const struct thread_stats *t = &r->rows[i];
-		json_t *th = json_object();
 
 		if (!t->tid && !stats_active(t) && !t->spin_ns && !t->samples)
 			continue;	/* an empty unattributed slot */
-		json_object_set_new(th, "tid", json_integer(t->tid));
-		json_object_set_new(th, "tgid", json_integer(t->tgid));
-		json_object_set_new(th, "comm", json_string(t->tid ? t->comm : "(no thread)"));
-		json_object_set_new(th, "private_fd_table", json_boolean(t->private_fd_table));
-		json_object_set_new(th, "exited", json_boolean(t->exited));
-		common_keys(th, t, o->time_syscalls);
-		spin_json(th, t, false);
-		json_array_append_new(threads, th);
+		json_array_append_new(threads, report_thread_json(t, o->time_syscalls));
 	}
 	json_object_set_new(doc, "threads", threads);
 	if (!bpf)

@@ -24,9 +24,13 @@ struct report {
 /* Active rows in table order (--sort); out has room for r->nr_rows. */
 size_t report_rank(const struct report *r, enum sort_key k, const struct thread_stats **out);
 void report_table(FILE *f, const struct report *r, const char *title, const struct trace_opts *o);
+/* --hist: the -T histograms as text bars, all threads then each of the top rows. */
+void report_hist(FILE *f, const struct report *r, const struct trace_opts *o);
 /* The epbatch/1 document; the caller adds/keeps its own extra keys. */
 struct json_t;
 struct json_t *report_json(const struct report *r, const struct trace_opts *o,
 			   const uint64_t ctl_errno[EPB_CTL_OPS][EPB_MAX_ERRNO + 1],
 			   const struct bpf_usage *bpf, double attach_ms);
+/* One object of "threads" (also each line of --ndjson). */
+struct json_t *report_thread_json(const struct thread_stats *t, bool timed);
 #endif

@@ -259,7 +259,7 @@ static void test_counter_table_documented(void **state)
 	fill(&r, rows);
 	j = report_json(&r, &o, errs, NULL, 1.0);
 	th = json_array_get(json_object_get(j, "threads"), 0);
-#define CHECK(f, grp, key)								\
+#define CHECK(f, grp, key, help)								\
 	doc_key(want, sizeof(want), grp, key);						\
 	if (!strstr(doc, want))								\
 		fail_msg("%s is not documented in docs/json-schema.md", want);		\

@@ -8,6 +8,8 @@
  *   waits: waits/2 epoll_wait + waits/2 epoll_pwait (timeout 0)
  * --churn N instead makes each thread do N socket()+close() pairs: threads
  * allocating and freeing fds contend on the shared files->file_lock.
+ * --pause MS sleeps MS milliseconds after each phase (adds, mods, dels), so
+ * the counts spread over several of a tracer's intervals.
  * --gate waits for SIGUSR1 (or a line on stdin) before starting, so a tracer
  * can attach to the pid first.
  * --leader-exit: main starts the threads and calls pthread_exit (the leader
@@ -27,7 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static long nthreads = 2, adds, mods, dels, bad, waits, churn;
+static long nthreads = 2, adds, mods, dels, bad, waits, churn, pause_ms;
 static int gate_fd[2], leader_exit, gated;
 
 static void die(const char *what)
@@ -58,6 +60,8 @@ static void ctl_ops(long k)
 	for (long i = 0; i < nb; i++)
 		if (!epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &ev) || errno != EEXIST)
 			die("add twice did not fail with EEXIST");
+	if (pause_ms)
+		usleep((useconds_t)pause_ms * 1000);
 	for (long i = 0; i < nm; i++) {
 		ev.events = (i & 1) ? EPOLLIN : EPOLLOUT;
 		if (epoll_ctl(ep, EPOLL_CTL_MOD, fds[i % na], &ev))
@@ -66,9 +70,13 @@ static void ctl_ops(long k)
 	for (long i = 0; i < nb; i++)
 		if (!epoll_ctl(ep, EPOLL_CTL_MOD, ghost, &ev) || errno != ENOENT)
 			die("mod of an unregistered fd did not fail with ENOENT");
+	if (pause_ms)
+		usleep((useconds_t)pause_ms * 1000);
 	for (long i = 0; i < nd; i++)
 		if (epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL))
 			die("del");
+	if (pause_ms)
+		usleep((useconds_t)pause_ms * 1000);
 	sigemptyset(&none);
 	for (long i = 0; i < waits * k; i++) {
 		int n = (i & 1) ? epoll_pwait(ep, out, 8, 0, &none) : epoll_wait(ep, out, 8, 0);
@@ -158,7 +166,7 @@ int main(int argc, char **argv)
 		{ "threads", 1, NULL, 't' }, { "adds", 1, NULL, 'a' }, { "mods", 1, NULL, 'm' },
 		{ "dels", 1, NULL, 'd' }, { "bad", 1, NULL, 'b' }, { "waits", 1, NULL, 'w' },
 		{ "churn", 1, NULL, 'c' }, { "gate", 0, NULL, 'g' },
-		{ "leader-exit", 0, NULL, 'L' }, { 0 }
+		{ "leader-exit", 0, NULL, 'L' }, { "pause", 1, NULL, 'P' }, { 0 }
 	};
 	pthread_t *tids;
 	int c, gate = 0;
@@ -174,6 +182,7 @@ int main(int argc, char **argv)
 		case 'c': churn = num(optarg); break;
 		case 'g': gate = 1; break;
 		case 'L': leader_exit = 1; break;
+		case 'P': pause_ms = num(optarg); break;
 		default: return 2;
 		}
 	}

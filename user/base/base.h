@@ -37,6 +37,7 @@ void cli_bad_option(const char *cmd, int c, char *const argv[], int optind, int 
 
 /* ---- time.c ---- */
 double now_s(void);			/* CLOCK_MONOTONIC, seconds */
+double wall_s(void);			/* CLOCK_REALTIME, seconds since the epoch */
 
 /* ---- num.c: the one number parser; one line on stderr on bad input ---- */
 int parse_number(const char *opt, const char *s, double min, double max, double *out);
