@@ -188,8 +188,27 @@ locked_pass:
 static __attribute__((noinline)) int direct_done(int epfd, int op, int fd,
 						 struct epoll_event *ev, int rc)
 {
-	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
+	struct fdtab *t = thr.tab;
+	_Atomic uint64_t *fs = slot_ptr(t, fd), *es = slot_ptr(t, epfd);
 	int err = rc ? errno : 0;
+
+	/* The common successes, as predict() sees them: an ADD of a pollable
+	 * fd registered nowhere, a DEL of one registered here. */
+	if (likely(!rc && fs && es)) {
+		uint64_t e = atomic_load_explicit(es, memory_order_relaxed);
+		uint64_t v = atomic_load_explicit(fs, memory_order_relaxed);
+		uint64_t here = ((uint64_t)K_POLL << S_KIND_SHIFT) | (e & (S_ID_MASK << S_ID_SHIFT));
+
+		if (s_kind(e) == K_EPOLL && op == EPOLL_CTL_ADD && ev &&
+		    !(ev->events & EPOLLEXCLUSIVE) &&
+		    (v & ((0xfULL << S_KIND_SHIFT) | S_REG)) == ((uint64_t)K_POLL << S_KIND_SHIFT) &&
+		    atomic_compare_exchange_strong(fs, &v, here | S_REG | (v & S_KEEP) | ev->events))
+			return 0;
+		if (s_kind(e) == K_EPOLL && op == EPOLL_CTL_DEL &&
+		    (v & ((0xfULL << S_KIND_SHIFT) | (S_ID_MASK << S_ID_SHIFT) | S_REG)) == (here | S_REG) &&
+		    atomic_compare_exchange_strong(fs, &v, here | (v & S_KEEP)))
+			return 0;
+	}
 
 	if (fs && s_kind(atomic_load(fs)) == K_EPOLL && op == EPOLL_CTL_ADD && !rc)
 		atomic_fetch_or(&epi_get(s_id(atomic_load(fs)))->flags, EPI_NESTED);

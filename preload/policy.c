@@ -42,7 +42,8 @@ static _Atomic unsigned min_batch[2];
 static unsigned calib_direct_ns[2], calib_batch_ns[2];	/* per iteration, at n = 16 */
 
 #define FIX 16			/* fixed point of the averages */
-#define PROBE_EVERY 64
+#define PROBE_EVERY 64		/* direct iterations between probes, at first */
+#define PROBE_MAX 4096		/* ... doubling while probes find nothing to coalesce */
 
 /* Direct threads reconsider only from this average (x FIX) on: below it
  * neither a batch nor coalescing can pay (coalescing needs two ops), and
@@ -290,8 +291,17 @@ void policy_decide(struct tq *q, unsigned ops)
 	batch = (mb != UINT_MAX && est >= mb * FIX) ||
 		(l->avg >= 2 * FIX && l->coal > FIX * FIX / 4);
 	if (!batch && !l->batch && l->avg >= 2 * FIX &&
-	    (++l->probe >= PROBE_EVERY || !l->coal)) {
+	    (++l->probe >= (l->probe_every ? l->probe_every : PROBE_EVERY) || !l->coal)) {
 		l->probe = 0;
+		/* a loop whose probes keep finding nothing to coalesce (the
+		 * conn pattern: a DEL and an ADD of different fds) is probed
+		 * less and less often: each probe costs a deferral */
+		if (!l->probe_every)
+			l->probe_every = PROBE_EVERY;
+		else if (l->coal <= 1 && l->probe_every < PROBE_MAX)
+			l->probe_every *= 2;
+		else if (l->coal > 1)
+			l->probe_every = PROBE_EVERY;
 		batch = 2;	/* one iteration to see what coalescing does */
 	}
 	if (batch != 2 && (batch != 0) != l->settled) {

@@ -238,6 +238,7 @@ struct loopstate {
 	int ratio;		/* ops left after coalescing / ops, x256 (0: unknown) */
 	int batch;		/* defer this iteration's ops (2: a probe) */
 	unsigned probe;		/* direct iterations since the last probe */
+	unsigned probe_every;	/* ... between probes (0: PROBE_EVERY) */
 	int calibrating;	/* policy.c is measuring on this thread */
 	int careful;		/* counted in ctl_careful */
 	int poll;		/* its waits have a 0 timeout */
