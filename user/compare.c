@@ -65,6 +65,74 @@ void cmp_metric_alpha(const struct summary_series *ref, const struct summary_ser
 			       CMP_BETTER : CMP_WORSE;
 }
 
+/* ---- one metric against the cost model's prediction ---- */
+
+const int cmp_pred_metrics[CMP_NPRED] = { SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ };
+
+void cmp_predicted(const struct summary_variant *v, int metric, struct cmp_pred *out)
+{
+	json_t *pr = v->obj ? json_object_get(json_object_get(v->obj, "predicted"),
+					      summary_metrics[metric].key) : NULL;
+	json_t *ch = json_object_get(pr, "change"), *val = json_object_get(pr, "value");
+	const struct summary_series *s = &v->m[metric];
+	double eps;
+
+	memset(out, 0, sizeof(*out));
+	out->change = out->value = NAN;
+	out->measured = s->n ? s->median : NAN;
+	out->lo = s->n ? s->ci[0] : NAN;
+	out->hi = s->n ? s->ci[1] : NAN;
+	out->verdict = PRED_NONE;
+	snprintf(out->from, sizeof(out->from), "%s",
+		 json_string_value(json_object_get(pr, "from")) ?: "");
+	if (!json_is_object(pr)) {
+		snprintf(out->why, sizeof(out->why), "%s",
+			 v->obj && json_object_get(v->obj, "predicted") ?
+			 "the summary has no prediction for this metric" :
+			 "the summary has no \"predicted\" (not written by run with the cost model)");
+		return;
+	}
+	if (!json_is_number(ch) || !json_is_number(val)) {
+		snprintf(out->why, sizeof(out->why), "%s",
+			 json_string_value(json_object_get(pr, "why")) ?: "no predicted value recorded");
+		return;
+	}
+	out->change = json_number_value(ch);
+	out->value = json_number_value(val);
+	if (!s->n) {
+		snprintf(out->why, sizeof(out->why), "predicted, but %s was not measured",
+			 summary_metrics[metric].label);
+		return;
+	}
+	if (isnan(out->lo) || isnan(out->hi))
+		out->lo = out->hi = out->measured;
+	/* the interval's ends are exact sample values: allow for printing's rounding */
+	eps = 1e-9 * fmax(1, fmax(fabs(out->lo), fabs(out->hi)));
+	out->verdict = out->value >= out->lo - eps && out->value <= out->hi + eps ? PRED_AGREES
+										 : PRED_DISAGREES;
+}
+
+void cmp_pred_text(const struct cmp_pred *p, int metric, char *buf, size_t len)
+{
+	char a[32], b[32], lo[32], hi[32];
+
+	switch (p->verdict) {
+	case PRED_AGREES:
+		snprintf(buf, len, "agrees");
+		return;
+	case PRED_DISAGREES:
+		cmp_fmt(a, sizeof(a), metric, p->value);
+		cmp_fmt(b, sizeof(b), metric, p->measured);
+		cmp_fmt(lo, sizeof(lo), metric, p->lo);
+		cmp_fmt(hi, sizeof(hi), metric, p->hi);
+		snprintf(buf, len, "disagrees (predicted %s, measured %s [%s, %s])", a, b, lo, hi);
+		return;
+	case PRED_NONE:
+		break;
+	}
+	snprintf(buf, len, "not predicted: %s", p->why[0] ? p->why : "no reason recorded");
+}
+
 void cmp_fmt(char *buf, size_t len, int metric, double x)
 {
 	if (isnan(x))
@@ -99,6 +167,8 @@ static void add_pair(struct cmp_view *v, size_t ref, size_t cand)
 	p->cand = cand;
 	for (int m = 0; m < SM_COUNT; m++)
 		cmp_metric(&v->items[ref].v->m[m], &v->items[cand].v->m[m], m, &p->m[m]);
+	for (int k = 0; k < CMP_NPRED; k++)
+		cmp_predicted(v->items[cand].v, cmp_pred_metrics[k], &p->pred[k]);
 }
 
 int cmp_view_build(struct cmp_view *v, struct summary *sums, size_t n, const char *const *specs,
@@ -311,6 +381,67 @@ int cmp_pair_table(const struct cmp_view *v, const struct cmp_pair *p, struct cm
 	return 0;
 }
 
+int cmp_pred_table(const struct cmp_view *v, struct cmp_table *t)
+{
+	char a[32], b[32], buf[512];
+	size_t r = 1;
+
+	if (tbl_init(t, v->npairs * CMP_NPRED + 1, 8))
+		return -1;
+	snprintf(t->caption, sizeof(t->caption),
+		 "the cost model: predicted (the baseline's what_if) vs measured change, "
+		 "agrees = predicted in the measured 95%% interval");
+	tbl_set(t, 0, 0, "variant");
+	tbl_set(t, 0, 1, "metric");
+	tbl_set(t, 0, 2, "baseline");
+	tbl_set(t, 0, 3, "predicted change");
+	tbl_set(t, 0, 4, "measured change");
+	tbl_set(t, 0, 5, "predicted");
+	tbl_set(t, 0, 6, "measured [95%% interval]");
+	tbl_set(t, 0, 7, "verdict");
+	for (size_t i = 0; i < v->npairs; i++)
+		/* pairs from summaries without predictions (older files) are left out */
+		for (int k = 0; k < CMP_NPRED && json_object_get(v->items[v->pairs[i].cand].v->obj,
+								  "predicted"); k++, r++) {
+			const struct cmp_pred *p = &v->pairs[i].pred[k];
+			int m = cmp_pred_metrics[k];
+			double base = p->value - p->change;
+			int d = summary_metrics[m].decimals;
+
+			tbl_set(t, r, 0, "%s", v->items[v->pairs[i].cand].label);
+			tbl_set(t, r, 1, "%s", summary_metrics[m].label);
+			if (isnan(base))
+				base = v->pairs[i].m[m].ref;
+			cmp_fmt(a, sizeof(a), m, base);
+			tbl_set(t, r, 2, "%s", a);
+			if (isnan(p->change))
+				tbl_set(t, r, 3, "-");
+			else
+				tbl_set(t, r, 3, "%+.*f", d, p->change);
+			if (isnan(base) || isnan(p->measured))
+				tbl_set(t, r, 4, "-");
+			else
+				tbl_set(t, r, 4, "%+.*f", d, p->measured - base);
+			cmp_fmt(a, sizeof(a), m, p->value);
+			tbl_set(t, r, 5, "%s", a);
+			if (isnan(p->measured)) {
+				tbl_set(t, r, 6, "not measured");
+			} else {
+				char lo[32], hi[32];
+
+				cmp_fmt(b, sizeof(b), m, p->measured);
+				cmp_fmt(lo, sizeof(lo), m, p->lo);
+				cmp_fmt(hi, sizeof(hi), m, p->hi);
+				tbl_set(t, r, 6, "%s [%s, %s]", b, lo, hi);
+			}
+			cmp_pred_text(p, m, buf, sizeof(buf));
+			/* the numbers are in the row: the word is enough */
+			tbl_set(t, r, 7, "%s", p->verdict == PRED_DISAGREES ? "disagrees" : buf);
+		}
+	t->rows = r;
+	return 0;
+}
+
 int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
 {
 	size_t rows = 1;
@@ -443,6 +574,11 @@ void cmp_print(FILE *f, const struct cmp_view *v, bool markdown)
 			tbl_print(f, &t, markdown);
 			cmp_table_free(&t);
 		}
+	if (!cmp_pred_table(v, &t)) {
+		if (t.rows > 1)
+			tbl_print(f, &t, markdown);
+		cmp_table_free(&t);
+	}
 	if (!cmp_skipped_table(v, &t)) {
 		if (t.rows > 1)
 			tbl_print(f, &t, markdown);

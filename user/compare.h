@@ -38,9 +38,35 @@ struct cmp_metric {
 	enum cmp_verdict verdict;
 };
 
+/*
+ * The cost model's own test: what the reference's what_if predicted for a
+ * variant (summary.json "predicted", written by run) against what was
+ * measured.  Agrees when the predicted value lies in the variant's 95%
+ * interval of the median.
+ */
+enum cmp_pred_verdict {
+	PRED_NONE,		/* no prediction (why says why) */
+	PRED_AGREES,
+	PRED_DISAGREES,
+};
+
+struct cmp_pred {
+	double change;		/* predicted change from the baseline; NAN: none */
+	double value;		/* baseline median + change */
+	double measured, lo, hi;	/* the variant's median and 95% interval */
+	enum cmp_pred_verdict verdict;
+	char from[160];		/* what the prediction came from */
+	char why[256];		/* PRED_NONE: why there is none */
+};
+
+/* The metrics a prediction is made for, in the order reports show them. */
+#define CMP_NPRED 2
+extern const int cmp_pred_metrics[CMP_NPRED];	/* SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ */
+
 struct cmp_pair {
 	size_t ref, cand;	/* indexes into items */
 	struct cmp_metric m[SM_COUNT];
+	struct cmp_pred pred[CMP_NPRED];
 };
 
 struct cmp_view {
@@ -64,6 +90,13 @@ void cmp_metric(const struct summary_series *ref, const struct summary_series *c
 void cmp_metric_alpha(const struct summary_series *ref, const struct summary_series *cand,
 		      int metric, double alpha, struct cmp_metric *out);
 const char *cmp_verdict_text(enum cmp_verdict v);
+/*
+ * Metric M of variant V against its "predicted" object (the same engine,
+ * the prediction's side): fills out, verdict and all.
+ */
+void cmp_predicted(const struct summary_variant *v, int metric, struct cmp_pred *out);
+/* "agrees", "disagrees (predicted X, measured Y [lo, hi])", "not predicted: why". */
+void cmp_pred_text(const struct cmp_pred *p, int metric, char *buf, size_t len);
 
 /*
  * Build the view over loaded summaries (taken over: freed by
@@ -90,6 +123,8 @@ int cmp_overview_table(const struct cmp_view *v, struct cmp_table *t);
 /* One pair: metric, medians, change, ratio, p, verdict. */
 int cmp_pair_table(const struct cmp_view *v, const struct cmp_pair *p, struct cmp_table *t);
 void cmp_table_free(struct cmp_table *t);
+/* Every pair's predictions: variant, metric, predicted change and value, measured, verdict. */
+int cmp_pred_table(const struct cmp_view *v, struct cmp_table *t);
 /* Variants a summary does not have, with the reason ("skipped"); 0 rows: none. */
 int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t);
 /* The per-thread breakdown of an item (from its median-rps run); 0 rows: none. */
@@ -103,6 +138,8 @@ void cmp_print_threads(FILE *f, const struct cmp_view *v, bool markdown);
 /* ---- verdicts.c: the words of a report ---- */
 /* "preload vs baseline: epoll syscalls/req -77% (significant, better); ..." */
 void cmp_verdict_line(const struct cmp_view *v, const struct cmp_pair *p, char *buf, size_t len);
+/* "preload: cost model: server CPU us/req agrees; epoll syscalls/req disagrees (...)"; 0: no line. */
+int cmp_pred_line(const struct cmp_view *v, const struct cmp_pair *p, char *buf, size_t len);
 /* How an item's spin time was measured (method, rate, samples). */
 void cmp_spin_line(const struct cmp_item *it, char *buf, size_t len);
 void cmp_machine_line(const struct json_t *doc, char *buf, size_t len);

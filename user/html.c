@@ -244,6 +244,13 @@ int html_write(const char *path, const struct cmp_view *v)
 			esc(f, line);
 			fputs("</li>\n", f);
 		}
+		for (size_t i = 0; i < v->npairs; i++) {
+			if (!cmp_pred_line(v, &v->pairs[i], line, sizeof(line)))
+				continue;
+			fputs("<li class=\"predicted\">", f);
+			esc(f, line);
+			fputs("</li>\n", f);
+		}
 		for (size_t i = 0; i < v->nitems; i++) {
 			cmp_spin_line(&v->items[i], line, sizeof(line));
 			fputs("<li>", f);
@@ -273,6 +280,12 @@ int html_write(const char *path, const struct cmp_view *v)
 			html_table(f, &t, "pair");
 			cmp_table_free(&t);
 		}
+	if (!cmp_pred_table(v, &t) && t.rows > 1) {
+		fputs("<h2>Predicted and measured</h2>\n<p>The cost model (docs/cost-model.md): what the "
+		      "baseline's trace predicted each variant would change, next to what it changed.</p>\n", f);
+		html_table(f, &t, "predicted");
+	}
+	cmp_table_free(&t);
 	if (!cmp_skipped_table(v, &t)) {
 		if (t.rows > 1) {
 			fputs("<h2>Not measured</h2>\n", f);

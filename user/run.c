@@ -72,6 +72,10 @@ struct run_rec {
 	json_t *threads;	/* the per-thread list for the report */
 	char backend[32];
 	char file[64];		/* runs/V-N.json, relative to the output dir */
+	/* the run's what_if, per request (the baseline's predict the others) */
+	double wi_ns_saved[WI_N];	/* cpu_ns_saved_per_req; NAN: none */
+	double wi_ctl_batched[WI_N];	/* epoll_ctl/req on threads the shim would batch */
+	char wi_why[WI_N][200];		/* why wi_ns_saved is NAN */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -595,6 +599,44 @@ static void batch_size(struct run_rec *rec, bool shim_loaded, json_t *shim, json
 			 "the trace counted %.0f batch submissions", submits);
 }
 
+/*
+ * What the run's what_if predicts per request: the CPU saved, and the
+ * epoll_ctl calls that would join the fused submission (those of the threads
+ * that wait and whose op mix the shim's policy would batch; their waits stay
+ * one syscall each, now the submission).
+ */
+static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
+{
+	json_t *wi = json_object_get(doc, "what_if"), *th;
+	size_t i;
+
+	for (int k = 0; k < WI_N; k++) {
+		json_t *x = json_object_get(wi, wi_names[k]), *v = json_object_get(x, "cpu_ns_saved_per_req");
+
+		rec->wi_ns_saved[k] = json_is_number(v) ? json_number_value(v) : NAN;
+		rec->wi_ctl_batched[k] = k == WI_UNSHARE ? 0 : NAN;
+		if (json_is_string(json_object_get(wi, "skipped")))
+			snprintf(rec->wi_why[k], sizeof(rec->wi_why[k]), "%s",
+				 json_string_value(json_object_get(wi, "skipped")));
+		else if (!json_is_object(x))
+			snprintf(rec->wi_why[k], sizeof(rec->wi_why[k]), "the trace has no what_if");
+		else if (!json_is_number(v))
+			snprintf(rec->wi_why[k], sizeof(rec->wi_why[k]), "what_if %s has no figure: %s",
+				 wi_names[k], json_string_value(json_object_get(x, "assumptions")) ?: "");
+		if (k == WI_UNSHARE || !json_is_object(x) || requests <= 0)
+			continue;
+		rec->wi_ctl_batched[k] = 0;
+		json_array_foreach(json_object_get(doc, "threads"), i, th) {
+			json_t *tx = json_object_get(json_object_get(th, "what_if"), wi_names[k]);
+			const char *mode = json_string_value(json_object_get(tx, "shim_mode"));
+
+			if (jnum(th, "epoll_wait") > 0 && mode && !strcmp(mode, "batch"))
+				rec->wi_ctl_batched[k] += (epoll_syscalls(th) - jnum(th, "epoll_wait") -
+							   jnum(th, "batch_submits")) / requests;
+		}
+	}
+}
+
 static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *rec, size_t done,
 		   size_t total, double avg, char *why, size_t wl)
 {
@@ -680,6 +722,7 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 		snprintf(rec->why[SM_CPU_US_PER_REQ], sizeof(rec->why[0]),
 			 "the server's CPU time could not be read from /proc (it exited during the load?)");
 	batch_size(rec, v->flags & V_PRELOAD || (c->server && v->flags & V_UNSHARE), shim, totals);
+	whatif_rec(rec, doc, lr.requests);
 	rec->threads = json_pack("{s:s,s:f,s:o}", "run", rec->file, "requests", lr.requests,
 				 "list", thread_list(doc));
 	ret = 0;
@@ -763,6 +806,94 @@ static const struct run_rec *median_run(const struct run_rec *const *r, size_t n
 		if (fabs(r[i]->m[SM_RPS] - med) < fabs(best->m[SM_RPS] - med))
 			best = r[i];
 	return best;
+}
+
+/* The median of the baseline runs' figure (NAN ones left out); NAN: none has it. */
+static double base_median(const struct run_rec *recs, size_t nrec, size_t bvi, int kind, int metric,
+			  bool ctl, double *x)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nrec; i++) {
+		double f;
+
+		if (recs[i].var != bvi)
+			continue;
+		if (metric >= 0)
+			f = recs[i].has[metric] ? recs[i].m[metric] : NAN;
+		else
+			f = ctl ? recs[i].wi_ctl_batched[kind] : recs[i].wi_ns_saved[kind];
+		if (!isnan(f))
+			x[n++] = f;
+	}
+	return n ? stats_median(x, n) : NAN;
+}
+
+static json_t *pred_metric(double base, double change, const char *from, const char *why)
+{
+	if (why || isnan(base) || isnan(change))
+		return json_pack("{s:n,s:n,s:s,s:s}", "change", "value", "from", from, "why",
+				 why ? why : isnan(base) ? "the baseline did not measure this metric"
+					   : "no prediction");
+	return json_pack("{s:f,s:f,s:f,s:s}", "change", change, "value", base + change,
+			 "baseline", base, "from", from);
+}
+
+/*
+ * What the baseline's what_if predicted for variant vi (docs/cost-model.md,
+ * "run: predicted against measured"): the CPU per request it saves, and the
+ * epoll syscalls per request it removes.  NULL for the baseline itself.
+ */
+static json_t *predicted_json(const struct run_cfg *c, size_t vi, const struct run_rec *recs,
+			      size_t nrec, const char *backend, double *x)
+{
+	const struct variant_def *v = c->v[vi];
+	int kinds[2], nk = 0;
+	size_t bvi = SIZE_MAX, nb = 0, o;
+	double cpu = 0, sys = 0;
+	char from[160], cpu_why[256] = "", *why = NULL;
+
+	if (v->flags & V_PRELOAD)
+		kinds[nk++] = v->flags & V_KMOD || (backend && !strcmp(backend, "kmod")) ? WI_KMOD : WI_URING;
+	if (v->flags & V_UNSHARE)
+		kinds[nk++] = WI_UNSHARE;
+	if (!nk)
+		return NULL;
+	o = (size_t)snprintf(from, sizeof(from), "baseline what_if");
+	for (int i = 0; i < nk; i++)
+		o += (size_t)snprintf(from + o, sizeof(from) - o, "%s%s", i ? " + " : " ", wi_names[kinds[i]]);
+	for (size_t i = 0; i < c->nv; i++)
+		if (!strcmp(c->v[i]->name, "baseline"))
+			bvi = i;
+	for (size_t i = 0; bvi != SIZE_MAX && i < nrec; i++)
+		nb += recs[i].var == bvi;
+	if (bvi == SIZE_MAX)
+		why = "no baseline variant in this run (the prediction comes from its trace)";
+	else if (!nb)
+		why = "no baseline run finished (the prediction comes from its trace)";
+	for (int i = 0; !why && i < nk; i++) {
+		double saved = base_median(recs, nrec, bvi, kinds[i], -1, false, x);
+		double ctl = base_median(recs, nrec, bvi, kinds[i], -1, true, x);
+
+		if (isnan(saved) && !cpu_why[0]) {
+			for (size_t r = 0; r < nrec; r++)
+				if (recs[r].var == bvi) {
+					snprintf(cpu_why, sizeof(cpu_why), "%s", recs[r].wi_why[kinds[i]]);
+					break;
+				}
+			if (!cpu_why[0])
+				snprintf(cpu_why, sizeof(cpu_why), "what_if %s has no figure", wi_names[kinds[i]]);
+		}
+		cpu -= saved / 1e3;
+		sys -= ctl;
+	}
+	return json_pack("{s:o,s:o}",
+		summary_metrics[SM_CPU_US_PER_REQ].key,
+		pred_metric(why ? NAN : base_median(recs, nrec, bvi, 0, SM_CPU_US_PER_REQ, false, x), cpu,
+			    from, why ? why : cpu_why[0] ? cpu_why : NULL),
+		summary_metrics[SM_EPOLL_PER_REQ].key,
+		pred_metric(why ? NAN : base_median(recs, nrec, bvi, 0, SM_EPOLL_PER_REQ, false, x), sys,
+			    from, why ? why : isnan(sys) && cpu_why[0] ? cpu_why : NULL));
 }
 
 static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs, size_t nrec,
@@ -853,6 +984,10 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 			json_object_set_new(vo, "backend", json_string(mine[0]->backend));
 		json_object_set(vo, "threads", median_run(mine, n, stats_median(x, n))->threads);
 		json_object_set_new(vo, "run_files", files);
+		json_t *pred = predicted_json(c, vi, recs, nrec, mine[0]->backend, x);
+
+		if (pred)
+			json_object_set_new(vo, "predicted", pred);
 		json_object_set_new(vars, name, vo);
 	}
 	free(mine);

@@ -86,6 +86,26 @@ void cmp_verdict_line(const struct cmp_view *v, const struct cmp_pair *p, char *
 #undef ADD
 }
 
+int cmp_pred_line(const struct cmp_view *v, const struct cmp_pair *p, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	/* an older summary: no line rather than a wall of "not predicted" */
+	if (!json_object_get(v->items[p->cand].v->obj, "predicted"))
+		return 0;
+#define ADD(...) do { int n_ = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__); \
+		      if (n_ > 0) o += (size_t)n_; } while (0)
+	ADD("%s: cost model vs measured: ", v->items[p->cand].label);
+	for (int k = 0; k < CMP_NPRED; k++) {
+		char t[512];
+
+		cmp_pred_text(&p->pred[k], cmp_pred_metrics[k], t, sizeof(t));
+		ADD("%s%s %s", k ? "; " : "", summary_metrics[cmp_pred_metrics[k]].label, t);
+	}
+#undef ADD
+	return 1;
+}
+
 void cmp_spin_line(const struct cmp_item *it, char *buf, size_t len)
 {
 	json_t *s = json_object_get(it->v->obj, "spin");
@@ -169,6 +189,9 @@ void cmp_print_summary(FILE *f, const struct cmp_view *v, bool markdown)
 		cmp_verdict_line(v, &v->pairs[i], line, sizeof(line));
 		fprintf(f, markdown ? "- %s\n" : "  %s\n", line);
 	}
+	for (size_t i = 0; i < v->npairs; i++)
+		if (cmp_pred_line(v, &v->pairs[i], line, sizeof(line)))
+			fprintf(f, markdown ? "- %s\n" : "  %s\n", line);
 	if (!v->npairs)
 		fputs(markdown ? "- one variant only: nothing to compare\n" : "  one variant only: nothing to compare\n", f);
 	for (size_t i = 0; i < v->nitems; i++) {

@@ -63,6 +63,33 @@ check "report.md opens with readable machine/workload lines and a verdict (defec
 check "report table on stdout names report.html" grep -q "report: $R/report.html" "$T/run.out"
 check "report table has the pair" grep -q "preload vs baseline" "$T/run.out"
 check "report.md written" grep -q "epoll syscalls/req" "$R/report.md"
+# issue 14: the cost model's prediction next to the measurement, per variant
+check "summary.json: preload predicted from the baseline's what_if (CPU and syscalls per request)" \
+	pyjson "$R/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert "predicted" not in s["variants"]["baseline"]
+p = s["variants"]["preload"]["predicted"]
+for k in ("cpu_us_per_req", "epoll_syscalls_per_req"):
+    o = p[k]
+    assert o["from"] == "baseline what_if batch:uring", o
+    if o["change"] is None:
+        assert o["value"] is None and o["why"], o
+    else:
+        b = s["variants"]["baseline"][k]["median"]
+        assert abs(o["value"] - (b + o["change"])) < 1e-6 and o["baseline"] == b, (o, b)
+# oneshot: a MOD per request; if the model says the shim batches, it predicts them gone
+e = p["epoll_syscalls_per_req"]
+assert e["change"] is None or -1.5 < e["change"] <= 0, e
+PY
+check "report.md: the cost model's line per variant and its table" sh -c "
+	grep -Eq '^- preload: cost model vs measured: server CPU us/req (agrees|disagrees \(predicted|not predicted: )' '$R/report.md' &&
+	grep -Eq 'epoll syscalls/req (agrees|disagrees \(predicted [-0-9.]+, measured [0-9.]+ \[[0-9.]+, [0-9.]+\]\)|not predicted: )' '$R/report.md' &&
+	grep -q '^\*\*the cost model: predicted' '$R/report.md' &&
+	grep -Eq 'predicted change +\| measured change' '$R/report.md'"
+check "terminal: the cost model's line and table" sh -c "
+	grep -q '^  preload: cost model vs measured: ' '$T/run.out' && grep -q 'the cost model: predicted' '$T/run.out'"
+check "report.html: the predicted-vs-measured table" grep -q '<table class="predicted">' "$R/report.html"
 
 # --- report.html in headless Chromium ----------------------------------------------
 if command -v chromium >/dev/null 2>&1; then
