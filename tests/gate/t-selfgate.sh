@@ -37,6 +37,11 @@ fails=0
 ok() { echo "ok - $*"; }
 fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
 
+# The gate guards the batching itself: the shim batches every op here
+# (EPBATCH_MIN_BATCH=0), whatever its policy would measure on the machine of
+# the day (under the policy, 0.73 against the committed 0.37 came within 2%
+# of the threshold).
+export EPBATCH_MIN_BATCH=0
 if ! "$TRACE" run --variants baseline,preload --repeat 3 --duration 2 -o "$T/run" \
 	>"$T/run.log" 2>&1; then
 	sed 's/^/#   /' "$T/run.log"
