@@ -23,23 +23,8 @@ TRACE=$BUILD/epbatch-trace
 OUT=/tmp/unshare-run
 rm -rf $OUT
 
-# A TCG workaround.  Attaching the tracer enables the sys_enter/sys_exit
-# tracepoints' static keys, i.e. patches kernel text (text_poke_bp) while
-# the other vCPU runs syscalls; under qemu's multi-threaded TCG that
-# intermittently left both vCPUs stuck at the patched site in
-# syscall_trace_enter ("soft lockup ... epbatch-trace", 2 of 3 oneshot runs
-# of 6 attaches).  Holding the keys on for the whole test (the raw_syscalls
-# trace events enabled with tracing off: nothing is recorded) means no
-# attach or detach patches them: 12 of 12 attaches passed that way.
-T=/sys/kernel/tracing
-hold_keys() {
-	[ -d $T/events/raw_syscalls ] || return 0
-	echo 0 >$T/tracing_on
-	echo "$1" >$T/events/raw_syscalls/sys_enter/enable
-	echo "$1" >$T/events/raw_syscalls/sys_exit/enable
-}
-hold_keys 1
-trap 'hold_keys 0' EXIT
+# The guest suite holds the syscall tracepoints' static keys on while this
+# runs (guest-suite.sh: a TCG workaround for a lockup at attach).
 smp=$(grep -c '^processor' /proc/cpuinfo)
 # shellcheck disable=SC2086
 MODE=${VMTEST_UNSHARE_MODE:-churn}
