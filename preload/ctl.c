@@ -51,12 +51,12 @@ static __attribute__((noinline)) int passthrough(int epfd, int op, int fd, struc
 /* epoll_ctl from a signal handler that interrupted the shim (sig.c). */
 static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	if (thr.in_vfork)	/* a vfork child: nothing here is its own */
-		return real_epoll_ctl(epfd, op, fd, ev);
 	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd), *es = slot_ptr(thr.tab, epfd);
 	uint64_t v = fs ? atomic_load(fs) : 0, e = es ? atomic_load(es) : 0;
 	int rc, saved;
 
+	if (thr.in_vfork)	/* a vfork child: nothing here is its own */
+		return real_epoll_ctl(epfd, op, fd, ev);
 	if (s_kind(e) != K_EPOLL || (atomic_load(&epi_get(s_id(e))->flags) & EPI_XPROC))
 		fork_taint();
 	rc = sig_defer(epfd, op, fd, ev);
@@ -74,9 +74,6 @@ static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct
 	errno = saved;
 	return rc;
 }
-
-/* kind, instance, REG and Q bits of a slot */
-#define S_CHECK ((0xfULL << S_KIND_SHIFT) | (S_ID_MASK << S_ID_SHIFT) | S_REG | S_Q)
 
 /*
  * The batch way (policy.c): queue the op when the mirror knows its result
@@ -118,18 +115,8 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 		goto locked_pass;
 	v = atomic_load_explicit(fs, memory_order_acquire);
 	for (;;) {
-		if (likely(op == EPOLL_CTL_MOD)) {
-			/* registered here; a successful MOD changes nothing the
-			 * mirror keeps but the queue index (see shim_ctl) */
-			if (unlikely((v & S_CHECK & ~S_Q) !=
-				     (((uint64_t)K_POLL << S_KIND_SHIFT) | S_REG |
-				      ((uint64_t)id << S_ID_SHIFT)) ||
-				     !ev || ((ev->events | s_events(v)) & EPOLLEXCLUSIVE)))
-				goto locked_pass;
-			nv = v;
-		} else if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv))) {
+		if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv)))
 			goto locked_pass;
-		}
 		if (unlikely(q->n == QCAP)) {
 			flush_locked(q);
 			v = atomic_load(fs);
@@ -152,19 +139,13 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 		q->st.coalesced++;
 		DTRACE_PROBE2(epbatch, coalesced, fd, op);
 	} else {
-		/* after a cancelled pair or a DEL on fd: in order */
-		int ordered = o != NULL;
+		/* after a cancelled pair or a DEL on fd: in order; a DEL's ev
+		 * may be NULL, the others' predict() saw there */
+		struct qop n = { .epfd = epfd, .fd = fd, .op = op, .epi = id, .ordered = o != NULL };
 
-		o = &q->ops[q->n++];
 		if (op != EPOLL_CTL_DEL)
-			o->ev = *ev;	/* predict() saw it is there */
-		o->epfd = epfd;
-		o->fd = fd;
-		o->op = op;
-		o->epi = id;
-		o->ordered = ordered;
-		q->live++;
-		q->ordered |= ordered;
+			n.ev = *ev;
+		queue_append(q, &n);
 	}
 	q->st.deferred++;
 	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
@@ -181,37 +162,17 @@ locked_pass:
 	return passthrough(epfd, op, fd, ev);
 }
 
-/* After a direct op (rc: its result): the mirror learns what it did (a MOD
- * that succeeded changed nothing the mirror keeps: it holds events only to
- * know EPOLLEXCLUSIVE, which a successful MOD never has), and an epoll fd
- * added to another instance makes that one nested. */
+/* After a direct op (rc: its result): the mirror learns what it did, and
+ * an epoll fd added to another instance makes that one nested. */
 static __attribute__((noinline)) int direct_done(int epfd, int op, int fd,
 						 struct epoll_event *ev, int rc)
 {
-	struct fdtab *t = thr.tab;
-	_Atomic uint64_t *fs = slot_ptr(t, fd), *es = slot_ptr(t, epfd);
+	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
+	uint64_t v = fs ? atomic_load(fs) : 0;
 	int err = rc ? errno : 0;
 
-	/* The common successes, as predict() sees them: an ADD of a pollable
-	 * fd registered nowhere, a DEL of one registered here. */
-	if (likely(!rc && fs && es)) {
-		uint64_t e = atomic_load_explicit(es, memory_order_relaxed);
-		uint64_t v = atomic_load_explicit(fs, memory_order_relaxed);
-		uint64_t here = ((uint64_t)K_POLL << S_KIND_SHIFT) | (e & (S_ID_MASK << S_ID_SHIFT));
-
-		if (s_kind(e) == K_EPOLL && op == EPOLL_CTL_ADD && ev &&
-		    !(ev->events & EPOLLEXCLUSIVE) &&
-		    (v & ((0xfULL << S_KIND_SHIFT) | S_REG)) == ((uint64_t)K_POLL << S_KIND_SHIFT) &&
-		    atomic_compare_exchange_strong(fs, &v, here | S_REG | (v & S_KEEP) | ev->events))
-			return 0;
-		if (s_kind(e) == K_EPOLL && op == EPOLL_CTL_DEL &&
-		    (v & ((0xfULL << S_KIND_SHIFT) | (S_ID_MASK << S_ID_SHIFT) | S_REG)) == (here | S_REG) &&
-		    atomic_compare_exchange_strong(fs, &v, here | (v & S_KEEP)))
-			return 0;
-	}
-
-	if (fs && s_kind(atomic_load(fs)) == K_EPOLL && op == EPOLL_CTL_ADD && !rc)
-		atomic_fetch_or(&epi_get(s_id(atomic_load(fs)))->flags, EPI_NESTED);
+	if (!rc && op == EPOLL_CTL_ADD && s_kind(v) == K_EPOLL)
+		atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
 	learn(epfd, op, fd, ev, err);
 	errno = err;
 	return rc;

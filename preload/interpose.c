@@ -81,23 +81,14 @@ wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
 	struct tq *q;
-	int rc;
 
 	shim_init();
-	q = wait_owner(epfd, kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0);
+	q = wait_owner(epfd, wait_is_poll(ms, ts, kind));
 	if (unlikely(!q))
 		return shim_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	if (unlikely(q->n || sig_pending()))
 		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
-	thr.in_wait++;
-	if (kind == EPB_WAIT)
-		rc = real_epoll_wait(epfd, evs, maxevents, ms);
-	else if (kind == EPB_PWAIT)
-		rc = real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
-	else
-		rc = real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
-	thr.in_wait--;
-	return rc;
+	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)

@@ -145,38 +145,6 @@ void note_dup(int oldfd, int newfd)
 }
 
 
-/* Learn from what the kernel said (err: 0 or errno) to an op the shim
- * passed through. */
-void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
-{
-	struct fdtab *t = thr.tab;
-	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
-	uint64_t e, v, nv;
-	unsigned id;
-
-	if (!es || !fs)
-		return;
-	e = atomic_load(es);
-	if (s_kind(e) != K_EPOLL)
-		return;
-	id = s_id(e);
-	v = atomic_load(fs);
-	do {
-		if (s_kind(v) != K_POLL)
-			return;
-		if (atomic_load(&epis[id].flags) & EPI_XPROC) {
-			nv = v & S_KEEP;	/* another process changes it too */
-		} else if (predict(v, id, op, ev, &nv) == 0) {
-			/* The mirror expected success: trust it iff so. */
-			if (err)
-				nv = v & S_KEEP;
-		} else if (err == 0) {
-			nv = v & S_KEEP;	/* a success the mirror could not know */
-		} else {
-			return;			/* an error, as the mirror expected */
-		}
-	} while (!atomic_compare_exchange_weak(fs, &v, nv));
-}
 
 /* Whether an epoll instance would survive exec (one not created
  * close-on-exec). */

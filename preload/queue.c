@@ -110,13 +110,6 @@ int qop_fold(struct qop *o, int op, const struct epoll_event *ev)
 	return 0;
 }
 
-void queue_append(struct tq *q, const struct qop *o)
-{
-	q->ops[q->n++] = *o;
-	q->live += o->op != 0;
-	q->ordered |= o->ordered;
-}
-
 void queue_clear(struct tq *q)
 {
 	q->n = 0;

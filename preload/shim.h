@@ -120,7 +120,6 @@ void slot_reset(int fd);
 void note_pollable(int fd);
 void note_epoll(int fd, int flags);
 void note_dup(int oldfd, int newfd);
-void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err);
 
 #define S_KEEP (S_Q | (S_IDX_MASK << S_IDX_SHIFT))
 /* What the kernel would return for op on a POLL fd with mirror state v in
@@ -145,7 +144,10 @@ static inline int predict(uint64_t v, unsigned id, int op, const struct epoll_ev
 	case EPOLL_CTL_MOD:
 		if (!reg || !ev || ((ev->events | s_events(v)) & EPOLLEXCLUSIVE))
 			return 1;
-		*nv = s_make(K_POLL, id, S_REG | (v & S_KEEP), ev->events);
+		/* The slot keeps events only to know EPOLLEXCLUSIVE, which
+		 * neither the old nor the new events of a successful MOD have:
+		 * nothing it keeps changes. */
+		*nv = v;
 		return 0;
 	case EPOLL_CTL_DEL:
 		if (!reg)
@@ -155,7 +157,6 @@ static inline int predict(uint64_t v, unsigned id, int op, const struct epoll_ev
 	}
 	return 1;
 }
-
 
 /* ---- fork.c ---- */
 void fork_share_init(void);
@@ -195,7 +196,6 @@ struct tq *my_queue(void);
 void queue_lock_wait(struct tq *q);
 
 int qop_fold(struct qop *o, int op, const struct epoll_event *ev);
-void queue_append(struct tq *q, const struct qop *o);
 void queue_clear(struct tq *q);
 
 /* The last op queued on (id, fd) in q, if v (fd's slot) names one: O(1),
@@ -295,6 +295,13 @@ static inline void queue_unlock(struct tq *q)
 	atomic_store_explicit(&q->lock, 0, memory_order_release);
 }
 
+static inline void queue_append(struct tq *q, const struct qop *o)
+{
+	q->ops[q->n++] = *o;
+	q->live += o->op != 0;
+	q->ordered |= o->ordered;
+}
+
 /* At each wait of an event-loop thread (see policy.c). */
 static inline void policy_wait(struct tq *q, int poll)
 {
@@ -362,7 +369,74 @@ static inline void shim_init(void)
 		shim_init_slow();
 }
 
+/* ---- mirror.c, inline for ctl.c ---- */
+
+/* Learn from what the kernel said (err: 0 or errno) to an op the shim
+ * passed through. */
+static inline void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
+{
+	struct fdtab *t = thr.tab;
+	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
+	uint64_t e, v, nv;
+	unsigned id;
+
+	if (!es || !fs)
+		return;
+	e = atomic_load(es);
+	if (s_kind(e) != K_EPOLL)
+		return;
+	id = s_id(e);
+	v = atomic_load(fs);
+	do {
+		if (s_kind(v) != K_POLL)
+			return;
+		if (atomic_load(&epi_get(id)->flags) & EPI_XPROC) {
+			nv = v & S_KEEP;	/* another process changes it too */
+		} else if (predict(v, id, op, ev, &nv) == 0) {
+			/* The mirror expected success: trust it iff so. */
+			if (err)
+				nv = v & S_KEEP;
+		} else if (err == 0) {
+			nv = v & S_KEEP;	/* a success the mirror could not know */
+		} else {
+			return;			/* an error, as the mirror expected */
+		}
+	} while (!atomic_compare_exchange_weak(fs, &v, nv));
+}
+
 /* ---- the common wait, inline in the wrappers (interpose.c) ---- */
+
+/* The libc wait of this kind (a constant where inlined). */
+static inline int real_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
+			    const struct timespec *ts, const sigset_t *sigmask,
+			    enum epbatch_wait_kind kind)
+{
+	if (kind == EPB_WAIT)
+		return real_epoll_wait(epfd, evs, maxevents, ms);
+	if (kind == EPB_PWAIT)
+		return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+	return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
+}
+
+/* The wait with nothing of this thread's queued: in_wait, so a signal
+ * handler's epoll_ctl during it passes through (plain_wait, wait.c). */
+static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
+			    const struct timespec *ts, const sigset_t *sigmask,
+			    enum epbatch_wait_kind kind)
+{
+	int rc;
+
+	thr.in_wait++;
+	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	thr.in_wait--;
+	return rc;
+}
+
+/* Whether a wait has a 0 timeout (its fused form is dearer: policy.c). */
+static inline int wait_is_poll(int ms, const struct timespec *ts, enum epbatch_wait_kind kind)
+{
+	return kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
+}
 
 static inline int sig_pending(void)
 {

@@ -10,17 +10,6 @@
 #include <string.h>
 
 
-static int real_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
-		     const struct timespec *ts, const sigset_t *sigmask,
-		     enum epbatch_wait_kind kind)
-{
-	if (kind == EPB_WAIT)
-		return real_epoll_wait(epfd, evs, maxevents, ms);
-	if (kind == EPB_PWAIT)
-		return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
-	return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
-}
-
 /*
  * Flush this thread's queue, then the real wait.  A signal handler that
  * runs after the flush (crit is 0 again) and calls epoll_ctl must not queue
@@ -123,14 +112,9 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 	struct timespec mts;
 	int rc;
 
-	thr.lp.poll = kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
-	if (!q->n && !sig_pending()) {
-		/* Nothing queued: the real wait, as plain_wait does it. */
-		thr.in_wait++;
-		rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
-		thr.in_wait--;
-		return rc;
-	}
+	if (!q->n && !sig_pending())
+		return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	thr.lp.poll = wait_is_poll(ms, ts, kind);
 	if (kind != EPB_PWAIT2) {
 		ts = NULL;
 		if (ms >= 0) {
@@ -139,25 +123,21 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 			ts = &mts;
 		}
 	}
-	if (q->live < policy_min_batch() || sig_pending() || !be_has_fused_wait() ||
-	    maxevents <= 0 || maxevents > FUSED_MAX || (be_kind == EPB_BE_URING && q->ordered) ||
-	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
-		rc = plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
-		if (unlikely(thr.lp.careful && !thr.lp.batch))
-			policy_release();
-		return rc;
+	rc = INT_MIN;
+	if (q->live >= policy_min_batch() && !sig_pending() && be_has_fused_wait() &&
+	    maxevents > 0 && maxevents <= FUSED_MAX && !(be_kind == EPB_BE_URING && q->ordered) &&
+	    !(ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
+		/* epoll may return fewer events than maxevents: a larger buffer
+		 * than the module takes (redis asks for 10128) waits for as many
+		 * as it does; the rest stay ready for the next wait, in order. */
+		rc = fused_wait(q, epfd, evs,
+				be_kind == EPB_BE_KMOD && maxevents > EPOLL_BATCH_MAX_EVENTS ?
+					EPOLL_BATCH_MAX_EVENTS : maxevents, ts, sigmask);
 	}
-	/* epoll may return fewer events than maxevents: a larger buffer than
-	 * the module takes (redis asks for 10128) waits for as many as it
-	 * does; the rest stay ready for the next wait, in order. */
-	if (be_kind == EPB_BE_KMOD && maxevents > EPOLL_BATCH_MAX_EVENTS)
-		maxevents = EPOLL_BATCH_MAX_EVENTS;
-	rc = fused_wait(q, epfd, evs, maxevents, ts, sigmask);
-	if (unlikely(rc == INT_MIN)) {
-		/* kmod: a handler ran between two ops and left an op in the
-		 * side list (now queued); it goes in before the wait. */
+	/* not fused, or (kmod) a handler ran between two ops and left an op
+	 * in the side list (now queued): it goes in before the wait */
+	if (rc == INT_MIN)
 		rc = plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	}
 	if (unlikely(thr.lp.careful && !thr.lp.batch))
 		policy_release();
 	return rc;
@@ -187,6 +167,6 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	q = thr.q;
 	if (unlikely(!q))
 		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	policy_wait(q, kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0);
+	policy_wait(q, wait_is_poll(ms, ts, kind));
 	return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
