@@ -271,6 +271,28 @@ static void tbl_set(struct cmp_table *t, size_t r, size_t c, const char *fmt, ..
 	va_end(ap);
 }
 
+/* A table of rows rows (the header included) whose header row is the
+ * NULL-terminated list of column names; as many columns as names. */
+__attribute__((sentinel))
+static int tbl_start(struct cmp_table *t, size_t rows, ...)
+{
+	size_t cols = 0;
+	const char *name;
+	va_list ap;
+
+	va_start(ap, rows);
+	while (va_arg(ap, const char *))
+		cols++;
+	va_end(ap);
+	if (tbl_init(t, rows, cols))
+		return -1;
+	va_start(ap, rows);
+	for (size_t c = 0; (name = va_arg(ap, const char *)); c++)
+		tbl_set(t, 0, c, "%s", name);
+	va_end(ap);
+	return 0;
+}
+
 static const char *tbl_get(const struct cmp_table *t, size_t r, size_t c)
 {
 	const char *s = t->cell[r * t->cols + c];
@@ -337,17 +359,10 @@ int cmp_pair_table(const struct cmp_view *v, const struct cmp_pair *p, struct cm
 	const char *rl = v->items[p->ref].label, *cl = v->items[p->cand].label;
 	char a[32], b[32];
 
-	if (tbl_init(t, SM_COUNT + 1, 7))
+	if (tbl_start(t, SM_COUNT + 1, "metric", rl, cl, "change", "ratio", "p", "verdict", (char *)NULL))
 		return -1;
 	snprintf(t->caption, sizeof(t->caption), "%s vs %s (Mann-Whitney U, alpha %.2f)", cl, rl,
 		 CMP_ALPHA);
-	tbl_set(t, 0, 0, "metric");
-	tbl_set(t, 0, 1, "%s", rl);
-	tbl_set(t, 0, 2, "%s", cl);
-	tbl_set(t, 0, 3, "change");
-	tbl_set(t, 0, 4, "ratio");
-	tbl_set(t, 0, 5, "p");
-	tbl_set(t, 0, 6, "verdict");
 	for (int m = 0; m < SM_COUNT; m++) {
 		const struct cmp_metric *c = &p->m[m];
 		size_t r = (size_t)m + 1;
@@ -386,19 +401,13 @@ int cmp_pred_table(const struct cmp_view *v, struct cmp_table *t)
 	char a[32], b[32], buf[512];
 	size_t r = 1;
 
-	if (tbl_init(t, v->npairs * CMP_NPRED + 1, 8))
+	if (tbl_start(t, v->npairs * CMP_NPRED + 1, "variant", "metric", "baseline",
+		      "predicted change", "measured change", "predicted",
+		      "measured [95% interval]", "verdict", (char *)NULL))
 		return -1;
 	snprintf(t->caption, sizeof(t->caption),
 		 "the cost model: predicted (the baseline's what_if) vs measured change, "
 		 "agrees = predicted in the measured 95%% interval");
-	tbl_set(t, 0, 0, "variant");
-	tbl_set(t, 0, 1, "metric");
-	tbl_set(t, 0, 2, "baseline");
-	tbl_set(t, 0, 3, "predicted change");
-	tbl_set(t, 0, 4, "measured change");
-	tbl_set(t, 0, 5, "predicted");
-	tbl_set(t, 0, 6, "measured [95%% interval]");
-	tbl_set(t, 0, 7, "verdict");
 	for (size_t i = 0; i < v->npairs; i++)
 		/* pairs from summaries without predictions (older files) are left out */
 		for (int k = 0; k < CMP_NPRED && json_object_get(v->items[v->pairs[i].cand].v->obj,
@@ -452,12 +461,9 @@ int cmp_skipped_table(const struct cmp_view *v, struct cmp_table *t)
 		rows += json_object_size(json_object_get(v->sums[i].doc, "skipped"));
 	for (size_t i = 0; i < v->nitems; i++)
 		rows += SM_COUNT;
-	if (tbl_init(t, rows, 3))
+	if (tbl_start(t, rows, "variant", "what", "reason", (char *)NULL))
 		return -1;
 	snprintf(t->caption, sizeof(t->caption), "not measured, and why");
-	tbl_set(t, 0, 0, "variant");
-	tbl_set(t, 0, 1, "what");
-	tbl_set(t, 0, 2, "reason");
 	rows = 1;
 	for (size_t i = 0; i < v->nsums; i++)
 		json_object_foreach(json_object_get(v->sums[i].doc, "skipped"), name, reason) {
@@ -489,19 +495,12 @@ int cmp_threads_table(const struct cmp_item *it, struct cmp_table *t)
 	double req = jnum(th, "requests");
 	size_t i;
 
-	if (tbl_init(t, json_array_size(list) + 1, 9))
+	if (tbl_start(t, json_array_size(list) + 1, "tid", "thread", "private fd table", "epoll_ctl",
+		      "epoll_wait", "batch submits", "epoll syscalls/req", "spin ns", "files_lock ns",
+		      (char *)NULL))
 		return -1;
 	snprintf(t->caption, sizeof(t->caption), "%s: per thread, run %s (%.0f requests)", it->label,
 		 json_string_value(json_object_get(th, "run")) ?: "?", req);
-	tbl_set(t, 0, 0, "tid");
-	tbl_set(t, 0, 1, "thread");
-	tbl_set(t, 0, 2, "private fd table");
-	tbl_set(t, 0, 3, "epoll_ctl");
-	tbl_set(t, 0, 4, "epoll_wait");
-	tbl_set(t, 0, 5, "batch submits");
-	tbl_set(t, 0, 6, "epoll syscalls/req");
-	tbl_set(t, 0, 7, "spin ns");
-	tbl_set(t, 0, 8, "files_lock ns");
 	json_array_foreach(list, i, e) {
 		double sys = jnum(e, "epoll_ctl") + jnum(e, "epoll_wait") + jnum(e, "batch_submits");
 
