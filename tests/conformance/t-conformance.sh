@@ -42,24 +42,10 @@ if [ -z "${BACKENDS:-}" ]; then
 fi
 [ "$BACKENDS" = none ] && BACKENDS=""
 
-if [ -n "${KEEP:-}" ]; then
-	out=$KEEP
-	mkdir -p "$out" || exit 1
-else
-	out=$(mktemp -d "${TMPDIR:-/tmp}/epbatch-conformance.XXXXXX") || exit 1
-	trap 'rm -rf "$out"' EXIT
-	trap 'exit 130' INT TERM
-fi
-
-pass=0 fail=0 failed=""
-
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-# notok NAME REASON: NAME goes into the closing list of failures
-notok() {
-	fail=$((fail + 1))
-	failed="$failed $(echo "$1" | tr ' ' /)"
-	echo "not ok - $1${2:+: $2}"
-}
+# shellcheck source=tests/lib/tap.sh
+. "$root/tests/lib/tap.sh"
+tap_workdir conformance
+out=$work
 
 # run FILE CMD...: the transcript (stdout, then the exit status, then stderr)
 # of one run, in FILE; prints the exit status.
@@ -144,6 +130,4 @@ for bin in $scenarios; do
 	done
 done
 
-[ -n "$failed" ] && echo "# failed:$failed"
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+tap_end
