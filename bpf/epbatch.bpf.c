@@ -48,11 +48,13 @@ static __always_inline bool files_private(void)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct files_struct *files = BPF_CORE_READ(task, files);
 	struct files_struct *ref = BPF_CORE_READ(task, group_leader, files);
-	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tgid;
 	__u64 *saved;
 
 	if (ref)
 		return files != ref;
+	/* only when the leader has exited: every wait exit comes here */
+	tgid = BPF_CORE_READ(task, tgid);
 	saved = bpf_map_lookup_elem(&leader_files, &tgid);
 	if (saved)
 		return (__u64)files != *saved;
@@ -150,9 +152,7 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	long ret = ctx->ret;
 	struct epb_thread *t = thread_get();
 	__u32 op, key;
-	__u64 *cnt;
-
-	__u64 ns;
+	__u64 *cnt, ns;
 
 	if (!t)
 		return 0;
@@ -185,7 +185,6 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 static __always_inline int wait_exit(long ret)
 {
 	struct epb_thread *t = thread_get();
-
 	__u64 ns;
 	__u32 ev;
 
