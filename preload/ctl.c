@@ -10,8 +10,9 @@
 #include <errno.h>
 
 /* The kernel decides: make it see every queued op this one could depend
- * on, then pass the call through. */
-static __attribute__((noinline)) int passthrough(int epfd, int op, int fd, struct epoll_event *ev)
+ * on, then pass the call through (also the way of every epoll_ctl while
+ * another thread batches: ctl_careful). */
+int ctl_passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	_Atomic uint64_t *es = slot_ptr(thr.tab, epfd), *fs = slot_ptr(thr.tab, fd);
 	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0;
@@ -93,10 +94,10 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 
 	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
 		     epfd == fd || !q || thr.in_wait))
-		return passthrough(epfd, op, fd, ev);
+		return ctl_passthrough(epfd, op, fd, ev);
 	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
 	if (unlikely(s_kind(e) != K_EPOLL))
-		return passthrough(epfd, op, fd, ev);
+		return ctl_passthrough(epfd, op, fd, ev);
 	id = s_id(e);
 	ep = epi_get(id);
 	fs = &t->slot[fd];
@@ -159,13 +160,12 @@ locked_pass:
 	take_sigops(q);
 	queue_unlock(q);
 	thr.crit--;
-	return passthrough(epfd, op, fd, ev);
+	return ctl_passthrough(epfd, op, fd, ev);
 }
 
 /* After a direct op (rc: its result): the mirror learns what it did, and
  * an epoll fd added to another instance makes that one nested. */
-static __attribute__((noinline)) int direct_done(int epfd, int op, int fd,
-						 struct epoll_event *ev, int rc)
+static int direct_done(int epfd, int op, int fd, struct epoll_event *ev, int rc)
 {
 	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
 	uint64_t v = fs ? atomic_load(fs) : 0;
@@ -178,27 +178,43 @@ static __attribute__((noinline)) int direct_done(int epfd, int op, int fd,
 	return rc;
 }
 
-/*
- * epoll_ctl.  The direct way (policy.c) while no thread of the process
- * batches (ctl_careful == 0): the op goes to the kernel now, and the mirror
- * learns from the result; in user space only what that takes, since no
- * queue can hold an op this one must follow.  Otherwise the careful way:
- * passthrough() (the kernel decides, after every queued op it could depend
- * on) or, in a thread that batches, defer_ctl().
- */
-int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+/* The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD). */
+int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	int rc;
+	return direct_done(epfd, op, fd, ev, real_epoll_ctl(epfd, op, fd, ev));
+}
 
-	if (unlikely(thr.crit))
+/* A MOD the kernel refused on the direct way (epfd_fd: epfd << 32 | fd,
+ * one register across the call in shim_ctl).  The mirror learns as after
+ * any op, but without the event mask, which it needs only to foresee
+ * EPOLLEXCLUSIVE's EINVAL: that error makes the fd unknown instead. */
+int ctl_mod_failed(uint64_t epfd_fd)
+{
+	int epfd = (int)(epfd_fd >> 32), fd = (int)(uint32_t)epfd_fd, err = errno;
+	struct epoll_event ev = { .events = 0 };
+
+	if (err == EINVAL) {
+		_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
+		uint64_t v = fs ? atomic_load(fs) : 0;
+
+		while (s_kind(v) == K_POLL && !atomic_compare_exchange_weak(fs, &v, v & S_KEEP))
+			;
+	} else {
+		learn(epfd, EPOLL_CTL_MOD, fd, &ev, err);
+	}
+	errno = err;
+	return -1;
+}
+
+/*
+ * Any epoll_ctl but the direct way's (shim_ctl in shim.h): from a signal
+ * handler that interrupted the shim, or in a thread that batches (the
+ * careful way: defer_ctl, or passthrough() when the kernel must decide).
+ */
+int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (thr.crit)
 		return nested_ctl(epfd, op, fd, ev);
 	thr.lp.ops++;
-	if (unlikely(thr.lp.batch))
-		return defer_ctl(epfd, op, fd, ev);
-	if (unlikely(atomic_load_explicit(&ctl_careful, memory_order_acquire)))
-		return passthrough(epfd, op, fd, ev);
-	rc = real_epoll_ctl(epfd, op, fd, ev);
-	if (likely(rc == 0 && op == EPOLL_CTL_MOD))
-		return 0;
-	return direct_done(epfd, op, fd, ev, rc);
+	return defer_ctl(epfd, op, fd, ev);
 }

@@ -68,17 +68,25 @@ EXPORT int epoll_create1(int flags)
 	return fd;
 }
 
-EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+/* The first epoll_ctl of a process whose shim is not set up yet. */
+static __attribute__((noinline)) int epoll_ctl_first(int epfd, int op, int fd,
+						     struct epoll_event *ev)
 {
 	shim_init();
 	return shim_ctl(epfd, op, fd, ev);
 }
 
-/* The common wait (wait_owner): nothing queued, the libc call itself;
- * inlined into each wrapper with its kind constant. */
-static inline __attribute__((always_inline)) int
-wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
-	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire)))
+		return epoll_ctl_first(epfd, op, fd, ev);
+	return shim_ctl(epfd, op, fd, ev);
+}
+
+/* Any wait but the common one below: wait_owner() decides. */
+static __attribute__((noinline)) int
+wait_slow(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
+	  const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
 	struct tq *q;
 
@@ -86,6 +94,46 @@ wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	q = wait_owner(epfd, wait_is_poll(ms, ts, kind));
 	if (unlikely(!q))
 		return shim_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	if (unlikely(q->n || sig_pending()))
+		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+}
+
+/* The common wait below, at an iteration whose policy must be decided
+ * (its ops are counted). */
+static __attribute__((noinline)) int
+wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
+	    const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	struct tq *q = thr.q;
+
+	policy_decide(q, 0, wait_is_poll(ms, ts, kind));
+	if (q->n || sig_pending())
+		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+}
+
+/*
+ * The common wait, inlined into each wrapper with its kind constant: a loop
+ * thread that goes the direct way waits again on the instance it owns
+ * (wait_owner's thr.owned), its iteration stays direct (policy_wait_direct)
+ * and nothing is queued: the libc call itself.  The tests read thread
+ * locals and the fd's slot only, so anything else is a jump with the
+ * arguments as they came.
+ */
+static inline __attribute__((always_inline)) int
+wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
+	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	struct fdtab *t = thr.tab;
+	struct tq *q = thr.q;
+
+	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire) ||
+		     (thr.crit | thr.lp.batch) || !q || (unsigned)epfd >= (unsigned)t->size ||
+		     atomic_load_explicit(&t->slot[epfd], memory_order_acquire) != thr.owned))
+		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	if (unlikely(!policy_wait_direct(q)))
+		return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	if (unlikely(q->n || sig_pending()))
 		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);

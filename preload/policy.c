@@ -253,12 +253,13 @@ unsigned policy_min_batch_known(int poll)
  * q->live: of them still queued after coalescing, when it batched) go into
  * the averages, and the next iteration's way is chosen.
  */
-void policy_decide(struct tq *q, unsigned ops)
+void policy_decide(struct tq *q, unsigned ops, int poll)
 {
 	struct loopstate *l = &thr.lp;
 	unsigned est, mb;
 	int batch;
 
+	l->poll = poll;
 	if (l->calibrating)
 		return;
 	if (l->batch) {

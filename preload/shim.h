@@ -217,19 +217,17 @@ void queue_each(void (*fn)(struct tq *q, void *arg), void *arg);
 
 /* ---- sig.c ---- */
 static inline int sig_pending(void);
-extern TLS _Atomic int nsig;
 int sig_defer(int epfd, int op, int fd, struct epoll_event *ev);
 int sig_take(struct tq *q);
 
 /* ---- policy.c ---- */
 
-/* A moving average with weight 1/4 for x, rounded away from the old value
- * (so a constant x is reached, not approached). */
+/* A moving average with weight 1/4 for x, rounded up: a constant x is
+ * reached from below and approached to within 3 from above (the averages
+ * are x16 and compared with multiples of 16, so that changes no decision). */
 static inline int ewma(int avg, int x)
 {
-	int d = x - avg;
-
-	return avg + (d > 0 ? d + 3 : d - 3) / 4;
+	return avg + ((x - avg + 3) >> 2);	/* >> of a negative: GCC shifts arithmetically */
 }
 
 struct loopstate {
@@ -257,7 +255,7 @@ extern unsigned policy_batch_from;
  * epoll_ctl takes the careful way (ctl.c). */
 extern _Atomic int ctl_careful;
 #define CAREFUL_FORKED (1 << 24)	/* direct: batch once the average reaches it */
-void policy_decide(struct tq *q, unsigned ops);
+void policy_decide(struct tq *q, unsigned ops, int poll);
 void policy_thread_exit(void);
 void policy_release(void);
 
@@ -273,6 +271,8 @@ struct thr {
 	uint64_t owned;		/* slot of the instance it last waited on as owner */
 	int in_vfork;		/* between vfork and its return in the parent:
 				 * the child runs on these thread-locals */
+	_Atomic int nsig;	/* ops in sig.c's side list (one base with the
+				 * rest: the wrappers test it on every call) */
 	struct loopstate lp;	/* policy.c */
 };
 extern TLS struct thr thr;
@@ -302,22 +302,36 @@ static inline void queue_append(struct tq *q, const struct qop *o)
 	q->ordered |= o->ordered;
 }
 
-/* At each wait of an event-loop thread (see policy.c). */
-static inline void policy_wait(struct tq *q, int poll)
+/* At the wait of an iteration that went the direct way: its epoll_ctl
+ * calls go into the counters and the average.  1: the next iteration goes
+ * direct too (below policy_batch_from nothing else can pay); 0: the
+ * caller must call policy_decide(). */
+static inline int policy_wait_direct(struct tq *q)
 {
 	struct loopstate *l = &thr.lp;
 	unsigned ops = l->ops;
 
 	l->ops = 0;
+	q->st.iters_direct++;
+	q->st.direct += ops;
+	l->avg = ewma(l->avg, (int)ops * 16);
+	return (unsigned)l->avg < policy_batch_from;
+}
+
+/* At each wait of an event-loop thread (see policy.c). */
+static inline void policy_wait(struct tq *q, int poll)
+{
+	struct loopstate *l = &thr.lp;
+	unsigned ops = 0;	/* a direct iteration's are counted already */
+
 	if (likely(!l->batch)) {
-		q->st.iters_direct++;
-		q->st.direct += ops;
-		l->avg = ewma(l->avg, (int)ops * 16);
-		if (likely((unsigned)l->avg < policy_batch_from))
+		if (likely(policy_wait_direct(q)))
 			return;
+	} else {
+		ops = l->ops;
+		l->ops = 0;
 	}
-	l->poll = poll;
-	policy_decide(q, ops);
+	policy_decide(q, ops, poll);
 }
 
 /* ---- flush.c ---- */
@@ -331,7 +345,10 @@ void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *r
 		unsigned live, enum epbatch_backend backend, const struct be_report *rep);
 
 /* ---- ctl.c close.c wait.c unshare.c ---- */
-int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev);
+int ctl_passthrough(int epfd, int op, int fd, struct epoll_event *ev);
+int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev);
+int ctl_mod_failed(uint64_t epfd_fd);
 void shim_close_prepare(int fd);
 int shim_close(int fd, int *rc);
 void shim_close_span(unsigned first, unsigned last);
@@ -440,7 +457,7 @@ static inline int wait_is_poll(int ms, const struct timespec *ts, enum epbatch_w
 
 static inline int sig_pending(void)
 {
-	return atomic_load_explicit(&nsig, memory_order_relaxed) != 0;
+	return atomic_load_explicit(&thr.nsig, memory_order_relaxed) != 0;
 }
 
 /*
@@ -471,6 +488,35 @@ static inline struct tq *wait_owner(int epfd, int poll)
 	}
 	policy_wait(q, poll);
 	return q;
+}
+
+/*
+ * epoll_ctl (ctl.c has the rest).  The direct way, while no thread of the
+ * process batches (ctl_careful == 0) and this one does not either: the op
+ * goes to the kernel now, and the mirror learns from the result; in user
+ * space only what that takes, since no queue can hold an op this one must
+ * follow.  A MOD that succeeds teaches the mirror nothing (predict: the
+ * slot keeps what it had), so the common call is the libc call and a few
+ * tests; only epfd and fd are kept across it, for a failure.  Otherwise the
+ * careful way (ctl.c): the kernel decides after every queued op the call
+ * could depend on, or, in a thread that batches, defer_ctl().
+ */
+static inline int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	uint64_t epfd_fd;
+
+	if (unlikely(thr.crit | thr.lp.batch))
+		return ctl_slow(epfd, op, fd, ev);
+	thr.lp.ops++;
+	if (unlikely(atomic_load_explicit(&ctl_careful, memory_order_acquire)))
+		return ctl_passthrough(epfd, op, fd, ev);
+	if (unlikely(op != EPOLL_CTL_MOD))
+		return ctl_direct(epfd, op, fd, ev);
+	epfd_fd = (uint64_t)(uint32_t)epfd << 32 | (uint32_t)fd;
+	__asm__("" : "+r"(epfd_fd));	/* packed now: one register, not two */
+	if (likely(real_epoll_ctl(epfd, op, fd, ev) == 0))
+		return 0;
+	return ctl_mod_failed(epfd_fd);
 }
 
 #pragma GCC visibility pop

@@ -31,13 +31,12 @@ struct sigop {
 	int ready;		/* not yet taken by sig_take */
 };
 static TLS struct sigop sigops[SIGQ];
-TLS _Atomic int nsig;
 
 /* Index of the last live side op on (fd, id) not yet taken by
  * sig_take, or -1 (a cancelled ADD+DEL pair leaves nothing pending). */
 static int sig_last(int fd, unsigned id)
 {
-	int n = atomic_load(&nsig);
+	int n = atomic_load(&thr.nsig);
 
 	for (int i = (n < SIGQ ? n : SIGQ); i-- > 0;)
 		if (sigops[i].ready && sigops[i].op.op && sigops[i].op.fd == fd &&
@@ -88,9 +87,9 @@ int sig_defer(int epfd, int op, int fd, struct epoll_event *ev)
 		thr.q->st.coalesced++;
 		return 0;
 	}
-	k = atomic_fetch_add(&nsig, 1);
+	k = atomic_fetch_add(&thr.nsig, 1);
 	if (k >= SIGQ) {
-		atomic_fetch_sub(&nsig, 1);
+		atomic_fetch_sub(&thr.nsig, 1);
 		thr.q->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_SIGQ_FULL, 0);
 		return 1;
@@ -118,12 +117,12 @@ int sig_take(struct tq *q)
 {
 	int i = 0, n;
 
-	if (likely(atomic_load_explicit(&nsig, memory_order_relaxed) == 0) || q != thr.q)
+	if (likely(atomic_load_explicit(&thr.nsig, memory_order_relaxed) == 0) || q != thr.q)
 		return 0;
 again:
 	/* A handler may add one while this runs: re-read the count, and
 	 * reset it only if nothing was added since (else go on). */
-	for (; i < atomic_load(&nsig) && i < SIGQ; i++) {
+	for (; i < atomic_load(&thr.nsig) && i < SIGQ; i++) {
 		_Atomic uint64_t *s = slot_ptr(thr.tab, sigops[i].op.fd);
 		unsigned epi = sigops[i].op.epi;
 		struct qop o;
@@ -146,7 +145,7 @@ again:
 			queue_append(q, &o);
 	}
 	n = i;
-	if (!atomic_compare_exchange_strong(&nsig, &n, 0))
+	if (!atomic_compare_exchange_strong(&thr.nsig, &n, 0))
 		goto again;
 	return 0;
 }

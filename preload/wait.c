@@ -80,10 +80,10 @@ static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxev
 	queue_unlock(q);
 
 	w = (struct be_wait){ .epfd = epfd, .evs = evs, .maxevents = maxevents, .ts = ts,
-			      .sigmask = sigmask, .sigops = &nsig };
+			      .sigmask = sigmask, .sigops = &thr.nsig };
 	be_submit(ops, n, ordered, res, &w, &rep);
 	batch_done(q, ops, n, res, live, be_kind, &rep);
-	if (unlikely(atomic_load(&nsig))) {
+	if (unlikely(atomic_load(&thr.nsig))) {
 		queue_lock(q);
 		take_sigops(q);
 		queue_unlock(q);

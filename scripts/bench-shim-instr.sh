@@ -60,11 +60,18 @@ cells="keepalive:block:64 keepalive:zero:64 keepalive:short:64 keepalive:pwait:6
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# The batching backends run with EPBATCH_MIN_BATCH=0 (every op deferred):
+# their rows are the cost of deferral, and the shim's own break-even
+# measurement, timed under valgrind, would pick direct or batch at random
+# (a run of N1 and one of N2 iterations could then take different paths
+# and their difference mean nothing).  sync is always direct; auto decides
+# by that measurement, so its rows are whatever it chose (see the stats).
 envfor() { # the env(1) arguments of a variant
 	case $1 in
 	baseline) echo "EPBATCH_UNUSED=1" ;;
 	auto) echo "LD_PRELOAD=$SHIM" ;;
-	*) echo "EPBATCH_BACKEND=$1 LD_PRELOAD=$SHIM" ;;
+	sync) echo "EPBATCH_BACKEND=sync LD_PRELOAD=$SHIM" ;;
+	*) echo "EPBATCH_BACKEND=$1 EPBATCH_MIN_BATCH=0 LD_PRELOAD=$SHIM" ;;
 	esac
 }
 
