@@ -92,8 +92,9 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	unsigned id, idx;
 	int zero = 0;
 
+	/* epfd == fd needs no test: its slot is K_EPOLL, not K_POLL */
 	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
-		     epfd == fd || !q || thr.in_wait))
+		     !q || thr.in_wait))
 		return ctl_passthrough(epfd, op, fd, ev);
 	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
 	if (unlikely(s_kind(e) != K_EPOLL))
@@ -133,20 +134,16 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 		take_sigops(q);
 		v = atomic_load(fs);
 	}
-	if (idx != q->n) {
+	if (likely(idx == q->n)) {
+		/* after a cancelled pair or a DEL on fd: in order; a DEL's ev
+		 * may be NULL, the others' predict() saw there */
+		queue_append(q, epfd, op, fd, op != EPOLL_CTL_DEL ? ev : NULL, id, o != NULL);
+	} else {
 		qop_fold(o, op, ev);
 		q->live -= o->op == 0;
 		thr.lp.saved += o->op == 0 ? 2 : 1;	/* ADD+DEL: both gone */
 		q->st.coalesced++;
 		DTRACE_PROBE2(epbatch, coalesced, fd, op);
-	} else {
-		/* after a cancelled pair or a DEL on fd: in order; a DEL's ev
-		 * may be NULL, the others' predict() saw there */
-		struct qop n = { .epfd = epfd, .fd = fd, .op = op, .epi = id, .ordered = o != NULL };
-
-		if (op != EPOLL_CTL_DEL)
-			n.ev = *ev;
-		queue_append(q, &n);
 	}
 	q->st.deferred++;
 	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);

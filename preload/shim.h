@@ -295,11 +295,22 @@ static inline void queue_unlock(struct tq *q)
 	atomic_store_explicit(&q->lock, 0, memory_order_release);
 }
 
-static inline void queue_append(struct tq *q, const struct qop *o)
+/* Append an op (ev: NULL for a DEL, whose ev may be NULL; op 0: a
+ * cancelled pair), written in place: the common deferral builds no copy. */
+static inline void queue_append(struct tq *q, int epfd, int op, int fd,
+				const struct epoll_event *ev, unsigned id, int ordered)
 {
-	q->ops[q->n++] = *o;
-	q->live += o->op != 0;
-	q->ordered |= o->ordered;
+	struct qop *n = &q->ops[q->n++];
+
+	if (ev)
+		n->ev = *ev;
+	n->epfd = epfd;
+	n->fd = fd;
+	n->op = op;
+	n->epi = id;
+	n->ordered = ordered;
+	q->live += op != 0;
+	q->ordered |= ordered;
 }
 
 /* At the wait of an iteration that went the direct way: its epoll_ctl

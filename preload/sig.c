@@ -142,7 +142,7 @@ again:
 		atomic_signal_fence(memory_order_seq_cst);
 		o = sigops[i].op;
 		if (o.op)
-			queue_append(q, &o);
+			queue_append(q, o.epfd, o.op, o.fd, &o.ev, o.epi, o.ordered);
 	}
 	n = i;
 	if (!atomic_compare_exchange_strong(&thr.nsig, &n, 0))
