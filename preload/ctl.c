@@ -160,25 +160,24 @@ locked_pass:
 	return ctl_passthrough(epfd, op, fd, ev);
 }
 
-/* After a direct op (rc: its result): the mirror learns what it did, and
- * an epoll fd added to another instance makes that one nested. */
-static int direct_done(int epfd, int op, int fd, struct epoll_event *ev, int rc)
-{
-	_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
-	uint64_t v = fs ? atomic_load(fs) : 0;
-	int err = rc ? errno : 0;
-
-	if (!rc && op == EPOLL_CTL_ADD && s_kind(v) == K_EPOLL)
-		atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
-	learn(epfd, op, fd, ev, err);
-	errno = err;
-	return rc;
-}
-
-/* The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD). */
+/* The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD): the
+ * mirror learns what the kernel did, and an epoll fd added to another
+ * instance makes that one nested.  errno is read and put back only after a
+ * failure (it is a call into libc each time). */
 int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	return direct_done(epfd, op, fd, ev, real_epoll_ctl(epfd, op, fd, ev));
+	int rc = real_epoll_ctl(epfd, op, fd, ev), err = rc ? errno : 0;
+
+	if (!rc && op == EPOLL_CTL_ADD) {
+		_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
+
+		if (fs && s_kind(atomic_load_explicit(fs, memory_order_relaxed)) == K_EPOLL)
+			atomic_fetch_or(&epi_get(s_id(atomic_load(fs)))->flags, EPI_NESTED);
+	}
+	learn(epfd, op, fd, ev, err);
+	if (unlikely(rc))
+		errno = err;
+	return rc;
 }
 
 /* A MOD the kernel refused on the direct way (epfd_fd: epfd << 32 | fd,

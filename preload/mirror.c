@@ -104,7 +104,9 @@ void slot_set(int fd, uint64_t v)
 
 	if (!s || thr.in_vfork)
 		return;
-	atomic_store(s, v);
+	/* a new file under fd: no RMW needed (nothing can be queued on a
+	 * number that names no file yet) */
+	atomic_store_explicit(s, v, memory_order_release);
 	m = atomic_load_explicit(&t->maxfd, memory_order_relaxed);
 	while (fd > m && !atomic_compare_exchange_weak(&t->maxfd, &m, fd))
 		;
