@@ -160,24 +160,35 @@ locked_pass:
 	return ctl_passthrough(epfd, op, fd, ev);
 }
 
+/* A direct ADD or DEL the kernel refused: the mirror learns from the
+ * error, and errno is kept for the caller. */
+static __attribute__((noinline)) int direct_failed(int epfd, int op, int fd,
+						   struct epoll_event *ev)
+{
+	int err = errno;
+
+	learn(epfd, op, fd, ev, err);
+	errno = err;
+	return -1;
+}
+
 /* The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD): the
  * mirror learns what the kernel did, and an epoll fd added to another
- * instance makes that one nested.  errno is read and put back only after a
- * failure (it is a call into libc each time). */
+ * instance makes that one nested.  The success path is learn() with err 0
+ * folded in; errno is touched only after a failure. */
 int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	int rc = real_epoll_ctl(epfd, op, fd, ev), err = rc ? errno : 0;
-
-	if (!rc && op == EPOLL_CTL_ADD) {
+	if (unlikely(real_epoll_ctl(epfd, op, fd, ev)))
+		return direct_failed(epfd, op, fd, ev);
+	if (op == EPOLL_CTL_ADD) {
 		_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
+		uint64_t v = fs ? atomic_load_explicit(fs, memory_order_relaxed) : 0;
 
-		if (fs && s_kind(atomic_load_explicit(fs, memory_order_relaxed)) == K_EPOLL)
-			atomic_fetch_or(&epi_get(s_id(atomic_load(fs)))->flags, EPI_NESTED);
+		if (unlikely(s_kind(v) == K_EPOLL))
+			atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
 	}
-	learn(epfd, op, fd, ev, err);
-	if (unlikely(rc))
-		errno = err;
-	return rc;
+	learn(epfd, op, fd, ev, 0);
+	return 0;
 }
 
 /* A MOD the kernel refused on the direct way (epfd_fd: epfd << 32 | fd,

@@ -401,7 +401,8 @@ static inline void shim_init(void)
 
 /* Learn from what the kernel said (err: 0 or errno) to an op the shim
  * passed through. */
-static inline void learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
+static inline __attribute__((always_inline)) void
+learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
 {
 	struct fdtab *t = thr.tab;
 	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
