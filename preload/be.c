@@ -129,11 +129,6 @@ static void kmod_refused(void)
 	be_kind = uring_probe() ? EPB_BE_URING : EPB_BE_SYNC;
 }
 
-int be_owns_fd(int fd)
-{
-	return kmod_owns_fd(fd);
-}
-
 void be_fd_closed(int fd)
 {
 	kmod_fd_closed(fd);

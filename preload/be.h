@@ -80,7 +80,11 @@ unsigned be_sync_submit(const struct qop *ops, unsigned n, int *res);
 void be_thread_exit(void);
 void be_after_fork(void);
 /* The kmod backend's device fd: the application closed or replaced it. */
-int be_owns_fd(int fd);
+extern _Atomic int kmod_dev_fd;
+static inline int be_owns_fd(int fd)
+{
+	return fd >= 0 && fd == atomic_load_explicit(&kmod_dev_fd, memory_order_relaxed);
+}
 void be_fd_closed(int fd);
 
 /* be_uring.c / be_kmod.c, for be.c */
@@ -94,7 +98,6 @@ void uring_after_fork(void);
 int kmod_open(void);
 int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		unsigned *errors);
-int kmod_owns_fd(int fd);
 void kmod_fd_closed(int fd);
 
 #define SIGSET_SZ (_NSIG / 8)

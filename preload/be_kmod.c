@@ -8,20 +8,15 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-static _Atomic int dev_fd = -1;
+_Atomic int kmod_dev_fd = -1;	/* be.h: be_owns_fd() inline */
 
 int kmod_open(void)
 {
 	int fd = open(EPOLL_BATCH_DEVICE, O_RDWR | O_CLOEXEC);
 
 	if (fd >= 0)
-		atomic_store(&dev_fd, fd);
+		atomic_store(&kmod_dev_fd, fd);
 	return fd;
-}
-
-int kmod_owns_fd(int fd)
-{
-	return fd >= 0 && fd == atomic_load(&dev_fd);
 }
 
 /* The application closed (or dup'd over) the device fd: forget it and
@@ -30,7 +25,7 @@ void kmod_fd_closed(int fd)
 {
 	int expect = fd;
 
-	atomic_compare_exchange_strong(&dev_fd, &expect, -1);
+	atomic_compare_exchange_strong(&kmod_dev_fd, &expect, -1);
 }
 
 /*
@@ -51,7 +46,7 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 	unsigned idx[QCAP], k = 0, done = 0;
 	struct epoll_batch b;
 	struct be_wait *wq = w;	/* the wait still to run with the ops */
-	int fd = atomic_load(&dev_fd), retried = 0;
+	int fd = atomic_load(&kmod_dev_fd), retried = 0;
 
 	if (fd < 0 && (fd = kmod_open()) < 0)
 		return -1;

@@ -11,14 +11,20 @@
 /* Called before fd is closed or replaced (close, close_range, dup2 onto it). */
 void shim_close_prepare(int fd)
 {
-	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
+	struct fdtab *t = thr.tab;
+	_Atomic uint64_t *s;
 	uint64_t v;
 
 	if (unlikely(thr.in_vfork))
 		return;		/* a vfork child's fds are not the parent's */
-	if (be_owns_fd(fd))
+	if (unlikely(be_owns_fd(fd)))
 		be_fd_closed(fd);
-	if (!s)
+	if ((unsigned)fd >= (unsigned)t->size)
+		return;
+	s = &t->slot[fd];
+	/* An fd the mirror knows nothing of has nothing queued, and no op
+	 * can be queued on it (predict needs a known fd): no RMW needed. */
+	if (!atomic_load_explicit(s, memory_order_relaxed))
 		return;
 	v = atomic_exchange(s, 0);
 	if ((v & S_Q) || s_kind(v) == K_EPOLL)
@@ -51,7 +57,23 @@ void shim_close_span(unsigned first, unsigned last)
  *     io_uring_enter, the close hard-linked behind fd's op, instead of a
  *     flush syscall and then close(2).
  */
+static __attribute__((noinline)) int close_queued(int fd, int *rc);
+
 int shim_close(int fd, int *rc)
+{
+	struct fdtab *t = thr.tab;
+	uint64_t v;
+
+	if (unlikely((unsigned)fd >= (unsigned)t->size))
+		return 0;
+	v = atomic_load_explicit(&t->slot[fd], memory_order_acquire);
+	if (unlikely(v & S_Q))
+		return close_queued(fd, rc);
+	return 0;
+}
+
+/* shim_close() of an fd with an op queued (S_Q). */
+static int close_queued(int fd, int *rc)
 {
 	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
 	uint64_t v = s ? atomic_load(s) : 0;

@@ -173,20 +173,13 @@ static __attribute__((noinline)) int direct_failed(int epfd, int op, int fd,
 }
 
 /* The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD): the
- * mirror learns what the kernel did, and an epoll fd added to another
- * instance makes that one nested.  The success path is learn() with err 0
+ * mirror learns what the kernel did (learn: an epoll fd added to another
+ * instance also makes that one nested).  The success path is learn() with err 0
  * folded in; errno is touched only after a failure. */
 int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (unlikely(real_epoll_ctl(epfd, op, fd, ev)))
 		return direct_failed(epfd, op, fd, ev);
-	if (op == EPOLL_CTL_ADD) {
-		_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
-		uint64_t v = fs ? atomic_load_explicit(fs, memory_order_relaxed) : 0;
-
-		if (unlikely(s_kind(v) == K_EPOLL))
-			atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
-	}
 	learn(epfd, op, fd, ev, 0);
 	return 0;
 }

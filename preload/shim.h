@@ -400,26 +400,36 @@ static inline void shim_init(void)
 /* ---- mirror.c, inline for ctl.c ---- */
 
 /* Learn from what the kernel said (err: 0 or errno) to an op the shim
- * passed through. */
+ * passed through; an epoll fd added to an instance makes its own instance
+ * nested. */
 static inline __attribute__((always_inline)) void
 learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
 {
+	/* thr.tab and the slots read once, with explicit orders: a seq_cst
+	 * load is a compiler barrier that reloaded thr.tab at every use
+	 * (20 instructions a call of the reference server's conn mode) */
 	struct fdtab *t = thr.tab;
-	_Atomic uint64_t *es = slot_ptr(t, epfd), *fs = slot_ptr(t, fd);
+	_Atomic uint64_t *fs;
 	uint64_t e, v, nv;
 	unsigned id;
+	int xproc;
 
-	if (!es || !fs)
+	if ((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size)
 		return;
-	e = atomic_load(es);
+	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
 	if (s_kind(e) != K_EPOLL)
 		return;
 	id = s_id(e);
-	v = atomic_load(fs);
+	fs = &t->slot[fd];
+	v = atomic_load_explicit(fs, memory_order_acquire);
+	if (s_kind(v) == K_EPOLL && op == EPOLL_CTL_ADD && !err)
+		/* readiness of that instance now shows in this one */
+		atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
+	xproc = atomic_load_explicit(&epi_get(id)->flags, memory_order_relaxed) & EPI_XPROC;
 	do {
 		if (s_kind(v) != K_POLL)
 			return;
-		if (atomic_load(&epi_get(id)->flags) & EPI_XPROC) {
+		if (xproc) {
 			nv = v & S_KEEP;	/* another process changes it too */
 		} else if (predict(v, id, op, ev, &nv) == 0) {
 			/* The mirror expected success: trust it iff so. */
@@ -430,7 +440,8 @@ learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
 		} else {
 			return;			/* an error, as the mirror expected */
 		}
-	} while (!atomic_compare_exchange_weak(fs, &v, nv));
+	} while (!atomic_compare_exchange_weak_explicit(fs, &v, nv, memory_order_acq_rel,
+						       memory_order_acquire));
 }
 
 /* ---- the common wait, inline in the wrappers (interpose.c) ---- */
