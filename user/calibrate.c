@@ -353,25 +353,62 @@ static int self_dir(char *buf, size_t len)
 #define EPBATCH_LIBEXECDIR "/usr/local/libexec/epbatch"
 #endif
 
-/* ns per iteration of epbatch-rearm with env extra (NULL-terminated) */
-static double run_rearm(const char *rearm, const char *const *extra)
+/* The break-evens of the stats line libepbatch.so wrote to stats.PID (its
+ * own measurement, policy.c): min_batch= (blocking waits) and
+ * min_batch_poll= (0-timeout waits), each a size, "never" (BE_NEVER) or
+ * "-" (not measured: -1). */
+#define BE_NEVER 1000000
+static void read_break_even(const char *stats, pid_t pid, int out[2])
 {
-	char *argv[] = { (char *)rearm, "-m", "keepalive", "-w", "block", "-n", "64", "-i", "200",
-			 "-W", "20", "-d", "2", NULL };
-	char *envp[256], buf[4096];
+	static const char *const keys[2] = { " min_batch=", " min_batch_poll=" };
+	char path[PATH_MAX], *line;
+
+	out[0] = out[1] = -1;
+	snprintf(path, sizeof(path), "%s.%d", stats, (int)pid);
+	line = read_text(path, 4096);
+	unlink(path);
+	for (int i = 0; line && i < 2; i++) {
+		const char *v = strstr(line, keys[i]);
+
+		if (!v)
+			continue;
+		v += strlen(keys[i]);
+		out[i] = !strncmp(v, "never", 5) ? BE_NEVER : *v >= '1' && *v <= '9' ? atoi(v) : -1;
+	}
+	free(line);
+}
+
+/*
+ * ns per iteration of epbatch-rearm ARGS with env extra (NULL-terminated);
+ * with stats (the shim's EPBATCH_STATS=FILE prefix), the break-evens of its
+ * stats line in be[2].
+ */
+static double run_rearm(const char *rearm, const char *args, const char *const *extra, const char *stats,
+			int be[2])
+{
+	char *argv[24], args_buf[128], *save = NULL, *envp[256], buf[4096], st_env[PATH_MAX + 16];
 	posix_spawn_file_actions_t fa;
-	int p[2], n = 0, st;
+	int p[2], n = 0, na = 1, st;
 	size_t got = 0;
 	ssize_t r;
 	pid_t pid;
 	json_t *doc;
 	double v = -1;
 
+	argv[0] = (char *)rearm;
+	snprintf(args_buf, sizeof(args_buf), "%s", args);
+	for (char *t = strtok_r(args_buf, " ", &save); t && na < 23; t = strtok_r(NULL, " ", &save))
+		argv[na++] = t;
+	argv[na] = NULL;
 	for (char **e = environ; *e && n < 240; e++)
 		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "EPBATCH_", 8))
 			envp[n++] = *e;
-	for (; *extra && n < 254; extra++)
+	for (; *extra && n < 253; extra++)
 		envp[n++] = (char *)*extra;
+	if (stats) {
+		snprintf(st_env, sizeof(st_env), "EPBATCH_STATS=%s", stats);
+		envp[n++] = st_env;
+	}
 	envp[n] = NULL;
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
@@ -392,6 +429,8 @@ static double run_rearm(const char *rearm, const char *const *extra)
 	close(p[0]);
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		return -1;
+	if (stats)
+		read_break_even(stats, pid, be);
 	doc = json_loads(buf, 0, NULL);
 	if (doc)
 		v = jnum_or(doc, "ns_per_iter", -1);
@@ -399,14 +438,53 @@ static double run_rearm(const char *rearm, const char *const *extra)
 	return v;
 }
 
+static int cmp_i(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The backend's break-evens: the median over the shim's runs (each
+ * process measures once, at its first loop iteration with 2 ops). */
+static void shim_break_even(struct cm_backend_cal *be, int got[2][MAX_ROUNDS], const int n[2])
+{
+	int *slot[2] = { &be->break_even, &be->break_even_poll };
+
+	for (int f = 0; f < 2; f++) {
+		int m;
+
+		if (!n[f])
+			continue;
+		qsort(got[f], (size_t)n[f], sizeof(int), cmp_i);
+		m = got[f][(n[f] - 1) / 2];
+		*slot[f] = m >= BE_NEVER ? 0 : m;
+		be->break_even_by_shim = true;
+	}
+}
+
+#define KEEPALIVE_64 "-m keepalive -w block -n 64 -i 200 -W 20 -d 2"
+#define CONN "-m conn -w block -i 3200 -W 320 -d 2"
+
+/*
+ * The shim's own figures, from its benchmark loop (epbatch-rearm) run
+ * without it and under it, interleaved over rounds:
+ *   shim_op_ns, shim_direct_op_ns: its user-space cost per op, batched
+ *     (EPBATCH_MIN_BATCH=0) and direct (EPBATCH_BACKEND=sync), keep-alive K=64;
+ *   shim_fd_ns: per connection (an fd made, ADDed, DELeted and closed),
+ *     beyond its two direct ops: the fd mirror's bookkeeping (sync);
+ *   each present backend's break_even_batch(_poll): what the shim itself
+ *     measured (its stats line, EPBATCH_STATS=FILE) under its default policy.
+ */
 static void measure_shim(struct calib *c, int rounds)
 {
 	char dir[PATH_MAX - 64], shim[PATH_MAX], rearm[PATH_MAX], pre[PATH_MAX + 16];
-	double a[MAX_ROUNDS], s_b[MAX_ROUNDS], s_d[MAX_ROUNDS];
+	char tmpl[PATH_MAX], stats[PATH_MAX + 8];
+	double s_b[MAX_ROUNDS], s_d[MAX_ROUNDS], s_f[MAX_ROUNDS];
+	int be_got[CM_NBE][2][MAX_ROUNDS], be_n[CM_NBE][2] = {};
 	const struct cm_backend_cal *u = &c->be[CM_URING];
+	const char *tmp = getenv("TMPDIR");
 	int n = 0;
 
-	c->shim_op.ns = c->shim_direct_op.ns = -1;
+	c->shim_op.ns = c->shim_direct_op.ns = c->shim_fd.ns = -1;
 	if (self_dir(dir, sizeof(dir))) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "cannot read /proc/self/exe");
 		return;
@@ -420,29 +498,56 @@ static void measure_shim(struct calib *c, int rounds)
 	if (access(shim, R_OK) || access(rearm, X_OK)) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped),
 			 "no libepbatch.so and epbatch-rearm next to epbatch-trace (make all tests-build): "
-			 "the shim's own cost is not measured");
+			 "the shim's own cost and break-even are not measured");
 		return;
 	}
+	snprintf(tmpl, sizeof(tmpl), "%s/epbatch-calibrate-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+	if (!mkdtemp(tmpl)) {
+		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "mkdtemp %.100s: %s: the shim is not measured",
+			 tmpl, strerror(errno));
+		return;
+	}
+	snprintf(stats, sizeof(stats), "%s/stats", tmpl);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", shim);
 	{
 		const char *none[] = { NULL };
 		const char *batch[] = { pre, "EPBATCH_BACKEND=uring", "EPBATCH_MIN_BATCH=0", NULL };
 		const char *direct[] = { pre, "EPBATCH_BACKEND=sync", NULL };
+		const char *policy[CM_NBE][3] = { { pre, "EPBATCH_BACKEND=uring", NULL },
+						  { pre, "EPBATCH_BACKEND=kmod", NULL } };
 
 		for (int r = 0; r < rounds; r++) {
-			double x = run_rearm(rearm, none), y = u->present ? run_rearm(rearm, batch) : 0;
-			double z = run_rearm(rearm, direct);
+			double x = run_rearm(rearm, KEEPALIVE_64, none, NULL, NULL);
+			double y = u->present ? run_rearm(rearm, KEEPALIVE_64, batch, NULL, NULL) : 0;
+			double z = run_rearm(rearm, KEEPALIVE_64, direct, NULL, NULL);
+			double cx = run_rearm(rearm, CONN, none, NULL, NULL);
+			double cz = run_rearm(rearm, CONN, direct, NULL, NULL);
 
-			if (x <= 0 || y < 0 || z <= 0)
+			for (int b = 0; b < CM_NBE; b++) {
+				int got[2];
+
+				if (!c->be[b].present)
+					continue;
+				if (run_rearm(rearm, KEEPALIVE_64, policy[b], stats, got) < 0)
+					continue;
+				for (int f = 0; f < 2; f++)
+					if (got[f] > 0)
+						be_got[b][f][be_n[b][f]++] = got[f];
+			}
+			if (x <= 0 || y < 0 || z <= 0 || cx <= 0 || cz <= 0)
 				continue;
-			a[n] = x;
 			/* K=64 keep-alive: B - A = 64 (uring op + shim op - MOD) + fused wait - wait */
 			s_b[n] = u->present ? ((y - x) - 64 * (u->per_op[CM_NB - 1].ns - c->ctl[1].ns) -
 					       (u->fused_wait.ns - c->wait.ns)) / 64 : 0;
 			s_d[n] = (z - x) / 64;
+			/* a connection: its ADD and DEL on the direct path, the rest is the fd's */
+			s_f[n] = (cz - cx) - 2 * s_d[n];
 			n++;
 		}
 	}
+	rmdir(tmpl);
+	for (int b = 0; b < CM_NBE; b++)
+		shim_break_even(&c->be[b], be_got[b], be_n[b]);
 	if (!n) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "%.120s failed: the shim's own cost is not measured",
 			 rearm);
@@ -451,14 +556,15 @@ static void measure_shim(struct calib *c, int rounds)
 	for (int i = 0; i < n; i++) {
 		s_b[i] = s_b[i] > 0 ? s_b[i] : 0;	/* within the noise of the raw costs */
 		s_d[i] = s_d[i] > 0 ? s_d[i] : 0;
+		s_f[i] = s_f[i] > 0 ? s_f[i] : 0;
 	}
-	(void)a;
 	if (u->present)
 		c->shim_op = summarize(s_b, n);
 	else
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped),
 			 "no io_uring: the shim's batched cost is not measured");
 	c->shim_direct_op = summarize(s_d, n);
+	c->shim_fd = summarize(s_f, n);
 }
 
 int calib_measure(struct calib *c, bool verbose)
