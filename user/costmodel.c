@@ -410,6 +410,10 @@ int calib_load_cache(struct calib *c)
 	if (!doc)
 		return -1;
 	ret = calib_from_json(doc, c, why, sizeof(why));
+	/* an older epbatch's document (no shim_fd_ns, a break-even of its own)
+	 * is measured over, not mixed with this model */
+	if (!json_object_get(doc, "shim_fd_ns"))
+		ret = -1;
 	json_decref(doc);
 	/* a file of another machine (same hash by accident) or an older format */
 	if (ret || strcmp(c->key, me.key) || strcmp(c->kernel, me.kernel) || strcmp(c->cpu, me.cpu))
