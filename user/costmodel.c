@@ -718,7 +718,11 @@ void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out 
 			 o->estimated ? " (estimated)" : "", -v / 1e6, per_req,
 			 o->batch_mode ? "batching costs more than the syscalls it saves" :
 			 "the batches are too small (the shim would stay direct)");
-	else
-		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %d)",
-			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, o->break_even);
+	else {
+		char be_s[16];
+
+		snprintf(be_s, sizeof(be_s), o->break_even ? "%d" : "never", o->break_even);
+		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %s)",
+			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, be_s);
+	}
 }
