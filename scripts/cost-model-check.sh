@@ -10,6 +10,9 @@
 # within 25% of the measured time per iteration, and its sign right wherever
 # the measured difference is significant: the 95% interval of the median
 # ratio to the baseline excludes 1) and writes build/bench/cost-model.json;
+# "measured" is CPU time per iteration (user + sys from wait4, a run of N
+# iterations minus one of N/4), which the model predicts and which the other
+# work on a shared machine's CPUs does not inflate as it does wall time;
 # it exits 0 whatever the numbers (1 only when a loop or the trace fails).
 # Root (it traces).  Run it from `make bench`.
 #   scripts/cost-model-check.sh [ROUNDS]
@@ -33,10 +36,24 @@ cells = [("keepalive K=1", ["-n", "1"], 102400), ("keepalive K=4", ["-n", "4"], 
 env0 = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("EPBATCH_")}
 variants = {"baseline": {}, "always": {"LD_PRELOAD": shim, "EPBATCH_BACKEND": "uring", "EPBATCH_MIN_BATCH": "0"},
             "policy": {"LD_PRELOAD": shim, "EPBATCH_BACKEND": "uring"}}
+def run_cpu(args, iters, extra):
+    """(CPU ns the process used: user + sys from wait4, wall ns per iteration it printed)"""
+    with tempfile.TemporaryFile() as f:
+        p = subprocess.Popen([rearm, "-w", "block", *args, "-i", str(iters), "-d", "5"],
+                             env={**env0, **extra}, stdout=f, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode:
+            sys.exit(f"cost-model-check: {rearm} {' '.join(args)} failed ({p.returncode})")
+        f.seek(0)
+        return (ru.ru_utime + ru.ru_stime) * 1e9, json.loads(f.read())["ns_per_iter"]
 def loop(args, iters, extra):
-    out = subprocess.run([rearm, "-w", "block", *args, "-i", str(iters), "-W", str(iters // 10), "-d", "5"],
-                         env={**env0, **extra}, capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["ns_per_iter"]
+    """CPU ns per iteration: the difference of a run of iters and one of iters / 4, so start-up
+    (exec, the shim's set-up) cancels; CPU time, not wall time, so the other work on the CPUs
+    (time this process waits for a CPU) does not count.  Also the wall ns per iteration."""
+    big, wall = run_cpu(args, iters, extra)
+    small, _ = run_cpu(args, iters // 4, extra)
+    return (big - small) / (iters - iters // 4), wall
 print(f"calibration: syscall {cal['syscall_ns']} ns, MOD {cal['epoll_ctl_ns']['mod']} ns, "
       f"uring break-even {cal['backends'].get('uring', {}).get('break_even_batch')} "
       f"({cal['backends'].get('uring', {}).get('break_even_source')}), shim_op {cal['shim_op_ns']} ns, "
@@ -64,10 +81,13 @@ for name, args, iters in cells:
     s_always = wi["always_batch_cpu_ns_saved_per_s"] * t["duration_s"] / waits
     s_policy = wi["cpu_ns_saved_per_s"] * t["duration_s"] / waits
     m = {v: [] for v in variants}
+    wall = {v: [] for v in variants}
     for r in range(rounds):
         order = list(variants)[r % 3:] + list(variants)[:r % 3]
         for v in order:
-            m[v].append(loop(args, iters, variants[v]))
+            cpu, w = loop(args, iters, variants[v])
+            m[v].append(cpu)
+            wall[v].append(w)
     base = statistics.median(m["baseline"])
     row = [name, f"{base:10.1f}"]
     signs = []
@@ -81,10 +101,12 @@ for name, args, iters in cells:
         checked += 1
         passed += good
         results.append({"loop": name, "variant": v, "baseline_ns": base, "predicted_ns": pred, "measured_ns": meas,
+                        "wall_baseline_ns": statistics.median(wall["baseline"]), "wall_measured_ns": statistics.median(wall[v]),
                         "error": err, "ratio_ci95": [lo, hi], "significant": sig, "sign_right": ok, "pass": good})
         signs.append(f"{v}:{'ok' if ok or not sig else 'WRONG'}{'' if sig else '(ns)'}")
         row += [f"{pred:11.1f}", f"{meas:11.1f}", f"{100 * err:+5.0f}%"]
     print(f"{row[0]:16} {row[1]} {row[2]} {row[3]} {row[4]:>6} {row[5]} {row[6]} {row[7]:>6}  {' '.join(signs)}")
+print("ns/it: CPU time (user + sys) per iteration, the difference of a run of N and one of N/4 iterations;")
 print("pred = measured baseline - the saving per iteration predicted by what_if on the traced baseline loop;")
 print("err = (pred - meas) / meas; sign: the predicted and measured direction agree where the ratio's interval excludes 1, (ns) = not significant")
 doc = {"schema": "epbatch-cost-model-check/1", "kernel": os.uname().release, "nproc": os.cpu_count(),

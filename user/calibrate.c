@@ -35,7 +35,7 @@ extern char **environ;
 static const unsigned fused_sizes[NF] = { 1, 8, 64 };
 #define MAX_ROUNDS 15
 #define OPS_PER_RUN 6000	/* ops (or calls) per timed run */
-#define BUDGET_S 2.0		/* in-process rounds stop here (at least 3) */
+#define BUDGET_S 1.5		/* in-process rounds stop here (at least 3) */
 
 enum { X_SYSCALL, X_ADD, X_MOD, X_DEL, X_WAIT, X_URING, X_UFUSED = X_URING + CM_NB,
        X_KMOD = X_UFUSED + NF, X_KFUSED = X_KMOD + CM_NB, X_N = X_KFUSED + NF };
@@ -461,8 +461,10 @@ static void shim_break_even(struct cm_backend_cal *be, int got[2][MAX_ROUNDS], c
 	}
 }
 
-#define KEEPALIVE_64 "-m keepalive -w block -n 64 -i 200 -W 20 -d 2"
-#define CONN "-m conn -w block -i 3200 -W 320 -d 2"
+/* ~20 ms runs: shorter ones were mostly start-up and noise */
+#define KEEPALIVE_64 "-m keepalive -w block -n 64 -i 1000 -W 100 -d 2"
+#define CONN "-m conn -w block -i 10000 -W 1000 -d 2"
+#define POLICY "-m keepalive -w block -n 64 -i 20 -d 2"	/* only for its break-even */
 
 /*
  * The shim's own figures, from its benchmark loop (epbatch-rearm) run
@@ -528,7 +530,7 @@ static void measure_shim(struct calib *c, int rounds)
 
 				if (!c->be[b].present)
 					continue;
-				if (run_rearm(rearm, KEEPALIVE_64, policy[b], stats, got) < 0)
+				if (run_rearm(rearm, POLICY, policy[b], stats, got) < 0)
 					continue;
 				for (int f = 0; f < 2; f++)
 					if (got[f] > 0)
