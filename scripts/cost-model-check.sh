@@ -69,7 +69,7 @@ def ci(vals):
         cdf += comb(n, l) / 2 ** n
         l += 1
     return v[max(l - 1, 0)], v[n - l]
-results, passed, checked = [], 0, 0
+results, passed, checked, flats, wrongs = [], 0, 0, 0, 0
 print(f"{'loop':16} {'base ns/it':>10} {'pred always':>11} {'meas always':>11} {'err':>6} {'pred policy':>11} {'meas policy':>11} {'err':>6}  sign")
 for name, args, iters in cells:
     with tempfile.TemporaryDirectory() as d:
@@ -95,25 +95,32 @@ for name, args, iters in cells:
         pred, meas = base - s, statistics.median(m[v])
         lo, hi = ci([x / y for x, y in zip(m[v], m["baseline"])])
         sig = hi < 1 or lo > 1
-        ok = (pred < base) == (meas < base)
+        # a predicted change under 0.5% of the baseline is no direction: "flat"
+        flat = abs(pred - base) < 0.005 * base
+        ok = not flat and (pred < base) == (meas < base)
         err = (pred - meas) / meas
         good = abs(err) <= 0.25 and (ok or not sig)
+        flats += sig and flat
+        wrongs += sig and not flat and not ok
         checked += 1
         passed += good
         results.append({"loop": name, "variant": v, "baseline_ns": base, "predicted_ns": pred, "measured_ns": meas,
                         "wall_baseline_ns": statistics.median(wall["baseline"]), "wall_measured_ns": statistics.median(wall[v]),
-                        "error": err, "ratio_ci95": [lo, hi], "significant": sig, "sign_right": ok, "pass": good})
-        signs.append(f"{v}:{'ok' if ok or not sig else 'WRONG'}{'' if sig else '(ns)'}")
+                        "error": err, "ratio_ci95": [lo, hi], "significant": sig, "predicted_flat": flat,
+                        "sign_right": ok, "pass": good})
+        signs.append(f"{v}:{'ok' if ok or not sig else 'FLAT' if flat else 'WRONG'}{'' if sig else '(ns)'}")
         row += [f"{pred:11.1f}", f"{meas:11.1f}", f"{100 * err:+5.0f}%"]
     print(f"{row[0]:16} {row[1]} {row[2]} {row[3]} {row[4]:>6} {row[5]} {row[6]} {row[7]:>6}  {' '.join(signs)}")
 print("ns/it: CPU time (user + sys) per iteration, the difference of a run of N and one of N/4 iterations;")
 print("pred = measured baseline - the saving per iteration predicted by what_if on the traced baseline loop;")
-print("err = (pred - meas) / meas; sign: the predicted and measured direction agree where the ratio's interval excludes 1, (ns) = not significant")
+print("err = (pred - meas) / meas; sign: the predicted and measured direction agree where the ratio's interval excludes 1,")
+print("  (ns) = not significant, FLAT = a significant change the model predicts as under 0.5% (no direction)")
 doc = {"schema": "epbatch-cost-model-check/1", "kernel": os.uname().release, "nproc": os.cpu_count(),
        "rounds": rounds, "calibration": cal, "results": results, "passed": passed, "checked": checked}
 with open(f"{build}/bench/cost-model.json.tmp", "w") as f:
     json.dump(doc, f, indent=1)
 os.replace(f"{build}/bench/cost-model.json.tmp", f"{build}/bench/cost-model.json")
 print(f"cost-model-check: {'PASS' if passed == checked else 'FAIL'}: {passed} of {checked} predictions within 25% "
-      f"with the sign right where significant ({rounds} rounds; JSON: {build}/bench/cost-model.json)")
+      f"with the sign right where significant ({wrongs} wrong, {flats} flat; {rounds} rounds; "
+      f"JSON: {build}/bench/cost-model.json)")
 PY
