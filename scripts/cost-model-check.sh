@@ -57,7 +57,7 @@ def loop(args, iters, extra):
 print(f"calibration: syscall {cal['syscall_ns']} ns, MOD {cal['epoll_ctl_ns']['mod']} ns, "
       f"uring break-even {cal['backends'].get('uring', {}).get('break_even_batch')} "
       f"({cal['backends'].get('uring', {}).get('break_even_source')}), shim_op {cal['shim_op_ns']} ns, "
-      f"shim_direct_op {cal['shim_direct_op_ns']} ns, shim_fd {cal['shim_fd_ns']} ns")
+      f"shim_direct_op {cal['shim_direct_op_ns']} ns, shim_wait {cal['shim_wait_ns']} ns, shim_fd {cal['shim_fd_ns']} ns")
 def ci(vals):
     """distribution-free 95% interval of the median (order statistics; min..max below 6)"""
     v, n = sorted(vals), len(vals)

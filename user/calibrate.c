@@ -36,7 +36,7 @@ extern char **environ;
 static const unsigned fused_sizes[NF] = { 1, 8, 64 };
 #define MAX_ROUNDS 15
 #define OPS_PER_RUN 6000	/* ops (or calls) per timed run */
-#define BUDGET_S 1.5		/* in-process rounds stop here (at least 3) */
+#define BUDGET_S 1.0		/* in-process rounds stop here (at least 3) */
 
 enum { X_SYSCALL, X_ADD, X_MOD, X_DEL, X_WAIT, X_URING, X_UFUSED = X_URING + CM_NB,
        X_KMOD = X_UFUSED + NF, X_KFUSED = X_KMOD + CM_NB, X_N = X_KFUSED + NF };
@@ -491,6 +491,7 @@ static void shim_break_even(struct cm_backend_cal *be, int got[2][2 * MAX_ROUNDS
 
 /* loop arguments and iterations: runs of ~20 ms (and a quarter of that) */
 #define KEEPALIVE_64 "-m keepalive -w block -n 64 -d 2", 1000
+#define KEEPALIVE_1 "-m keepalive -w block -n 1 -d 2", 50000
 #define CONN "-m conn -w block -d 2", 10000
 #define POLICY "-m keepalive -w block -n 64 -d 2", 20	/* only for its break-even */
 
@@ -499,6 +500,7 @@ static void shim_break_even(struct cm_backend_cal *be, int got[2][2 * MAX_ROUNDS
  * without it and under it, interleaved over rounds:
  *   shim_op_ns, shim_direct_op_ns: its user-space cost per op, batched
  *     (EPBATCH_MIN_BATCH=0) and direct (EPBATCH_BACKEND=sync), keep-alive K=64;
+ *   shim_wait_ns: per wait on the direct path, keep-alive K=1 (sync);
  *   shim_fd_ns: per connection (an fd made, ADDed, DELeted and closed),
  *     beyond its two direct ops: the fd mirror's bookkeeping (sync);
  *   each present backend's break_even_batch(_poll): what the shim itself
@@ -508,13 +510,13 @@ static void measure_shim(struct calib *c, int rounds)
 {
 	char dir[PATH_MAX - 64], shim[PATH_MAX], rearm[PATH_MAX], pre[PATH_MAX + 16];
 	char tmpl[PATH_MAX], stats[PATH_MAX + 8];
-	double s_b[MAX_ROUNDS], s_d[MAX_ROUNDS], s_f[MAX_ROUNDS];
+	double s_b[MAX_ROUNDS], s_d[MAX_ROUNDS], s_w[MAX_ROUNDS], s_f[MAX_ROUNDS];
 	int be_got[CM_NBE][2][2 * MAX_ROUNDS], be_n[CM_NBE][2] = {};
 	const struct cm_backend_cal *u = &c->be[CM_URING];
 	const char *tmp = getenv("TMPDIR");
 	int n = 0;
 
-	c->shim_op.ns = c->shim_direct_op.ns = c->shim_fd.ns = -1;
+	c->shim_op.ns = c->shim_direct_op.ns = c->shim_wait.ns = c->shim_fd.ns = -1;
 	if (self_dir(dir, sizeof(dir))) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "cannot read /proc/self/exe");
 		return;
@@ -550,6 +552,8 @@ static void measure_shim(struct calib *c, int rounds)
 			double x = loop_ns(rearm, KEEPALIVE_64, none);
 			double y = u->present ? loop_ns(rearm, KEEPALIVE_64, batch) : 0;
 			double z = loop_ns(rearm, KEEPALIVE_64, direct);
+			double x1 = loop_ns(rearm, KEEPALIVE_1, none);
+			double z1 = loop_ns(rearm, KEEPALIVE_1, direct);
 			double cx = loop_ns(rearm, CONN, none);
 			double cz = loop_ns(rearm, CONN, direct);
 
@@ -565,14 +569,16 @@ static void measure_shim(struct calib *c, int rounds)
 					if (got[f] > 0)
 						be_got[b / 2][f][be_n[b / 2][f]++] = got[f];
 			}
-			if (x <= 0 || y < 0 || z <= 0 || cx <= 0 || cz <= 0)
+			if (x <= 0 || y < 0 || z <= 0 || x1 <= 0 || z1 <= 0 || cx <= 0 || cz <= 0)
 				continue;
 			/* K=64 keep-alive: B - A = 64 (uring op + shim op - MOD) + fused wait - wait */
 			s_b[n] = u->present ? ((y - x) - 64 * (u->per_op[CM_NB - 1].ns - c->ctl[1].ns) -
 					       (u->fused_wait.ns - c->wait.ns)) / 64 : 0;
 			s_d[n] = (z - x) / 64;
-			/* a connection: its ADD and DEL on the direct path, the rest is the fd's */
-			s_f[n] = (cz - cx) - 2 * s_d[n];
+			/* K=1: one op and one wait; the wait's wrapper is what K=64 spreads thin */
+			s_w[n] = (z1 - x1) - s_d[n];
+			/* a connection: its ADD, DEL and wait on the direct path, the rest is the fd's */
+			s_f[n] = (cz - cx) - 2 * s_d[n] - s_w[n];
 			n++;
 		}
 	}
@@ -587,6 +593,7 @@ static void measure_shim(struct calib *c, int rounds)
 	for (int i = 0; i < n; i++) {
 		s_b[i] = s_b[i] > 0 ? s_b[i] : 0;	/* within the noise of the raw costs */
 		s_d[i] = s_d[i] > 0 ? s_d[i] : 0;
+		s_w[i] = s_w[i] > 0 ? s_w[i] : 0;
 		s_f[i] = s_f[i] > 0 ? s_f[i] : 0;
 	}
 	if (u->present)
@@ -595,6 +602,7 @@ static void measure_shim(struct calib *c, int rounds)
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped),
 			 "no io_uring: the shim's batched cost is not measured");
 	c->shim_direct_op = summarize(s_d, n);
+	c->shim_wait = summarize(s_w, n);
 	c->shim_fd = summarize(s_f, n);
 }
 
@@ -651,7 +659,7 @@ int calib_measure(struct calib *c, bool verbose)
 		backend_figs(b, &c->be[CM_KMOD], X_KMOD, X_KFUSED, true, rounds, &c->wait);
 	teardown(b);
 	free(b);
-	measure_shim(c, 5);
+	measure_shim(c, 7);
 	calib_break_even(c);
 	c->seconds = now_s() - t0;
 	gmtime_r(&now, &tm);

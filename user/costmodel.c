@@ -281,6 +281,8 @@ json_t *calib_json(const struct calib *c)
 	json_object_set_new(doc, "backends", bes);
 	json_object_set_new(doc, "shim_op_ns", jfig(&c->shim_op));
 	json_object_set_new(doc, "shim_direct_op_ns", jfig(&c->shim_direct_op));
+	json_object_set_new(doc, "shim_wait_ns", jfig(&c->shim_wait));
+	json_object_set_new(sp, "shim_wait_ns", jspread(&c->shim_wait));
 	json_object_set_new(doc, "shim_fd_ns", jfig(&c->shim_fd));
 	json_object_set_new(sp, "shim_fd_ns", jspread(&c->shim_fd));
 	json_object_set_new(sp, "shim_op_ns", jspread(&c->shim_op));
@@ -353,6 +355,7 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 		}
 	if (get_fig(doc, sp, "shim_op_ns", &c->shim_op, false) ||
 	    get_fig(doc, sp, "shim_direct_op_ns", &c->shim_direct_op, false) ||
+	    get_fig(doc, sp, "shim_wait_ns", &c->shim_wait, false) ||
 	    get_fig(doc, sp, "shim_fd_ns", &c->shim_fd, false)) {
 		snprintf(why, wl, "shim_op_ns is not a number");
 		return -1;
@@ -410,9 +413,9 @@ int calib_load_cache(struct calib *c)
 	if (!doc)
 		return -1;
 	ret = calib_from_json(doc, c, why, sizeof(why));
-	/* an older epbatch's document (no shim_fd_ns, a break-even of its own)
+	/* an older epbatch's document (no shim_wait_ns, a break-even of its own)
 	 * is measured over, not mixed with this model */
-	if (!json_object_get(doc, "shim_fd_ns"))
+	if (!json_object_get(doc, "shim_wait_ns"))
 		ret = -1;
 	json_decref(doc);
 	/* a file of another machine (same hash by accident) or an older format */
@@ -510,6 +513,7 @@ void calib_print(FILE *f, const struct calib *c)
 	}
 	pfig(f, "shim, per batched op (user space)", &c->shim_op);
 	pfig(f, "shim, per direct op (user space)", &c->shim_direct_op);
+	pfig(f, "shim, per direct wait (user space)", &c->shim_wait);
 	pfig(f, "shim, per connection (fd bookkeeping)", &c->shim_fd);
 	if (c->shim_skipped[0])
 		fprintf(f, "  shim: %s\n", c->shim_skipped);
@@ -549,7 +553,8 @@ static void add_note(char *buf, size_t len, const char *fmt, ...)
  * of the DEL's and the close's own entry and exit, and the shim's batched
  * cost per op.  The shim batches when b reaches the break-even it measured
  * (blocking waits); otherwise it stays direct and costs its direct path per
- * op.  Either way it keeps its fd bookkeeping per connection (per close).
+ * op and per wait.  Either way it keeps its fd bookkeeping per connection
+ * (per close).
  */
 static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be, const struct wi_in *in,
 			 struct wi_out *o)
@@ -557,6 +562,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits, secs = in->seconds;
 	double cl = (double)in->closes, f = (double)(in->del < in->closes ? in->del : in->closes);
 	double b, iters, extra, shim_fd = cl * fig(&c->shim_fd);
+	double shim_direct = n * fig(&c->shim_direct_op) + w * fig(&c->shim_wait) + shim_fd;
 
 	o->known = true;
 	o->estimated = be->estimated;
@@ -574,7 +580,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 "no epoll waits on this thread: the shim defers only on the thread that waits, so its ops "
 			 "would go to the kernel at once", cl > 0 ? "; the shim's fd bookkeeping per close counted" : "");
 		if (secs > 0)
-			o->saved_per_s = o->always_per_s = -(shim_fd + n * fig(&c->shim_direct_op)) / secs;
+			o->saved_per_s = o->always_per_s = -shim_direct / secs;
 		return;
 	}
 	b = (n - f) / w < 1 ? 1 : (n - f) / w;
@@ -583,7 +589,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 		f * batch_overhead(c, be, 2) + n * fig(&c->shim_op) + shim_fd;
 	o->always_per_s = -extra / secs;
 	o->batch_mode = be->break_even && b >= be->break_even;
-	o->saved_per_s = o->batch_mode ? o->always_per_s : -(n * fig(&c->shim_direct_op) + shim_fd) / secs;
+	o->saved_per_s = o->batch_mode ? o->always_per_s : -shim_direct / secs;
 	{
 		char be_s[16];
 

@@ -48,6 +48,7 @@ struct calib {
 	struct cm_backend_cal be[CM_NBE];
 	struct cm_fig shim_op;		/* the shim's user-space cost per batched op */
 	struct cm_fig shim_direct_op;	/* ... per op on its direct path */
+	struct cm_fig shim_wait;	/* ... per wait on its direct path (the wait's wrapper) */
 	struct cm_fig shim_fd;		/* ... per connection: the fd mirror's bookkeeping */
 	char shim_skipped[200];
 	char file[PATH_MAX];		/* the cache file it was read from or written to */

@@ -116,10 +116,11 @@ static void test_batch_too_small(void **state)
 	(void)state;
 	load_cal(&cal);
 	whatif_compute(&cal, &in, o);
-	/* 1 op per wait < 4: the shim stays direct and costs 10 ns per op */
+	/* 1 op per wait < 4: the shim stays direct and costs 10 ns per op and
+	 * 5 per wait: -(1000 x 10 + 1000 x 5) / 2 s */
 	assert_false(o[WI_URING].batch_mode);
-	assert_float_equal(o[WI_URING].saved_per_s, -5000, 1e-6);
-	assert_float_equal(o[WI_URING].saved_per_req, -2.5, 1e-9);
+	assert_float_equal(o[WI_URING].saved_per_s, -7500, 1e-6);
+	assert_float_equal(o[WI_URING].saved_per_req, -3.75, 1e-9);
 	/* always batched: -(1000 x (500 - 300 + 150 - 250) + 1000 x 20) / 2 */
 	assert_float_equal(o[WI_URING].always_per_s, -60000, 1e-6);
 	whatif_sentence(line, sizeof(line), WI_URING, &o[WI_URING]);
@@ -158,9 +159,9 @@ static void test_conn(void **state)
 	load_cal(&cal);
 	whatif_compute(&cal, &in, o);
 	assert_float_equal(o[WI_URING].always_per_s, -(1000 * (200 - 100) + 0 + 40000 + 100000), 1e-6);
-	/* 1 op carried per wait < 4: direct, 2 x 10 per connection + 100 */
+	/* 1 op carried per wait < 4: direct, 2 x 10 + 5 (its wait) + 100 per connection */
 	assert_false(o[WI_URING].batch_mode);
-	assert_float_equal(o[WI_URING].saved_per_s, -(20000 + 100000), 1e-6);
+	assert_float_equal(o[WI_URING].saved_per_s, -(20000 + 5000 + 100000), 1e-6);
 }
 
 static void test_unshare(void **state)
@@ -199,8 +200,8 @@ static void test_trace_fixture(void **state)
 		unshare += o[WI_UNSHARE].saved_per_s;
 		json_object_set_new(th, "what_if", whatif_json(o));
 	}
-	/* 210000 (thread 101 batches) - 5000 (102 stays direct) */
-	assert_float_equal(sum, 205000, 1e-6);
+	/* 210000 (thread 101 batches) - 7500 (102 stays direct: 1000 ops, 1000 waits) */
+	assert_float_equal(sum, 202500, 1e-6);
 	/* 101: 1e6 ns / 2 s; 102 has a private table */
 	assert_float_equal(unshare, 500000, 1e-6);
 	th = json_array_get(threads, 0);
