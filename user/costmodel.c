@@ -583,6 +583,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			o->saved_per_s = o->always_per_s = -shim_direct / secs;
 		return;
 	}
+	o->fused_closes = f;
 	b = (n - f) / w < 1 ? 1 : (n - f) / w;
 	iters = (n - f) / b;
 	extra = iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
@@ -671,6 +672,7 @@ json_t *whatif_json(const struct wi_out out[WI_N])
 					    o->break_even ? json_integer(o->break_even) : json_null());
 			json_object_set_new(x, "shim_mode", json_string(o->batch_mode ? "batch" : "direct"));
 			json_object_set_new(x, "always_batch_cpu_ns_saved_per_s", json_real(round(o->always_per_s)));
+			json_object_set_new(x, "fused_closes", json_integer((json_int_t)o->fused_closes));
 		}
 		json_object_set_new(w, wi_names[i], x);
 	}

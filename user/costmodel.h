@@ -102,6 +102,7 @@ struct wi_out {
 	double saved_per_req;		/* NAN when requests are not known */
 	double always_per_s;		/* batching: with EPBATCH_MIN_BATCH=0 (every iteration batched) */
 	double ops_per_wait;
+	double fused_closes;		/* batching: DELs that would go with their close (count) */
 	int break_even;			/* batching: 0 = never */
 	bool batch_mode;		/* batching: the shim's policy would batch */
 	bool estimated;			/* the backend's costs are estimated */

@@ -191,6 +191,7 @@ t = max(d["threads"], key=lambda t: t["epoll_wait"])
 w = t["what_if"]["batch:uring"]
 assert t["close"] >= t["epoll_ctl"]["del"] > 0, t
 assert "1.00 carried by the wait" in w["assumptions"], w["assumptions"]
+assert w["fused_closes"] == t["epoll_ctl"]["del"], (w, t["epoll_ctl"])
 assert w["shim_mode"] == "direct", w
 # batching ADD and DEL saves none of their in-kernel work: it costs
 assert w["always_batch_cpu_ns_saved_per_s"] < 0, w

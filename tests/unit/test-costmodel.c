@@ -162,6 +162,15 @@ static void test_conn(void **state)
 	/* 1 op carried per wait < 4: direct, 2 x 10 + 5 (its wait) + 100 per connection */
 	assert_false(o[WI_URING].batch_mode);
 	assert_float_equal(o[WI_URING].saved_per_s, -(20000 + 5000 + 100000), 1e-6);
+	/* run's syscall prediction keeps one submission per fused close */
+	assert_float_equal(o[WI_URING].fused_closes, 1000, 0);
+	{
+		json_t *w = whatif_json(o);
+
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(w, "batch:uring"),
+								     "fused_closes")), 1000);
+		json_decref(w);
+	}
 }
 
 static void test_unshare(void **state)
