@@ -163,9 +163,9 @@ static int break_even(const struct calib *c, const struct cm_backend_cal *b)
 	for (int i = 0; i < EPB_BE_SIZES; i++) {
 		double n = EPB_BE_SIZE(i);
 
-		d[i] = (unsigned long)(n * (fig(&c->ctl[1]) + fig(&c->shim_direct_op)) + fig(&c->wait));
-		x[i] = (unsigned long)(n * fig(&c->ctl[1]) + batch_overhead(c, b, n) + n * fig(&c->shim_op) +
-				       fig(&b->fused_wait));
+		d[i] = (unsigned long)(n * (fig(&c->ctl[1]) + fig(&c->shim_direct_op)) + fig(&c->wait) +
+				       fig(&c->shim_wait));
+		x[i] = (unsigned long)(cm_batch_ns(b, n) + n * fig(&c->shim_op) + fig(&b->fused_wait));
 	}
 	return (int)epb_break_even(d, x);
 }
@@ -357,7 +357,7 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 	    get_fig(doc, sp, "shim_direct_op_ns", &c->shim_direct_op, false) ||
 	    get_fig(doc, sp, "shim_wait_ns", &c->shim_wait, false) ||
 	    get_fig(doc, sp, "shim_fd_ns", &c->shim_fd, false)) {
-		snprintf(why, wl, "shim_op_ns is not a number");
+		snprintf(why, wl, "shim_op_ns, shim_direct_op_ns, shim_wait_ns or shim_fd_ns is not a number");
 		return -1;
 	}
 	bes = json_object_get(doc, "backends");
