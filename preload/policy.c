@@ -20,6 +20,7 @@
  * it learns by batching one iteration in 64 while direct).
  */
 #include "shim.h"
+#include "epbatch/break_even.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -102,8 +103,8 @@ static unsigned long now_ns(void)
 
 #define CAL_ITERS 4	/* iterations per timed run */
 #define CAL_RUNS 5	/* runs per variant, interleaved; the minimum counts */
-#define CAL_FDS 32	/* the largest batch measured */
-#define CAL_SIZES 5	/* 2, 4, 8, 16, 32 */
+#define CAL_SIZES EPB_BE_SIZES	/* 2, 4, 8, 16, 32 */
+#define CAL_FDS ((int)EPB_BE_SIZE(CAL_SIZES - 1))	/* the largest batch measured */
 
 static _Atomic int calib_busy;	/* a thread is measuring */
 static struct tq calib_q;	/* the measuring thread's queue meanwhile */
@@ -135,10 +136,10 @@ static unsigned long time_loop(int ep, const int *fds, unsigned n, int batch, in
 
 /*
  * The smallest batch that this thread's backend, with the shim's
- * bookkeeping, runs faster (by 2%: beyond the spread of the minimum of 5
- * runs here) than the direct way, at that size
- * and every larger size measured (2..32), for each wait form: out[0]
- * blocking, out[1] poll.  UINT_MAX: batching never pays here.  On a
+ * bookkeeping, runs faster than the direct way, at that size and every
+ * larger size measured (2..32; the rule: epb_break_even), for each wait
+ * form: out[0] blocking, out[1] poll.  UINT_MAX: batching never pays
+ * here.  On a
  * private epoll instance and socket pairs (raw syscalls, then told to the
  * mirror), with this thread's queue set aside and signals blocked (a
  * handler's epoll_ctl would land in the scratch queue).
@@ -192,9 +193,9 @@ static void calibrate(unsigned out[2])
 				for (int s = 0; s < CAL_SIZES; s++) {
 					unsigned long t;
 
-					t = time_loop(ep, fds, 2U << s, 0, f);
+					t = time_loop(ep, fds, EPB_BE_SIZE(s), 0, f);
 					d[f][s] = t < d[f][s] ? t : d[f][s];
-					t = time_loop(ep, fds, 2U << s, 1, f);
+					t = time_loop(ep, fds, EPB_BE_SIZE(s), 1, f);
 					b[f][s] = t < b[f][s] ? t : b[f][s];
 				}
 		thr.lp = saved_lp;
@@ -204,8 +205,8 @@ static void calibrate(unsigned out[2])
 		for (int f = 0; f < 2; f++) {
 			calib_direct_ns[f] = (unsigned)d[f][3];
 			calib_batch_ns[f] = (unsigned)b[f][3];
-			for (int s = CAL_SIZES - 1; s >= 0 && b[f][s] * 100 < d[f][s] * 98; s--)
-				out[f] = 2U << s;
+			out[f] = epb_break_even(d[f], b[f]);
+			out[f] = out[f] ? out[f] : UINT_MAX;
 		}
 	}
 	slot_reset(ep);

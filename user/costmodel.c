@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "costmodel.h"
 #include "base/base.h"
+#include "epbatch/break_even.h"
 
 const unsigned cm_batch[CM_NB] = { 1, 2, 4, 8, 16, 64 };
 const char *const cm_backend_names[CM_NBE] = { "uring", "kmod" };
@@ -138,30 +139,42 @@ static double fig(const struct cm_fig *f)
 	return f->ns > 0 ? f->ns : 0;
 }
 
-/* One loop iteration of n ops and a wait that returns at once. */
-static double direct_iter(const struct calib *c, double n)
+/*
+ * What a submission of n ops costs beyond the ops' own in-kernel work: the
+ * table is of MODs, and a MOD's direct cost is its in-kernel work plus one
+ * syscall's entry and exit, so a batched op of any kind costs its direct
+ * figure plus its share of this (< 0 where the batch is the cheaper way).
+ */
+static double batch_overhead(const struct calib *c, const struct cm_backend_cal *b, double n)
 {
-	return n * (fig(&c->ctl[1]) + fig(&c->shim_direct_op)) + fig(&c->wait);
+	return cm_batch_ns(b, n) - n * fig(&c->ctl[1]);
 }
 
-static double batched_iter(const struct calib *c, const struct cm_backend_cal *b, double n)
-{
-	return cm_batch_ns(b, n) + n * fig(&c->shim_op) + fig(&b->fused_wait);
-}
-
+/*
+ * The shim's rule (include/epbatch/break_even.h) on the model's costs, for a
+ * backend the shim could not measure here: a loop iteration of n MODs and a
+ * wait that returns at once, the direct way (with the shim's direct-path
+ * cost) and batched (the wait fused, the shim's batched cost).
+ */
 static int break_even(const struct calib *c, const struct cm_backend_cal *b)
 {
-	for (int n = 1; n < CM_MAX_BATCH; n++)
-		if (batched_iter(c, b, n) < direct_iter(c, n))
-			return n;
-	return 0;
+	unsigned long d[EPB_BE_SIZES], x[EPB_BE_SIZES];
+
+	for (int i = 0; i < EPB_BE_SIZES; i++) {
+		double n = EPB_BE_SIZE(i);
+
+		d[i] = (unsigned long)(n * (fig(&c->ctl[1]) + fig(&c->shim_direct_op)) + fig(&c->wait) +
+				       fig(&c->shim_wait));
+		x[i] = (unsigned long)(cm_batch_ns(b, n) + n * fig(&c->shim_op) + fig(&b->fused_wait));
+	}
+	return (int)epb_break_even(d, x);
 }
 
 void calib_break_even(struct calib *c)
 {
 	for (int i = 0; i < CM_NBE; i++)
-		if (c->be[i].present)
-			c->be[i].break_even = break_even(c, &c->be[i]);
+		if (c->be[i].present && !c->be[i].break_even_by_shim)
+			c->be[i].break_even = c->be[i].break_even_poll = break_even(c, &c->be[i]);
 }
 
 /*
@@ -184,7 +197,7 @@ void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out)
 	}
 	out->fused_wait.ns = fig(&c->wait) - sys > 0 ? fig(&c->wait) - sys : 0;
 	out->fused_wait.lo = out->fused_wait.hi = out->fused_wait.ns;
-	out->break_even = break_even(c, out);
+	out->break_even = out->break_even_poll = break_even(c, out);
 }
 
 /* ---- the document ---- */
@@ -255,8 +268,11 @@ json_t *calib_json(const struct calib *c)
 			json_object_set_new(per, k, jfig(&be->per_op[i]));
 			json_object_set_new(sper, k, jspread(&be->per_op[i]));
 		}
-		o = json_pack("{s:o,s:o,s:o}", "per_op_ns", per, "fused_wait_ns", jfig(&be->fused_wait),
-			      "break_even_batch", be->break_even ? json_integer(be->break_even) : json_null());
+		o = json_pack("{s:o,s:o,s:o,s:o,s:s}", "per_op_ns", per, "fused_wait_ns", jfig(&be->fused_wait),
+			      "break_even_batch", be->break_even ? json_integer(be->break_even) : json_null(),
+			      "break_even_batch_poll",
+			      be->break_even_poll ? json_integer(be->break_even_poll) : json_null(),
+			      "break_even_source", be->break_even_by_shim ? "shim" : "model");
 		json_object_set_new(bes, cm_backend_names[b], o);
 		json_object_set_new(sp, cm_backend_names[b],
 				    json_pack("{s:o,s:o}", "per_op_ns", sper, "fused_wait_ns",
@@ -265,6 +281,10 @@ json_t *calib_json(const struct calib *c)
 	json_object_set_new(doc, "backends", bes);
 	json_object_set_new(doc, "shim_op_ns", jfig(&c->shim_op));
 	json_object_set_new(doc, "shim_direct_op_ns", jfig(&c->shim_direct_op));
+	json_object_set_new(doc, "shim_wait_ns", jfig(&c->shim_wait));
+	json_object_set_new(sp, "shim_wait_ns", jspread(&c->shim_wait));
+	json_object_set_new(doc, "shim_fd_ns", jfig(&c->shim_fd));
+	json_object_set_new(sp, "shim_fd_ns", jspread(&c->shim_fd));
 	json_object_set_new(sp, "shim_op_ns", jspread(&c->shim_op));
 	json_object_set_new(sp, "shim_direct_op_ns", jspread(&c->shim_direct_op));
 	if (c->shim_skipped[0])
@@ -334,8 +354,10 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 			return -1;
 		}
 	if (get_fig(doc, sp, "shim_op_ns", &c->shim_op, false) ||
-	    get_fig(doc, sp, "shim_direct_op_ns", &c->shim_direct_op, false)) {
-		snprintf(why, wl, "shim_op_ns is not a number");
+	    get_fig(doc, sp, "shim_direct_op_ns", &c->shim_direct_op, false) ||
+	    get_fig(doc, sp, "shim_wait_ns", &c->shim_wait, false) ||
+	    get_fig(doc, sp, "shim_fd_ns", &c->shim_fd, false)) {
+		snprintf(why, wl, "shim_op_ns, shim_direct_op_ns, shim_wait_ns or shim_fd_ns is not a number");
 		return -1;
 	}
 	bes = json_object_get(doc, "backends");
@@ -364,6 +386,13 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 			return -1;
 		}
 		be->present = true;
+		/* the shim's own measurement, as calibrate recorded it */
+		if (json_is_string(json_object_get(o, "break_even_source")) &&
+		    !strcmp(json_string_value(json_object_get(o, "break_even_source")), "shim")) {
+			be->break_even_by_shim = true;
+			be->break_even = (int)jnum_or(o, "break_even_batch", 0);
+			be->break_even_poll = (int)jnum_or(o, "break_even_batch_poll", 0);
+		}
 	}
 	calib_break_even(c);
 	return 0;
@@ -384,6 +413,10 @@ int calib_load_cache(struct calib *c)
 	if (!doc)
 		return -1;
 	ret = calib_from_json(doc, c, why, sizeof(why));
+	/* an older epbatch's document (no shim_wait_ns, a break-even of its own)
+	 * is measured over, not mixed with this model */
+	if (!json_object_get(doc, "shim_wait_ns"))
+		ret = -1;
 	json_decref(doc);
 	/* a file of another machine (same hash by accident) or an older format */
 	if (ret || strcmp(c->key, me.key) || strcmp(c->kernel, me.kernel) || strcmp(c->cpu, me.cpu))
@@ -466,13 +499,22 @@ void calib_print(FILE *f, const struct calib *c)
 		}
 		snprintf(label, sizeof(label), "%s, fused wait", cm_backend_names[b]);
 		pfig(f, label, &be->fused_wait);
-		if (be->break_even)
-			fprintf(f, "  %-40s %9d ops\n", "  break-even batch (shim included)", be->break_even);
-		else
-			fprintf(f, "  %-40s %9s\n", "  break-even batch (shim included)", "never");
+		for (int p = 0; p < 2; p++) {
+			char v[16];
+
+			snprintf(label, sizeof(label), "  break-even, %s (%s)", p ? "0-timeout wait" : "blocking wait",
+				 be->break_even_by_shim ? "shim" : "model");
+			if (p ? be->break_even_poll : be->break_even)
+				snprintf(v, sizeof(v), "%d ops", p ? be->break_even_poll : be->break_even);
+			else
+				snprintf(v, sizeof(v), "never");
+			fprintf(f, "  %-40s %9s\n", label, v);
+		}
 	}
 	pfig(f, "shim, per batched op (user space)", &c->shim_op);
 	pfig(f, "shim, per direct op (user space)", &c->shim_direct_op);
+	pfig(f, "shim, per direct wait (user space)", &c->shim_wait);
+	pfig(f, "shim, per connection (fd bookkeeping)", &c->shim_fd);
 	if (c->shim_skipped[0])
 		fprintf(f, "  shim: %s\n", c->shim_skipped);
 	if (c->file[0])
@@ -499,21 +541,28 @@ static void add_note(char *buf, size_t len, const char *fmt, ...)
 }
 
 /*
- * Batching with backend b.  Per second: n = add + mod + del ops, w waits.
- * Ops per iteration k = n / w; an iteration with ops carries b = max(k, 1)
- * of them, and there are n / b such iterations.  Direct: each op's own
- * epoll_ctl cost (by kind) plus, per such iteration, a wait that returns at
- * once, plus the shim's direct-path cost per op.  Batched: per such
- * iteration, one submission of b ops (the per-op table) with the wait
- * fused in, plus the shim's batched cost per op.  The shim's policy batches
- * when b reaches the break-even size; otherwise it stays direct and costs
- * its direct-path overhead.
+ * Batching with backend be, as the shim does it (docs/cost-model.md).  Over
+ * the interval: n = add + mod + del ops, w waits, cl closes.  A DEL whose fd
+ * is then closed is flushed with that close, both in one submission (the
+ * shim's fused close): f = min(del, cl) of them.  The other n - f ops ride
+ * on the waits: b = max((n - f) / w, 1) per iteration that has ops, in
+ * (n - f) / b such iterations.  Batched against direct, each op still does
+ * its own in-kernel work; what changes is, per such iteration, the
+ * submission's overhead (batch_overhead) plus the fused wait instead of a
+ * wait syscall, per fused close the overhead of a submission of 2 instead
+ * of the DEL's and the close's own entry and exit, and the shim's batched
+ * cost per op.  The shim batches when b reaches the break-even it measured
+ * (blocking waits); otherwise it stays direct and costs its direct path per
+ * op and per wait.  Either way it keeps its fd bookkeeping per connection
+ * (per close).
  */
 static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be, const struct wi_in *in,
 			 struct wi_out *o)
 {
 	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits, secs = in->seconds;
-	double b, iters, direct, batched, shim_direct;
+	double cl = (double)in->closes, f = (double)(in->del < in->closes ? in->del : in->closes);
+	double b, iters, extra, shim_fd = cl * fig(&c->shim_fd);
+	double shim_direct = n * fig(&c->shim_direct_op) + w * fig(&c->shim_wait) + shim_fd;
 
 	o->known = true;
 	o->estimated = be->estimated;
@@ -526,19 +575,20 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 "of epoll_wait minus one entry+exit; copying the op array is not counted",
 			 fig(&c->syscall), fig(&c->ctl[1]));
 	if (n == 0 || w == 0 || secs <= 0) {
-		add_note(o->assumptions, sizeof(o->assumptions), "%s",
+		add_note(o->assumptions, sizeof(o->assumptions), "%s%s",
 			 n == 0 ? "no epoll_ctl calls: nothing to batch" :
 			 "no epoll waits on this thread: the shim defers only on the thread that waits, so its ops "
-			 "would go to the kernel at once");
+			 "would go to the kernel at once", cl > 0 ? "; the shim's fd bookkeeping per close counted" : "");
+		if (secs > 0)
+			o->saved_per_s = o->always_per_s = -shim_direct / secs;
 		return;
 	}
-	b = o->ops_per_wait < 1 ? 1 : o->ops_per_wait;
-	iters = n / b;
-	shim_direct = n * fig(&c->shim_direct_op);
-	direct = (double)in->add * fig(&c->ctl[0]) + (double)in->mod * fig(&c->ctl[1]) +
-		 (double)in->del * fig(&c->ctl[2]) + iters * fig(&c->wait);
-	batched = iters * (cm_batch_ns(be, b) + fig(&be->fused_wait)) + n * fig(&c->shim_op);
-	o->always_per_s = (direct - batched) / secs;
+	o->fused_closes = f;
+	b = (n - f) / w < 1 ? 1 : (n - f) / w;
+	iters = (n - f) / b;
+	extra = iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
+		f * batch_overhead(c, be, 2) + n * fig(&c->shim_op) + shim_fd;
+	o->always_per_s = -extra / secs;
 	o->batch_mode = be->break_even && b >= be->break_even;
 	o->saved_per_s = o->batch_mode ? o->always_per_s : -shim_direct / secs;
 	{
@@ -546,8 +596,9 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 
 		snprintf(be_s, sizeof(be_s), be->break_even ? "%d ops" : "never", be->break_even);
 		add_note(o->assumptions, sizeof(o->assumptions),
-			 "%.2f ops per wait (every op deferrable, none coalesced, waits return at once); "
-			 "break-even batch %s: the shim would %s", o->ops_per_wait, be_s,
+			 "%.2f ops per wait, %.2f carried by the wait after %.0f DEL+close pairs fused (every op "
+			 "deferrable, none coalesced, waits return at once); break-even batch %s (%s): the shim would %s",
+			 o->ops_per_wait, b, f, be_s, be->break_even_by_shim ? "measured by the shim" : "the model's",
 			 o->batch_mode ? "batch" : "stay direct (its direct path's cost)");
 	}
 	if (in->batch_submits)
@@ -621,6 +672,7 @@ json_t *whatif_json(const struct wi_out out[WI_N])
 					    o->break_even ? json_integer(o->break_even) : json_null());
 			json_object_set_new(x, "shim_mode", json_string(o->batch_mode ? "batch" : "direct"));
 			json_object_set_new(x, "always_batch_cpu_ns_saved_per_s", json_real(round(o->always_per_s)));
+			json_object_set_new(x, "fused_closes", json_integer((json_int_t)o->fused_closes));
 		}
 		json_object_set_new(w, wi_names[i], x);
 	}
@@ -646,6 +698,7 @@ void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 	in->del = ju(ctl, "del");
 	in->waits = ju(o, "epoll_wait");
 	in->batch_submits = ju(o, "batch_submits");
+	in->closes = ju(o, "close");
 	in->spin_files_ns = ju(spin, "files_lock_ns");
 	in->spin_measured = m && strcmp(m, "none");
 	in->private_fd_table = json_is_true(json_object_get(o, "private_fd_table"));
@@ -673,7 +726,11 @@ void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out 
 			 o->estimated ? " (estimated)" : "", -v / 1e6, per_req,
 			 o->batch_mode ? "batching costs more than the syscalls it saves" :
 			 "the batches are too small (the shim would stay direct)");
-	else
-		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %d)",
-			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, o->break_even);
+	else {
+		char be_s[16];
+
+		snprintf(be_s, sizeof(be_s), o->break_even ? "%d" : "never", o->break_even);
+		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %s)",
+			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, be_s);
+	}
 }

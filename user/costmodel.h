@@ -33,7 +33,9 @@ struct cm_backend_cal {
 	char skipped[200];		/* why not measured */
 	struct cm_fig per_op[CM_NB];	/* one submission of n ops, per op */
 	struct cm_fig fused_wait;	/* what adding the wait to that submission costs */
-	int break_even;			/* smallest n where a batch beats direct; 0: never (< 256) */
+	int break_even;			/* the break-even batch, blocking waits; 0: never */
+	int break_even_poll;		/* ... 0-timeout waits (their fused form cancels: dearer) */
+	bool break_even_by_shim;	/* measured by libepbatch.so itself, else the model's rule */
 };
 
 struct calib {
@@ -46,6 +48,8 @@ struct calib {
 	struct cm_backend_cal be[CM_NBE];
 	struct cm_fig shim_op;		/* the shim's user-space cost per batched op */
 	struct cm_fig shim_direct_op;	/* ... per op on its direct path */
+	struct cm_fig shim_wait;	/* ... per wait on its direct path (the wait's wrapper) */
+	struct cm_fig shim_fd;		/* ... per connection: the fd mirror's bookkeeping */
 	char shim_skipped[200];
 	char file[PATH_MAX];		/* the cache file it was read from or written to */
 	bool cached;			/* read from the cache */
@@ -55,7 +59,8 @@ struct calib {
 void calib_machine(struct calib *c);
 /* The cache file for c->key; -1 when no directory can be named. */
 int calib_cache_path(const struct calib *c, char *buf, size_t len);
-/* Fill break_even of each present backend from the figures. */
+/* The break-evens of each present backend the shim did not measure, by the
+ * shim's rule (epb_break_even) applied to the model's costs. */
 void calib_break_even(struct calib *c);
 /* Batch cost (ns, for n ops, without the wait) interpolated from the table. */
 double cm_batch_ns(const struct cm_backend_cal *b, double n);
@@ -83,6 +88,7 @@ extern const char *const wi_names[WI_N];	/* "batch:uring", "batch:kmod", "unshar
 /* A thread's (or the totals') op mix over an interval. */
 struct wi_in {
 	uint64_t add, mod, del, waits, batch_submits;
+	uint64_t closes;		/* close and close_range calls */
 	uint64_t spin_files_ns;
 	bool spin_measured;		/* a spin method ran */
 	bool private_fd_table;
@@ -96,6 +102,7 @@ struct wi_out {
 	double saved_per_req;		/* NAN when requests are not known */
 	double always_per_s;		/* batching: with EPBATCH_MIN_BATCH=0 (every iteration batched) */
 	double ops_per_wait;
+	double fused_closes;		/* batching: DELs that would go with their close (count) */
 	int break_even;			/* batching: 0 = never */
 	bool batch_mode;		/* batching: the shim's policy would batch */
 	bool estimated;			/* the backend's costs are estimated */

@@ -603,7 +603,8 @@ static void batch_size(struct run_rec *rec, bool shim_loaded, json_t *shim, json
  * What the run's what_if predicts per request: the CPU saved, and the
  * epoll_ctl calls that would join the fused submission (those of the threads
  * that wait and whose op mix the shim's policy would batch; their waits stay
- * one syscall each, now the submission).
+ * one syscall each, now the submission), less one submission per DEL that
+ * goes with its close (what_if's fused_closes).
  */
 static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
 {
@@ -632,7 +633,7 @@ static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
 
 			if (jnum(th, "epoll_wait") > 0 && mode && !strcmp(mode, "batch"))
 				rec->wi_ctl_batched[k] += (epoll_syscalls(th) - jnum(th, "epoll_wait") -
-							   jnum(th, "batch_submits")) / requests;
+							   jnum(th, "batch_submits") - jnum(tx, "fused_closes")) / requests;
 		}
 	}
 }

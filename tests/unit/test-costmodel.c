@@ -39,9 +39,35 @@ static void test_load(void **state)
 	assert_true(cal.be[CM_URING].present);
 	assert_false(cal.be[CM_KMOD].present);
 	assert_string_equal(cal.be[CM_KMOD].skipped, "no /dev/epoll_batch: the module is not loaded");
-	/* direct(n) = n (300 + 10) + 250; batched(n) = batch(n) + 20 n + 150:
-	 * n = 1: 670 > 560; n = 2: 600 + 40 + 150 = 790 < 870 */
-	assert_int_equal(cal.be[CM_URING].break_even, 2);
+	/* the break-evens the shim measured, as calibrate recorded them */
+	assert_true(cal.be[CM_URING].break_even_by_shim);
+	assert_int_equal(cal.be[CM_URING].break_even, 4);
+	assert_int_equal(cal.be[CM_URING].break_even_poll, 8);
+	assert_float_equal(cal.shim_fd.ns, 100, 0);
+}
+
+/* Where the shim did not measure, the shim's rule on the model's costs:
+ * direct(n) = n (300 + 10) + 250 + 5; batched(n) = batch(n) + 20 n + 150:
+ * n = 2: 600 + 40 + 150 = 790 < 0.98 x 875, and so at 4 .. 32: 2. */
+static void test_break_even_rule(void **state)
+{
+	json_t *doc = json_load_file(FIX "calibration.json", 0, NULL);
+	json_t *u = json_object_get(json_object_get(doc, "backends"), "uring");
+	struct calib c;
+	char why[200];
+
+	(void)state;
+	json_object_del(u, "break_even_source");
+	assert_int_equal(calib_from_json(doc, &c, why, sizeof(why)), 0);
+	assert_false(c.be[CM_URING].break_even_by_shim);
+	assert_int_equal(c.be[CM_URING].break_even, 2);
+	/* batching never pays: a batch dearer than the syscalls at every size */
+	for (int i = 0; i < CM_NB; i++)
+		c.be[CM_URING].per_op[i].ns = 400;
+	c.be[CM_URING].break_even_by_shim = false;
+	calib_break_even(&c);
+	assert_int_equal(c.be[CM_URING].break_even, 0);
+	json_decref(doc);
 }
 
 static void test_interpolation(void **state)
@@ -64,18 +90,20 @@ static void test_batch_pays(void **state)
 	(void)state;
 	load_cal(&cal);
 	whatif_compute(&cal, &in, o);
-	/* 4 ops per wait >= 2: batch.  direct 4000 x 300 + 1000 x 250 = 1.45e6;
-	 * batched 1000 x (800 + 150) + 4000 x 20 = 1.03e6; / 2 s */
+	/* 4 ops per wait >= 4 (the shim's break-even): batch.  Per iteration
+	 * the batch's overhead 800 - 4 x 300 = -400 and the fused wait 150
+	 * instead of 250; 4000 x 20 in the shim: -(1000 x -500 + 80000) / 2 s */
 	assert_true(o[WI_URING].known);
 	assert_true(o[WI_URING].batch_mode);
 	assert_float_equal(o[WI_URING].ops_per_wait, 4, 1e-9);
 	assert_float_equal(o[WI_URING].saved_per_s, 210000, 1e-6);
 	assert_true(isnan(o[WI_URING].saved_per_req));
-	/* kmod estimated: batch(4) = 100 + 4 x 200, wait 250 - 100:
-	 * 1000 x 1050 + 80000 = 1.13e6 */
+	/* kmod estimated: batch(4) = 100 + 4 x 200 (overhead -300), wait
+	 * 250 - 100: -(1000 x (-300 - 100) + 80000) / 2; its break-even by
+	 * the rule: 220 n + 250 < 0.98 (310 n + 255) from n = 2 */
 	assert_true(o[WI_KMOD].estimated);
 	assert_float_equal(o[WI_KMOD].saved_per_s, 160000, 1e-6);
-	assert_int_equal(o[WI_KMOD].break_even, 1);
+	assert_int_equal(o[WI_KMOD].break_even, 2);
 	assert_non_null(strstr(o[WI_KMOD].assumptions, "no /dev/epoll_batch"));
 }
 
@@ -88,11 +116,12 @@ static void test_batch_too_small(void **state)
 	(void)state;
 	load_cal(&cal);
 	whatif_compute(&cal, &in, o);
-	/* 1 op per wait < 2: the shim stays direct and costs 10 ns per op */
+	/* 1 op per wait < 4: the shim stays direct and costs 10 ns per op and
+	 * 5 per wait: -(1000 x 10 + 1000 x 5) / 2 s */
 	assert_false(o[WI_URING].batch_mode);
-	assert_float_equal(o[WI_URING].saved_per_s, -5000, 1e-6);
-	assert_float_equal(o[WI_URING].saved_per_req, -2.5, 1e-9);
-	/* always batched: (1000 x 550 - (1000 x 650 + 1000 x 20)) / 2 */
+	assert_float_equal(o[WI_URING].saved_per_s, -7500, 1e-6);
+	assert_float_equal(o[WI_URING].saved_per_req, -3.75, 1e-9);
+	/* always batched: -(1000 x (500 - 300 + 150 - 250) + 1000 x 20) / 2 */
 	assert_float_equal(o[WI_URING].always_per_s, -60000, 1e-6);
 	whatif_sentence(line, sizeof(line), WI_URING, &o[WI_URING]);
 	assert_non_null(strstr(line, "would cost"));
@@ -110,8 +139,38 @@ static void test_no_waits(void **state)
 	load_cal(&cal);
 	whatif_compute(&cal, &in, o);
 	assert_true(o[WI_URING].known);
-	assert_float_equal(o[WI_URING].saved_per_s, 0, 0);
+	/* nothing deferred, but the shim's direct path costs 10 ns per op */
+	assert_float_equal(o[WI_URING].saved_per_s, -10000, 1e-9);
 	assert_non_null(strstr(o[WI_URING].assumptions, "no epoll waits"));
+}
+
+/* Connection per request: ADD, wait, DEL, close.  The DEL is flushed with
+ * its close (a submission of 2: overhead 600 - 600 = 0); the ADD rides on
+ * the wait (overhead 500 - 300 = 200, fused wait 150 instead of 250); 2 x
+ * 20 in the shim and 100 of fd bookkeeping per close.  Batching ADD and DEL
+ * saves none of their in-kernel work (500, 400 direct): it costs. */
+static void test_conn(void **state)
+{
+	struct wi_in in = { .add = 1000, .del = 1000, .closes = 1000, .waits = 1000, .seconds = 1,
+			    .requests = -1 };
+	struct wi_out o[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_URING].always_per_s, -(1000 * (200 - 100) + 0 + 40000 + 100000), 1e-6);
+	/* 1 op carried per wait < 4: direct, 2 x 10 + 5 (its wait) + 100 per connection */
+	assert_false(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].saved_per_s, -(20000 + 5000 + 100000), 1e-6);
+	/* run's syscall prediction keeps one submission per fused close */
+	assert_float_equal(o[WI_URING].fused_closes, 1000, 0);
+	{
+		json_t *w = whatif_json(o);
+
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(w, "batch:uring"),
+								     "fused_closes")), 1000);
+		json_decref(w);
+	}
 }
 
 static void test_unshare(void **state)
@@ -150,8 +209,8 @@ static void test_trace_fixture(void **state)
 		unshare += o[WI_UNSHARE].saved_per_s;
 		json_object_set_new(th, "what_if", whatif_json(o));
 	}
-	/* 210000 (thread 101 batches) - 5000 (102 stays direct) */
-	assert_float_equal(sum, 205000, 1e-6);
+	/* 210000 (thread 101 batches) - 7500 (102 stays direct: 1000 ops, 1000 waits) */
+	assert_float_equal(sum, 202500, 1e-6);
 	/* 101: 1e6 ns / 2 s; 102 has a private table */
 	assert_float_equal(unshare, 500000, 1e-6);
 	th = json_array_get(threads, 0);
@@ -190,7 +249,10 @@ static void test_roundtrip_and_errors(void **state)
 	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
 	assert_float_equal(back.be[CM_URING].per_op[3].ns, 180, 0);
 	assert_float_equal(back.shim_op.ns, 20, 0);
-	assert_int_equal(back.be[CM_URING].break_even, 2);
+	assert_int_equal(back.be[CM_URING].break_even, 4);
+	assert_int_equal(back.be[CM_URING].break_even_poll, 8);
+	assert_true(back.be[CM_URING].break_even_by_shim);
+	assert_float_equal(back.shim_fd.ns, 100, 0);
 	/* a missing figure and a foreign schema are refused with a reason */
 	json_object_del(doc, "syscall_ns");
 	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), -1);
@@ -206,9 +268,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_interpolation),
+		cmocka_unit_test(test_break_even_rule),
 		cmocka_unit_test(test_batch_pays),
 		cmocka_unit_test(test_batch_too_small),
 		cmocka_unit_test(test_no_waits),
+		cmocka_unit_test(test_conn),
 		cmocka_unit_test(test_unshare),
 		cmocka_unit_test(test_trace_fixture),
 		cmocka_unit_test(test_roundtrip_and_errors),
