@@ -17,6 +17,8 @@
  * the caller's caller and would miss the function that called epoll_ctl.
  * User space keeps it only when it points into executable code.  The counts
  * go into an ordinary hash map: this is the epoll_ctl path, not a spin path.
+ * A process's first walked call is announced on a ring buffer, so user space
+ * reads its maps while it lives (a short command may be gone within ms).
  * The spin rungs' stacks: bpf/stacks.bpf.h.
  */
 #include "stacks.bpf.h"
@@ -44,6 +46,29 @@ struct {
 	__type(value, __u64);
 } ctl_stacks SEC(".maps");
 
+/* processes already announced on new_procs */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} procs_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} new_procs SEC(".maps");
+
+static __always_inline void announce(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&procs_seen, &tgid) ||
+	    bpf_map_update_elem(&procs_seen, &tgid, &one, BPF_NOEXIST))
+		return;
+	bpf_ringbuf_output(&new_procs, &tgid, sizeof(tgid), 0);
+}
+
 SEC("tp/syscalls/sys_enter_epoll_ctl")
 int stacks_ctl(struct trace_event_raw_sys_enter *ctx)
 {
@@ -63,6 +88,7 @@ int stacks_ctl(struct trace_event_raw_sys_enter *ctx)
 	default: k.op = EPB_CTL_OPS; break;
 	}
 	k.tgid = tgid;
+	announce(tgid);
 	k.ustack = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
 	k.kstack = bpf_get_stackid(ctx, &stack_traces, 0);
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());

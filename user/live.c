@@ -109,7 +109,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		streams_abort(&st);
 		return 1;
 	}
-	if (o->stacks && stacks_begin(&stk, tgid, !start))
+	if (o->stacks && stacks_begin(&stk, &tr, tgid, !start))
 		goto out;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -145,9 +145,6 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 
 	while (!stop_signal) {
 		double now = now_s(), until = next < end ? next : end;
-
-		if (o->stacks && stk.next_tick < until)	/* the maps, while the processes live */
-			until = stk.next_tick;
 		int ms = (int)((until - now) * 1e3);
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
@@ -181,8 +178,6 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 			prev = cur;
 			cur = t;
 		}
-		if (o->stacks && now >= stk.next_tick && !gone)
-			stacks_tick(&stk, &tr, tgid);
 		if (now >= next)
 			next += o->interval * (1 + (int)((now - next) / o->interval));
 		if (gone || now >= end)
@@ -212,7 +207,6 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	if (o->hist)
 		report_hist(out, &r, o);
 	if (o->stacks) {
-		stacks_tick(&stk, &tr, tgid);
 		stacks_collect(&stk, &tr, &stset);
 		if (!o->quiet)
 			stackset_print(out, &stset, 5);

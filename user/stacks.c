@@ -12,27 +12,6 @@
 #include "stacks.h"
 #include "stacks.skel.h"
 
-int stacks_begin(struct stacks_state *s, pid_t tgid, bool read_now)
-{
-	memset(s, 0, sizeof(*s));
-	s->sym = sym_open();
-	if (!s->sym) {
-		fprintf(stderr, PROG ": --stacks: cannot start libelf\n");
-		return -1;
-	}
-	if (read_now)
-		stacks_tick(s, NULL, tgid);
-	/* a command is let go after this: its exec is done well within 50 ms */
-	s->next_tick = now_s() + 0.05;
-	return 0;
-}
-
-void stacks_end(struct stacks_state *s)
-{
-	sym_close(s->sym);
-	s->sym = NULL;
-}
-
 static const char *proc_name(struct stacks_state *s, pid_t pid)
 {
 	for (int i = 0; i < s->nr_procs; i++)
@@ -41,7 +20,7 @@ static const char *proc_name(struct stacks_state *s, pid_t pid)
 	return "?";
 }
 
-/* Read PID's maps (and name) while it lives. */
+/* Read PID's maps (and name) while it lives; called with s->lock held. */
 static void refresh(struct stacks_state *s, pid_t pid)
 {
 	char comm[16];
@@ -52,7 +31,7 @@ static void refresh(struct stacks_state *s, pid_t pid)
 	for (i = 0; i < s->nr_procs && s->procs[i].pid != pid; i++)
 		;
 	if (i == s->nr_procs) {
-		if (i == (int)(sizeof(s->procs) / sizeof(s->procs[0])))
+		if (i == STACKS_MAX_PROCS)
 			return;
 		s->nr_procs++;
 	}
@@ -62,29 +41,80 @@ static void refresh(struct stacks_state *s, pid_t pid)
 	s->procs[i].pid = pid;
 }
 
-void stacks_tick(struct stacks_state *s, const struct tracer *tr, pid_t tgid)
+/* The kernel announced a process's first walked epoll_ctl. */
+static int on_new_proc(void *ctx, void *data, size_t len)
 {
-	struct epb_stack_key k, *prev = NULL;
-	pid_t seen[64];
-	int n = 0, fd;
+	struct stacks_state *s = ctx;
 
-	s->next_tick = now_s() + STACKS_TICK_S;
-	refresh(s, tgid);
-	if (!tr || !tr->stacks)
-		return;
-	/* --children: the other processes that called epoll_ctl */
-	fd = bpf_map__fd(tr->stacks->maps.ctl_stacks);
-	while (!bpf_map_get_next_key(fd, prev, &k)) {
-		bool known = (pid_t)k.tgid == tgid;
-
-		for (int i = 0; i < n && !known; i++)
-			known = seen[i] == (pid_t)k.tgid;
-		if (!known && n < 64) {
-			seen[n++] = (pid_t)k.tgid;
-			refresh(s, (pid_t)k.tgid);
-		}
-		prev = &k;
+	if (len >= sizeof(__u32)) {
+		pthread_mutex_lock(&s->lock);
+		refresh(s, (pid_t)*(const __u32 *)data);
+		pthread_mutex_unlock(&s->lock);
 	}
+	return 0;
+}
+
+static void refresh_all(struct stacks_state *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nr_procs; i++)
+		refresh(s, s->procs[i].pid);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *stacks_thread(void *arg)
+{
+	struct stacks_state *s = arg;
+	double next = now_s() + STACKS_TICK_S;
+
+	while (!s->stop) {
+		ring_buffer__poll(s->rb, 50);
+		if (now_s() >= next) {	/* libraries loaded later (dlopen) */
+			refresh_all(s);
+			next = now_s() + STACKS_TICK_S;
+		}
+	}
+	return NULL;
+}
+
+int stacks_begin(struct stacks_state *s, const struct tracer *tr, pid_t tgid, bool read_now)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->sym = sym_open();
+	s->rb = ring_buffer__new(bpf_map__fd(tr->stacks->maps.new_procs), on_new_proc, s, NULL);
+	if (!s->sym || !s->rb) {
+		fprintf(stderr, PROG ": --stacks: cannot start (libelf or the ring buffer)\n");
+		return -1;
+	}
+	if (read_now)
+		refresh(s, tgid);
+	if (pthread_create(&s->thread, NULL, stacks_thread, s)) {
+		fprintf(stderr, PROG ": --stacks: cannot start its thread\n");
+		return -1;
+	}
+	s->running = true;
+	return 0;
+}
+
+static void stop_thread(struct stacks_state *s)
+{
+	if (!s->running)
+		return;
+	s->stop = 1;
+	pthread_join(s->thread, NULL);
+	s->running = false;
+}
+
+void stacks_end(struct stacks_state *s)
+{
+	stop_thread(s);
+	ring_buffer__free(s->rb);
+	sym_close(s->sym);
+	if (s->sym || s->rb)
+		pthread_mutex_destroy(&s->lock);
+	s->sym = NULL;
+	s->rb = NULL;
 }
 
 void stacks_reset(const struct tracer *tr)
@@ -156,6 +186,8 @@ static void collect_ctl(struct stacks_state *s, const struct tracer *tr, struct 
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, &cnt) || !cnt)
 			continue;
+		if (!sym_maps_known(s->sym, (pid_t)k.tgid))	/* not announced yet */
+			refresh(s, (pid_t)k.tgid);
 		memset(ips, 0, sizeof(ips));
 		id = (__u32)k.ustack;
 		if (k.ustack < 0 || bpf_map_lookup_elem(st, &id, ips))
@@ -197,6 +229,8 @@ static void collect_spin(struct stacks_state *s, const struct tracer *tr, struct
 				set->lost_spin += v[c].count;
 				continue;
 			}
+			if (!sym_maps_known(s->sym, (pid_t)v[c].tgid))	/* for its name */
+				refresh(s, (pid_t)v[c].tgid);
 			nk = name_frames(s, (pid_t)v[c].tgid, v[c].ips,
 					 v[c].nr < EPB_STACK_DEPTH_MAX ? v[c].nr : EPB_STACK_DEPTH_MAX,
 					 0, false, kn, unnamed);
@@ -213,6 +247,8 @@ int stacks_collect(struct stacks_state *s, const struct tracer *tr, struct stack
 {
 	size_t unnamed = 0;
 
+	stop_thread(s);
+	refresh_all(s);
 	set->period = (unsigned)tr->stacks->rodata->stack_period;
 	set->spin_unit = tr->method == SPIN_SAMPLE ? "samples" :
 			 tr->method == SPIN_OFF ? NULL : "entries";
