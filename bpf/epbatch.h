@@ -133,7 +133,10 @@ struct epb_errno_key {
 
 /*
  * --stacks (bpf/stacks.bpf.h, bpf/stacks.bpf.c).  epoll_ctl callers: counts in
- * a hash map keyed by struct epb_stack_key, the frames in a stack-trace map.
+ * a hash map keyed by struct epb_stack_key; kernel frames in a stack-trace
+ * map (by stack id), user frames in a hash map by their own hash (a walk
+ * without frame pointers ends in a different junk word each call: cut there,
+ * the stack-trace map would fill with one stack per call).
  * Spin-lock slow path: a per-CPU array of EPB_SPIN_SLOTS struct epb_spin_slot
  * (the frames kept in the slot itself), plus one overflow slot at the end.
  */
@@ -145,9 +148,16 @@ struct epb_errno_key {
 struct epb_stack_key {
 	__u32 tgid;
 	__u32 op;		/* enum epb_ctl_op; EPB_CTL_OPS: none of them */
-	__s32 ustack;		/* stack id in the stack-trace map, < 0: -errno */
-	__s32 kstack;
+	__s32 kstack;		/* stack id in the stack-trace map, < 0: -errno */
+	__u32 pad;
+	__u64 ustack;		/* key of user_stacks; 0: no user stack */
 	__u64 caller;		/* the return address at the user stack pointer on entry */
+};
+
+struct epb_user_stack {
+	__u32 nr;		/* frames in ips[] */
+	__u32 pad;
+	__u64 ips[EPB_STACK_DEPTH_MAX];
 };
 
 struct epb_spin_slot {

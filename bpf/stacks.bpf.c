@@ -10,8 +10,10 @@
  * periodic pattern of ops can alias with it), is walked; user space scales
  * the counts by the period.  stack_period 1 walks every call.
  *
- * On a walked call: the user stack and the kernel stack (ids in a
- * stack-trace map), and the word at the user stack pointer.  That word is
+ * On a walked call: the user stack (cut at the first word that cannot be a
+ * user-space return address, kept in user_stacks under its hash), the
+ * kernel stack (an id in a stack-trace map), and the word at the user stack
+ * pointer.  That word is
  * the return address into the caller when the syscall wrapper is a leaf
  * that pushed no frame (glibc's epoll_ctl): a frame-pointer walk starts at
  * the caller's caller and would miss the function that called epoll_ctl.
@@ -38,6 +40,51 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, EPB_STACK_DEPTH_MAX * sizeof(__u64));
 } stack_traces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EPB_STACK_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct epb_user_stack);
+} user_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct epb_user_stack);
+} user_stack_buf SEC(".maps");
+
+/* The user stack, cut at its first implausible word, stored; its key or 0. */
+static __always_inline __u64 user_stack(void *ctx)
+{
+	struct epb_user_stack *b;
+	__u64 h = 0xcbf29ce484222325ULL;
+	__u32 zero = 0, nr;
+	long len;
+
+	b = bpf_map_lookup_elem(&user_stack_buf, &zero);
+	if (!b)
+		return 0;
+	len = bpf_get_stack(ctx, b->ips, sizeof(b->ips), BPF_F_USER_STACK);
+	if (len <= 0)
+		return 0;
+	nr = (__u32)len / sizeof(__u64);
+	for (__u32 i = 0; i < EPB_STACK_DEPTH_MAX; i++) {	/* FNV-1a over the frames */
+		if (i >= nr)
+			break;
+		if (b->ips[i] < 4096 || b->ips[i] >= (1ULL << 47)) {
+			nr = i;
+			break;
+		}
+		h = (h ^ b->ips[i]) * 0x100000001b3ULL;
+	}
+	b->nr = nr;
+	h |= 1;
+	if (!bpf_map_lookup_elem(&user_stacks, &h))
+		bpf_map_update_elem(&user_stacks, &h, b, BPF_NOEXIST);
+	return h;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,7 +136,7 @@ int stacks_ctl(struct trace_event_raw_sys_enter *ctx)
 	}
 	k.tgid = tgid;
 	announce(tgid);
-	k.ustack = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
+	k.ustack = user_stack(ctx);
 	k.kstack = bpf_get_stackid(ctx, &stack_traces, 0);
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	if (bpf_probe_read_user(&k.caller, sizeof(k.caller), (void *)PT_REGS_SP_CORE(regs)))

@@ -109,7 +109,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		streams_abort(&st);
 		return 1;
 	}
-	if (o->stacks && stacks_begin(&stk, &tr, tgid, !start))
+	if (o->stacks && stacks_begin(&stk, &tr, tgid, comm, !start))
 		goto out;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -15,9 +15,27 @@
 static const char *proc_name(struct stacks_state *s, pid_t pid)
 {
 	for (int i = 0; i < s->nr_procs; i++)
-		if (s->procs[i].pid == pid)
+		if (s->procs[i].pid == pid && s->procs[i].comm[0])
 			return s->procs[i].comm;
-	return "?";
+	return NULL;
+}
+
+/*
+ * The process's name: read from /proc while it lived, else its leader
+ * thread's record in the per-thread array (kept after exit), else "?".
+ */
+static const char *comm_of(struct stacks_state *s, const struct tracer *tr, pid_t pid)
+{
+	const char *c = proc_name(s, pid);
+	uint32_t n = tracer_nr_slots(tr);
+
+	for (uint32_t i = 1; !c && i < n; i++)
+		if (tr->threads[i].tid == (__u32)pid && tr->threads[i].comm[0]) {
+			snprintf(s->leader_comm, sizeof(s->leader_comm), "%.*s", EPB_COMM_LEN,
+				 tr->threads[i].comm);
+			c = s->leader_comm;
+		}
+	return c ? c : "?";
 }
 
 /* Read PID's maps (and name) while it lives; called with s->lock held. */
@@ -77,7 +95,8 @@ static void *stacks_thread(void *arg)
 	return NULL;
 }
 
-int stacks_begin(struct stacks_state *s, const struct tracer *tr, pid_t tgid, bool read_now)
+int stacks_begin(struct stacks_state *s, const struct tracer *tr, pid_t tgid, const char *comm,
+		 bool read_now)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
@@ -87,6 +106,9 @@ int stacks_begin(struct stacks_state *s, const struct tracer *tr, pid_t tgid, bo
 		fprintf(stderr, PROG ": --stacks: cannot start (libelf or the ring buffer)\n");
 		return -1;
 	}
+	s->procs[0].pid = tgid;
+	snprintf(s->procs[0].comm, sizeof(s->procs[0].comm), "%s", comm);
+	s->nr_procs = 1;
 	if (read_now)
 		refresh(s, tgid);
 	if (pthread_create(&s->thread, NULL, stacks_thread, s)) {
@@ -142,6 +164,12 @@ static size_t name_frames(struct stacks_state *s, pid_t pid, const __u64 *ips, s
 	size_t n = 0, skip = 0;
 
 	for (size_t i = 0; i < nr && ips[i]; i++) {
+		/*
+		 * a return address outside executable code: the walk went
+		 * astray (code without frame pointers); what follows is junk
+		 */
+		if (user && i && !sym_user_exec(s->sym, pid, ips[i]) && sym_maps_known(s->sym, pid))
+			break;
 		fr[n++] = ips[i];
 		/* the caller a leaf syscall wrapper's frame-pointer walk misses */
 		if (i == 0 && caller && (nr < 2 || ips[1] != caller) && sym_user_exec(s->sym, pid, caller))
@@ -155,9 +183,13 @@ static size_t name_frames(struct stacks_state *s, pid_t pid, const __u64 *ips, s
 
 		*unnamed += !ok;
 	}
-	/* kernel stacks taken inside a BPF program start with it and its trampoline */
-	while (!user && skip < n && (!strncmp(names[n - 1 - skip], "bpf_prog_", 9) ||
-				     !strncmp(names[n - 1 - skip], "bpf_trampoline_", 15)))
+	/*
+	 * kernel stacks taken inside a BPF program (fentry) start with it and
+	 * its trampoline: named, or [unknown] where kallsyms hides BPF images
+	 */
+	while (!user && skip + 1 < n && (!strncmp(names[n - 1 - skip], "bpf_prog_", 9) ||
+					 !strncmp(names[n - 1 - skip], "bpf_trampoline_", 15) ||
+					 !strncmp(names[n - 1 - skip], "[unknown]", 9)))
 		skip++;
 	return n - skip;
 }
@@ -165,7 +197,9 @@ static size_t name_frames(struct stacks_state *s, pid_t pid, const __u64 *ips, s
 static size_t lost_frame(int id, char names[][FRAME_LEN])
 {
 	snprintf(names[0], FRAME_LEN, "[no stack: %s]",
-		 id == -EEXIST ? "its bucket held another stack" : strerror(-id));
+		 id == -EEXIST ? "its bucket held another stack" :
+		 id == -ENOSPC ? "the stack table was full" :
+		 id == -EFAULT ? "none could be read" : strerror(-id));
 	return 1;
 }
 
@@ -175,6 +209,8 @@ static void collect_ctl(struct stacks_state *s, const struct tracer *tr, struct 
 	static char un[EPB_STACK_DEPTH_MAX + 1][FRAME_LEN], kn[EPB_STACK_DEPTH_MAX + 1][FRAME_LEN];
 	int fd = bpf_map__fd(tr->stacks->maps.ctl_stacks);
 	int st = bpf_map__fd(tr->stacks->maps.stack_traces);
+	int us = bpf_map__fd(tr->stacks->maps.user_stacks);
+	struct epb_user_stack ustk;
 	struct epb_stack_key k, *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &k)) {
@@ -188,12 +224,11 @@ static void collect_ctl(struct stacks_state *s, const struct tracer *tr, struct 
 			continue;
 		if (!sym_maps_known(s->sym, (pid_t)k.tgid))	/* not announced yet */
 			refresh(s, (pid_t)k.tgid);
-		memset(ips, 0, sizeof(ips));
-		id = (__u32)k.ustack;
-		if (k.ustack < 0 || bpf_map_lookup_elem(st, &id, ips))
-			nu = lost_frame(k.ustack < 0 ? k.ustack : -ENOENT, un);
+		if (!k.ustack || bpf_map_lookup_elem(us, &k.ustack, &ustk))
+			nu = lost_frame(k.ustack ? -ENOSPC : -EFAULT, un);
 		else
-			nu = name_frames(s, (pid_t)k.tgid, ips, EPB_STACK_DEPTH_MAX, k.caller, true, un, unnamed);
+			nu = name_frames(s, (pid_t)k.tgid, ustk.ips, ustk.nr < EPB_STACK_DEPTH_MAX ?
+					 ustk.nr : EPB_STACK_DEPTH_MAX, k.caller, true, un, unnamed);
 		memset(ips, 0, sizeof(ips));
 		id = (__u32)k.kstack;
 		if (k.kstack < 0 || bpf_map_lookup_elem(st, &id, ips))
@@ -205,7 +240,7 @@ static void collect_ctl(struct stacks_state *s, const struct tracer *tr, struct 
 		for (size_t i = 0; i < nk; i++)
 			kp[i] = kn[i];
 		stackset_add(set, k.op < EPB_CTL_OPS ? (enum stack_kind)k.op : STACK_BAD_OP, k.tgid,
-			     proc_name(s, (pid_t)k.tgid), cnt * set->period, cnt, up, nu, kp, nk);
+			     comm_of(s, tr, (pid_t)k.tgid), cnt * set->period, cnt, up, nu, kp, nk);
 	}
 }
 
@@ -236,7 +271,7 @@ static void collect_spin(struct stacks_state *s, const struct tracer *tr, struct
 					 0, false, kn, unnamed);
 			for (size_t j = 0; j < nk; j++)
 				kp[j] = kn[j];
-			stackset_add(set, STACK_SPIN, v[c].tgid, proc_name(s, (pid_t)v[c].tgid),
+			stackset_add(set, STACK_SPIN, v[c].tgid, comm_of(s, tr, (pid_t)v[c].tgid),
 				     v[c].count, 0, NULL, 0, kp, nk);
 		}
 	}

@@ -28,14 +28,17 @@ struct stacks_state {
 	struct ring_buffer *rb;
 	struct { pid_t pid; char comm[16]; } procs[STACKS_MAX_PROCS];
 	int nr_procs;
+	char leader_comm[EPB_COMM_LEN + 1];	/* comm_of()'s answer from the thread records */
 };
 
 /*
  * Start (tr has --stacks loaded); 0, or -1 after one line on stderr.
  * read_now: the target runs its own program already (not a child that has
- * yet to exec: its maps would be ours).
+ * yet to exec: its maps would be ours).  comm: the target's name, until
+ * /proc tells.
  */
-int stacks_begin(struct stacks_state *s, const struct tracer *tr, pid_t tgid, bool read_now);
+int stacks_begin(struct stacks_state *s, const struct tracer *tr, pid_t tgid, const char *comm,
+		 bool read_now);
 /* Forget what was counted while attaching (the tables subtract it too). */
 void stacks_reset(const struct tracer *tr);
 /* Stop the thread, read the live processes' maps once more, name everything counted. */
