@@ -332,7 +332,11 @@ int stackset_from_json(struct stack_set *set, const json_t *stacks)
 
 	if (!json_is_array(ctl) || !json_is_array(spin))
 		return -1;
+	const char *unit = json_string_value(json_object_get(stacks, "spin_unit"));
+
 	set->period = (unsigned)jnum_or(stacks, "period", 1);
+	if (unit)	/* the set outlives the document: its own copy of the word */
+		set->spin_unit = !strcmp(unit, "samples") ? "samples" : "entries";
 	json_array_foreach(ctl, i, e)
 		if (add_json(set, e, false))
 			return -1;
