@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flame.h"
+#include "base/base.h"
 
 struct fnode {
 	const char *name;	/* points into the stack set (or a static label) */
@@ -59,18 +60,6 @@ static int depth_of(struct fnode *n)
 	return d + 1;
 }
 
-static void esc(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-}
-
 /* A warm colour per name (the same frame has the same colour everywhere). */
 static void colour(const char *name, char *buf, size_t len)
 {
@@ -95,7 +84,7 @@ static void draw(FILE *f, const struct fnode *n, double x, int level, int height
 		return;
 	colour(n->name, col, sizeof(col));
 	fprintf(f, "<g><title>");
-	esc(f, n->name);
+	fput_xml(n->name, f);
 	fprintf(f, " (%" PRIu64 ", %.2f%%)</title><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
 		"fill=\"%s\" rx=\"2\"/>", n->count, 100.0 * (double)n->count / (double)total, x, y, w,
 		FLAME_ROW - 1, col);
@@ -106,7 +95,7 @@ static void draw(FILE *f, const struct fnode *n, double x, int level, int height
 		snprintf(label, sizeof(label), "%.*s%s", (int)(len > fit ? (fit > 2 ? fit - 2 : 0) : len),
 			 n->name, len > fit ? ".." : "");
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\">", x + 3, y + FLAME_ROW - 5);
-		esc(f, label);
+		fput_xml(label, f);
 		fputs("</text>", f);
 	}
 	fputs("</g>\n", f);
@@ -144,12 +133,12 @@ int flame_svg(FILE *f, const struct stack_set *set, const char *id, const char *
 	depth = depth_of(&root);
 	height = (depth + 2) * FLAME_ROW + 8;
 	fprintf(f, "<svg class=\"flame\" id=\"");
-	esc(f, id);
+	fput_xml(id, f);
 	fprintf(f, "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" font-family=\"monospace\" font-size=\"12\" role=\"img\">\n",
 		FLAME_W, height, FLAME_W, height);
 	fprintf(f, "<text class=\"ct\" x=\"0\" y=\"14\" font-weight=\"600\">");
-	esc(f, title);
+	fput_xml(title, f);
 	fprintf(f, "</text>\n");
 	draw(f, &root, 0, 0, height, (double)FLAME_W / (double)root.count, root.count);
 	fputs("</svg>\n", f);
