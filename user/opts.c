@@ -36,7 +36,7 @@ void usage(FILE *f)
 "                         kernel stacks of the spin-lock slow path: the top ones\n"
 "                         in the summary and the JSON\n"
 "      --stack-period N   walk the stacks of one epoll_ctl in N, drawn at random,\n"
-"                         and scale the counts by N (default 64; 1: every call)\n"
+"                         and scale the counts by N (default 256; 1: every call)\n"
 "      --folded FILE      those stacks in the folded format of flame graphs\n"
 "                         (flamegraph.pl, inferno, speedscope); implies --stacks\n"
 "      --shim-probes      count libepbatch.so's batches and their sizes from its USDT\n"

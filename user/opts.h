@@ -13,7 +13,7 @@ enum spin_choice { SPIN_AUTO = 0, SPIN_FENTRY, SPIN_KPROBE, SPIN_SAMPLE, SPIN_OF
 enum sort_key { SORT_AUTO = 0, SORT_CTL, SORT_WAIT, SORT_SPIN, SORT_TID };
 
 /* --stack-period's default: walk one epoll_ctl stack in this many (docs/overhead.md) */
-#define EPB_STACK_PERIOD 64
+#define EPB_STACK_PERIOD 256
 
 struct trace_opts {
 	pid_t pid;			/* -p; 0 with a command */

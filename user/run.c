@@ -1095,7 +1095,7 @@ static void run_usage(FILE *f)
 "  --load CMD        load command run with /bin/sh; {port} and $EPBATCH_PORT are the\n"
 "                    server's port; its stdout is parsed (--load-format, default auto)\n"
 "  --port P          where SERVER CMD listens (required with a server command)\n"
-"  --stacks          also walk the epoll_ctl callers' stacks (one call in 64):\n"
+"  --stacks          also walk the epoll_ctl callers' stacks (one call in 256):\n"
 "                    report.html draws a flame graph of them per variant (the\n"
 "                    walks cost throughput: see docs/overhead.md)\n"
 "  --version         print the version\n");
