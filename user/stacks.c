@@ -298,7 +298,8 @@ int stacks_collect(struct stacks_state *s, const struct tracer *tr, struct stack
 			break;
 		}
 	if (unnamed)
-		stackset_note(set, "%zu frames could not be named: [unknown] in FILE+OFFSET is a file without "
-			      "a symbol there (stripped), [unknown] ADDR is in no mapping", unnamed);
+		stackset_note(set, "%zu frame%s could not be named: [unknown] in FILE+OFFSET is a file without "
+			      "a symbol there (stripped), [unknown] ADDR is in no mapping", unnamed,
+			      unnamed == 1 ? "" : "s");
 	return 0;
 }

@@ -199,14 +199,13 @@ void stackset_print(FILE *f, const struct stack_set *set, int n)
 		tot[set->s[i].kind] += set->s[i].count;
 	fprintf(f, "\nepoll_ctl callers (user stacks, leaf first; one call in %u walked, counts scaled):\n",
 		set->period);
+	if (!tot[STACK_ADD] && !tot[STACK_MOD] && !tot[STACK_DEL] && !tot[STACK_BAD_OP])
+		fprintf(f, "  no epoll_ctl was walked\n");
 	for (int k = 0; k < STACK_KINDS; k++) {
 		int shown = 0;
 
-		if (!tot[k]) {
-			if (k <= STACK_DEL)
-				fprintf(f, "  %-4s no calls seen\n", kind_labels[k]);
+		if (!tot[k])
 			continue;
-		}
 		if (k == STACK_SPIN)
 			fprintf(f, "spin-lock slow path (kernel stacks, leaf first; counts are %s):\n",
 				set->spin_unit ? set->spin_unit : "entries");
