@@ -51,7 +51,8 @@ assert any("could not be named" in n for n in s["notes"]), s["notes"]
 PY
 
 # a -p session prints the top stacks in its summary
-$REARM 200 10000 >/dev/null 2>&1 &
+# long enough to outlast the attach on a loaded machine; killed after -d
+$REARM 2000 10000 >/dev/null 2>&1 &
 rp=$!
 BGPIDS=$rp
 sleep 0.1
