@@ -161,6 +161,7 @@ static size_t name_frames(struct stacks_state *s, pid_t pid, const __u64 *ips, s
 			  __u64 caller, bool user, char names[][FRAME_LEN], size_t *unnamed)
 {
 	__u64 fr[EPB_STACK_DEPTH_MAX + 1];
+	bool named[EPB_STACK_DEPTH_MAX + 1];
 	size_t n = 0, skip = 0;
 
 	for (size_t i = 0; i < nr && ips[i]; i++) {
@@ -178,10 +179,9 @@ static size_t name_frames(struct stacks_state *s, pid_t pid, const __u64 *ips, s
 	for (size_t i = 0; i < n; i++) {
 		__u64 a = i ? fr[i] - 1 : fr[i];
 		char *out = names[n - 1 - i];
-		bool ok = user ? sym_user(s->sym, pid, a, out, FRAME_LEN)
-			       : sym_kernel(s->sym, a, out, FRAME_LEN);
 
-		*unnamed += !ok;
+		named[n - 1 - i] = user ? sym_user(s->sym, pid, a, out, FRAME_LEN)
+				       : sym_kernel(s->sym, a, out, FRAME_LEN);
 	}
 	/*
 	 * kernel stacks taken inside a BPF program (fentry) start with it and
@@ -191,6 +191,8 @@ static size_t name_frames(struct stacks_state *s, pid_t pid, const __u64 *ips, s
 					 !strncmp(names[n - 1 - skip], "bpf_trampoline_", 15) ||
 					 !strncmp(names[n - 1 - skip], "[unknown]", 9)))
 		skip++;
+	for (size_t i = 0; i < n - skip; i++)
+		*unnamed += !named[i];
 	return n - skip;
 }
 
