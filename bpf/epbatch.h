@@ -119,6 +119,7 @@ struct epb_config {
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
 	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */
+	__u32 stacks;			/* --stacks: the spin rungs record kernel stacks */
 	/* sampler: [start, end) of slow-path functions, then fd-table functions */
 	__u64 range_start[EPB_MAX_RANGES];
 	__u64 range_end[EPB_MAX_RANGES];
@@ -128,6 +129,43 @@ struct epb_config {
 struct epb_errno_key {
 	__u32 op;
 	__u32 err;
+};
+
+/*
+ * --stacks (bpf/stacks.bpf.h, bpf/stacks.bpf.c).  epoll_ctl callers: counts in
+ * a hash map keyed by struct epb_stack_key; kernel frames in a stack-trace
+ * map (by stack id), user frames in a hash map by their own hash (a walk
+ * without frame pointers ends in a different junk word each call: cut there,
+ * the stack-trace map would fill with one stack per call).
+ * Spin-lock slow path: a per-CPU array of EPB_SPIN_SLOTS struct epb_spin_slot
+ * (the frames kept in the slot itself), plus one overflow slot at the end.
+ */
+#define EPB_STACK_DEPTH_MAX	32	/* frames kept per stack */
+#define EPB_STACK_ENTRIES	16384	/* distinct stacks in the stack-trace map */
+#define EPB_CTL_STACK_KEYS	16384	/* distinct (tgid, op, stacks) keys */
+#define EPB_SPIN_SLOTS		256	/* per-CPU spin-stack slots (a power of 2) */
+
+struct epb_stack_key {
+	__u32 tgid;
+	__u32 op;		/* enum epb_ctl_op; EPB_CTL_OPS: none of them */
+	__s32 kstack;		/* stack id in the stack-trace map, < 0: -errno */
+	__u32 pad;
+	__u64 ustack;		/* key of user_stacks; 0: no user stack */
+	__u64 caller;		/* the return address at the user stack pointer on entry */
+};
+
+struct epb_user_stack {
+	__u32 nr;		/* frames in ips[] */
+	__u32 pad;
+	__u64 ips[EPB_STACK_DEPTH_MAX];
+};
+
+struct epb_spin_slot {
+	__u64 tag;		/* hash of (tgid, frames) | 1; 0 = free */
+	__u64 count;		/* slow-path entries (fentry, kprobe) or samples */
+	__u32 tgid;
+	__u32 nr;		/* frames in ips[] */
+	__u64 ips[EPB_STACK_DEPTH_MAX];
 };
 
 #endif /* EPBATCH_H */

@@ -5,13 +5,14 @@
  * allows it.  The native and the paravirt slow path are separate programs so
  * user space can drop one the kernel lacks.
  */
-#include "common.bpf.h"
+#include "stacks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SEC("fentry/native_queued_spin_lock_slowpath")
 int BPF_PROG(native_enter, struct qspinlock *lock)
 {
+	epb_stack_spin_entry(ctx);
 	return epb_spin_enter(lock);
 }
 
@@ -24,6 +25,7 @@ int BPF_PROG(native_exit, struct qspinlock *lock)
 SEC("fentry/__pv_queued_spin_lock_slowpath")
 int BPF_PROG(pv_enter, struct qspinlock *lock)
 {
+	epb_stack_spin_entry(ctx);
 	return epb_spin_enter(lock);
 }
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Spin-lock rung 2: kprobe/kretprobe, for kernels where fentry is refused. */
-#include "common.bpf.h"
+#include "stacks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SEC("kprobe/native_queued_spin_lock_slowpath")
 int BPF_KPROBE(native_enter, struct qspinlock *lock)
 {
+	epb_stack_spin_entry(ctx);
 	return epb_spin_enter(lock);
 }
 
@@ -19,6 +20,7 @@ int BPF_KRETPROBE(native_exit)
 SEC("kprobe/__pv_queued_spin_lock_slowpath")
 int BPF_KPROBE(pv_enter, struct qspinlock *lock)
 {
+	epb_stack_spin_entry(ctx);
 	return epb_spin_enter(lock);
 }
 

@@ -6,7 +6,7 @@
  * the functions that take files->file_lock (alloc_fd, file_close_fd, ...).
  * The text ranges come from /proc/kallsyms through cfg.
  */
-#include "common.bpf.h"
+#include "stacks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -45,6 +45,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (!in_ranges(PT_REGS_IP(&ctx->regs), 0, nslow))
 		return 0;
 	__sync_fetch_and_add(&t->slow_samples, 1);
+	if (cfg.stacks)
+		epb_stack_spin(ctx, id >> 32);
 
 	stack = bpf_map_lookup_elem(&stack_buf, &zero);
 	if (!stack)

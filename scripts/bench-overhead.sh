@@ -4,7 +4,8 @@
 # Side by side in one run, interleaved (A B C ... A B C ...), median of
 # repeats: untraced, empty BPF programs on the same hooks (the floor any
 # syscall-tracepoint tracer pays), epbatch-trace (table; and with --json,
-# which turns on BPF run-time stats), bpftrace counting by tid, strace -c -f
+# which turns on BPF run-time stats; --stacks at its default period and at
+# --stack-period 1), bpftrace counting by tid, strace -c -f
 # and perf trace -s.  Writes $OUT (JSON) and prints a markdown table.
 #   scripts/bench-overhead.sh [-r REPEATS] [-n ITERS] [-o OUT.json]
 set -eu
@@ -81,6 +82,8 @@ run_config() {
 	epbatch-nospin) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --spin-method none" ;;
 	epbatch-5khz) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --spin-method sample --sample-hz 4999" ;;
 	epbatch-T) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 -T" ;;
+	epbatch-stacks) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --stacks" ;;
+	epbatch-stacks1) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --stacks --stack-period 1" ;;
 	epbatch-stats) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --bpf-stats --json $T/o.json" ;;
 	bpftrace)
 		# BEGIN fires once every probe is attached: that is when to start
@@ -94,7 +97,7 @@ BT
 	esac
 }
 
-CONFIGS="none empty epbatch epbatch-nospin epbatch-5khz epbatch-json epbatch-T epbatch-stats"
+CONFIGS="none empty epbatch epbatch-nospin epbatch-5khz epbatch-json epbatch-T epbatch-stats epbatch-stacks epbatch-stacks1"
 ONLY=${ONLY:-}
 command -v bpftrace >/dev/null && CONFIGS="$CONFIGS bpftrace"
 command -v strace >/dev/null && CONFIGS="$CONFIGS strace"

@@ -1,7 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Test helpers (not tests themselves): workloads with known syscall counts.
-TEST_HELPERS := $(BUILD)/tests/ctlgen
+TEST_HELPERS := $(BUILD)/tests/ctlgen $(BUILD)/tests/rearm $(BUILD)/tests/rearm-stripped
 TESTBINS += $(TEST_HELPERS)
+
+# --stacks: a known caller of epoll_ctl, with frame pointers; and stripped
+$(BUILD)/tests/rearm: tests/workloads/rearm.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fno-omit-frame-pointer $< -o $@ $(LDFLAGS)
+
+$(BUILD)/tests/rearm-stripped: tests/workloads/rearm.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fno-omit-frame-pointer -s $< -o $@ $(LDFLAGS)
 
 $(BUILD)/tests/ctlgen: tests/workloads/ctlgen.c
 	@mkdir -p $(@D)

@@ -10,7 +10,8 @@ BASE_LIBS  := -ljansson -lm
 TRACE_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 # what unit tests link: the results layer and the tracer's libbpf-free parts
 RESULTS_OBJS := $(patsubst %,$(BUILD)/user/%.o,summary compare compare_cmd verdicts html gate loadgen)
-TRACER_CORE_OBJS := $(patsubst %,$(BUILD)/user/%.o,aggregate report opts costmodel whatif streams hist)
+TRACER_CORE_OBJS := $(patsubst %,$(BUILD)/user/%.o,aggregate report opts costmodel whatif streams hist \
+	ksyms symbolize stackset flame)
 UNIT_OBJS  := $(RESULTS_OBJS) $(TRACER_CORE_OBJS)
 TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
 TRACE_LIBS := -lbpf -lelf -lz -luring -ljansson -lm -lpthread
@@ -47,7 +48,7 @@ $(BUILD)/tests/test-base-%: tests/unit/test-base-%.c $(BASE_LIB)
 # parts (tables, JSON, deltas, options): no libbpf, no skeletons
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(UNIT_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(UNIT_OBJS) $(BASE_LIB) -o $@ $(LDFLAGS) $(BASE_LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Ibpf -Iuser $< $(UNIT_OBJS) $(BASE_LIB) -o $@ $(LDFLAGS) $(BASE_LIBS) -lelf -lcmocka
 
 TESTBINS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 

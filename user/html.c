@@ -3,7 +3,8 @@
  * report.html: one self-contained page (inline CSS and SVG, no script, no
  * network resource) with the view of compare.h drawn as charts: per metric,
  * a bar per variant at its median with a whisker over its 95% interval and a
- * dot per repeat; then the tables; then the per-thread breakdown.
+ * dot per repeat; then the tables; then the per-thread breakdown; with
+ * `run --stacks`, a flame graph of the epoll_ctl callers per variant.
  */
 #include <jansson.h>
 #include <math.h>
@@ -11,19 +12,12 @@
 #include <string.h>
 #include <time.h>
 #include "compare.h"
+#include "flame.h"
 #include "base/base.h"
 
 static void esc(FILE *f, const char *s)
 {
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
+	fput_xml(s, f);
 }
 
 /* One bar of a chart: a value, optionally an interval and the repeats. */
@@ -199,6 +193,29 @@ static void thread_charts(FILE *f, const struct cmp_item *it, size_t idx)
 	free(names);
 }
 
+/* run --stacks: the variant's stacks (summary.json), as a flame graph. */
+static void flame_chart(FILE *f, const struct cmp_item *it, size_t idx)
+{
+	const json_t *stacks = json_object_get(it->v->obj, "stacks");
+	struct stack_set set = {};
+	char id[64], title[256];
+
+	if (!stacks)
+		return;
+	snprintf(id, sizeof(id), "flame-%zu", idx);
+	snprintf(title, sizeof(title), "%s: epoll_ctl callers", it->label);
+	if (stackset_from_json(&set, stacks) || flame_svg(f, &set, id, title)) {
+		fputs("<p class=\"kv\">", f);
+		esc(f, title);
+		fputs(": no stacks recorded</p>\n", f);
+	} else {
+		fprintf(f, "<p class=\"kv\">One epoll_ctl in %u walked, all runs added up; the width of a "
+			"box is its share of the calls, callers below callees; hover a box for its count.</p>\n",
+			set.period);
+	}
+	stackset_free(&set);
+}
+
 static const char css[] =
 	"body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}"
 	"h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}"
@@ -206,7 +223,8 @@ static const char css[] =
 	"td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
 	"th{background:#f3f3f3}.kv{color:#555}"
 	"svg.chart{display:block;margin:1em 0}.ct{font-weight:600;font-size:14px}.lb,.val,.sc{font-size:12px}"
-	".sc{fill:#777}.ax{stroke:#999}.wh{stroke:#222;stroke-width:1.5;fill:none}.dot{fill:#222;fill-opacity:.55}";
+	".sc{fill:#777}.ax{stroke:#999}.wh{stroke:#222;stroke-width:1.5;fill:none}.dot{fill:#222;fill-opacity:.55}"
+	"svg.flame{display:block;margin:1em 0}svg.flame rect:hover{stroke:#000}";
 
 int html_write(const char *path, const struct cmp_view *v)
 {
@@ -301,6 +319,13 @@ int html_write(const char *path, const struct cmp_view *v)
 				html_table(f, &t, "threads");
 			cmp_table_free(&t);
 		}
+	}
+	for (size_t i = 0; i < v->nitems; i++) {
+		if (!json_object_get(v->items[i].v->obj, "stacks"))
+			continue;
+		if (!i || !json_object_get(v->items[i - 1].v->obj, "stacks"))
+			fputs("<h2>Who calls epoll_ctl</h2>\n", f);
+		flame_chart(f, &v->items[i], i);
 	}
 	fputs("</body></html>\n", f);
 	return atomic_close(f, tmp, path);

@@ -4,13 +4,19 @@
  * end.  /proc/kallsyms has over 100k lines, so this keeps every address (to
  * find where a function ends: at the next symbol) but only the names asked
  * for, and parses by hand: sscanf() alone took most of the attach time.
+ * --stacks asks for every name (names NULL): each address then has its name.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "ksyms.h"
 
+struct ksym {
+	uint64_t addr;
+	char *name;			/* with every name kept; else NULL */
+};
+
 struct ksyms {
-	uint64_t *addrs;		/* every symbol address, sorted */
+	struct ksym *addrs;		/* every symbol address, sorted */
 	size_t n;
 	const char *const *names;	/* the names asked for */
 	uint64_t *starts;		/* their addresses, 0 if absent */
@@ -19,21 +25,25 @@ struct ksyms {
 
 static int cmp_u64(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = ((const struct ksym *)a)->addr, y = ((const struct ksym *)b)->addr;
 
 	return x < y ? -1 : x > y;
 }
 
-static int push(struct ksyms *ks, size_t *cap, uint64_t addr)
+static int push(struct ksyms *ks, size_t *cap, uint64_t addr, const char *name)
 {
 	if (ks->n == *cap) {
-		uint64_t *p = realloc(ks->addrs, (*cap = *cap ? *cap * 2 : 131072) * sizeof(*p));
+		struct ksym *p = realloc(ks->addrs, (*cap = *cap ? *cap * 2 : 131072) * sizeof(*p));
 
 		if (!p)
 			return -1;
 		ks->addrs = p;
 	}
-	ks->addrs[ks->n++] = addr;
+	ks->addrs[ks->n].addr = addr;
+	ks->addrs[ks->n].name = name ? strdup(name) : NULL;
+	if (name && !ks->addrs[ks->n].name)
+		return -1;
+	ks->n++;
 	return 0;
 }
 
@@ -58,10 +68,10 @@ struct ksyms *ksyms_load(const char *path, const char *const *names, size_t nr_n
 		/* "ffffffff81705750 T fd_install [module]" */
 		if (!addr || end[0] != ' ' || !end[1] || end[2] != ' ')
 			continue;
-		if (push(ks, &cap, addr))
-			goto fail;
 		name = end + 3;
 		name[strcspn(name, " \t\n")] = 0;
+		if (push(ks, &cap, addr, names ? NULL : name))
+			goto fail;
 		for (size_t i = 0; i < nr_names; i++)
 			if (!ks->starts[i] && !strcmp(name, names[i]))
 				ks->starts[i] = addr;
@@ -84,33 +94,50 @@ void ksyms_free(struct ksyms *ks)
 {
 	if (!ks)
 		return;
+	for (size_t i = 0; i < ks->n; i++)
+		free(ks->addrs[i].name);
 	free(ks->addrs);
 	free(ks->starts);
 	free(ks);
 }
 
+/* Index of the first symbol above ADDR (ks->n: none). */
+static size_t first_above(const struct ksyms *ks, uint64_t addr)
+{
+	size_t lo = 0, hi = ks->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->addrs[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* A function ends where the next symbol at a higher address begins. */
 bool ksyms_range(const struct ksyms *ks, const char *name, uint64_t *start, uint64_t *end)
 {
-	size_t lo = 0, hi;
+	size_t lo;
 
 	for (size_t i = 0; i < ks->nr_names; i++) {
 		if (strcmp(ks->names[i], name) || !ks->starts[i])
 			continue;
 		*start = ks->starts[i];
-		hi = ks->n;
-		while (lo < hi) {	/* first address > start */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (ks->addrs[mid] <= *start)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = first_above(ks, *start);
 		if (lo == ks->n)
 			return false;
-		*end = ks->addrs[lo];
+		*end = ks->addrs[lo].addr;
 		return true;
 	}
 	return false;
+}
+
+const char *ksyms_name(const struct ksyms *ks, uint64_t addr)
+{
+	size_t i = first_above(ks, addr);
+
+	return i ? ks->addrs[i - 1].name : NULL;
 }

@@ -17,6 +17,7 @@
 #include "report.h"
 #include "streams.h"
 #include "whatif.h"
+#include "stacks.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -86,8 +87,12 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	bool gone = false, ticks;
 	static struct calib cal;
 	const struct calib *calp;
+	struct stacks_state stk = {};
+	struct stack_set stset = {};
 
 	if (o->json && check_writable(o->json))
+		return 1;
+	if (o->folded && check_writable(o->folded))
 		return 1;
 	if (streams_open(&st, o))
 		return 1;
@@ -104,6 +109,8 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		streams_abort(&st);
 		return 1;
 	}
+	if (o->stacks && stacks_begin(&stk, &tr, tgid, comm, !start))
+		goto out;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	/*
@@ -114,6 +121,8 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	if (snapshot_take(&base, tr.threads, tracer_nr_slots(&tr), now_s()))
 		goto out;
 	tracer_ctl_errno(&tr, errs0);
+	if (o->stacks)
+		stacks_reset(&tr);
 	if (start && start(arg))
 		goto out;
 	if (!start && target_gone(tgid, pidfd)) {
@@ -197,7 +206,14 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	}
 	if (o->hist)
 		report_hist(out, &r, o);
+	if (o->stacks) {
+		stacks_collect(&stk, &tr, &stset);
+		if (!o->quiet)
+			stackset_print(out, &stset, 5);
+	}
 	ret = streams_close(&st) ? 1 : 0;
+	if (o->folded && stackset_folded_file(&stset, o->folded))
+		ret = 1;
 	if (o->json) {
 		static uint64_t errs[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
 		struct bpf_usage u;
@@ -211,6 +227,8 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		doc = report_json(&r, o, errs, tr.stats_fd >= 0 ? &u : NULL, tr.attach_ms);
 		json_object_set_new(doc, "attach_window", attach_window_json(&tr, &base));
 		whatif_add_json(doc, &r, calp);
+		if (o->stacks)
+			json_object_set_new(doc, "stacks", stackset_json(&stset));
 		if (json_write_file(doc, o->json))
 			ret = 1;
 		json_decref(doc);
@@ -222,6 +240,8 @@ out:
 	snapshot_free(&base);
 	snapshot_free(&prev);
 	snapshot_free(&cur);
+	stackset_free(&stset);
+	stacks_end(&stk);
 	tracer_close(&tr);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

@@ -34,6 +34,7 @@
 #include "spin_kprobe.skel.h"
 #include "spin_sample.skel.h"
 #include "usdt.skel.h"
+#include "stacks.skel.h"
 
 /*
  * The queued-spinlock slow paths (NR_SLOW of them), then the functions that
@@ -112,6 +113,22 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
 	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
 	c->time_syscalls = o->time_syscalls;
+	c->stacks = o->stacks;
+}
+
+/*
+ * The spin rungs' stack slots (bpf/stacks.bpf.h): the --stacks object's map,
+ * or, without --stacks, a map of one slot the rung never touches.
+ */
+static int share_spin_stacks(struct bpf_object *rung, const struct tracer *tr)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(rung, "spin_stacks");
+
+	if (!m || bpf_object__find_map_by_name(rung, "stack_traces"))
+		return 0;	/* no spin stacks, or the --stacks object itself */
+	if (!tr->stacks)
+		return bpf_map__set_max_entries(m, 1);
+	return bpf_map__reuse_fd(m, bpf_map__fd(tr->stacks->maps.spin_stacks)) ? -errno : 0;
 }
 
 /* Hand the rung the maps the main object created. */
@@ -129,7 +146,7 @@ static int share_maps(struct bpf_object *rung, const struct tracer *tr)
 		if (bpf_map__reuse_fd(m, bpf_map__fd(src)))
 			return -errno;
 	}
-	return 0;
+	return share_spin_stacks(rung, tr);
 }
 
 /* Parent of PID from /proc/PID/stat (the field after the parenthesised comm). */
@@ -556,6 +573,40 @@ static void attach_usdt(struct tracer *tr, const struct trace_opts *o, pid_t tgi
 	tr->usdt = s;
 }
 
+/*
+ * --stacks: its own object, loaded before the spin rungs (they count into
+ * its spin_stacks map); without the flag it is never opened.
+ */
+static int load_stacks(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
+{
+	struct stacks_bpf *s = stacks_bpf__open();
+	int err;
+
+	if (!s) {
+		fprintf(stderr, PROG ": --stacks: cannot open its BPF object: %s\n", strerror(errno));
+		return -1;
+	}
+	fill_config((struct epb_config *)&s->rodata->cfg, o, tgid);
+	s->rodata->stack_period = (__u32)o->stack_period;
+	err = share_maps(s->obj, tr);
+	if (!err)
+		err = stacks_bpf__load(s);
+	if (err) {
+		fprintf(stderr, PROG ": --stacks: cannot load its BPF programs: %s%s\n", strerror(-err),
+			o->verbose ? "" : " (run with -v for the verifier log)");
+		stacks_bpf__destroy(s);
+		return -1;
+	}
+	tr->stacks_link = bpf_program__attach(s->progs.stacks_ctl);
+	if (!tr->stacks_link) {
+		fprintf(stderr, PROG ": --stacks: cannot attach: %s\n", strerror(errno));
+		stacks_bpf__destroy(s);
+		return -1;
+	}
+	tr->stacks = s;
+	return 0;
+}
+
 /* The ladder: the first rung that works, or the one asked for. */
 static void attach_spin(struct tracer *tr, const struct trace_opts *o, pid_t tgid,
 			struct ksyms *ks)
@@ -621,6 +672,11 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 	}
 	if (o->children)
 		add_existing_children(tr, tgid);
+	if (o->stacks && load_stacks(tr, o, tgid)) {
+		ksyms_free(ks);
+		tracer_close(tr);
+		return -1;
+	}
 	attach_spin(tr, o, tgid, ks);
 	ksyms_free(ks);
 	/* tests only: a slow attach (hundreds of threads) made reproducible */
@@ -654,12 +710,15 @@ void tracer_close(struct tracer *tr)
 		bpf_link__destroy(tr->usdt_links[i]);
 	if (tr->usdt)
 		usdt_bpf__destroy(tr->usdt);
+	bpf_link__destroy(tr->stacks_link);
 	if (tr->sample)
 		spin_sample_bpf__destroy(tr->sample);
 	if (tr->kprobe)
 		spin_kprobe_bpf__destroy(tr->kprobe);
 	if (tr->fentry)
 		spin_fentry_bpf__destroy(tr->fentry);
+	if (tr->stacks)	/* after the rungs, which count into its map */
+		stacks_bpf__destroy(tr->stacks);
 	if (tr->threads)
 		munmap((void *)tr->threads, tr->threads_len);
 	if (tr->main)
@@ -706,6 +765,8 @@ void tracer_bpf_usage(const struct tracer *tr, struct bpf_usage *u)
 		prog_usage(tr->sample->obj, u);
 	if (tr->usdt)
 		prog_usage(tr->usdt->obj, u);
+	if (tr->stacks)
+		prog_usage(tr->stacks->obj, u);
 }
 
 void tracer_ctl_errno(const struct tracer *tr, uint64_t out[EPB_CTL_OPS][EPB_MAX_ERRNO + 1])

@@ -16,6 +16,8 @@ struct tracer {
 	struct spin_kprobe_bpf *kprobe;
 	struct spin_sample_bpf *sample;
 	struct usdt_bpf *usdt;		/* the shim's probes, when it is there */
+	struct stacks_bpf *stacks;	/* --stacks: the epoll_ctl callers' stacks */
+	struct bpf_link *stacks_link;
 	struct bpf_link *usdt_links[8];
 	int nr_usdt_links;
 	struct bpf_link *main_links[48];

@@ -32,6 +32,13 @@ void usage(FILE *f)
 "                         time, events per wait) in the JSON\n"
 "      --hist             print those histograms as text bars after the summary\n"
 "                         (implies -T)\n"
+"      --stacks           user and kernel stacks of the epoll_ctl callers by op,\n"
+"                         kernel stacks of the spin-lock slow path: the top ones\n"
+"                         in the summary and the JSON\n"
+"      --stack-period N   walk the stacks of one epoll_ctl in N, drawn at random,\n"
+"                         and scale the counts by N (default 256; 1: every call)\n"
+"      --folded FILE      those stacks in the folded format of flame graphs\n"
+"                         (flamegraph.pl, inferno, speedscope); implies --stacks\n"
 "      --shim-probes      count libepbatch.so's batches and their sizes from its USDT\n"
 "                         probes (a uprobe trap per batch: costly, see docs)\n"
 "      --bpf-stats        report the tracer's own BPF run time (BPF_ENABLE_STATS;\n"
@@ -68,13 +75,15 @@ void trace_opts_defaults(struct trace_opts *o)
 	 * guest (docs/overhead.md): 99 Hz keeps sampling inside the budget */
 	o->sample_hz = 99;
 	o->top = 20;
+	/* a stack walk costs several syscalls (docs/overhead.md) */
+	o->stack_period = EPB_STACK_PERIOD;
 	/* kernel run-time stats cost two clock reads per program run (measured
 	 * ~300 ns each on a Firecracker guest): opt-in, never a silent default */
 	o->bpf_stats = false;
 }
 
 enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES, OPT_VERSION,
-       OPT_CSV, OPT_NDJSON, OPT_OPENMETRICS, OPT_HIST };
+       OPT_CSV, OPT_NDJSON, OPT_OPENMETRICS, OPT_HIST, OPT_STACKS, OPT_FOLDED, OPT_STACK_PERIOD };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -94,6 +103,9 @@ static const struct option long_opts[] = {
 	{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
 	{ "variant", required_argument, NULL, OPT_VARIANT },
 	{ "shim-probes", no_argument, NULL, OPT_SHIM_PROBES },
+	{ "stacks", no_argument, NULL, OPT_STACKS },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "stack-period", required_argument, NULL, OPT_STACK_PERIOD },
 	{ "top", required_argument, NULL, 'n' },
 	{ "sort", required_argument, NULL, 's' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -192,6 +204,22 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			break;
 		case OPT_SHIM_PROBES:
 			o->shim_probes = true;
+			break;
+		case OPT_STACKS:
+			o->stacks = true;
+			break;
+		case OPT_STACK_PERIOD:
+			if (parse_int("--stack-period", optarg, 1, 1 << 20, &v))
+				return -1;
+			o->stack_period = (int)v;
+			break;
+		case OPT_FOLDED:
+			if (!strcmp(optarg, "-")) {
+				fprintf(stderr, PROG ": --folded needs a file (for a pipe: --folded /dev/stdout)\n");
+				return -1;
+			}
+			o->folded = optarg;
+			o->stacks = true;
 			break;
 		case OPT_VARIANT:
 			o->variant = optarg;

@@ -12,6 +12,9 @@ enum spin_choice { SPIN_AUTO = 0, SPIN_FENTRY, SPIN_KPROBE, SPIN_SAMPLE, SPIN_OF
 /* Row order of the tables: SORT_AUTO = by the largest share of any column. */
 enum sort_key { SORT_AUTO = 0, SORT_CTL, SORT_WAIT, SORT_SPIN, SORT_TID };
 
+/* --stack-period's default: walk one epoll_ctl stack in this many (docs/overhead.md) */
+#define EPB_STACK_PERIOD 256
+
 struct trace_opts {
 	pid_t pid;			/* -p; 0 with a command */
 	char **command;			/* record -- COMMAND ...; NULL-terminated */
@@ -28,6 +31,9 @@ struct trace_opts {
 	bool time_syscalls;		/* -T: nanoseconds inside epoll syscalls, log2 histograms */
 	bool hist;			/* --hist: the histograms as text bars (implies -T) */
 	bool shim_probes;		/* the shim's USDT probes (a trap per batch) */
+	bool stacks;			/* --stacks: who calls epoll_ctl, where the spin path spins */
+	int stack_period;		/* --stack-period: walk one epoll_ctl in N */
+	const char *folded;		/* --folded FILE: those stacks, folded (implies --stacks) */
 	bool quiet;			/* no tables (record) */
 	bool verbose;			/* libbpf's log */
 	int top;			/* rows per table; 0 = all */

@@ -33,6 +33,7 @@
 #include "session.h"
 #include "loader.h"
 #include "whatif.h"
+#include "stackset.h"
 
 enum { V_PRELOAD = 1, V_KMOD = 2, V_UNSHARE = 4 };
 
@@ -56,6 +57,7 @@ struct run_cfg {
 	int repeat, threads, connections, load_threads, port;
 	double duration;
 	const char *mode, *out, *load_cmd, *load_kind;
+	bool stacks;				/* --stacks: the callers' flame graphs */
 	char **server;				/* -- SERVER ...; NULL: the reference server */
 	char bindir[PATH_MAX], shim[PATH_MAX + 32], ref_server[PATH_MAX + 32], ref_load[PATH_MAX + 32];
 };
@@ -70,6 +72,7 @@ struct run_rec {
 	char spin_method[16];		/* how spin time was measured */
 	double sample_hz, slow_samples, spin_count;
 	json_t *threads;	/* the per-thread list for the report */
+	json_t *stacks;		/* --stacks: the run's "stacks" object */
 	char backend[32];
 	char file[64];		/* runs/V-N.json, relative to the output dir */
 	/* the run's what_if, per request (the baseline's predict the others) */
@@ -178,7 +181,7 @@ static int tracer_attached(void *arg)
  * SIGTERM and writes the JSON.  Returns the child, or -1 (reason in why).
  */
 static pid_t start_tracer(pid_t target, const char *variant, const char *json, const char *log,
-			  char *why, size_t whylen)
+			  bool stacks, char *why, size_t whylen)
 {
 	int p[2];
 	pid_t pid;
@@ -204,6 +207,7 @@ static pid_t start_tracer(pid_t target, const char *variant, const char *json, c
 		o.json = json;
 		o.quiet = true;
 		o.interval = 0;
+		o.stacks = stacks;
 		/* servers with worker processes (nginx, haproxy -W): the whole tree */
 		o.children = true;
 		pidfd = (int)syscall(SYS_pidfd_open, target, 0);
@@ -666,7 +670,7 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 	}
 	if (wait_ready(c, srv, p.ready, &port, why, wl))
 		goto out;
-	tr = start_tracer(srv, v->name, p.trace, p.trace_log, why, wl);
+	tr = start_tracer(srv, v->name, p.trace, p.trace_log, c->stacks, why, wl);
 	if (tr < 0)
 		goto out;
 	/* the whole process tree: nginx's and haproxy's workers do the work */
@@ -726,6 +730,7 @@ static int run_one(const struct run_cfg *c, size_t vi, int rep, struct run_rec *
 	whatif_rec(rec, doc, lr.requests);
 	rec->threads = json_pack("{s:s,s:f,s:o}", "run", rec->file, "requests", lr.requests,
 				 "list", thread_list(doc));
+	rec->stacks = json_incref(json_object_get(doc, "stacks"));
 	ret = 0;
 out:
 	if (tr > 0)
@@ -838,6 +843,21 @@ static json_t *pred_metric(double base, double change, const char *from, const c
 					   : "no prediction");
 	return json_pack("{s:f,s:f,s:f,s:s}", "change", change, "value", base + change,
 			 "baseline", base, "from", from);
+}
+
+/* --stacks: every run's stacks of a variant, added up (the flame graph's input). */
+static json_t *merged_stacks(const struct run_rec *const *mine, size_t n)
+{
+	struct stack_set set = {};
+	json_t *o;
+
+	for (size_t i = 0; i < n; i++)
+		if (mine[i]->stacks && stackset_from_json(&set, mine[i]->stacks))
+			stackset_note(&set, "%s: its stacks could not be read", mine[i]->file);
+	stackset_sort(&set);
+	o = stackset_json(&set);
+	stackset_free(&set);
+	return o;
 }
 
 /*
@@ -984,6 +1004,8 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 		if (mine[0]->backend[0])
 			json_object_set_new(vo, "backend", json_string(mine[0]->backend));
 		json_object_set(vo, "threads", median_run(mine, n, stats_median(x, n))->threads);
+		if (c->stacks)
+			json_object_set_new(vo, "stacks", merged_stacks(mine, n));
 		json_object_set_new(vo, "run_files", files);
 		json_t *pred = predicted_json(c, vi, recs, nrec, mine[0]->backend, x);
 
@@ -1074,6 +1096,9 @@ static void run_usage(FILE *f)
 "  --load CMD        load command run with /bin/sh; {port} and $EPBATCH_PORT are the\n"
 "                    server's port; its stdout is parsed (--load-format, default auto)\n"
 "  --port P          where SERVER CMD listens (required with a server command)\n"
+"  --stacks          also walk the epoll_ctl callers' stacks (one call in 256):\n"
+"                    report.html draws a flame graph of them per variant (the\n"
+"                    walks cost throughput: see docs/overhead.md)\n"
 "  --version         print the version\n");
 }
 
@@ -1113,7 +1138,7 @@ static int parse_variants(struct run_cfg *c, const char *list)
 static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 {
 	enum { O_VARIANTS = 256, O_REPEAT, O_DURATION, O_MODE, O_THREADS, O_CONNS, O_LTHREADS,
-	       O_LOAD, O_FORMAT, O_PORT, O_HELP, O_VERSION };
+	       O_LOAD, O_FORMAT, O_PORT, O_HELP, O_VERSION, O_STACKS };
 	static const struct option lo[] = {
 		{ "variants", required_argument, NULL, O_VARIANTS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
@@ -1125,6 +1150,7 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 		{ "load", required_argument, NULL, O_LOAD },
 		{ "load-format", required_argument, NULL, O_FORMAT },
 		{ "port", required_argument, NULL, O_PORT },
+		{ "stacks", no_argument, NULL, O_STACKS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -1192,6 +1218,7 @@ static int parse_run_args(int argc, char **argv, struct run_cfg *c)
 			c->port = (int)x;
 			break;
 		case 'o': c->out = optarg; break;
+		case O_STACKS: c->stacks = true; break;
 		case 'h':
 		case O_HELP:
 			run_usage(stdout);
@@ -1394,8 +1421,10 @@ int run_main(int argc, char **argv)
 		fprintf(stderr, PROG " run: no run succeeded (see summary.json \"skipped\")\n");
 		ret = 1;
 	}
-	for (size_t i = 0; i < nrec; i++)
+	for (size_t i = 0; i < nrec; i++) {
 		json_decref(recs[i].threads);
+		json_decref(recs[i].stacks);
+	}
 	free(recs);
 	json_decref(doc);
 	json_decref(failures);

@@ -65,6 +65,8 @@ void atomic_abort(FILE *f, char *tmp);
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* The whole file (at most max bytes), NUL-terminated; NULL if unreadable. */
 char *read_text(const char *path, size_t max);
+/* S with <, >, & and " escaped for HTML and SVG text and attributes (NULL: nothing). */
+void fput_xml(const char *s, FILE *f);
 
 /* ---- json.c: the JSON helper set (jansson) ---- */
 struct json_t;

@@ -191,3 +191,16 @@ char *read_text(const char *path, size_t max)
 	fclose(f);
 	return buf;
 }
+
+void fput_xml(const char *s, FILE *f)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}

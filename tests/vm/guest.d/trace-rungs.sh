@@ -3,8 +3,8 @@
 # In the guest (Debian's 6.1 kernel, where fentry and kprobes exist): the
 # tracer's BPF programs load on 6.1's verifier, and the fentry and kprobe
 # rungs measure real slow-path spinning on the fd-table lock from threads
-# that churn socket()/close().  Behaviour and counts only: TCG timings mean
-# nothing.
+# that churn socket()/close(), and with --stacks they record the slow path's
+# kernel stacks.  Behaviour and counts only: TCG timings mean nothing.
 BUILD=${BUILD:-build}
 TRACE=$BUILD/vm/epbatch-trace
 GEN=$BUILD/vm/ctlgen
@@ -40,6 +40,19 @@ for m in fentry kprobe sample auto; do
 	sample)
 		[ "${samples:-0}" -gt 0 ] || { echo "FAIL sample: no samples"; fails=$((fails + 1)); } ;;
 	esac
+done
+# --stacks loads on 6.1's verifier with each exact rung, whose entry programs
+# then record the slow path's kernel stacks
+for m in fentry kprobe; do
+	if ! $TRACE record --spin-method $m --folded $T/$m.folded --stack-period 1 -o $T/$m-stacks.json -- \
+		$GEN --threads 2 --churn 20000 >$T/$m-stacks.log 2>&1; then
+		echo "FAIL $m --stacks: record failed"; cat $T/$m-stacks.log; fails=$((fails + 1)); continue
+	fi
+	n=$(grep -c '^ctlgen;\[spin\];.*queued_spin_lock_slowpath_\[k\] [0-9]*$' $T/$m.folded)
+	echo "$m --stacks: $n spin stacks ending in the slow path"
+	grep '\[spin\]' $T/$m.folded | head -n 2
+	[ "$n" -gt 0 ] || { echo "FAIL $m --stacks: no spin stacks"; fails=$((fails + 1)); }
+	grep -q '"spin_unit": "entries"' $T/$m-stacks.json || { echo "FAIL $m --stacks: spin_unit"; fails=$((fails + 1)); }
 done
 echo "trace-rungs: $fails failures"
 [ $fails = 0 ]
