@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 mkdir -p build/bench
 status=0
-for b in scripts/bench-costs.sh scripts/cost-model-check.sh scripts/bench-overhead.sh scripts/bench-trace-server.sh scripts/bench-shim.sh scripts/bench-shim-instr.sh bench/measure.sh; do
+for b in scripts/bench-costs.sh scripts/cost-model-check.sh scripts/bench-overhead.sh scripts/bench-trace-server.sh scripts/bench-shim.sh scripts/bench-shim-instr.sh scripts/bench-server-instr.sh bench/measure.sh; do
 	[ -x "$b" ] || continue
 	echo "== $b"
 	"$b" || status=1
