@@ -279,6 +279,20 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 	if (!u)
 		return -1;
 	r = &u->ring;
+	if (likely(!ordered && close_at < 0)) {
+		/* the common batch: no links to set, no close to place */
+		for (unsigned i = 0; i < n; i++) {
+			res[i] = 0;
+			if (unlikely(!ops[i].op))
+				continue;
+			sqe = io_uring_get_sqe(r);
+			io_uring_prep_epoll_ctl(sqe, ops[i].epfd, ops[i].fd, ops[i].op,
+						(struct epoll_event *)&ops[i].ev);
+			sqe->user_data = i;
+			rp.ctl_left++;
+		}
+		n = 0;	/* done: skip the general loop */
+	}
 	for (unsigned i = 0; i < n; i++) {
 		res[i] = 0;
 		if (!ops[i].op)
