@@ -127,7 +127,15 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 		/* Fold into fd's last queued op, or append after it. */
 		o = qop_at(q, v, fd, id);
 		idx = o && o->op && o->op != EPOLL_CTL_DEL ? s_idx(v) : q->n;
-		if (likely(atomic_compare_exchange_weak(fs, &v, s_with_idx(nv, idx))))
+		nv = s_with_idx(nv, idx);
+		/* A MOD folded into the fd's queued op changes nothing in the
+		 * slot: no RMW (a closer that took the slot meanwhile flushes
+		 * this queue under its lock, after this op; a handler's op
+		 * since the last take_sigops is taken below, after this one,
+		 * which is one of the orders the signal's timing allows). */
+		if (nv == v)
+			break;
+		if (likely(atomic_compare_exchange_weak(fs, &v, nv)))
 			break;
 		/* A handler's op on fd came first (sig_defer): queue it
 		 * before this one, then decide again. */
