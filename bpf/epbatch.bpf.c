@@ -16,6 +16,37 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 __u32 next_slot = 1;		/* slot 0 is EPB_SLOT_UNATTRIBUTED */
 __u64 dropped_threads;		/* threads that found threads[] full */
 
+/*
+ * Slots of exited threads, handed back by user space once it has read their
+ * last counts and zeroed them (docs/tracer.md, "Capacity").  One producer
+ * (user space: writes free_ring[free_tail], then advances free_tail), many
+ * consumers (thread_get, on any CPU: claim free_head with a compare-and-swap,
+ * no lock).  At most EPB_MAX_THREADS - 1 slots are ever free, so an entry is
+ * never overwritten before the head has passed it.
+ */
+__u32 free_ring[EPB_MAX_THREADS];
+__u64 free_head, free_tail;
+
+/* A free slot: a recycled one first, else a never-used one; 0 when full. */
+static __always_inline __u32 slot_alloc(void)
+{
+	__u64 h = *(volatile __u64 *)&free_head;
+	__u32 idx, max;
+
+	if (h != *(volatile __u64 *)&free_tail) {
+		idx = free_ring[h & (EPB_MAX_THREADS - 1)];
+		/* losing the race to another CPU falls through to next_slot */
+		if (__sync_val_compare_and_swap(&free_head, h, h + 1) == h &&
+		    idx && idx < EPB_MAX_THREADS)
+			return idx;
+	}
+	max = cfg.max_slots && cfg.max_slots < EPB_MAX_THREADS ? cfg.max_slots : EPB_MAX_THREADS;
+	if (next_slot >= max)
+		return 0;
+	idx = __sync_fetch_and_add(&next_slot, 1);
+	return idx < max ? idx : 0;
+}
+
 /* errno counts of failed epoll_ctl, [op][errno] flattened */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -71,6 +102,7 @@ static __always_inline struct epb_thread *thread_get(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32, idx;
+	struct task_struct *leader;
 	struct epb_thread *t;
 	__u32 *slot;
 
@@ -84,10 +116,13 @@ static __always_inline struct epb_thread *thread_get(void)
 		return NULL;
 	if (*slot) {
 		idx = *slot;
+		/* EPB_SLOT_DROPPED is out of range: NULL */
 		return bpf_map_lookup_elem(&threads, &idx);
 	}
-	idx = __sync_fetch_and_add(&next_slot, 1);
-	if (idx >= EPB_MAX_THREADS) {
+	idx = slot_alloc();
+	if (!idx) {
+		/* once per thread: its tid stays marked until it exits */
+		*slot = EPB_SLOT_DROPPED;
 		__sync_fetch_and_add(&dropped_threads, 1);
 		return NULL;
 	}
@@ -98,6 +133,8 @@ static __always_inline struct epb_thread *thread_get(void)
 	t->tgid = tgid;
 	t->private_fd_table = files_private();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader);
+	bpf_probe_read_kernel_str(t->proc_comm, sizeof(t->proc_comm), &leader->comm);
 	*slot = idx;
 	return t;
 }

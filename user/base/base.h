@@ -102,4 +102,11 @@ int proc_nr_tasks(pid_t pid);
  */
 int proc_check_target(pid_t pid);
 
+/*
+ * --cgroup PATH (cgroup.c): a cgroup v2 directory, absolute or below
+ * /sys/fs/cgroup; its canonical path in real, its id and its depth below the
+ * hierarchy's root (0 for the root).  -1 after one line when it is not one.
+ */
+int cgroup_resolve(const char *path, char *real, size_t real_len, uint64_t *id, uint32_t *level);
+
 #endif
