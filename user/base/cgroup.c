@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <mntent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +17,22 @@
 #include "base.h"
 
 #define CGROUP2_MAGIC 0x63677270	/* CGROUP2_SUPER_MAGIC, linux/magic.h */
-#define CGROUP2_ROOT "/sys/fs/cgroup"
+
+/* Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified (hybrid). */
+static void cgroup2_root(char *buf, size_t len)
+{
+	FILE *f = setmntent("/proc/self/mounts", "r");
+	struct mntent *m;
+
+	snprintf(buf, len, "/sys/fs/cgroup");
+	while (f && (m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(buf, len, "%s", m->mnt_dir);
+			break;
+		}
+	if (f)
+		endmntent(f);
+}
 
 /* The id: the kernfs node id in a file handle (as bpftool does); the inode number else. */
 static uint64_t dir_id(const char *path, const struct stat *st)
@@ -36,14 +52,15 @@ static uint64_t dir_id(const char *path, const struct stat *st)
 
 int cgroup_resolve(const char *path, char *real, size_t real_len, uint64_t *id, uint32_t *level)
 {
-	char buf[PATH_MAX], up[PATH_MAX];
+	char buf[PATH_MAX], up[PATH_MAX], root[PATH_MAX - 64];
 	struct statfs fs;
 	struct stat st, pst;
 	uint32_t depth = 0;
 
+	cgroup2_root(root, sizeof(root));
 	/* "system.slice/nginx.service" is a path below the cgroup v2 root, as systemd names it */
 	if (path[0] != '/' && access(path, F_OK)) {
-		snprintf(up, sizeof(up), CGROUP2_ROOT "/%s", path);
+		snprintf(up, sizeof(up), "%s/%.*s", root, (int)(sizeof(up) - sizeof(root) - 2), path);
 		path = up;
 	}
 	if (!realpath(path, buf) || stat(buf, &st)) {
@@ -51,8 +68,8 @@ int cgroup_resolve(const char *path, char *real, size_t real_len, uint64_t *id, 
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || statfs(buf, &fs) || fs.f_type != CGROUP2_MAGIC) {
-		base_err("--cgroup %s: not a cgroup v2 directory (the unified hierarchy, %s)\n",
-			 path, CGROUP2_ROOT);
+		base_err("--cgroup %s: not a cgroup v2 directory (the unified hierarchy is %s)\n",
+			 path, root);
 		return -1;
 	}
 	snprintf(real, real_len, "%s", buf);
