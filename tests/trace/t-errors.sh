@@ -4,16 +4,6 @@
 # nothing half-written.
 . "$(dirname "$0")/lib.sh"
 
-# one_line DESC EXPECTED_RC CMD...: exactly one stderr line, that exit code
-one_line() {
-	d=$1 want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	n=$(wc -l <"$T/err")
-	if [ "$rc" = "$want" ] && [ "$n" = 1 ]; then ok "$d: $(cat "$T/err")"
-	else fail "$d: rc=$rc (want $want), $n stderr lines:"; cat "$T/err"; fi
-}
-
 one_line "no such pid" 1 $TRACE -p 999999 -d 1
 one_line "unknown flag" 2 $TRACE -p 1 --frobnicate
 one_line "unknown short flag" 2 $TRACE -p 1 -Z

@@ -186,14 +186,6 @@ PY
 check "full array: the summary says threads were not counted" grep -q "threads not counted" "$T/full.out"
 
 # --- bad input: one line, non-zero exit, nothing traced ---------------------
-one_line() {
-	d=$1 want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	n=$(wc -l <"$T/err")
-	if [ "$rc" = "$want" ] && [ "$n" = 1 ]; then ok "$d: $(cat "$T/err")"
-	else fail "$d: rc=$rc (want $want), $n stderr lines:"; cat "$T/err"; fi
-}
 one_line "--cgroup /nonexistent" 2 $TRACE --cgroup /nonexistent -d 1
 one_line "--cgroup on a non-cgroup directory" 2 $TRACE --cgroup /tmp -d 1
 one_line "-p 1,x" 2 $TRACE -p 1,x -d 1

@@ -4,19 +4,11 @@
 # verifier, in the counting object and in the fentry rung that shares them
 # (--comm: two comm compares, --cgroup: bpf_get_current_ancestor_cgroup_id,
 # -p A,B: the tgids lookup), and count exactly what the filter picks.
-BUILD=${BUILD:-build}
-TRACE=$BUILD/vm/epbatch-trace
-GEN=$BUILD/vm/ctlgen
-[ -x "$TRACE" ] && [ -x "$GEN" ] || { echo "trace-system: $TRACE or $GEN not built"; exit 1; }
-fails=0
-T=/tmp/trace-system
-mkdir -p $T
+NAME=trace-system
+. tests/vm/trace-lib.sh
 CG=/sys/fs/cgroup
 grep -q " $CG cgroup2 " /proc/mounts || mount -t cgroup2 none $CG
 mkdir -p $CG/epbt
-
-# first numeric value of KEY in FILE: the totals block comes before the threads
-first() { sed -n "s/.*\"$1\": \([0-9][0-9]*\).*/\1/p" "$2" | head -n 1; }
 
 # trace NAME ARGS...: the tracer until ctlgen (in the cgroup) has run: 3 x 40 ADDs
 trace() {
