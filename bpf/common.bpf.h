@@ -56,13 +56,14 @@ const volatile struct epb_config cfg = {};
 /* Does the current task's comm, or its process's (main thread's), equal cfg.comm? */
 static __always_inline bool epb_comm_match(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	struct task_struct *leader;
 	__u64 c[EPB_COMM_LEN / 8] = {};
 
 	bpf_get_current_comm(c, sizeof(c));
 	if (c[0] == cfg.comm[0] && c[1] == cfg.comm[1])
 		return true;
+	/* only then the process's name: two more reads */
+	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader);
 	c[0] = c[1] = 0;
 	bpf_probe_read_kernel_str(c, sizeof(c), &leader->comm);
 	return c[0] == cfg.comm[0] && c[1] == cfg.comm[1];

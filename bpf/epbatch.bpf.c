@@ -109,15 +109,25 @@ static __always_inline struct epb_thread *thread_get(void)
 #ifdef EPB_EMPTY	/* the overhead benchmark's floor: same hooks, no work */
 	return NULL;
 #endif
-	if (!epb_traced(tgid))
+	/* one process: a compare, before any lookup */
+	if (cfg.tgid && !epb_traced(tgid))
 		return NULL;
 	slot = bpf_map_lookup_elem(&tid_slot, &tid);
 	if (!slot)
 		return NULL;
 	if (*slot) {
 		idx = *slot;
-		/* EPB_SLOT_DROPPED is out of range: NULL */
+		/* EPB_SLOT_DROPPED and EPB_SLOT_FILTERED are out of range: NULL */
 		return bpf_map_lookup_elem(&threads, &idx);
+	}
+	/*
+	 * Several processes, the filters: asked once per thread, the answer
+	 * kept in tid_slot (a record, or EPB_SLOT_FILTERED), so a thread's
+	 * later syscalls cost the lookup above and no filter.
+	 */
+	if (!cfg.tgid && !epb_traced(tgid)) {
+		*slot = EPB_SLOT_FILTERED;
+		return NULL;
 	}
 	idx = slot_alloc();
 	if (!idx) {
@@ -372,9 +382,10 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	__u32 tid = task->pid, *slot;
 	struct epb_thread *t;
 
-	if (!epb_traced(task->tgid))
+	/* with filters every thread may hold an EPB_SLOT_FILTERED to clear */
+	if (cfg.tgid && !epb_traced(task->tgid))
 		return 0;
-	if (task->pid == task->tgid && task->files) {
+	if (task->pid == task->tgid && task->files && (cfg.tgid || epb_traced(task->tgid))) {
 		/* the leader goes first while threads run on: keep its table's address */
 		__u32 tgid = task->tgid;
 		__u64 files = (__u64)task->files;
@@ -384,6 +395,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	slot = bpf_map_lookup_elem(&tid_slot, &tid);
 	if (!slot || !*slot)
 		return 0;
+	/* EPB_SLOT_DROPPED and EPB_SLOT_FILTERED: no record */
 	t = bpf_map_lookup_elem(&threads, slot);
 	if (t) {
 		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), task->comm);
@@ -393,17 +405,40 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	return 0;
 }
 
-/* pthread_setname_np() after the first syscall: keep the name current. */
+/* A thread the filters left out is asked again at its next syscall. */
+static __always_inline void refilter(__u32 tid)
+{
+	__u32 *slot = bpf_map_lookup_elem(&tid_slot, &tid);
+
+	if (slot && *slot == EPB_SLOT_FILTERED)
+		*slot = 0;
+}
+
+/*
+ * pthread_setname_np() after the first syscall: keep the name current.  An
+ * exec renames too: with --comm the new name is checked at the next syscall.
+ */
 SEC("tp_btf/task_rename")
 int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 {
 	__u32 tid = task->pid;
 	struct epb_thread *t;
 
-	if (!epb_traced(task->tgid))
+	if (!cfg.tgid && (cfg.filter & EPB_F_COMM))
+		refilter(tid);
+	if (cfg.tgid && !epb_traced(task->tgid))
 		return 0;
 	t = epb_lookup(tid);
 	if (t)
 		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
+	return 0;
+}
+
+/* --cgroup: a task moved into the cgroup (or below it) is asked again (loaded with --cgroup only). */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(on_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	refilter(task->pid);
 	return 0;
 }

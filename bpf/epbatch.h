@@ -21,6 +21,8 @@
 #define EPB_SLOT_UNATTRIBUTED	0
 /* tid_slot value of a thread that found threads[] full: counted once in dropped_threads */
 #define EPB_SLOT_DROPPED	0xffffffffU
+/* tid_slot value of a thread the filters left out (re-checked when its name or cgroup changes) */
+#define EPB_SLOT_FILTERED	0xfffffffeU
 
 /* epb_config.filter: what a thread must match when no single tgid is traced */
 #define EPB_F_PIDS		1U	/* its tgid is in the tgids map (-p A,B) */

@@ -82,6 +82,11 @@ run_config() {
 	epbatch-5khz) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --spin-method sample --sample-hz 4999" ;;
 	epbatch-T) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 -T" ;;
 	epbatch-stats) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --bpf-stats --json $T/o.json" ;;
+	# the whole machine (docs/tracer.md): every process, and each kernel-side filter
+	# matching the loop (the cgroup v2 root: the ancestor-id compare on every event)
+	epbatch-all) run_gated "$N" "$BUILD/epbatch-trace -a -i 1" ;;
+	epbatch-comm) run_gated "$N" "$BUILD/epbatch-trace --comm ctl-loop -i 1" ;;
+	epbatch-cgroup) run_gated "$N" "$BUILD/epbatch-trace --cgroup $(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts) -i 1" ;;
 	bpftrace)
 		# BEGIN fires once every probe is attached: that is when to start
 		cat >"$T/count.bt" <<'BT'
@@ -94,7 +99,8 @@ BT
 	esac
 }
 
-CONFIGS="none empty epbatch epbatch-nospin epbatch-5khz epbatch-json epbatch-T epbatch-stats"
+CONFIGS="none empty epbatch epbatch-nospin epbatch-5khz epbatch-json epbatch-T epbatch-stats epbatch-all epbatch-comm"
+grep -q " cgroup2 " /proc/mounts && CONFIGS="$CONFIGS epbatch-cgroup"
 ONLY=${ONLY:-}
 command -v bpftrace >/dev/null && CONFIGS="$CONFIGS bpftrace"
 command -v strace >/dev/null && CONFIGS="$CONFIGS strace"

@@ -239,6 +239,8 @@ static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 	bpf_map__set_max_entries(tr->main->maps.tid_slot, (__u32)pid_max());
 	/* a wait's entry only matters for timing it: without -T, three
 	 * programs fewer on every epoll wait */
+	if (!o->cgroup)
+		bpf_program__set_autoload(tr->main->progs.on_cgroup_attach, false);
 	if (!o->time_syscalls) {
 		bpf_program__set_autoload(tr->main->progs.epoll_wait_enter, false);
 		bpf_program__set_autoload(tr->main->progs.epoll_pwait_enter, false);

@@ -108,6 +108,19 @@ check "--threads: rows per thread (TID, PID) titled with the filter" sh -c "
 	grep -q 'all processes, comm epb-lo' '$T/comm.out' && grep -q '^ *TID *PID COMM' '$T/comm.out' &&
 	grep -q ' ctl-1 ' '$T/comm.out'"
 
+# the filters' answer is kept per thread (tid_slot): a thread left out is asked
+# again when its name changes (exec): the shell's close() is left out, the
+# program it execs on the same thread is counted (ADD 1, MOD 1000)
+LOOP=$BUILD/tests/ctl-loop
+if [ -x "$LOOP" ]; then
+	tracer exec --comm ctl-loop -i 0.5 --json "$T/exec.json"
+	sh -c "exec 3</dev/null; exec 3<&-; exec $LOOP --iters 1000" >/dev/null
+	stop
+	check "--comm: a thread renamed by exec is traced from then on" procs "$T/exec.json" ctl-loop=1/1000/0
+else
+	echo "ok - # SKIP exec rename: $LOOP not built"
+fi
+
 # --- -p A,B: both traced, a third not; the session ends when both have exited
 start epb-hi $HI; HIPID=$LAST
 start epb-lo $LO; LOPID=$LAST
