@@ -97,7 +97,7 @@ static void print_table(FILE *out, const struct report *r, const char *title, co
 {
 	struct report pr;
 
-	if (o->pid || o->threads_view || procs_report(r, &pr)) {
+	if (o->pid || o->command || o->threads_view || procs_report(r, &pr)) {
 		report_table(out, r, title, o);
 		return;
 	}
