@@ -18,20 +18,22 @@
 
 #define CGROUP2_MAGIC 0x63677270	/* CGROUP2_SUPER_MAGIC, linux/magic.h */
 
-/* Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified (hybrid). */
-static void cgroup2_root(char *buf, size_t len)
+int cgroup2_mount(char *buf, size_t len)
 {
 	FILE *f = setmntent("/proc/self/mounts", "r");
 	struct mntent *m;
+	int found = -1;
 
 	snprintf(buf, len, "/sys/fs/cgroup");
 	while (f && (m = getmntent(f)))
 		if (!strcmp(m->mnt_type, "cgroup2")) {
 			snprintf(buf, len, "%s", m->mnt_dir);
+			found = 0;
 			break;
 		}
 	if (f)
 		endmntent(f);
+	return found;
 }
 
 /* The id: the kernfs node id in a file handle (as bpftool does); the inode number else. */
@@ -57,7 +59,7 @@ int cgroup_resolve(const char *path, char *real, size_t real_len, uint64_t *id, 
 	struct stat st, pst;
 	uint32_t depth = 0;
 
-	cgroup2_root(root, sizeof(root));
+	cgroup2_mount(root, sizeof(root));
 	/* "system.slice/nginx.service" is a path below the cgroup v2 root, as systemd names it */
 	if (path[0] != '/' && access(path, F_OK)) {
 		snprintf(up, sizeof(up), "%s/%.*s", root, (int)(sizeof(up) - sizeof(root) - 2), path);
