@@ -129,7 +129,6 @@ struct epb_config {
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
 	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */
-	__u32 max_slots;		/* tests: fewer slots than EPB_MAX_THREADS (0: all) */
 	/* sampler: [start, end) of slow-path functions, then fd-table functions */
 	__u64 range_start[EPB_MAX_RANGES];
 	__u64 range_end[EPB_MAX_RANGES];
@@ -138,6 +137,8 @@ struct epb_config {
 	__u32 cgroup_level;		/* depth of cgroup_id below the cgroup v2 root */
 	__u64 cgroup_id;
 	__u64 comm[EPB_COMM_LEN / 8];	/* NUL-padded */
+	__u32 max_slots;		/* tests: fewer slots than EPB_MAX_THREADS (0: all) */
+	__u32 pad;
 };
 
 /* Counters not tied to one thread (a per-op array of errno counts). */

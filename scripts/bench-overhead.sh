@@ -99,12 +99,14 @@ BT
 	esac
 }
 
-CONFIGS="none empty epbatch epbatch-nospin epbatch-5khz epbatch-json epbatch-T epbatch-stats epbatch-all epbatch-comm"
-grep -q " cgroup2 " /proc/mounts && CONFIGS="$CONFIGS epbatch-cgroup"
+CONFIGS="none empty epbatch epbatch-nospin epbatch-5khz epbatch-json epbatch-T epbatch-stats"
 ONLY=${ONLY:-}
 command -v bpftrace >/dev/null && CONFIGS="$CONFIGS bpftrace"
 command -v strace >/dev/null && CONFIGS="$CONFIGS strace"
 perf trace --help >/dev/null 2>&1 || perf list >/dev/null 2>&1 && CONFIGS="$CONFIGS perf-trace"
+# the whole machine and its filters (docs/overhead.md)
+CONFIGS="$CONFIGS epbatch-all epbatch-comm"
+grep -q " cgroup2 " /proc/mounts && CONFIGS="$CONFIGS epbatch-cgroup"
 
 [ -n "$ONLY" ] && CONFIGS="none $ONLY"
 for r in $(seq "$R"); do

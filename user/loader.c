@@ -118,13 +118,13 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 		if (o->match_comm)
 			memcpy(c->comm, o->match_comm, strnlen(o->match_comm, sizeof(c->comm) - 1));
 	}
+	/* tests only: a small per-thread array, to fill it (tests/trace/t-system.sh) */
+	if (getenv("EPBATCH_TEST_SLOTS"))
+		c->max_slots = (__u32)atoi(getenv("EPBATCH_TEST_SLOTS"));
 	c->follow_children = o->children;
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
 	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
 	c->time_syscalls = o->time_syscalls;
-	/* tests only: a small per-thread array, to fill it (tests/trace/t-system.sh) */
-	if (getenv("EPBATCH_TEST_SLOTS"))
-		c->max_slots = (__u32)atoi(getenv("EPBATCH_TEST_SLOTS"));
 }
 
 /* Hand the rung the maps the main object created. */

@@ -13,8 +13,6 @@ enum spin_choice { SPIN_AUTO = 0, SPIN_FENTRY, SPIN_KPROBE, SPIN_SAMPLE, SPIN_OF
 /* Row order of the tables: SORT_AUTO = by the largest share of any column. */
 enum sort_key { SORT_AUTO = 0, SORT_CTL, SORT_WAIT, SORT_SPIN, SORT_TID };
 
-#define TRACE_MAX_PIDS 256		/* -p A,B,...: the tgids map holds them (and --children's) */
-
 struct trace_opts {
 	pid_t pid;			/* -p with one process; 0 with a command or several */
 	char **command;			/* record -- COMMAND ...; NULL-terminated */
@@ -39,6 +37,7 @@ struct trace_opts {
 	enum sort_key sort;		/* --sort */
 	bool version;			/* --version was asked for (with *help) */
 	/* several processes, the whole machine (docs/tracer.md, "The whole machine") */
+#define TRACE_MAX_PIDS 256		/* -p A,B,...: the tgids map holds them (and --children's) */
 	pid_t pids[TRACE_MAX_PIDS];	/* -p A,B,...: every process listed (pids[0] == pid with one) */
 	int nr_pids;
 	bool system_wide;		/* no -p (or -a): every process, filters below */
