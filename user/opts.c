@@ -83,7 +83,8 @@ void trace_opts_defaults(struct trace_opts *o)
 
 enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES, OPT_VERSION,
        OPT_CSV, OPT_NDJSON, OPT_OPENMETRICS, OPT_HIST };
-/* the whole machine (issue 13) */
+
+/* the whole machine's options (issue 13) */
 enum { OPT_COMM = 512, OPT_CGROUP, OPT_THREADS };
 
 static const struct option long_opts[] = {
