@@ -5,6 +5,7 @@
 # rungs measure real slow-path spinning on the fd-table lock from threads
 # that churn socket()/close().  Behaviour and counts only: TCG timings mean
 # nothing.
+BUILD=${BUILD:-build}
 NAME=trace-rungs
 . tests/vm/trace-lib.sh
 # KEY inside the totals' "spin" object
