@@ -40,7 +40,10 @@ struct {
 	__type(value, __u32);
 } tid_slot SEC(".maps");
 
-/* Processes traced besides cfg.tgid (--children): inserted on fork only. */
+/*
+ * Processes traced besides cfg.tgid (--children), or the processes of -p A,B
+ * (EPB_F_PIDS): inserted by user space before attach and on fork only.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -50,11 +53,44 @@ struct {
 
 const volatile struct epb_config cfg = {};
 
+/* Does the current task's comm, or its process's (main thread's), equal cfg.comm? */
+static __always_inline bool epb_comm_match(void)
+{
+	struct task_struct *leader;
+	__u64 c[EPB_COMM_LEN / 8] = {};
+
+	bpf_get_current_comm(c, sizeof(c));
+	if (c[0] == cfg.comm[0] && c[1] == cfg.comm[1])
+		return true;
+	/* only then the process's name: two more reads */
+	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader);
+	c[0] = c[1] = 0;
+	bpf_probe_read_kernel_str(c, sizeof(c), &leader->comm);
+	return c[0] == cfg.comm[0] && c[1] == cfg.comm[1];
+}
+
+/*
+ * Several processes or the whole machine (cfg.tgid 0): each filter is one
+ * lookup or compare, never a loop; with no filter the verifier drops them
+ * all (cfg is read-only).  The cgroup and comm are the current task's, which
+ * every caller is (task_rename aside, where a name written through /proc is
+ * checked against the writer).
+ */
+static __always_inline bool epb_filtered(__u32 tgid)
+{
+	if ((cfg.filter & EPB_F_PIDS) && !bpf_map_lookup_elem(&tgids, &tgid))
+		return false;
+	if ((cfg.filter & EPB_F_CGROUP) &&
+	    bpf_get_current_ancestor_cgroup_id(cfg.cgroup_level) != cfg.cgroup_id)
+		return false;
+	return !(cfg.filter & EPB_F_COMM) || epb_comm_match();
+}
+
 static __always_inline bool epb_traced(__u32 tgid)
 {
-	if (!cfg.tgid || tgid == cfg.tgid)
-		return true;
-	return cfg.follow_children && bpf_map_lookup_elem(&tgids, &tgid);
+	if (!cfg.tgid)
+		return epb_filtered(tgid);
+	return tgid == cfg.tgid || (cfg.follow_children && bpf_map_lookup_elem(&tgids, &tgid));
 }
 
 /* The current thread's record, or NULL when it has none (yet). */

@@ -16,6 +16,37 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 __u32 next_slot = 1;		/* slot 0 is EPB_SLOT_UNATTRIBUTED */
 __u64 dropped_threads;		/* threads that found threads[] full */
 
+/*
+ * Slots of exited threads, handed back by user space once it has read their
+ * last counts and zeroed them (docs/tracer.md, "Capacity").  One producer
+ * (user space: writes free_ring[free_tail], then advances free_tail), many
+ * consumers (thread_get, on any CPU: claim free_head with a compare-and-swap,
+ * no lock).  At most EPB_MAX_THREADS - 1 slots are ever free, so an entry is
+ * never overwritten before the head has passed it.
+ */
+__u32 free_ring[EPB_MAX_THREADS];
+__u64 free_head, free_tail;
+
+/* A free slot: a recycled one first, else a never-used one; 0 when full. */
+static __always_inline __u32 slot_alloc(void)
+{
+	__u64 h = *(volatile __u64 *)&free_head;
+	__u32 idx, max;
+
+	if (h != *(volatile __u64 *)&free_tail) {
+		idx = free_ring[h & (EPB_MAX_THREADS - 1)];
+		/* losing the race to another CPU falls through to next_slot */
+		if (__sync_val_compare_and_swap(&free_head, h, h + 1) == h &&
+		    idx && idx < EPB_MAX_THREADS)
+			return idx;
+	}
+	max = cfg.max_slots && cfg.max_slots < EPB_MAX_THREADS ? cfg.max_slots : EPB_MAX_THREADS;
+	if (next_slot >= max)
+		return 0;
+	idx = __sync_fetch_and_add(&next_slot, 1);
+	return idx < max ? idx : 0;
+}
+
 /* errno counts of failed epoll_ctl, [op][errno] flattened */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -71,23 +102,37 @@ static __always_inline struct epb_thread *thread_get(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32, idx;
+	struct task_struct *leader;
 	struct epb_thread *t;
 	__u32 *slot;
 
 #ifdef EPB_EMPTY	/* the overhead benchmark's floor: same hooks, no work */
 	return NULL;
 #endif
-	if (!epb_traced(tgid))
+	/* one process: a compare, before any lookup */
+	if (cfg.tgid && !epb_traced(tgid))
 		return NULL;
 	slot = bpf_map_lookup_elem(&tid_slot, &tid);
 	if (!slot)
 		return NULL;
 	if (*slot) {
 		idx = *slot;
+		/* EPB_SLOT_DROPPED and EPB_SLOT_FILTERED are out of range: NULL */
 		return bpf_map_lookup_elem(&threads, &idx);
 	}
-	idx = __sync_fetch_and_add(&next_slot, 1);
-	if (idx >= EPB_MAX_THREADS) {
+	/*
+	 * Several processes, the filters: asked once per thread, the answer
+	 * kept in tid_slot (a record, or EPB_SLOT_FILTERED), so a thread's
+	 * later syscalls cost the lookup above and no filter.
+	 */
+	if (!cfg.tgid && !epb_traced(tgid)) {
+		*slot = EPB_SLOT_FILTERED;
+		return NULL;
+	}
+	idx = slot_alloc();
+	if (!idx) {
+		/* once per thread: its tid stays marked until it exits */
+		*slot = EPB_SLOT_DROPPED;
 		__sync_fetch_and_add(&dropped_threads, 1);
 		return NULL;
 	}
@@ -98,6 +143,8 @@ static __always_inline struct epb_thread *thread_get(void)
 	t->tgid = tgid;
 	t->private_fd_table = files_private();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader);
+	bpf_probe_read_kernel_str(t->proc_comm, sizeof(t->proc_comm), &leader->comm);
 	*slot = idx;
 	return t;
 }
@@ -335,9 +382,10 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	__u32 tid = task->pid, *slot;
 	struct epb_thread *t;
 
-	if (!epb_traced(task->tgid))
+	/* with filters every thread may hold an EPB_SLOT_FILTERED to clear */
+	if (cfg.tgid && !epb_traced(task->tgid))
 		return 0;
-	if (task->pid == task->tgid && task->files) {
+	if (task->pid == task->tgid && task->files && (cfg.tgid || epb_traced(task->tgid))) {
 		/* the leader goes first while threads run on: keep its table's address */
 		__u32 tgid = task->tgid;
 		__u64 files = (__u64)task->files;
@@ -347,6 +395,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	slot = bpf_map_lookup_elem(&tid_slot, &tid);
 	if (!slot || !*slot)
 		return 0;
+	/* EPB_SLOT_DROPPED and EPB_SLOT_FILTERED: no record */
 	t = bpf_map_lookup_elem(&threads, slot);
 	if (t) {
 		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), task->comm);
@@ -356,17 +405,40 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	return 0;
 }
 
-/* pthread_setname_np() after the first syscall: keep the name current. */
+/* A thread the filters left out is asked again at its next syscall. */
+static __always_inline void refilter(__u32 tid)
+{
+	__u32 *slot = bpf_map_lookup_elem(&tid_slot, &tid);
+
+	if (slot && *slot == EPB_SLOT_FILTERED)
+		*slot = 0;
+}
+
+/*
+ * pthread_setname_np() after the first syscall: keep the name current.  An
+ * exec renames too: with --comm the new name is checked at the next syscall.
+ */
 SEC("tp_btf/task_rename")
 int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 {
 	__u32 tid = task->pid;
 	struct epb_thread *t;
 
-	if (!epb_traced(task->tgid))
+	if (!cfg.tgid && (cfg.filter & EPB_F_COMM))
+		refilter(tid);
+	if (cfg.tgid && !epb_traced(task->tgid))
 		return 0;
 	t = epb_lookup(tid);
 	if (t)
 		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
+	return 0;
+}
+
+/* --cgroup: a task moved into the cgroup (or below it) is asked again (loaded with --cgroup only). */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(on_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	refilter(task->pid);
 	return 0;
 }

@@ -19,6 +19,15 @@
 
 /* Slot 0 collects what a thread did before it had a slot of its own. */
 #define EPB_SLOT_UNATTRIBUTED	0
+/* tid_slot value of a thread that found threads[] full: counted once in dropped_threads */
+#define EPB_SLOT_DROPPED	0xffffffffU
+/* tid_slot value of a thread the filters left out (re-checked when its name or cgroup changes) */
+#define EPB_SLOT_FILTERED	0xfffffffeU
+
+/* epb_config.filter: what a thread must match when no single tgid is traced */
+#define EPB_F_PIDS		1U	/* its tgid is in the tgids map (-p A,B) */
+#define EPB_F_CGROUP		2U	/* it is in cgroup_id or below (--cgroup) */
+#define EPB_F_COMM		4U	/* its comm, or its process's, is comm (--comm) */
 
 enum epb_ctl_op {
 	EPB_CTL_ADD = 0,
@@ -83,6 +92,7 @@ struct epb_thread {
 	__u32 tid;
 	__u32 tgid;
 	char comm[EPB_COMM_LEN];
+	char proc_comm[EPB_COMM_LEN];	/* its process's (main thread's) name, at creation */
 	__u32 private_fd_table;	/* task->files != group_leader->files */
 	__u32 exited;
 
@@ -123,6 +133,13 @@ struct epb_config {
 	/* sampler: [start, end) of slow-path functions, then fd-table functions */
 	__u64 range_start[EPB_MAX_RANGES];
 	__u64 range_end[EPB_MAX_RANGES];
+	/* tgid 0 (system-wide, several processes): EPB_F_* and their values */
+	__u32 filter;
+	__u32 cgroup_level;		/* depth of cgroup_id below the cgroup v2 root */
+	__u64 cgroup_id;
+	__u64 comm[EPB_COMM_LEN / 8];	/* NUL-padded */
+	__u32 max_slots;		/* tests: fewer slots than EPB_MAX_THREADS (0: all) */
+	__u32 pad;
 };
 
 /* Counters not tied to one thread (a per-op array of errno counts). */

@@ -85,6 +85,11 @@ run_config() {
 	epbatch-stacks) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --stacks" ;;
 	epbatch-stacks1) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --stacks --stack-period 1" ;;
 	epbatch-stats) run_gated "$N" "$BUILD/epbatch-trace -p PID -i 1 --bpf-stats --json $T/o.json" ;;
+	# the whole machine (docs/tracer.md): every process, and each kernel-side filter
+	# matching the loop (the cgroup v2 root: the ancestor-id compare on every event)
+	epbatch-all) run_gated "$N" "$BUILD/epbatch-trace -a -i 1" ;;
+	epbatch-comm) run_gated "$N" "$BUILD/epbatch-trace --comm ctl-loop -i 1" ;;
+	epbatch-cgroup) run_gated "$N" "$BUILD/epbatch-trace --cgroup $(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts) -i 1" ;;
 	bpftrace)
 		# BEGIN fires once every probe is attached: that is when to start
 		cat >"$T/count.bt" <<'BT'
@@ -102,6 +107,9 @@ ONLY=${ONLY:-}
 command -v bpftrace >/dev/null && CONFIGS="$CONFIGS bpftrace"
 command -v strace >/dev/null && CONFIGS="$CONFIGS strace"
 perf trace --help >/dev/null 2>&1 || perf list >/dev/null 2>&1 && CONFIGS="$CONFIGS perf-trace"
+# the whole machine and its filters (docs/overhead.md)
+CONFIGS="$CONFIGS epbatch-all epbatch-comm"
+grep -q " cgroup2 " /proc/mounts && CONFIGS="$CONFIGS epbatch-cgroup"
 
 [ -n "$ONLY" ] && CONFIGS="none $ONLY"
 for r in $(seq "$R"); do

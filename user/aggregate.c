@@ -39,6 +39,8 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 	o->tgid = cur->tgid;
 	memcpy(o->comm, cur->comm, sizeof(o->comm));
 	o->comm[EPB_COMM_LEN - 1] = 0;
+	memcpy(o->proc_comm, cur->proc_comm, sizeof(o->proc_comm));
+	o->proc_comm[EPB_COMM_LEN - 1] = 0;
 	o->private_fd_table = cur->private_fd_table;
 	o->exited = cur->exited;
 #define D(f) (cur->f - p->f)
@@ -110,4 +112,37 @@ bool stats_active(const struct thread_stats *t)
 	return stats_ctl_total(t) || t->wait || t->batch_submits || t->spin_count ||
 	       t->slow_samples || t->accept || t->close || t->socket || t->dup ||
 	       t->unshare_files;
+}
+
+/* Worth a row of its own: it did what epbatch is about. */
+static bool epoll_thread(const struct thread_stats *t)
+{
+	return stats_ctl_total(t) || t->wait || t->batch_submits || t->shim_flushes ||
+	       t->spin_ns || t->spin_count || t->slow_samples;
+}
+
+int retired_add(struct retired *r, const struct thread_stats *t)
+{
+	if (epoll_thread(t) && r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		struct thread_stats *p = realloc(r->t, cap * sizeof(*p));
+
+		if (p) {
+			r->t = p;
+			r->cap = cap;
+		}
+	}
+	if (!epoll_thread(t) || r->n == r->cap) {
+		stats_add(&r->folded, t);
+		r->nr_folded++;
+		return epoll_thread(t) ? -1 : 0;
+	}
+	r->t[r->n++] = *t;
+	return 0;
+}
+
+void retired_free(struct retired *r)
+{
+	free(r->t);
+	memset(r, 0, sizeof(*r));
 }

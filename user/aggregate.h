@@ -14,6 +14,7 @@
 struct thread_stats {
 	uint32_t tid, tgid;
 	char comm[EPB_COMM_LEN];
+	char proc_comm[EPB_COMM_LEN];	/* its process's name when the thread was first seen */
 	bool private_fd_table, exited;
 	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns, wait_ns;
 #define EPB_FIELD(f, group, key, help) uint64_t f;
@@ -40,5 +41,22 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 		  enum spin_choice method, double period_ns, struct thread_stats *out);
 void stats_add(struct thread_stats *sum, const struct thread_stats *t);
 bool stats_active(const struct thread_stats *t);
+
+/*
+ * Exited threads whose slots were handed back to the kernel (live.c): their
+ * counts since attach, kept for the summary, the JSON and OpenMetrics.  A
+ * thread that made no epoll call and never spun is only summed in folded
+ * (the "(no thread)" row), so a machine that runs thousands of short
+ * processes does not grow this list.
+ */
+struct retired {
+	struct thread_stats *t;
+	size_t n, cap;
+	struct thread_stats folded;
+	uint64_t nr_folded;
+};
+/* 0, or -1 when out of memory (the thread is then folded). */
+int retired_add(struct retired *r, const struct thread_stats *t);
+void retired_free(struct retired *r);
 uint64_t stats_ctl_total(const struct thread_stats *t);
 #endif

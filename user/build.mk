@@ -15,6 +15,8 @@ TRACER_CORE_OBJS := $(patsubst %,$(BUILD)/user/%.o,aggregate report opts costmod
 UNIT_OBJS  := $(RESULTS_OBJS) $(TRACER_CORE_OBJS)
 TRACE_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(TRACE_SRCS))
 TRACE_LIBS := -lbpf -lelf -lz -luring -ljansson -lm -lpthread
+# libbpf-free too: threads summed into processes (the whole machine, issue 13)
+UNIT_OBJS  += $(BUILD)/user/procs.o
 
 ALL += $(BUILD)/epbatch-trace
 

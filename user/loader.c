@@ -108,7 +108,20 @@ static long pid_max(void)
 
 static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t tgid)
 {
-	c->tgid = (__u32)tgid;
+	/* one process: cfg.tgid, the cheapest test; else the filters (common.bpf.h) */
+	c->tgid = trace_filtered(o) ? 0 : (__u32)tgid;
+	if (trace_filtered(o)) {
+		c->filter = (o->nr_pids ? EPB_F_PIDS : 0) | (o->cgroup ? EPB_F_CGROUP : 0) |
+			    (o->match_comm ? EPB_F_COMM : 0);
+		c->cgroup_id = o->cgroup_id;
+		c->cgroup_level = o->cgroup_level;
+		/* NUL-padded, at most 15 characters (opts.c) */
+		if (o->match_comm)
+			memcpy(c->comm, o->match_comm, strnlen(o->match_comm, sizeof(c->comm) - 1));
+	}
+	/* tests only: a small per-thread array, to fill it (tests/trace/t-system.sh) */
+	if (getenv("EPBATCH_TEST_SLOTS"))
+		c->max_slots = (__u32)atoi(getenv("EPBATCH_TEST_SLOTS"));
 	c->follow_children = o->children;
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
 	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
@@ -201,6 +214,24 @@ static void add_existing_children(struct tracer *tr, pid_t tgid)
 	}
 }
 
+/* -p A,B: the processes the kernel traces (EPB_F_PIDS), before anything runs. */
+static int add_pids(struct tracer *tr, const struct trace_opts *o)
+{
+	int fd = bpf_map__fd(tr->main->maps.tgids);
+	__u8 one = 1;
+
+	for (int i = 0; i < o->nr_pids; i++) {
+		__u32 key = (__u32)o->pids[i];
+
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY)) {
+			fprintf(stderr, PROG ": cannot add PID %d to the filter: %s\n", (int)key,
+				strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Programs whose tracepoint an older kernel may lack: attach is best effort. */
 static bool optional_prog(const char *name)
 {
@@ -225,6 +256,8 @@ static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 	bpf_map__set_max_entries(tr->main->maps.tid_slot, (__u32)pid_max());
 	/* a wait's entry only matters for timing it: without -T, three
 	 * programs fewer on every epoll wait */
+	if (!o->cgroup)
+		bpf_program__set_autoload(tr->main->progs.on_cgroup_attach, false);
 	if (!o->time_syscalls) {
 		bpf_program__set_autoload(tr->main->progs.epoll_wait_enter, false);
 		bpf_program__set_autoload(tr->main->progs.epoll_pwait_enter, false);
@@ -255,7 +288,8 @@ static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		tr->main_links[tr->nr_main_links++] = link;
 	}
 	len = (size_t)bpf_map__value_size(tr->main->maps.threads) * EPB_MAX_THREADS;
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(tr->main->maps.threads), 0);
+	/* writable: user space zeroes the records of exited threads it recycles */
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(tr->main->maps.threads), 0);
 	if (p == MAP_FAILED) {
 		fprintf(stderr, PROG ": cannot map the per-thread array: %s\n", strerror(errno));
 		return -1;
@@ -550,8 +584,8 @@ static void attach_usdt(struct tracer *tr, const struct trace_opts *o, pid_t tgi
 		return;
 	}
 	for (int i = 0; i < n && tr->nr_usdt_links + 2 <= (int)(sizeof(tr->usdt_links) / sizeof(*tr->usdt_links)); i++) {
-		/* pid -1 with --children: child processes are filtered in BPF */
-		pid_t p = o->children ? -1 : tgid;
+		/* pid -1 with --children or several processes: they are filtered in BPF */
+		pid_t p = o->children || trace_filtered(o) ? -1 : tgid;
 		struct bpf_link *a = bpf_program__attach_usdt(s->progs.on_flush, p, paths[i],
 							      "epbatch", "flush", NULL);
 		struct bpf_link *b = a ? bpf_program__attach_usdt(s->progs.on_passthrough, p, paths[i],
@@ -670,6 +704,11 @@ int tracer_open(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 		tracer_close(tr);
 		return -1;
 	}
+	if (o->nr_pids && trace_filtered(o) && add_pids(tr, o)) {
+		ksyms_free(ks);
+		tracer_close(tr);
+		return -1;
+	}
 	if (o->children)
 		add_existing_children(tr, tgid);
 	if (o->stacks && load_stacks(tr, o, tgid)) {
@@ -734,6 +773,32 @@ uint32_t tracer_nr_slots(const struct tracer *tr)
 	uint32_t n = __atomic_load_n(&tr->main->data->next_slot, __ATOMIC_ACQUIRE);
 
 	return n > EPB_MAX_THREADS ? EPB_MAX_THREADS : n;
+}
+
+uint32_t tracer_capacity(const struct tracer *tr)
+{
+	uint32_t max = tr->main->rodata->cfg.max_slots;
+
+	/* slot 0 is EPB_SLOT_UNATTRIBUTED */
+	return (max && max < EPB_MAX_THREADS ? max : EPB_MAX_THREADS) - 1;
+}
+
+uint64_t tracer_dropped_threads(const struct tracer *tr)
+{
+	return __atomic_load_n(&tr->main->bss->dropped_threads, __ATOMIC_RELAXED);
+}
+
+void tracer_recycle(struct tracer *tr, uint32_t slot)
+{
+	struct epbatch_bpf__bss *b = tr->main->bss;
+	uint64_t tail = b->free_tail;
+
+	if (slot == EPB_SLOT_UNATTRIBUTED || slot >= EPB_MAX_THREADS)
+		return;
+	memset((struct epb_thread *)&tr->threads[slot], 0, sizeof(tr->threads[slot]));
+	b->free_ring[tail & (EPB_MAX_THREADS - 1)] = slot;
+	/* the entry (and the zeroed record) before the tail that publishes it */
+	__atomic_store_n(&b->free_tail, tail + 1, __ATOMIC_RELEASE);
 }
 
 static void prog_usage(struct bpf_object *obj, struct bpf_usage *u)

@@ -40,6 +40,16 @@ uint32_t tracer_nr_slots(const struct tracer *tr);
 struct bpf_usage { uint64_t run_time_ns, run_cnt; int programs; };
 void tracer_bpf_usage(const struct tracer *tr, struct bpf_usage *u);
 void tracer_ctl_errno(const struct tracer *tr, uint64_t out[EPB_CTL_OPS][EPB_MAX_ERRNO + 1]);
+/* Slots for threads (the per-thread array's, but EPB_SLOT_UNATTRIBUTED). */
+uint32_t tracer_capacity(const struct tracer *tr);
+/* Threads that found the per-thread array full (not counted). */
+uint64_t tracer_dropped_threads(const struct tracer *tr);
+/*
+ * Hand the slot of an exited thread back to the kernel: its record is
+ * zeroed and the next new thread may take it.  Only once its last counts
+ * have been read.
+ */
+void tracer_recycle(struct tracer *tr, uint32_t slot);
 /* Preflight checks shared by every subcommand; print one line on failure. */
 int check_privileges(void);
 #endif

@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 				return cmds[i].fn(argc - 1, argv + 1);
 	}
 	if (argc == 1) {
-		fprintf(stderr, "usage: " PROG " -p PID [OPTIONS] | record|run|compare|gate ... (--help for more)\n");
+		fprintf(stderr, "usage: " PROG " -p PID[,PID...] | -a [OPTIONS] | record|run|compare|gate ... (--help for more)\n");
 		return 2;
 	}
 	return live_main(argc, argv);

@@ -6,16 +6,24 @@
 #include <string.h>
 #include "opts.h"
 
+#define COMM_MAX 15	/* TASK_COMM_LEN - 1 */
+
 void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: epbatch-trace -p PID [-d SECONDS] [-i SECONDS] [--json FILE|-]\n"
+"Usage: epbatch-trace -p PID[,PID...] [-d SECONDS] [-i SECONDS] [--json FILE|-]\n"
 "                     [--spin-method auto|fentry|kprobe|sample|none] [--children] [-v]\n"
+"       epbatch-trace [-a] [--comm NAME] [--cgroup PATH] [--threads] [...]  (system-wide)\n"
 "       epbatch-trace record -o FILE.json [-d SECONDS] (-p PID | -- COMMAND [ARGS...])\n"
 "       epbatch-trace run|compare|gate|calibrate ... (see epbatch-trace(8))\n"
 "\n"
-"Per-thread epoll_ctl/epoll_wait counts and spin-lock slow-path time of a process.\n"
-"  -p, --pid PID          process to trace (all its threads)\n"
+"Per-thread epoll_ctl/epoll_wait counts and spin-lock slow-path time of a process,\n"
+"or, without -p, of every process (a table of processes ranked by epoll_ctl rate).\n"
+"  -p, --pid PID[,PID...] processes to trace (all their threads)\n"
+"  -a, --all              every process (the default without -p)\n"
+"      --comm NAME        only threads named NAME or of a process named NAME\n"
+"      --cgroup PATH      only tasks in the cgroup v2 directory PATH or below it\n"
+"      --threads          with several processes: a row per thread, not per process\n"
 "  -d, --duration S       stop after S seconds (default: until Ctrl-C or exit)\n"
 "  -i, --interval S       print a table every S seconds (default 1; 0: summary only)\n"
 "  -j, --json FILE        write the epbatch/1 JSON document (- for stdout)\n"
@@ -85,8 +93,15 @@ void trace_opts_defaults(struct trace_opts *o)
 enum { OPT_SAMPLE_HZ = 256, OPT_BPF_STATS, OPT_NO_BPF_STATS, OPT_VARIANT, OPT_SHIM_PROBES, OPT_VERSION,
        OPT_CSV, OPT_NDJSON, OPT_OPENMETRICS, OPT_HIST, OPT_STACKS, OPT_FOLDED, OPT_STACK_PERIOD };
 
+/* the whole machine's options (issue 13) */
+enum { OPT_COMM = 512, OPT_CGROUP, OPT_THREADS };
+
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "threads", no_argument, NULL, OPT_THREADS },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "json", required_argument, NULL, 'j' },
@@ -114,13 +129,62 @@ static const struct option long_opts[] = {
 	{ 0 }
 };
 
+/* -p A,B,...: every id once, each a positive integer. */
+static int parse_pids(const char *arg, struct trace_opts *o)
+{
+	char buf[4096], *save = NULL;
+	long v;
+
+	if (o->nr_pids) {
+		fprintf(stderr, PROG ": -p given twice: list the processes with commas (-p A,B)\n");
+		return -1;
+	}
+	/* strtok_r would skip empty items: "1,,2" and ",1" are typos, not lists */
+	if (strlen(arg) >= sizeof(buf) || !*arg || *arg == ',' || arg[strlen(arg) - 1] == ',' ||
+	    strstr(arg, ",,")) {
+		fprintf(stderr, PROG ": invalid -p '%s' (expected PID or PID,PID,...)\n", arg);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_int("-p", tok, 1, 0x7fffffff, &v))
+			return -1;
+		for (int i = 0; i < o->nr_pids; i++)
+			if (o->pids[i] == (pid_t)v) {
+				fprintf(stderr, PROG ": -p lists %ld twice\n", v);
+				return -1;
+			}
+		if (o->nr_pids == TRACE_MAX_PIDS) {
+			fprintf(stderr, PROG ": -p lists more than %d processes (try --comm or --cgroup)\n",
+				TRACE_MAX_PIDS);
+			return -1;
+		}
+		o->pids[o->nr_pids++] = (pid_t)v;
+	}
+	o->pid = o->nr_pids == 1 ? o->pids[0] : 0;
+	return 0;
+}
+
+/* --comm: the kernel compares the whole 16-byte task name, so a longer one never matches. */
+static int parse_comm(const char *arg, struct trace_opts *o)
+{
+	if (!*arg || strlen(arg) > COMM_MAX) {
+		fprintf(stderr, PROG ": --comm '%s': a task name has 1 to %d characters\n", arg,
+			COMM_MAX);
+		return -1;
+	}
+	o->match_comm = arg;
+	return 0;
+}
+
 /* One getopt loop for both forms; `record` differs in -o and the command. */
 static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool record)
 {
-	const char *shorts = record ? "+:p:d:i:o:m:cTn:s:vh" : "+:p:d:i:j:m:cTn:s:vh";
+	const char *shorts = record ? "+:p:d:i:o:m:cTn:s:vh" : "+:p:ad:i:j:m:cTn:s:vh";
+	static char cgroup_real[4096];
 	static const char *sorts[] = { [SORT_AUTO] = "auto", [SORT_CTL] = "ctl", [SORT_WAIT] = "wait",
 				       [SORT_SPIN] = "spin", [SORT_TID] = "tid" };
-	bool bpf_stats_set = false;
+	bool bpf_stats_set = false, sort_set = false, all = false;
 	long v;
 	int c;
 
@@ -133,13 +197,25 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 	while ((c = getopt_long(argc, argv, shorts, long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (o->pid) {
-				fprintf(stderr, PROG ": -p given twice: one process per session (see --help)\n");
+			if (parse_pids(optarg, o))
 				return -1;
-			}
-			if (parse_int("-p", optarg, 1, 0x7fffffff, &v))
+			break;
+		case 'a':
+			all = true;
+			break;
+		case OPT_COMM:
+			if (parse_comm(optarg, o))
 				return -1;
-			o->pid = (pid_t)v;
+			break;
+		case OPT_CGROUP:
+			/* resolved now: a wrong path fails before anything is attached */
+			if (cgroup_resolve(optarg, cgroup_real, sizeof(cgroup_real), &o->cgroup_id,
+					   &o->cgroup_level))
+				return -1;
+			o->cgroup = cgroup_real;
+			break;
+		case OPT_THREADS:
+			o->threads_view = true;
 			break;
 		case 'd':
 			if (parse_number("-d", optarg, 0.001, 1e7, &o->duration))
@@ -238,6 +314,7 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 				return -1;
 			}
 			o->sort = (enum sort_key)v;
+			sort_set = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -275,7 +352,16 @@ bad:
 		}
 		o->command = &argv[optind];
 	}
+	if (all && o->nr_pids) {
+		fprintf(stderr, PROG ": -a traces every process: not with -p\n");
+		return -1;
+	}
 	if (record) {
+		if (o->nr_pids > 1 || o->match_comm || o->cgroup || o->threads_view) {
+			fprintf(stderr, PROG " record: one process (-p PID or a command); for several, "
+				"use epbatch-trace -p A,B or --comm without record\n");
+			return -1;
+		}
 		if (!o->json) {
 			fprintf(stderr, PROG " record: -o FILE.json is required\n");
 			return -1;
@@ -285,10 +371,16 @@ bad:
 				o->pid ? "both" : "neither");
 			return -1;
 		}
-	} else if (!o->pid) {
-		fprintf(stderr, PROG ": -p PID is required (see --help)\n");
+	} else if (!o->nr_pids) {
+		o->system_wide = true;
+	}
+	if (o->children && !o->nr_pids && !o->command) {
+		fprintf(stderr, PROG ": --children follows the processes of -p: give -p PID\n");
 		return -1;
 	}
+	/* several processes: top's order, by epoll_ctl rate, then waits, then spin time */
+	if (!o->pid && !record && !sort_set)
+		o->sort = SORT_CTL;
 	return 0;
 }
 
@@ -300,6 +392,32 @@ int parse_live_args(int argc, char **argv, struct trace_opts *o, bool *help)
 int parse_record_args(int argc, char **argv, struct trace_opts *o, bool *help)
 {
 	return parse(argc, argv, o, help, true);
+}
+
+bool trace_filtered(const struct trace_opts *o)
+{
+	return o->system_wide || o->nr_pids > 1 || o->match_comm || o->cgroup;
+}
+
+void trace_scope(const struct trace_opts *o, char *buf, size_t len)
+{
+	size_t n = 0;
+
+#define PUT(...) (n += n < len ? (size_t)snprintf(buf + n, len - n, __VA_ARGS__) : 0)
+	buf[0] = 0;
+	if (o->system_wide) {
+		PUT("all processes");
+	} else {
+		PUT("%d process%s (", o->nr_pids, o->nr_pids == 1 ? "" : "es");
+		for (int i = 0; i < o->nr_pids && n < len; i++)
+			PUT("%s%d", i ? ", " : "", (int)o->pids[i]);
+		PUT(")");
+	}
+	if (o->match_comm)
+		PUT(", comm %s", o->match_comm);
+	if (o->cgroup)
+		PUT(", cgroup %s", o->cgroup);
+#undef PUT
 }
 
 FILE *trace_human_out(const struct trace_opts *o)

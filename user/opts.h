@@ -4,6 +4,7 @@
 #define EPBATCH_OPTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include "base/base.h"
@@ -16,7 +17,7 @@ enum sort_key { SORT_AUTO = 0, SORT_CTL, SORT_WAIT, SORT_SPIN, SORT_TID };
 #define EPB_STACK_PERIOD 256
 
 struct trace_opts {
-	pid_t pid;			/* -p; 0 with a command */
+	pid_t pid;			/* -p with one process; 0 with a command or several */
 	char **command;			/* record -- COMMAND ...; NULL-terminated */
 	double duration;		/* -d; 0 = until the target exits or Ctrl-C */
 	double interval;		/* -i; 0 = no interval tables */
@@ -41,6 +42,16 @@ struct trace_opts {
 	const char *comm;		/* the target's name when /proc cannot tell yet (record) */
 	enum sort_key sort;		/* --sort */
 	bool version;			/* --version was asked for (with *help) */
+	/* several processes, the whole machine (docs/tracer.md, "The whole machine") */
+#define TRACE_MAX_PIDS 256		/* -p A,B,...: the tgids map holds them (and --children's) */
+	pid_t pids[TRACE_MAX_PIDS];	/* -p A,B,...: every process listed (pids[0] == pid with one) */
+	int nr_pids;
+	bool system_wide;		/* no -p (or -a): every process, filters below */
+	bool threads_view;		/* --threads: a row per thread, not per process */
+	const char *match_comm;		/* --comm: the task's or its process's name */
+	const char *cgroup;		/* --cgroup PATH, resolved to: */
+	uint64_t cgroup_id;
+	uint32_t cgroup_level;
 };
 
 /* Returns 0, or -1 after printing one line; *help set for --help. */
@@ -54,4 +65,8 @@ const char *spin_method_name(enum spin_choice m);
 void usage(FILE *f);
 /* Where tables go: stderr when a machine format owns stdout ("-"). */
 FILE *trace_human_out(const struct trace_opts *o);
+/* Does the kernel filter by something else than one tgid (-p A,B, --comm, --cgroup, -a)? */
+bool trace_filtered(const struct trace_opts *o);
+/* "the whole machine", "2 processes (12, 34)", with the filters: the tables' title. */
+void trace_scope(const struct trace_opts *o, char *buf, size_t len);
 #endif

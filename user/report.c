@@ -12,6 +12,7 @@
 #include "report.h"
 #include "compare.h"
 #include "hist.h"
+#include "procs.h"
 
 /* ---- the table ---- */
 
@@ -30,7 +31,7 @@ static void key_values(const struct thread_stats *t, double v[K_NR])
 
 struct ranked {
 	const struct thread_stats *t;
-	double score;
+	double score, then[2];		/* ties: --sort ctl goes on by waits, then spin */
 };
 
 static int by_score(const void *a, const void *b)
@@ -39,6 +40,9 @@ static int by_score(const void *a, const void *b)
 
 	if (x->score != y->score)
 		return x->score < y->score ? 1 : -1;
+	for (int i = 0; i < 2; i++)
+		if (x->then[i] != y->then[i])
+			return x->then[i] < y->then[i] ? 1 : -1;
 	return x->t->tid < y->t->tid ? -1 : x->t->tid > y->t->tid;
 }
 
@@ -86,6 +90,8 @@ size_t report_rank(const struct report *r, enum sort_key k, const struct thread_
 			continue;
 		rk[n].t = t;
 		rk[n].score = score(t, &r->totals, k);
+		rk[n].then[0] = k == SORT_CTL ? (double)t->wait : 0;
+		rk[n].then[1] = k == SORT_CTL ? (double)t->spin_ns : 0;
 		n++;
 	}
 	qsort(rk, n, sizeof(*rk), by_score);
@@ -112,13 +118,13 @@ static const struct { const char *name; int width, prio; bool left; } cols[C_NR]
 	[C_PRIV] = { "PRIV", 4, 2, false },
 };
 
-/* Which columns fit WIDTH (0: all). */
-static void report_columns(int width, bool children, bool shown[C_NR])
+/* Which columns fit WIDTH (0: all); the PID column when threads of several processes show. */
+static void report_columns(int width, bool pid_col, bool shown[C_NR])
 {
 	int total = 0;
 
 	for (int c = 0; c < C_NR; c++) {
-		shown[c] = c != C_PID || children;
+		shown[c] = c != C_PID || pid_col;
 		total += shown[c] ? cols[c].width + 1 : 0;
 	}
 	for (int prio = 6; width > 0 && total - 1 > width && prio > 0; prio--)
@@ -148,6 +154,16 @@ static void cell(FILE *f, const bool shown[C_NR], enum col c, const char *text, 
 	fprintf(f, cols[c].left ? "%s%-*.*s" : "%s%*.*s", *first ? "" : " ", cols[c].width,
 		cols[c].width, text);
 	*first = false;
+}
+
+/* A process table's first columns are the process id and its thread count. */
+static const char *col_name(enum col c, bool by_process)
+{
+	if (by_process && c == C_TID)
+		return "PID";
+	if (by_process && c == C_PID)
+		return "THR";
+	return cols[c].name;
 }
 
 static void row(FILE *f, const bool shown[C_NR], const char *tid, const char *pid, const char *comm,
@@ -198,11 +214,15 @@ void report_table(FILE *f, const struct report *r, const char *title, const stru
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 	n = report_rank(r, o->sort, rows);
 	shown_rows = o->top && n > (size_t)o->top ? (size_t)o->top : n;
-	report_columns(term_width(f), o->children, shown);
-	fprintf(f, "%s %s  pid %d (%s)  %.2f s  spin: %s\n", stamp, title, r->pid,
-		r->comm ? r->comm : "?", r->seconds, spin_method_name(r->method));
+	report_columns(term_width(f), o->children || r->scope || r->procs, shown);
+	if (r->scope)
+		fprintf(f, "%s %s  %s  %.2f s  spin: %s\n", stamp, title, r->scope, r->seconds,
+			spin_method_name(r->method));
+	else
+		fprintf(f, "%s %s  pid %d (%s)  %.2f s  spin: %s\n", stamp, title, r->pid,
+			r->comm ? r->comm : "?", r->seconds, spin_method_name(r->method));
 	for (int c = 0; c < C_NR; c++)
-		cell(f, shown, (enum col)c, cols[c].name, &first);
+		cell(f, shown, (enum col)c, col_name((enum col)c, r->procs), &first);
 	fputc('\n', f);
 	for (size_t i = 0; i < n; i++) {
 		const struct thread_stats *t = rows[i];
@@ -213,12 +233,23 @@ void report_table(FILE *f, const struct report *r, const char *title, const stru
 		}
 		snprintf(tid, sizeof(tid), "%u", t->tid);
 		snprintf(pid, sizeof(pid), "%u", t->tgid);
+		if (r->procs) {
+			/* THR and PRIV: the process's threads, those with a table of their own */
+			const struct proc_sum *p = &r->procs[t - r->rows];
+			char priv[16];
+
+			snprintf(pid, sizeof(pid), "%u", p->threads);
+			snprintf(priv, sizeof(priv), "%u", p->private_threads);
+			row(f, shown, tid, pid, t->comm, t, secs, priv);
+			continue;
+		}
 		row(f, shown, t->tid ? tid : "-", t->tid ? pid : "-", t->tid ? t->comm : "(no thread)",
 		    t, secs, t->tid ? (t->private_fd_table ? "yes" : "no") : "-");
 	}
 	if (n > shown_rows)
-		fprintf(f, "%8s (%zu more threads: %llu ctl, %llu waits, %.2f ms spin; -n 0 shows all)\n",
-			"", n - shown_rows, (unsigned long long)stats_ctl_total(&cut),
+		fprintf(f, "%8s (%zu more %s: %llu ctl, %llu waits, %.2f ms spin; -n 0 shows all)\n",
+			"", n - shown_rows, r->procs ? "processes" : "threads",
+			(unsigned long long)stats_ctl_total(&cut),
 			(unsigned long long)cut.wait, (double)cut.spin_ns / 1e6);
 	row(f, shown, "TOTAL", "", "", &r->totals, secs, "");
 	fflush(f);
@@ -346,6 +377,31 @@ json_t *report_thread_json(const struct thread_stats *t, bool timed)
 	common_keys(th, t, timed);
 	spin_json(th, t, false);
 	return th;
+}
+
+json_t *report_processes_json(const struct report *procs, const struct trace_opts *o)
+{
+	const struct thread_stats **rows = malloc((procs->nr_rows ? procs->nr_rows : 1) * sizeof(*rows));
+	json_t *a = json_array();
+	size_t n;
+
+	if (!rows)
+		return a;
+	n = report_rank(procs, o->sort, rows);
+	for (size_t i = 0; i < n; i++) {
+		const struct proc_sum *p = &procs->procs[rows[i] - procs->rows];
+		json_t *pr = json_object();
+
+		json_object_set_new(pr, "pid", json_integer(p->tgid));
+		json_object_set_new(pr, "comm", json_string(p->comm));
+		json_object_set_new(pr, "threads", json_integer(p->threads));
+		json_object_set_new(pr, "private_fd_table_threads", json_integer(p->private_threads));
+		common_keys(pr, rows[i], o->time_syscalls);
+		spin_json(pr, rows[i], false);
+		json_array_append_new(a, pr);
+	}
+	free(rows);
+	return a;
 }
 
 json_t *report_json(const struct report *r, const struct trace_opts *o,

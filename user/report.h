@@ -9,6 +9,8 @@
 #include "loader.h"
 #include "base/base.h"
 
+struct proc_sum;
+
 struct report {
 	pid_t pid;
 	const char *comm;
@@ -19,6 +21,10 @@ struct report {
 	struct thread_stats *rows;	/* one per thread, any order */
 	uint32_t nr_rows;
 	struct thread_stats totals;
+	/* system-wide, several processes: what was traced, for the title line */
+	const char *scope;
+	/* a row per process (procs.h): procs[i] holds row i's thread counts */
+	const struct proc_sum *procs;
 };
 
 /* Active rows in table order (--sort); out has room for r->nr_rows. */
@@ -33,4 +39,6 @@ struct json_t *report_json(const struct report *r, const struct trace_opts *o,
 			   const struct bpf_usage *bpf, double attach_ms);
 /* One object of "threads" (also each line of --ndjson). */
 struct json_t *report_thread_json(const struct thread_stats *t, bool timed);
+/* "processes": an object per row of a process report, in table order. */
+struct json_t *report_processes_json(const struct report *procs, const struct trace_opts *o);
 #endif

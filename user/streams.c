@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "streams.h"
+#include "procs.h"
 
 void iso_time(char *buf, size_t len, double wall)
 {
@@ -221,22 +222,6 @@ void streams_abort(struct streams *s)
 
 /* ---- OpenMetrics / Prometheus text exposition ---- */
 
-/* One process: the sum of its threads. */
-struct proc_sum {
-	uint32_t tgid;
-	char comm[EPB_COMM_LEN + 1];
-	bool have_leader;
-	uint32_t threads, private_threads;
-	struct thread_stats s;
-};
-
-static int by_tgid(const void *a, const void *b)
-{
-	const struct proc_sum *x = a, *y = b;
-
-	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
-}
-
 /* Label values: backslash, double quote and line feed escaped. */
 static void label(FILE *f, const char *name, const char *v, bool first)
 {
@@ -282,41 +267,6 @@ static void sample_s(FILE *f, const char *name, const struct proc_sum *p, uint64
 	fprintf(f, "%.9f\n", (double)ns / 1e9);
 }
 
-static size_t group_processes(const struct report *r, struct proc_sum *ps)
-{
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < r->nr_rows; i++) {
-		const struct thread_stats *t = &r->rows[i];
-		uint32_t tgid = t->tid ? t->tgid : (uint32_t)r->pid;	/* "(no thread)": the target's */
-		size_t j;
-
-		if (!tgid || (!t->tid && !row_shown(t)))
-			continue;
-		for (j = 0; j < n && ps[j].tgid != tgid; j++)
-			;
-		if (j == n) {
-			memset(&ps[n], 0, sizeof(ps[n]));
-			ps[n].tgid = tgid;
-			n++;
-		}
-		stats_add(&ps[j].s, t);
-		if (t->tid) {
-			ps[j].threads++;
-			ps[j].private_threads += t->private_fd_table;
-		}
-		if (t->tid && (t->tid == tgid || !ps[j].comm[0]) && !ps[j].have_leader) {
-			snprintf(ps[j].comm, sizeof(ps[j].comm), "%s", t->comm);
-			ps[j].have_leader = t->tid == tgid;
-		}
-	}
-	for (size_t j = 0; j < n; j++)
-		if (r->comm && *r->comm && ps[j].tgid == (uint32_t)r->pid)
-			snprintf(ps[j].comm, sizeof(ps[j].comm), "%s", r->comm);
-	qsort(ps, n, sizeof(*ps), by_tgid);
-	return n;
-}
-
 void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_now)
 {
 	static const char *ops[EPB_CTL_OPS] = { "add", "mod", "del" };
@@ -326,7 +276,7 @@ void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_
 
 	if (!ps)
 		return;
-	n = group_processes(r, ps);
+	n = procs_group(r, ps);
 	family(f, "epbatch_info", "gauge", "epbatch-trace version and spin-lock method (value 1)");
 	fprintf(f, "epbatch_info{");
 	label(f, "version", EPBATCH_VERSION, true);

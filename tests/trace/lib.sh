@@ -21,3 +21,13 @@ finish() { echo "$fails failed checks"; [ "$fails" = 0 ]; }
 
 # JSON assertions in python3: jq is not assumed
 pyjson() { python3 - "$@"; }
+
+# one_line DESC EXPECTED_RC CMD...: exactly one stderr line, that exit code
+one_line() {
+	d=$1 want=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	n=$(wc -l <"$T/err")
+	if [ "$rc" = "$want" ] && [ "$n" = 1 ]; then ok "$d: $(cat "$T/err")"
+	else fail "$d: rc=$rc (want $want), $n stderr lines:"; cat "$T/err"; fi
+}

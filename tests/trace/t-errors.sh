@@ -4,22 +4,12 @@
 # nothing half-written.
 . "$(dirname "$0")/lib.sh"
 
-# one_line DESC EXPECTED_RC CMD...: exactly one stderr line, that exit code
-one_line() {
-	d=$1 want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	n=$(wc -l <"$T/err")
-	if [ "$rc" = "$want" ] && [ "$n" = 1 ]; then ok "$d: $(cat "$T/err")"
-	else fail "$d: rc=$rc (want $want), $n stderr lines:"; cat "$T/err"; fi
-}
-
 one_line "no such pid" 1 $TRACE -p 999999 -d 1
 one_line "unknown flag" 2 $TRACE -p 1 --frobnicate
 one_line "unknown short flag" 2 $TRACE -p 1 -Z
 one_line "bad duration" 2 $TRACE -p 1 -d abc
 one_line "bad spin method" 2 $TRACE -p 1 --spin-method magic
-one_line "missing -p" 2 $TRACE -d 1
+one_line "-p with a list item that is not a pid" 2 $TRACE -p 1,x -d 1
 one_line "record without -o" 2 $TRACE record -- true
 one_line "record with both -p and a command" 2 $TRACE record -o "$T/x.json" -p 1 -- true
 one_line "unwritable json path" 1 $TRACE -p 1 -d 1 --json /nonexistent/dir/out.json

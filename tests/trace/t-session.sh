@@ -6,16 +6,6 @@
 # record's exit status, name and stopping, and output paths checked first.
 . "$(dirname "$0")/lib.sh"
 
-# one_line DESC EXPECTED_RC CMD...: exactly one stderr line, that exit code
-one_line() {
-	d=$1 want=$2; shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	n=$(wc -l <"$T/err")
-	if [ "$rc" = "$want" ] && [ "$n" = 1 ]; then ok "$d: $(cat "$T/err")"
-	else fail "$d: rc=$rc (want $want), $n stderr lines:"; cat "$T/err"; fi
-}
-
 # wait_file FILE: until FILE has a line (a helper printed its pid), 15 s at most
 wait_file() {
 	for i in $(seq 150); do [ -s "$1" ] && return 0; sleep 0.1; done

@@ -58,7 +58,6 @@ static void test_live_rejects(void **state)
 	(void)state;
 	assert_int_equal(live(ARGV("t", "-p", "0"), 3, &o), -1);
 	assert_int_equal(live(ARGV("t", "-p", "12x"), 3, &o), -1);
-	assert_int_equal(live(ARGV("t", "-d", "1"), 3, &o), -1);		/* no -p */
 	assert_int_equal(live(ARGV("t", "-p", "1", "-d", "-3"), 5, &o), -1);
 	assert_int_equal(live(ARGV("t", "-p", "1", "--spin-method", "x"), 5, &o), -1);
 	assert_int_equal(live(ARGV("t", "-p", "1", "--bogus"), 4, &o), -1);
@@ -88,6 +87,78 @@ static void test_record(void **state)
 	assert_int_equal(o.pid, 5);
 }
 
+/* No -p: the whole machine; -p A,B: several processes; the filters. */
+static void test_system_wide(void **state)
+{
+	struct trace_opts o;
+
+	(void)state;
+	assert_int_equal(live(ARGV("t", "-d", "1"), 3, &o), 0);
+	assert_true(o.system_wide && trace_filtered(&o));
+	assert_int_equal(o.pid, 0);
+	assert_int_equal(o.sort, SORT_CTL);	/* top's order: epoll_ctl rate, then waits, spin */
+	assert_int_equal(live(ARGV("t", "-a", "--threads", "--sort", "spin"), 5, &o), 0);
+	assert_true(o.system_wide && o.threads_view);
+	assert_int_equal(o.sort, SORT_SPIN);
+	assert_int_equal(live(ARGV("t", "-p", "12,34,56"), 3, &o), 0);
+	assert_int_equal(o.nr_pids, 3);
+	assert_int_equal(o.pid, 0);
+	assert_true(o.pids[0] == 12 && o.pids[1] == 34 && o.pids[2] == 56);
+	assert_false(o.system_wide);
+	assert_true(trace_filtered(&o));
+	/* one process stays the cheap single-tgid filter, with its per-thread order */
+	assert_int_equal(live(ARGV("t", "-p", "12"), 3, &o), 0);
+	assert_int_equal(o.pid, 12);
+	assert_false(trace_filtered(&o));
+	assert_int_equal(o.sort, SORT_AUTO);
+	assert_int_equal(live(ARGV("t", "--comm", "nginx"), 3, &o), 0);
+	assert_string_equal(o.match_comm, "nginx");
+	assert_int_equal(live(ARGV("t", "--comm", "fifteen-chars-x"), 3, &o), 0);
+	assert_int_equal(live(ARGV("t", "-p", "7", "--comm", "srv"), 5, &o), 0);
+	assert_true(o.pid == 7 && trace_filtered(&o));
+}
+
+static void test_system_wide_rejects(void **state)
+{
+	struct trace_opts o;
+
+	(void)state;
+	assert_int_equal(live(ARGV("t", "-p", "1,x"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1,,2"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1,"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", ",1"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1,1"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1,0"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "-p", "1", "-p", "2"), 5, &o), -1);
+	assert_int_equal(live(ARGV("t", "-a", "-p", "2"), 4, &o), -1);
+	assert_int_equal(live(ARGV("t", "--comm", "sixteen-chars-xx"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "--comm", ""), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "--cgroup", "/nonexistent/epbatch"), 3, &o), -1);
+	assert_int_equal(live(ARGV("t", "--cgroup", "/tmp"), 3, &o), -1);	/* not cgroup v2 */
+	assert_int_equal(live(ARGV("t", "--children"), 2, &o), -1);	/* follows -p only */
+	assert_int_equal(parse_record_args(5, ARGV("record", "-o", "x", "-p", "1,2"), &o,
+					   &(bool){ false }), -1);
+	assert_int_equal(parse_record_args(6, ARGV("record", "-o", "x", "--comm", "a", "ls"), &o,
+					   &(bool){ false }), -1);
+}
+
+/* The scope line of the tables. */
+static void test_scope(void **state)
+{
+	struct trace_opts o;
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(live(ARGV("t", "--comm", "srv"), 3, &o), 0);
+	trace_scope(&o, buf, sizeof(buf));
+	assert_string_equal(buf, "all processes, comm srv");
+	assert_int_equal(live(ARGV("t", "-p", "3,4"), 3, &o), 0);
+	trace_scope(&o, buf, sizeof(buf));
+	assert_string_equal(buf, "2 processes (3, 4)");
+	trace_scope(&o, buf, 8);	/* truncated, terminated */
+	assert_int_equal(strlen(buf), 7);
+}
+
 static void test_help(void **state)
 {
 	struct trace_opts o;
@@ -105,6 +176,9 @@ int main(void)
 		cmocka_unit_test(test_live_all_flags),
 		cmocka_unit_test(test_live_rejects),
 		cmocka_unit_test(test_record),
+		cmocka_unit_test(test_system_wide),
+		cmocka_unit_test(test_system_wide_rejects),
+		cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_help),
 	};
 

@@ -104,4 +104,16 @@ int proc_nr_tasks(pid_t pid);
  */
 int proc_check_target(pid_t pid);
 
+/*
+ * --cgroup PATH (cgroup.c): a cgroup v2 directory, absolute or below
+ * /sys/fs/cgroup; its canonical path in real, its id and its depth below the
+ * hierarchy's root (0 for the root).  -1 after one line when it is not one.
+ */
+int cgroup_resolve(const char *path, char *real, size_t real_len, uint64_t *id, uint32_t *level);
+/*
+ * Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
+ * hybrid systems); -1 when it is not (buf then holds the usual place).
+ */
+int cgroup2_mount(char *buf, size_t len);
+
 #endif

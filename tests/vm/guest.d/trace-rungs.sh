@@ -6,15 +6,8 @@
 # that churn socket()/close(), and with --stacks they record the slow path's
 # kernel stacks.  Behaviour and counts only: TCG timings mean nothing.
 BUILD=${BUILD:-build}
-TRACE=$BUILD/vm/epbatch-trace
-GEN=$BUILD/vm/ctlgen
-[ -x "$TRACE" ] && [ -x "$GEN" ] || { echo "trace-rungs: $TRACE or $GEN not built"; exit 1; }
-fails=0
-T=/tmp/trace-rungs
-mkdir -p $T
-
-# first numeric value of KEY in FILE: the totals block comes before the threads
-first() { sed -n "s/.*\"$1\": \([0-9][0-9]*\).*/\1/p" "$2" | head -n 1; }
+NAME=trace-rungs
+. tests/vm/trace-lib.sh
 # KEY inside the totals' "spin" object
 spin() { awk -v k="\"$1\":" '/"spin": \{/ { s = 1 } s && $1 == k { gsub(/,/, "", $2); print $2; exit }' "$2"; }
 
