@@ -9,6 +9,7 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The installed uapi headers predate it; the number is from the kernel's
@@ -247,6 +248,54 @@ static void cancel_wait(struct io_uring *r, struct reap *rp)
 }
 
 /*
+ * A wait that may sleep, submitted with its ops in one io_uring_enter that
+ * waits for every CQE (the ops' and the wait's) with the wait's timeout and
+ * sigmask (IORING_ENTER_EXT_ARG): a loop that sleeps costs one syscall per
+ * iteration, as it does without the shim.  A timeout is always given, so
+ * that liburing enters once and returns (with one, its get-CQE loop does
+ * not enter again after a wake-up that did not bring every CQE: the signal
+ * that woke it must end the wait with EINTR); "forever" is 2^30 s (the
+ * kernel adds the start time to it, so KTIME_MAX would wrap).  Returns 0
+ * (rp reaped; *expired: the wait's own timeout passed), or -errno when
+ * nothing was submitted.
+ */
+static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_wait *w,
+			   int *expired)
+{
+	struct __kernel_timespec kts = { .tv_sec = 1L << 30 };
+	struct io_uring_cqe *cqe;
+	struct timespec t0, t1;
+	int ret;
+
+	if (w->ts) {
+		kts.tv_sec = w->ts->tv_sec;
+		kts.tv_nsec = w->ts->tv_nsec;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	}
+	ret = io_uring_submit_and_wait_timeout(r, &cqe, rp->ctl_left + 1, &kts,
+					       (sigset_t *)w->sigmask);
+	if (ret < 0)
+		return ret;
+	reap(r, rp);
+	*expired = 0;
+	if (w->ts && !rp->have_wait) {
+		long long sec;
+		long nsec;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		sec = (long long)(t1.tv_sec - t0.tv_sec);
+		nsec = t1.tv_nsec - t0.tv_nsec;
+		if (nsec < 0) {
+			sec--;
+			nsec += 1000000000L;
+		}
+		*expired = sec > (long long)w->ts->tv_sec ||
+			   (sec == (long long)w->ts->tv_sec && nsec >= w->ts->tv_nsec);
+	}
+	return 0;
+}
+
+/*
  * The ops, and, fused, the epoll wait, in one io_uring_enter wherever the
  * wait finds events at once (a busy loop: the common case).  The wait SQE
  * follows the ctl SQEs, which run inline and in order on an instance only
@@ -274,7 +323,7 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 	struct io_uring *r;
 	struct io_uring_sqe *sqe, *last = NULL;
 	struct reap rp = { .res = res };
-	int ret, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
+	int ret, expired = 0, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
 
 	if (!u)
 		return -1;
@@ -334,7 +383,19 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 			rp.cancel_left = 1;
 		}
 	}
-	ret = settle_ring(r, &rp, poll);
+	if (w && !poll && (r->features & IORING_FEAT_EXT_ARG)) {
+		ret = submit_and_wait(r, &rp, w, &expired);
+		/* ops that completed late (or a wake-up before them) */
+		if (!ret && (rp.ctl_left || rp.cancel_left))
+			ret = settle_ring(r, &rp, 0);
+		if (!ret && !rp.have_wait) {
+			cancel_wait(r, &rp);
+			if (rp.wait_res == -ECANCELED)
+				rp.wait_res = expired ? 0 : -EINTR;
+		}
+	} else {
+		ret = settle_ring(r, &rp, poll);
+	}
 	if (ret < 0) {
 		/* Nothing was submitted: drop this ring, run the ops
 		 * synchronously and wait the ordinary way. */
@@ -344,6 +405,8 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 		return -1;
 	}
 	if (w && !rp.have_wait) {
+		/* a kernel without IORING_FEAT_EXT_ARG: the ops first, then
+		 * the wait in a second enter */
 		struct __kernel_timespec kts;
 		struct io_uring_cqe *cqe;
 
