@@ -296,22 +296,21 @@ static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_
 }
 
 /*
- * The ops, and, fused, the epoll wait, in one io_uring_enter wherever the
- * wait finds events at once (a busy loop: the common case).  The wait SQE
- * follows the ctl SQEs, which run inline and in order on an instance only
- * this thread uses, so the wait sees their effect.  The enter waits only for
- * the ctl CQEs: IORING_OP_EPOLL_WAIT completes inline when events are ready
- * and otherwise arms a poll on the epoll file, and a finite timeout or a
- * sigmask belongs to that second phase only:
+ * The ops, and, fused, the epoll wait, in one io_uring_enter.  The wait
+ * SQE follows the ctl SQEs, which run inline and in order on an instance
+ * only this thread uses, so the wait sees their effect.
+ * IORING_OP_EPOLL_WAIT completes inline when events are ready and otherwise
+ * arms a poll on the epoll file:
  *   timeout 0   a cancel of the wait goes in the same submission, after it:
  *               an armed wait is cancelled at once (0 events), a completed
- *               one is not found.  Still one syscall.  (A linked timeout, as
- *               the first version used, armed an hrtimer on every call:
- *               17% of the 0-timeout loop's time.)
- *   otherwise   the wait CQE is waited for in a second enter, with the
- *               timeout and the sigmask (IORING_ENTER_EXT_ARG), which tells
- *               a timeout (-ETIME) from a signal (-EINTR): the wait is
- *               cancelled and 0 or EINTR returned, or the events it took.
+ *               one is not found; the enter waits for the ctl CQEs and the
+ *               cancel's.  (A linked timeout, as the first version used,
+ *               armed an hrtimer on every call: 17% of the 0-timeout
+ *               loop's time.)
+ *   otherwise   submit_and_wait(): the enter also waits for the wait's CQE,
+ *               with its timeout and sigmask; without it (a timeout or a
+ *               signal) the wait is cancelled, and 0 or EINTR returned, or
+ *               the events it took.
  * w: the fused wait, or NULL.  close_at: the index of the op after which
  * (hard-linked, so only once it completed) the ring closes close_fd, or -1.
  * Returns 0, or -1 with errno when nothing was submitted.
