@@ -249,6 +249,27 @@ unsigned policy_min_batch_known(int poll)
 }
 
 /*
+ * A direct answer stands until the average reaches the size at which the
+ * backend would pay (est >= mb: avg >= mb * FIX^3 / ratio) or a probe is
+ * due: until then the waits answer it themselves (policy_wait_direct), and
+ * a loop of 2..min_batch ops per iteration pays a few instructions a wait
+ * instead of this function.  (Coalescing's share, the other reason to
+ * batch, changes only in batched iterations.)
+ */
+static void skip_until_change(struct loopstate *l, unsigned mb)
+{
+	unsigned every = l->probe_every ? l->probe_every : PROBE_EVERY;
+	unsigned long long at;
+
+	if (!l->coal)
+		return;		/* the first probe is due at once */
+	at = mb == UINT_MAX ? INT_MAX :
+	     (unsigned long long)mb * FIX * FIX * FIX / (unsigned)(l->ratio ? l->ratio : FIX * FIX);
+	l->recheck_avg = at > INT_MAX ? INT_MAX : (int)at;
+	l->recheck_left = l->recheck_set = every > l->probe + 1 ? every - l->probe - 1 : 0;
+}
+
+/*
  * At each wait of an event-loop thread (policy_wait in shim.h does the
  * common case inline): this iteration's numbers (ops: its epoll_ctl calls;
  * q->live: of them still queued after coalescing, when it batched) go into
@@ -263,6 +284,9 @@ void policy_decide(struct tq *q, unsigned ops, int poll)
 	l->poll = poll;
 	if (l->calibrating)
 		return;
+	/* direct iterations policy_wait_direct() answered without us */
+	l->probe += l->recheck_set - l->recheck_left;
+	l->recheck_set = l->recheck_left = 0;
 	if (l->batch) {
 		q->st.iters_batch++;
 		l->avg = ewma(l->avg, (int)ops * FIX);
@@ -320,6 +344,8 @@ void policy_decide(struct tq *q, unsigned ops, int poll)
 	 * empty (policy_release, after this wait's flush), not before. */
 	if (!batch && l->careful && !q->n && !sig_pending())
 		policy_release();
+	if (!batch && !l->careful && policy_min_batch_known(poll))
+		skip_until_change(l, mb);
 }
 
 /* This thread no longer batches and its queue is empty. */

@@ -243,6 +243,12 @@ struct loopstate {
 	unsigned saved;		/* ops coalescing saved in this iteration */
 	int coal;		/* their share of the ops, x256 (0: unknown) */
 	int settled;		/* the last mode reported (epbatch:mode) */
+	/* A direct iteration at or above policy_batch_from skips
+	 * policy_decide() while the average stays below recheck_avg and
+	 * recheck_left iterations remain before the next probe (set by
+	 * policy_decide when nothing else could change its answer). */
+	int recheck_avg;
+	unsigned recheck_left, recheck_set;
 };
 extern int policy_fixed;
 int policy_init(void);
@@ -326,7 +332,13 @@ static inline int policy_wait_direct(struct tq *q)
 	q->st.iters_direct++;
 	q->st.direct += ops;
 	l->avg = ewma(l->avg, (int)ops * 16);
-	return (unsigned)l->avg < policy_batch_from;
+	if (likely((unsigned)l->avg < policy_batch_from))
+		return 1;
+	if (l->avg < l->recheck_avg && l->recheck_left) {
+		l->recheck_left--;
+		return 1;
+	}
+	return 0;
 }
 
 /* At each wait of an event-loop thread (see policy.c). */

@@ -9,6 +9,8 @@
 #   - a loop that re-arms the same fd twice per iteration (2 ops, below the
 #     break-even) still gains from coalescing: one epoll_ctl per iteration;
 #   - the stats line reports the break-even and the iterations of each way;
+#   - a loop below the break-even is probed on the doubling schedule, also
+#     where its waits answer the policy without policy_decide();
 #   - a bad EPBATCH_MIN_BATCH is one line on stderr and exit status 2.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -64,6 +66,16 @@ run double-shim "-m double -n 1 -w zero" $shim EPBATCH_MIN_BATCH=64
 [ $((ctl * 10)) -le $((base_ctl * 6)) ] ||
 	bad "2 MODs of one fd per iteration: $ctl epoll_ctl, baseline $base_ctl (want them coalesced: about half)"
 [ "$ur" -le 10 ] || bad "2 MODs of one fd per iteration: $ur io_uring_enter, want (almost) none below the break-even"
+
+# 4 ops per iteration, below the break-even, nothing to coalesce: direct,
+# but for the probes, whose spacing doubles while they find nothing (a
+# probe at once, then after 64, 128, 256, 512 and 1024 direct iterations:
+# 6 in 3000).  The waits answer most iterations without policy_decide();
+# the iterations they answer still count towards the next probe.
+env $shim EPBATCH_MIN_BATCH=8 EPBATCH_STATS=1 "$LOOP" -n 4 -w block -i 3000 >/dev/null 2>"$tmp/probe.stats" ||
+	bad "probe loop failed: $(cat "$tmp/probe.stats")"
+[ "$(stat iters_batch "$tmp/probe.stats")" = 6 ] && [ "$(stat iters_direct "$tmp/probe.stats")" = 2994 ] ||
+	bad "4 ops per iteration below the break-even: want 6 probe iterations and 2994 direct, got: $(cat "$tmp/probe.stats")"
 
 if env EPBATCH_MIN_BATCH=lots LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/err"; then
 	bad "EPBATCH_MIN_BATCH=lots was accepted"
