@@ -28,14 +28,6 @@ rm -rf $OUT
 smp=$(grep -c '^processor' /proc/cpuinfo)
 # shellcheck disable=SC2086
 MODE=${VMTEST_UNSHARE_MODE:-churn}
-# shellcheck disable=SC2086
-if ! $TRACE run --variants baseline,unshare --mode $MODE --threads 2 \
-	${VMTEST_UNSHARE_ARGS:---repeat 1 --duration 4} -o $OUT >$OUT.log 2>&1; then
-	tr '\r' '\n' <$OUT.log | tail -n 20
-	echo "FAIL: epbatch-trace run failed"
-	exit 1
-fi
-
 # KEY inside the first object named BLOCK of FILE (the totals come first).
 val() {
 	awk -v b="\"$2\": \\{" -v k="\"$3\":" '
@@ -48,35 +40,51 @@ threads() {
 	     END { printf "%d/%d", p, n }' "$1"
 }
 
-fails=0
-echo "smp $smp, $(uname -r), mode $MODE, 2 worker threads, fentry"
-printf '%-9s %9s %9s %11s %13s %15s %13s %15s %8s\n' variant requests fd_closes \
-	slowpath slowpath/req file_lock_ns/req file_lock/req spin_ns_total private
-for v in baseline unshare; do
-	req=0 cnt=0 fcnt=0 fns=0 ns=0 fds=0
-	for f in "$OUT"/runs/"$v"-*.json; do
-		case $f in *.server.json | *.load.json) continue ;; esac
-		m=$(sed -n 's/.*"spin_method": "\([a-z]*\)".*/\1/p' "$f" | head -n 1)
-		[ "$m" = fentry ] || { echo "FAIL $v: spin_method '$m', want fentry"; fails=$((fails + 1)); }
-		r=$(val "$f" load requests); r=${r%%.*}
-		req=$((req + ${r:-0}))
-		cnt=$((cnt + $(val "$f" spin count)))
-		ns=$((ns + $(val "$f" spin ns)))
-		fcnt=$((fcnt + $(val "$f" spin files_lock_count)))
-		fns=$((fns + $(val "$f" spin files_lock_ns)))
-		fds=$((fds + $(val "$f" totals close)))
-		priv=$(threads "$f")
+# Contention on file_lock is a race that TCG's scheduling of the two vCPUs
+# may not show in one run (109 slow-path entries, none on file_lock, once in
+# CI): a baseline run without any is measured again, up to 3 runs in all.
+for attempt in 1 2 3; do
+	rm -rf $OUT
+	# shellcheck disable=SC2086
+	if ! $TRACE run --variants baseline,unshare --mode $MODE --threads 2 \
+		${VMTEST_UNSHARE_ARGS:---repeat 1 --duration 4} -o $OUT >$OUT.log 2>&1; then
+		tr '\r' '\n' <$OUT.log | tail -n 20
+		echo "FAIL: epbatch-trace run failed"
+		exit 1
+	fi
+	fails=0
+	echo "smp $smp, $(uname -r), mode $MODE, 2 worker threads, fentry"
+	printf '%-9s %9s %9s %11s %13s %15s %13s %15s %8s\n' variant requests fd_closes \
+		slowpath slowpath/req file_lock_ns/req file_lock/req spin_ns_total private
+	for v in baseline unshare; do
+		req=0 cnt=0 fcnt=0 fns=0 ns=0 fds=0
+		for f in "$OUT"/runs/"$v"-*.json; do
+			case $f in *.server.json | *.load.json) continue ;; esac
+			m=$(sed -n 's/.*"spin_method": "\([a-z]*\)".*/\1/p' "$f" | head -n 1)
+			[ "$m" = fentry ] || { echo "FAIL $v: spin_method '$m', want fentry"; fails=$((fails + 1)); }
+			r=$(val "$f" load requests); r=${r%%.*}
+			req=$((req + ${r:-0}))
+			cnt=$((cnt + $(val "$f" spin count)))
+			ns=$((ns + $(val "$f" spin ns)))
+			fcnt=$((fcnt + $(val "$f" spin files_lock_count)))
+			fns=$((fns + $(val "$f" spin files_lock_ns)))
+			fds=$((fds + $(val "$f" totals close)))
+			priv=$(threads "$f")
+		done
+		[ "$req" -gt 0 ] || { echo "FAIL $v: no requests"; fails=$((fails + 1)); req=1; }
+		eval "${v}_fcnt=$fcnt ${v}_fns=$fns ${v}_priv=$priv"
+		printf '%-9s %9d %9d %11d %13.3f %15.0f %13.3f %15d %8s\n' $v $req $fds $cnt \
+			"$(echo "$cnt $req" | awk '{print $1 / $2}')" "$(echo "$fns $req" | awk '{print $1 / $2}')" \
+			"$(echo "$fcnt $req" | awk '{print $1 / $2}')" $ns "$priv"
 	done
-	[ "$req" -gt 0 ] || { echo "FAIL $v: no requests"; fails=$((fails + 1)); req=1; }
-	eval "${v}_fcnt=$fcnt ${v}_fns=$fns ${v}_priv=$priv"
-	printf '%-9s %9d %9d %11d %13.3f %15.0f %13.3f %15d %8s\n' $v $req $fds $cnt \
-		"$(echo "$cnt $req" | awk '{print $1 / $2}')" "$(echo "$fns $req" | awk '{print $1 / $2}')" \
-		"$(echo "$fcnt $req" | awk '{print $1 / $2}')" $ns "$priv"
-done
-echo "(fd_closes: close() calls seen by the tracer; slowpath: entries into the qspinlock"
-echo " slow path, all locks; file_lock: those on the process's files_struct->file_lock)"
+	echo "(fd_closes: close() calls seen by the tracer; slowpath: entries into the qspinlock"
+	echo " slow path, all locks; file_lock: those on the process's files_struct->file_lock)"
 
-sh scripts/manycore.sh --table $OUT
+	sh scripts/manycore.sh --table $OUT
+	# shellcheck disable=SC2154  # set by eval above
+	[ "$MODE" = churn ] && [ "$baseline_fcnt" = 0 ] && [ $attempt -lt 3 ] || break
+	echo "unshare-run: no file_lock contention in the baseline (run $attempt of 3): measuring again"
+done
 if [ "$MODE" != churn ]; then
 	echo "unshare-run: mode $MODE: nothing asserted"
 	exit 0
@@ -94,4 +102,4 @@ fi
 	case $unshare_priv in 0/*) echo "FAIL: unshare threads without a private table: $unshare_priv"; fails=$((fails + 1)) ;; esac
 }
 echo "unshare-run: $fails failures"
-[ $fails = 0 ]
+[ "$fails" = 0 ]
