@@ -83,41 +83,32 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return shim_ctl(epfd, op, fd, ev);
 }
 
-/* Any wait but the common one below: wait_owner() decides. */
+/* The first wait of a process whose shim is not set up yet, or any wait
+ * but the common one below. */
 static __attribute__((noinline)) int
 wait_slow(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	  const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	struct tq *q;
-
 	shim_init();
-	q = wait_owner(epfd, wait_is_poll(ms, ts, kind));
-	if (unlikely(!q))
-		return shim_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	if (unlikely(q->n || sig_pending()))
-		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
-	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return shim_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
-/* The common wait below, at an iteration whose policy must be decided
- * (its ops are counted). */
+/* The common wait below, at an iteration whose policy must be decided: a
+ * batched one, or a direct one policy_wait_direct() could not answer. */
 static __attribute__((noinline)) int
 wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	    const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	struct tq *q = thr.q;
-
-	policy_decide(q, 0, wait_is_poll(ms, ts, kind));
-	if (q->n || sig_pending())
-		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
-	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	policy_decide(thr.q, wait_is_poll(ms, ts, kind));
+	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /*
  * The common wait, inlined into each wrapper with its kind constant: a loop
  * thread that goes the direct way waits again on the instance it owns
- * (wait_owner's thr.owned), its iteration stays direct (policy_wait_direct)
- * and nothing is queued: the libc call itself.  The tests read thread
+ * (thr.owned, set by shim_wait), its iteration stays direct (policy_wait_direct)
+ * and nothing is queued: the libc call itself.  A batched iteration on it
+ * goes to wait_decide.  The tests read thread
  * locals and the fd's slot only, so anything else is a jump with the
  * arguments as they came.
  */
@@ -128,11 +119,11 @@ wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
 
-	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire) ||
-		     (thr.crit | thr.lp.batch) || !q || (unsigned)epfd >= (unsigned)t->size ||
+	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire) || thr.crit ||
+		     !q || (unsigned)epfd >= (unsigned)t->size ||
 		     atomic_load_explicit(&t->slot[epfd], memory_order_acquire) != thr.owned))
 		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	if (unlikely(!policy_wait_direct(q)))
+	if (unlikely(thr.lp.batch) || unlikely(!policy_wait_direct(q)))
 		return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	if (unlikely(q->n || sig_pending()))
 		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);

@@ -275,10 +275,10 @@ static void skip_until_change(struct loopstate *l, unsigned mb)
  * q->live: of them still queued after coalescing, when it batched) go into
  * the averages, and the next iteration's way is chosen.
  */
-void policy_decide(struct tq *q, unsigned ops, int poll)
+void policy_decide(struct tq *q, int poll)
 {
 	struct loopstate *l = &thr.lp;
-	unsigned est, mb;
+	unsigned est, mb, ops = 0;	/* a direct iteration's: counted already */
 	int batch;
 
 	l->poll = poll;
@@ -288,6 +288,8 @@ void policy_decide(struct tq *q, unsigned ops, int poll)
 	l->probe += l->recheck_set - l->recheck_left;
 	l->recheck_set = l->recheck_left = 0;
 	if (l->batch) {
+		ops = l->ops;
+		l->ops = 0;
 		q->st.iters_batch++;
 		l->avg = ewma(l->avg, (int)ops * FIX);
 		/* ratio: of the ops, those the wait would carry (live, after

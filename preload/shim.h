@@ -261,7 +261,7 @@ extern unsigned policy_batch_from;
  * epoll_ctl takes the careful way (ctl.c). */
 extern _Atomic int ctl_careful;
 #define CAREFUL_FORKED (1 << 24)	/* direct: batch once the average reaches it */
-void policy_decide(struct tq *q, unsigned ops, int poll);
+void policy_decide(struct tq *q, int poll);
 void policy_thread_exit(void);
 void policy_release(void);
 
@@ -344,17 +344,9 @@ static inline int policy_wait_direct(struct tq *q)
 /* At each wait of an event-loop thread (see policy.c). */
 static inline void policy_wait(struct tq *q, int poll)
 {
-	struct loopstate *l = &thr.lp;
-	unsigned ops = 0;	/* a direct iteration's are counted already */
-
-	if (likely(!l->batch)) {
-		if (likely(policy_wait_direct(q)))
-			return;
-	} else {
-		ops = l->ops;
-		l->ops = 0;
-	}
-	policy_decide(q, ops, poll);
+	if (likely(!thr.lp.batch) && likely(policy_wait_direct(q)))
+		return;
+	policy_decide(q, poll);
 }
 
 /* ---- flush.c ---- */
@@ -493,36 +485,6 @@ static inline int wait_is_poll(int ms, const struct timespec *ts, enum epbatch_w
 static inline int sig_pending(void)
 {
 	return atomic_load_explicit(&thr.nsig, memory_order_relaxed) != 0;
-}
-
-/*
- * The thread's queue for a wait on epfd by its owner, a loop thread that has
- * waited before, with policy_wait() done; NULL when shim_wait() must decide
- * (first wait, another waiter, not an epoll fd the mirror knows, inside the
- * shim).  With q->n == 0 and no handler op pending, the wait is the plain
- * libc call (under in_wait: see plain_wait).
- */
-static inline struct tq *wait_owner(int epfd, int poll)
-{
-	struct fdtab *t = thr.tab;
-	struct tq *q = thr.q;
-	uint64_t e;
-
-	if (unlikely(thr.crit || !q || (unsigned)epfd >= (unsigned)t->size))
-		return NULL;
-	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
-	/* thr.owned: the instance this thread last found itself the waiter
-	 * of.  If another thread has made it shared since, that thread
-	 * flushed this queue then, and deferral re-checks under the lock. */
-	if (unlikely(e != thr.owned)) {
-		if (s_kind(e) != K_EPOLL ||
-		    atomic_load_explicit(&epi_get(s_id(e))->waiter, memory_order_relaxed) !=
-			    my_tid())
-			return NULL;
-		thr.owned = e;
-	}
-	policy_wait(q, poll);
-	return q;
 }
 
 /*

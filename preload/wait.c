@@ -143,7 +143,7 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 	return rc;
 }
 
-/* Any wait that wait_owner() (shim.h) did not take. */
+/* Any wait but the wrappers' common one (wait_common in interpose.c). */
 int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
@@ -167,6 +167,12 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	q = thr.q;
 	if (unlikely(!q))
 		return plain_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	/* thr.owned: the instance this thread last found itself the waiter
+	 * of, the wrappers' test for their common way.  If another thread
+	 * makes it shared later, that thread flushes this queue then, and
+	 * deferral re-checks under the lock. */
+	if (atomic_load_explicit(&ep->waiter, memory_order_relaxed) == my_tid())
+		thr.owned = e;
 	policy_wait(q, wait_is_poll(ms, ts, kind));
 	return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
