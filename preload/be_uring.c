@@ -322,28 +322,15 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 	struct io_uring *r;
 	struct io_uring_sqe *sqe, *last = NULL;
 	struct reap rp = { .res = res };
-	int ret, expired = 0, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
+	int ret, expired = 0, linking, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
 
 	if (!u)
 		return -1;
 	r = &u->ring;
-	if (likely(!ordered && close_at < 0)) {
-		/* the common batch: no links to set, no close to place */
-		for (unsigned i = 0; i < n; i++) {
-			res[i] = 0;
-			if (unlikely(!ops[i].op))
-				continue;
-			sqe = io_uring_get_sqe(r);
-			io_uring_prep_epoll_ctl(sqe, ops[i].epfd, ops[i].fd, ops[i].op,
-						(struct epoll_event *)&ops[i].ev);
-			sqe->user_data = i;
-			rp.ctl_left++;
-		}
-		n = 0;	/* done: skip the general loop */
-	}
+	linking = ordered || close_at >= 0;	/* loop-invariant: the common batch skips it */
 	for (unsigned i = 0; i < n; i++) {
 		res[i] = 0;
-		if (!ops[i].op)
+		if (unlikely(!ops[i].op))
 			continue;
 		/* the kernel copies the event when it prepares the op, inside
 		 * this submission: ops[] outlives that */
@@ -351,11 +338,13 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 		io_uring_prep_epoll_ctl(sqe, ops[i].epfd, ops[i].fd, ops[i].op,
 					(struct epoll_event *)&ops[i].ev);
 		sqe->user_data = i;
+		rp.ctl_left++;
+		if (likely(!linking))
+			continue;
 		/* a DEL and a later ADD of one fd must run in order */
 		if (ordered && last)
 			last->flags |= IOSQE_IO_HARDLINK;
 		last = sqe;
-		rp.ctl_left++;
 		if ((int)i == close_at) {
 			/* the fd's last op, then its close (even if the op
 			 * failed: close(2) does not depend on it either) */

@@ -57,7 +57,8 @@ void shim_close_span(unsigned first, unsigned last)
  *     io_uring_enter, the close hard-linked behind fd's op, instead of a
  *     flush syscall and then close(2).
  */
-static __attribute__((noinline)) int close_queued(int fd, int *rc);
+static __attribute__((noinline)) int close_queued(int fd, _Atomic uint64_t *s, uint64_t v,
+						  int *rc);
 
 int shim_close(int fd, int *rc)
 {
@@ -68,15 +69,13 @@ int shim_close(int fd, int *rc)
 		return 0;
 	v = atomic_load_explicit(&t->slot[fd], memory_order_acquire);
 	if (unlikely(v & S_Q))
-		return close_queued(fd, rc);
+		return close_queued(fd, &t->slot[fd], v, rc);
 	return 0;
 }
 
-/* shim_close() of an fd with an op queued (S_Q). */
-static int close_queued(int fd, int *rc)
+/* shim_close() of an fd with an op queued (S_Q; s: its slot, v: its value). */
+static int close_queued(int fd, _Atomic uint64_t *s, uint64_t v, int *rc)
 {
-	_Atomic uint64_t *s = slot_ptr(thr.tab, fd);
-	uint64_t v = s ? atomic_load(s) : 0;
 	struct tq *q = thr.q;
 	struct be_report rep = { 0, 0, 0 };
 	int res[QCAP], live = -1, cres;
