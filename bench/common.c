@@ -14,16 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The base layer's error line (user/base/err.c), with the newline added. */
 void bench_die(const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	base_verr(fmt, ap, true);
 	va_end(ap);
-	/* One write so the line cannot interleave with another thread's. */
-	fprintf(stderr, "%s: %s\n", bench_prog, msg);
 	exit(2);
 }
 

@@ -22,45 +22,55 @@ static long raw_close(int fd)
 	return syscall(SYS_close, fd);
 }
 
-/* Send fd over a unix socket and keep it there (in flight). */
-static void send_fd(int sock, int fd)
-{
-	char byte = 'x';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+/* A one-byte message over a unix socket with room for one fd (SCM_RIGHTS). */
+struct fd_msg {
+	char byte;
+	struct iovec iov;
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
+	struct msghdr mh;
+};
 
-	memset(&u, 0, sizeof(u));
-	cm = CMSG_FIRSTHDR(&mh);
+static struct msghdr *fd_msg_init(struct fd_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->byte = 'x';
+	m->iov.iov_base = &m->byte;
+	m->iov.iov_len = 1;
+	m->mh.msg_iov = &m->iov;
+	m->mh.msg_iovlen = 1;
+	m->mh.msg_control = m->u.buf;
+	m->mh.msg_controllen = sizeof(m->u.buf);
+	return &m->mh;
+}
+
+/* Send fd over a unix socket and keep it there (in flight). */
+static void send_fd(int sock, int fd)
+{
+	struct fd_msg m;
+	struct msghdr *mh = fd_msg_init(&m);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(sock, &mh, 0) != 1)
+	if (sendmsg(sock, mh, 0) != 1)
 		t_die("sendmsg");
 }
 
 static int recv_fd(int sock)
 {
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct fd_msg m;
+	struct msghdr *mh = fd_msg_init(&m);
 	struct cmsghdr *cm;
 	int fd;
 
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+	if (recvmsg(sock, mh, MSG_CMSG_CLOEXEC) != 1)
 		t_die("recvmsg");
-	cm = CMSG_FIRSTHDR(&mh);
+	cm = CMSG_FIRSTHDR(mh);
 	if (!cm || cm->cmsg_type != SCM_RIGHTS)
 		t_die("recvmsg: no fd");
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
@@ -82,9 +92,7 @@ int main(void)
 	s = t_eventfd(1);
 	CTL(ep, EPOLL_CTL_ADD, s, EPOLLIN, 1);
 	WAIT(ep, 8, 0);
-	d = dup(s);
-	if (d < 0)
-		t_die("dup");
+	d = t_dup(s);
 	CTL(ep, EPOLL_CTL_DEL, s, 0, 0);
 	T(raw_close(s));
 	WAIT(ep, 8, 0);
@@ -102,9 +110,7 @@ int main(void)
 
 	t_log("## ADD+MOD then DEL, syscall(SYS_close) with a dup, all in one iteration");
 	s = t_eventfd(1);
-	d = dup(s);
-	if (d < 0)
-		t_die("dup");
+	d = t_dup(s);
 	CTL(ep, EPOLL_CTL_ADD, s, EPOLLIN, 3);
 	CTL(ep, EPOLL_CTL_MOD, s, EPOLLIN | EPOLLOUT, 4);
 	WAIT(ep, 8, 0);
@@ -119,9 +125,7 @@ int main(void)
 	s = t_eventfd(1);
 	CTL(ep, EPOLL_CTL_ADD, s, EPOLLIN, 6);
 	WAIT(ep, 8, 0);
-	d = dup(s);
-	if (d < 0)
-		t_die("dup");
+	d = t_dup(s);
 	CTL(ep, EPOLL_CTL_MOD, s, EPOLLIN | EPOLLOUT, 7);
 	T(raw_close(s));
 	t_log("the registration survives the close (the file is open), with the MOD's events");
@@ -189,9 +193,7 @@ int main(void)
 
 		for (int i = 0; i < 32; i++) {
 			fds[i] = t_eventfd(1);
-			dups[i] = dup(fds[i]);
-			if (dups[i] < 0)
-				t_die("dup");
+			dups[i] = t_dup(fds[i]);
 			t_ctl_quiet(ep2, EPOLL_CTL_ADD, fds[i], EPOLLIN, 100 + (uint64_t)i);
 		}
 		WAIT(ep2, 64, 0);

@@ -14,15 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int xdup(int fd)
-{
-	int d = dup(fd);
-
-	if (d < 0)
-		t_die("dup");
-	return d;
-}
-
 int main(void)
 {
 	int ep = t_epoll(), epd;
@@ -35,7 +26,7 @@ int main(void)
 	a = t_eventfd(1);
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 1);
 	WAIT(ep, 8, 0);
-	d = xdup(a);
+	d = t_dup(a);
 	CTL(ep, EPOLL_CTL_DEL, a, 0, 0);
 	T(syscall(SYS_close_range, a, a, 0));
 	WAIT(ep, 8, 0);
@@ -45,8 +36,8 @@ int main(void)
 	a = t_eventfd(1);
 	b = t_eventfd(1);
 	c = t_eventfd(0);
-	d = xdup(a);
-	e = xdup(b);
+	d = t_dup(a);
+	e = t_dup(b);
 	t_log("a, b, c consecutive: %s", b == a + 1 && c == a + 2 ? "yes" : "no");
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 2);
 	CTL(ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLOUT, 3);
@@ -73,7 +64,7 @@ int main(void)
 	b = t_eventfd(1);
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 7);
 	WAIT(ep, 8, 0);
-	d = xdup(a);
+	d = t_dup(a);
 	CTL(ep, EPOLL_CTL_DEL, a, 0, 0);
 	T(syscall(SYS_dup3, b, a, 0) == a);
 	WAIT(ep, 8, 0);
@@ -105,7 +96,7 @@ int main(void)
 	b = t_eventfd(0);
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 12);
 	WAIT(ep, 8, 0);
-	d = xdup(a);
+	d = t_dup(a);
 	CTL(ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLOUT, 13);
 	T(syscall(SYS_dup2, b, a) == a);
 	WAIT(ep, 8, 0);
@@ -116,7 +107,7 @@ int main(void)
 
 	t_log("## ADD queued on an epoll fd, then syscall(SYS_close) of it; a dup of it waits");
 	a = t_eventfd(1);
-	epd = xdup(ep);
+	epd = t_dup(ep);
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 14);
 	T(syscall(SYS_close, ep));
 	WAIT(epd, 8, 0);

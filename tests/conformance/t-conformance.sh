@@ -23,27 +23,14 @@
 #   tests/conformance/t-conformance.sh [PATTERN]   PATTERN filters scenario names (grep -E)
 set -u
 
-# Native runs must be native, and the shim runs with its defaults except the
-# backend: EPBATCH_STATS would add output, EPBATCH_UNSHARE changes fd-table
-# sharing between threads on purpose (documented as not transparent).
-unset LD_PRELOAD EPBATCH_BACKEND EPBATCH_STATS EPBATCH_UNSHARE
-
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root" || exit 1
-abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
-BUILD=$(abs "${BUILD:-build}")
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+tap_setup "sync uring uring+batch" "kmod kmod+batch"
 CONF_DIR=$(abs "${CONF_DIR:-$BUILD/conformance}")
-SHIM=$(abs "${SHIM:-$BUILD/libepbatch.so}")
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-20}
 pattern=${1:-.}
-if [ -z "${BACKENDS:-}" ]; then
-	BACKENDS="sync uring uring+batch"
-	[ -e /dev/epoll_batch ] && BACKENDS="$BACKENDS kmod kmod+batch"
-fi
 [ "$BACKENDS" = none ] && BACKENDS=""
 
-# shellcheck source=tests/lib/tap.sh
-. "$root/tests/lib/tap.sh"
 tap_workdir conformance
 out=$work
 

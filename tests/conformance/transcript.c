@@ -240,6 +240,15 @@ int t_epoll(void)
 	return fd;
 }
 
+int t_dup(int fd)
+{
+	int d = dup(fd);
+
+	if (d < 0)
+		t_die("dup");
+	return d;
+}
+
 void t_pipe(int fds[2])
 {
 	if (pipe2(fds, O_NONBLOCK) < 0)

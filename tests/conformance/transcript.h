@@ -71,6 +71,7 @@ void t_die(const char *what) __attribute__((noreturn));
 /* Setup helpers that never fail silently. */
 int t_eventfd(unsigned int initval);	/* initval > 0: readable at once */
 int t_epoll(void);
+int t_dup(int fd);
 void t_pipe(int fds[2]);
 void t_eventfd_set(int efd, int readable);	/* make an eventfd (un)readable */
 

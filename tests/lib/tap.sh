@@ -3,11 +3,34 @@
 # Sourced by the test scripts that print a line per check and close with
 # "N passed, N failed" (tests/conformance/t-conformance.sh, tests/libs/t-libs.sh).
 # Plain POSIX sh: the conformance suite also runs in the guest's busybox.
+#   tap_setup DEFAULT KMOD  the common start: native runs are native, cd to
+#                      the repo root ($root; the script is tests/DIR/NAME.sh),
+#                      BUILD and SHIM absolute, BACKENDS defaults to DEFAULT
+#                      plus KMOD when /dev/epoll_batch exists
+#   abs PATH           PATH made absolute from $root
 #   tap_workdir NAME   a work directory in $work: KEEP=DIR keeps one,
 #                      else a temporary one removed at exit
 #   ok TEXT            a passed check
 #   notok NAME REASON  a failed one; NAME goes into the closing list
 #   tap_end            the closing lines; exit status 1 on any failure
+
+tap_setup() {
+	# Native runs must be native, and the shim runs with its defaults except
+	# the backend: EPBATCH_STATS would add output, EPBATCH_UNSHARE changes
+	# fd-table sharing between threads on purpose (documented as not
+	# transparent).
+	unset LD_PRELOAD EPBATCH_BACKEND EPBATCH_STATS EPBATCH_UNSHARE
+	root=$(cd "$(dirname "$0")/../.." && pwd)
+	cd "$root" || exit 1
+	BUILD=$(abs "${BUILD:-build}")
+	SHIM=$(abs "${SHIM:-$BUILD/libepbatch.so}")
+	if [ -z "${BACKENDS:-}" ]; then
+		BACKENDS=$1
+		[ -e /dev/epoll_batch ] && BACKENDS="$BACKENDS $2"
+	fi
+}
+
+abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
 
 tap_workdir() {
 	if [ -n "${KEEP:-}" ]; then

@@ -19,19 +19,12 @@
 #   KEEP=DIR keeps every output.
 #   tests/libs/t-libs.sh [PATTERN]   PATTERN filters the program names (grep -E)
 set -u
-unset LD_PRELOAD EPBATCH_BACKEND EPBATCH_STATS EPBATCH_UNSHARE
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root" || exit 1
-abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
-BUILD=$(abs "${BUILD:-build}")
-SHIM=$(abs "${SHIM:-$BUILD/libepbatch.so}")
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+tap_setup "sync uring" "kmod"
 LIBS_TIMEOUT=${LIBS_TIMEOUT:-60}
 pattern=${1:-.}
-if [ -z "${BACKENDS:-}" ]; then
-	BACKENDS="sync uring"
-	[ -e /dev/epoll_batch ] && BACKENDS="$BACKENDS kmod"
-fi
 
 # name|binary|arguments
 progs=""
@@ -55,8 +48,6 @@ if [ ! -f "$SHIM" ]; then
 	exit 1
 fi
 
-# shellcheck source=tests/lib/tap.sh
-. "$(dirname "$0")/../lib/tap.sh"
 tap_workdir libs
 tmp=$work
 

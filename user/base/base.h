@@ -9,6 +9,7 @@
 #ifndef EPBATCH_BASE_H
 #define EPBATCH_BASE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,10 @@
 extern const char *base_prog;
 /* One line on stderr: "PROG: message" (the message ends with \n). */
 void base_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* base_err with a va_list; NEWLINE ends the line for a message without one
+ * (bench_die's).  One write, so the line cannot interleave with another
+ * thread's. */
+void base_verr(const char *fmt, va_list ap, bool newline) __attribute__((format(printf, 1, 0)));
 
 /* ---- cli.c ---- */
 /*

@@ -6,13 +6,19 @@
 
 const char *base_prog = PROG;
 
-void base_err(const char *fmt, ...)
+void base_verr(const char *fmt, va_list ap, bool newline)
 {
 	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s: %s%s", base_prog, msg, newline ? "\n" : "");
+}
+
+void base_err(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	base_verr(fmt, ap, false);
 	va_end(ap);
-	fprintf(stderr, "%s: %s", base_prog, msg);
 }
