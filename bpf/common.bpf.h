@@ -163,9 +163,9 @@ struct {
 	__type(value, struct epb_spin_stack);
 } spin_stack SEC(".maps");
 
-static __always_inline int epb_spin_enter(const void *lock)
+/* traced: epb_traced() of the current process, asked once by the rung's entry */
+static __always_inline int epb_spin_enter(const void *lock, bool traced)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct epb_spin_stack *s;
 	__u32 zero = 0, d;
 
@@ -176,8 +176,8 @@ static __always_inline int epb_spin_enter(const void *lock)
 	s->depth = d + 1;
 	if (d >= EPB_SPIN_NEST)
 		return 0;
-	s->f[d].traced = epb_traced(id >> 32);
-	s->f[d].files = s->f[d].traced && epb_is_files_lock(lock);
+	s->f[d].traced = traced;
+	s->f[d].files = traced && epb_is_files_lock(lock);
 	s->f[d].ts = bpf_ktime_get_ns();
 	return 0;
 }
