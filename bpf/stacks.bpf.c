@@ -124,9 +124,12 @@ int stacks_ctl(struct trace_event_raw_sys_enter *ctx)
 	struct pt_regs *regs;
 	__u64 *cnt, one = 1;
 
-	if (!epb_traced(tgid))
+	/* one process: a compare first; the filters: only on a drawn call */
+	if (cfg.tgid && !epb_traced(tgid))
 		return 0;
 	if (stack_period > 1 && bpf_get_prandom_u32() % stack_period)
+		return 0;
+	if (!cfg.tgid && !epb_traced(tgid))
 		return 0;
 	switch (ctx->args[1]) {
 	case EPOLL_CTL_ADD: k.op = EPB_CTL_ADD; break;
