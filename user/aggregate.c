@@ -102,6 +102,8 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 		s->spin_hist[i] += t->spin_hist[i];
 }
 
+const char *const ctl_op_names[EPB_CTL_OPS] = { "add", "mod", "del" };
+
 uint64_t stats_ctl_total(const struct thread_stats *t)
 {
 	return t->ctl[EPB_CTL_ADD] + t->ctl[EPB_CTL_MOD] + t->ctl[EPB_CTL_DEL];

@@ -289,7 +289,6 @@ static void counter_series(FILE *f, const char *name, const char *help, const st
 
 void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_now)
 {
-	static const char *ops[EPB_CTL_OPS] = { "add", "mod", "del" };
 	struct proc_sum *ps = calloc(r->nr_rows ? r->nr_rows : 1, sizeof(*ps));
 	size_t n;
 	char name[96];
@@ -318,11 +317,11 @@ void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_
 	family(f, "epbatch_epoll_ctl_total", "counter", "epoll_ctl calls by op, failed ones included");
 	for (size_t i = 0; i < n; i++)
 		for (int op = 0; op < EPB_CTL_OPS; op++)
-			sample_u(f, "epbatch_epoll_ctl_total", &ps[i], ops[op], ps[i].s.ctl[op]);
+			sample_u(f, "epbatch_epoll_ctl_total", &ps[i], ctl_op_names[op], ps[i].s.ctl[op]);
 	family(f, "epbatch_epoll_ctl_errors_total", "counter", "epoll_ctl calls that failed, by op");
 	for (size_t i = 0; i < n; i++)
 		for (int op = 0; op < EPB_CTL_OPS; op++)
-			sample_u(f, "epbatch_epoll_ctl_errors_total", &ps[i], ops[op], ps[i].s.ctl_err[op]);
+			sample_u(f, "epbatch_epoll_ctl_errors_total", &ps[i], ctl_op_names[op], ps[i].s.ctl_err[op]);
 #define EPB_OM(f_, grp, key, help)							\
 	flat_name(name, sizeof(name), "epbatch_", grp, key, "_total");			\
 	counter_series(f, name, help, ps, n, STAT_OFF(f_), false);
