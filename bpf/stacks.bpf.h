@@ -83,11 +83,11 @@ static __always_inline void epb_stack_spin(void *ctx, __u32 tgid)
  */
 static __always_inline int epb_spin_entry(void *ctx, const void *lock)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	bool traced = epb_traced(tgid);
+	__u64 id = bpf_get_current_pid_tgid();
+	bool traced = epb_current_traced(id);
 
 	if (cfg.stacks && traced)
-		epb_stack_spin(ctx, tgid);
+		epb_stack_spin(ctx, id >> 32);
 	return epb_spin_enter(lock, traced);
 }
 
