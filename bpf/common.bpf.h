@@ -116,6 +116,47 @@ static __always_inline struct epb_thread *epb_lookup_or_unattributed(__u32 tid)
 	return t ? t : bpf_map_lookup_elem(&threads, &zero);
 }
 
+/*
+ * Is the current thread (id: bpf_get_current_pid_tgid()) traced?  For the
+ * probes outside the syscall path (spin rungs, sampler, USDT, --stacks).
+ * One process: epb_traced(), a compare.  With filters, the answer
+ * thread_get() keeps in tid_slot is used (a record or EPB_SLOT_DROPPED:
+ * traced; EPB_SLOT_FILTERED: not), so the filters run only for a thread no
+ * syscall probe has seen yet, as on the syscall path.
+ */
+static __always_inline bool epb_current_traced(__u64 id)
+{
+	__u32 tid = (__u32)id, *slot;
+
+	if (cfg.tgid || !cfg.filter)
+		return epb_traced(id >> 32);
+	slot = bpf_map_lookup_elem(&tid_slot, &tid);
+	if (slot && *slot)
+		return *slot != EPB_SLOT_FILTERED;
+	return epb_filtered(id >> 32);
+}
+
+/*
+ * The current thread's record, slot 0 when it has none, NULL when it is not
+ * traced: epb_current_traced() and epb_lookup_or_unattributed() with one
+ * tid_slot lookup.
+ */
+static __always_inline struct epb_thread *epb_current_record(__u64 id)
+{
+	__u32 tid = (__u32)id, zero = EPB_SLOT_UNATTRIBUTED, idx, *slot;
+	struct epb_thread *t = NULL;
+
+	if (cfg.tgid || !cfg.filter)
+		return epb_traced(id >> 32) ? epb_lookup_or_unattributed(tid) : NULL;
+	slot = bpf_map_lookup_elem(&tid_slot, &tid);
+	idx = slot ? *slot : 0;
+	if (idx == EPB_SLOT_FILTERED || (!idx && !epb_filtered(id >> 32)))
+		return NULL;
+	if (idx)	/* EPB_SLOT_DROPPED is out of range: NULL */
+		t = bpf_map_lookup_elem(&threads, &idx);
+	return t ? t : bpf_map_lookup_elem(&threads, &zero);
+}
+
 static __always_inline __u32 epb_log2(__u64 v)
 {
 	__u32 r = 0;
@@ -163,9 +204,9 @@ struct {
 	__type(value, struct epb_spin_stack);
 } spin_stack SEC(".maps");
 
-static __always_inline int epb_spin_enter(const void *lock)
+/* traced: epb_traced() of the current process, asked once by the rung's entry */
+static __always_inline int epb_spin_enter(const void *lock, bool traced)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct epb_spin_stack *s;
 	__u32 zero = 0, d;
 
@@ -176,8 +217,8 @@ static __always_inline int epb_spin_enter(const void *lock)
 	s->depth = d + 1;
 	if (d >= EPB_SPIN_NEST)
 		return 0;
-	s->f[d].traced = epb_traced(id >> 32);
-	s->f[d].files = s->f[d].traced && epb_is_files_lock(lock);
+	s->f[d].traced = traced;
+	s->f[d].files = traced && epb_is_files_lock(lock);
 	s->f[d].ts = bpf_ktime_get_ns();
 	return 0;
 }

@@ -12,8 +12,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("fentry/native_queued_spin_lock_slowpath")
 int BPF_PROG(native_enter, struct qspinlock *lock)
 {
-	epb_stack_spin_entry(ctx);
-	return epb_spin_enter(lock);
+	return epb_spin_entry(ctx, lock);
 }
 
 SEC("fexit/native_queued_spin_lock_slowpath")
@@ -25,8 +24,7 @@ int BPF_PROG(native_exit, struct qspinlock *lock)
 SEC("fentry/__pv_queued_spin_lock_slowpath")
 int BPF_PROG(pv_enter, struct qspinlock *lock)
 {
-	epb_stack_spin_entry(ctx);
-	return epb_spin_enter(lock);
+	return epb_spin_entry(ctx, lock);
 }
 
 SEC("fexit/__pv_queued_spin_lock_slowpath")

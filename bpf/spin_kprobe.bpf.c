@@ -7,8 +7,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("kprobe/native_queued_spin_lock_slowpath")
 int BPF_KPROBE(native_enter, struct qspinlock *lock)
 {
-	epb_stack_spin_entry(ctx);
-	return epb_spin_enter(lock);
+	return epb_spin_entry(ctx, lock);
 }
 
 SEC("kretprobe/native_queued_spin_lock_slowpath")
@@ -20,8 +19,7 @@ int BPF_KRETPROBE(native_exit)
 SEC("kprobe/__pv_queued_spin_lock_slowpath")
 int BPF_KPROBE(pv_enter, struct qspinlock *lock)
 {
-	epb_stack_spin_entry(ctx);
-	return epb_spin_enter(lock);
+	return epb_spin_entry(ctx, lock);
 }
 
 SEC("kretprobe/__pv_queued_spin_lock_slowpath")

@@ -36,9 +36,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct epb_thread *t;
 	long len;
 
-	if (!epb_traced(id >> 32))
-		return 0;
-	t = epb_lookup_or_unattributed((__u32)id);
+	t = epb_current_record(id);
 	if (!t)
 		return 0;
 	__sync_fetch_and_add(&t->samples, 1);

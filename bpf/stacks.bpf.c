@@ -119,14 +119,18 @@ static __always_inline void announce(__u32 tgid)
 SEC("tp/syscalls/sys_enter_epoll_ctl")
 int stacks_ctl(struct trace_event_raw_sys_enter *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 	struct epb_stack_key k = {};
 	struct pt_regs *regs;
 	__u64 *cnt, one = 1;
 
-	if (!epb_traced(tgid))
+	/* one process: a compare first; the filters: only on a drawn call */
+	if (cfg.tgid && !epb_traced(tgid))
 		return 0;
 	if (stack_period > 1 && bpf_get_prandom_u32() % stack_period)
+		return 0;
+	if (!cfg.tgid && !epb_current_traced(id))
 		return 0;
 	switch (ctx->args[1]) {
 	case EPOLL_CTL_ADD: k.op = EPB_CTL_ADD; break;

@@ -76,13 +76,19 @@ static __always_inline void epb_stack_spin(void *ctx, __u32 tgid)
 	__sync_fetch_and_add(&s->count, 1);
 }
 
-/* The exact rungs' entry programs: cfg.stacks first, so it prunes the rest. */
-static __always_inline void epb_stack_spin_entry(void *ctx)
+/*
+ * The exact rungs' entry programs: the filters asked once, for the stack and
+ * the timing both; the stack is walked before the timestamp, so its cost is
+ * not counted as spinning.  cfg.stacks first, so it prunes the walk.
+ */
+static __always_inline int epb_spin_entry(void *ctx, const void *lock)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = bpf_get_current_pid_tgid();
+	bool traced = epb_current_traced(id);
 
-	if (cfg.stacks && epb_traced(tgid))
-		epb_stack_spin(ctx, tgid);
+	if (cfg.stacks && traced)
+		epb_stack_spin(ctx, id >> 32);
+	return epb_spin_enter(lock, traced);
 }
 
 #endif /* EPBATCH_STACKS_BPF_H */

@@ -18,9 +18,7 @@ int BPF_USDT(on_flush, long nr_ops, long backend)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct epb_thread *t;
 
-	if (!epb_traced(id >> 32))
-		return 0;
-	t = epb_lookup_or_unattributed((__u32)id);
+	t = epb_current_record(id);
 	if (!t)
 		return 0;
 	__sync_fetch_and_add(&t->shim_flushes, 1);
@@ -35,9 +33,7 @@ int BPF_USDT(on_passthrough, long epfd, long op, long fd)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct epb_thread *t;
 
-	if (!epb_traced(id >> 32))
-		return 0;
-	t = epb_lookup_or_unattributed((__u32)id);
+	t = epb_current_record(id);
 	if (t)
 		__sync_fetch_and_add(&t->shim_passthrough, 1);
 	return 0;

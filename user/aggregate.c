@@ -102,6 +102,8 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 		s->spin_hist[i] += t->spin_hist[i];
 }
 
+const char *const ctl_op_names[EPB_CTL_OPS] = { "add", "mod", "del" };
+
 uint64_t stats_ctl_total(const struct thread_stats *t)
 {
 	return t->ctl[EPB_CTL_ADD] + t->ctl[EPB_CTL_MOD] + t->ctl[EPB_CTL_DEL];
@@ -123,7 +125,9 @@ static bool epoll_thread(const struct thread_stats *t)
 
 int retired_add(struct retired *r, const struct thread_stats *t)
 {
-	if (epoll_thread(t) && r->n == r->cap) {
+	bool keep = epoll_thread(t);
+
+	if (keep && r->n == r->cap) {
 		size_t cap = r->cap ? 2 * r->cap : 64;
 		struct thread_stats *p = realloc(r->t, cap * sizeof(*p));
 
@@ -132,10 +136,10 @@ int retired_add(struct retired *r, const struct thread_stats *t)
 			r->cap = cap;
 		}
 	}
-	if (!epoll_thread(t) || r->n == r->cap) {
+	if (!keep || r->n == r->cap) {
 		stats_add(&r->folded, t);
 		r->nr_folded++;
-		return epoll_thread(t) ? -1 : 0;
+		return keep ? -1 : 0;
 	}
 	r->t[r->n++] = *t;
 	return 0;

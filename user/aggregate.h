@@ -58,5 +58,8 @@ struct retired {
 /* 0, or -1 when out of memory (the thread is then folded). */
 int retired_add(struct retired *r, const struct thread_stats *t);
 void retired_free(struct retired *r);
+/* JSON keys and OpenMetrics labels of the ops, by enum epb_ctl_op */
+extern const char *const ctl_op_names[EPB_CTL_OPS];
+
 uint64_t stats_ctl_total(const struct thread_stats *t);
 #endif

@@ -162,21 +162,12 @@ static int share_maps(struct bpf_object *rung, const struct tracer *tr)
 	return share_spin_stacks(rung, tr);
 }
 
-/* Parent of PID from /proc/PID/stat (the field after the parenthesised comm). */
+/* Parent of PID (0 when gone). */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	int ppid = 0;
-	FILE *f;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %d", &ppid) != 1)
-		ppid = 0;
-	fclose(f);
-	return ppid;
+	return proc_read_stat(pid, 0, &st) ? 0 : st.ppid;
 }
 
 /*

@@ -60,7 +60,7 @@ void usage(FILE *f)
 "  -h, --help             this help\n");
 }
 
-static const char *spin_names[] = {
+static const char *const spin_names[] = {
 	[SPIN_AUTO] = "auto", [SPIN_FENTRY] = "fentry", [SPIN_KPROBE] = "kprobe",
 	[SPIN_SAMPLE] = "sample", [SPIN_OFF] = "none",
 };
@@ -177,14 +177,34 @@ static int parse_comm(const char *arg, struct trace_opts *o)
 	return 0;
 }
 
+/* The index of s in names[0..n), or -1. */
+static int name_index(const char *const names[], int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+/* How many machine formats write to stdout (-). */
+static int stdout_formats(const struct trace_opts *o)
+{
+	const char *out[] = { o->json, o->csv, o->ndjson };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+		n += out[i] && !strcmp(out[i], "-");
+	return n;
+}
+
 /* One getopt loop for both forms; `record` differs in -o and the command. */
 static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool record)
 {
 	const char *shorts = record ? "+:p:d:i:o:m:cTn:s:vh" : "+:p:ad:i:j:m:cTn:s:vh";
 	static char cgroup_real[4096];
-	static const char *sorts[] = { [SORT_AUTO] = "auto", [SORT_CTL] = "ctl", [SORT_WAIT] = "wait",
+	static const char *const sorts[] = { [SORT_AUTO] = "auto", [SORT_CTL] = "ctl", [SORT_WAIT] = "wait",
 				       [SORT_SPIN] = "spin", [SORT_TID] = "tid" };
-	bool bpf_stats_set = false, sort_set = false, all = false;
+	bool sort_set = false, all = false;
 	long v;
 	int c;
 
@@ -234,10 +254,8 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			o->json = optarg;
 			break;
 		case 'm':
-			for (v = 0; v <= SPIN_OFF; v++)
-				if (!strcmp(optarg, spin_names[v]))
-					break;
-			if (v > SPIN_OFF) {
+			v = name_index(spin_names, SPIN_OFF + 1, optarg);
+			if (v < 0) {
 				fprintf(stderr, PROG ": invalid --spin-method '%s' (auto, fentry, kprobe, sample or none)\n",
 					optarg);
 				return -1;
@@ -272,11 +290,10 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			o->hist = o->time_syscalls = true;
 			break;
 		case OPT_BPF_STATS:
-			o->bpf_stats = bpf_stats_set = true;
+			o->bpf_stats = true;
 			break;
 		case OPT_NO_BPF_STATS:
 			o->bpf_stats = false;
-			bpf_stats_set = true;
 			break;
 		case OPT_SHIM_PROBES:
 			o->shim_probes = true;
@@ -306,10 +323,8 @@ static int parse(int argc, char **argv, struct trace_opts *o, bool *help, bool r
 			o->top = (int)v;
 			break;
 		case 's':
-			for (v = 0; v <= SORT_TID; v++)
-				if (!strcmp(optarg, sorts[v]))
-					break;
-			if (v > SORT_TID) {
+			v = name_index(sorts, SORT_TID + 1, optarg);
+			if (v < 0) {
 				fprintf(stderr, PROG ": invalid --sort '%s' (auto, ctl, wait, spin or tid)\n", optarg);
 				return -1;
 			}
@@ -332,18 +347,10 @@ bad:
 			return -1;
 		}
 	}
-	(void)bpf_stats_set;
-	{
-		/* one machine format owns stdout */
-		const char *dash[3] = { o->json, o->csv, o->ndjson };
-		int n = 0;
-
-		for (int i = 0; i < 3; i++)
-			n += dash[i] && !strcmp(dash[i], "-");
-		if (n > 1) {
-			fprintf(stderr, PROG ": only one of --json, --csv, --ndjson can write to stdout (-)\n");
-			return -1;
-		}
+	/* one machine format owns stdout */
+	if (stdout_formats(o) > 1) {
+		fprintf(stderr, PROG ": only one of --json, --csv, --ndjson can write to stdout (-)\n");
+		return -1;
 	}
 	if (optind < argc) {
 		if (!record) {
@@ -422,10 +429,5 @@ void trace_scope(const struct trace_opts *o, char *buf, size_t len)
 
 FILE *trace_human_out(const struct trace_opts *o)
 {
-	const char *dash[3] = { o->json, o->csv, o->ndjson };
-
-	for (int i = 0; i < 3; i++)
-		if (dash[i] && !strcmp(dash[i], "-"))
-			return stderr;
-	return stdout;
+	return stdout_formats(o) ? stderr : stdout;
 }

@@ -363,8 +363,6 @@ static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 		json_real(t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
 }
 
-static const char *op_names[EPB_CTL_OPS] = { "add", "mod", "del" };
-
 json_t *report_thread_json(const struct thread_stats *t, bool timed)
 {
 	json_t *th = json_object();
@@ -447,7 +445,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 				snprintf(name, sizeof(name), "E%d", n);
 			json_object_set_new(e, name, json_integer((json_int_t)ctl_errno[op][n]));
 		}
-		json_object_set_new(errs, op_names[op], e);
+		json_object_set_new(errs, ctl_op_names[op], e);
 	}
 	json_object_set_new(json_object_get(totals, "epoll_ctl"), "errno", errs);
 	json_object_set_new(doc, "totals", totals);

@@ -9,6 +9,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -267,9 +268,27 @@ static void sample_s(FILE *f, const char *name, const struct proc_sum *p, uint64
 	fprintf(f, "%.9f\n", (double)ns / 1e9);
 }
 
+/* A counter family with one sample per process: a field of thread_stats, as is or ns as seconds. */
+static void counter_series(FILE *f, const char *name, const char *help, const struct proc_sum *ps,
+			   size_t n, size_t off, bool ns)
+{
+	family(f, name, "counter", help);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&ps[i].s + off, sizeof(v));
+		if (ns)
+			sample_s(f, name, &ps[i], v);
+		else
+			sample_u(f, name, &ps[i], NULL, v);
+	}
+}
+/* the offset of a uint64_t field of thread_stats (a field of another size does not compile) */
+#define STAT_OFF(field) (offsetof(struct thread_stats, field) +				\
+	0 * sizeof(char[sizeof(((struct thread_stats *)0)->field) == sizeof(uint64_t) ? 1 : -1]))
+
 void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_now)
 {
-	static const char *ops[EPB_CTL_OPS] = { "add", "mod", "del" };
 	struct proc_sum *ps = calloc(r->nr_rows ? r->nr_rows : 1, sizeof(*ps));
 	size_t n;
 	char name[96];
@@ -298,42 +317,34 @@ void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_
 	family(f, "epbatch_epoll_ctl_total", "counter", "epoll_ctl calls by op, failed ones included");
 	for (size_t i = 0; i < n; i++)
 		for (int op = 0; op < EPB_CTL_OPS; op++)
-			sample_u(f, "epbatch_epoll_ctl_total", &ps[i], ops[op], ps[i].s.ctl[op]);
+			sample_u(f, "epbatch_epoll_ctl_total", &ps[i], ctl_op_names[op], ps[i].s.ctl[op]);
 	family(f, "epbatch_epoll_ctl_errors_total", "counter", "epoll_ctl calls that failed, by op");
 	for (size_t i = 0; i < n; i++)
 		for (int op = 0; op < EPB_CTL_OPS; op++)
-			sample_u(f, "epbatch_epoll_ctl_errors_total", &ps[i], ops[op], ps[i].s.ctl_err[op]);
+			sample_u(f, "epbatch_epoll_ctl_errors_total", &ps[i], ctl_op_names[op], ps[i].s.ctl_err[op]);
 #define EPB_OM(f_, grp, key, help)							\
 	flat_name(name, sizeof(name), "epbatch_", grp, key, "_total");			\
-	family(f, name, "counter", help);						\
-	for (size_t i = 0; i < n; i++)							\
-		sample_u(f, name, &ps[i], NULL, ps[i].s.f_);
+	counter_series(f, name, help, ps, n, STAT_OFF(f_), false);
 	EPB_COUNTERS(EPB_OM)
 #undef EPB_OM
-	family(f, "epbatch_batch_submits_total", "counter",
-	       "batched submissions (kmod ioctls and io_uring_enter calls)");
-	for (size_t i = 0; i < n; i++)
-		sample_u(f, "epbatch_batch_submits_total", &ps[i], NULL, ps[i].s.batch_submits);
-	family(f, "epbatch_spin_seconds_total", "counter",
-	       "time in the spin-lock slow path (estimated from samples with the sample method)");
-	for (size_t i = 0; i < n; i++)
-		sample_s(f, "epbatch_spin_seconds_total", &ps[i], ps[i].s.spin_ns);
-	family(f, "epbatch_spin_files_lock_seconds_total", "counter",
-	       "of that, time spinning on the process's files_struct->file_lock");
-	for (size_t i = 0; i < n; i++)
-		sample_s(f, "epbatch_spin_files_lock_seconds_total", &ps[i], ps[i].s.spin_files_ns);
-	family(f, "epbatch_spin_entries_total", "counter",
-	       "slow-path entries (fentry and kprobe methods; 0 with sampling)");
-	for (size_t i = 0; i < n; i++)
-		sample_u(f, "epbatch_spin_entries_total", &ps[i], NULL, ps[i].s.spin_count);
+	counter_series(f, "epbatch_batch_submits_total",
+		       "batched submissions (kmod ioctls and io_uring_enter calls)",
+		       ps, n, STAT_OFF(batch_submits), false);
+	counter_series(f, "epbatch_spin_seconds_total",
+		       "time in the spin-lock slow path (estimated from samples with the sample method)",
+		       ps, n, STAT_OFF(spin_ns), true);
+	counter_series(f, "epbatch_spin_files_lock_seconds_total",
+		       "of that, time spinning on the process's files_struct->file_lock",
+		       ps, n, STAT_OFF(spin_files_ns), true);
+	counter_series(f, "epbatch_spin_entries_total",
+		       "slow-path entries (fentry and kprobe methods; 0 with sampling)",
+		       ps, n, STAT_OFF(spin_count), false);
 	if (timed) {
-		family(f, "epbatch_epoll_ctl_seconds_total", "counter", "time inside epoll_ctl (-T)");
-		for (size_t i = 0; i < n; i++)
-			sample_s(f, "epbatch_epoll_ctl_seconds_total", &ps[i], ps[i].s.ctl_ns);
-		family(f, "epbatch_epoll_wait_seconds_total", "counter",
-		       "time inside the epoll waits, blocked time included (-T)");
-		for (size_t i = 0; i < n; i++)
-			sample_s(f, "epbatch_epoll_wait_seconds_total", &ps[i], ps[i].s.wait_ns);
+		counter_series(f, "epbatch_epoll_ctl_seconds_total", "time inside epoll_ctl (-T)",
+			       ps, n, STAT_OFF(ctl_ns), true);
+		counter_series(f, "epbatch_epoll_wait_seconds_total",
+			       "time inside the epoll waits, blocked time included (-T)",
+			       ps, n, STAT_OFF(wait_ns), true);
 	}
 	free(ps);
 }
