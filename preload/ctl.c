@@ -66,8 +66,7 @@ static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct
 	rc = real_epoll_ctl(epfd, op, fd, ev);
 	saved = errno;
 	if (fs && (v & S_Q)) {
-		while (!atomic_compare_exchange_weak(fs, &v, v & (S_Q | (S_IDX_MASK << S_IDX_SHIFT) |
-								 (S_ID_MASK << S_ID_SHIFT))))
+		while (!atomic_compare_exchange_weak(fs, &v, v & (S_Q | (S_ID_MASK << S_ID_SHIFT))))
 			;
 	} else if (fs) {
 		learn(epfd, op, fd, ev, rc ? saved : 0);
@@ -79,9 +78,10 @@ static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct
 /*
  * The batch way (policy.c): queue the op when the mirror knows its result
  * and this thread is the instance's only waiter; fold it into the fd's last
- * queued op (O(1): the slot holds that op's index); else passthrough().
+ * queued op (O(1): q->idx holds that op's index); else passthrough().  The
+ * general case; defer_ctl() below does the common one.
  */
-static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+static __attribute__((noinline)) int defer_slow(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
@@ -89,8 +89,8 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	struct epinfo *ep;
 	struct qop *o;
 	uint64_t e, v, nv;
-	unsigned id, idx;
-	int zero = 0;
+	unsigned id;
+	int fold;
 
 	/* epfd == fd needs no test: its slot is K_EPOLL, not K_POLL */
 	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
@@ -103,13 +103,8 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	ep = epi_get(id);
 	fs = &t->slot[fd];
 	thr.crit++;
-	/* this thread's own queue: 1 = its owner holds it */
-	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero, 1,
-							      memory_order_acquire,
-							      memory_order_relaxed)))
-		queue_lock_wait(q);
-	if (unlikely(sig_pending()))
-		take_sigops(q);
+	queue_lock(q);
+	take_sigops(q);
 	/* Under the lock: a thread that made the instance shared flushes
 	 * this queue after taking the same lock. */
 	if (unlikely(atomic_load_explicit(&ep->waiter, memory_order_relaxed) != q->tid ||
@@ -125,14 +120,15 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 			continue;
 		}
 		/* Fold into fd's last queued op, or append after it. */
-		o = qop_at(q, v, fd, id);
-		idx = o && o->op && o->op != EPOLL_CTL_DEL ? s_idx(v) : q->n;
-		nv = s_with_idx(nv, idx);
-		/* A MOD folded into the fd's queued op changes nothing in the
-		 * slot: no RMW (a closer that took the slot meanwhile flushes
-		 * this queue under its lock, after this op; a handler's op
-		 * since the last take_sigops is taken below, after this one,
-		 * which is one of the orders the signal's timing allows). */
+		o = qop_at(q, fd, id);
+		fold = o && o->op && o->op != EPOLL_CTL_DEL;
+		nv |= S_Q;
+		/* The slot changes only when the op changes what it holds (a
+		 * MOD, or any op on an fd that had one queued before, does
+		 * not): a closer that took the slot meanwhile flushes this
+		 * queue under its lock, after this op; a handler's op since
+		 * the last take_sigops is taken below, after this one, which
+		 * is one of the orders the signal's timing allows. */
 		if (nv == v)
 			break;
 		if (likely(atomic_compare_exchange_weak(fs, &v, nv)))
@@ -142,7 +138,7 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 		take_sigops(q);
 		v = atomic_load(fs);
 	}
-	if (likely(idx == q->n)) {
+	if (!fold) {
 		/* after a cancelled pair or a DEL on fd: in order; a DEL's ev
 		 * may be NULL, the others' predict() saw there */
 		queue_append(q, epfd, op, fd, op != EPOLL_CTL_DEL ? ev : NULL, id, o != NULL);
@@ -155,8 +151,7 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	}
 	q->st.deferred++;
 	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
-	if (unlikely(sig_pending()))
-		take_sigops(q);	/* handlers that ran after this op was decided */
+	take_sigops(q);	/* handlers that ran after this op was decided */
 	queue_unlock(q);
 	thr.crit--;
 	return 0;
@@ -166,6 +161,85 @@ locked_pass:
 	queue_unlock(q);
 	thr.crit--;
 	return ctl_passthrough(epfd, op, fd, ev);
+}
+
+/* Leaving defer_ctl() with handlers' ops in the side list. */
+static __attribute__((noinline)) int defer_done_sig(struct tq *q)
+{
+	take_sigops(q);
+	queue_unlock(q);
+	thr.crit--;
+	return 0;
+}
+
+/*
+ * The common deferral: a MOD folded into, or an op appended after, what the
+ * queue holds, the slot's Q bit already set (no RMW) or set by one CAS.
+ * Anything else -- its queue held by a flushing thread, handlers' ops
+ * pending, a DEL or a cancelled pair before it, a full queue, a shared
+ * instance -- leaves everything as it was and goes to defer_slow().  Only
+ * tail calls: no stack frame on the way.
+ */
+static inline int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct fdtab *t = thr.tab;
+	struct tq *q = thr.q;
+	_Atomic uint64_t *fs;
+	struct epinfo *ep;
+	struct qop *o;
+	uint64_t e, v, nv;
+	unsigned id;
+	int zero = 0;
+
+	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
+		     !q || thr.in_wait))
+		return defer_slow(epfd, op, fd, ev);
+	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
+	id = s_id(e);
+	ep = epi_get(id);
+	fs = &t->slot[fd];
+	if (unlikely(s_kind(e) != K_EPOLL))
+		return defer_slow(epfd, op, fd, ev);
+	thr.crit++;	/* before the lock: a handler's op must not wait for it */
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero, 1,
+							      memory_order_acquire,
+							      memory_order_relaxed)))
+		goto slow;
+	if (unlikely(sig_pending() ||
+		     atomic_load_explicit(&ep->waiter, memory_order_relaxed) != q->tid ||
+		     (atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
+		goto unlock_slow;
+	v = atomic_load_explicit(fs, memory_order_acquire);
+	if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv) || q->n == QCAP))
+		goto unlock_slow;
+	o = qop_at(q, fd, id);
+	if (unlikely(o && (o->op == EPOLL_CTL_DEL || !o->op)))
+		goto unlock_slow;	/* append in order behind it */
+	nv |= S_Q;
+	if (nv != v && unlikely(!atomic_compare_exchange_strong(fs, &v, nv)))
+		goto unlock_slow;	/* a handler's op on fd came first */
+	if (likely(!o)) {
+		queue_append(q, epfd, op, fd, op != EPOLL_CTL_DEL ? ev : NULL, id, 0);
+	} else {
+		qop_fold(o, op, ev);
+		q->live -= o->op == 0;
+		thr.lp.saved += o->op == 0 ? 2 : 1;	/* ADD+DEL: both gone */
+		q->st.coalesced++;
+		DTRACE_PROBE2(epbatch, coalesced, fd, op);
+	}
+	q->st.deferred++;
+	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
+	if (unlikely(sig_pending()))
+		return defer_done_sig(q);	/* handlers that ran after this op was decided */
+	queue_unlock(q);
+	thr.crit--;
+	return 0;
+
+unlock_slow:
+	queue_unlock(q);
+slow:
+	thr.crit--;
+	return defer_slow(epfd, op, fd, ev);
 }
 
 /* A direct ADD or DEL the kernel refused: the mirror learns from the

@@ -18,7 +18,7 @@ TLS struct thr thr = { .tab = &main_tab };
 struct epinfo *epis;
 static _Atomic unsigned epi_next = 1;
 
-static void *map_zero(size_t len)
+void *map_zero(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -35,8 +35,8 @@ int tab_alloc(struct fdtab *t)
 	 * are touched only for fd numbers in use.  Larger fds pass through. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
 		n = rl.rlim_max;
-	if (n > (1 << 22))
-		n = 1 << 22;
+	if (n > TAB_MAX)
+		n = TAB_MAX;
 	if (n < 1024)
 		n = 1024;
 	t->slot = map_zero(n * sizeof(*t->slot));

@@ -108,6 +108,7 @@ static unsigned long now_ns(void)
 
 static _Atomic int calib_busy;	/* a thread is measuring */
 static struct tq calib_q;	/* the measuring thread's queue meanwhile */
+static uint8_t *calib_idx;	/* its index by fd (struct tq) */
 
 /*
  * ns per loop iteration of a MOD of each of n ready sockets and a wait that
@@ -174,12 +175,15 @@ static void calibrate(unsigned out[2])
 		}
 		slot_set(fds[nfd], s_make(K_POLL, s_id(e), S_REG, EPOLLIN));
 	}
-	if (nfd == CAL_FDS) {
+	if (!calib_idx)
+		calib_idx = map_zero(TAB_MAX);
+	if (nfd == CAL_FDS && calib_idx) {
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		memset(&calib_q, 0, sizeof(calib_q));
 		calib_q.tid = my_tid();
 		calib_q.tab = thr.tab;
+		calib_q.idx = calib_idx;
 		thr.q = &calib_q;
 		thr.lp.calibrating = 1;
 		epi = epi_get(s_id(e));

@@ -34,7 +34,11 @@ struct tq *my_queue(void)
 			break;
 	if (!q) {
 		q = calloc(1, sizeof(*q));
-		if (!q) {
+		/* pages are touched only for the fd numbers it queues ops on */
+		if (q)
+			q->idx = map_zero(TAB_MAX);
+		if (!q || !q->idx) {
+			free(q);
 			pthread_mutex_unlock(&reg_lock);
 			return NULL;
 		}
@@ -87,27 +91,6 @@ void queue_after_fork(void)
 		atomic_store(&q->lock, 0);
 	}
 	pthread_mutex_init(&reg_lock, NULL);
-}
-
-/*
- * The fold rule, for the queue and for the signal side list alike: a new op
- * on the (instance, fd) of o, the last op queued on it.  ADD+DEL cancel (o
- * becomes a no-op: the kernel never sees either), MOD+DEL is a DEL, ADD+MOD
- * stays an ADD with the new events, MOD+MOD keeps the last.  Returns 0 when
- * folded, 1 when the new op must be appended: after a DEL (DEL then ADD is
- * never a MOD: with EPOLLEXCLUSIVE a MOD is EINVAL, and a re-add also resets
- * the item) or after a cancelled pair.
- */
-int qop_fold(struct qop *o, int op, const struct epoll_event *ev)
-{
-	if (o->op == EPOLL_CTL_DEL || o->op == 0)
-		return 1;
-	if (op == EPOLL_CTL_DEL) {
-		o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
-	} else {
-		o->ev = *ev;
-	}
-	return 0;
 }
 
 void queue_clear(struct tq *q)

@@ -36,11 +36,12 @@
  * reader never sees half an update and a stale writer loses its CAS:
  *   bits  0..31  events of the registration the mirror believes in
  *   bits 32..47  epoll instance id (registered in, or, for an epoll fd, is)
- *   bits 48..55  index in the owner's queue of the last op queued on the fd
- *                (meaningful only while S_Q is set and the op there is on
- *                this fd and instance: see queue.c, qop_last)
+ *   bits 48..55  unused
  *   bit  56      REG: registered in that instance (after queued ops)
- *   bit  57      Q: an op on this fd sits in the queue of the instance's owner
+ *   bit  57      Q: an op on this fd may sit in the queue of the instance's
+ *                owner (set before one is queued, cleared only with the
+ *                slot: a stale Q costs another thread an empty flush, and
+ *                spares the owner a locked RMW per op in its next batches)
  *   bits 60..63  kind
  * The mirror describes the state the kernel will have once every queued
  * op is applied; that is what the next epoll_ctl's result depends on.
@@ -50,27 +51,22 @@ enum fd_kind { K_UNKNOWN = 0, K_POLL = 1, K_EPOLL = 2 };
 #define S_EVMASK	0xffffffffULL
 #define S_ID_SHIFT	32
 #define S_ID_MASK	0xffffULL
-#define S_IDX_SHIFT	48
-#define S_IDX_MASK	0xffULL
 #define S_REG		(1ULL << 56)
 #define S_Q		(1ULL << 57)
 #define S_KIND_SHIFT	60
 
 static inline unsigned s_kind(uint64_t s) { return (unsigned)(s >> S_KIND_SHIFT); }
 static inline unsigned s_id(uint64_t s) { return (unsigned)((s >> S_ID_SHIFT) & S_ID_MASK); }
-static inline unsigned s_idx(uint64_t s) { return (unsigned)((s >> S_IDX_SHIFT) & S_IDX_MASK); }
 static inline uint32_t s_events(uint64_t s) { return (uint32_t)(s & S_EVMASK); }
 static inline uint64_t s_make(unsigned kind, unsigned id, uint64_t flags, uint32_t ev)
 {
 	return ((uint64_t)kind << S_KIND_SHIFT) | ((uint64_t)id << S_ID_SHIFT) | flags | ev;
 }
-static inline uint64_t s_with_idx(uint64_t s, unsigned idx)
-{
-	return (s & ~(S_IDX_MASK << S_IDX_SHIFT)) | ((uint64_t)idx << S_IDX_SHIFT) | S_Q;
-}
 
 /* The fd-number -> state table.  Threads share one unless EPBATCH_UNSHARE
- * (or the application's unshare(CLONE_FILES)) gave one a private fd table. */
+ * (or the application's unshare(CLONE_FILES)) gave one a private fd table.
+ * At most TAB_MAX slots (larger fd numbers pass through). */
+#define TAB_MAX (1 << 22)
 struct fdtab {
 	_Atomic uint64_t *slot;
 	int size;
@@ -108,6 +104,7 @@ static inline _Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
 	return (unsigned)fd < (unsigned)t->size ? &t->slot[fd] : NULL;
 }
 
+void *map_zero(size_t len);
 int mirror_init(void);
 int tab_alloc(struct fdtab *t);
 void tab_free(struct fdtab *t);
@@ -121,10 +118,10 @@ void note_pollable(int fd);
 void note_epoll(int fd, int flags);
 void note_dup(int oldfd, int newfd);
 
-#define S_KEEP (S_Q | (S_IDX_MASK << S_IDX_SHIFT))
+#define S_KEEP S_Q
 /* What the kernel would return for op on a POLL fd with mirror state v in
- * instance id: 0 (success, *nv is the state after it; the S_Q bit and queue
- * index of v are kept), or 1 when the shim cannot know (the kernel decides). */
+ * instance id: 0 (success, *nv is the state after it; the S_Q bit of v is
+ * kept), or 1 when the shim cannot know (the kernel decides). */
 #define EXCL_OK_BITS (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | \
 		      EPOLLET | EPOLLEXCLUSIVE)
 static inline int predict(uint64_t v, unsigned id, int op, const struct epoll_event *ev, uint64_t *nv)
@@ -183,6 +180,9 @@ struct tq {
 	int dead;
 	struct fdtab *tab;
 	unsigned n;		/* ops[0..n) queued, cancelled ones included */
+	uint8_t *idx;		/* by fd number (TAB_MAX): the index in ops[] of
+				 * the fd's last queued op, if ops[] has one
+				 * there on that fd and instance (qop_at) */
 	unsigned live;		/* of them not cancelled */
 	int ordered;		/* one of them follows a DEL of its fd */
 	struct qop ops[QCAP];
@@ -195,21 +195,38 @@ void queue_init(void (*on_exit)(void *));
 struct tq *my_queue(void);
 void queue_lock_wait(struct tq *q);
 
-int qop_fold(struct qop *o, int op, const struct epoll_event *ev);
 void queue_clear(struct tq *q);
 
-/* The last op queued on (id, fd) in q, if v (fd's slot) names one: O(1),
- * the slot remembers its index.  A stale index (from an earlier batch)
- * names an op on another fd, or one past q->n. */
-static inline struct qop *qop_at(struct tq *q, uint64_t v, int fd, unsigned id)
+/*
+ * The fold rule, for the queue and for the signal side list alike: a new op
+ * on the (instance, fd) of o, the last op queued on it.  ADD+DEL cancel (o
+ * becomes a no-op: the kernel never sees either), MOD+DEL is a DEL, ADD+MOD
+ * stays an ADD with the new events, MOD+MOD keeps the last.  Returns 0 when
+ * folded, 1 when the new op must be appended: after a DEL (DEL then ADD is
+ * never a MOD: with EPOLLEXCLUSIVE a MOD is EINVAL, and a re-add also resets
+ * the item) or after a cancelled pair.
+ */
+static inline int qop_fold(struct qop *o, int op, const struct epoll_event *ev)
 {
-	unsigned i = s_idx(v);
-	struct qop *o;
+	if (o->op == EPOLL_CTL_DEL || o->op == 0)
+		return 1;
+	if (op == EPOLL_CTL_DEL) {
+		o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
+	} else {
+		o->ev = *ev;
+	}
+	return 0;
+}
 
-	if (!(v & S_Q) || i >= q->n)
-		return NULL;
-	o = &q->ops[i];
-	return o->fd == fd && o->epi == id ? o : NULL;
+/* The last op queued on (id, fd) in q, or NULL: O(1), q->idx remembers
+ * its index (fd < TAB_MAX).  A stale index (from an earlier batch) names
+ * an op on another fd, or one past q->n: every append on fd rewrites it. */
+static inline struct qop *qop_at(struct tq *q, int fd, unsigned id)
+{
+	unsigned i = q->idx[fd];
+	struct qop *o = &q->ops[i];
+
+	return i < q->n && o->fd == fd && o->epi == id ? o : NULL;
 }
 void queue_after_fork(void);
 void queue_retire(struct tq *q);
@@ -306,8 +323,9 @@ static inline void queue_unlock(struct tq *q)
 static inline void queue_append(struct tq *q, int epfd, int op, int fd,
 				const struct epoll_event *ev, unsigned id, int ordered)
 {
-	struct qop *n = &q->ops[q->n++];
+	struct qop *n = &q->ops[q->n];
 
+	q->idx[fd] = (uint8_t)q->n++;
 	if (ev)
 		n->ev = *ev;
 	n->epfd = epfd;

@@ -132,10 +132,11 @@ again:
 			continue;
 		if (q->n == QCAP)
 			return 1;
-		/* a flush since the handler ran may have cleared the Q bit */
+		/* a failed op of a flush since the handler ran may have
+		 * cleared the slot */
 		v = s ? atomic_load(s) : 0;
-		while (s && s_id(v) == epi && s_kind(v) == K_POLL &&
-		       !atomic_compare_exchange_weak(s, &v, s_with_idx(v, q->n)))
+		while (s && s_id(v) == epi && s_kind(v) == K_POLL && !(v & S_Q) &&
+		       !atomic_compare_exchange_weak(s, &v, v | S_Q))
 			;
 		atomic_signal_fence(memory_order_seq_cst);
 		sigops[i].ready = 0;
