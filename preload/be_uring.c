@@ -182,14 +182,17 @@ struct reap {
 
 static void reap(struct io_uring *r, struct reap *rp)
 {
-	struct io_uring_cqe *cqe;
-	unsigned head, seen = 0, ctl = 0, late = 0;
+	/* io_uring_for_each_cqe's walk with the tail read once (the macro
+	 * re-reads it, and recomputes the CQE size, per CQE); the ring is
+	 * never made with IORING_SETUP_CQE32 */
+	unsigned head = *r->cq.khead, n = io_uring_cq_ready(r), mask = r->cq.ring_mask;
+	unsigned ctl = 0, late = 0;
 	int have_wait = rp->have_wait;
 
-	io_uring_for_each_cqe(r, head, cqe) {
+	for (unsigned k = 0; k < n; k++) {
+		const struct io_uring_cqe *cqe = &r->cq.cqes[(head + k) & mask];
 		__u64 ud = cqe->user_data;
 
-		seen++;
 		if (likely(ud < QCAP)) {
 			/* res[] is 0 already: only a failure is written */
 			if (unlikely(cqe->res)) {
@@ -208,7 +211,7 @@ static void reap(struct io_uring *r, struct reap *rp)
 			rp->cancel_left--;
 		}
 	}
-	io_uring_cq_advance(r, seen);
+	io_uring_cq_advance(r, n);
 	rp->ctl_left -= ctl;
 	rp->late += late;
 	rp->have_wait = have_wait;

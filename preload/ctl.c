@@ -298,5 +298,6 @@ int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
 	if (thr.crit)
 		return nested_ctl(epfd, op, fd, ev);
 	thr.lp.ops++;
+	thr.lp.conn += op != EPOLL_CTL_MOD;
 	return defer_ctl(epfd, op, fd, ev);
 }

@@ -18,6 +18,12 @@
  * A thread batches when its recent iterations had, after coalescing, at
  * least min_batch ops, or when coalescing removed a quarter of them (which
  * it learns by batching one iteration in 64 while direct).
+ * Connection ops are priced apart: an ADD, or a DEL with the close after it
+ * (fused into one io_uring_enter), does not save what a MOD does -- the
+ * close flushes the queue at once, and every other thread's epoll_ctl takes
+ * the careful way while one batches -- so the shim measures a second
+ * break-even on a connection loop, and a loop's own break-even is that of
+ * its mix (mix_break_even).
  */
 #include "shim.h"
 #include "epbatch/break_even.h"
@@ -35,12 +41,13 @@
 
 int policy_fixed;			/* EPBATCH_MIN_BATCH=0: always batch */
 _Atomic int ctl_careful;
-/* The break-even batch size for a wait that may block (its fused form
- * completes inline when events are ready) and for a 0-timeout wait (its
- * fused form also cancels the wait when nothing is ready: dearer).
+/* The break-even batch size (BE_*): of MODs for a wait that may block
+ * (its fused form completes inline when events are ready) and for a
+ * 0-timeout wait (its fused form also cancels the wait when nothing is
+ * ready: dearer), and of connection ops (blocking waits).
  * 0: not measured yet; UINT_MAX: batching never pays. */
-static _Atomic unsigned min_batch[2];
-static unsigned calib_direct_ns[2], calib_batch_ns[2];	/* per iteration, at n = 16 */
+static _Atomic unsigned min_batch[BE_KINDS];
+static unsigned calib_direct_ns[BE_KINDS], calib_batch_ns[BE_KINDS];	/* per iteration, at n = 16 */
 
 #define FIX 16			/* fixed point of the averages */
 #define PROBE_EVERY 64		/* direct iterations between probes, at first */
@@ -51,12 +58,16 @@ static unsigned calib_direct_ns[2], calib_batch_ns[2];	/* per iteration, at n = 
  * the measurement waits until a thread gets there. */
 unsigned policy_batch_from = 2 * FIX;
 
-static void set_min_batch(unsigned b, unsigned b_poll)
+static void set_min_batch(const unsigned b[BE_KINDS])
 {
-	atomic_store(&min_batch[1], b_poll);
-	atomic_store(&min_batch[0], b);
-	b = b < b_poll ? b : b_poll;
-	policy_batch_from = (b < 2 ? b : 2) * FIX;
+	unsigned least = b[BE_BLOCK];
+
+	/* min_batch[BE_BLOCK] last: policy_min_batch() tests it */
+	for (int k = BE_KINDS - 1; k >= 0; k--) {
+		atomic_store(&min_batch[k], b[k]);
+		least = b[k] < least ? b[k] : least;
+	}
+	policy_batch_from = (least < 2 ? least : 2) * FIX;
 }
 
 /* EPBATCH_MIN_BATCH: unset, measure; 0, always batch (every op the mirror
@@ -79,13 +90,20 @@ int policy_init(void)
 		}
 	}
 	if (be_kind == EPB_BE_SYNC) {
-		set_min_batch(UINT_MAX, UINT_MAX);
+		const unsigned never[BE_KINDS] = { UINT_MAX, UINT_MAX, UINT_MAX };
+
+		set_min_batch(never);
 		policy_batch_from = UINT_MAX;	/* sync: always direct */
 		return 0;
 	}
 	if (!v || !*v)
 		return 0;
-	set_min_batch(n ? (unsigned)n : 1, n ? (unsigned)n : 1);
+	{
+		const unsigned fixed[BE_KINDS] = { n ? (unsigned)n : 1, n ? (unsigned)n : 1,
+						   n ? (unsigned)n : 1 };
+
+		set_min_batch(fixed);
+	}
 	if (!n) {
 		policy_fixed = 1;
 		policy_batch_from = 0;
@@ -136,18 +154,67 @@ static unsigned long time_loop(int ep, const int *fds, unsigned n, int batch, in
 }
 
 /*
+ * ns per loop iteration of n connection ops through the shim's own paths,
+ * as a connection-per-request server makes them: n/2 new fds (dups of
+ * ready sockets) each ADDed, a blocking wait (it returns at once), then
+ * each DEL'd and closed (batched: the DEL and the close go in one
+ * io_uring_enter, close.c).  The dups and closes cost both ways alike.
+ */
+static unsigned long time_conn_loop(int ep, const int *socks, unsigned n, int batch)
+{
+	struct epoll_event out[2];
+	int fds[CAL_FDS / 2];
+	unsigned long t0;
+	unsigned conns = n / 2, made;
+
+	thr.lp.batch = batch;
+	t0 = now_ns();
+	for (int it = 0; it < CAL_ITERS; it++) {
+		for (made = 0; made < conns; made++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = made };
+
+			fds[made] = (int)real_syscall(SYS_dup, socks[made]);
+			if (fds[made] < 0 || !slot_ptr(thr.tab, fds[made]))
+				break;
+			note_pollable(fds[made]);
+			shim_ctl(ep, EPOLL_CTL_ADD, fds[made], &ev);
+		}
+		shim_wait(ep, out, 2, -1, NULL, NULL, EPB_WAIT);
+		for (unsigned i = 0; i < made; i++) {
+			int rc;
+
+			shim_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
+			if (!shim_close(fds[i], &rc)) {
+				shim_close_prepare(fds[i]);
+				real_close(fds[i]);
+			}
+		}
+		if (made < conns)
+			return 0;	/* out of fds: 0 both ways, "never" */
+	}
+	return (now_ns() - t0) / CAL_ITERS;
+}
+
+/*
  * The smallest batch that this thread's backend, with the shim's
  * bookkeeping, runs faster than the direct way, at that size and every
- * larger size measured (2..32; the rule: epb_break_even), for each wait
- * form: out[0] blocking, out[1] poll.  UINT_MAX: batching never pays
- * here.  On a
- * private epoll instance and socket pairs (raw syscalls, then told to the
- * mirror), with this thread's queue set aside and signals blocked (a
- * handler's epoll_ctl would land in the scratch queue).
+ * larger size measured (2..32; the rule: epb_break_even), for each kind
+ * (BE_*): MOD loops with a blocking and with a 0-timeout wait, connection
+ * loops.  UINT_MAX: batching never pays here.  On a private epoll instance
+ * and socket pairs (raw syscalls, then told to the mirror), with this
+ * thread's queue set aside and signals blocked (a handler's epoll_ctl
+ * would land in the scratch queue).
  */
-static void calibrate(unsigned out[2])
+static unsigned long time_kind(int kind, int ep, const int *fds, unsigned n, int batch)
 {
-	unsigned long d[2][CAL_SIZES], b[2][CAL_SIZES];
+	if (kind == BE_CONN)
+		return time_conn_loop(ep, fds, n, batch);
+	return time_loop(ep, fds, n, batch, kind == BE_POLL);
+}
+
+static void calibrate(unsigned out[BE_KINDS])
+{
+	unsigned long d[BE_KINDS][CAL_SIZES], b[BE_KINDS][CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
 	struct tq *saved_q = thr.q;
 	int ep, sv[CAL_FDS][2], fds[CAL_FDS], nfd = 0, saved = errno;
@@ -155,7 +222,8 @@ static void calibrate(unsigned out[2])
 	struct epinfo *epi;
 	uint64_t e;
 
-	out[0] = out[1] = UINT_MAX;
+	for (int k = 0; k < BE_KINDS; k++)
+		out[k] = UINT_MAX;
 	ep = (int)real_syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (ep < 0)
 		return;
@@ -189,28 +257,28 @@ static void calibrate(unsigned out[2])
 		epi = epi_get(s_id(e));
 		atomic_store(&epi->owner, &calib_q);
 		atomic_store(&epi->waiter, my_tid());
-		for (int f = 0; f < 2; f++)
+		for (int k = 0; k < BE_KINDS; k++)
 			for (int s = 0; s < CAL_SIZES; s++)
-				d[f][s] = b[f][s] = ULONG_MAX;
+				d[k][s] = b[k][s] = ULONG_MAX;
 		for (int r = 0; r < CAL_RUNS; r++)
-			for (int f = 0; f < 2; f++)
+			for (int k = 0; k < BE_KINDS; k++)
 				for (int s = 0; s < CAL_SIZES; s++) {
 					unsigned long t;
 
-					t = time_loop(ep, fds, EPB_BE_SIZE(s), 0, f);
-					d[f][s] = t < d[f][s] ? t : d[f][s];
-					t = time_loop(ep, fds, EPB_BE_SIZE(s), 1, f);
-					b[f][s] = t < b[f][s] ? t : b[f][s];
+					t = time_kind(k, ep, fds, EPB_BE_SIZE(s), 0);
+					d[k][s] = t < d[k][s] ? t : d[k][s];
+					t = time_kind(k, ep, fds, EPB_BE_SIZE(s), 1);
+					b[k][s] = t < b[k][s] ? t : b[k][s];
 				}
 		thr.lp = saved_lp;
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		for (int f = 0; f < 2; f++) {
-			calib_direct_ns[f] = (unsigned)d[f][3];
-			calib_batch_ns[f] = (unsigned)b[f][3];
-			out[f] = epb_break_even(d[f], b[f]);
-			out[f] = out[f] ? out[f] : UINT_MAX;
+		for (int k = 0; k < BE_KINDS; k++) {
+			calib_direct_ns[k] = (unsigned)d[k][3];
+			calib_batch_ns[k] = (unsigned)b[k][3];
+			out[k] = epb_break_even(d[k], b[k]);
+			out[k] = out[k] ? out[k] : UINT_MAX;
 		}
 	}
 	slot_reset(ep);
@@ -224,13 +292,14 @@ static void calibrate(unsigned out[2])
 	errno = saved;
 }
 
-/* The break-even batch size for this thread's wait form (thr.lp.poll),
- * measured on first use (from a wait of a loop thread, never inside the
- * shim).  While another thread measures: UINT_MAX (direct), for now. */
+/* The break-even batch size of this thread's MOD loop (its wait form:
+ * thr.lp.poll), measured on first use (from a wait of a loop thread, never
+ * inside the shim) with the others.  While another thread measures:
+ * UINT_MAX (direct), for now. */
 unsigned policy_min_batch(void)
 {
 	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
-	unsigned m[2];
+	unsigned m[BE_KINDS];
 	int zero = 0;
 
 	if (likely(b))
@@ -240,16 +309,45 @@ unsigned policy_min_batch(void)
 	if (thr.crit || !atomic_compare_exchange_strong(&calib_busy, &zero, 1))
 		return UINT_MAX;
 	calibrate(m);
-	set_min_batch(m[0], m[1]);
-	DTRACE_PROBE4(epbatch, calibrated, m[0], m[1], calib_direct_ns[0], calib_batch_ns[0]);
+	set_min_batch(m);
+	DTRACE_PROBE6(epbatch, calibrated, m[BE_BLOCK], m[BE_POLL], calib_direct_ns[BE_BLOCK],
+		      calib_batch_ns[BE_BLOCK], m[BE_CONN], calib_direct_ns[BE_CONN]);
 	return m[thr.lp.poll];
 }
 
-/* The measured break-even of a wait form (0 blocking, 1 poll): 0 when not
- * measured yet. */
-unsigned policy_min_batch_known(int poll)
+/* A measured break-even (kind: BE_*): 0 when not measured yet. */
+unsigned policy_min_batch_known(int kind)
 {
-	return atomic_load_explicit(&min_batch[poll], memory_order_relaxed);
+	return atomic_load_explicit(&min_batch[kind], memory_order_relaxed);
+}
+
+/*
+ * The break-even of a loop whose ops are MODs (break-even mb) and, share
+ * of them (x FIX*FIX), connection ops (mbc): each op of a kind pays 1/its
+ * break-even of a batch's fixed cost, so the mix pays from
+ * 1 / ((1 - share) / mb + share / mbc) ops on.  UINT_MAX: never.
+ */
+static unsigned mix_break_even(unsigned mb, unsigned mbc, unsigned share)
+{
+	const unsigned long long one = FIX * FIX;
+	unsigned long long num, den, r;
+
+	if (share > one)
+		share = (unsigned)one;
+	if (mbc == UINT_MAX || !share) {
+		if (mb == UINT_MAX || share == one)
+			return UINT_MAX;
+		num = (unsigned long long)mb * one;
+		den = one - share;
+	} else if (mb == UINT_MAX) {
+		num = (unsigned long long)mbc * one;
+		den = share;
+	} else {
+		num = (unsigned long long)mb * mbc * one;
+		den = (one - share) * mbc + (unsigned long long)share * mb;
+	}
+	r = (num + den - 1) / den;
+	return r >= UINT_MAX ? UINT_MAX : (unsigned)r;
 }
 
 /*
@@ -291,6 +389,20 @@ void policy_decide(struct tq *q, int poll)
 	/* direct iterations policy_wait_direct() answered without us */
 	l->probe += l->recheck_set - l->recheck_left;
 	l->recheck_set = l->recheck_left = 0;
+	/* connection ops per iteration since the last decision (the waits
+	 * that skipped it count theirs into l->conn too) */
+	{
+		unsigned long iters = q->st.iters_direct + q->st.iters_batch + (l->batch != 0) -
+				      l->iters_mark;
+
+		if (iters) {
+			unsigned long per = (unsigned long)l->conn * FIX / iters;
+
+			l->avg_conn = ewma(l->avg_conn, per > INT_MAX ? INT_MAX : (int)per);
+		}
+		l->iters_mark += iters;
+		l->conn = 0;
+	}
 	if (l->batch) {
 		ops = l->ops;
 		l->ops = 0;
@@ -317,6 +429,9 @@ void policy_decide(struct tq *q, int poll)
 		return;
 	}
 	mb = policy_min_batch();
+	if (mb != 1)	/* 1: EPBATCH_MIN_BATCH, or the measurement's own waits */
+		mb = mix_break_even(mb, policy_min_batch_known(BE_CONN),
+				    l->avg > 0 ? (unsigned)(l->avg_conn * FIX * FIX / l->avg) : 0);
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
 	/* the backend pays for what the wait would carry; coalescing pays
 	 * when it saves a quarter of the ops */

@@ -266,11 +266,19 @@ struct loopstate {
 	 * policy_decide when nothing else could change its answer). */
 	int recheck_avg;
 	unsigned recheck_left, recheck_set;
+	/* ADD and DEL calls (the connection ops: priced apart, policy.c)
+	 * since the last policy_decide(), and per iteration, x16, averaged */
+	unsigned conn;
+	int avg_conn;
+	unsigned long iters_mark;	/* the queue's iterations at that decide */
 };
 extern int policy_fixed;
 int policy_init(void);
 unsigned policy_min_batch(void);
-unsigned policy_min_batch_known(int poll);
+unsigned policy_min_batch_known(int kind);
+/* kinds of break-even (policy_min_batch_known): MOD loops by wait form,
+ * and connection ops (ADD, DEL, the close after a DEL) */
+enum { BE_BLOCK, BE_POLL, BE_CONN, BE_KINDS };
 extern unsigned policy_batch_from;
 /* Threads that batch now (or did, until their queue is empty), plus
  * CAREFUL_FORKED in a fork child that holds its parent's epoll instances
@@ -523,10 +531,14 @@ static inline int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (unlikely(thr.crit | thr.lp.batch))
 		return ctl_slow(epfd, op, fd, ev);
 	thr.lp.ops++;
-	if (unlikely(atomic_load_explicit(&ctl_careful, memory_order_acquire)))
+	if (unlikely(atomic_load_explicit(&ctl_careful, memory_order_acquire))) {
+		thr.lp.conn += op != EPOLL_CTL_MOD;
 		return ctl_passthrough(epfd, op, fd, ev);
-	if (unlikely(op != EPOLL_CTL_MOD))
+	}
+	if (unlikely(op != EPOLL_CTL_MOD)) {
+		thr.lp.conn++;
 		return ctl_direct(epfd, op, fd, ev);
+	}
 	epfd_fd = (uint64_t)(uint32_t)epfd << 32 | (uint32_t)fd;
 	__asm__("" : "+r"(epfd_fd));	/* packed now: one register, not two */
 	if (likely(real_epoll_ctl(epfd, op, fd, ev) == 0))

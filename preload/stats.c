@@ -72,22 +72,24 @@ static void fmt_min_batch(char *buf, size_t len, unsigned mb)
 void stats_print(void)
 {
 	struct stats s = dead_stats;
-	unsigned mb = policy_min_batch_known(0), mbp = policy_min_batch_known(1);
-	char line[768], mbs[16], mbps[16];
+	unsigned mb = policy_min_batch_known(BE_BLOCK), mbp = policy_min_batch_known(BE_POLL);
+	unsigned mbc = policy_min_batch_known(BE_CONN);
+	char line[768], mbs[16], mbps[16], mbcs[16];
 	int len;
 
 	queue_each(add_queue, &s);
 	fmt_min_batch(mbs, sizeof(mbs), mb);
 	fmt_min_batch(mbps, sizeof(mbps), mbp);
+	fmt_min_batch(mbcs, sizeof(mbcs), mbc);
 	len = snprintf(line, sizeof(line),
 		       "epbatch: pid=%d backend=%s deferred=%lu flushed=%lu batches=%lu "
 		       "coalesced=%lu passthrough=%lu fallbacks=%lu fused_waits=%lu "
 		       "mispredicted=%lu steals=%lu fused_closes=%lu direct=%lu "
-		       "min_batch=%s min_batch_poll=%s iters_direct=%lu iters_batch=%lu sync_flushes=%lu "
+		       "min_batch=%s min_batch_poll=%s min_batch_conn=%s iters_direct=%lu iters_batch=%lu sync_flushes=%lu "
 		       "lost_closes=%lu\n",
 		       getpid(), be_name(be_kind), s.deferred, s.flushed, s.batches,
 		       s.coalesced, s.passthrough, s.fallbacks, s.fused_waits,
-		       s.mispredicted, s.steals, s.fused_closes, s.direct, mbs, mbps,
+		       s.mispredicted, s.steals, s.fused_closes, s.direct, mbs, mbps, mbcs,
 		       s.iters_direct, s.iters_batch, s.sync_flushes, s.lost_closes);
 	if (len <= 0)
 		return;
