@@ -50,6 +50,7 @@ static _Atomic unsigned min_batch[BE_KINDS];
 static unsigned calib_direct_ns[BE_KINDS], calib_batch_ns[BE_KINDS];	/* per iteration, at n = 16 */
 
 #define FIX 16			/* fixed point of the averages */
+_Static_assert(FIX * FIX == EPB_SHARE_ONE, "shares are x FIX*FIX");
 #define PROBE_EVERY 64		/* direct iterations between probes, at first */
 #define PROBE_MAX 4096		/* ... doubling while probes find nothing to coalesce */
 
@@ -321,33 +322,13 @@ unsigned policy_min_batch_known(int kind)
 	return atomic_load_explicit(&min_batch[kind], memory_order_relaxed);
 }
 
-/*
- * The break-even of a loop whose ops are MODs (break-even mb) and, share
- * of them (x FIX*FIX), connection ops (mbc): each op of a kind pays 1/its
- * break-even of a batch's fixed cost, so the mix pays from
- * 1 / ((1 - share) / mb + share / mbc) ops on.  UINT_MAX: never.
- */
+/* epb_mix_break_even() with the shim's UINT_MAX for "never" (share: x FIX*FIX,
+ * which is EPB_SHARE_ONE). */
 static unsigned mix_break_even(unsigned mb, unsigned mbc, unsigned share)
 {
-	const unsigned long long one = FIX * FIX;
-	unsigned long long num, den, r;
+	unsigned r = epb_mix_break_even(mb == UINT_MAX ? 0 : mb, mbc == UINT_MAX ? 0 : mbc, share);
 
-	if (share > one)
-		share = (unsigned)one;
-	if (mbc == UINT_MAX || !share) {
-		if (mb == UINT_MAX || share == one)
-			return UINT_MAX;
-		num = (unsigned long long)mb * one;
-		den = one - share;
-	} else if (mb == UINT_MAX) {
-		num = (unsigned long long)mbc * one;
-		den = share;
-	} else {
-		num = (unsigned long long)mb * mbc * one;
-		den = (one - share) * mbc + (unsigned long long)share * mb;
-	}
-	r = (num + den - 1) / den;
-	return r >= UINT_MAX ? UINT_MAX : (unsigned)r;
+	return r ? r : UINT_MAX;
 }
 
 /*

@@ -33,4 +33,37 @@ static inline unsigned epb_break_even(const unsigned long direct[EPB_BE_SIZES],
 	return be;
 }
 
+/*
+ * The break-even of a loop whose ops are MODs, break-even be_mod, and, a
+ * share of them (x 256), connection ops (ADD, DEL with its close),
+ * break-even be_conn (0: never, for either): each op of a kind pays 1/its
+ * break-even of a batch's fixed cost, so the mix pays from
+ * 1 / ((1 - share) / be_mod + share / be_conn) ops on, rounded up.
+ * 0: never.  The shim (policy.c) applies it to each loop's own mix, the
+ * cost model (costmodel.c) to the traced thread's.
+ */
+#define EPB_SHARE_ONE 256U
+static inline unsigned epb_mix_break_even(unsigned be_mod, unsigned be_conn, unsigned share)
+{
+	unsigned long long num, den, r;
+
+	if (share > EPB_SHARE_ONE)
+		share = EPB_SHARE_ONE;
+	if (!be_conn || !share) {
+		if (!be_mod || share == EPB_SHARE_ONE)
+			return 0;
+		num = (unsigned long long)be_mod * EPB_SHARE_ONE;
+		den = EPB_SHARE_ONE - share;
+	} else if (!be_mod) {
+		num = (unsigned long long)be_conn * EPB_SHARE_ONE;
+		den = share;
+	} else {
+		num = (unsigned long long)be_mod * be_conn * EPB_SHARE_ONE;
+		den = (unsigned long long)(EPB_SHARE_ONE - share) * be_conn +
+		      (unsigned long long)share * be_mod;
+	}
+	r = (num + den - 1) / den;
+	return r >= 0xffffffffULL ? 0 : (unsigned)r;
+}
+
 #endif
