@@ -74,18 +74,33 @@ static void set_min_batch(const unsigned b[BE_KINDS])
 /* EPBATCH_MIN_BATCH: unset, measure; 0, always batch (every op the mirror
  * can answer is deferred, whatever the batch size: the first version's
  * behaviour, which the tests of the batching itself use); N, batch from N
- * ops on, without measuring.  -1 after printing why on stderr. */
+ * ops on, without measuring; N,C: MODs from N, connection ops from C (a
+ * size or "never").  -1 after printing why on stderr. */
 int policy_init(void)
 {
 	const char *v = getenv("EPBATCH_MIN_BATCH");
-	char *end;
-	long n = 0;
+	unsigned fixed[BE_KINDS];
+	char *end = NULL;
+	long n = 0, c = 0;
 
 	if (v && *v) {
 		errno = 0;
 		n = strtol(v, &end, 10);
-		if (errno || *end || n < 0 || n > QCAP) {
-			fprintf(stderr, "libepbatch: EPBATCH_MIN_BATCH='%s': expected 0 (always batch) or a batch size 1..%d\n",
+		c = n;
+		if (!errno && end != v && *end == ',' && n > 0) {
+			const char *cs = end + 1;
+
+			if (!strcmp(cs, "never")) {
+				c = -1;
+				end = (char *)cs + 5;
+			} else {
+				c = strtol(cs, &end, 10);
+				if (end == cs || c <= 0)
+					end = (char *)"x";
+			}
+		}
+		if (errno || end == v || *end || n < 0 || n > QCAP || c > QCAP) {
+			fprintf(stderr, "libepbatch: EPBATCH_MIN_BATCH='%s': expected 0 (always batch), a batch size 1..%d, or SIZE,SIZE|never (MODs, connection ops)\n",
 				v, QCAP);
 			return -1;
 		}
@@ -99,12 +114,9 @@ int policy_init(void)
 	}
 	if (!v || !*v)
 		return 0;
-	{
-		const unsigned fixed[BE_KINDS] = { n ? (unsigned)n : 1, n ? (unsigned)n : 1,
-						   n ? (unsigned)n : 1 };
-
-		set_min_batch(fixed);
-	}
+	fixed[BE_BLOCK] = fixed[BE_POLL] = n ? (unsigned)n : 1;
+	fixed[BE_CONN] = !n ? 1 : c < 0 ? UINT_MAX : (unsigned)c;
+	set_min_batch(fixed);
 	if (!n) {
 		policy_fixed = 1;
 		policy_batch_from = 0;
@@ -410,9 +422,8 @@ void policy_decide(struct tq *q, int poll)
 		return;
 	}
 	mb = policy_min_batch();
-	if (mb != 1)	/* 1: EPBATCH_MIN_BATCH, or the measurement's own waits */
-		mb = mix_break_even(mb, policy_min_batch_known(BE_CONN),
-				    l->avg > 0 ? (unsigned)(l->avg_conn * FIX * FIX / l->avg) : 0);
+	mb = mix_break_even(mb, policy_min_batch_known(BE_CONN),
+			    l->avg > 0 ? (unsigned)(l->avg_conn * FIX * FIX / l->avg) : 0);
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
 	/* the backend pays for what the wait would carry; coalescing pays
 	 * when it saves a quarter of the ops */

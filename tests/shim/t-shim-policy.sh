@@ -11,6 +11,10 @@
 #   - the stats line reports the break-even and the iterations of each way;
 #   - a loop below the break-even is probed on the doubling schedule, also
 #     where its waits answer the policy without policy_decide();
+#   - connection ops (ADD, DEL) are priced by their own break-even
+#     (EPBATCH_MIN_BATCH=N,C): a connection loop batches when C allows it
+#     and stays direct when C is "never", whatever N says; a MOD loop
+#     batches by N alone;
 #   - a bad EPBATCH_MIN_BATCH is one line on stderr and exit status 2.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -76,6 +80,28 @@ env $shim EPBATCH_MIN_BATCH=8 EPBATCH_STATS=1 "$LOOP" -n 4 -w block -i 3000 >/de
 	bad "probe loop failed: $(cat "$tmp/probe.stats")"
 [ "$(stat iters_batch "$tmp/probe.stats")" = 6 ] && [ "$(stat iters_direct "$tmp/probe.stats")" = 2994 ] ||
 	bad "4 ops per iteration below the break-even: want 6 probe iterations and 2994 direct, got: $(cat "$tmp/probe.stats")"
+
+# A connection per iteration (eventfd, ADD, wait, DEL, close: 2 ops, 1
+# carried by the wait after the DEL fused with its close).
+run conn-any "-m conn -w block" $shim EPBATCH_MIN_BATCH=1
+[ "$(stat iters_batch "$tmp/conn-any.stats")" -ge $((ITERS - 10)) ] &&
+	[ "$(stat fused_closes "$tmp/conn-any.stats")" -ge $((ITERS - 10)) ] ||
+	bad "conn loop, break-even 1 for every op: want it batched, got: $(cat "$tmp/conn-any.stats")"
+run conn-never "-m conn -w block" $shim EPBATCH_MIN_BATCH=1,never
+[ "$(stat min_batch_conn "$tmp/conn-never.stats")" = never ] &&
+	[ "$(stat iters_batch "$tmp/conn-never.stats")" -le 10 ] && [ "$ur" -le 10 ] ||
+	bad "conn loop, connection ops never pay: want it direct (probes only), got: $(cat "$tmp/conn-never.stats"), $ur io_uring_enter"
+run many-never "-n 64 -w zero" $shim EPBATCH_MIN_BATCH=8,never
+[ "$ur" -ge $((ITERS - 10)) ] ||
+	bad "64 MODs per iteration with connection ops never paying: $ur io_uring_enter, want about one per iteration"
+
+for v in lots 3,x 0,4 5,; do
+	if env EPBATCH_MIN_BATCH=$v LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/err"; then
+		bad "EPBATCH_MIN_BATCH=$v was accepted"
+	fi
+	[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "EPBATCH_MIN_BATCH='$v'" "$tmp/err" ||
+		bad "EPBATCH_MIN_BATCH=$v: want one line naming it, got: $(cat "$tmp/err")"
+done
 
 if env EPBATCH_MIN_BATCH=lots LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/err"; then
 	bad "EPBATCH_MIN_BATCH=lots was accepted"
