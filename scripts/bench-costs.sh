@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Benchmark (not a test): what a syscall, epoll_ctl, epoll_wait and the
 # io_uring backend's batches (1..64 ops, alone and fused with the wait) cost
-# on this machine, without the shim (preload/bench/costs.c).  The table on
-# stdout, JSON in build/bench/costs.json.
+# on this machine, without the shim (preload/bench/costs.c), and the bound
+# of the double re-arm loop (the least any shim over io_uring could spend on
+# it, against no shim).  The table on stdout, JSON in build/bench/costs.json.
 #   scripts/bench-costs.sh [-r ROUNDS]
 set -eu
 cd "$(dirname "$0")/.."
