@@ -658,10 +658,10 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 		add_note(o->assumptions, sizeof(o->assumptions),
 			 "%.2f ops per wait, %.2f carried by the wait after %.0f DEL+close pairs fused (every op "
 			 "deferrable, none coalesced, waits return at once); break-even batch %s for this mix of "
-			 "%.0f%% ADD+DEL (MOD ops %s, connection ops %s%s; %s): the shim would %s",
+			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s): the shim would %s",
 			 o->ops_per_wait, b, f, mix_s, 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
 			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
-			 " as MODs: not measured, calibrated before min_batch_conn (calibrate --force)",
+			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",
 			 be->break_even_by_shim ? "measured by the shim" : "the model's",
 			 o->batch_mode ? "batch" : "stay direct (its direct path's cost)");
 	}

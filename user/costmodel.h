@@ -116,7 +116,7 @@ struct wi_out {
 	bool batch_mode;		/* batching: the shim's policy would batch */
 	bool estimated;			/* the backend's costs are estimated */
 	bool upper_bound;
-	char assumptions[640];
+	char assumptions[1024];
 };
 
 void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out out[WI_N]);
