@@ -19,6 +19,7 @@ check "calibrate exits 0" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || cat "$T/err"
 check "calibrate takes at most ~3 s (took $secs s)" [ "$secs" -le 5 ]
 check "the table names the operations" grep -q "epoll_ctl MOD" "$T/out"
+check "the table has the connection ops' break-even" grep -q "break-even, conn ops" "$T/out"
 if [ ! -e /dev/epoll_batch ]; then
 	check "no module: the table says why kmod is not measured" \
 		grep -q "kmod: not measured: no /dev/epoll_batch" "$T/out"
@@ -45,7 +46,9 @@ else:
     assert u["fused_wait_ns"] >= 0
     # the shim's own measurement (its sizes are 2, 4, 8, 16, 32), not a figure of the model's
     assert u["break_even_source"] == "shim", u
-    for k in ("break_even_batch", "break_even_batch_poll"):
+    # connection ops too (the shim's min_batch_conn), since the shim says it
+    for k in ("break_even_batch", "break_even_batch_poll", "break_even_batch_conn"):
+        assert k in u, (k, u)
         assert u[k] is None or u[k] in (2, 4, 8, 16, 32), (k, u)
 assert d["shim_fd_ns"] is None or d["shim_fd_ns"] >= 0
 if "kmod" not in d["backends"]:
@@ -79,6 +82,33 @@ check "a broken cache is replaced" pyjson "$cache" <<'PY'
 import json, sys
 assert json.load(open(sys.argv[1]))["syscall_ns"] > 0
 PY
+
+# a cache from before break_even_batch_conn is still used: the connection
+# ops' break-even is "not measured" and the MOD one stands in, said so
+cp "$cache" "$T/cache.keep"
+if pyjson "$cache" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+u = d["backends"].get("uring")
+if u is None or u.get("break_even_source") != "shim":
+    sys.exit(1)
+del u["break_even_batch_conn"]
+json.dump(d, open(sys.argv[1], "w"))
+PY
+then
+	$TRACE calibrate --json "$T/c5.json" >"$T/out5" 2>"$T/err5"
+	check "a cache without break_even_batch_conn: exit 0" [ $? = 0 ]
+	check "a cache without break_even_batch_conn is used" grep -q "cached, measured" "$T/out5"
+	check "a cache without break_even_batch_conn: the table says not measured" \
+		grep -q "break-even, conn ops (shim) *- *not measured" "$T/out5"
+	check "a cache without break_even_batch_conn: no key made up" pyjson "$T/c5.json" <<'PY'
+import json, sys
+assert "break_even_batch_conn" not in json.load(open(sys.argv[1]))["backends"]["uring"]
+PY
+else
+	ok "# SKIP an old cache: no uring break-even measured by the shim here"
+fi
+cp "$T/cache.keep" "$cache"
 
 one_line() {
 	d=$1 want=$2; shift 2
@@ -184,7 +214,7 @@ assert w["always_batch_cpu_ns_saved_per_s"] < 0, w
 assert w["cpu_ns_saved_per_s"] <= 0, w
 PY
 	check "what_if: conn pairs each DEL with its close, the wait carries the ADD, stays direct" \
-		pyjson "$T/conn.json" <<'PY'
+		pyjson "$T/conn.json" "$cache" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 t = max(d["threads"], key=lambda t: t["epoll_wait"])
@@ -193,6 +223,11 @@ assert t["close"] >= t["epoll_ctl"]["del"] > 0, t
 assert "1.00 carried by the wait" in w["assumptions"], w["assumptions"]
 assert w["fused_closes"] == t["epoll_ctl"]["del"], (w, t["epoll_ctl"])
 assert w["shim_mode"] == "direct", w
+# only connection ops: the break-even of the mix is theirs (null: never)
+u = json.load(open(sys.argv[2]))["backends"]["uring"]
+assert "for this mix of 100% ADD+DEL" in w["assumptions"], w["assumptions"]
+if "break_even_batch_conn" in u:
+    assert w["break_even_batch"] == u["break_even_batch_conn"], (w, u)
 # batching ADD and DEL saves none of their in-kernel work: it costs
 assert w["always_batch_cpu_ns_saved_per_s"] < 0, w
 assert w["cpu_ns_saved_per_s"] <= 0, w
