@@ -66,7 +66,8 @@ void calib_machine(struct calib *c);
 /* The cache file for c->key; -1 when no directory can be named. */
 int calib_cache_path(const struct calib *c, char *buf, size_t len);
 /* The break-evens of each present backend the shim did not measure, by the
- * shim's rule (epb_break_even) applied to the model's costs. */
+ * shim's rule (epb_break_even) applied to the model's costs; its loop is
+ * of MODs, so connection ops get the same figure. */
 void calib_break_even(struct calib *c);
 /* The break-even the model uses for connection ops: break_even_conn where
  * known, else the MOD break-even (0: never). */
