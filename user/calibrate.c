@@ -385,20 +385,22 @@ static int self_dir(char *buf, size_t len)
 #endif
 
 /* The break-evens of the stats line libepbatch.so wrote to stats.PID (its
- * own measurement, policy.c): min_batch= (blocking waits) and
- * min_batch_poll= (0-timeout waits), each a size, "never" (BE_NEVER) or
- * "-" (not measured: -1). */
+ * own measurement, policy.c): min_batch= (MOD loops, blocking waits),
+ * min_batch_poll= (0-timeout waits) and min_batch_conn= (connection ops),
+ * each a size, "never" (BE_NEVER) or "-" or absent (not measured: -1). */
 #define BE_NEVER 1000000
-static void read_break_even(const char *stats, pid_t pid, int out[2])
+enum { SK_BLOCK, SK_POLL, SK_CONN, BE_N };	/* the three, in that order */
+static void read_break_even(const char *stats, pid_t pid, int out[BE_N])
 {
-	static const char *const keys[2] = { " min_batch=", " min_batch_poll=" };
+	static const char *const keys[BE_N] = { " min_batch=", " min_batch_poll=", " min_batch_conn=" };
 	char path[PATH_MAX], *line;
 
-	out[0] = out[1] = -1;
+	for (int i = 0; i < BE_N; i++)
+		out[i] = -1;
 	snprintf(path, sizeof(path), "%s.%d", stats, (int)pid);
 	line = read_text(path, 4096);
 	unlink(path);
-	for (int i = 0; line && i < 2; i++) {
+	for (int i = 0; line && i < BE_N; i++) {
 		const char *v = strstr(line, keys[i]);
 
 		if (!v)
@@ -412,10 +414,10 @@ static void read_break_even(const char *stats, pid_t pid, int out[2])
 /*
  * The CPU time (user + sys, ns) epbatch-rearm ARGS -i ITERS used, with env
  * extra (NULL-terminated); with stats (the shim's EPBATCH_STATS=FILE
- * prefix), the break-evens of its stats line in be[2].  -1 if it failed.
+ * prefix), the break-evens of its stats line in be[BE_N].  -1 if it failed.
  */
 static double run_rearm(const char *rearm, const char *args, int iters, const char *const *extra,
-			const char *stats, int be[2])
+			const char *stats, int be[BE_N])
 {
 	char *argv[24], args_buf[160], *save = NULL, *envp[256], st_env[PATH_MAX + 16];
 	posix_spawn_file_actions_t fa;
@@ -472,12 +474,14 @@ static int cmp_i(const void *a, const void *b)
 }
 
 /* The backend's break-evens: the median over the shim's processes (each
- * measures once, at its first loop iteration with 2 ops; 2 per round). */
-static void shim_break_even(struct cm_backend_cal *be, int got[2][2 * MAX_ROUNDS], const int n[2])
+ * measures once, at its first loop iteration with 2 ops; 2 per round).  A
+ * kind no process reported keeps its default: not measured (conn: known
+ * stays false). */
+static void shim_break_even(struct cm_backend_cal *be, int got[BE_N][2 * MAX_ROUNDS], const int n[BE_N])
 {
-	int *slot[2] = { &be->break_even, &be->break_even_poll };
+	int *slot[BE_N] = { &be->break_even, &be->break_even_poll, &be->break_even_conn };
 
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < BE_N; f++) {
 		int m;
 
 		if (!n[f])
@@ -486,6 +490,8 @@ static void shim_break_even(struct cm_backend_cal *be, int got[2][2 * MAX_ROUNDS
 		m = got[f][(n[f] - 1) / 2];
 		*slot[f] = m >= BE_NEVER ? 0 : m;
 		be->break_even_by_shim = true;
+		if (f == SK_CONN)
+			be->break_even_conn_known = true;
 	}
 }
 
@@ -503,15 +509,16 @@ static void shim_break_even(struct cm_backend_cal *be, int got[2][2 * MAX_ROUNDS
  *   shim_wait_ns: per wait on the direct path, keep-alive K=1 (sync);
  *   shim_fd_ns: per connection (an fd made, ADDed, DELeted and closed),
  *     beyond its two direct ops: the fd mirror's bookkeeping (sync);
- *   each present backend's break_even_batch(_poll): what the shim itself
- *     measured (its stats line, EPBATCH_STATS=FILE) under its default policy.
+ *   each present backend's break_even_batch(_poll, _conn): what the shim
+ *     itself measured (its stats line, EPBATCH_STATS=FILE) under its
+ *     default policy.
  */
 static void measure_shim(struct calib *c, int rounds)
 {
 	char dir[PATH_MAX - 64], shim[PATH_MAX], rearm[PATH_MAX], pre[PATH_MAX + 16];
 	char tmpl[PATH_MAX], stats[PATH_MAX + 8];
 	double s_b[MAX_ROUNDS], s_d[MAX_ROUNDS], s_w[MAX_ROUNDS], s_f[MAX_ROUNDS];
-	int be_got[CM_NBE][2][2 * MAX_ROUNDS], be_n[CM_NBE][2] = {};
+	int be_got[CM_NBE][BE_N][2 * MAX_ROUNDS], be_n[CM_NBE][BE_N] = {};
 	const struct cm_backend_cal *u = &c->be[CM_URING];
 	const char *tmp = getenv("TMPDIR");
 	int n = 0;
@@ -559,13 +566,13 @@ static void measure_shim(struct calib *c, int rounds)
 
 			/* two processes a round: each measures once, and they disagree */
 			for (int b = 0; b < CM_NBE * 2; b++) {
-				int got[2];
+				int got[BE_N];
 
 				if (!c->be[b / 2].present)
 					continue;
 				if (run_rearm(rearm, POLICY, policy[b / 2], stats, got) < 0)
 					continue;
-				for (int f = 0; f < 2; f++)
+				for (int f = 0; f < BE_N; f++)
 					if (got[f] > 0)
 						be_got[b / 2][f][be_n[b / 2][f]++] = got[f];
 			}

@@ -170,11 +170,24 @@ static int break_even(const struct calib *c, const struct cm_backend_cal *b)
 	return (int)epb_break_even(d, x);
 }
 
+/* The model's break-evens of a backend: its loop is of MODs, so connection
+ * ops get the same figure (the shim times a connection loop of its own). */
+static void model_break_even(const struct calib *c, struct cm_backend_cal *b)
+{
+	b->break_even = b->break_even_poll = b->break_even_conn = break_even(c, b);
+	b->break_even_conn_known = true;
+}
+
 void calib_break_even(struct calib *c)
 {
 	for (int i = 0; i < CM_NBE; i++)
 		if (c->be[i].present && !c->be[i].break_even_by_shim)
-			c->be[i].break_even = c->be[i].break_even_poll = break_even(c, &c->be[i]);
+			model_break_even(c, &c->be[i]);
+}
+
+int cm_conn_break_even(const struct cm_backend_cal *b)
+{
+	return b->break_even_conn_known ? b->break_even_conn : b->break_even;
 }
 
 /*
@@ -197,7 +210,7 @@ void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out)
 	}
 	out->fused_wait.ns = fig(&c->wait) - sys > 0 ? fig(&c->wait) - sys : 0;
 	out->fused_wait.lo = out->fused_wait.hi = out->fused_wait.ns;
-	out->break_even = out->break_even_poll = break_even(c, out);
+	model_break_even(c, out);
 }
 
 /* ---- the document ---- */
@@ -211,6 +224,12 @@ static json_t *jspread(const struct cm_fig *f)
 {
 	return f->ns >= 0 ? json_pack("[f,f]", round(f->lo * 10) / 10, round(f->hi * 10) / 10) :
 			    json_null();
+}
+
+/* a break-even batch size; 0 (never): null */
+static json_t *jbreak_even(int be)
+{
+	return be ? json_integer(be) : json_null();
 }
 
 json_t *calib_json(const struct calib *c)
@@ -269,10 +288,12 @@ json_t *calib_json(const struct calib *c)
 			json_object_set_new(sper, k, jspread(&be->per_op[i]));
 		}
 		o = json_pack("{s:o,s:o,s:o,s:o,s:s}", "per_op_ns", per, "fused_wait_ns", jfig(&be->fused_wait),
-			      "break_even_batch", be->break_even ? json_integer(be->break_even) : json_null(),
-			      "break_even_batch_poll",
-			      be->break_even_poll ? json_integer(be->break_even_poll) : json_null(),
+			      "break_even_batch", jbreak_even(be->break_even),
+			      "break_even_batch_poll", jbreak_even(be->break_even_poll),
 			      "break_even_source", be->break_even_by_shim ? "shim" : "model");
+		/* absent where not measured: a reader then uses break_even_batch */
+		if (be->break_even_conn_known)
+			json_object_set_new(o, "break_even_batch_conn", jbreak_even(be->break_even_conn));
 		json_object_set_new(bes, cm_backend_names[b], o);
 		json_object_set_new(sp, cm_backend_names[b],
 				    json_pack("{s:o,s:o}", "per_op_ns", sper, "fused_wait_ns",
@@ -366,7 +387,7 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 	for (int b = 0; b < CM_NBE; b++) {
 		struct cm_backend_cal *be = &c->be[b];
 		const json_t *o = json_object_get(bes, cm_backend_names[b]);
-		const json_t *bsp = sp ? json_object_get(sp, cm_backend_names[b]) : NULL;
+		const json_t *bsp = sp ? json_object_get(sp, cm_backend_names[b]) : NULL, *conn;
 		char key[8];
 
 		get_str(skip, cm_backend_names[b], be->skipped, sizeof(be->skipped));
@@ -392,6 +413,15 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 			be->break_even_by_shim = true;
 			be->break_even = (int)jnum_or(o, "break_even_batch", 0);
 			be->break_even_poll = (int)jnum_or(o, "break_even_batch_poll", 0);
+			/* absent (a cache from before it, a shim that did not
+			 * say) or not a size: not known, and the MOD
+			 * break-even stands for every op */
+			conn = json_object_get(o, "break_even_batch_conn");
+			if (json_is_null(conn) || (json_is_integer(conn) && json_integer_value(conn) > 0 &&
+						   json_integer_value(conn) <= CM_MAX_BATCH)) {
+				be->break_even_conn_known = true;
+				be->break_even_conn = (int)jnum_or(o, "break_even_batch_conn", 0);
+			}
 		}
 	}
 	calib_break_even(c);
@@ -466,6 +496,15 @@ int calib_save_cache(struct calib *c)
 	return ret;
 }
 
+/* "N ops" or "never" (0) */
+static void be_str(char *buf, size_t len, int be)
+{
+	if (be)
+		snprintf(buf, len, "%d ops", be);
+	else
+		snprintf(buf, len, "never");
+}
+
 static void pfig(FILE *f, const char *label, const struct cm_fig *x)
 {
 	if (x->ns < 0)
@@ -499,16 +538,20 @@ void calib_print(FILE *f, const struct calib *c)
 		}
 		snprintf(label, sizeof(label), "%s, fused wait", cm_backend_names[b]);
 		pfig(f, label, &be->fused_wait);
-		for (int p = 0; p < 2; p++) {
+		for (int p = 0; p < 3; p++) {
+			static const char *const form[3] = { "blocking wait", "0-timeout wait", "conn ops" };
+			int x = p == 0 ? be->break_even : p == 1 ? be->break_even_poll : be->break_even_conn;
 			char v[16];
 
-			snprintf(label, sizeof(label), "  break-even, %s (%s)", p ? "0-timeout wait" : "blocking wait",
+			snprintf(label, sizeof(label), "  break-even, %s (%s)", form[p],
 				 be->break_even_by_shim ? "shim" : "model");
-			if (p ? be->break_even_poll : be->break_even)
-				snprintf(v, sizeof(v), "%d ops", p ? be->break_even_poll : be->break_even);
+			if (p == 2 && !be->break_even_conn_known)
+				snprintf(v, sizeof(v), "-");
 			else
-				snprintf(v, sizeof(v), "never");
-			fprintf(f, "  %-40s %9s\n", label, v);
+				be_str(v, sizeof(v), x);
+			fprintf(f, "  %-40s %9s%s\n", label, v,
+				p == 2 && !be->break_even_conn_known ?
+				"  not measured: the blocking-wait one is used for every op" : "");
 		}
 	}
 	pfig(f, "shim, per batched op (user space)", &c->shim_op);
@@ -541,6 +584,19 @@ static void add_note(char *buf, size_t len, const char *fmt, ...)
 }
 
 /*
+ * The break-even of the thread's op mix, by the shim's rule: share = ADD
+ * and DEL calls among all its epoll_ctl calls (x EPB_SHARE_ONE), as the
+ * shim counts them (policy.c); 0: never.
+ */
+static int mix_break_even(const struct cm_backend_cal *be, const struct wi_in *in)
+{
+	uint64_t n = in->add + in->mod + in->del;
+	unsigned share = n ? (unsigned)((in->add + in->del) * EPB_SHARE_ONE / n) : 0;
+
+	return (int)epb_mix_break_even((unsigned)be->break_even, (unsigned)cm_conn_break_even(be), share);
+}
+
+/*
  * Batching with backend be, as the shim does it (docs/cost-model.md).  Over
  * the interval: n = add + mod + del ops, w waits, cl closes.  A DEL whose fd
  * is then closed is flushed with that close, both in one submission (the
@@ -551,8 +607,10 @@ static void add_note(char *buf, size_t len, const char *fmt, ...)
  * submission's overhead (batch_overhead) plus the fused wait instead of a
  * wait syscall, per fused close the overhead of a submission of 2 instead
  * of the DEL's and the close's own entry and exit, and the shim's batched
- * cost per op.  The shim batches when b reaches the break-even it measured
- * (blocking waits); otherwise it stays direct and costs its direct path per
+ * cost per op.  The shim batches when b reaches the break-even of the op
+ * mix, by its own rule (epb_mix_break_even): the MOD break-even it measured
+ * (blocking waits) and that of connection ops, for the share of ADD and DEL
+ * among the n ops; otherwise it stays direct and costs its direct path per
  * op and per wait.  Either way it keeps its fd bookkeeping per connection
  * (per close).
  */
@@ -566,7 +624,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 
 	o->known = true;
 	o->estimated = be->estimated;
-	o->break_even = be->break_even;
+	o->break_even = mix_break_even(be, in);
 	o->ops_per_wait = w > 0 ? n / w : 0;
 	if (be->estimated)
 		add_note(o->assumptions, sizeof(o->assumptions),
@@ -589,16 +647,22 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	extra = iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
 		f * batch_overhead(c, be, 2) + n * fig(&c->shim_op) + shim_fd;
 	o->always_per_s = -extra / secs;
-	o->batch_mode = be->break_even && b >= be->break_even;
+	o->batch_mode = o->break_even && b >= o->break_even;
 	o->saved_per_s = o->batch_mode ? o->always_per_s : -shim_direct / secs;
 	{
-		char be_s[16];
+		char mix_s[16], mod_s[16], conn_s[16];
 
-		snprintf(be_s, sizeof(be_s), be->break_even ? "%d ops" : "never", be->break_even);
+		be_str(mix_s, sizeof(mix_s), o->break_even);
+		be_str(mod_s, sizeof(mod_s), be->break_even);
+		be_str(conn_s, sizeof(conn_s), cm_conn_break_even(be));
 		add_note(o->assumptions, sizeof(o->assumptions),
 			 "%.2f ops per wait, %.2f carried by the wait after %.0f DEL+close pairs fused (every op "
-			 "deferrable, none coalesced, waits return at once); break-even batch %s (%s): the shim would %s",
-			 o->ops_per_wait, b, f, be_s, be->break_even_by_shim ? "measured by the shim" : "the model's",
+			 "deferrable, none coalesced, waits return at once); break-even batch %s for this mix of "
+			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s): the shim would %s",
+			 o->ops_per_wait, b, f, mix_s, 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
+			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
+			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",
+			 be->break_even_by_shim ? "measured by the shim" : "the model's",
 			 o->batch_mode ? "batch" : "stay direct (its direct path's cost)");
 	}
 	if (in->batch_submits)
@@ -729,7 +793,7 @@ void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out 
 	else {
 		char be_s[16];
 
-		snprintf(be_s, sizeof(be_s), o->break_even ? "%d" : "never", o->break_even);
+		be_str(be_s, sizeof(be_s), o->break_even);
 		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %s)",
 			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, be_s);
 	}

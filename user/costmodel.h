@@ -35,6 +35,12 @@ struct cm_backend_cal {
 	struct cm_fig fused_wait;	/* what adding the wait to that submission costs */
 	int break_even;			/* the break-even batch, blocking waits; 0: never */
 	int break_even_poll;		/* ... 0-timeout waits (their fused form cancels: dearer) */
+	/* ... connection ops (ADD, DEL with its close), blocking waits; 0:
+	 * never.  Only where break_even_conn_known: an older shim or cache
+	 * has none, and then the MOD break-even stands for every op
+	 * (cm_conn_break_even), as it did before. */
+	int break_even_conn;
+	bool break_even_conn_known;
 	bool break_even_by_shim;	/* measured by libepbatch.so itself, else the model's rule */
 };
 
@@ -60,8 +66,12 @@ void calib_machine(struct calib *c);
 /* The cache file for c->key; -1 when no directory can be named. */
 int calib_cache_path(const struct calib *c, char *buf, size_t len);
 /* The break-evens of each present backend the shim did not measure, by the
- * shim's rule (epb_break_even) applied to the model's costs. */
+ * shim's rule (epb_break_even) applied to the model's costs; its loop is
+ * of MODs, so connection ops get the same figure. */
 void calib_break_even(struct calib *c);
+/* The break-even the model uses for connection ops: break_even_conn where
+ * known, else the MOD break-even (0: never). */
+int cm_conn_break_even(const struct cm_backend_cal *b);
 /* Batch cost (ns, for n ops, without the wait) interpolated from the table. */
 double cm_batch_ns(const struct cm_backend_cal *b, double n);
 /* The module's costs estimated from the direct ones (it is not here). */
@@ -103,11 +113,11 @@ struct wi_out {
 	double always_per_s;		/* batching: with EPBATCH_MIN_BATCH=0 (every iteration batched) */
 	double ops_per_wait;
 	double fused_closes;		/* batching: DELs that would go with their close (count) */
-	int break_even;			/* batching: 0 = never */
+	int break_even;			/* batching: of the thread's op mix (epb_mix_break_even); 0 = never */
 	bool batch_mode;		/* batching: the shim's policy would batch */
 	bool estimated;			/* the backend's costs are estimated */
 	bool upper_bound;
-	char assumptions[640];
+	char assumptions[1024];
 };
 
 void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out out[WI_N]);

@@ -44,6 +44,10 @@ static void test_load(void **state)
 	assert_int_equal(cal.be[CM_URING].break_even, 4);
 	assert_int_equal(cal.be[CM_URING].break_even_poll, 8);
 	assert_float_equal(cal.shim_fd.ns, 100, 0);
+	/* the fixture predates break_even_batch_conn: not measured, and the
+	 * MOD break-even stands for connection ops too */
+	assert_false(cal.be[CM_URING].break_even_conn_known);
+	assert_int_equal(cm_conn_break_even(&cal.be[CM_URING]), 4);
 }
 
 /* Where the shim did not measure, the shim's rule on the model's costs:
@@ -61,6 +65,9 @@ static void test_break_even_rule(void **state)
 	assert_int_equal(calib_from_json(doc, &c, why, sizeof(why)), 0);
 	assert_false(c.be[CM_URING].break_even_by_shim);
 	assert_int_equal(c.be[CM_URING].break_even, 2);
+	/* the model's loop is of MODs: connection ops get the same */
+	assert_true(c.be[CM_URING].break_even_conn_known);
+	assert_int_equal(c.be[CM_URING].break_even_conn, 2);
 	/* batching never pays: a batch dearer than the syscalls at every size */
 	for (int i = 0; i < CM_NB; i++)
 		c.be[CM_URING].per_op[i].ns = 400;
@@ -105,6 +112,63 @@ static void test_batch_pays(void **state)
 	assert_float_equal(o[WI_KMOD].saved_per_s, 160000, 1e-6);
 	assert_int_equal(o[WI_KMOD].break_even, 2);
 	assert_non_null(strstr(o[WI_KMOD].assumptions, "no /dev/epoll_batch"));
+	assert_non_null(strstr(o[WI_KMOD].assumptions, "connection ops: 2 ops as MODs"));
+}
+
+/*
+ * The shim's mode on a connection-heavy thread follows the break-even of
+ * its op mix (epb_mix_break_even), not the MOD one alone.  1000 each of
+ * ADD, MOD and DEL, 1000 closes and waits: the DELs go with their closes,
+ * b = 2000 / 1000 = 2 carried per wait; share = 2000 x 256 / 3000 = 170.
+ */
+static void test_conn_mix(void **state)
+{
+	struct wi_in in = { .add = 1000, .mod = 1000, .del = 1000, .closes = 1000, .waits = 1000,
+			    .seconds = 1, .requests = -1 };
+	struct cm_backend_cal *u = &cal.be[CM_URING];
+	struct wi_out o[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	/* MOD break-even 2, connection ops never: 2 x 256 / 86 = 5.95 -> 6 > 2: direct,
+	 * at its direct path's cost: 3000 x 10 + 1000 x 5 + 1000 x 100 */
+	u->break_even = 2;
+	u->break_even_conn = 0;
+	u->break_even_conn_known = true;
+	whatif_compute(&cal, &in, o);
+	assert_int_equal(o[WI_URING].break_even, 6);
+	assert_false(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].saved_per_s, -135000, 1e-6);
+	assert_non_null(strstr(o[WI_URING].assumptions, "break-even batch 6 ops for this mix of 67% ADD+DEL"));
+	assert_non_null(strstr(o[WI_URING].assumptions, "MOD ops: 2 ops, connection ops: never;"));
+	/* both 2: the mix's is 2 and the shim batches; always batched: 1000
+	 * iterations of overhead(2) 600 - 600 = 0 and the fused wait 150 -
+	 * 250, 3000 x 20 in the shim, 1000 x 100 fd bookkeeping */
+	u->break_even_conn = 2;
+	whatif_compute(&cal, &in, o);
+	assert_int_equal(o[WI_URING].break_even, 2);
+	assert_true(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].saved_per_s, -(-100000 + 60000 + 100000), 1e-6);
+	assert_float_equal(o[WI_URING].saved_per_s, o[WI_URING].always_per_s, 0);
+
+	/* only connection ops, no closes: 8 carried per wait; never for conn: direct */
+	in = (struct wi_in){ .add = 4000, .del = 4000, .waits = 1000, .seconds = 1, .requests = -1 };
+	u->break_even_conn = 0;
+	whatif_compute(&cal, &in, o);
+	assert_int_equal(o[WI_URING].break_even, 0);
+	assert_false(o[WI_URING].batch_mode);
+	u->break_even_conn = 2;
+	whatif_compute(&cal, &in, o);
+	assert_int_equal(o[WI_URING].break_even, 2);
+	assert_true(o[WI_URING].batch_mode);
+	/* a calibration without the figure: the MOD break-even for every op
+	 * (2: batch, as before the shim priced connection ops apart), said so */
+	u->break_even_conn_known = false;
+	u->break_even_conn = 0;
+	whatif_compute(&cal, &in, o);
+	assert_int_equal(o[WI_URING].break_even, 2);
+	assert_true(o[WI_URING].batch_mode);
+	assert_non_null(strstr(o[WI_URING].assumptions, "not measured"));
 }
 
 static void test_batch_too_small(void **state)
@@ -253,6 +317,31 @@ static void test_roundtrip_and_errors(void **state)
 	assert_int_equal(back.be[CM_URING].break_even_poll, 8);
 	assert_true(back.be[CM_URING].break_even_by_shim);
 	assert_float_equal(back.shim_fd.ns, 100, 0);
+	/* not measured: no key, and it reads back as not measured */
+	assert_null(json_object_get(json_object_get(json_object_get(doc, "backends"), "uring"),
+				    "break_even_batch_conn"));
+	assert_false(back.be[CM_URING].break_even_conn_known);
+	/* "never" is null and reads back as known */
+	cal.be[CM_URING].break_even_conn_known = true;
+	cal.be[CM_URING].break_even_conn = 0;
+	json_decref(doc);
+	doc = calib_json(&cal);
+	assert_true(json_is_null(json_object_get(json_object_get(json_object_get(doc, "backends"), "uring"),
+						 "break_even_batch_conn")));
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
+	assert_true(back.be[CM_URING].break_even_conn_known);
+	assert_int_equal(back.be[CM_URING].break_even_conn, 0);
+	/* a size reads back; a value that is not one is not known */
+	json_object_set_new(json_object_get(json_object_get(doc, "backends"), "uring"), "break_even_batch_conn",
+			    json_integer(8));
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
+	assert_true(back.be[CM_URING].break_even_conn_known);
+	assert_int_equal(back.be[CM_URING].break_even_conn, 8);
+	json_object_set_new(json_object_get(json_object_get(doc, "backends"), "uring"), "break_even_batch_conn",
+			    json_string("never"));
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
+	assert_false(back.be[CM_URING].break_even_conn_known);
+	assert_int_equal(cm_conn_break_even(&back.be[CM_URING]), 4);
 	/* a missing figure and a foreign schema are refused with a reason */
 	json_object_del(doc, "syscall_ns");
 	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), -1);
@@ -273,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_batch_too_small),
 		cmocka_unit_test(test_no_waits),
 		cmocka_unit_test(test_conn),
+		cmocka_unit_test(test_conn_mix),
 		cmocka_unit_test(test_unshare),
 		cmocka_unit_test(test_trace_fixture),
 		cmocka_unit_test(test_roundtrip_and_errors),

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The break-even rules of include/epbatch/break_even.h, shared by the shim
+ * (policy.c) and the cost model (costmodel.c), on values worked out by
+ * hand.  epb_mix_break_even(mod, conn, share): 1 / ((1 - s) / mod + s /
+ * conn) with s = share / 256, rounded up; 0 (never) on either side drops
+ * that side's term; 0 out: never.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "epbatch/break_even.h"
+
+#define HALF (EPB_SHARE_ONE / 2)
+
+static void test_pure_mod(void **state)
+{
+	(void)state;
+	/* no connection ops: the MOD break-even, whatever the other one */
+	assert_int_equal(epb_mix_break_even(4, 8, 0), 4);
+	assert_int_equal(epb_mix_break_even(4, 0, 0), 4);
+	assert_int_equal(epb_mix_break_even(32, 2, 0), 32);
+	assert_int_equal(epb_mix_break_even(0, 2, 0), 0);
+}
+
+static void test_pure_conn(void **state)
+{
+	(void)state;
+	/* only connection ops: their break-even, whatever the MOD one */
+	assert_int_equal(epb_mix_break_even(4, 8, EPB_SHARE_ONE), 8);
+	assert_int_equal(epb_mix_break_even(0, 8, EPB_SHARE_ONE), 8);
+	assert_int_equal(epb_mix_break_even(2, 0, EPB_SHARE_ONE), 0);
+	/* a share above one is one */
+	assert_int_equal(epb_mix_break_even(2, 16, 1000), 16);
+	assert_int_equal(epb_mix_break_even(2, 0, 1000), 0);
+}
+
+static void test_never(void **state)
+{
+	(void)state;
+	/* never on both sides: never, for any mix */
+	for (unsigned s = 0; s <= EPB_SHARE_ONE; s += 32)
+		assert_int_equal(epb_mix_break_even(0, 0, s), 0);
+	/* connection ops never pay: the MODs carry the batch's fixed cost
+	 * alone, 4 / (1 - 1/2) = 8; a quarter conn: 4 / (3/4) = 5.33 -> 6 */
+	assert_int_equal(epb_mix_break_even(4, 0, HALF), 8);
+	assert_int_equal(epb_mix_break_even(4, 0, EPB_SHARE_ONE / 4), 6);
+	/* MODs never pay: 8 / (1/2) = 16 */
+	assert_int_equal(epb_mix_break_even(0, 8, HALF), 16);
+	/* one MOD in 256 with MODs alone paying: 2 x 256 = 512 (no overflow,
+	 * larger than any queue: the caller's b never reaches it) */
+	assert_int_equal(epb_mix_break_even(2, 0, EPB_SHARE_ONE - 1), 512);
+}
+
+static void test_half(void **state)
+{
+	(void)state;
+	/* equal break-evens: that one, for any mix */
+	assert_int_equal(epb_mix_break_even(4, 4, HALF), 4);
+	assert_int_equal(epb_mix_break_even(2, 2, 77), 2);
+	/* 1 / (1/(2 x 2) + 1/(2 x 8)) = 16/5 = 3.2: rounded up, 4 */
+	assert_int_equal(epb_mix_break_even(2, 8, HALF), 4);
+	/* 1 / (1/4 + 1/8) = 8/3 = 2.67: 3 */
+	assert_int_equal(epb_mix_break_even(2, 4, HALF), 3);
+	/* symmetric in the two kinds at a half share */
+	assert_int_equal(epb_mix_break_even(8, 2, HALF), 4);
+}
+
+static void test_rounding(void **state)
+{
+	(void)state;
+	/* exact results are not rounded up: 1 / (3/4 / 3 + 1/4 / 1) = 2 */
+	assert_int_equal(epb_mix_break_even(3, 1, EPB_SHARE_ONE / 4), 2);
+	/* just above an integer goes to the next: 2 x 256 / 255 = 2.008 -> 3 */
+	assert_int_equal(epb_mix_break_even(2, 0, 1), 3);
+	/* 32 and 2, a third conn (85/256): 32 x 2 x 256 / (171 x 2 + 85 x 32) = 5.35 -> 6 */
+	assert_int_equal(epb_mix_break_even(32, 2, 85), 6);
+}
+
+/* epb_break_even: the smallest size from which every larger one is 2% faster */
+static void test_break_even(void **state)
+{
+	unsigned long d[EPB_BE_SIZES] = { 100, 200, 400, 800, 1600 };
+	unsigned long x[EPB_BE_SIZES] = { 99, 190, 390, 700, 1500 };
+
+	(void)state;
+	/* size 2: 99 is not 2% below 100; 4 and above are */
+	assert_int_equal(epb_break_even(d, x), 4);
+	/* a size in the middle that does not pay: from above it */
+	x[2] = 400;
+	assert_int_equal(epb_break_even(d, x), 16);
+	/* the largest does not pay: never */
+	x[4] = 1600;
+	assert_int_equal(epb_break_even(d, x), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pure_mod),
+		cmocka_unit_test(test_pure_conn),
+		cmocka_unit_test(test_never),
+		cmocka_unit_test(test_half),
+		cmocka_unit_test(test_rounding),
+		cmocka_unit_test(test_break_even),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
