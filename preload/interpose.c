@@ -149,10 +149,9 @@ EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
 
 /* ---- fds the shim learns about ---- */
 
-static int pollable(int fd)
+static inline int pollable(int fd)
 {
-	if (fd >= 0)
-		note_pollable(fd);
+	note_pollable(fd);	/* -1: beyond the table, like any fd it cannot hold */
 	return fd;
 }
 
@@ -165,23 +164,37 @@ static int unknown(int fd)
 	return fd;
 }
 
-EXPORT int socket(int domain, int type, int protocol)
-{
-	REAL(socket);
-	return pollable(real_fn(domain, type, protocol));
-}
+/*
+ * A wrapper whose libc function returns one new pollable fd (or -1).  Its
+ * common path is the libc call and note_pollable(), with nothing to keep
+ * across a call of the shim's: the lookup and the shim's set-up of a first
+ * call (REAL) are a copy of the wrapper of their own, reached by a jump
+ * with the arguments as they came.
+ */
+#define POLLABLE_WRAPPER(name, params, args)                                         \
+	static typeof(&name) real_##name;                                            \
+	static __attribute__((noinline, cold)) int first_##name params               \
+	{                                                                            \
+		REAL(name);                                                          \
+		real_##name = real_fn;                                               \
+		return pollable(real_fn args);                                       \
+	}                                                                            \
+	EXPORT int name params                                                       \
+	{                                                                            \
+		if (unlikely(!real_##name ||                                         \
+			     !atomic_load_explicit(&shim_inited, memory_order_acquire))) \
+			return first_##name args;                                    \
+		return pollable(real_##name args);                                   \
+	}
 
-EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
-{
-	REAL(accept);
-	return pollable(real_fn(fd, addr, len));
-}
-
-EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-	REAL(accept4);
-	return pollable(real_fn(fd, addr, len, flags));
-}
+POLLABLE_WRAPPER(socket, (int domain, int type, int protocol), (domain, type, protocol))
+POLLABLE_WRAPPER(accept, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len))
+POLLABLE_WRAPPER(accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags),
+		 (fd, addr, len, flags))
+POLLABLE_WRAPPER(eventfd, (unsigned int initval, int flags), (initval, flags))
+POLLABLE_WRAPPER(timerfd_create, (int clockid, int flags), (clockid, flags))
+POLLABLE_WRAPPER(inotify_init, (void), ())
+POLLABLE_WRAPPER(inotify_init1, (int flags), (flags))
 
 EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
@@ -219,36 +232,12 @@ EXPORT int pipe2(int fds[2], int flags)
 	return ret;
 }
 
-EXPORT int eventfd(unsigned int initval, int flags)
-{
-	REAL(eventfd);
-	return pollable(real_fn(initval, flags));
-}
-
-EXPORT int timerfd_create(int clockid, int flags)
-{
-	REAL(timerfd_create);
-	return pollable(real_fn(clockid, flags));
-}
-
 EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
 	REAL(signalfd);
 	int ret = real_fn(fd, mask, flags);
 
 	return fd == -1 ? pollable(ret) : ret;
-}
-
-EXPORT int inotify_init(void)
-{
-	REAL(inotify_init);
-	return pollable(real_fn());
-}
-
-EXPORT int inotify_init1(int flags)
-{
-	REAL(inotify_init1);
-	return pollable(real_fn(flags));
 }
 
 static mode_t open_mode(int flags, va_list ap)
@@ -337,6 +326,8 @@ EXPORT int close(int fd)
 {
 	int rc;
 
+	if (likely(atomic_load_explicit(&shim_inited, memory_order_acquire) && close_quick(fd)))
+		return real_close(fd);
 	shim_init();
 	if (shim_close(fd, &rc))
 		return rc;
@@ -745,6 +736,8 @@ EXPORT long syscall(long n, ...)
 	shim_init();
 	switch (n) {
 	case SYS_close:
+		if (close_quick((int)a[0]))
+			break;
 		if (shim_close((int)a[0], &rc))
 			return rc;
 		shim_close_prepare((int)a[0]);
