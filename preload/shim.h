@@ -273,7 +273,8 @@ struct thr {
 				 * not touch the queue) */
 	int in_wait;		/* between plain_wait's flush and its wait */
 	int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
-	uint64_t owned;		/* slot of the instance it last waited on as owner */
+	uint64_t owned;		/* slot of the instance it last waited on as owner,
+				 * while it has a queue (OWNED_NONE: none) */
 	int in_vfork;		/* between vfork and its return in the parent:
 				 * the child runs on these thread-locals */
 	_Atomic int nsig;	/* ops in sig.c's side list (one base with the
@@ -281,6 +282,9 @@ struct thr {
 	struct loopstate lp;	/* policy.c */
 };
 extern TLS struct thr thr;
+/* thr.owned of a thread that waits on no instance it owns: no slot is of
+ * kind 15, so no wait takes the wrappers' common way (interpose.c). */
+#define OWNED_NONE (~0ULL)
 
 /* The owner takes its own lock only to keep a flushing thread out; the CAS
  * is uncontended unless another thread is flushing this queue right now. */
