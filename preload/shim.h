@@ -487,7 +487,9 @@ learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
  * flush a queue: an op on it is queued (S_Q), or it is an epoll fd. */
 static inline int slot_needs_sync(uint64_t v)
 {
-	return (v & S_Q) || s_kind(v) == K_EPOLL;
+	/* kind K_EPOLL is the one kind with its bit: one test for both */
+	_Static_assert(!(K_EPOLL & (K_POLL | K_UNKNOWN)), "K_EPOLL's bit is its own");
+	return (v & (S_Q | (uint64_t)K_EPOLL << S_KIND_SHIFT)) != 0;
 }
 
 /*
@@ -504,7 +506,11 @@ static inline int close_quick(int fd)
 	_Atomic uint64_t *s;
 	uint64_t v;
 
-	if (unlikely((unsigned)fd >= (unsigned)t->size || thr.in_vfork || be_owns_fd(fd)))
+	if (unlikely((unsigned)fd >= (unsigned)t->size))
+		return 0;
+	if (fd < 0)
+		__builtin_unreachable();	/* t->size is at most 4M: be_owns_fd needs no test */
+	if (unlikely(thr.in_vfork || be_owns_fd(fd)))
 		return 0;
 	s = &t->slot[fd];
 	v = atomic_load_explicit(s, memory_order_relaxed);
