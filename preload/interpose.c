@@ -116,14 +116,16 @@ static inline __attribute__((always_inline)) int wait_on_owned(int epfd)
 }
 
 /* The common wait below, when the calling thread is inside the shim (a
- * signal handler's wait) or batches this iteration. */
+ * signal handler's wait) or batches this iteration (lp.batch: on the
+ * instance it owns, the policy decides as in wait_decide). */
 static __attribute__((noinline)) int
 wait_other(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	   const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	if (!thr.crit && thr.lp.batch && wait_on_owned(epfd))
-		return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	if (unlikely(thr.crit) || unlikely(!wait_on_owned(epfd)))
+		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	policy_decide(thr.q, wait_is_poll(ms, ts, kind));
+	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /*
