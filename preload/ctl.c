@@ -213,8 +213,9 @@ static __attribute__((noinline)) int direct_relearn(_Atomic uint64_t *fs, uint64
  * The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD).  The
  * common cases are predicted before the call, from the slots as they are
  * then: an ADD of an fd registered nowhere with nothing queued, a DEL of
- * one registered in this instance with nothing queued, in an instance no
- * other process holds.  Only fd's slot, its value and the predicted one
+ * one registered in this instance with nothing queued, while no instance
+ * is held by another process (epi_xproc_seen: learn() makes the fds of such
+ * an instance unknown).  Only fd's slot, its value and the predicted one
  * live across the call, and one CAS from the one to the other is all the
  * mirror needs after a success: it is what learn() would write (predict(),
  * err 0).  If the slot changed meanwhile the CAS fails and learn() runs
@@ -240,7 +241,7 @@ int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 	v = atomic_load_explicit(fs, memory_order_acquire);
 	id = s_id(e);
 	if (unlikely(s_kind(e) != K_EPOLL ||
-		     (atomic_load_explicit(&epi_get(id)->flags, memory_order_relaxed) & EPI_XPROC)))
+		     atomic_load_explicit(&epi_xproc_seen, memory_order_relaxed)))
 		return direct_learn(epfd, op, fd, ev);
 	if (op == EPOLL_CTL_ADD) {
 		/* pollable, registered nowhere, nothing queued, and not

@@ -77,9 +77,14 @@ static unsigned epi_new(int flags)
 	return id;
 }
 
+_Atomic int epi_xproc_seen;
+
 void mark_all_epi(int flag, int only_non_cloexec)
 {
 	unsigned n = atomic_load(&epi_next);
+
+	if (flag & EPI_XPROC)
+		atomic_store(&epi_xproc_seen, 1);	/* before any instance has it */
 
 	for (unsigned id = 1; id < n && id <= MAX_EPI; id++) {
 		if (only_non_cloexec && (atomic_load(&epis[id].flags) & EPI_CLOEXEC))

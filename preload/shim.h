@@ -98,6 +98,8 @@ struct epinfo {
 
 extern struct fdtab main_tab;
 extern struct epinfo *epis;
+/* Some instance has (had) EPI_XPROC: 0 says none does, in one load. */
+extern _Atomic int epi_xproc_seen;
 
 static inline struct epinfo *epi_get(unsigned id)
 {
