@@ -50,14 +50,6 @@ static int raw_eventfd(int expected)
 	return (int)fd;
 }
 
-static int reopen_on(int expected, unsigned int initval)
-{
-	int fd = t_eventfd(initval);
-
-	t_log("new fd takes the same number: %s", fd == expected ? "yes" : "no");
-	return fd;
-}
-
 int main(void)
 {
 	int ep = t_epoll();
@@ -69,7 +61,7 @@ int main(void)
 	raw_close(a);
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 1);
 	CTL(ep, EPOLL_CTL_DEL, a, 0, 0);
-	b = reopen_on(a, 1);
+	b = t_reopen_on(a, 1);
 	CTL(ep, EPOLL_CTL_ADD, b, EPOLLIN, 2);
 	CTL(ep, EPOLL_CTL_ADD, b, EPOLLIN, 3);	/* EEXIST */
 
@@ -78,7 +70,7 @@ int main(void)
 	CTL(ep, EPOLL_CTL_ADD, c, EPOLLIN, 4);
 	raw_close(c);
 	CTL(ep, EPOLL_CTL_DEL, c, 0, 0);
-	d = reopen_on(c, 1);
+	d = t_reopen_on(c, 1);
 	CTL(ep, EPOLL_CTL_DEL, d, 0, 0);
 	CTL(ep, EPOLL_CTL_ADD, d, EPOLLIN, 5);
 
