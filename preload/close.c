@@ -27,7 +27,7 @@ void shim_close_prepare(int fd)
 	if (!atomic_load_explicit(s, memory_order_relaxed))
 		return;
 	v = atomic_exchange(s, 0);
-	if ((v & S_Q) || s_kind(v) == K_EPOLL)
+	if (slot_needs_sync(v))
 		sync_instance(s_id(v));
 }
 

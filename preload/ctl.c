@@ -254,16 +254,90 @@ static __attribute__((noinline)) int direct_failed(int epfd, int op, int fd,
 	return -1;
 }
 
-/* The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD): the
- * mirror learns what the kernel did (learn: an epoll fd added to another
- * instance also makes that one nested).  The success path is learn() with err 0
- * folded in; errno is touched only after a failure. */
-int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
+/* The direct way for an ADD or a DEL that ctl_direct() cannot predict:
+ * learn() after the call (an epoll fd added to another instance also makes
+ * that one nested). */
+static __attribute__((noinline)) int direct_learn(int epfd, int op, int fd,
+						  struct epoll_event *ev)
 {
 	if (unlikely(real_epoll_ctl(epfd, op, fd, ev)))
 		return direct_failed(epfd, op, fd, ev);
 	learn(epfd, op, fd, ev, 0);
 	return 0;
+}
+
+/* ctl_direct() after the call, when its prediction does not hold: the
+ * kernel refused the op (rc -1), or fd's slot changed during the call (a
+ * close, another thread's op, a signal handler's).  learn() from the slot
+ * as it is now; nv, the slot ctl_direct predicted, names the instance, the
+ * op (an ADD's has S_REG) and an ADD's events.  errno is kept. */
+static __attribute__((noinline)) int direct_relearn(_Atomic uint64_t *fs, uint64_t nv, int rc)
+{
+	int err = rc ? errno : 0;
+	struct epoll_event ev = { .events = s_events(nv) };
+
+	learn_slot(fs, atomic_load_explicit(fs, memory_order_acquire), s_id(nv),
+		   nv & S_REG ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, &ev, err);
+	if (rc)
+		errno = err;
+	return rc;
+}
+
+/*
+ * The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD).  The
+ * common cases are predicted before the call, from the slots as they are
+ * then: an ADD of an fd registered nowhere with nothing queued, a DEL of
+ * one registered in this instance with nothing queued, while no instance
+ * is held by another process (epi_xproc_seen: learn() makes the fds of such
+ * an instance unknown).  Only fd's slot, its value and the predicted one
+ * live across the call, and one CAS from the one to the other is all the
+ * mirror needs after a success: it is what learn() would write (predict(),
+ * err 0).  If the slot changed meanwhile the CAS fails and learn() runs
+ * from the new value, as it would have; a change of the epoll fd's slot or
+ * of EPI_XPROC during the call is ordered as if it came after the op
+ * (neither lets a later op be deferred on this prediction: an instance
+ * that is gone or another process's holds no deferral).
+ */
+int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct fdtab *t = thr.tab;
+	_Atomic uint64_t *slots = t->slot, *fs;
+	uint64_t e, v, nv;
+	unsigned id;
+	int rc;
+
+	/* Both below the size in one test (a|b >= a and >= b; a negative fd
+	 * is huge): a pair it turns away takes the full way. */
+	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size))
+		return direct_learn(epfd, op, fd, ev);
+	e = atomic_load_explicit(&slots[epfd], memory_order_acquire);
+	fs = &slots[fd];
+	v = atomic_load_explicit(fs, memory_order_acquire);
+	id = s_id(e);
+	if (unlikely(s_kind(e) != K_EPOLL ||
+		     atomic_load_explicit(&epi_xproc_seen, memory_order_relaxed)))
+		return direct_learn(epfd, op, fd, ev);
+	if (op == EPOLL_CTL_ADD) {
+		/* pollable, registered nowhere, nothing queued, and not
+		 * EPOLLEXCLUSIVE (whose allowed bits predict() knows) */
+		if (unlikely((v & ~(S_ID_MASK << S_ID_SHIFT)) != S_FRESH || !ev ||
+			     (ev->events & EPOLLEXCLUSIVE)))
+			return direct_learn(epfd, op, fd, ev);
+		nv = s_make(K_POLL, id, S_REG, ev->events);
+	} else if (op == EPOLL_CTL_DEL) {
+		/* registered in this instance, nothing queued */
+		if (unlikely(v >> S_ID_SHIFT != s_make(K_POLL, id, S_REG, 0) >> S_ID_SHIFT))
+			return direct_learn(epfd, op, fd, ev);
+		nv = s_make(K_POLL, id, 0, 0);
+	} else {
+		return direct_learn(epfd, op, fd, ev);
+	}
+	rc = real_epoll_ctl(epfd, op, fd, ev);
+	if (likely(!rc) && likely(atomic_compare_exchange_strong_explicit(fs, &v, nv,
+									  memory_order_acq_rel,
+									  memory_order_acquire)))
+		return 0;
+	return direct_relearn(fs, nv, rc);
 }
 
 /* A MOD the kernel refused on the direct way (epfd_fd: epfd << 32 | fd,

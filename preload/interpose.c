@@ -103,29 +103,55 @@ wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const stru
 	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
+/* Whether epfd is the instance this thread last waited on as its owner
+ * (thr.owned, set by shim_wait once the thread has a queue; OWNED_NONE
+ * matches no slot), with the shim set up. */
+static inline __attribute__((always_inline)) int wait_on_owned(int epfd)
+{
+	struct fdtab *t = thr.tab;
+
+	return atomic_load_explicit(&shim_inited, memory_order_acquire) &&
+	       (unsigned)epfd < (unsigned)t->size &&
+	       atomic_load_explicit(&t->slot[epfd], memory_order_acquire) == thr.owned;
+}
+
+/* The common wait below, when the calling thread is inside the shim (a
+ * signal handler's wait) or batches this iteration (lp.batch: on the
+ * instance it owns, the policy decides as in wait_decide). */
+static __attribute__((noinline)) int
+wait_other(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
+	   const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	if (unlikely(thr.crit) || unlikely(!wait_on_owned(epfd)))
+		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	policy_decide(thr.q, wait_is_poll(ms, ts, kind));
+	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+}
+
 /*
  * The common wait, inlined into each wrapper with its kind constant: a loop
  * thread that goes the direct way waits again on the instance it owns
  * (thr.owned, set by shim_wait), its iteration stays direct (policy_wait_direct)
  * and nothing is queued: the libc call itself.  A batched iteration on it
  * goes to wait_decide.  The tests read thread
- * locals and the fd's slot only, so anything else is a jump with the
- * arguments as they came.
+ * locals and the fd's slot only (crit and lp.batch in one test, the queue's
+ * length and the signal side list's in another), so anything else is a
+ * jump with the arguments as they came.
  */
 static inline __attribute__((always_inline)) int
 wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	struct fdtab *t = thr.tab;
-	struct tq *q = thr.q;
+	struct tq *q;
 
-	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire) || thr.crit ||
-		     !q || (unsigned)epfd >= (unsigned)t->size ||
-		     atomic_load_explicit(&t->slot[epfd], memory_order_acquire) != thr.owned))
+	if (unlikely(thr.crit | thr.lp.batch))
+		return wait_other(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	if (unlikely(!wait_on_owned(epfd)))
 		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	if (unlikely(thr.lp.batch) || unlikely(!policy_wait_direct(q)))
+	q = thr.q;	/* not NULL: thr.owned is set only then */
+	if (unlikely(!policy_wait_direct(q)))
 		return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	if (unlikely(q->n || sig_pending()))
+	if (unlikely(q->n | (unsigned)atomic_load_explicit(&thr.nsig, memory_order_relaxed)))
 		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
@@ -149,10 +175,9 @@ EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
 
 /* ---- fds the shim learns about ---- */
 
-static int pollable(int fd)
+static inline int pollable(int fd)
 {
-	if (fd >= 0)
-		note_pollable(fd);
+	note_pollable(fd);	/* -1: beyond the table, like any fd it cannot hold */
 	return fd;
 }
 
@@ -165,23 +190,41 @@ static int unknown(int fd)
 	return fd;
 }
 
-EXPORT int socket(int domain, int type, int protocol)
-{
-	REAL(socket);
-	return pollable(real_fn(domain, type, protocol));
-}
+/*
+ * A wrapper whose libc function returns one new pollable fd (or -1).  Its
+ * common path is one test, the libc call and note_pollable(), with nothing
+ * to keep across a call of the shim's: the lookup and the shim's set-up of
+ * a first call (REAL) are a copy of the wrapper of their own, reached by a
+ * jump with the arguments as they came.  real_<name> is stored (release)
+ * only once the shim is set up, so a thread that loads it (acquire) sees
+ * the mirror's tables too.
+ */
+#define POLLABLE_WRAPPER(name, params, args)                                         \
+	static _Atomic(typeof(&name)) real_##name;                                   \
+	static __attribute__((noinline, cold)) int first_##name params               \
+	{                                                                            \
+		REAL(name);                                                          \
+		if (atomic_load(&shim_inited))                                       \
+			atomic_store_explicit(&real_##name, real_fn, memory_order_release); \
+		return pollable(real_fn args);                                       \
+	}                                                                            \
+	EXPORT int name params                                                       \
+	{                                                                            \
+		typeof(&name) fn = atomic_load_explicit(&real_##name, memory_order_acquire); \
+                                                                                     \
+		if (unlikely(!fn))                                                   \
+			return first_##name args;                                    \
+		return pollable(fn args);                                            \
+	}
 
-EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
-{
-	REAL(accept);
-	return pollable(real_fn(fd, addr, len));
-}
-
-EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-	REAL(accept4);
-	return pollable(real_fn(fd, addr, len, flags));
-}
+POLLABLE_WRAPPER(socket, (int domain, int type, int protocol), (domain, type, protocol))
+POLLABLE_WRAPPER(accept, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len))
+POLLABLE_WRAPPER(accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags),
+		 (fd, addr, len, flags))
+POLLABLE_WRAPPER(eventfd, (unsigned int initval, int flags), (initval, flags))
+POLLABLE_WRAPPER(timerfd_create, (int clockid, int flags), (clockid, flags))
+POLLABLE_WRAPPER(inotify_init, (void), ())
+POLLABLE_WRAPPER(inotify_init1, (int flags), (flags))
 
 EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
@@ -219,36 +262,12 @@ EXPORT int pipe2(int fds[2], int flags)
 	return ret;
 }
 
-EXPORT int eventfd(unsigned int initval, int flags)
-{
-	REAL(eventfd);
-	return pollable(real_fn(initval, flags));
-}
-
-EXPORT int timerfd_create(int clockid, int flags)
-{
-	REAL(timerfd_create);
-	return pollable(real_fn(clockid, flags));
-}
-
 EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
 	REAL(signalfd);
 	int ret = real_fn(fd, mask, flags);
 
 	return fd == -1 ? pollable(ret) : ret;
-}
-
-EXPORT int inotify_init(void)
-{
-	REAL(inotify_init);
-	return pollable(real_fn());
-}
-
-EXPORT int inotify_init1(int flags)
-{
-	REAL(inotify_init1);
-	return pollable(real_fn(flags));
 }
 
 static mode_t open_mode(int flags, va_list ap)
@@ -337,6 +356,8 @@ EXPORT int close(int fd)
 {
 	int rc;
 
+	if (likely(atomic_load_explicit(&shim_inited, memory_order_acquire) && close_quick(fd)))
+		return real_close(fd);
 	shim_init();
 	if (shim_close(fd, &rc))
 		return rc;
@@ -745,6 +766,8 @@ EXPORT long syscall(long n, ...)
 	shim_init();
 	switch (n) {
 	case SYS_close:
+		if (close_quick((int)a[0]))
+			break;
 		if (shim_close((int)a[0], &rc))
 			return rc;
 		shim_close_prepare((int)a[0]);

@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 
 struct fdtab main_tab;
-TLS struct thr thr = { .tab = &main_tab };
+TLS struct thr thr = { .tab = &main_tab, .owned = OWNED_NONE };
 struct epinfo *epis;
 static _Atomic unsigned epi_next = 1;
 
@@ -77,9 +77,14 @@ static unsigned epi_new(int flags)
 	return id;
 }
 
+_Atomic int epi_xproc_seen;
+
 void mark_all_epi(int flag, int only_non_cloexec)
 {
 	unsigned n = atomic_load(&epi_next);
+
+	if (flag & EPI_XPROC)
+		atomic_store(&epi_xproc_seen, 1);	/* before any instance has it */
 
 	for (unsigned id = 1; id < n && id <= MAX_EPI; id++) {
 		if (only_non_cloexec && (atomic_load(&epis[id].flags) & EPI_CLOEXEC))
@@ -96,18 +101,11 @@ void clear_all_epi(int flag)
 		atomic_fetch_and(&epis[id].flags, ~flag);
 }
 
-void slot_set(int fd, uint64_t v)
+/* slot_set() (shim.h) recorded fd above the table's highest one. */
+void tab_raise_maxfd(struct fdtab *t, int fd)
 {
-	struct fdtab *t = thr.tab;
-	_Atomic uint64_t *s = slot_ptr(t, fd);
-	int m;
+	int m = atomic_load_explicit(&t->maxfd, memory_order_relaxed);
 
-	if (!s || thr.in_vfork)
-		return;
-	/* a new file under fd: no RMW needed (nothing can be queued on a
-	 * number that names no file yet) */
-	atomic_store_explicit(s, v, memory_order_release);
-	m = atomic_load_explicit(&t->maxfd, memory_order_relaxed);
 	while (fd > m && !atomic_compare_exchange_weak(&t->maxfd, &m, fd))
 		;
 }
@@ -118,11 +116,6 @@ void slot_reset(int fd)
 
 	if (s && !thr.in_vfork)
 		atomic_store(s, 0);
-}
-
-void note_pollable(int fd)
-{
-	slot_set(fd, s_make(K_POLL, 0, 0, 0));
 }
 
 void note_epoll(int fd, int flags)

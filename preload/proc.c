@@ -29,7 +29,7 @@ void proc_atfork_child(void)
 	mark_all_epi(EPI_XPROC, 0);
 	fork_child();
 	my_tid_reset();
-	thr.owned = 0;
+	thr.owned = OWNED_NONE;
 	/* Only this thread lives on: the careful count is its own, plus,
 	 * while the parent's epoll instances are here, the fork taint
 	 * (fork.c) that an epoll_ctl on one of them must report. */

@@ -94,6 +94,8 @@ struct epinfo {
 
 extern struct fdtab main_tab;
 extern struct epinfo *epis;
+/* Some instance has (had) EPI_XPROC: 0 says none does, in one load. */
+extern _Atomic int epi_xproc_seen;
 
 static inline struct epinfo *epi_get(unsigned id)
 {
@@ -112,9 +114,8 @@ void mark_all_epi(int flag, int only_non_cloexec);
 void clear_all_epi(int flag);
 int any_epi_inherited(void);
 unsigned epi_count(void);
-void slot_set(int fd, uint64_t v);
+void tab_raise_maxfd(struct fdtab *t, int fd);
 void slot_reset(int fd);
-void note_pollable(int fd);
 void note_epoll(int fd, int flags);
 void note_dup(int oldfd, int newfd);
 
@@ -299,7 +300,8 @@ struct thr {
 				 * not touch the queue) */
 	int in_wait;		/* between plain_wait's flush and its wait */
 	int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
-	uint64_t owned;		/* slot of the instance it last waited on as owner */
+	uint64_t owned;		/* slot of the instance it last waited on as owner,
+				 * while it has a queue (OWNED_NONE: none) */
 	int in_vfork;		/* between vfork and its return in the parent:
 				 * the child runs on these thread-locals */
 	_Atomic int nsig;	/* ops in sig.c's side list (one base with the
@@ -307,6 +309,9 @@ struct thr {
 	struct loopstate lp;	/* policy.c */
 };
 extern TLS struct thr thr;
+/* thr.owned of a thread that waits on no instance it owns: no slot is of
+ * kind 15, so no wait takes the wrappers' common way (interpose.c). */
+#define OWNED_NONE (~0ULL)
 
 /* The owner takes its own lock only to keep a flushing thread out; the CAS
  * is uncontended unless another thread is flushing this queue right now. */
@@ -427,31 +432,40 @@ static inline void shim_init(void)
 		shim_init_slow();
 }
 
-/* ---- mirror.c, inline for ctl.c ---- */
+/* ---- mirror.c, inline for the wrappers and ctl.c ---- */
 
-/* Learn from what the kernel said (err: 0 or errno) to an op the shim
- * passed through; an epoll fd added to an instance makes its own instance
- * nested. */
-static inline __attribute__((always_inline)) void
-learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
+/* The slot of a new pollable file (note_pollable): known kind, registered
+ * nowhere, nothing queued. */
+#define S_FRESH ((uint64_t)K_POLL << S_KIND_SHIFT)
+
+/* A new file under fd (the wrappers that make fds): no RMW needed, nothing
+ * can be queued on a number that names no file yet.  Inline, so the
+ * wrappers that make fds call nothing but libc (a vfork child's fds are
+ * not the parent's: in_vfork writes nothing). */
+static inline void slot_set(int fd, uint64_t v)
 {
-	/* thr.tab and the slots read once, with explicit orders: a seq_cst
-	 * load is a compiler barrier that reloaded thr.tab at every use
-	 * (20 instructions a call of the reference server's conn mode) */
 	struct fdtab *t = thr.tab;
-	_Atomic uint64_t *fs;
-	uint64_t e, v, nv;
-	unsigned id;
+
+	if (unlikely((unsigned)fd >= (unsigned)t->size || thr.in_vfork))
+		return;
+	atomic_store_explicit(&t->slot[fd], v, memory_order_release);
+	if (unlikely(fd > atomic_load_explicit(&t->maxfd, memory_order_relaxed)))
+		tab_raise_maxfd(t, fd);
+}
+
+static inline void note_pollable(int fd)
+{
+	slot_set(fd, S_FRESH);
+}
+
+/* learn() for fd's slot fs (v: its value, read after the op) in instance id. */
+static inline __attribute__((always_inline)) void
+learn_slot(_Atomic uint64_t *fs, uint64_t v, unsigned id, int op, const struct epoll_event *ev,
+	   int err)
+{
+	uint64_t nv;
 	int xproc;
 
-	if ((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size)
-		return;
-	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
-	if (s_kind(e) != K_EPOLL)
-		return;
-	id = s_id(e);
-	fs = &t->slot[fd];
-	v = atomic_load_explicit(fs, memory_order_acquire);
 	if (s_kind(v) == K_EPOLL && op == EPOLL_CTL_ADD && !err)
 		/* readiness of that instance now shows in this one */
 		atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
@@ -472,6 +486,65 @@ learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
 		}
 	} while (!atomic_compare_exchange_weak_explicit(fs, &v, nv, memory_order_acq_rel,
 						       memory_order_acquire));
+}
+
+/* Learn from what the kernel said (err: 0 or errno) to an op the shim
+ * passed through; an epoll fd added to an instance makes its own instance
+ * nested. */
+static inline __attribute__((always_inline)) void
+learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
+{
+	/* thr.tab and the slots read once, with explicit orders: a seq_cst
+	 * load is a compiler barrier that reloaded thr.tab at every use
+	 * (20 instructions a call of the reference server's conn mode) */
+	struct fdtab *t = thr.tab;
+	uint64_t e;
+
+	if ((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size)
+		return;
+	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
+	if (s_kind(e) != K_EPOLL)
+		return;
+	learn_slot(&t->slot[fd], atomic_load_explicit(&t->slot[fd], memory_order_acquire),
+		   s_id(e), op, ev, err);
+}
+
+/* ---- close.c, inline for the wrappers ---- */
+
+/* Whether closing (or replacing) the file of a slot with value v must first
+ * flush a queue: an op on it is queued (S_Q), or it is an epoll fd. */
+static inline int slot_needs_sync(uint64_t v)
+{
+	/* kind K_EPOLL is the one kind with its bit: one test for both */
+	_Static_assert(!(K_EPOLL & (K_POLL | K_UNKNOWN)), "K_EPOLL's bit is its own");
+	return (v & (S_Q | (uint64_t)K_EPOLL << S_KIND_SHIFT)) != 0;
+}
+
+/*
+ * close(fd) (or syscall(SYS_close, fd)) the common way, before the real
+ * call: fd's slot shows nothing queued and no instance to flush, so
+ * forgetting fd is all shim_close() and shim_close_prepare() would do, in
+ * one CAS (an op racing with it fails its own CAS and goes to the kernel).
+ * 1: done; 0: nothing was changed, the caller takes their way (a vfork
+ * child, the kmod backend's device fd, a slot that changed meanwhile).
+ */
+static inline int close_quick(int fd)
+{
+	struct fdtab *t = thr.tab;
+	_Atomic uint64_t *s;
+	uint64_t v;
+
+	if (unlikely((unsigned)fd >= (unsigned)t->size))
+		return 0;
+	if (fd < 0)
+		__builtin_unreachable();	/* t->size is at most 4M: be_owns_fd needs no test */
+	if (unlikely(thr.in_vfork || be_owns_fd(fd)))
+		return 0;
+	s = &t->slot[fd];
+	v = atomic_load_explicit(s, memory_order_relaxed);
+	if (!v)
+		return 1;	/* unknown: nothing queued, nothing to forget */
+	return !slot_needs_sync(v) && atomic_compare_exchange_strong(s, &v, 0);
 }
 
 /* ---- the common wait, inline in the wrappers (interpose.c) ---- */

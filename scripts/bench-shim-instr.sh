@@ -14,12 +14,14 @@
 #        calls) under the shim;
 #      - the whole process's Ir (a cross-check: the loop itself is equal).
 #    Reported per epoll_ctl call the application made, per op the kernel
-#    finally got, and "above libc" (minus the baseline's figure).
+#    finally got, and "above libc" (minus the baseline's figure); and the
+#    whole process's instructions per iteration above no shim (in conn mode
+#    that is per connection: the wrappers of eventfd and close included).
 # 2. Syscalls per iteration (strace -f -c, same N1/N2 difference): all
 #    syscalls, and epoll_ctl / epoll_wait* / io_uring_enter / ioctl apart.
 #
 #   scripts/bench-shim-instr.sh [-n N1,N2] [-v VARIANT,...] [-o FILE]
-#   (variants besides baseline, default sync,uring; kmod too when
+#   (variants besides baseline, default sync,auto,uring; kmod too when
 #   /dev/epoll_batch exists)
 # JSON: build/bench/shim-instr.json (schema epbatch-bench-shim-instr/1).
 set -eu
@@ -41,7 +43,7 @@ for v in "$n1" "$n2"; do
 	case $v in '' | *[!0-9]*) echo "bench-shim-instr: '$v' is not a positive integer" >&2; exit 2 ;; esac
 done
 if [ "$n2" -le "$n1" ] || [ "$n1" -le 0 ]; then echo "bench-shim-instr: want 0 < N1 < N2" >&2; exit 2; fi
-[ -n "$vlist" ] || { vlist="sync uring"; [ -e /dev/epoll_batch ] && vlist="$vlist kmod"; }
+[ -n "$vlist" ] || { vlist="sync auto uring"; [ -e /dev/epoll_batch ] && vlist="$vlist kmod"; }
 for v in $vlist; do
 	case $v in auto | sync | uring | kmod) ;; *) echo "bench-shim-instr: unknown variant '$v'" >&2; exit 2 ;; esac
 done
@@ -250,7 +252,10 @@ function num(s) { return s == "-" ? "null" : s }
 		above_op = ops > 0 ? (cc + ww - bctl[key] - bwait[key]) / ops : 0
 		above_wait = ww - bwait[key]
 		proc_op = ops > 0 ? (tot - btot[key]) / ops : 0
-	} else per_call = per_op = above_call = above_op = above_wait = proc_op = "-"
+		proc_it = tot - btot[key]
+	} else per_call = per_op = above_call = above_op = above_wait = proc_op = proc_it = "-"
+	if (m == "conn" && v != "baseline")
+		C[++nc] = sprintf("  %-8s %s", v, (proc_it == "-" ? "-" : sprintf("%.1f", proc_it)))
 	R[NR] = sprintf("%-9s %-5s %3d %-8s %7s %9s %9s %9s %9s %9s %8s %8s %8s %8s",
 		m, w, k, v, ctl, (per_call == "-" ? "-" : sprintf("%.1f", per_call)),
 		(above_call == "-" ? "-" : sprintf("%.1f", above_call)), (per_op == "-" ? "-" : sprintf("%.1f", per_op)),
@@ -259,11 +264,11 @@ function num(s) { return s == "-" ? "null" : s }
 	J[NR] = sprintf("    { \"mode\": \"%s\", \"wait\": \"%s\", \"fds\": %d, \"variant\": \"%s\", \"ctl_calls_per_iter\": %s,\n" \
 		"      \"ir_per_iter\": {\"process\": %s, \"epoll_ctl\": %s, \"wait\": %s},\n" \
 		"      \"ir_per_ctl_call\": %s, \"ir_per_ctl_call_above_libc\": %s, \"ir_per_op\": %s, \"ir_per_op_above_libc\": %s,\n" \
-		"      \"ir_wait_above_libc\": %s, \"process_ir_per_op_above_baseline\": %s,\n" \
+		"      \"ir_wait_above_libc\": %s, \"process_ir_per_op_above_baseline\": %s, \"process_ir_per_iter_above_baseline\": %s,\n" \
 		"      \"syscalls_per_iter\": {\"total\": %s, \"epoll_ctl\": %s, \"epoll_wait\": %s, \"io_uring_enter\": %s, \"ioctl\": %s, \"close\": %s},\n" \
 		"      \"shim_stats_n2\": \"%s\" }",
 		m, w, k, v, num(ctl), num(tot), num(cc), num(ww), num(per_call), num(above_call), num(per_op), num(above_op),
-		num(above_wait), num(proc_op), num($9), num($10), ($11 == "-" ? "null" : $11 + $12 + $13), num($14), num($15), num($16), st)
+		num(above_wait), num(proc_op), num(proc_it), num($9), num($10), ($11 == "-" ? "null" : $11 + $12 + $13), num($14), num($15), num($16), st)
 }
 END {
 	printf "{ \"schema\": \"epbatch-bench-shim-instr/1\", \"kernel\": \"%s\", \"valgrind\": \"%s\", \"n1\": %d, \"n2\": %d,\n  \"rows\": [\n", kernel, vg, n1, n2 >out
@@ -272,6 +277,10 @@ END {
 	printf "%-9s %-5s %3s %-8s %7s %9s %9s %9s %9s %9s %8s %8s %8s %8s\n", "mode", "wait", "K", "variant", "ctl/it",
 		"Ir/call", "call>libc", "Ir/op", "op>libc", "wait>libc", "sys/it", "ctl/it", "wait/it", "batch/it"
 	for (i = 1; i <= NR; i++) print R[i]
+	if (nc) {
+		print "conn: the whole process'"'"'s instructions per connection (eventfd, ADD, wait, DEL, close) above no shim"
+		for (i = 1; i <= nc; i++) print C[i]
+	}
 }' "$tmp/rows"
 mv "$out.tmp" "$out"
 cat <<EOF

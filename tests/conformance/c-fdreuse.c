@@ -11,15 +11,6 @@
 
 #include <unistd.h>
 
-/* A new eventfd that must land on the number just freed. */
-static int reopen_on(int expected, unsigned int initval)
-{
-	int fd = t_eventfd(initval);
-
-	t_log("new fd takes the same number: %s", fd == expected ? "yes" : "no");
-	return fd;
-}
-
 int main(void)
 {
 	int ep = t_epoll();
@@ -31,7 +22,7 @@ int main(void)
 	t_log("## ADD fd, close fd, new fd on the same number, ADD again, wait");
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 1);
 	T(close(a));
-	b = reopen_on(a, 1);
+	b = t_reopen_on(a, 1);
 	CTL(ep, EPOLL_CTL_ADD, b, EPOLLOUT, 2);
 	WAIT(ep, 8, 0);
 
@@ -39,7 +30,7 @@ int main(void)
 	c = t_eventfd(1);
 	CTL(ep, EPOLL_CTL_ADD, c, EPOLLIN, 3);
 	T(close(c));
-	d = reopen_on(c, 1);
+	d = t_reopen_on(c, 1);
 	WAIT(ep, 8, 0);
 	CTL(ep, EPOLL_CTL_MOD, d, EPOLLIN, 4);
 	CTL(ep, EPOLL_CTL_DEL, d, 0, 0);
@@ -52,7 +43,7 @@ int main(void)
 		WAIT(ep, 8, 0);
 		CTL(ep, EPOLL_CTL_DEL, d, 0, 0);
 		T(close(d));
-		n = reopen_on(d, round % 2);
+		n = t_reopen_on(d, round % 2);
 		d = n;
 		CTL(ep, EPOLL_CTL_ADD, d, EPOLLIN | EPOLLOUT, 20 + round);
 		WAIT(ep, 8, 0);
@@ -64,7 +55,7 @@ int main(void)
 	WAIT(ep, 8, 0);
 	CTL(ep, EPOLL_CTL_MOD, d, EPOLLOUT, 31);
 	T(close(d));
-	d = reopen_on(d, 0);
+	d = t_reopen_on(d, 0);
 	CTL(ep, EPOLL_CTL_MOD, d, EPOLLOUT, 32);
 	CTL(ep, EPOLL_CTL_DEL, d, 0, 0);
 	CTL(ep, EPOLL_CTL_ADD, d, EPOLLOUT, 33);
@@ -76,7 +67,7 @@ int main(void)
 	CTL(ep, EPOLL_CTL_DEL, d, 0, 0);
 	T(close(d));
 	CTL(ep, EPOLL_CTL_DEL, d, 0, 0);
-	d = reopen_on(d, 1);
+	d = t_reopen_on(d, 1);
 	CTL(ep, EPOLL_CTL_DEL, d, 0, 0);
 	CTL(ep, EPOLL_CTL_ADD, d, EPOLLIN, 41);
 	WAIT(ep, 8, 0);

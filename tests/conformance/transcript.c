@@ -231,6 +231,14 @@ int t_eventfd(unsigned int initval)
 	return fd;
 }
 
+int t_reopen_on(int expected, unsigned int initval)
+{
+	int fd = t_eventfd(initval);
+
+	t_log("new fd takes the same number: %s", fd == expected ? "yes" : "no");
+	return fd;
+}
+
 int t_epoll(void)
 {
 	int fd = epoll_create1(0);

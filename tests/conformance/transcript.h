@@ -74,6 +74,8 @@ int t_epoll(void);
 int t_dup(int fd);
 void t_pipe(int fds[2]);
 void t_eventfd_set(int efd, int readable);	/* make an eventfd (un)readable */
+/* A new eventfd that should land on the number just freed (logs whether it did). */
+int t_reopen_on(int expected, unsigned int initval);
 
 /* Wait (bounded) until thread or process tid sleeps, e.g. blocked in epoll_wait.
  * Only makes the interesting interleaving likely: a scenario's transcript
