@@ -78,7 +78,7 @@ static int close_queued(int fd, _Atomic uint64_t *s, uint64_t v, int *rc)
 {
 	struct tq *q = thr.q;
 	struct be_report rep = { 0, 0, 0 };
-	int res[QCAP], live = -1, cres;
+	int res[QCAP], live, cres;
 	unsigned n;
 
 	if (thr.crit || thr.in_vfork || !q || !(v & S_Q) || s_kind(v) != K_POLL ||
@@ -89,9 +89,7 @@ static int close_queued(int fd, _Atomic uint64_t *s, uint64_t v, int *rc)
 	/* Under the lock: this thread's ops on fd are all in q (the Q bit
 	 * names the queue of the instance's owner, which is q). */
 	v = atomic_exchange(s, 0);
-	for (unsigned i = 0; i < q->n; i++)
-		if (q->ops[i].op && q->ops[i].fd == fd)
-			live = (int)i;
+	live = queue_last_live(q, fd);
 	if (live < 0) {
 		take_sigops(q);
 		queue_unlock(q);

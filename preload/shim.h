@@ -229,6 +229,22 @@ static inline struct qop *qop_at(struct tq *q, int fd, unsigned id)
 
 	return i < q->n && o->fd == fd && o->epi == id ? o : NULL;
 }
+/* The index of the last live op on fd in q, or -1: O(1) unless fd's last
+ * op is a cancelled pair (a live DEL may sit before it).  q->idx[fd] names
+ * fd's last op in any instance: every append on fd rewrites it. */
+static inline int queue_last_live(struct tq *q, int fd)
+{
+	unsigned i = q->idx[fd];
+
+	if (i >= q->n || q->ops[i].fd != fd)
+		return -1;	/* nothing on fd in this queue */
+	if (likely(q->ops[i].op))
+		return (int)i;
+	while (i-- > 0)
+		if (q->ops[i].op && q->ops[i].fd == fd)
+			return (int)i;
+	return -1;
+}
 void queue_after_fork(void);
 void queue_retire(struct tq *q);
 void queue_each(void (*fn)(struct tq *q, void *arg), void *arg);
