@@ -75,6 +75,26 @@ static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct
 	return rc;
 }
 
+/* Queue a deferred op: folded into o (the fd's last queued op), or, o
+ * NULL, appended (ordered: behind a DEL or a cancelled pair of its fd; a
+ * DEL's ev may be NULL, the others' predict() saw there); counted. */
+static inline __attribute__((always_inline)) void
+queue_op(struct tq *q, struct qop *o, int epfd, int op, int fd, struct epoll_event *ev,
+	 unsigned id, int ordered)
+{
+	if (likely(!o)) {
+		queue_append(q, epfd, op, fd, op != EPOLL_CTL_DEL ? ev : NULL, id, ordered);
+	} else {
+		qop_fold(o, op, ev);
+		q->live -= o->op == 0;
+		thr.lp.saved += o->op == 0 ? 2 : 1;	/* ADD+DEL: both gone */
+		q->st.coalesced++;
+		DTRACE_PROBE2(epbatch, coalesced, fd, op);
+	}
+	q->st.deferred++;
+	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
+}
+
 /*
  * The batch way (policy.c): queue the op when the mirror knows its result
  * and this thread is the instance's only waiter; fold it into the fd's last
@@ -138,19 +158,8 @@ static __attribute__((noinline)) int defer_slow(int epfd, int op, int fd, struct
 		take_sigops(q);
 		v = atomic_load(fs);
 	}
-	if (!fold) {
-		/* after a cancelled pair or a DEL on fd: in order; a DEL's ev
-		 * may be NULL, the others' predict() saw there */
-		queue_append(q, epfd, op, fd, op != EPOLL_CTL_DEL ? ev : NULL, id, o != NULL);
-	} else {
-		qop_fold(o, op, ev);
-		q->live -= o->op == 0;
-		thr.lp.saved += o->op == 0 ? 2 : 1;	/* ADD+DEL: both gone */
-		q->st.coalesced++;
-		DTRACE_PROBE2(epbatch, coalesced, fd, op);
-	}
-	q->st.deferred++;
-	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
+	/* not folded after a cancelled pair or a DEL on fd: appended in order */
+	queue_op(q, fold ? o : NULL, epfd, op, fd, ev, id, o != NULL);
 	take_sigops(q);	/* handlers that ran after this op was decided */
 	queue_unlock(q);
 	thr.crit--;
@@ -218,17 +227,7 @@ static inline int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	nv |= S_Q;
 	if (nv != v && unlikely(!atomic_compare_exchange_strong(fs, &v, nv)))
 		goto unlock_slow;	/* a handler's op on fd came first */
-	if (likely(!o)) {
-		queue_append(q, epfd, op, fd, op != EPOLL_CTL_DEL ? ev : NULL, id, 0);
-	} else {
-		qop_fold(o, op, ev);
-		q->live -= o->op == 0;
-		thr.lp.saved += o->op == 0 ? 2 : 1;	/* ADD+DEL: both gone */
-		q->st.coalesced++;
-		DTRACE_PROBE2(epbatch, coalesced, fd, op);
-	}
-	q->st.deferred++;
-	DTRACE_PROBE3(epbatch, deferred, epfd, op, fd);
+	queue_op(q, o, epfd, op, fd, ev, id, 0);
 	if (unlikely(sig_pending()))
 		return defer_done_sig(q);	/* handlers that ran after this op was decided */
 	queue_unlock(q);
