@@ -10,10 +10,9 @@
 
 /* The kernel refused a deferred op: the mirror was wrong about its fd (it
  * was changed behind the shim's back), which becomes unknown, so its later
- * ops go to the kernel.  A successful op leaves its slot as it is: the Q
- * bit and queue index it carries are checked against the queue before use
- * (qop_at), and a stale Q bit only sends the next careful op of another
- * thread through an empty flush. */
+ * ops go to the kernel.  A successful op leaves its slot as it is: a stale
+ * Q bit only sends the next careful op or close of another thread through
+ * an empty flush (and spares the owner a CAS in its next batches). */
 static void settle_errors(struct tq *self, const struct qop *ops, unsigned n, const int *res)
 {
 	struct fdtab *t = thr.tab;
