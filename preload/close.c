@@ -49,8 +49,8 @@ void shim_close_span(unsigned first, unsigned last)
  * close(fd) when this thread's own queue holds an op on fd (a connection
  * closed in the loop iteration that queued its DEL: connection-per-request
  * servers do this once per request).  Returns 1 with *rc (close's return
- * value, errno set) when it closed fd itself, 0 when the caller must do the
- * ordinary shim_close_prepare() + close().
+ * value, errno set) when it closed fd itself, 0 when the ordinary
+ * shim_close_prepare() + close() must follow.
  *   - ops on fd that cancelled (ADD+DEL in one batch): the kernel never saw
  *     them, so nothing needs flushing; the rest of the queue stays queued.
  *   - a live op on fd, io_uring backend: the queue and the close go in one
@@ -60,16 +60,19 @@ void shim_close_span(unsigned first, unsigned last)
 static __attribute__((noinline)) int close_queued(int fd, _Atomic uint64_t *s, uint64_t v,
 						  int *rc);
 
+/* close(fd) past close_quick(): 1 when the shim closed fd itself (*rc:
+ * close's return value), 0 when fd is ready for the caller's close(2). */
 int shim_close(int fd, int *rc)
 {
 	struct fdtab *t = thr.tab;
 	uint64_t v;
 
-	if (unlikely((unsigned)fd >= (unsigned)t->size))
-		return 0;
-	v = atomic_load_explicit(&t->slot[fd], memory_order_acquire);
-	if (unlikely(v & S_Q))
-		return close_queued(fd, &t->slot[fd], v, rc);
+	if (likely((unsigned)fd < (unsigned)t->size)) {
+		v = atomic_load_explicit(&t->slot[fd], memory_order_acquire);
+		if (unlikely(v & S_Q) && close_queued(fd, &t->slot[fd], v, rc))
+			return 1;
+	}
+	shim_close_prepare(fd);
 	return 0;
 }
 
@@ -103,8 +106,7 @@ static int close_queued(int fd, _Atomic uint64_t *s, uint64_t v, int *rc)
 		take_sigops(q);
 		queue_unlock(q);
 		thr.crit--;
-		atomic_store(s, v);
-		shim_close_prepare(fd);
+		atomic_store(s, v);	/* shim_close_prepare() flushes */
 		return 0;
 	}
 	batch_done(q, q->ops, n, res, q->live, be_kind, &rep);

@@ -356,12 +356,9 @@ EXPORT int close(int fd)
 {
 	int rc;
 
-	if (likely(atomic_load_explicit(&shim_inited, memory_order_acquire) && close_quick(fd)))
-		return real_close(fd);
 	shim_init();
-	if (shim_close(fd, &rc))
+	if (close_first(fd, &rc))
 		return rc;
-	shim_close_prepare(fd);
 	return real_close(fd);
 }
 
@@ -766,11 +763,8 @@ EXPORT long syscall(long n, ...)
 	shim_init();
 	switch (n) {
 	case SYS_close:
-		if (close_quick((int)a[0]))
-			break;
-		if (shim_close((int)a[0], &rc))
+		if (close_first((int)a[0], &rc))
 			return rc;
-		shim_close_prepare((int)a[0]);
 		break;
 	case SYS_close_range:
 		before_close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);

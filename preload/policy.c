@@ -197,10 +197,8 @@ static unsigned long time_conn_loop(int ep, const int *socks, unsigned n, int ba
 			int rc;
 
 			shim_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
-			if (!shim_close(fds[i], &rc)) {
-				shim_close_prepare(fds[i]);
+			if (!close_first(fds[i], &rc))
 				real_close(fds[i]);
-			}
 		}
 		if (made < conns)
 			return 0;	/* out of fds: 0 both ways, "never" */

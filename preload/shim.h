@@ -563,6 +563,14 @@ static inline int close_quick(int fd)
 	return !slot_needs_sync(v) && atomic_compare_exchange_strong(s, &v, 0);
 }
 
+/* Everything the shim does before close(2) of fd (close, syscall(SYS_close),
+ * the calibration's connection loop): 1 when it closed fd itself (*rc:
+ * close's return value), 0 when the caller's close(2) follows now. */
+static inline int close_first(int fd, int *rc)
+{
+	return likely(close_quick(fd)) ? 0 : shim_close(fd, rc);
+}
+
 /* ---- the common wait, inline in the wrappers (interpose.c) ---- */
 
 /* The libc wait of this kind (a constant where inlined). */
