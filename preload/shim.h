@@ -219,30 +219,35 @@ static inline int qop_fold(struct qop *o, int op, const struct epoll_event *ev)
 	return 0;
 }
 
-/* The last op queued on (id, fd) in q, or NULL: O(1), q->idx remembers
- * its index (fd < TAB_MAX).  A stale index (from an earlier batch) names
- * an op on another fd, or one past q->n: every append on fd rewrites it. */
+/* The last op queued on fd in q (in any instance), or NULL: O(1), q->idx
+ * remembers its index (fd < TAB_MAX).  A stale index (from an earlier
+ * batch) names an op on another fd, or one past q->n: every append on fd
+ * rewrites it. */
+static inline struct qop *qop_last(struct tq *q, int fd)
+{
+	unsigned i = q->idx[fd];
+
+	return i < q->n && q->ops[i].fd == fd ? &q->ops[i] : NULL;
+}
+
+/* The last op queued on (id, fd) in q, or NULL. */
 static inline struct qop *qop_at(struct tq *q, int fd, unsigned id)
 {
-	unsigned i = q->idx[fd];
-	struct qop *o = &q->ops[i];
+	struct qop *o = qop_last(q, fd);
 
-	return i < q->n && o->fd == fd && o->epi == id ? o : NULL;
+	return o && o->epi == id ? o : NULL;
 }
 /* The index of the last live op on fd in q, or -1: O(1) unless fd's last
- * op is a cancelled pair (a live DEL may sit before it).  q->idx[fd] names
- * fd's last op in any instance: every append on fd rewrites it. */
+ * op is a cancelled pair (a live DEL may sit before it). */
 static inline int queue_last_live(struct tq *q, int fd)
 {
-	unsigned i = q->idx[fd];
+	const struct qop *o = qop_last(q, fd);
 
-	if (i >= q->n || q->ops[i].fd != fd)
+	if (!o)
 		return -1;	/* nothing on fd in this queue */
-	if (likely(q->ops[i].op))
-		return (int)i;
-	while (i-- > 0)
+	for (int i = (int)(o - q->ops); i >= 0; i--)
 		if (q->ops[i].op && q->ops[i].fd == fd)
-			return (int)i;
+			return i;	/* the first, unless fd's last op is cancelled */
 	return -1;
 }
 void queue_after_fork(void);
