@@ -362,6 +362,22 @@ static void skip_until_change(struct loopstate *l, unsigned mb)
 	l->recheck_left = l->recheck_set = every > l->probe + 1 ? every - l->probe - 1 : 0;
 }
 
+/* Connection ops per iteration since the last decision, into their
+ * average: the waits that answered without policy_decide() counted their
+ * ADDs and DELs into l->conn and their iterations into q's counters. */
+static void conn_average(struct loopstate *l, const struct tq *q)
+{
+	unsigned long iters = q->st.iters_direct + q->st.iters_batch - l->iters_mark;
+
+	if (iters) {
+		unsigned long per = (unsigned long)l->conn * FIX / iters;
+
+		l->avg_conn = ewma(l->avg_conn, per > INT_MAX ? INT_MAX : (int)per);
+	}
+	l->iters_mark += iters;
+	l->conn = 0;
+}
+
 /*
  * At each wait of an event-loop thread (policy_wait in shim.h does the
  * common case inline): this iteration's numbers (ops: its epoll_ctl calls;
@@ -380,20 +396,6 @@ void policy_decide(struct tq *q, int poll)
 	/* direct iterations policy_wait_direct() answered without us */
 	l->probe += l->recheck_set - l->recheck_left;
 	l->recheck_set = l->recheck_left = 0;
-	/* connection ops per iteration since the last decision (the waits
-	 * that skipped it count theirs into l->conn too) */
-	{
-		unsigned long iters = q->st.iters_direct + q->st.iters_batch + (l->batch != 0) -
-				      l->iters_mark;
-
-		if (iters) {
-			unsigned long per = (unsigned long)l->conn * FIX / iters;
-
-			l->avg_conn = ewma(l->avg_conn, per > INT_MAX ? INT_MAX : (int)per);
-		}
-		l->iters_mark += iters;
-		l->conn = 0;
-	}
 	if (l->batch) {
 		ops = l->ops;
 		l->ops = 0;
@@ -412,6 +414,7 @@ void policy_decide(struct tq *q, int poll)
 		}
 	}
 	l->saved = 0;
+	conn_average(l, q);
 	if (policy_fixed) {
 		if (!l->careful)
 			atomic_fetch_add(&ctl_careful, 1);
