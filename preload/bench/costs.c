@@ -54,26 +54,38 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* n MODs of ready sockets through io_uring, then (fused: 1) an epoll wait,
- * and (fused: 2, the shim's 0-timeout form) a cancel of that wait */
-static void uring_round(unsigned n, int fused)
+/* Where a loop's MODs go (ep, the sockets sv, with events) and which
+ * instance it waits on: the plain loops (ep, then ep1 with one ready
+ * socket) and the double re-arm loop (ep2, ONESHOT, waited on itself). */
+struct loopset {
+	int *ep, *wait_ep, (*sv)[2];
+	unsigned events;
+};
+static const struct loopset plain = { &ep, &ep1, sv, EPOLLIN };
+static const struct loopset dbl = { &ep2, &ep2, sv2, ONESHOT_IN };
+
+/* n MODs of set's sockets through io_uring, then (fused: 1) an epoll wait
+ * on its wait instance, and (fused: 2, the shim's 0-timeout form) a cancel
+ * of that wait.  Returns the wait's result (-1 when not fused). */
+static int uring_round(const struct loopset *set, unsigned n, int fused)
 {
 	static struct epoll_event ev[64], out[64];
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
+	int events = -1;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
-		ev[i].events = EPOLLIN;
+		ev[i].events = set->events;
 		ev[i].data.u64 = i;
-		io_uring_prep_epoll_ctl(sqe, ep, sv[i][0], EPOLL_CTL_MOD, &ev[i]);
+		io_uring_prep_epoll_ctl(sqe, *set->ep, set->sv[i][0], EPOLL_CTL_MOD, &ev[i]);
 		sqe->user_data = i;
 	}
 	if (fused) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
-		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, ep1, out, 64, 0);
+		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, *set->wait_ep, out, 64, 0);
 		sqe->user_data = 1000;
 		if (fused == 2) {
 			sqe = io_uring_get_sqe(&ring);
@@ -83,9 +95,13 @@ static void uring_round(unsigned n, int fused)
 	}
 	if (io_uring_submit_and_wait(&ring, n + (unsigned)fused) < 0)
 		die("io_uring_submit_and_wait");
-	io_uring_for_each_cqe(&ring, head, cqe)
+	io_uring_for_each_cqe(&ring, head, cqe) {
+		if (cqe->user_data == 1000)
+			events = cqe->res;
 		seen++;
+	}
 	io_uring_cq_advance(&ring, seen);
+	return events;
 }
 
 /* The double re-arm loop's iteration without a shim: each of the 64 fds
@@ -111,37 +127,9 @@ static void double_direct(void)
  * kept in user space (without IORING_OP_EPOLL_WAIT: then epoll_wait). */
 static void double_uring(void)
 {
-	static struct epoll_event ev[64], out[64];
-	struct io_uring_cqe *cqe;
-	unsigned head, seen = 0, want = 64;
-	int events = -1;
+	static struct epoll_event out[64];
+	int events = uring_round(&dbl, 64, have_wait ? 2 : 0);
 
-	for (int i = 0; i < 64; i++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-
-		ev[i].events = ONESHOT_IN;
-		ev[i].data.u64 = (unsigned)i;
-		io_uring_prep_epoll_ctl(sqe, ep2, sv2[i][0], EPOLL_CTL_MOD, &ev[i]);
-		sqe->user_data = (unsigned)i;
-	}
-	if (have_wait) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-
-		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, ep2, out, 64, 0);
-		sqe->user_data = 1000;
-		sqe = io_uring_get_sqe(&ring);
-		io_uring_prep_cancel64(sqe, 1000, 0);
-		sqe->user_data = 1001;
-		want += 2;
-	}
-	if (io_uring_submit_and_wait(&ring, want) < 0)
-		die("io_uring_submit_and_wait");
-	io_uring_for_each_cqe(&ring, head, cqe) {
-		if (cqe->user_data == 1000)
-			events = cqe->res;
-		seen++;
-	}
-	io_uring_cq_advance(&ring, seen);
 	if (!have_wait)
 		events = epoll_wait(ep2, out, 64, 0);
 	if (events != 64)
@@ -192,11 +180,11 @@ static double measure(int what)
 			break;
 		default:
 			if (what < C_FUSED) {
-				uring_round(n, 0);
+				uring_round(&plain, n, 0);
 			} else if (what < C_FUSED_POLL) {
-				uring_round(n, 1);
+				uring_round(&plain, n, 1);
 			} else if (what < C_DIRECT_LOOP) {
-				uring_round(n, 2);
+				uring_round(&plain, n, 2);
 			} else {
 				for (unsigned i = 0; i < n; i++)
 					epoll_ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev);
