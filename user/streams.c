@@ -287,6 +287,27 @@ static void counter_series(FILE *f, const char *name, const char *help, const st
 #define STAT_OFF(field) (offsetof(struct thread_stats, field) +				\
 	0 * sizeof(char[sizeof(((struct thread_stats *)0)->field) == sizeof(uint64_t) ? 1 : -1]))
 
+/* The counter families beyond EPB_COUNTERS (timed: only with -T). */
+static const struct {
+	const char *name, *help;
+	size_t off;
+	bool ns, timed;
+} om_more[] = {
+	{ "epbatch_batch_submits_total", "batched submissions (kmod ioctls and io_uring_enter calls)",
+	  STAT_OFF(batch_submits), false, false },
+	{ "epbatch_spin_seconds_total",
+	  "time in the spin-lock slow path (estimated from samples with the sample method)",
+	  STAT_OFF(spin_ns), true, false },
+	{ "epbatch_spin_files_lock_seconds_total",
+	  "of that, time spinning on the process's files_struct->file_lock", STAT_OFF(spin_files_ns),
+	  true, false },
+	{ "epbatch_spin_entries_total", "slow-path entries (fentry and kprobe methods; 0 with sampling)",
+	  STAT_OFF(spin_count), false, false },
+	{ "epbatch_epoll_ctl_seconds_total", "time inside epoll_ctl (-T)", STAT_OFF(ctl_ns), true, true },
+	{ "epbatch_epoll_wait_seconds_total", "time inside the epoll waits, blocked time included (-T)",
+	  STAT_OFF(wait_ns), true, true },
+};
+
 void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_now)
 {
 	struct proc_sum *ps = calloc(r->nr_rows ? r->nr_rows : 1, sizeof(*ps));
@@ -327,25 +348,10 @@ void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_
 	counter_series(f, name, help, ps, n, STAT_OFF(f_), false);
 	EPB_COUNTERS(EPB_OM)
 #undef EPB_OM
-	counter_series(f, "epbatch_batch_submits_total",
-		       "batched submissions (kmod ioctls and io_uring_enter calls)",
-		       ps, n, STAT_OFF(batch_submits), false);
-	counter_series(f, "epbatch_spin_seconds_total",
-		       "time in the spin-lock slow path (estimated from samples with the sample method)",
-		       ps, n, STAT_OFF(spin_ns), true);
-	counter_series(f, "epbatch_spin_files_lock_seconds_total",
-		       "of that, time spinning on the process's files_struct->file_lock",
-		       ps, n, STAT_OFF(spin_files_ns), true);
-	counter_series(f, "epbatch_spin_entries_total",
-		       "slow-path entries (fentry and kprobe methods; 0 with sampling)",
-		       ps, n, STAT_OFF(spin_count), false);
-	if (timed) {
-		counter_series(f, "epbatch_epoll_ctl_seconds_total", "time inside epoll_ctl (-T)",
-			       ps, n, STAT_OFF(ctl_ns), true);
-		counter_series(f, "epbatch_epoll_wait_seconds_total",
-			       "time inside the epoll waits, blocked time included (-T)",
-			       ps, n, STAT_OFF(wait_ns), true);
-	}
+	for (size_t i = 0; i < sizeof(om_more) / sizeof(om_more[0]); i++)
+		if (!om_more[i].timed || timed)
+			counter_series(f, om_more[i].name, om_more[i].help, ps, n, om_more[i].off,
+				       om_more[i].ns);
 	free(ps);
 }
 
