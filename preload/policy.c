@@ -46,8 +46,8 @@ _Atomic int ctl_careful;
  * 0-timeout wait (its fused form also cancels the wait when nothing is
  * ready: dearer), and of connection ops (blocking waits).
  * 0: not measured yet; UINT_MAX: batching never pays. */
-static _Atomic unsigned min_batch[BE_KINDS];
-static unsigned calib_direct_ns[BE_KINDS], calib_batch_ns[BE_KINDS];	/* per iteration, at n = 16 */
+static _Atomic unsigned min_batch[EPB_BRK_KINDS];
+static unsigned calib_direct_ns[EPB_BRK_KINDS], calib_batch_ns[EPB_BRK_KINDS];	/* per iteration, at n = 16 */
 
 #define FIX 16			/* fixed point of the averages */
 _Static_assert(FIX * FIX == EPB_SHARE_ONE, "shares are x FIX*FIX");
@@ -59,12 +59,12 @@ _Static_assert(FIX * FIX == EPB_SHARE_ONE, "shares are x FIX*FIX");
  * the measurement waits until a thread gets there. */
 unsigned policy_batch_from = 2 * FIX;
 
-static void set_min_batch(const unsigned b[BE_KINDS])
+static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 {
-	unsigned least = b[BE_BLOCK];
+	unsigned least = b[EPB_BRK_BLOCK];
 
-	/* min_batch[BE_BLOCK] last: policy_min_batch() tests it */
-	for (int k = BE_KINDS - 1; k >= 0; k--) {
+	/* min_batch[EPB_BRK_BLOCK] last: policy_min_batch() tests it */
+	for (int k = EPB_BRK_KINDS - 1; k >= 0; k--) {
 		atomic_store(&min_batch[k], b[k]);
 		least = b[k] < least ? b[k] : least;
 	}
@@ -79,7 +79,7 @@ static void set_min_batch(const unsigned b[BE_KINDS])
 int policy_init(void)
 {
 	const char *v = getenv("EPBATCH_MIN_BATCH");
-	unsigned fixed[BE_KINDS];
+	unsigned fixed[EPB_BRK_KINDS];
 	char *end = NULL;
 	long n = 0, c = 0;
 
@@ -106,7 +106,7 @@ int policy_init(void)
 		}
 	}
 	if (be_kind == EPB_BE_SYNC) {
-		const unsigned never[BE_KINDS] = { UINT_MAX, UINT_MAX, UINT_MAX };
+		const unsigned never[EPB_BRK_KINDS] = { UINT_MAX, UINT_MAX, UINT_MAX };
 
 		set_min_batch(never);
 		policy_batch_from = UINT_MAX;	/* sync: always direct */
@@ -114,8 +114,8 @@ int policy_init(void)
 	}
 	if (!v || !*v)
 		return 0;
-	fixed[BE_BLOCK] = fixed[BE_POLL] = n ? (unsigned)n : 1;
-	fixed[BE_CONN] = !n ? 1 : c < 0 ? UINT_MAX : (unsigned)c;
+	fixed[EPB_BRK_BLOCK] = fixed[EPB_BRK_POLL] = n ? (unsigned)n : 1;
+	fixed[EPB_BRK_CONN] = !n ? 1 : c < 0 ? UINT_MAX : (unsigned)c;
 	set_min_batch(fixed);
 	if (!n) {
 		policy_fixed = 1;
@@ -218,14 +218,14 @@ static unsigned long time_conn_loop(int ep, const int *socks, unsigned n, int ba
  */
 static unsigned long time_kind(int kind, int ep, const int *fds, unsigned n, int batch)
 {
-	if (kind == BE_CONN)
+	if (kind == EPB_BRK_CONN)
 		return time_conn_loop(ep, fds, n, batch);
-	return time_loop(ep, fds, n, batch, kind == BE_POLL);
+	return time_loop(ep, fds, n, batch, kind == EPB_BRK_POLL);
 }
 
-static void calibrate(unsigned out[BE_KINDS])
+static void calibrate(unsigned out[EPB_BRK_KINDS])
 {
-	unsigned long d[BE_KINDS][CAL_SIZES], b[BE_KINDS][CAL_SIZES];
+	unsigned long d[EPB_BRK_KINDS][CAL_SIZES], b[EPB_BRK_KINDS][CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
 	struct tq *saved_q = thr.q;
 	int ep, sv[CAL_FDS][2], fds[CAL_FDS], nfd = 0, saved = errno;
@@ -233,7 +233,7 @@ static void calibrate(unsigned out[BE_KINDS])
 	struct epinfo *epi;
 	uint64_t e;
 
-	for (int k = 0; k < BE_KINDS; k++)
+	for (int k = 0; k < EPB_BRK_KINDS; k++)
 		out[k] = UINT_MAX;
 	ep = (int)real_syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -268,11 +268,11 @@ static void calibrate(unsigned out[BE_KINDS])
 		epi = epi_get(s_id(e));
 		atomic_store(&epi->owner, &calib_q);
 		atomic_store(&epi->waiter, my_tid());
-		for (int k = 0; k < BE_KINDS; k++)
+		for (int k = 0; k < EPB_BRK_KINDS; k++)
 			for (int s = 0; s < CAL_SIZES; s++)
 				d[k][s] = b[k][s] = ULONG_MAX;
 		for (int r = 0; r < CAL_RUNS; r++)
-			for (int k = 0; k < BE_KINDS; k++)
+			for (int k = 0; k < EPB_BRK_KINDS; k++)
 				for (int s = 0; s < CAL_SIZES; s++) {
 					unsigned long t;
 
@@ -285,7 +285,7 @@ static void calibrate(unsigned out[BE_KINDS])
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		for (int k = 0; k < BE_KINDS; k++) {
+		for (int k = 0; k < EPB_BRK_KINDS; k++) {
 			calib_direct_ns[k] = (unsigned)d[k][3];
 			calib_batch_ns[k] = (unsigned)b[k][3];
 			out[k] = epb_break_even(d[k], b[k]);
@@ -310,7 +310,7 @@ static void calibrate(unsigned out[BE_KINDS])
 unsigned policy_min_batch(void)
 {
 	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
-	unsigned m[BE_KINDS];
+	unsigned m[EPB_BRK_KINDS];
 	int zero = 0;
 
 	if (likely(b))
@@ -321,8 +321,8 @@ unsigned policy_min_batch(void)
 		return UINT_MAX;
 	calibrate(m);
 	set_min_batch(m);
-	DTRACE_PROBE6(epbatch, calibrated, m[BE_BLOCK], m[BE_POLL], calib_direct_ns[BE_BLOCK],
-		      calib_batch_ns[BE_BLOCK], m[BE_CONN], calib_direct_ns[BE_CONN]);
+	DTRACE_PROBE6(epbatch, calibrated, m[EPB_BRK_BLOCK], m[EPB_BRK_POLL], calib_direct_ns[EPB_BRK_BLOCK],
+		      calib_batch_ns[EPB_BRK_BLOCK], m[EPB_BRK_CONN], calib_direct_ns[EPB_BRK_CONN]);
 	return m[thr.lp.poll];
 }
 
@@ -423,7 +423,7 @@ void policy_decide(struct tq *q, int poll)
 		return;
 	}
 	mb = policy_min_batch();
-	mb = mix_break_even(mb, policy_min_batch_known(BE_CONN),
+	mb = mix_break_even(mb, policy_min_batch_known(EPB_BRK_CONN),
 			    l->avg > 0 ? (unsigned)(l->avg_conn * FIX * FIX / l->avg) : 0);
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
 	/* the backend pays for what the wait would carry; coalescing pays

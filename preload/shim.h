@@ -297,10 +297,8 @@ struct loopstate {
 extern int policy_fixed;
 int policy_init(void);
 unsigned policy_min_batch(void);
+/* kind: enum epb_break_kind (include/epbatch/break_even.h) */
 unsigned policy_min_batch_known(int kind);
-/* kinds of break-even (policy_min_batch_known): MOD loops by wait form,
- * and connection ops (ADD, DEL, the close after a DEL) */
-enum { BE_BLOCK, BE_POLL, BE_CONN, BE_KINDS };
 extern unsigned policy_batch_from;
 /* Threads that batch now (or did, until their queue is empty), plus
  * CAREFUL_FORKED in a fork child that holds its parent's epoll instances

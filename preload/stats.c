@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The shim's counters: EPBATCH_STATS prints them at exit. */
 #include "shim.h"
+#include "epbatch/break_even.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -72,24 +73,26 @@ static void fmt_min_batch(char *buf, size_t len, unsigned mb)
 void stats_print(void)
 {
 	struct stats s = dead_stats;
-	unsigned mb = policy_min_batch_known(BE_BLOCK), mbp = policy_min_batch_known(BE_POLL);
-	unsigned mbc = policy_min_batch_known(BE_CONN);
-	char line[768], mbs[16], mbps[16], mbcs[16];
-	int len;
+	char line[768], be[96];
+	int len, bl = 0;
 
 	queue_each(add_queue, &s);
-	fmt_min_batch(mbs, sizeof(mbs), mb);
-	fmt_min_batch(mbps, sizeof(mbps), mbp);
-	fmt_min_batch(mbcs, sizeof(mbcs), mbc);
+	for (int k = 0; k < EPB_BRK_KINDS; k++) {
+		char v[16];
+
+		fmt_min_batch(v, sizeof(v), policy_min_batch_known(k));
+		bl += snprintf(be + bl, sizeof(be) - (size_t)bl, "%s%s=%s", k ? " " : "",
+			       epb_break_key((enum epb_break_kind)k), v);
+	}
 	len = snprintf(line, sizeof(line),
 		       "epbatch: pid=%d backend=%s deferred=%lu flushed=%lu batches=%lu "
 		       "coalesced=%lu passthrough=%lu fallbacks=%lu fused_waits=%lu "
 		       "mispredicted=%lu steals=%lu fused_closes=%lu direct=%lu "
-		       "min_batch=%s min_batch_poll=%s min_batch_conn=%s iters_direct=%lu iters_batch=%lu sync_flushes=%lu "
+		       "%s iters_direct=%lu iters_batch=%lu sync_flushes=%lu "
 		       "lost_closes=%lu\n",
 		       getpid(), be_name(be_kind), s.deferred, s.flushed, s.batches,
 		       s.coalesced, s.passthrough, s.fallbacks, s.fused_waits,
-		       s.mispredicted, s.steals, s.fused_closes, s.direct, mbs, mbps, mbcs,
+		       s.mispredicted, s.steals, s.fused_closes, s.direct, be,
 		       s.iters_direct, s.iters_batch, s.sync_flushes, s.lost_closes);
 	if (len <= 0)
 		return;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <uapi/epoll_batch.h>
 #include "costmodel.h"
+#include "epbatch/break_even.h"
 #include "commands.h"
 #include "base/base.h"
 
@@ -389,23 +390,24 @@ static int self_dir(char *buf, size_t len)
  * min_batch_poll= (0-timeout waits) and min_batch_conn= (connection ops),
  * each a size, "never" (BE_NEVER) or "-" or absent (not measured: -1). */
 #define BE_NEVER 1000000
-enum { SK_BLOCK, SK_POLL, SK_CONN, BE_N };	/* the three, in that order */
-static void read_break_even(const char *stats, pid_t pid, int out[BE_N])
+static void read_break_even(const char *stats, pid_t pid, int out[EPB_BRK_KINDS])
 {
-	static const char *const keys[BE_N] = { " min_batch=", " min_batch_poll=", " min_batch_conn=" };
 	char path[PATH_MAX], *line;
 
-	for (int i = 0; i < BE_N; i++)
+	for (int i = 0; i < EPB_BRK_KINDS; i++)
 		out[i] = -1;
 	snprintf(path, sizeof(path), "%s.%d", stats, (int)pid);
 	line = read_text(path, 4096);
 	unlink(path);
-	for (int i = 0; line && i < BE_N; i++) {
-		const char *v = strstr(line, keys[i]);
+	for (int i = 0; line && i < EPB_BRK_KINDS; i++) {
+		char key[32];
+		const char *v;
 
+		snprintf(key, sizeof(key), " %s=", epb_break_key((enum epb_break_kind)i));
+		v = strstr(line, key);
 		if (!v)
 			continue;
-		v += strlen(keys[i]);
+		v += strlen(key);
 		out[i] = !strncmp(v, "never", 5) ? BE_NEVER : *v >= '1' && *v <= '9' ? atoi(v) : -1;
 	}
 	free(line);
@@ -414,10 +416,10 @@ static void read_break_even(const char *stats, pid_t pid, int out[BE_N])
 /*
  * The CPU time (user + sys, ns) epbatch-rearm ARGS -i ITERS used, with env
  * extra (NULL-terminated); with stats (the shim's EPBATCH_STATS=FILE
- * prefix), the break-evens of its stats line in be[BE_N].  -1 if it failed.
+ * prefix), the break-evens of its stats line in be[EPB_BRK_KINDS].  -1 if it failed.
  */
 static double run_rearm(const char *rearm, const char *args, int iters, const char *const *extra,
-			const char *stats, int be[BE_N])
+			const char *stats, int be[EPB_BRK_KINDS])
 {
 	char *argv[24], args_buf[160], *save = NULL, *envp[256], st_env[PATH_MAX + 16];
 	posix_spawn_file_actions_t fa;
@@ -477,11 +479,11 @@ static int cmp_i(const void *a, const void *b)
  * measures once, at its first loop iteration with 2 ops; 2 per round).  A
  * kind no process reported keeps its default: not measured (conn: known
  * stays false). */
-static void shim_break_even(struct cm_backend_cal *be, int got[BE_N][2 * MAX_ROUNDS], const int n[BE_N])
+static void shim_break_even(struct cm_backend_cal *be, int got[EPB_BRK_KINDS][2 * MAX_ROUNDS], const int n[EPB_BRK_KINDS])
 {
-	int *slot[BE_N] = { &be->break_even, &be->break_even_poll, &be->break_even_conn };
+	int *slot[EPB_BRK_KINDS] = { &be->break_even, &be->break_even_poll, &be->break_even_conn };
 
-	for (int f = 0; f < BE_N; f++) {
+	for (int f = 0; f < EPB_BRK_KINDS; f++) {
 		int m;
 
 		if (!n[f])
@@ -490,7 +492,7 @@ static void shim_break_even(struct cm_backend_cal *be, int got[BE_N][2 * MAX_ROU
 		m = got[f][(n[f] - 1) / 2];
 		*slot[f] = m >= BE_NEVER ? 0 : m;
 		be->break_even_by_shim = true;
-		if (f == SK_CONN)
+		if (f == EPB_BRK_CONN)
 			be->break_even_conn_known = true;
 	}
 }
@@ -518,7 +520,7 @@ static void measure_shim(struct calib *c, int rounds)
 	char dir[PATH_MAX - 64], shim[PATH_MAX], rearm[PATH_MAX], pre[PATH_MAX + 16];
 	char tmpl[PATH_MAX], stats[PATH_MAX + 8];
 	double s_b[MAX_ROUNDS], s_d[MAX_ROUNDS], s_w[MAX_ROUNDS], s_f[MAX_ROUNDS];
-	int be_got[CM_NBE][BE_N][2 * MAX_ROUNDS], be_n[CM_NBE][BE_N] = {};
+	int be_got[CM_NBE][EPB_BRK_KINDS][2 * MAX_ROUNDS], be_n[CM_NBE][EPB_BRK_KINDS] = {};
 	const struct cm_backend_cal *u = &c->be[CM_URING];
 	const char *tmp = getenv("TMPDIR");
 	int n = 0;
@@ -566,13 +568,13 @@ static void measure_shim(struct calib *c, int rounds)
 
 			/* two processes a round: each measures once, and they disagree */
 			for (int b = 0; b < CM_NBE * 2; b++) {
-				int got[BE_N];
+				int got[EPB_BRK_KINDS];
 
 				if (!c->be[b / 2].present)
 					continue;
 				if (run_rearm(rearm, POLICY, policy[b / 2], stats, got) < 0)
 					continue;
-				for (int f = 0; f < BE_N; f++)
+				for (int f = 0; f < EPB_BRK_KINDS; f++)
 					if (got[f] > 0)
 						be_got[b / 2][f][be_n[b / 2][f]++] = got[f];
 			}

@@ -10,6 +10,19 @@
 #ifndef EPBATCH_BREAK_EVEN_H
 #define EPBATCH_BREAK_EVEN_H
 
+/*
+ * The break-evens the shim measures, in this order: MOD loops with a wait
+ * that may block and with a 0-timeout wait, connection ops (ADD, DEL with
+ * its close).  Its stats line (EPBATCH_STATS) reports each as
+ * " KEY=N|never|-", KEY from epb_break_key(); epbatch-trace calibrate reads
+ * them back from there.
+ */
+enum epb_break_kind { EPB_BRK_BLOCK, EPB_BRK_POLL, EPB_BRK_CONN, EPB_BRK_KINDS };
+static inline const char *epb_break_key(enum epb_break_kind k)
+{
+	return k == EPB_BRK_BLOCK ? "min_batch" : k == EPB_BRK_POLL ? "min_batch_poll" : "min_batch_conn";
+}
+
 /* The batch sizes measured: 2, 4, 8, 16, 32 (EPB_BE_SIZE(i) = 2 << i). */
 #define EPB_BE_SIZES 5
 #define EPB_BE_SIZE(i) (2U << (i))
