@@ -175,6 +175,7 @@ struct stats {
 
 /* Per-thread queue.  Heap-allocated and recycled, never freed: another
  * thread may still hold a pointer through struct epinfo.owner. */
+_Static_assert(QCAP <= 256, "struct tq's idx holds a queue index in a byte");
 struct tq {
 	_Atomic int lock;	/* 0 free, 1 owner, 2 another thread flushing it */
 	int tid;
