@@ -186,11 +186,12 @@ static void reap(struct io_uring *r, struct reap *rp)
 	 * re-reads it, and recomputes the CQE size, per CQE); the ring is
 	 * never made with IORING_SETUP_CQE32 */
 	unsigned head = *r->cq.khead, n = io_uring_cq_ready(r), mask = r->cq.ring_mask;
-	unsigned ctl = 0, late = 0;
+	const struct io_uring_cqe *cqes = r->cq.cqes;
+	unsigned other = 0, late = 0;	/* ctl CQEs: n - other */
 	int have_wait = rp->have_wait;
 
-	for (unsigned k = 0; k < n; k++) {
-		const struct io_uring_cqe *cqe = &r->cq.cqes[(head + k) & mask];
+	for (unsigned k = head; k != head + n; k++) {
+		const struct io_uring_cqe *cqe = &cqes[k & mask];
 		__u64 ud = cqe->user_data;
 
 		if (likely(ud < QCAP)) {
@@ -199,20 +200,20 @@ static void reap(struct io_uring *r, struct reap *rp)
 				rp->res[ud] = cqe->res;
 				rp->errors++;
 			}
-			ctl++;
 			late += have_wait;
 		} else if (ud == TAG_WAIT) {
 			rp->wait_res = cqe->res;
 			have_wait = 1;
+			other++;
 		} else if (ud == TAG_CLOSE) {
 			rp->close_res = cqe->res;
-			ctl++;
-		} else if (ud == TAG_CANCEL) {
-			rp->cancel_left--;
+		} else {
+			rp->cancel_left -= ud == TAG_CANCEL;
+			other++;
 		}
 	}
 	io_uring_cq_advance(r, n);
-	rp->ctl_left -= ctl;
+	rp->ctl_left -= n - other;
 	rp->late += late;
 	rp->have_wait = have_wait;
 }
@@ -298,6 +299,17 @@ static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_
 	return 0;
 }
 
+/* The SQE of ops[i] (o): the kernel copies the event when it prepares the
+ * op, inside the submission, and ops[] outlives that. */
+static inline struct io_uring_sqe *prep_ctl(struct io_uring *r, const struct qop *o, unsigned i)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
+
+	io_uring_prep_epoll_ctl(sqe, o->epfd, o->fd, o->op, (struct epoll_event *)&o->ev);
+	sqe->user_data = i;
+	return sqe;
+}
+
 /*
  * The ops, and, fused, the epoll wait, in one io_uring_enter.  The wait
  * SQE follows the ctl SQEs, which run inline and in order on an instance
@@ -330,20 +342,29 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 	if (!u)
 		return -1;
 	r = &u->ring;
-	linking = ordered || close_at >= 0;	/* loop-invariant: the common batch skips it */
-	for (unsigned i = 0; i < n; i++) {
-		res[i] = 0;
+	memset(res, 0, n * sizeof(*res));	/* reap() writes failures only */
+	linking = ordered || close_at >= 0;
+	if (likely(!linking)) {
+		/* The common batch: one SQE per live op, nothing linked (a
+		 * loop of its own: the counter stays in a register, rp's
+		 * address goes to reap()). */
+		unsigned ctl = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			const struct qop *o = &ops[i];
+
+			if (likely(o->op)) {
+				prep_ctl(r, o, i);
+				ctl++;
+			}
+		}
+		rp.ctl_left = ctl;
+	}
+	for (unsigned i = 0; linking && i < n; i++) {
 		if (unlikely(!ops[i].op))
 			continue;
-		/* the kernel copies the event when it prepares the op, inside
-		 * this submission: ops[] outlives that */
-		sqe = io_uring_get_sqe(r);
-		io_uring_prep_epoll_ctl(sqe, ops[i].epfd, ops[i].fd, ops[i].op,
-					(struct epoll_event *)&ops[i].ev);
-		sqe->user_data = i;
+		sqe = prep_ctl(r, &ops[i], i);
 		rp.ctl_left++;
-		if (likely(!linking))
-			continue;
 		/* a DEL and a later ADD of one fd must run in order */
 		if (ordered && last)
 			last->flags |= IOSQE_IO_HARDLINK;

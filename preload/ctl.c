@@ -189,7 +189,7 @@ static __attribute__((noinline)) int defer_done_sig(struct tq *q)
  * instance -- leaves everything as it was and goes to defer_slow().  Only
  * tail calls: no stack frame on the way.
  */
-static inline int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
@@ -239,6 +239,85 @@ unlock_slow:
 slow:
 	thr.crit--;
 	return defer_slow(epfd, op, fd, ev);
+}
+
+/*
+ * The deferral of nearly every op a batching loop makes: a MOD of an fd whose
+ * slot already has its Q bit (an op on it was queued in this batch or an
+ * earlier one), so nothing shared is written, only the queue under its lock
+ * word; folded into the fd's last queued op (O(1)) or appended.  One masked
+ * compare of fd's slot stands for predict()'s MOD case (pollable, registered
+ * in this instance) and the Q bit.  Anything else -- its queue held by a
+ * flushing thread, handlers' ops pending, EPOLLEXCLUSIVE, a DEL or a
+ * cancelled pair before it, a full queue, a shared instance -- leaves
+ * everything as it was and goes to defer_slow().  Only tail calls.
+ */
+static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
+{
+	const uint64_t mask = s_make(0xf, S_ID_MASK, S_REG | S_Q, 0),
+		       want = s_make(K_POLL, 0, S_REG | S_Q, 0);
+	struct fdtab *t = thr.tab;
+	struct tq *q = thr.q;
+	_Atomic uint64_t *slots = t->slot;
+	struct epinfo *ep;
+	struct qop *o;
+	uint64_t e, v;
+	unsigned id, i;
+	int zero = 0;
+
+	/* epfd | fd: both below the size in one test (a negative one is huge) */
+	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size || !q || !ev || thr.in_wait))
+		goto slow;
+	e = atomic_load_explicit(&slots[epfd], memory_order_acquire);
+	if (unlikely(s_kind(e) != K_EPOLL))
+		goto slow;
+	id = s_id(e);
+	ep = epi_get(id);
+	thr.crit++;	/* before the lock: a handler's op must not wait for it */
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero, 1,
+							      memory_order_acquire,
+							      memory_order_relaxed)))
+		goto crit_slow;
+	/* Under the lock (defer_slow says why), and fd's slot too: a closer
+	 * that cleared it flushes this queue under the same lock. */
+	if (unlikely(sig_pending() ||
+		     atomic_load_explicit(&ep->waiter, memory_order_relaxed) != q->tid ||
+		     (atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
+		goto unlock_slow;
+	v = atomic_load_explicit(&slots[fd], memory_order_acquire);
+	if (unlikely((v & mask) != (want | (e & (S_ID_MASK << S_ID_SHIFT))) ||
+		     ((ev->events | s_events(v)) & EPOLLEXCLUSIVE) || q->n == QCAP))
+		goto unlock_slow;
+	i = q->idx[fd];
+	o = &q->ops[i];
+	if (i < q->n && o->fd == fd && o->epi == id) {
+		/* qop_fold() of a MOD: into an ADD or a MOD, not after a DEL or
+		 * a cancelled pair (EPOLL_CTL_ADD and _MOD are the odd ops) */
+		_Static_assert((EPOLL_CTL_ADD & EPOLL_CTL_MOD & 1) && !(EPOLL_CTL_DEL & 1),
+			       "the ops a MOD folds into are the odd ones");
+		if (unlikely(!(o->op & 1)))
+			goto unlock_slow;
+		o->ev = *ev;
+		thr.lp.saved++;
+		q->st.coalesced++;
+		DTRACE_PROBE2(epbatch, coalesced, fd, EPOLL_CTL_MOD);
+	} else {
+		queue_append(q, epfd, EPOLL_CTL_MOD, fd, ev, id, 0);
+	}
+	q->st.deferred++;
+	DTRACE_PROBE3(epbatch, deferred, epfd, EPOLL_CTL_MOD, fd);
+	if (unlikely(sig_pending()))
+		return defer_done_sig(q);	/* handlers that ran after this op was decided */
+	queue_unlock(q);
+	thr.crit--;
+	return 0;
+
+unlock_slow:
+	queue_unlock(q);
+crit_slow:
+	thr.crit--;
+slow:
+	return defer_slow(epfd, EPOLL_CTL_MOD, fd, ev);
 }
 
 /* A direct ADD or DEL the kernel refused: the mirror learns from the
@@ -371,6 +450,8 @@ int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
 	if (thr.crit)
 		return nested_ctl(epfd, op, fd, ev);
 	thr.lp.ops++;
-	thr.lp.conn += op != EPOLL_CTL_MOD;
+	if (likely(op == EPOLL_CTL_MOD))
+		return defer_mod(epfd, fd, ev);
+	thr.lp.conn++;
 	return defer_ctl(epfd, op, fd, ev);
 }
