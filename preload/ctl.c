@@ -210,9 +210,7 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	if (unlikely(s_kind(e) != K_EPOLL))
 		return defer_slow(epfd, op, fd, ev);
 	thr.crit++;	/* before the lock: a handler's op must not wait for it */
-	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero, 1,
-							      memory_order_acquire,
-							      memory_order_relaxed)))
+	if (unlikely(!cas_int(&q->lock, &zero, 1)))
 		goto slow;
 	if (unlikely(sig_pending() ||
 		     atomic_load_explicit(&ep->waiter, memory_order_relaxed) != q->tid ||
@@ -225,7 +223,7 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	if (unlikely(o && (o->op == EPOLL_CTL_DEL || !o->op)))
 		goto unlock_slow;	/* append in order behind it */
 	nv |= S_Q;
-	if (nv != v && unlikely(!atomic_compare_exchange_strong(fs, &v, nv)))
+	if (nv != v && unlikely(!cas_u64(fs, &v, nv)))
 		goto unlock_slow;	/* a handler's op on fd came first */
 	queue_op(q, o, epfd, op, fd, ev, id, 0);
 	if (unlikely(sig_pending()))
@@ -274,9 +272,7 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 	id = s_id(e);
 	ep = epi_get(id);
 	thr.crit++;	/* before the lock: a handler's op must not wait for it */
-	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero, 1,
-							      memory_order_acquire,
-							      memory_order_relaxed)))
+	if (unlikely(!cas_int(&q->lock, &zero, 1)))
 		goto crit_slow;
 	/* Under the lock (defer_slow says why), and fd's slot too: a closer
 	 * that cleared it flushes this queue under the same lock. */
@@ -411,9 +407,7 @@ int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 		return direct_learn(epfd, op, fd, ev);
 	}
 	rc = real_epoll_ctl(epfd, op, fd, ev);
-	if (likely(!rc) && likely(atomic_compare_exchange_strong_explicit(fs, &v, nv,
-									  memory_order_acq_rel,
-									  memory_order_acquire)))
+	if (likely(!rc) && likely(cas_u64(fs, &v, nv)))
 		return 0;
 	return direct_relearn(fs, nv, rc);
 }

@@ -8,8 +8,17 @@
 #define EPBATCH_REAL_H
 
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <time.h>
+
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 32)
+#include <sys/single_threaded.h>
+#define HAVE_LOCAL_CAS 1
+#endif
+#endif
 
 #pragma GCC visibility push(hidden)
 
@@ -38,6 +47,56 @@ static inline int my_tid(void)
 static inline void my_tid_reset(void)
 {
 	tid_cache = 0;
+}
+
+/*
+ * Compare-and-swap of the shim's own words (fd slots, queue lock words),
+ * with atomic_compare_exchange_strong's contract (1: swapped; 0: *old is
+ * the current value).  Their writers are the process's threads and, within
+ * a thread, its signal handlers.  While the process has one thread, a
+ * cmpxchg without the LOCK prefix is atomic with respect to all of them: it
+ * is one instruction, and a signal arrives between instructions.  glibc's
+ * __libc_single_threaded says so; pthread_create clears it before the
+ * second thread starts, and glibc's malloc skips its own locks on it.  The
+ * bus lock is most of what the shim costs a connection-per-request loop
+ * (docs/performance.md, "Fourth pass").
+ */
+static inline int cas_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t nv)
+{
+#ifdef HAVE_LOCAL_CAS
+	if (likely(__libc_single_threaded)) {
+		uint64_t prev = *old;
+		_Bool ok;
+
+		__asm__ __volatile__("cmpxchgq %3, %1"
+				     : "=@ccz"(ok), "+m"(*(volatile uint64_t *)p), "+a"(prev)
+				     : "r"(nv)
+				     : "memory");
+		*old = prev;
+		return ok;
+	}
+#endif
+	return atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acq_rel,
+						       memory_order_acquire);
+}
+
+static inline int cas_int(_Atomic int *p, int *old, int nv)
+{
+#ifdef HAVE_LOCAL_CAS
+	if (likely(__libc_single_threaded)) {
+		int prev = *old;
+		_Bool ok;
+
+		__asm__ __volatile__("cmpxchgl %3, %1"
+				     : "=@ccz"(ok), "+m"(*(volatile int *)p), "+a"(prev)
+				     : "r"(nv)
+				     : "memory");
+		*old = prev;
+		return ok;
+	}
+#endif
+	return atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acquire,
+						       memory_order_relaxed);
 }
 
 #pragma GCC visibility pop

@@ -339,10 +339,7 @@ static inline void queue_lock(struct tq *q)
 {
 	int zero = 0;
 
-	if (unlikely(!atomic_compare_exchange_strong_explicit(&q->lock, &zero,
-							      q == thr.q ? 1 : 2,
-							      memory_order_acquire,
-							      memory_order_relaxed)))
+	if (unlikely(!cas_int(&q->lock, &zero, q == thr.q ? 1 : 2)))
 		queue_lock_wait(q);
 }
 
@@ -564,7 +561,7 @@ static inline int close_quick(int fd)
 	v = atomic_load_explicit(s, memory_order_relaxed);
 	if (!v)
 		return 1;	/* unknown: nothing queued, nothing to forget */
-	return !slot_needs_sync(v) && atomic_compare_exchange_strong(s, &v, 0);
+	return !slot_needs_sync(v) && cas_u64(s, &v, 0);
 }
 
 /* Everything the shim does before close(2) of fd (close, syscall(SYS_close),
