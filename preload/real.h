@@ -61,7 +61,7 @@ static inline void my_tid_reset(void)
  * bus lock is most of what the shim costs a connection-per-request loop
  * (docs/performance.md, "Fourth pass").
  */
-static inline int cas_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t nv)
+static inline _Bool cas_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t nv)
 {
 #ifdef HAVE_LOCAL_CAS
 	if (likely(__libc_single_threaded)) {
@@ -80,7 +80,7 @@ static inline int cas_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t nv)
 						       memory_order_acquire);
 }
 
-static inline int cas_int(_Atomic int *p, int *old, int nv)
+static inline _Bool cas_int(_Atomic int *p, int *old, int nv)
 {
 #ifdef HAVE_LOCAL_CAS
 	if (likely(__libc_single_threaded)) {
