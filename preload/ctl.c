@@ -172,13 +172,52 @@ locked_pass:
 	return ctl_passthrough(epfd, op, fd, ev);
 }
 
-/* Leaving defer_ctl() with handlers' ops in the side list. */
+/* Leaving a deferral with handlers' ops in the side list. */
 static __attribute__((noinline)) int defer_done_sig(struct tq *q)
 {
 	take_sigops(q);
 	queue_unlock(q);
 	thr.crit--;
 	return 0;
+}
+
+/*
+ * The owner's way into its queue for defer_ctl() and defer_mod(): inside the
+ * shim (crit, before the lock: a handler's op must not wait for it), the lock
+ * word taken, and, under it, the instance still this thread's alone and no
+ * handler's op pending (defer_slow says why under the lock).  1: all that
+ * holds; 0: nothing is held any more, the caller goes the slow way.
+ */
+static inline int defer_enter(struct tq *q, struct epinfo *ep)
+{
+	int zero = 0;
+
+	thr.crit++;
+	if (likely(cas_int(&q->lock, &zero, 1))) {
+		if (likely(!sig_pending() &&
+			   atomic_load_explicit(&ep->waiter, memory_order_relaxed) == q->tid &&
+			   !(atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
+			return 1;
+		queue_unlock(q);
+	}
+	thr.crit--;
+	return 0;
+}
+
+/* defer_enter()'s way out: the op queued (0), or given up (defer_quit). */
+static inline int defer_leave(struct tq *q)
+{
+	if (unlikely(sig_pending()))
+		return defer_done_sig(q);	/* handlers that ran after this op was decided */
+	queue_unlock(q);
+	thr.crit--;
+	return 0;
+}
+
+static inline void defer_quit(struct tq *q)
+{
+	queue_unlock(q);
+	thr.crit--;
 }
 
 /*
@@ -198,7 +237,6 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	struct qop *o;
 	uint64_t e, v, nv;
 	unsigned id;
-	int zero = 0;
 
 	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
 		     !q || thr.in_wait))
@@ -209,13 +247,8 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	fs = &t->slot[fd];
 	if (unlikely(s_kind(e) != K_EPOLL))
 		return defer_slow(epfd, op, fd, ev);
-	thr.crit++;	/* before the lock: a handler's op must not wait for it */
-	if (unlikely(!cas_int(&q->lock, &zero, 1)))
-		goto slow;
-	if (unlikely(sig_pending() ||
-		     atomic_load_explicit(&ep->waiter, memory_order_relaxed) != q->tid ||
-		     (atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
-		goto unlock_slow;
+	if (unlikely(!defer_enter(q, ep)))
+		return defer_slow(epfd, op, fd, ev);
 	v = atomic_load_explicit(fs, memory_order_acquire);
 	if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv) || q->n == QCAP))
 		goto unlock_slow;
@@ -226,16 +259,10 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	if (nv != v && unlikely(!cas_u64(fs, &v, nv)))
 		goto unlock_slow;	/* a handler's op on fd came first */
 	queue_op(q, o, epfd, op, fd, ev, id, 0);
-	if (unlikely(sig_pending()))
-		return defer_done_sig(q);	/* handlers that ran after this op was decided */
-	queue_unlock(q);
-	thr.crit--;
-	return 0;
+	return defer_leave(q);
 
 unlock_slow:
-	queue_unlock(q);
-slow:
-	thr.crit--;
+	defer_quit(q);
 	return defer_slow(epfd, op, fd, ev);
 }
 
@@ -261,7 +288,6 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 	struct qop *o;
 	uint64_t e, v;
 	unsigned id, i;
-	int zero = 0;
 
 	/* epfd | fd: both below the size in one test (a negative one is huge) */
 	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size || !q || !ev || thr.in_wait))
@@ -271,15 +297,10 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 		goto slow;
 	id = s_id(e);
 	ep = epi_get(id);
-	thr.crit++;	/* before the lock: a handler's op must not wait for it */
-	if (unlikely(!cas_int(&q->lock, &zero, 1)))
-		goto crit_slow;
-	/* Under the lock (defer_slow says why), and fd's slot too: a closer
-	 * that cleared it flushes this queue under the same lock. */
-	if (unlikely(sig_pending() ||
-		     atomic_load_explicit(&ep->waiter, memory_order_relaxed) != q->tid ||
-		     (atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
-		goto unlock_slow;
+	if (unlikely(!defer_enter(q, ep)))
+		goto slow;
+	/* fd's slot under the lock: a closer that cleared it flushes this
+	 * queue under the same lock */
 	v = atomic_load_explicit(&slots[fd], memory_order_acquire);
 	if (unlikely((v & mask) != (want | (e & (S_ID_MASK << S_ID_SHIFT))) ||
 		     ((ev->events | s_events(v)) & EPOLLEXCLUSIVE) || q->n == QCAP))
@@ -302,16 +323,10 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 	}
 	q->st.deferred++;
 	DTRACE_PROBE3(epbatch, deferred, epfd, EPOLL_CTL_MOD, fd);
-	if (unlikely(sig_pending()))
-		return defer_done_sig(q);	/* handlers that ran after this op was decided */
-	queue_unlock(q);
-	thr.crit--;
-	return 0;
+	return defer_leave(q);
 
 unlock_slow:
-	queue_unlock(q);
-crit_slow:
-	thr.crit--;
+	defer_quit(q);
 slow:
 	return defer_slow(epfd, EPOLL_CTL_MOD, fd, ev);
 }

@@ -61,41 +61,37 @@ static inline void my_tid_reset(void)
  * bus lock is most of what the shim costs a connection-per-request loop
  * (docs/performance.md, "Fourth pass").
  */
+#ifdef HAVE_LOCAL_CAS
+/* cmpxchg without LOCK (its width from the operands), for cas_*(). */
+#define CAS_LOCAL(p, old, nv)                                                         \
+	({                                                                            \
+		__typeof__(*(old)) prev_ = *(old);                                    \
+		_Bool ok_;                                                            \
+		__asm__ __volatile__("cmpxchg %3, %1"                                 \
+				     : "=@ccz"(ok_), "+m"(*(volatile __typeof__(prev_) *)(p)), \
+				       "+a"(prev_)                                    \
+				     : "r"(nv)                                        \
+				     : "memory");                                     \
+		*(old) = prev_;                                                       \
+		ok_;                                                                  \
+	})
+#define ONE_THREAD() likely(__libc_single_threaded)
+#else
+#define CAS_LOCAL(p, old, nv) 0
+#define ONE_THREAD() 0
+#endif
+
 static inline _Bool cas_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t nv)
 {
-#ifdef HAVE_LOCAL_CAS
-	if (likely(__libc_single_threaded)) {
-		uint64_t prev = *old;
-		_Bool ok;
-
-		__asm__ __volatile__("cmpxchgq %3, %1"
-				     : "=@ccz"(ok), "+m"(*(volatile uint64_t *)p), "+a"(prev)
-				     : "r"(nv)
-				     : "memory");
-		*old = prev;
-		return ok;
-	}
-#endif
-	return atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acq_rel,
+	return ONE_THREAD() ? CAS_LOCAL(p, old, nv) :
+	       atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acq_rel,
 						       memory_order_acquire);
 }
 
 static inline _Bool cas_int(_Atomic int *p, int *old, int nv)
 {
-#ifdef HAVE_LOCAL_CAS
-	if (likely(__libc_single_threaded)) {
-		int prev = *old;
-		_Bool ok;
-
-		__asm__ __volatile__("cmpxchgl %3, %1"
-				     : "=@ccz"(ok), "+m"(*(volatile int *)p), "+a"(prev)
-				     : "r"(nv)
-				     : "memory");
-		*old = prev;
-		return ok;
-	}
-#endif
-	return atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acquire,
+	return ONE_THREAD() ? CAS_LOCAL(p, old, nv) :
+	       atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acquire,
 						       memory_order_relaxed);
 }
 
