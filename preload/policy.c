@@ -132,8 +132,8 @@ static unsigned long now_ns(void)
 	return (unsigned long)ts.tv_sec * 1000000000UL + (unsigned long)ts.tv_nsec;
 }
 
-#define CAL_ITERS 4	/* iterations per timed run */
-#define CAL_RUNS 5	/* runs per variant, interleaved; the minimum counts */
+#define CAL_ITERS 2	/* iterations per timed run */
+#define CAL_RUNS 3	/* runs per variant, interleaved; the minimum counts */
 #define CAL_SIZES EPB_BE_SIZES	/* 2, 4, 8, 16, 32 */
 #define CAL_FDS ((int)EPB_BE_SIZE(CAL_SIZES - 1))	/* the largest batch measured */
 
