@@ -63,10 +63,11 @@ static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 {
 	unsigned least = b[EPB_BRK_BLOCK];
 
-	/* min_batch[EPB_BRK_BLOCK] last: policy_min_batch() tests it */
+	/* min_batch[EPB_BRK_BLOCK] last: policy_min_batch() tests it; 0 (not
+	 * measured yet: the connection ops') is no bound */
 	for (int k = EPB_BRK_KINDS - 1; k >= 0; k--) {
 		atomic_store(&min_batch[k], b[k]);
-		least = b[k] < least ? b[k] : least;
+		least = b[k] && b[k] < least ? b[k] : least;
 	}
 	policy_batch_from = (least < 2 ? least : 2) * FIX;
 }
@@ -223,7 +224,7 @@ static unsigned long time_kind(int kind, int ep, const int *fds, unsigned n, int
 	return time_loop(ep, fds, n, batch, kind == EPB_BRK_POLL);
 }
 
-static void calibrate(unsigned out[EPB_BRK_KINDS])
+static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 {
 	unsigned long d[EPB_BRK_KINDS][CAL_SIZES], b[EPB_BRK_KINDS][CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
@@ -272,7 +273,7 @@ static void calibrate(unsigned out[EPB_BRK_KINDS])
 			for (int s = 0; s < CAL_SIZES; s++)
 				d[k][s] = b[k][s] = ULONG_MAX;
 		for (int r = 0; r < CAL_RUNS; r++)
-			for (int k = 0; k < EPB_BRK_KINDS; k++)
+			for (int k = conn ? EPB_BRK_CONN : 0; k < (conn ? EPB_BRK_KINDS : EPB_BRK_CONN); k++)
 				for (int s = 0; s < CAL_SIZES; s++) {
 					unsigned long t;
 
@@ -285,7 +286,7 @@ static void calibrate(unsigned out[EPB_BRK_KINDS])
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		for (int k = 0; k < EPB_BRK_KINDS; k++) {
+		for (int k = conn ? EPB_BRK_CONN : 0; k < (conn ? EPB_BRK_KINDS : EPB_BRK_CONN); k++) {
 			calib_direct_ns[k] = (unsigned)d[k][3];
 			calib_batch_ns[k] = (unsigned)b[k][3];
 			out[k] = epb_break_even(d[k], b[k]);
@@ -303,27 +304,65 @@ static void calibrate(unsigned out[EPB_BRK_KINDS])
 	errno = saved;
 }
 
+/* calibrate() the MOD loops' kinds (conn 0) or the connection ops' (1),
+ * unless another thread does or did: 0 when it measured now. */
+static int measure(int conn, unsigned m[EPB_BRK_KINDS])
+{
+	int zero = 0;
+
+	if (thr.crit || !atomic_compare_exchange_strong(&calib_busy, &zero, 1))
+		return -1;
+	if (atomic_load(&min_batch[conn ? EPB_BRK_CONN : EPB_BRK_BLOCK])) {
+		atomic_store(&calib_busy, 0);
+		return -1;	/* another thread was quicker */
+	}
+	calibrate(conn, m);
+	if (conn) {
+		atomic_store(&min_batch[EPB_BRK_CONN], m[EPB_BRK_CONN]);
+	} else {
+		m[EPB_BRK_CONN] = policy_min_batch_known(EPB_BRK_CONN);
+		set_min_batch(m);
+	}
+	atomic_store(&calib_busy, 0);
+	DTRACE_PROBE6(epbatch, calibrated, policy_min_batch_known(EPB_BRK_BLOCK),
+		      policy_min_batch_known(EPB_BRK_POLL), calib_direct_ns[EPB_BRK_BLOCK],
+		      calib_batch_ns[EPB_BRK_BLOCK], policy_min_batch_known(EPB_BRK_CONN),
+		      calib_direct_ns[EPB_BRK_CONN]);
+	return 0;
+}
+
 /* The break-even batch size of this thread's MOD loop (its wait form:
  * thr.lp.poll), measured on first use (from a wait of a loop thread, never
- * inside the shim) with the others.  While another thread measures:
- * UINT_MAX (direct), for now. */
+ * inside the shim) with the other wait form's.  While another thread
+ * measures: UINT_MAX (direct), for now. */
 unsigned policy_min_batch(void)
 {
 	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
 	unsigned m[EPB_BRK_KINDS];
-	int zero = 0;
 
 	if (likely(b))
 		return b;
 	if (thr.lp.calibrating)
 		return 1;	/* the measurement's own fused waits */
-	if (thr.crit || !atomic_compare_exchange_strong(&calib_busy, &zero, 1))
+	if (measure(0, m))
 		return UINT_MAX;
-	calibrate(m);
-	set_min_batch(m);
-	DTRACE_PROBE6(epbatch, calibrated, m[EPB_BRK_BLOCK], m[EPB_BRK_POLL], calib_direct_ns[EPB_BRK_BLOCK],
-		      calib_batch_ns[EPB_BRK_BLOCK], m[EPB_BRK_CONN], calib_direct_ns[EPB_BRK_CONN]);
 	return m[thr.lp.poll];
+}
+
+/* The connection ops' break-even, measured the first time a loop thread
+ * past its start (CONN_AFTER iterations: the ADDs that set a loop up come
+ * in its first ones) averages half a connection op per iteration or more,
+ * so a MOD loop never pays for it.  0 while not known (for the mix:
+ * connection ops never pay). */
+#define CONN_AFTER 16
+static unsigned conn_break_even(const struct loopstate *l, const struct tq *q)
+{
+	unsigned b = policy_min_batch_known(EPB_BRK_CONN), m[EPB_BRK_KINDS];
+
+	if (likely(b) || l->avg_conn < FIX / 2 || l->calibrating ||
+	    q->st.iters_direct + q->st.iters_batch < CONN_AFTER || measure(1, m))
+		return b;
+	return m[EPB_BRK_CONN];
 }
 
 /* A measured break-even (kind: BE_*): 0 when not measured yet. */
@@ -423,7 +462,7 @@ void policy_decide(struct tq *q, int poll)
 		return;
 	}
 	mb = policy_min_batch();
-	mb = mix_break_even(mb, policy_min_batch_known(EPB_BRK_CONN),
+	mb = mix_break_even(mb, conn_break_even(l, q),
 			    l->avg > 0 ? (unsigned)(l->avg_conn * FIX * FIX / l->avg) : 0);
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
 	/* the backend pays for what the wait would carry; coalescing pays

@@ -27,7 +27,7 @@ static inline const char *epb_break_key(enum epb_break_kind k)
 #define EPB_BE_SIZES 5
 #define EPB_BE_SIZE(i) (2U << (i))
 /* A batch must be this much faster (percent) to count: beyond the spread
- * of the shim's minimum-of-5 timings. */
+ * of the shim's minimum-of-3 timings. */
 #define EPB_BE_MARGIN_PCT 2
 
 /*

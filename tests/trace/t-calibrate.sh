@@ -20,6 +20,12 @@ check "calibrate exits 0" [ "$rc" = 0 ]
 check "calibrate takes at most ~3 s (took $secs s)" [ "$secs" -le 5 ]
 check "the table names the operations" grep -q "epoll_ctl MOD" "$T/out"
 check "the table has the connection ops' break-even" grep -q "break-even, conn ops" "$T/out"
+# the shim measures that one only in a loop that makes connection ops
+# (policy.c conn_break_even): calibrate must run such a loop
+if grep -q "break-even, conn ops (shim)" "$T/out"; then
+	check "the shim measured the connection ops' break-even" \
+		sh -c '! grep "break-even, conn ops (shim)" "$1" | grep -q "not measured"' sh "$T/out"
+fi
 if [ ! -e /dev/epoll_batch ]; then
 	check "no module: the table says why kmod is not measured" \
 		grep -q "kmod: not measured: no /dev/epoll_batch" "$T/out"
