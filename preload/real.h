@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The bottom layer of libepbatch.so: the libc functions the shim wraps,
- * found with dlsym(RTLD_NEXT), and the few process facts every layer reads.
+ * found with dlsym(RTLD_NEXT), the few process facts every layer reads, and
+ * the CAS every layer's shared words go through.
  * Nothing here calls into the rest of the shim.
  */
 #ifndef EPBATCH_REAL_H
