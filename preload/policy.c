@@ -344,8 +344,10 @@ unsigned policy_min_batch(void)
 		return b;
 	if (thr.lp.calibrating)
 		return 1;	/* the measurement's own fused waits */
-	if (measure(0, m))
-		return UINT_MAX;
+	if (measure(0, m)) {
+		b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
+		return b ? b : UINT_MAX;	/* measured meanwhile, or still measuring */
+	}
 	return m[thr.lp.poll];
 }
 
