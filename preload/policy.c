@@ -61,9 +61,10 @@ unsigned policy_batch_from = 2 * FIX;
 
 static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 {
-	unsigned least = UINT_MAX;
+	unsigned least = b[EPB_BRK_BLOCK];
 
-	/* 0 (not measured yet) is no bound */
+	/* min_batch[EPB_BRK_BLOCK] last: policy_min_batch() tests it; 0 (not
+	 * measured yet: the connection ops') is no bound */
 	for (int k = EPB_BRK_KINDS - 1; k >= 0; k--) {
 		atomic_store(&min_batch[k], b[k]);
 		least = b[k] && b[k] < least ? b[k] : least;
@@ -223,7 +224,7 @@ static unsigned long time_kind(int kind, int ep, const int *fds, unsigned n, int
 	return time_loop(ep, fds, n, batch, kind == EPB_BRK_POLL);
 }
 
-static void calibrate(int kind, unsigned out[EPB_BRK_KINDS])
+static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 {
 	unsigned long d[EPB_BRK_KINDS][CAL_SIZES], b[EPB_BRK_KINDS][CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
@@ -272,22 +273,25 @@ static void calibrate(int kind, unsigned out[EPB_BRK_KINDS])
 			for (int s = 0; s < CAL_SIZES; s++)
 				d[k][s] = b[k][s] = ULONG_MAX;
 		for (int r = 0; r < CAL_RUNS; r++)
-			for (int s = 0; s < CAL_SIZES; s++) {
-				unsigned long t;
+			for (int k = conn ? EPB_BRK_CONN : 0; k < (conn ? EPB_BRK_KINDS : EPB_BRK_CONN); k++)
+				for (int s = 0; s < CAL_SIZES; s++) {
+					unsigned long t;
 
-				t = time_kind(kind, ep, fds, EPB_BE_SIZE(s), 0);
-				d[kind][s] = t < d[kind][s] ? t : d[kind][s];
-				t = time_kind(kind, ep, fds, EPB_BE_SIZE(s), 1);
-				b[kind][s] = t < b[kind][s] ? t : b[kind][s];
-			}
+					t = time_kind(k, ep, fds, EPB_BE_SIZE(s), 0);
+					d[k][s] = t < d[k][s] ? t : d[k][s];
+					t = time_kind(k, ep, fds, EPB_BE_SIZE(s), 1);
+					b[k][s] = t < b[k][s] ? t : b[k][s];
+				}
 		thr.lp = saved_lp;
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		calib_direct_ns[kind] = (unsigned)d[kind][3];
-		calib_batch_ns[kind] = (unsigned)b[kind][3];
-		out[kind] = epb_break_even(d[kind], b[kind]);
-		out[kind] = out[kind] ? out[kind] : UINT_MAX;
+		for (int k = conn ? EPB_BRK_CONN : 0; k < (conn ? EPB_BRK_KINDS : EPB_BRK_CONN); k++) {
+			calib_direct_ns[k] = (unsigned)d[k][3];
+			calib_batch_ns[k] = (unsigned)b[k][3];
+			out[k] = epb_break_even(d[k], b[k]);
+			out[k] = out[k] ? out[k] : UINT_MAX;
+		}
 	}
 	slot_reset(ep);
 	real_close(ep);
@@ -300,34 +304,37 @@ static void calibrate(int kind, unsigned out[EPB_BRK_KINDS])
 	errno = saved;
 }
 
-/* calibrate() one kind (enum epb_break_kind), unless another thread does or
- * did: 0 when it measured now (m[kind]). */
-static int measure(int kind, unsigned m[EPB_BRK_KINDS])
+/* calibrate() the MOD loops' kinds (conn 0) or the connection ops' (1),
+ * unless another thread does or did: 0 when it measured now. */
+static int measure(int conn, unsigned m[EPB_BRK_KINDS])
 {
-	unsigned b[EPB_BRK_KINDS];
 	int zero = 0;
 
 	if (thr.crit || !atomic_compare_exchange_strong(&calib_busy, &zero, 1))
 		return -1;
-	if (atomic_load(&min_batch[kind])) {
+	if (atomic_load(&min_batch[conn ? EPB_BRK_CONN : EPB_BRK_BLOCK])) {
 		atomic_store(&calib_busy, 0);
 		return -1;	/* another thread was quicker */
 	}
-	calibrate(kind, m);
-	for (int k = 0; k < EPB_BRK_KINDS; k++)
-		b[k] = k == kind ? m[k] : policy_min_batch_known(k);
-	set_min_batch(b);
+	calibrate(conn, m);
+	if (conn) {
+		atomic_store(&min_batch[EPB_BRK_CONN], m[EPB_BRK_CONN]);
+	} else {
+		m[EPB_BRK_CONN] = policy_min_batch_known(EPB_BRK_CONN);
+		set_min_batch(m);
+	}
 	atomic_store(&calib_busy, 0);
-	DTRACE_PROBE6(epbatch, calibrated, b[EPB_BRK_BLOCK], b[EPB_BRK_POLL],
-		      calib_direct_ns[EPB_BRK_BLOCK], calib_batch_ns[EPB_BRK_BLOCK],
-		      b[EPB_BRK_CONN], calib_direct_ns[EPB_BRK_CONN]);
+	DTRACE_PROBE6(epbatch, calibrated, policy_min_batch_known(EPB_BRK_BLOCK),
+		      policy_min_batch_known(EPB_BRK_POLL), calib_direct_ns[EPB_BRK_BLOCK],
+		      calib_batch_ns[EPB_BRK_BLOCK], policy_min_batch_known(EPB_BRK_CONN),
+		      calib_direct_ns[EPB_BRK_CONN]);
 	return 0;
 }
 
 /* The break-even batch size of this thread's MOD loop (its wait form:
- * thr.lp.poll), measured on first use of that form (from a wait of a loop
- * thread, never inside the shim).  While another thread measures:
- * UINT_MAX (direct), for now. */
+ * thr.lp.poll), measured on first use (from a wait of a loop thread, never
+ * inside the shim) with the other wait form's.  While another thread
+ * measures: UINT_MAX (direct), for now. */
 unsigned policy_min_batch(void)
 {
 	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
@@ -337,7 +344,7 @@ unsigned policy_min_batch(void)
 		return b;
 	if (thr.lp.calibrating)
 		return 1;	/* the measurement's own fused waits */
-	if (measure(thr.lp.poll ? EPB_BRK_POLL : EPB_BRK_BLOCK, m)) {
+	if (measure(0, m)) {
 		b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
 		return b ? b : UINT_MAX;	/* measured meanwhile, or still measuring */
 	}
@@ -355,7 +362,7 @@ static unsigned conn_break_even(const struct loopstate *l, const struct tq *q)
 	unsigned b = policy_min_batch_known(EPB_BRK_CONN), m[EPB_BRK_KINDS];
 
 	if (likely(b) || l->avg_conn < FIX / 2 || l->calibrating ||
-	    q->st.iters_direct + q->st.iters_batch < CONN_AFTER || measure(EPB_BRK_CONN, m))
+	    q->st.iters_direct + q->st.iters_batch < CONN_AFTER || measure(1, m))
 		return b;
 	return m[EPB_BRK_CONN];
 }

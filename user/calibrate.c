@@ -501,12 +501,9 @@ static void shim_break_even(struct cm_backend_cal *be, int got[EPB_BRK_KINDS][2 
 #define KEEPALIVE_64 "-m keepalive -w block -n 64 -d 2", 1000
 #define KEEPALIVE_1 "-m keepalive -w block -n 1 -d 2", 50000
 #define CONN "-m conn -w block -d 2", 10000
-/* only for the shim's break-evens, each measured when a loop first needs
- * it (policy.c): a connection loop with blocking waits measures the MOD
- * loops' for that wait form and, past its first iterations, the
- * connection ops'; a 0-timeout MOD loop the other wait form's */
-#define POLICY_CONN "-m conn -w block -d 2", 500
-#define POLICY_POLL "-m keepalive -w zero -n 64 -d 2", 20
+/* only for its break-evens: a connection loop, past its first iterations,
+ * makes the shim measure the connection ops' too (policy.c) */
+#define POLICY "-m conn -w block -d 2", 500
 
 /*
  * The shim's own figures, from its benchmark loop (epbatch-rearm) run
@@ -571,15 +568,13 @@ static void measure_shim(struct calib *c, int rounds)
 			double cx = loop_ns(rearm, CONN, none);
 			double cz = loop_ns(rearm, CONN, direct);
 
-			/* two processes a round (the two loops above): each
-			 * measures once, and processes disagree */
+			/* two processes a round: each measures once, and they disagree */
 			for (int b = 0; b < CM_NBE * 2; b++) {
 				int got[EPB_BRK_KINDS];
 
 				if (!c->be[b / 2].present)
 					continue;
-				if ((b % 2 ? run_rearm(rearm, POLICY_POLL, policy[b / 2], stats, got) :
-					     run_rearm(rearm, POLICY_CONN, policy[b / 2], stats, got)) < 0)
+				if (run_rearm(rearm, POLICY, policy[b / 2], stats, got) < 0)
 					continue;
 				for (int f = 0; f < EPB_BRK_KINDS; f++)
 					if (got[f] > 0)
