@@ -52,6 +52,7 @@ static unsigned calib_direct_ns[EPB_BRK_KINDS], calib_batch_ns[EPB_BRK_KINDS];	/
 #define FIX 16			/* fixed point of the averages */
 _Static_assert(FIX * FIX == EPB_SHARE_ONE, "shares are x FIX*FIX");
 #define PROBE_EVERY 64		/* direct iterations between probes, at first */
+#define CONN_AFTER 16		/* a loop's first iterations: its set-up (conn_break_even) */
 #define PROBE_MAX 4096		/* ... doubling while probes find nothing to coalesce */
 
 /* Direct threads reconsider only from this average (x FIX) on: below it
@@ -352,17 +353,17 @@ unsigned policy_min_batch(void)
 }
 
 /* The connection ops' break-even, measured the first time a loop thread
- * past its start (CONN_AFTER iterations: the ADDs that set a loop up come
- * in its first ones) averages half a connection op per iteration or more,
- * so a MOD loop never pays for it.  0 while not known (for the mix:
- * connection ops never pay). */
-#define CONN_AFTER 16
-static unsigned conn_break_even(const struct loopstate *l, const struct tq *q)
+ * past its start makes half a connection op per iteration or more between
+ * two decisions (conn_average sets l->conn_loop), so a MOD loop never pays
+ * for it: the ADDs that set a loop up come in its first CONN_AFTER
+ * iterations, and its average, which decays only once per decision, would
+ * remember them long after.  0 while not known (for the mix: connection
+ * ops never pay). */
+static unsigned conn_break_even(const struct loopstate *l)
 {
 	unsigned b = policy_min_batch_known(EPB_BRK_CONN), m[EPB_BRK_KINDS];
 
-	if (likely(b) || l->avg_conn < FIX / 2 || l->calibrating ||
-	    q->st.iters_direct + q->st.iters_batch < CONN_AFTER || measure(1, m))
+	if (likely(b) || !l->conn_loop || l->calibrating || measure(1, m))
 		return b;
 	return m[EPB_BRK_CONN];
 }
@@ -404,7 +405,7 @@ static void skip_until_change(struct loopstate *l, unsigned mb)
 }
 
 /* Connection ops per iteration since the last decision, into their
- * average: the waits that answered without policy_decide() counted their
+ * average (and l->conn_loop): the waits that answered without policy_decide() counted their
  * ADDs and DELs into l->conn and their iterations into q's counters. */
 static void conn_average(struct loopstate *l, const struct tq *q)
 {
@@ -414,6 +415,7 @@ static void conn_average(struct loopstate *l, const struct tq *q)
 		unsigned long per = (unsigned long)l->conn * FIX / iters;
 
 		l->avg_conn = ewma(l->avg_conn, per > INT_MAX ? INT_MAX : (int)per);
+		l->conn_loop = l->iters_mark >= CONN_AFTER && per >= FIX / 2;
 	}
 	l->iters_mark += iters;
 	l->conn = 0;
@@ -464,7 +466,7 @@ void policy_decide(struct tq *q, int poll)
 		return;
 	}
 	mb = policy_min_batch();
-	mb = mix_break_even(mb, conn_break_even(l, q),
+	mb = mix_break_even(mb, conn_break_even(l),
 			    l->avg > 0 ? (unsigned)(l->avg_conn * FIX * FIX / l->avg) : 0);
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
 	/* the backend pays for what the wait would carry; coalescing pays

@@ -294,6 +294,9 @@ struct loopstate {
 	unsigned conn;
 	int avg_conn;
 	unsigned long iters_mark;	/* the queue's iterations at that decide */
+	int conn_loop;		/* the iterations since the one before, all past the
+				 * loop's first CONN_AFTER, had half a connection op
+				 * each or more (policy.c conn_break_even) */
 };
 extern int policy_fixed;
 int policy_init(void);
