@@ -96,6 +96,34 @@ queue_op(struct tq *q, struct qop *o, int epfd, int op, int fd, struct epoll_eve
 }
 
 /*
+ * The first test of every deferral: the epoll fd's slot when this thread
+ * may defer an op on (epfd, fd) at all -- both numbers in the mirror, a
+ * queue, not between a flush and its wait (in_wait), epfd an epoll fd the
+ * mirror knows -- else 0 (the kernel decides).
+ */
+static inline uint64_t defer_epfd_slot(int epfd, int fd)
+{
+	struct fdtab *t = thr.tab;
+	uint64_t e;
+
+	/* epfd | fd: both below the size in one test (a negative one is huge) */
+	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size || !thr.q || thr.in_wait))
+		return 0;
+	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
+	return s_kind(e) == K_EPOLL ? e : 0;
+}
+
+/* Leaving a deferral (its queue's lock and crit) with the handlers' ops of
+ * the side list taken first: they ran after this op was decided. */
+static __attribute__((noinline)) int defer_done_sig(struct tq *q)
+{
+	take_sigops(q);
+	queue_unlock(q);
+	thr.crit--;
+	return 0;
+}
+
+/*
  * The batch way (policy.c): queue the op when the mirror knows its result
  * and this thread is the instance's only waiter; fold it into the fd's last
  * queued op (O(1): q->idx holds that op's index); else passthrough().  The
@@ -113,11 +141,8 @@ static __attribute__((noinline)) int defer_slow(int epfd, int op, int fd, struct
 	int fold;
 
 	/* epfd == fd needs no test: its slot is K_EPOLL, not K_POLL */
-	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
-		     !q || thr.in_wait))
-		return ctl_passthrough(epfd, op, fd, ev);
-	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
-	if (unlikely(s_kind(e) != K_EPOLL))
+	e = defer_epfd_slot(epfd, fd);
+	if (unlikely(!e))
 		return ctl_passthrough(epfd, op, fd, ev);
 	id = s_id(e);
 	ep = epi_get(id);
@@ -141,7 +166,7 @@ static __attribute__((noinline)) int defer_slow(int epfd, int op, int fd, struct
 		}
 		/* Fold into fd's last queued op, or append after it. */
 		o = qop_at(q, fd, id);
-		fold = o && o->op && o->op != EPOLL_CTL_DEL;
+		fold = o && !qop_closed(o);
 		nv |= S_Q;
 		/* The slot changes only when the op changes what it holds (a
 		 * MOD, or any op on an fd that had one queued before, does
@@ -160,25 +185,11 @@ static __attribute__((noinline)) int defer_slow(int epfd, int op, int fd, struct
 	}
 	/* not folded after a cancelled pair or a DEL on fd: appended in order */
 	queue_op(q, fold ? o : NULL, epfd, op, fd, ev, id, o != NULL);
-	take_sigops(q);	/* handlers that ran after this op was decided */
-	queue_unlock(q);
-	thr.crit--;
-	return 0;
+	return defer_done_sig(q);
 
 locked_pass:
-	take_sigops(q);
-	queue_unlock(q);
-	thr.crit--;
+	defer_done_sig(q);
 	return ctl_passthrough(epfd, op, fd, ev);
-}
-
-/* Leaving a deferral with handlers' ops in the side list. */
-static __attribute__((noinline)) int defer_done_sig(struct tq *q)
-{
-	take_sigops(q);
-	queue_unlock(q);
-	thr.crit--;
-	return 0;
 }
 
 /*
@@ -208,7 +219,7 @@ static inline int defer_enter(struct tq *q, struct epinfo *ep)
 static inline int defer_leave(struct tq *q)
 {
 	if (unlikely(sig_pending()))
-		return defer_done_sig(q);	/* handlers that ran after this op was decided */
+		return defer_done_sig(q);
 	queue_unlock(q);
 	thr.crit--;
 	return 0;
@@ -238,22 +249,19 @@ static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct 
 	uint64_t e, v, nv;
 	unsigned id;
 
-	if (unlikely((unsigned)epfd >= (unsigned)t->size || (unsigned)fd >= (unsigned)t->size ||
-		     !q || thr.in_wait))
+	e = defer_epfd_slot(epfd, fd);
+	if (unlikely(!e))
 		return defer_slow(epfd, op, fd, ev);
-	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
 	id = s_id(e);
 	ep = epi_get(id);
 	fs = &t->slot[fd];
-	if (unlikely(s_kind(e) != K_EPOLL))
-		return defer_slow(epfd, op, fd, ev);
 	if (unlikely(!defer_enter(q, ep)))
 		return defer_slow(epfd, op, fd, ev);
 	v = atomic_load_explicit(fs, memory_order_acquire);
 	if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv) || q->n == QCAP))
 		goto unlock_slow;
 	o = qop_at(q, fd, id);
-	if (unlikely(o && (o->op == EPOLL_CTL_DEL || !o->op)))
+	if (unlikely(o && qop_closed(o)))
 		goto unlock_slow;	/* append in order behind it */
 	nv |= S_Q;
 	if (nv != v && unlikely(!cas_u64(fs, &v, nv)))
@@ -287,13 +295,10 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 	struct epinfo *ep;
 	struct qop *o;
 	uint64_t e, v;
-	unsigned id, i;
+	unsigned id;
 
-	/* epfd | fd: both below the size in one test (a negative one is huge) */
-	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size || !q || !ev || thr.in_wait))
-		goto slow;
-	e = atomic_load_explicit(&slots[epfd], memory_order_acquire);
-	if (unlikely(s_kind(e) != K_EPOLL))
+	e = defer_epfd_slot(epfd, fd);
+	if (unlikely(!e || !ev))
 		goto slow;
 	id = s_id(e);
 	ep = epi_get(id);
@@ -305,24 +310,10 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 	if (unlikely((v & mask) != (want | (e & (S_ID_MASK << S_ID_SHIFT))) ||
 		     ((ev->events | s_events(v)) & EPOLLEXCLUSIVE) || q->n == QCAP))
 		goto unlock_slow;
-	i = q->idx[fd];
-	o = &q->ops[i];
-	if (i < q->n && o->fd == fd && o->epi == id) {
-		/* qop_fold() of a MOD: into an ADD or a MOD, not after a DEL or
-		 * a cancelled pair (EPOLL_CTL_ADD and _MOD are the odd ops) */
-		_Static_assert((EPOLL_CTL_ADD & EPOLL_CTL_MOD & 1) && !(EPOLL_CTL_DEL & 1),
-			       "the ops a MOD folds into are the odd ones");
-		if (unlikely(!(o->op & 1)))
-			goto unlock_slow;
-		o->ev = *ev;
-		thr.lp.saved++;
-		q->st.coalesced++;
-		DTRACE_PROBE2(epbatch, coalesced, fd, EPOLL_CTL_MOD);
-	} else {
-		queue_append(q, epfd, EPOLL_CTL_MOD, fd, ev, id, 0);
-	}
-	q->st.deferred++;
-	DTRACE_PROBE3(epbatch, deferred, epfd, EPOLL_CTL_MOD, fd);
+	o = qop_at(q, fd, id);
+	if (unlikely(o && qop_closed(o)))
+		goto unlock_slow;	/* append in order behind it */
+	queue_op(q, o, epfd, EPOLL_CTL_MOD, fd, ev, id, 0);
 	return defer_leave(q);
 
 unlock_slow:

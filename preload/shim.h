@@ -208,9 +208,14 @@ void queue_clear(struct tq *q);
  * never a MOD: with EPOLLEXCLUSIVE a MOD is EINVAL, and a re-add also resets
  * the item) or after a cancelled pair.
  */
+static inline int qop_closed(const struct qop *o)
+{
+	return o->op == EPOLL_CTL_DEL || o->op == 0;	/* nothing folds into it */
+}
+
 static inline int qop_fold(struct qop *o, int op, const struct epoll_event *ev)
 {
-	if (o->op == EPOLL_CTL_DEL || o->op == 0)
+	if (qop_closed(o))
 		return 1;
 	if (op == EPOLL_CTL_DEL) {
 		o->op = o->op == EPOLL_CTL_ADD ? 0 : EPOLL_CTL_DEL;
