@@ -365,11 +365,10 @@ static __attribute__((noinline)) int direct_relearn(_Atomic uint64_t *fs, uint64
 
 /*
  * The direct way for an ADD or a DEL (shim_ctl in shim.h does MOD).  The
- * common cases are predicted before the call, from the slots as they are
- * then: an ADD of an fd registered nowhere with nothing queued, a DEL of
- * one registered in this instance with nothing queued, while no instance
- * is held by another process (epi_xproc_seen: learn() makes the fds of such
- * an instance unknown).  Only fd's slot, its value and the predicted one
+ * op is predicted before the call, by predict() from the slots as they are
+ * then (no thread batches, so no queue holds an op it could depend on),
+ * while no instance is held by another process (epi_xproc_seen: learn()
+ * makes the fds of such an instance unknown).  Only fd's slot, its value and the predicted one
  * live across the call, and one CAS from the one to the other is all the
  * mirror needs after a success: it is what learn() would write (predict(),
  * err 0).  If the slot changed meanwhile the CAS fails and learn() runs
@@ -394,24 +393,10 @@ int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 	fs = &slots[fd];
 	v = atomic_load_explicit(fs, memory_order_acquire);
 	id = s_id(e);
-	if (unlikely(s_kind(e) != K_EPOLL ||
-		     atomic_load_explicit(&epi_xproc_seen, memory_order_relaxed)))
+	if (unlikely(s_kind(e) != K_EPOLL || s_kind(v) != K_POLL ||
+		     atomic_load_explicit(&epi_xproc_seen, memory_order_relaxed) ||
+		     predict(v, id, op, ev, &nv)))
 		return direct_learn(epfd, op, fd, ev);
-	if (op == EPOLL_CTL_ADD) {
-		/* pollable, registered nowhere, nothing queued, and not
-		 * EPOLLEXCLUSIVE (whose allowed bits predict() knows) */
-		if (unlikely((v & ~(S_ID_MASK << S_ID_SHIFT)) != S_FRESH || !ev ||
-			     (ev->events & EPOLLEXCLUSIVE)))
-			return direct_learn(epfd, op, fd, ev);
-		nv = s_make(K_POLL, id, S_REG, ev->events);
-	} else if (op == EPOLL_CTL_DEL) {
-		/* registered in this instance, nothing queued */
-		if (unlikely(v >> S_ID_SHIFT != s_make(K_POLL, id, S_REG, 0) >> S_ID_SHIFT))
-			return direct_learn(epfd, op, fd, ev);
-		nv = s_make(K_POLL, id, 0, 0);
-	} else {
-		return direct_learn(epfd, op, fd, ev);
-	}
 	rc = real_epoll_ctl(epfd, op, fd, ev);
 	if (likely(!rc) && likely(cas_u64(fs, &v, nv)))
 		return 0;
