@@ -124,8 +124,7 @@ wait_other(int epfd, struct epoll_event *evs, int maxevents, int ms, const struc
 {
 	if (unlikely(thr.crit) || unlikely(!wait_on_owned(epfd)))
 		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	policy_decide(thr.q, wait_is_poll(ms, ts, kind));
-	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /*

@@ -62,10 +62,10 @@ unsigned policy_batch_from = 2 * FIX;
 
 static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 {
-	unsigned least = b[EPB_BRK_BLOCK];
+	unsigned least = UINT_MAX;
 
-	/* min_batch[EPB_BRK_BLOCK] last: policy_min_batch() tests it; 0 (not
-	 * measured yet: the connection ops') is no bound */
+	/* min_batch[EPB_BRK_BLOCK] last: measure() tests it; 0 (not measured
+	 * yet: the connection ops') is no bound */
 	for (int k = EPB_BRK_KINDS - 1; k >= 0; k--) {
 		atomic_store(&min_batch[k], b[k]);
 		least = b[k] && b[k] < least ? b[k] : least;
@@ -227,6 +227,8 @@ static unsigned long time_kind(int kind, int ep, const int *fds, unsigned n, int
 
 static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 {
+	/* the kinds measured: the MOD loops' (both wait forms) or the connection ops' */
+	const int first = conn ? EPB_BRK_CONN : 0, end = conn ? EPB_BRK_KINDS : EPB_BRK_CONN;
 	unsigned long d[EPB_BRK_KINDS][CAL_SIZES], b[EPB_BRK_KINDS][CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
 	struct tq *saved_q = thr.q;
@@ -274,7 +276,7 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 			for (int s = 0; s < CAL_SIZES; s++)
 				d[k][s] = b[k][s] = ULONG_MAX;
 		for (int r = 0; r < CAL_RUNS; r++)
-			for (int k = conn ? EPB_BRK_CONN : 0; k < (conn ? EPB_BRK_KINDS : EPB_BRK_CONN); k++)
+			for (int k = first; k < end; k++)
 				for (int s = 0; s < CAL_SIZES; s++) {
 					unsigned long t;
 
@@ -287,7 +289,7 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		for (int k = conn ? EPB_BRK_CONN : 0; k < (conn ? EPB_BRK_KINDS : EPB_BRK_CONN); k++) {
+		for (int k = first; k < end; k++) {
 			calib_direct_ns[k] = (unsigned)d[k][3];
 			calib_batch_ns[k] = (unsigned)b[k][3];
 			out[k] = epb_break_even(d[k], b[k]);
@@ -318,17 +320,14 @@ static int measure(int conn, unsigned m[EPB_BRK_KINDS])
 		return -1;	/* another thread was quicker */
 	}
 	calibrate(conn, m);
-	if (conn) {
-		atomic_store(&min_batch[EPB_BRK_CONN], m[EPB_BRK_CONN]);
-	} else {
-		m[EPB_BRK_CONN] = policy_min_batch_known(EPB_BRK_CONN);
-		set_min_batch(m);
-	}
+	for (int k = 0; k < EPB_BRK_KINDS; k++)	/* the others as they are */
+		if ((k == EPB_BRK_CONN) != conn)
+			m[k] = policy_min_batch_known(k);
+	set_min_batch(m);
 	atomic_store(&calib_busy, 0);
-	DTRACE_PROBE6(epbatch, calibrated, policy_min_batch_known(EPB_BRK_BLOCK),
-		      policy_min_batch_known(EPB_BRK_POLL), calib_direct_ns[EPB_BRK_BLOCK],
-		      calib_batch_ns[EPB_BRK_BLOCK], policy_min_batch_known(EPB_BRK_CONN),
-		      calib_direct_ns[EPB_BRK_CONN]);
+	DTRACE_PROBE6(epbatch, calibrated, m[EPB_BRK_BLOCK], m[EPB_BRK_POLL],
+		      calib_direct_ns[EPB_BRK_BLOCK], calib_batch_ns[EPB_BRK_BLOCK],
+		      m[EPB_BRK_CONN], calib_direct_ns[EPB_BRK_CONN]);
 	return 0;
 }
 
