@@ -122,35 +122,40 @@ static __always_inline struct epb_thread *epb_lookup_or_unattributed(__u32 tid)
  * One process: epb_traced(), a compare.  With filters, the answer
  * thread_get() keeps in tid_slot is used (a record or EPB_SLOT_DROPPED:
  * traced; EPB_SLOT_FILTERED: not), so the filters run only for a thread no
- * syscall probe has seen yet, as on the syscall path.
+ * syscall probe has seen yet, as on the syscall path.  *idx: the thread's
+ * tid_slot entry (0: none), looked up with filters or when want_idx.
  */
-static __always_inline bool epb_current_traced(__u64 id)
+static __always_inline bool epb_current_slot(__u64 id, bool want_idx, __u32 *idx)
 {
-	__u32 tid = (__u32)id, *slot;
+	bool filters = !cfg.tgid && cfg.filter;
+	__u32 tid = (__u32)id, *slot = NULL;
 
-	if (cfg.tgid || !cfg.filter)
+	if (filters || want_idx)
+		slot = bpf_map_lookup_elem(&tid_slot, &tid);
+	*idx = slot ? *slot : 0;
+	if (!filters)
 		return epb_traced(id >> 32);
-	slot = bpf_map_lookup_elem(&tid_slot, &tid);
-	if (slot && *slot)
-		return *slot != EPB_SLOT_FILTERED;
+	if (*idx)
+		return *idx != EPB_SLOT_FILTERED;
 	return epb_filtered(id >> 32);
 }
 
-/*
- * The current thread's record, slot 0 when it has none, NULL when it is not
+static __always_inline bool epb_current_traced(__u64 id)
+{
+	__u32 idx;
+
+	return epb_current_slot(id, false, &idx);
+}
+
+/* The current thread's record, slot 0 when it has none, NULL when it is not
  * traced: epb_current_traced() and epb_lookup_or_unattributed() with one
- * tid_slot lookup.
- */
+ * tid_slot lookup. */
 static __always_inline struct epb_thread *epb_current_record(__u64 id)
 {
-	__u32 tid = (__u32)id, zero = EPB_SLOT_UNATTRIBUTED, idx, *slot;
+	__u32 zero = EPB_SLOT_UNATTRIBUTED, idx;
 	struct epb_thread *t = NULL;
 
-	if (cfg.tgid || !cfg.filter)
-		return epb_traced(id >> 32) ? epb_lookup_or_unattributed(tid) : NULL;
-	slot = bpf_map_lookup_elem(&tid_slot, &tid);
-	idx = slot ? *slot : 0;
-	if (idx == EPB_SLOT_FILTERED || (!idx && !epb_filtered(id >> 32)))
+	if (!epb_current_slot(id, true, &idx))
 		return NULL;
 	if (idx)	/* EPB_SLOT_DROPPED is out of range: NULL */
 		t = bpf_map_lookup_elem(&threads, &idx);
