@@ -44,9 +44,16 @@ $(BUILD)/shim/shim-check: tests/shim/shim-check.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
+# A library whose constructor calls into the shim before the shim's own
+# (tests/shim/t-shim-early.sh).
+$(BUILD)/shim/libearly.so: tests/shim/early.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS)
+
 # What the operations the shim chooses between cost here (make bench).
 $(BUILD)/shim/epbatch-costs: preload/bench/costs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -luring
 
-TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check $(BUILD)/shim/epbatch-costs
+TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check $(BUILD)/shim/epbatch-costs \
+	$(BUILD)/shim/libearly.so

@@ -11,12 +11,19 @@
 
 /* The kernel decides: make it see every queued op this one could depend
  * on, then pass the call through (also the way of every epoll_ctl while
- * another thread batches: ctl_careful). */
+ * another thread batches, or before the shim is set up: ctl_careful). */
 int ctl_passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	_Atomic uint64_t *es = slot_ptr(thr.tab, epfd), *fs = slot_ptr(thr.tab, fd);
-	uint64_t e = es ? atomic_load(es) : 0, v = fs ? atomic_load(fs) : 0;
-	int rc, me = my_tid();
+	_Atomic uint64_t *es, *fs;
+	uint64_t e, v;
+	int rc, me;
+
+	shim_init();
+	es = slot_ptr(thr.tab, epfd);
+	fs = slot_ptr(thr.tab, fd);
+	e = es ? atomic_load(es) : 0;
+	v = fs ? atomic_load(fs) : 0;
+	me = my_tid();
 
 	if (s_kind(e) != K_EPOLL)
 		fork_taint();	/* an epoll fd the mirror does not know: maybe inherited */

@@ -55,6 +55,7 @@ static void init_once_fn(void)
 	queue_init(thread_exit);
 	fork_share_init();
 	in_init = 0;
+	atomic_fetch_sub(&ctl_careful, CAREFUL_INIT);
 	atomic_store(&shim_inited, 1);
 }
 

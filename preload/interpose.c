@@ -68,18 +68,10 @@ EXPORT int epoll_create1(int flags)
 	return fd;
 }
 
-/* The first epoll_ctl of a process whose shim is not set up yet. */
-static __attribute__((noinline)) int epoll_ctl_first(int epfd, int op, int fd,
-						     struct epoll_event *ev)
-{
-	shim_init();
-	return shim_ctl(epfd, op, fd, ev);
-}
-
+/* Until the shim is set up, ctl_careful holds CAREFUL_INIT: shim_ctl's
+ * careful way (ctl_passthrough) sets it up first. */
 EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire)))
-		return epoll_ctl_first(epfd, op, fd, ev);
 	return shim_ctl(epfd, op, fd, ev);
 }
 
@@ -105,13 +97,14 @@ wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const stru
 
 /* Whether epfd is the instance this thread last waited on as its owner
  * (thr.owned, set by shim_wait once the thread has a queue; OWNED_NONE
- * matches no slot), with the shim set up. */
+ * matches no slot).  A match says the shim is set up: this thread's own
+ * shim_wait saw it so before it set thr.owned (before that, main_tab's
+ * size is 0 and thr.owned OWNED_NONE). */
 static inline __attribute__((always_inline)) int wait_on_owned(int epfd)
 {
 	struct fdtab *t = thr.tab;
 
-	return atomic_load_explicit(&shim_inited, memory_order_acquire) &&
-	       (unsigned)epfd < (unsigned)t->size &&
+	return (unsigned)epfd < (unsigned)t->size &&
 	       atomic_load_explicit(&t->slot[epfd], memory_order_acquire) == thr.owned;
 }
 
@@ -351,14 +344,24 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 /* ---- close and dup: an fd number must never carry a queued op over to
  * another open file ---- */
 
-EXPORT int close(int fd)
+/* close() past close_quick(), or before the shim is set up. */
+static __attribute__((noinline)) int close_slow(int fd)
 {
 	int rc;
 
 	shim_init();
-	if (close_first(fd, &rc))
+	if (shim_close(fd, &rc))
 		return rc;
 	return real_close(fd);
+}
+
+/* close_quick() says yes only to an fd below the mirror's size, which is
+ * not 0 once the shim is set up: real_close is resolved by then. */
+EXPORT int close(int fd)
+{
+	if (likely(close_quick(fd)))
+		return real_close(fd);
+	return close_slow(fd);
 }
 
 

@@ -40,8 +40,10 @@ int tab_alloc(struct fdtab *t)
 	if (n < 1024)
 		n = 1024;
 	t->slot = map_zero(n * sizeof(*t->slot));
-	t->size = t->slot ? (int)n : 0;
 	atomic_store(&t->maxfd, -1);
+	/* release: the slots, and at start-up the libc pointers resolved
+	 * before (close_quick) */
+	__atomic_store_n(&t->size, t->slot ? (int)n : 0, __ATOMIC_RELEASE);
 	return t->slot ? 0 : -1;
 }
 
@@ -58,7 +60,7 @@ void tab_free(struct fdtab *t)
 int mirror_init(void)
 {
 	epis = map_zero((MAX_EPI + 1) * sizeof(*epis));
-	if (tab_alloc(&main_tab) || !epis) {
+	if (!epis || tab_alloc(&main_tab)) {
 		main_tab.size = 0;
 		return -1;
 	}

@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 int policy_fixed;			/* EPBATCH_MIN_BATCH=0: always batch */
-_Atomic int ctl_careful;
+_Atomic int ctl_careful = CAREFUL_INIT;
 /* The break-even batch size (BE_*): of MODs for a wait that may block
  * (its fused form completes inline when events are ready) and for a
  * 0-timeout wait (its fused form also cancels the wait when nothing is

@@ -315,6 +315,9 @@ extern unsigned policy_batch_from;
  * epoll_ctl takes the careful way (ctl.c). */
 extern _Atomic int ctl_careful;
 #define CAREFUL_FORKED (1 << 24)	/* direct: batch once the average reaches it */
+/* Until the shim is set up (init.c): the careful way sets it up, so the
+ * direct way needs no test of its own. */
+#define CAREFUL_INIT (1 << 25)
 void policy_decide(struct tq *q, int poll);
 void policy_thread_exit(void);
 void policy_release(void);
@@ -559,7 +562,8 @@ static inline int close_quick(int fd)
 	_Atomic uint64_t *s;
 	uint64_t v;
 
-	if (unlikely((unsigned)fd >= (unsigned)t->size))
+	/* acquire: a size set (tab_alloc) says the libc pointers are too */
+	if (unlikely((unsigned)fd >= (unsigned)__atomic_load_n(&t->size, __ATOMIC_ACQUIRE)))
 		return 0;
 	if (fd < 0)
 		__builtin_unreachable();	/* t->size is at most 4M: be_owns_fd needs no test */
@@ -621,7 +625,8 @@ static inline int sig_pending(void)
 
 /*
  * epoll_ctl (ctl.c has the rest).  The direct way, while no thread of the
- * process batches (ctl_careful == 0) and this one does not either: the op
+ * process batches and the shim is set up (ctl_careful == 0) and this thread
+ * does not batch either: the op
  * goes to the kernel now, and the mirror learns from the result; in user
  * space only what that takes, since no queue can hold an op this one must
  * follow.  A MOD that succeeds teaches the mirror nothing (predict: the
