@@ -663,54 +663,39 @@ static size_t count_args(va_list ap)
 	return n;
 }
 
-/* argv[1..n] from ap, the last being the terminating NULL */
-static void fill_args(char **argv, const char *first, size_t n, va_list *ap)
+enum exec_form { EXEC_L, EXEC_LP, EXEC_LE };
+
+/* argv from the list (arg, then ap up to its NULL), and for execle the envp
+ * after it; then execv, execvp or execve. */
+static int exec_list(enum exec_form form, const char *path, const char *arg, va_list *ap)
 {
-	argv[0] = (char *)first;
+	size_t n = count_args(*ap);
+	char *argv[n + 1];
+
+	argv[0] = (char *)arg;
 	for (size_t i = 1; i <= n; i++)
 		argv[i] = va_arg(*ap, char *);
+	if (form == EXEC_LE)
+		return execve(path, argv, va_arg(*ap, char **));
+	return form == EXEC_LP ? execvp(path, argv) : execv(path, argv);
 }
 
-EXPORT int execl(const char *path, const char *arg, ...)
-{
-	va_list ap;
+/* execl, execlp, execle: exec_list() of the list */
+#define EXEC_LIST_WRAPPER(name, form)                                        \
+	EXPORT int name(const char *path, const char *arg, ...)              \
+	{                                                                    \
+		va_list ap;                                                  \
+		int rc;                                                      \
+                                                                             \
+		va_start(ap, arg);                                           \
+		rc = exec_list(form, path, arg, &ap);                        \
+		va_end(ap);                                                  \
+		return rc;                                                   \
+	}
 
-	va_start(ap, arg);
-	size_t n = count_args(ap);
-	char *argv[n + 1];
-
-	fill_args(argv, arg, n, &ap);
-	va_end(ap);
-	return execv(path, argv);
-}
-
-EXPORT int execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-
-	va_start(ap, arg);
-	size_t n = count_args(ap);
-	char *argv[n + 1];
-
-	fill_args(argv, arg, n, &ap);
-	va_end(ap);
-	return execvp(file, argv);
-}
-
-EXPORT int execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	char **envp;
-
-	va_start(ap, arg);
-	size_t n = count_args(ap);
-	char *argv[n + 1];
-
-	fill_args(argv, arg, n, &ap);
-	envp = va_arg(ap, char **);
-	va_end(ap);
-	return execve(path, argv, envp);
-}
+EXEC_LIST_WRAPPER(execl, EXEC_L)
+EXEC_LIST_WRAPPER(execlp, EXEC_LP)
+EXEC_LIST_WRAPPER(execle, EXEC_LE)
 
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
