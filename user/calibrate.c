@@ -369,19 +369,7 @@ static void backend_figs(struct bench *b, struct cm_backend_cal *be, int x0, int
 
 /* ---- the shim's own cost: its bench loop with and without it ---- */
 
-static int self_dir(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	*strrchr(buf, '/') = 0;
-	return 0;
-}
-
-#ifndef EPBATCH_LIBDIR
-#define EPBATCH_LIBDIR "/usr/local/lib"
+#ifndef EPBATCH_LIBEXECDIR
 #define EPBATCH_LIBEXECDIR "/usr/local/libexec/epbatch"
 #endif
 
@@ -528,17 +516,14 @@ static void measure_shim(struct calib *c, int rounds)
 	int n = 0;
 
 	c->shim_op.ns = c->shim_direct_op.ns = c->shim_wait.ns = c->shim_fd.ns = -1;
-	if (self_dir(dir, sizeof(dir))) {
+	if (calib_self_dir(dir, sizeof(dir))) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "cannot read /proc/self/exe");
 		return;
 	}
-	snprintf(shim, sizeof(shim), "%s/libepbatch.so", dir);
-	if (access(shim, R_OK))
-		snprintf(shim, sizeof(shim), "%s/libepbatch.so", EPBATCH_LIBDIR);
 	snprintf(rearm, sizeof(rearm), "%s/shim/epbatch-rearm", dir);
 	if (access(rearm, X_OK))
 		snprintf(rearm, sizeof(rearm), "%s/epbatch-rearm", EPBATCH_LIBEXECDIR);
-	if (access(shim, R_OK) || access(rearm, X_OK)) {
+	if (calib_shim_path(shim, sizeof(shim)) || access(rearm, X_OK)) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped),
 			 "no libepbatch.so and epbatch-rearm next to epbatch-trace (make all tests-build): "
 			 "the shim's own cost and break-even are not measured");

@@ -61,8 +61,14 @@ struct calib {
 	bool cached;			/* read from the cache */
 };
 
-/* kernel, cpu, mitigations and the cache key of this machine. */
+/* kernel, cpu, mitigations and the cache key of this machine (those and
+ * the bytes of the libepbatch.so that calibrate measures). */
 void calib_machine(struct calib *c);
+/* The directory of the running epbatch-trace; -1 when unknown. */
+int calib_self_dir(char *buf, size_t len);
+/* The libepbatch.so calibrate measures: next to epbatch-trace (a build
+ * tree), else in EPBATCH_LIBDIR; -1 when neither is readable. */
+int calib_shim_path(char *buf, size_t len);
 /* The cache file for c->key; -1 when no directory can be named. */
 int calib_cache_path(const struct calib *c, char *buf, size_t len);
 /* The break-evens of each present backend the shim did not measure, by the

@@ -116,6 +116,19 @@ else
 fi
 cp "$T/cache.keep" "$cache"
 
+# the key covers the shim it measures: a rebuilt or upgraded libepbatch.so
+# (other bytes, same machine) is measured anew, not read from the cache
+mkdir -p "$T/tree/shim"
+cp "$TRACE" "$T/tree/" && cp "$BUILD/libepbatch.so" "$T/tree/" && cp "$REARM" "$T/tree/shim/"
+XDG_CACHE_HOME=$T/cache-tree "$T/tree/epbatch-trace" calibrate >/dev/null 2>&1
+XDG_CACHE_HOME=$T/cache-tree "$T/tree/epbatch-trace" calibrate >"$T/out6" 2>&1
+check "the same shim: cached" grep -q "cached, measured" "$T/out6"
+printf '\0' >>"$T/tree/libepbatch.so"
+XDG_CACHE_HOME=$T/cache-tree "$T/tree/epbatch-trace" calibrate >"$T/out7" 2>&1
+check "another shim: exit 0" [ $? = 0 ]
+check "another shim: measured anew, not cached" sh -c "! grep -q 'cached, measured' '$T/out7'"
+check "another shim: a cache file of its own" [ "$(ls "$T/cache-tree/epbatch" | wc -l)" = 2 ]
+
 one_line() {
 	d=$1 want=$2; shift 2
 	"$@" >"$T/o" 2>"$T/e"
