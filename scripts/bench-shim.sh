@@ -165,7 +165,10 @@ function median(a, n) { return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 
 # the largest l with P(Bin(n, 1/2) <= l - 1) <= 0.025 (1 when n < 6)
 function ci_lo(n,    p, cdf, l) {
 	if (n < 6) return 1
-	p = 0.5 ^ n; cdf = p
+	# 0.5^n by halving: busybox awk, as in the qemu guest, has no ^ without math
+	p = 1
+	for (l = 0; l < n; l++) p /= 2
+	cdf = p
 	for (l = 1; ; l++) {
 		p = p * (n - l + 1) / l          # P(X = l)
 		if (cdf + p > 0.025) return l
