@@ -28,6 +28,7 @@ static void thread_exit(void *arg)
 	struct tq *q = arg;
 
 	flush_queue(q);
+	policy_count_block(q);
 	policy_thread_exit();
 	be_thread_exit();
 	if (thr.tab != &main_tab) {
@@ -95,6 +96,7 @@ __attribute__((destructor)) static void shim_fini(void)
 		return;
 	if (thr.q)
 		flush_queue(thr.q);
+	policy_count_block(thr.q);
 	if (opt_stats)
 		stats_print();
 }

@@ -86,7 +86,7 @@ wait_slow(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct
 }
 
 /* The common wait below, at an iteration whose policy must be decided: a
- * batched one, or a direct one policy_wait_direct() could not answer. */
+ * batched one, or a direct one policy_count_wait() could not answer. */
 static __attribute__((noinline)) int
 wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	    const sigset_t *sigmask, enum epbatch_wait_kind kind)
@@ -120,32 +120,52 @@ wait_other(int epfd, struct epoll_event *evs, int maxevents, int ms, const struc
 	return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
+/* A direct iteration's wait, its policy done: the libc call, or, with ops
+ * queued (a signal handler's, or left from a batched iteration), the flush
+ * first. */
+static inline __attribute__((always_inline)) int
+wait_direct(int epfd, struct epoll_event *evs, int maxevents, int ms,
+	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	struct tq *q = thr.q;	/* not NULL: thr.owned is set only then */
+
+	if (unlikely(q->n | (unsigned)atomic_load_explicit(&thr.nsig, memory_order_relaxed)))
+		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+}
+
+/* The common wait below at the last wait of a block (policy_wait_quiet):
+ * the block counted, and the policy decided if it must. */
+static __attribute__((noinline)) int
+wait_count(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
+	   const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	if (unlikely(!policy_count_wait(thr.q)))
+		return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return wait_direct(epfd, evs, maxevents, ms, ts, sigmask, kind);
+}
+
 /*
  * The common wait, inlined into each wrapper with its kind constant: a loop
  * thread that goes the direct way waits again on the instance it owns
- * (thr.owned, set by shim_wait), its iteration stays direct (policy_wait_direct)
- * and nothing is queued: the libc call itself.  A batched iteration on it
- * goes to wait_decide.  The tests read thread
- * locals and the fd's slot only (crit and lp.batch in one test, the queue's
- * length and the signal side list's in another), so anything else is a
- * jump with the arguments as they came.
+ * (thr.owned, set by shim_wait), its iteration stays direct (a quiet wait,
+ * else wait_count) and nothing is queued: the libc call itself.  A batched
+ * iteration on it goes to wait_decide.  The tests read thread locals and the
+ * fd's slot only (crit and lp.batch in one test, the queue's length and the
+ * signal side list's in another), so anything else is a jump with the
+ * arguments as they came.
  */
 static inline __attribute__((always_inline)) int
 wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	struct tq *q;
-
 	if (unlikely(thr.crit | thr.lp.batch))
 		return wait_other(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	if (unlikely(!wait_on_owned(epfd)))
 		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	q = thr.q;	/* not NULL: thr.owned is set only then */
-	if (unlikely(!policy_wait_direct(q)))
-		return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	if (unlikely(q->n | (unsigned)atomic_load_explicit(&thr.nsig, memory_order_relaxed)))
-		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
-	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	if (unlikely(!policy_wait_quiet()))
+		return wait_count(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return wait_direct(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)

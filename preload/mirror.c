@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 
 struct fdtab main_tab;
-TLS struct thr thr = { .tab = &main_tab, .owned = OWNED_NONE };
+TLS struct thr thr = { .tab = &main_tab, .owned = OWNED_NONE, .lp = LP_INIT };
 struct epinfo *epis;
 static _Atomic unsigned epi_next = 1;
 

@@ -385,7 +385,7 @@ static unsigned mix_break_even(unsigned mb, unsigned mbc, unsigned share)
 /*
  * A direct answer stands until the average reaches the size at which the
  * backend would pay (est >= mb: avg >= mb * FIX^3 / ratio) or a probe is
- * due: until then the waits answer it themselves (policy_wait_direct), and
+ * due: until then the waits answer it themselves (policy_count_wait), and
  * a loop of 2..min_batch ops per iteration pays a few instructions a wait
  * instead of this function.  (Coalescing's share, the other reason to
  * batch, changes only in batched iterations.)
@@ -435,7 +435,9 @@ void policy_decide(struct tq *q, int poll)
 	l->poll = poll;
 	if (l->calibrating)
 		return;
-	/* direct iterations policy_wait_direct() answered without us */
+	l->quiet = 1;		/* the next direct wait counts its own iteration */
+	l->quiet_len = 1;
+	/* direct iterations policy_count_wait() answered without us */
 	l->probe += l->recheck_set - l->recheck_left;
 	l->recheck_set = l->recheck_left = 0;
 	if (l->batch) {
@@ -502,6 +504,23 @@ void policy_decide(struct tq *q, int poll)
 		policy_release();
 	if (!batch && !l->careful && policy_min_batch_known(poll))
 		skip_until_change(l, mb);
+}
+
+/* The iterations and ops of a block of direct waits not yet counted (its
+ * last wait counts them: policy_count_wait), into q's counters: before
+ * the stats are read at exit, and when the thread ends. */
+void policy_count_block(struct tq *q)
+{
+	struct loopstate *l = &thr.lp;
+
+	if (!q || l->quiet_len <= 1)
+		return;
+	/* quiet_len - quiet of the block's waits are done */
+	q->st.iters_direct += l->quiet_len - l->quiet;
+	q->st.direct += l->ops;
+	l->ops = 0;
+	l->quiet = 1;
+	l->quiet_len = 1;
 }
 
 /* This thread no longer batches and its queue is empty. */

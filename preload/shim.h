@@ -275,8 +275,20 @@ static inline int ewma(int avg, int x)
 	return avg + ((x - avg + 3) >> 2);	/* >> of a negative: GCC shifts arithmetically */
 }
 
+/* The most direct waits counted together, at the block's last one
+ * (policy_wait_quiet, policy_count_wait). */
+#define QUIET_WAITS 16
+
+/* A block's moving average in one step: its mean x gets the weight 7/8
+ * (per wait, 1/4 each, it would get 1 - (3/4)^n: 0.9 at 8, 0.99 at 16;
+ * a steady loop's average and decisions come out the same). */
+static inline int ewma_block(int avg, int x)
+{
+	return x + ((avg - x + 7) >> 3);
+}
+
 struct loopstate {
-	unsigned ops;		/* epoll_ctl calls since the last wait */
+	unsigned ops;		/* epoll_ctl calls since the last counted wait */
 	int avg;		/* their moving average, x16 */
 	int ratio;		/* ops left after coalescing / ops, x256 (0: unknown) */
 	int batch;		/* defer this iteration's ops (2: a probe) */
@@ -298,6 +310,10 @@ struct loopstate {
 	 * since the last policy_decide(), and per iteration, x16, averaged */
 	unsigned conn;
 	int avg_conn;
+	/* Direct waits left in this block, the counting one included, and
+	 * the block's length (both >= 1 between waits: LP_INIT) */
+	unsigned quiet;
+	unsigned quiet_len;
 	unsigned long iters_mark;	/* the queue's iterations at that decide */
 	int conn_loop;		/* the iterations since the one before, all past the
 				 * loop's first CONN_AFTER, had half a connection op
@@ -319,6 +335,7 @@ extern _Atomic int ctl_careful;
  * direct way needs no test of its own. */
 #define CAREFUL_INIT (1 << 25)
 void policy_decide(struct tq *q, int poll);
+void policy_count_block(struct tq *q);
 void policy_thread_exit(void);
 void policy_release(void);
 
@@ -340,6 +357,7 @@ struct thr {
 	struct loopstate lp;	/* policy.c */
 };
 extern TLS struct thr thr;
+#define LP_INIT { .quiet = 1, .quiet_len = 1 }
 /* thr.owned of a thread that waits on no instance it owns: no slot is of
  * kind 15, so no wait takes the wrappers' common way (interpose.c). */
 #define OWNED_NONE (~0ULL)
@@ -378,32 +396,58 @@ static inline void queue_append(struct tq *q, int epfd, int op, int fd,
 	q->ordered |= ordered;
 }
 
-/* At the wait of an iteration that went the direct way: its epoll_ctl
- * calls go into the counters and the average.  1: the next iteration goes
- * direct too (below policy_batch_from nothing else can pay); 0: the
- * caller must call policy_decide(). */
-static inline int policy_wait_direct(struct tq *q)
+/*
+ * At the wait of an iteration that went the direct way.  While a loop's
+ * average of ops stays below policy_batch_from (past its first
+ * 2 * QUIET_WAITS iterations), its waits count QUIET_WAITS iterations at a
+ * time: the others cost this decrement, and the block's last one calls
+ * policy_count_wait(), so a loop whose ops grow is seen at most
+ * QUIET_WAITS - 1 iterations later.  1: nothing more to do.
+ */
+static inline int policy_wait_quiet(void)
+{
+	return likely(--thr.lp.quiet != 0);	/* one subtract: quiet is >= 1 here */
+}
+
+/* The iterations since the last counted wait and their epoll_ctl calls,
+ * into the counters and the average.  1: the next iteration goes direct
+ * too (below policy_batch_from nothing else can pay); 0: the caller must
+ * call policy_decide(). */
+static inline int policy_count_wait(struct tq *q)
 {
 	struct loopstate *l = &thr.lp;
-	unsigned ops = l->ops;
+	unsigned ops = l->ops, n = l->quiet_len;	/* n >= 1 */
 
 	l->ops = 0;
-	q->st.iters_direct++;
+	q->st.iters_direct += n;
 	q->st.direct += ops;
-	l->avg = ewma(l->avg, (int)ops * 16);
-	if (likely((unsigned)l->avg < policy_batch_from))
-		return 1;
-	if (l->avg < l->recheck_avg && l->recheck_left) {
+	l->avg = n == 1 ? ewma(l->avg, (int)ops * 16) : ewma_block(l->avg, (int)(ops * 16 / n));
+	if (likely((unsigned)l->avg < policy_batch_from)) {
+		n = QUIET_WAITS;
+	} else {
+		/* the block's other waits took as many of recheck_left (a block
+		 * begun here is never longer than what is left, plus this wait;
+		 * one begun below policy_batch_from took none before) */
+		l->recheck_left -= n - 1 < l->recheck_left ? n - 1 : l->recheck_left;
+		if (l->avg >= l->recheck_avg || !l->recheck_left) {
+			l->quiet = l->quiet_len = 1;
+			return 0;
+		}
 		l->recheck_left--;
-		return 1;
+		n = l->recheck_left < QUIET_WAITS ? l->recheck_left + 1 : QUIET_WAITS;
 	}
-	return 0;
+	/* blocks only past the loop's start: its first iterations decide at
+	 * once, as a loop's set-up and first ops come */
+	if (unlikely(q->st.iters_direct + q->st.iters_batch < 2 * QUIET_WAITS))
+		n = 1;
+	l->quiet = l->quiet_len = n;
+	return 1;
 }
 
 /* At each wait of an event-loop thread (see policy.c). */
 static inline void policy_wait(struct tq *q, int poll)
 {
-	if (likely(!thr.lp.batch) && likely(policy_wait_direct(q)))
+	if (likely(!thr.lp.batch) && (policy_wait_quiet() || likely(policy_count_wait(q))))
 		return;
 	policy_decide(q, poll);
 }

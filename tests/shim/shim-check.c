@@ -4,7 +4,7 @@
  * an application observes (return values, errno, events) and exits 0 only
  * if all of it is what the kernel gives natively; the t-*.sh scripts run it
  * natively and under the shim and also check the shim's counters.
- *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | sighandler
+ *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -249,6 +249,30 @@ static int workers(int unshare_itself)
  * reap it, go on.  Events must be right throughout; t-shim-checks.sh
  * checks that the re-arms after the reap are batched again.
  */
+/*
+ * A loop that grows: 200 iterations that re-arm one fd, then 200 that
+ * re-arm 64 (t-shim-policy.sh: the shim must batch the second part, past
+ * the few iterations its policy takes to see the change).
+ */
+static int grow(void)
+{
+	static int sv[NFD][2];
+	struct epoll_event out[NFD];
+	int ep = setup_rearm(sv), n;
+
+	n = epoll_wait(ep, out, NFD, 1000);
+	CHECK(n == NFD, "first wait returned %d, want %d", n, NFD);
+	for (int r = 0; r < 200 && !failures; r++) {
+		ctl_expect(ep, EPOLL_CTL_MOD, sv[0][0], EPOLLIN | EPOLLONESHOT, 0, 0);
+		n = epoll_wait(ep, out, NFD, 1000);
+		CHECK(n == 1 && out[0].data.u32 == 0, "round %d: wait returned %d, want fd 0's event", r, n);
+	}
+	for (int i = 0; i < NFD; i++)
+		ctl_expect(ep, EPOLL_CTL_MOD, sv[i][0], EPOLLIN | EPOLLONESHOT, (uint64_t)i, 0);
+	rearm_rounds(ep, sv, 200);
+	return failures ? 1 : 0;
+}
+
 static int forkreap(void)
 {
 	static int sv[NFD][2];
@@ -359,8 +383,10 @@ int main(int argc, char **argv)
 		return workers(1);
 	if (argc == 2 && strcmp(argv[1], "forkreap") == 0)
 		return forkreap();
+	if (argc == 2 && strcmp(argv[1], "grow") == 0)
+		return grow();
 	if (argc == 2 && strcmp(argv[1], "sighandler") == 0)
 		return sighandler();
-	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | sighandler\n");
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler\n");
 	return 2;
 }

@@ -83,6 +83,17 @@ env $shim EPBATCH_MIN_BATCH=8 EPBATCH_STATS=1 "$LOOP" -n 4 -w block -i 3000 >/de
 [ "$(stat iters_batch "$tmp/probe.stats")" = 6 ] && [ "$(stat iters_direct "$tmp/probe.stats")" = 2994 ] ||
 	bad "4 ops per iteration below the break-even: want 6 probe iterations and 2994 direct, got: $(cat "$tmp/probe.stats")"
 
+# A loop that grows from 1 op per iteration to 64 (shim-check grow: 200
+# iterations each, plus its first wait and its first re-arm of all 64):
+# direct, then batched within the waits' counting block (QUIET_WAITS, 16
+# iterations, in shim.h) of the change, plus the average's climb.
+CHECK=$BUILD/shim/shim-check
+"$CHECK" grow || bad "grow, natively: failed"
+env $shim EPBATCH_MIN_BATCH=8 EPBATCH_STATS=1 "$CHECK" grow >/dev/null 2>"$tmp/grow.stats" ||
+	bad "grow under the shim failed: $(cat "$tmp/grow.stats")"
+[ "$(stat iters_batch "$tmp/grow.stats")" -ge 180 ] && [ "$(stat iters_direct "$tmp/grow.stats")" -le 222 ] ||
+	bad "a loop grown from 1 to 64 ops: want the 64-op part batched within 20 iterations, got: $(cat "$tmp/grow.stats")"
+
 # A connection per iteration (eventfd, ADD, wait, DEL, close: 2 ops, 1
 # carried by the wait after the DEL fused with its close).
 run conn-any "-m conn -w block" $shim EPBATCH_MIN_BATCH=1
