@@ -60,6 +60,10 @@ struct run_cfg {
 	bool stacks;				/* --stacks: the callers' flame graphs */
 	char **server;				/* -- SERVER ...; NULL: the reference server */
 	char bindir[PATH_MAX], shim[PATH_MAX + 32], ref_server[PATH_MAX + 32], ref_load[PATH_MAX + 32];
+	/* "EPBATCH_MIN_BATCH=B,P,C" per backend (cm_backend_names), from
+	 * calibrate; "" where it has none, or the user set EPBATCH_MIN_BATCH */
+	char min_batch_env[CM_NBE][80];
+	const char *user_min_batch;		/* EPBATCH_MIN_BATCH as run found it */
 };
 
 /* What one run produced. */
@@ -385,6 +389,47 @@ static int wait_ready(const struct run_cfg *c, pid_t srv, const char *ready, int
 	return -1;
 }
 
+/* "never" (0) or the size */
+static const char *be_item(char *buf, size_t len, int be)
+{
+	if (be <= 0)
+		return "never";
+	snprintf(buf, len, "%d", be);
+	return buf;
+}
+
+/*
+ * The shim's break-evens for the preload variants, as calibrate measured
+ * them, before the tracer attached: a traced server's shim measures its
+ * own with every syscall slowed by the tracer's syscall tracepoints (on the
+ * machine of docs/performance.md, 2 and 4 ops instead of 16 and 32), and
+ * would batch where the same server untraced does not.  Only the shim's own
+ * measurements (break_even_by_shim), and not over the user's
+ * EPBATCH_MIN_BATCH.
+ */
+static void pin_min_batch(struct run_cfg *c, const struct calib *cal)
+{
+	c->user_min_batch = getenv("EPBATCH_MIN_BATCH");
+	if (c->user_min_batch && !*c->user_min_batch)
+		c->user_min_batch = NULL;
+	for (int b = 0; b < CM_NBE; b++) {
+		const struct cm_backend_cal *be = &cal->be[b];
+		char x[3][16];
+
+		c->min_batch_env[b][0] = 0;
+		if (c->user_min_batch || !be->present || !be->break_even_by_shim)
+			continue;
+		snprintf(c->min_batch_env[b], sizeof(c->min_batch_env[b]), "EPBATCH_MIN_BATCH=%s,%s,%s",
+			 be_item(x[0], sizeof(x[0]), be->break_even),
+			 be_item(x[1], sizeof(x[1]), be->break_even_poll),
+			 be_item(x[2], sizeof(x[2]), cm_conn_break_even(be)));
+	}
+	if (c->min_batch_env[CM_URING][0])
+		fprintf(stderr, PROG " run: the preload variants' shim decides with calibrate's break-evens (%s; "
+			"measured without the tracer, whose syscall tracepoints make every syscall dearer)\n",
+			c->min_batch_env[CM_URING]);
+}
+
 /* The environment of a variant (static storage: used right away by spawn). */
 static void variant_env(const struct run_cfg *c, const struct variant_def *v, const char **set,
 			const char **unset)
@@ -400,6 +445,8 @@ static void variant_env(const struct run_cfg *c, const struct variant_def *v, co
 	} else {
 		unset[nu++] = "LD_PRELOAD";
 	}
+	if (v->flags & V_PRELOAD && c->min_batch_env[v->flags & V_KMOD ? CM_KMOD : CM_URING][0])
+		set[ns++] = c->min_batch_env[v->flags & V_KMOD ? CM_KMOD : CM_URING];
 	if (v->flags & V_KMOD)
 		set[ns++] = "EPBATCH_BACKEND=kmod";
 	else if (c->server && v->flags & V_UNSHARE && !(v->flags & V_PRELOAD))
@@ -793,6 +840,16 @@ static json_t *workload_json(const struct run_cfg *c)
 		json_object_set_new(w, "server_threads", json_integer(c->threads));
 		json_object_set_new(w, "reuseport", json_true());
 	}
+	if (c->user_min_batch)
+		json_object_set_new(w, "shim_min_batch", json_pack("{s:s,s:s}", "source", "environment",
+								   "value", c->user_min_batch));
+	else if (c->min_batch_env[CM_URING][0] || c->min_batch_env[CM_KMOD][0])
+		json_object_set_new(w, "shim_min_batch",
+				    json_pack("{s:s,s:s?,s:s?}", "source", "calibrate",
+					      "uring", c->min_batch_env[CM_URING][0] ?
+					      strchr(c->min_batch_env[CM_URING], '=') + 1 : NULL,
+					      "kmod", c->min_batch_env[CM_KMOD][0] ?
+					      strchr(c->min_batch_env[CM_KMOD], '=') + 1 : NULL));
 	if (c->load_cmd)
 		json_object_set_new(w, "load", json_string(c->load_cmd));
 	else
@@ -1383,7 +1440,8 @@ int run_main(int argc, char **argv)
 		/* once, before any server runs: every run's trace reads the cache */
 		struct calib cal;
 
-		calib_ensure(&cal, false);
+		if (!calib_ensure(&cal, false))
+			pin_min_batch(&c, &cal);
 	}
 	recs = calloc(total + 1, sizeof(*recs));
 	failures = json_array();

@@ -95,6 +95,39 @@ check "terminal: the cost model's line and table" sh -c "
 	grep -q '^  preload: cost model vs measured: ' '$T/run.out' && grep -q 'the cost model: predicted' '$T/run.out'"
 check "report.html: the predicted-vs-measured table" grep -q '<table class="predicted">' "$R/report.html"
 
+check "summary.json: the user's EPBATCH_MIN_BATCH is passed on as it was" pyjson "$R/summary.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["workload"]["shim_min_batch"]
+assert m == {"source": "environment", "value": "0"}, m
+PY
+
+# --- without EPBATCH_MIN_BATCH: the shim decides with calibrate's break-evens --------
+# (a traced server's shim would measure its own with every syscall slowed by
+# the tracer: 2 and 4 ops instead of 16 and 32 on the machine of
+# docs/performance.md)
+R3=$T/r3
+env -u EPBATCH_MIN_BATCH "$TRACE" run --variants preload --repeat 1 --duration 1 -o "$R3" >"$T/pin.out" 2>"$T/pin.err"
+check "run without EPBATCH_MIN_BATCH exits 0" [ $? = 0 ]
+env -u EPBATCH_MIN_BATCH "$TRACE" calibrate --json "$T/cal.json" >/dev/null 2>&1
+check "the preload server's shim used calibrate's break-evens, and summary.json says so" \
+	pyjson "$T/cal.json" "$R3/summary.json" "$R3/runs/preload-1.server.log" <<'PY'
+import json, re, sys
+u = json.load(open(sys.argv[1]))["backends"]["uring"]
+m = json.load(open(sys.argv[2]))["workload"]["shim_min_batch"]
+log = open(sys.argv[3]).read()
+if u.get("break_even_source") != "shim":
+    assert "uring" not in m or m["uring"] is None, m
+    sys.exit(0)
+f = lambda v: "never" if not v else str(v)
+want = "%s,%s,%s" % (f(u["break_even_batch"]), f(u["break_even_batch_poll"]),
+                     f(u.get("break_even_batch_conn", u["break_even_batch"])))
+assert m == {"source": "calibrate", "uring": want, "kmod": None} or m.get("uring") == want, (m, want)
+b, p, c = want.split(",")
+line = "min_batch=%s min_batch_poll=%s min_batch_conn=%s" % (b, p, c)
+assert line in log, (line, re.findall(r"min_batch=\S+ min_batch_poll=\S+ min_batch_conn=\S+", log))
+PY
+check "run says where the break-evens come from" grep -q "calibrate's break-evens" "$T/pin.err"
+
 # --- report.html in headless Chromium ----------------------------------------------
 if command -v chromium >/dev/null 2>&1; then
 	prof=$(mktemp -d)

@@ -119,7 +119,13 @@ run conn-measured "-m conn -w block" $shim
 [ "$(stat min_batch "$tmp/conn-measured.stats")" != - ] && [ "$(stat min_batch_conn "$tmp/conn-measured.stats")" != - ] ||
 	bad "conn loop, measured: want min_batch and min_batch_conn measured, got: $(cat "$tmp/conn-measured.stats")"
 
-for v in lots 3,x 0,4 5,; do
+# BLOCK,POLL,CONN (what epbatch-trace run passes on from calibrate)
+env EPBATCH_MIN_BATCH=16,32,never EPBATCH_STATS=1 LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/three" ||
+	bad "EPBATCH_MIN_BATCH=16,32,never was refused: $(cat "$tmp/three")"
+grep -q "min_batch=16 min_batch_poll=32 min_batch_conn=never" "$tmp/three" ||
+	bad "EPBATCH_MIN_BATCH=16,32,never: want min_batch=16 min_batch_poll=32 min_batch_conn=never, got: $(cat "$tmp/three")"
+
+for v in lots 3,x 0,4 5, never 1,2,3,4 8,,9 300; do
 	if env EPBATCH_MIN_BATCH=$v LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/err"; then
 		bad "EPBATCH_MIN_BATCH=$v was accepted"
 	fi
