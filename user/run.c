@@ -840,16 +840,6 @@ static json_t *workload_json(const struct run_cfg *c)
 		json_object_set_new(w, "server_threads", json_integer(c->threads));
 		json_object_set_new(w, "reuseport", json_true());
 	}
-	if (c->user_min_batch)
-		json_object_set_new(w, "shim_min_batch", json_pack("{s:s,s:s}", "source", "environment",
-								   "value", c->user_min_batch));
-	else if (c->min_batch_env[CM_URING][0] || c->min_batch_env[CM_KMOD][0])
-		json_object_set_new(w, "shim_min_batch",
-				    json_pack("{s:s,s:s?,s:s?}", "source", "calibrate",
-					      "uring", c->min_batch_env[CM_URING][0] ?
-					      strchr(c->min_batch_env[CM_URING], '=') + 1 : NULL,
-					      "kmod", c->min_batch_env[CM_KMOD][0] ?
-					      strchr(c->min_batch_env[CM_KMOD], '=') + 1 : NULL));
 	if (c->load_cmd)
 		json_object_set_new(w, "load", json_string(c->load_cmd));
 	else
@@ -858,6 +848,21 @@ static json_t *workload_json(const struct run_cfg *c)
 							 c->load_threads, "mode",
 							 strcmp(c->mode, "oneshot") && strcmp(c->mode, "flip") ? "close" : "keepalive"));
 	return w;
+}
+
+/* The break-evens the shim variants decided with (pin_min_batch), or NULL:
+ * each shim measured its own.  Not part of the workload (which gate and
+ * compare match between summaries): how the shim was told to decide. */
+static json_t *shim_min_batch_json(const struct run_cfg *c)
+{
+	const char *u = c->min_batch_env[CM_URING], *k = c->min_batch_env[CM_KMOD];
+
+	if (c->user_min_batch)
+		return json_pack("{s:s,s:s}", "source", "environment", "value", c->user_min_batch);
+	if (!*u && !*k)
+		return NULL;
+	return json_pack("{s:s,s:s?,s:s?}", "source", "calibrate", "uring", *u ? strchr(u, '=') + 1 : NULL,
+			 "kmod", *k ? strchr(k, '=') + 1 : NULL);
 }
 
 /* The run whose rps is nearest the median: its threads stand for the variant. */
@@ -1077,6 +1082,12 @@ static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs
 	json_object_set_new(doc, "started", json_string(started));
 	json_object_set_new(doc, "machine", machine_json());
 	json_object_set_new(doc, "workload", workload_json(c));
+	{
+		json_t *mb = shim_min_batch_json(c);
+
+		if (mb)
+			json_object_set_new(doc, "shim_min_batch", mb);
+	}
 	json_object_set_new(doc, "variants", vars);
 	json_object_set_new(doc, "skipped", skipped);
 	json_object_set(doc, "failures", failures);

@@ -97,7 +97,7 @@ check "report.html: the predicted-vs-measured table" grep -q '<table class="pred
 
 check "summary.json: the user's EPBATCH_MIN_BATCH is passed on as it was" pyjson "$R/summary.json" <<'PY'
 import json, sys
-m = json.load(open(sys.argv[1]))["workload"]["shim_min_batch"]
+m = json.load(open(sys.argv[1]))["shim_min_batch"]
 assert m == {"source": "environment", "value": "0"}, m
 PY
 
@@ -113,7 +113,7 @@ check "the preload server's shim used calibrate's break-evens, and summary.json 
 	pyjson "$T/cal.json" "$R3/summary.json" "$R3/runs/preload-1.server.log" <<'PY'
 import json, re, sys
 u = json.load(open(sys.argv[1]))["backends"]["uring"]
-m = json.load(open(sys.argv[2]))["workload"]["shim_min_batch"]
+m = json.load(open(sys.argv[2]))["shim_min_batch"]
 log = open(sys.argv[3]).read()
 if u.get("break_even_source") != "shim":
     assert "uring" not in m or m["uring"] is None, m
