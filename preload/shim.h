@@ -397,12 +397,12 @@ static inline void queue_append(struct tq *q, int epfd, int op, int fd,
 }
 
 /*
- * At the wait of an iteration that went the direct way.  While a loop's
- * average of ops stays below policy_batch_from (past its first
- * 2 * QUIET_WAITS iterations), its waits count QUIET_WAITS iterations at a
- * time: the others cost this decrement, and the block's last one calls
- * policy_count_wait(), so a loop whose ops grow is seen at most
- * QUIET_WAITS - 1 iterations later.  1: nothing more to do.
+ * At the wait of an iteration that went the direct way.  While a loop
+ * stays direct (past its first 2 * QUIET_WAITS iterations), its waits are
+ * counted up to QUIET_WAITS at a time: the others cost this decrement, and
+ * the block's last one calls policy_count_wait(), so a loop whose ops grow
+ * is seen at most QUIET_WAITS - 1 iterations later.  A block ends where a
+ * probe is due (recheck_left).  1: nothing more to do.
  */
 static inline int policy_wait_quiet(void)
 {
