@@ -3,7 +3,8 @@
 # Numbers for docs/real-servers.md (a benchmark, not a test).
 #   scripts/servers/bench.sh [--repeat N] [--duration S] [--variant V] [-o DIR] [SERVER:SCENARIO ...]
 # For each scenario: N rounds, each running the load once per variant
-# (baseline, then V: interleaved, so drift hits both), untraced, for the
+# (baseline and V, interleaved, in an order that alternates between rounds,
+# so drift and a second-run effect hit both), untraced, for the
 # rates; then one traced run per variant (epbatch-trace record --children)
 # for the epoll syscalls per request.  Prints a markdown table: epoll
 # syscalls per request (epoll_ctl + epoll_wait + batch submissions; ctl and
@@ -59,8 +60,12 @@ for p in $pairs; do
 	srv=${p%%:*} scen=${p#*:}
 	ratios="" base_rps=""
 	for r in $(seq 1 "$repeat"); do
-		run "$srv" "$scen" baseline "$srv-$scen-baseline-$r" || continue
-		run "$srv" "$scen" "$variant" "$srv-$scen-$variant-$r" || continue
+		# the pair's order alternates (baseline first in odd rounds): a
+		# second run that is systematically faster or slower (a warm
+		# page cache, the load generator's own state) then biases no side
+		if [ $((r % 2)) = 1 ]; then first=baseline second=$variant; else first=$variant second=baseline; fi
+		run "$srv" "$scen" "$first" "$srv-$scen-$first-$r" || continue
+		run "$srv" "$scen" "$second" "$srv-$scen-$second-$r" || continue
 		b=$(jq -r '.rps' "$out/$srv-$scen-baseline-$r.json")
 		c=$(jq -r '.rps' "$out/$srv-$scen-$variant-$r.json")
 		base_rps="$base_rps $b"
