@@ -310,6 +310,52 @@ static inline struct io_uring_sqe *prep_ctl(struct io_uring *r, const struct qop
 	return sqe;
 }
 
+/* The common batch's SQEs: one per live op, nothing linked (a loop of its
+ * own, so its counter stays in a register).  Returns their number. */
+static inline unsigned prep_batch(struct io_uring *r, const struct qop *ops, unsigned n)
+{
+	unsigned ctl = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (likely(ops[i].op)) {
+			prep_ctl(r, &ops[i], i);
+			ctl++;
+		}
+	}
+	return ctl;
+}
+
+/* The SQEs of a batch with order to keep (a DEL and a later ADD of one fd
+ * hard-linked, ordered) or a fused close (hard-linked behind the op at
+ * close_at).  Returns the number of CQEs they post. */
+static unsigned prep_linked(struct io_uring *r, const struct qop *ops, unsigned n, int ordered,
+			    int close_at, int close_fd)
+{
+	struct io_uring_sqe *sqe, *last = NULL;
+	unsigned ctl = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (unlikely(!ops[i].op))
+			continue;
+		sqe = prep_ctl(r, &ops[i], i);
+		ctl++;
+		if (ordered && last)
+			last->flags |= IOSQE_IO_HARDLINK;
+		last = sqe;
+		if ((int)i == close_at) {
+			/* the fd's last op, then its close (even if the op
+			 * failed: close(2) does not depend on it either) */
+			sqe->flags |= IOSQE_IO_HARDLINK;
+			sqe = io_uring_get_sqe(r);
+			io_uring_prep_close(sqe, close_fd);
+			sqe->user_data = TAG_CLOSE;
+			last = NULL;
+			ctl++;
+		}
+	}
+	return ctl;
+}
+
 /*
  * The ops, and, fused, the epoll wait, in one io_uring_enter.  The wait
  * SQE follows the ctl SQEs, which run inline and in order on an instance
@@ -335,51 +381,16 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 {
 	struct uring_state *u = ring_get();
 	struct io_uring *r;
-	struct io_uring_sqe *sqe, *last = NULL;
+	struct io_uring_sqe *sqe;
 	struct reap rp = { .res = res };
-	int ret, expired = 0, linking, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
+	int ret, expired = 0, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
 
 	if (!u)
 		return -1;
 	r = &u->ring;
 	memset(res, 0, n * sizeof(*res));	/* reap() writes failures only */
-	linking = ordered || close_at >= 0;
-	if (likely(!linking)) {
-		/* The common batch: one SQE per live op, nothing linked (a
-		 * loop of its own: the counter stays in a register, rp's
-		 * address goes to reap()). */
-		unsigned ctl = 0;
-
-		for (unsigned i = 0; i < n; i++) {
-			const struct qop *o = &ops[i];
-
-			if (likely(o->op)) {
-				prep_ctl(r, o, i);
-				ctl++;
-			}
-		}
-		rp.ctl_left = ctl;
-	}
-	for (unsigned i = 0; linking && i < n; i++) {
-		if (unlikely(!ops[i].op))
-			continue;
-		sqe = prep_ctl(r, &ops[i], i);
-		rp.ctl_left++;
-		/* a DEL and a later ADD of one fd must run in order */
-		if (ordered && last)
-			last->flags |= IOSQE_IO_HARDLINK;
-		last = sqe;
-		if ((int)i == close_at) {
-			/* the fd's last op, then its close (even if the op
-			 * failed: close(2) does not depend on it either) */
-			sqe->flags |= IOSQE_IO_HARDLINK;
-			sqe = io_uring_get_sqe(r);
-			io_uring_prep_close(sqe, close_fd);
-			sqe->user_data = TAG_CLOSE;
-			last = NULL;
-			rp.ctl_left++;
-		}
-	}
+	rp.ctl_left = likely(!ordered && close_at < 0) ? prep_batch(r, ops, n) :
+		      prep_linked(r, ops, n, ordered, close_at, close_fd);
 	if (w) {
 		sqe = io_uring_get_sqe(r);
 		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, w->epfd, w->evs, (unsigned)w->maxevents, 0);

@@ -120,13 +120,19 @@ static inline uint64_t defer_epfd_slot(int epfd, int fd)
 	return s_kind(e) == K_EPOLL ? e : 0;
 }
 
-/* Leaving a deferral (its queue's lock and crit) with the handlers' ops of
- * the side list taken first: they ran after this op was decided. */
+/* Leaving a deferral: its queue's lock, then crit. */
+static inline void defer_quit(struct tq *q)
+{
+	queue_unlock(q);
+	thr.crit--;
+}
+
+/* Leaving a deferral with the handlers' ops of the side list taken first:
+ * they ran after this op was decided. */
 static __attribute__((noinline)) int defer_done_sig(struct tq *q)
 {
 	take_sigops(q);
-	queue_unlock(q);
-	thr.crit--;
+	defer_quit(q);
 	return 0;
 }
 
@@ -222,20 +228,13 @@ static inline int defer_enter(struct tq *q, struct epinfo *ep)
 	return 0;
 }
 
-/* defer_enter()'s way out: the op queued (0), or given up (defer_quit). */
+/* defer_enter()'s way out once the op is queued (given up: defer_quit). */
 static inline int defer_leave(struct tq *q)
 {
 	if (unlikely(sig_pending()))
 		return defer_done_sig(q);
-	queue_unlock(q);
-	thr.crit--;
+	defer_quit(q);
 	return 0;
-}
-
-static inline void defer_quit(struct tq *q)
-{
-	queue_unlock(q);
-	thr.crit--;
 }
 
 /*

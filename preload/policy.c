@@ -538,10 +538,7 @@ void policy_count_block(struct tq *q)
 
 	if (!q || l->quiet_len <= 1)
 		return;
-	/* quiet_len - quiet of the block's waits are done */
-	q->st.iters_direct += l->quiet_len - l->quiet;
-	q->st.direct += l->ops;
-	l->ops = 0;
+	policy_count_direct(q, l->quiet_len - l->quiet);	/* the block's waits done */
 	l->quiet = 1;
 	l->quiet_len = 1;
 }

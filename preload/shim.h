@@ -413,14 +413,23 @@ static inline int policy_wait_quiet(void)
  * into the counters and the average.  1: the next iteration goes direct
  * too (below policy_batch_from nothing else can pay); 0: the caller must
  * call policy_decide(). */
+/* n direct iterations and the epoll_ctl calls since the last count, into
+ * q's counters; returns those calls. */
+static inline unsigned policy_count_direct(struct tq *q, unsigned n)
+{
+	unsigned ops = thr.lp.ops;
+
+	thr.lp.ops = 0;
+	q->st.iters_direct += n;
+	q->st.direct += ops;
+	return ops;
+}
+
 static inline int policy_count_wait(struct tq *q)
 {
 	struct loopstate *l = &thr.lp;
-	unsigned ops = l->ops, n = l->quiet_len;	/* n >= 1 */
+	unsigned n = l->quiet_len, ops = policy_count_direct(q, n);	/* n >= 1 */
 
-	l->ops = 0;
-	q->st.iters_direct += n;
-	q->st.direct += ops;
 	l->avg = n == 1 ? ewma(l->avg, (int)ops * 16) : ewma_block(l->avg, (int)(ops * 16 / n));
 	if (likely((unsigned)l->avg < policy_batch_from)) {
 		n = QUIET_WAITS;
