@@ -516,7 +516,7 @@ static void measure_shim(struct calib *c, int rounds)
 	int n = 0;
 
 	c->shim_op.ns = c->shim_direct_op.ns = c->shim_wait.ns = c->shim_fd.ns = -1;
-	if (calib_self_dir(dir, sizeof(dir))) {
+	if (self_exe_dir(dir, sizeof(dir))) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "cannot read /proc/self/exe");
 		return;
 	}

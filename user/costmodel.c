@@ -27,15 +27,6 @@ static const char *const ctl_names[3] = { "add", "mod", "del" };
 
 /* ---- the machine ---- */
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static uint64_t fnv1a_bytes(uint64_t h, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -45,26 +36,20 @@ static uint64_t fnv1a_bytes(uint64_t h, const unsigned char *p, size_t n)
 	return h;
 }
 
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	return fnv1a_bytes(h, (const unsigned char *)s, strlen(s));
+}
+
 #ifndef EPBATCH_LIBDIR
 #define EPBATCH_LIBDIR "/usr/local/lib"
 #endif
-
-int calib_self_dir(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	*strrchr(buf, '/') = 0;
-	return 0;
-}
 
 int calib_shim_path(char *buf, size_t len)
 {
 	char dir[PATH_MAX - 64];
 
-	if (!calib_self_dir(dir, sizeof(dir))) {
+	if (!self_exe_dir(dir, sizeof(dir))) {
 		snprintf(buf, len, "%s/libepbatch.so", dir);
 		if (!access(buf, R_OK))
 			return 0;

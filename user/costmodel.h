@@ -64,8 +64,6 @@ struct calib {
 /* kernel, cpu, mitigations and the cache key of this machine (those and
  * the bytes of the libepbatch.so that calibrate measures). */
 void calib_machine(struct calib *c);
-/* The directory of the running epbatch-trace; -1 when unknown. */
-int calib_self_dir(char *buf, size_t len);
 /* The libepbatch.so calibrate measures: next to epbatch-trace (a build
  * tree), else in EPBATCH_LIBDIR; -1 when neither is readable. */
 int calib_shim_path(char *buf, size_t len);

@@ -503,7 +503,7 @@ static void *ksyms_thread(void *arg)
 /* Where the target may load libepbatch.so from: its maps, LD_PRELOAD, next to us. */
 static int shim_candidates(pid_t pid, char out[][PATH_MAX], int max)
 {
-	char path[PATH_MAX], line[PATH_MAX + 128], real[PATH_MAX];
+	char path[PATH_MAX], line[PATH_MAX + 128], real[PATH_MAX], dir[PATH_MAX - 32];
 	const char *pre = getenv("LD_PRELOAD");
 	int n = 0;
 	FILE *f;
@@ -537,17 +537,11 @@ static int shim_candidates(pid_t pid, char out[][PATH_MAX], int max)
 			if (strstr(tok, "libepbatch"))
 				ADD(tok);
 	}
-	if (readlink("/proc/self/exe", path, sizeof(path) - 32) > 0 ||
-	    (path[0] = 0)) {
-		path[sizeof(path) - 32] = 0;
-		char *slash = strrchr(path, '/');
-
-		if (slash) {
-			strcpy(slash + 1, "libepbatch.so");
-			ADD(path);
-			strcpy(slash + 1, "../lib/libepbatch.so");
-			ADD(path);
-		}
+	if (!self_exe_dir(dir, sizeof(dir))) {
+		snprintf(path, sizeof(path), "%s/libepbatch.so", dir);
+		ADD(path);
+		snprintf(path, sizeof(path), "%s/../lib/libepbatch.so", dir);
+		ADD(path);
 	}
 #undef ADD
 	return n;

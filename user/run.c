@@ -60,11 +60,13 @@ struct run_cfg {
 	bool stacks;				/* --stacks: the callers' flame graphs */
 	char **server;				/* -- SERVER ...; NULL: the reference server */
 	char bindir[PATH_MAX], shim[PATH_MAX + 32], ref_server[PATH_MAX + 32], ref_load[PATH_MAX + 32];
-	/* "EPBATCH_MIN_BATCH=B,P,C" per backend (cm_backend_names), from
+	/* MIN_BATCH_KEY "B,P,C" per backend (cm_backend_names), from
 	 * calibrate; "" where it has none, or the user set EPBATCH_MIN_BATCH */
 	char min_batch_env[CM_NBE][80];
 	const char *user_min_batch;		/* EPBATCH_MIN_BATCH as run found it */
 };
+
+#define MIN_BATCH_KEY "EPBATCH_MIN_BATCH="
 
 /* What one run produced. */
 struct run_rec {
@@ -419,7 +421,7 @@ static void pin_min_batch(struct run_cfg *c, const struct calib *cal)
 		c->min_batch_env[b][0] = 0;
 		if (c->user_min_batch || !be->present || !be->break_even_by_shim)
 			continue;
-		snprintf(c->min_batch_env[b], sizeof(c->min_batch_env[b]), "EPBATCH_MIN_BATCH=%s,%s,%s",
+		snprintf(c->min_batch_env[b], sizeof(c->min_batch_env[b]), MIN_BATCH_KEY "%s,%s,%s",
 			 be_item(x[0], sizeof(x[0]), be->break_even),
 			 be_item(x[1], sizeof(x[1]), be->break_even_poll),
 			 be_item(x[2], sizeof(x[2]), cm_conn_break_even(be)));
@@ -435,6 +437,7 @@ static void variant_env(const struct run_cfg *c, const struct variant_def *v, co
 			const char **unset)
 {
 	static char preload[PATH_MAX + 64];
+	const char *min_batch = c->min_batch_env[v->flags & V_KMOD ? CM_KMOD : CM_URING];
 	size_t ns = 0, nu = 0;
 
 	unset[nu++] = "EPBATCH_UNSHARE";
@@ -445,8 +448,8 @@ static void variant_env(const struct run_cfg *c, const struct variant_def *v, co
 	} else {
 		unset[nu++] = "LD_PRELOAD";
 	}
-	if (v->flags & V_PRELOAD && c->min_batch_env[v->flags & V_KMOD ? CM_KMOD : CM_URING][0])
-		set[ns++] = c->min_batch_env[v->flags & V_KMOD ? CM_KMOD : CM_URING];
+	if (v->flags & V_PRELOAD && *min_batch)
+		set[ns++] = min_batch;
 	if (v->flags & V_KMOD)
 		set[ns++] = "EPBATCH_BACKEND=kmod";
 	else if (c->server && v->flags & V_UNSHARE && !(v->flags & V_PRELOAD))
@@ -861,8 +864,9 @@ static json_t *shim_min_batch_json(const struct run_cfg *c)
 		return json_pack("{s:s,s:s}", "source", "environment", "value", c->user_min_batch);
 	if (!*u && !*k)
 		return NULL;
-	return json_pack("{s:s,s:s?,s:s?}", "source", "calibrate", "uring", *u ? strchr(u, '=') + 1 : NULL,
-			 "kmod", *k ? strchr(k, '=') + 1 : NULL);
+	return json_pack("{s:s,s:s?,s:s?}", "source", "calibrate",
+			 "uring", *u ? u + strlen(MIN_BATCH_KEY) : NULL,
+			 "kmod", *k ? k + strlen(MIN_BATCH_KEY) : NULL);
 }
 
 /* The run whose rps is nearest the median: its threads stand for the variant. */
@@ -1348,15 +1352,12 @@ static void install_paths(struct run_cfg *c, const char *self)
 static int resolve(struct run_cfg *c)
 {
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fd;
 
-	if (n <= 0) {
+	if (self_exe_dir(self, sizeof(self))) {
 		fprintf(stderr, PROG " run: cannot read /proc/self/exe: %s\n", strerror(errno));
 		return -1;
 	}
-	self[n] = 0;
-	*strrchr(self, '/') = 0;
 	snprintf(c->bindir, sizeof(c->bindir), "%s", self);
 	snprintf(c->shim, sizeof(c->shim), "%s/libepbatch.so", self);
 	snprintf(c->ref_server, sizeof(c->ref_server), "%s/epbatch-bench-server", self);

@@ -99,6 +99,9 @@ int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *st);
  * their cutime/cstime.  NAN when PID is gone.
  */
 double proc_tree_cpu_s(pid_t pid);
+/* The directory of this program (/proc/self/exe's, without the last
+ * component) into buf; -1 when it cannot be read. */
+int self_exe_dir(char *buf, size_t len);
 /* /proc/PID/comm into buf ("" when gone). */
 void proc_comm(pid_t pid, char *buf, size_t len);
 /* Threads listed in /proc/PID/task (0 when gone). */

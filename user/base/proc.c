@@ -134,3 +134,14 @@ double proc_tree_cpu_s(pid_t pid)
 	free(all);
 	return root ? (double)sum / (double)sysconf(_SC_CLK_TCK) : NAN;
 }
+
+int self_exe_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	*strrchr(buf, '/') = 0;
+	return 0;
+}
