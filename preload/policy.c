@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <limits.h>
 #include <stdio.h>
@@ -162,7 +163,12 @@ static unsigned long now_ns(void)
 #define CAL_SIZES EPB_BE_SIZES	/* 2, 4, 8, 16, 32 */
 #define CAL_FDS ((int)EPB_BE_SIZE(CAL_SIZES - 1))	/* the largest batch measured */
 
-static _Atomic int calib_busy;	/* a thread is measuring */
+/* Who holds the measurement: 0 nobody, CALIB_MEASURING a thread measures
+ * (calibrate), CALIB_FORKING a fork waits for none to be under way. */
+enum { CALIB_MEASURING = 1, CALIB_FORKING = 2 };
+static _Atomic int calib_busy;
+static TLS int calib_mine;	/* this thread measures, or is about to */
+static TLS int fork_hold;	/* this thread's forks under way that hold calib_busy */
 static struct tq calib_q;	/* the measuring thread's queue meanwhile */
 static uint8_t *calib_idx;	/* its index by fd (struct tq) */
 
@@ -336,10 +342,16 @@ static int measure(int conn, unsigned m[EPB_BRK_KINDS])
 {
 	int zero = 0;
 
-	if (thr.crit || !atomic_compare_exchange_strong(&calib_busy, &zero, 1))
+	if (thr.crit)
 		return -1;
+	calib_mine = 1;		/* before the CAS: a handler's fork must not wait for us */
+	if (!atomic_compare_exchange_strong(&calib_busy, &zero, CALIB_MEASURING)) {
+		calib_mine = 0;
+		return -1;	/* another thread measures, or a fork is under way */
+	}
 	if (atomic_load(&min_batch[conn ? EPB_BRK_CONN : EPB_BRK_BLOCK])) {
 		atomic_store(&calib_busy, 0);
+		calib_mine = 0;
 		return -1;	/* another thread was quicker */
 	}
 	calibrate(conn, m);
@@ -348,10 +360,50 @@ static int measure(int conn, unsigned m[EPB_BRK_KINDS])
 			m[k] = policy_min_batch_known(k);
 	set_min_batch(m);
 	atomic_store(&calib_busy, 0);
+	calib_mine = 0;
 	DTRACE_PROBE6(epbatch, calibrated, m[EPB_BRK_BLOCK], m[EPB_BRK_POLL],
 		      calib_direct_ns[EPB_BRK_BLOCK], calib_batch_ns[EPB_BRK_BLOCK],
 		      m[EPB_BRK_CONN], calib_direct_ns[EPB_BRK_CONN]);
 	return 0;
+}
+
+/*
+ * fork() (pthread_atfork prepare): wait out another thread's measurement and
+ * keep a new one from starting until the fork is done.  A child forked in
+ * the middle of one would hold its private socket pairs and epoll fd, and
+ * calib_busy set by a thread it does not have: it would never measure, so
+ * never batch.  The measuring thread's own handler may fork (its child goes
+ * on measuring): it does not wait for itself.
+ */
+void policy_fork_prepare(void)
+{
+	if (calib_mine || fork_hold) {
+		fork_hold += fork_hold != 0;	/* a handler's fork inside ours */
+		return;
+	}
+	for (;;) {
+		int zero = 0;
+
+		fork_hold = 1;	/* before the CAS, for the same reason */
+		if (atomic_compare_exchange_strong(&calib_busy, &zero, CALIB_FORKING))
+			return;
+		fork_hold = 0;
+		sched_yield();
+	}
+}
+
+/* The fork is done, in the parent and in the child (child 1).  A child
+ * made by a clone through syscall() had no prepare: if another thread was
+ * measuring, that thread is not here, and this process measures anew (its
+ * private fds stay open in the child: docs/shim.md). */
+void policy_fork_done(int child)
+{
+	if (fork_hold) {
+		if (!--fork_hold)
+			atomic_store(&calib_busy, 0);
+	} else if (child && !calib_mine) {
+		atomic_store(&calib_busy, 0);
+	}
 }
 
 /* The break-even batch size of this thread's MOD loop (its wait form:

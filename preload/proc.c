@@ -10,6 +10,8 @@
 
 void proc_atfork_prepare(void)
 {
+	/* No half measurement in the child (policy.c). */
+	policy_fork_prepare();
 	/* Every thread's queue: the child must see the state at fork. */
 	flush_all(1);
 	fork_prepare();
@@ -21,6 +23,7 @@ void proc_atfork_parent(void)
 	 * behind this process's mirror: no deferral on them until every
 	 * forked process has been reaped (fork.c, fork_reaped). */
 	mark_all_epi(EPI_FORKED, 0);
+	policy_fork_done(0);
 }
 
 void proc_atfork_child(void)
@@ -36,6 +39,7 @@ void proc_atfork_child(void)
 	atomic_store(&ctl_careful, (epi_count() ? CAREFUL_FORKED : 0) + (thr.lp.batch != 0));
 	queue_after_fork();
 	be_after_fork();
+	policy_fork_done(1);
 }
 
 void proc_before_exec(void)

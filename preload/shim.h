@@ -338,6 +338,8 @@ void policy_decide(struct tq *q, int poll);
 void policy_count_block(struct tq *q);
 void policy_thread_exit(void);
 void policy_release(void);
+void policy_fork_prepare(void);
+void policy_fork_done(int child);
 
 
 /* ---- the thread's own state (one thread-local block: one address) ---- */

@@ -5,12 +5,15 @@
  * if all of it is what the kernel gives natively; the t-*.sh scripts run it
  * natively and under the shim and also check the shim's counters.
  *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler
+ *              | forkcalib
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +295,100 @@ static int forkreap(void)
 	return failures ? 1 : 0;
 }
 
+/*
+ * fork() while another thread measures the shim's break-evens (policy.c:
+ * the first wait of a loop of 64 re-arms does): the main thread forks as
+ * fast as it can from just before the loop thread starts until it is done.
+ * Each child must hold no fd the program did not make (the measurement's
+ * private socket pairs and epoll fd), and runs a loop of its own, so that
+ * t-shim-policy.sh sees in its stats line that it measured (a child that
+ * inherited a measurement under way would never measure: min_batch=-).
+ */
+static _Atomic int fc_go, fc_done;
+static int fc_ep, fc_sv[NFD][2];
+
+static void *fc_loop(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&fc_go))
+		sched_yield();
+	rearm_rounds(fc_ep, fc_sv, 50);
+	atomic_store(&fc_done, 1);
+	return NULL;
+}
+
+/* The fds open now (not dir's own) into set, or, check set, each one not
+ * in it reported. */
+#define FC_MAXFD 4096
+static void fc_fds(unsigned char *set, int check)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	CHECK(d != NULL, "opendir /proc/self/fd: %s", strerror(errno));
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		char link[256] = "", path[300];
+
+		if (e->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		if (!check) {
+			if (fd < FC_MAXFD)
+				set[fd] = 1;
+			continue;
+		}
+		if (fd < FC_MAXFD && set[fd])
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		(void)!readlink(path, link, sizeof(link) - 1);
+		CHECK(0, "child: fd %d (%s) was not open at the fork", fd, link);
+	}
+	if (d)
+		closedir(d);
+}
+
+static unsigned char fc_open[FC_MAXFD];
+
+/* A fork child: its fds, then a loop of its own. */
+static void fc_child(void)
+{
+	static int sv[NFD][2];
+	int ep;
+
+	fc_fds(fc_open, 1);
+	ep = setup_rearm(sv);
+	rearm_rounds(ep, sv, 20);
+	fflush(stderr);
+	exit(failures ? 1 : 0);	/* exit, not _exit: the shim's stats line */
+}
+
+static int forkcalib(void)
+{
+	pid_t kids[64];
+	int n = 0, status;
+	pthread_t t;
+
+	fc_ep = setup_rearm(fc_sv);
+	fc_fds(fc_open, 0);
+	pthread_create(&t, NULL, fc_loop, NULL);
+	while (n < 64 && !atomic_load(&fc_done)) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			fc_child();
+		CHECK(pid > 0, "fork: %s", strerror(errno));
+		if (pid < 0)
+			break;
+		kids[n++] = pid;
+		atomic_store(&fc_go, 1);	/* the loop starts while forks go on */
+	}
+	pthread_join(t, NULL);
+	for (int i = 0; i < n; i++)
+		CHECK(waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0, "child %d failed", (int)kids[i]);
+	return failures ? 1 : 0;
+}
+
 /* A daemon closes every fd it does not know; the shim keeps batching. */
 static int closerange(void)
 {
@@ -387,6 +484,8 @@ int main(int argc, char **argv)
 		return grow();
 	if (argc == 2 && strcmp(argv[1], "sighandler") == 0)
 		return sighandler();
-	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler\n");
+	if (argc == 2 && strcmp(argv[1], "forkcalib") == 0)
+		return forkcalib();
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler | forkcalib\n");
 	return 2;
 }

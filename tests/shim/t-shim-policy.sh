@@ -17,6 +17,8 @@
 #     batches by N alone;
 #   - measured, that break-even is measured only by a loop that makes
 #     connection ops;
+#   - a fork while another thread measures leaves the child neither that
+#     measurement's fds nor a measurement it can never finish;
 #   - a bad EPBATCH_MIN_BATCH is one line on stderr and exit status 2.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -93,6 +95,21 @@ env $shim EPBATCH_MIN_BATCH=8 EPBATCH_STATS=1 "$CHECK" grow >/dev/null 2>"$tmp/g
 	bad "grow under the shim failed: $(cat "$tmp/grow.stats")"
 [ "$(stat iters_batch "$tmp/grow.stats")" -ge 180 ] && [ "$(stat iters_direct "$tmp/grow.stats")" -le 222 ] ||
 	bad "a loop grown from 1 to 64 ops: want the 64-op part batched within 20 iterations, got: $(cat "$tmp/grow.stats")"
+
+# fork() while another thread measures the break-evens (shim-check
+# forkcalib): no child may inherit the measurement's private fds, and each
+# child, which runs a loop of its own, must measure (a child that inherited
+# a measurement under way never did: min_batch=-).  Whether a fork lands
+# inside the 0.5 ms measurement is up to the scheduler (about half of the
+# runs here), so eight runs.
+"$CHECK" forkcalib || bad "forkcalib, natively: failed"
+for i in 1 2 3 4 5 6 7 8; do
+	env $shim EPBATCH_STATS=1 "$CHECK" forkcalib >/dev/null 2>"$tmp/forkcalib.stats" ||
+		{ bad "forkcalib run $i under the shim: $(grep -v '^epbatch' "$tmp/forkcalib.stats" | head -3)"; break; }
+	# the last line is the parent's (it reaps every child first)
+	sed '$d' "$tmp/forkcalib.stats" | grep '^epbatch' | grep -q 'min_batch=- ' &&
+		{ bad "forkcalib run $i: a fork child never measured: $(grep -c 'min_batch=- ' "$tmp/forkcalib.stats") lines"; break; }
+done
 
 # A connection per iteration (eventfd, ADD, wait, DEL, close: 2 ops, 1
 # carried by the wait after the DEL fused with its close).
