@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int policy_fixed;			/* EPBATCH_MIN_BATCH=0: always batch */
@@ -340,7 +340,7 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
  * unless another thread does or did: 0 when it measured now. */
 static int measure(int conn, unsigned m[EPB_BRK_KINDS])
 {
-	int zero = 0;
+	int zero = 0, cancel;
 
 	if (thr.crit)
 		return -1;
@@ -354,7 +354,12 @@ static int measure(int conn, unsigned m[EPB_BRK_KINDS])
 		calib_mine = 0;
 		return -1;	/* another thread was quicker */
 	}
+	/* Its waits are the application's cancellation points, but a
+	 * thread cancelled in the middle would leave calib_busy set, and
+	 * every later fork waiting for it: cancellation waits till the end. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	calibrate(conn, m);
+	pthread_setcancelstate(cancel, NULL);
 	for (int k = 0; k < EPB_BRK_KINDS; k++)	/* the others as they are */
 		if ((k == EPB_BRK_CONN) != conn)
 			m[k] = policy_min_batch_known(k);
@@ -377,18 +382,23 @@ static int measure(int conn, unsigned m[EPB_BRK_KINDS])
  */
 void policy_fork_prepare(void)
 {
+	/* a sleep, not sched_yield: a real-time forking thread must let the
+	 * measuring one run; the bound only guards against a measurement
+	 * that never ends (the child then measures anew: policy_fork_done) */
+	const struct timespec nap = { .tv_nsec = 50 * 1000 };
+
 	if (calib_mine || fork_hold) {
 		fork_hold += fork_hold != 0;	/* a handler's fork inside ours */
 		return;
 	}
-	for (;;) {
+	for (int i = 0; i < 2000; i++) {	/* 100 ms */
 		int zero = 0;
 
 		fork_hold = 1;	/* before the CAS, for the same reason */
 		if (atomic_compare_exchange_strong(&calib_busy, &zero, CALIB_FORKING))
 			return;
 		fork_hold = 0;
-		sched_yield();
+		nanosleep(&nap, NULL);
 	}
 }
 
