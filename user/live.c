@@ -192,6 +192,15 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		return 1;
 	if (streams_open(&st, o))
 		return 1;
+	/*
+	 * Ctrl-C or SIGTERM from here on ends the session: also one that comes
+	 * during the measurement and the attaching below (seconds), which a
+	 * script's tracer started with & would otherwise ignore (a shell
+	 * without job control starts background commands with SIGINT
+	 * ignored) and so run until -d.
+	 */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	/* before the programs attach: they slow every syscall down */
 	calp = calib_ensure(&cal, true) ? NULL : &cal;
 	/* interval snapshots for the tables, the streams or both */
@@ -212,8 +221,6 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	}
 	if (o->stacks && stacks_begin(&stk, &tr, tgid, comm, !start))
 		goto out;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	/*
 	 * Counting starts here: what the target did while the programs were
 	 * being attached (seconds with hundreds of busy threads) is subtracted,
@@ -224,7 +231,8 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	tracer_ctl_errno(&tr, errs0);
 	if (o->stacks)
 		stacks_reset(&tr);
-	if (start && start(arg))
+	/* stopped while setting up: a command that was to run is not started */
+	if (start && !stop_signal && start(arg))
 		goto out;
 	if (!start && tgid && target_gone(tgid, pidfd)) {
 		fprintf(stderr, PROG ": PID %d exited while the tracer was attaching\n", (int)tgid);

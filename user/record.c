@@ -188,6 +188,8 @@ int record_main(int argc, char **argv)
 		kill(c.pid, SIGKILL);
 		close(c.go);
 		waitpid(c.pid, &st, 0);
+		if (!ret && trace_stop_signal())
+			return 128 + trace_stop_signal();	/* stopped while setting up */
 	} else if (waitpid(c.pid, &st, WNOHANG) != c.pid) {
 		int sig = trace_stop_signal();
 

@@ -202,6 +202,10 @@ srv_main() {
 	fi
 	if [ "$load" -gt 0 ]; then
 		if [ -n "$trace" ]; then
+			# the tracer measures the machine first unless that is cached
+			# (seconds, after the shim changed): do it now, so that the
+			# recorders below attach within the second the load waits
+			"$TRACE" calibrate >/dev/null 2>&1 || say "calibrate failed: the tracers measure themselves"
 			# one recorder per process of the tree: --children follows the
 			# forks made after it attached, not the workers already there
 			TRACE_PID=""

@@ -125,6 +125,28 @@ for i in $(seq 1 100); do kill -0 $R 2>/dev/null || break; sleep 0.1; done
 check "8: SIGTERM stops record" sh -c "! kill -0 $R 2>/dev/null"
 check "8: SIGTERM leaves no command running" sh -c "! kill -0 $CH 2>/dev/null"
 
+# SIGINT while the tracer still sets up (here a 3 s attach), from a script
+# that started it with & (so with SIGINT ignored, as POSIX shells start
+# background commands): the session ends once set up, not at -d.
+paced 30 >"$T/paced2.pid" & BGPIDS="$BGPIDS $!"
+wait_file "$T/paced2.pid"
+EPBATCH_TEST_ATTACH_DELAY_MS=3000 $TRACE record -d 60 -o "$T/early.json" -p "$(cat "$T/paced2.pid")" >/dev/null 2>&1 &
+R=$!
+sleep 1
+kill -INT $R
+for i in $(seq 1 150); do kill -0 $R 2>/dev/null || break; sleep 0.1; done
+if kill -0 $R 2>/dev/null; then fail "8: a SIGINT during set-up is lost: record runs on"; kill -9 $R
+else ok "8: a SIGINT during set-up ends record -p"; fi
+check "8: ... and it wrote the JSON" [ -s "$T/early.json" ]
+EPBATCH_TEST_ATTACH_DELAY_MS=3000 $TRACE record -o "$T/early2.json" -- sh -c "echo ran >'$T/ran'" >/dev/null 2>&1 &
+R=$!
+sleep 1
+kill -INT $R
+for i in $(seq 1 150); do kill -0 $R 2>/dev/null || break; sleep 0.1; done
+if kill -0 $R 2>/dev/null; then fail "8: record -- CMD runs on after a SIGINT during set-up"; kill -9 $R
+else wait $R; rc=$?; check "8: ... record -- CMD exits 130 (rc $rc)" [ $rc = 130 ]; fi
+check "8: ... and never started the command" [ ! -e "$T/ran" ]
+
 # -d ends the recording before the command: it is stopped, record exits 0
 start=$(date +%s)
 $TRACE record -d 1 -o "$T/d.json" -- sleep 30 >/dev/null 2>&1
