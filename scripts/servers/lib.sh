@@ -64,16 +64,23 @@ srv_preload_env() {
 	sync|uring|kmod|auto)
 		[ -f "$SHIM" ] || die "no $SHIM (make $BUILD/libepbatch.so)"
 		echo "LD_PRELOAD=$SHIM EPBATCH_BACKEND=$1 EPBATCH_STATS=1" ;;
-	*) die "unknown variant '$1' (baseline, sync, uring, kmod, auto)" ;;
+	uring+batch|kmod+batch)
+		# every op the mirror can answer deferred, whatever the batch size
+		[ -f "$SHIM" ] || die "no $SHIM (make $BUILD/libepbatch.so)"
+		echo "LD_PRELOAD=$SHIM EPBATCH_BACKEND=${1%+batch} EPBATCH_MIN_BATCH=0 EPBATCH_STATS=1" ;;
+	*) die "unknown variant '$1' (baseline, sync, uring, kmod, auto, uring+batch, kmod+batch)" ;;
 	esac
 }
 
 # The shim backends to test on this machine: sync and uring (io_uring with
 # IORING_OP_EPOLL_CTL, Linux 5.6+; the shim says so in the server log if not,
-# and srv_stop fails on that line), kmod when the module is loaded.
+# and srv_stop fails on that line), kmod when the module is loaded; and each
+# batching one again with every op deferred (+batch): where syscalls are
+# cheap the shim's own policy keeps these servers' small batches direct, so
+# without it their batched paths would go untested.
 srv_backends() {
-	local b="sync uring"
-	[ -c /dev/epoll_batch ] && b="$b kmod"
+	local b="sync uring uring+batch"
+	[ -c /dev/epoll_batch ] && b="$b kmod kmod+batch"
 	echo "$b"
 }
 
@@ -154,7 +161,7 @@ srv_merge_traces() {
 
 srv_usage() {
 	cat >&2 <<EOF
-usage: $SRV_NAME.sh [--variant baseline|sync|uring|kmod|auto] [--scenario S] [--check]
+usage: $SRV_NAME.sh [--variant baseline|sync|uring|kmod|auto|uring+batch|kmod+batch] [--scenario S] [--check]
        [--load SECONDS] [--trace FILE.json] [--keep]
   scenarios: $SRV_SCENARIOS
   --check      integrity check: zero client errors, zero mismatches, clean exit

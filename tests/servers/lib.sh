@@ -19,6 +19,18 @@ servers_require() {
 	[ -f "$BUILD/libepbatch.so" ] || { echo "FAIL: no $BUILD/libepbatch.so"; exit 1; }
 }
 
+# servers_batched VARIANT OUTPUT: a +batch variant must have deferred ops
+# (the shim's summed counters, "shim: ... deferred=N"), or it tested nothing
+# of the batching; any other variant passes.
+servers_batched() {
+	case $1 in *+batch) ;; *) return 0 ;; esac
+	local n
+	n=$(echo "$2" | sed -n 's/.*shim:.* deferred=\([0-9]*\).*/\1/p' | tail -n 1)
+	[ "${n:-0}" -gt 0 ] && return 0
+	echo "#   $1: no op was deferred (deferred=${n:-none})"
+	return 1
+}
+
 # servers_run SCRIPT SCENARIO...: every scenario under every variant; prints
 # one line per run and returns non-zero if any failed.
 servers_run() {
@@ -28,7 +40,8 @@ servers_run() {
 	for v in baseline $(SRV_NAME=t . scripts/servers/lib.sh && srv_backends); do
 		for s in "$@"; do
 			t0=$(date +%s)
-			if out=$(scripts/servers/"$script".sh --variant "$v" --scenario "$s" --check 2>&1); then
+			if out=$(scripts/servers/"$script".sh --variant "$v" --scenario "$s" --check 2>&1) &&
+			   servers_batched "$v" "$out"; then
 				echo "ok - $script $s $v ($(( $(date +%s) - t0 ))s)"
 			else
 				echo "not ok - $script $s $v"
