@@ -69,8 +69,11 @@ void cmp_metric_alpha(const struct summary_series *ref, const struct summary_ser
 
 const int cmp_pred_metrics[CMP_NPRED] = { SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ };
 
-void cmp_predicted(const struct summary_variant *v, int metric, struct cmp_pred *out)
+void cmp_predicted(const struct summary_variant *v, const struct summary_variant *base,
+		   int metric, struct cmp_pred *out)
 {
+	const struct summary_series *b = base ? &base->m[metric] : NULL;
+	double ci[2];
 	json_t *pr = v->obj ? json_object_get(json_object_get(v->obj, "predicted"),
 					      summary_metrics[metric].key) : NULL;
 	json_t *ch = json_object_get(pr, "change"), *val = json_object_get(pr, "value");
@@ -79,6 +82,7 @@ void cmp_predicted(const struct summary_variant *v, int metric, struct cmp_pred 
 
 	memset(out, 0, sizeof(*out));
 	out->change = out->value = NAN;
+	out->shift = out->slo = out->shi = NAN;
 	out->measured = s->n ? s->median : NAN;
 	out->lo = s->n ? s->ci[0] : NAN;
 	out->hi = s->n ? s->ci[1] : NAN;
@@ -106,6 +110,16 @@ void cmp_predicted(const struct summary_variant *v, int metric, struct cmp_pred 
 	}
 	if (isnan(out->lo) || isnan(out->hi))
 		out->lo = out->hi = out->measured;
+	if (b && b->n && !stats_shift_ci(s->samples, s->n, b->samples, b->n, 0.95, ci)) {
+		out->shift = s->median - b->median;
+		out->slo = ci[0];
+		out->shi = ci[1];
+		/* the ends are differences of exact sample values: allow for rounding */
+		eps = 1e-9 * fmax(1, fmax(fabs(ci[0]), fabs(ci[1])));
+		out->verdict = out->change >= ci[0] - eps && out->change <= ci[1] + eps ?
+			       PRED_AGREES : PRED_DISAGREES;
+		return;
+	}
 	/* the interval's ends are exact sample values: allow for printing's rounding */
 	eps = 1e-9 * fmax(1, fmax(fabs(out->lo), fabs(out->hi)));
 	out->verdict = out->value >= out->lo - eps && out->value <= out->hi + eps ? PRED_AGREES
@@ -121,6 +135,13 @@ void cmp_pred_text(const struct cmp_pred *p, int metric, char *buf, size_t len)
 		snprintf(buf, len, "agrees");
 		return;
 	case PRED_DISAGREES:
+		if (!isnan(p->shift)) {
+			int d = summary_metrics[metric].decimals;
+
+			snprintf(buf, len, "disagrees (predicted change %+.*f, measured %+.*f [%+.*f, %+.*f])",
+				 d, p->change, d, p->shift, d, p->slo, d, p->shi);
+			return;
+		}
 		cmp_fmt(a, sizeof(a), metric, p->value);
 		cmp_fmt(b, sizeof(b), metric, p->measured);
 		cmp_fmt(lo, sizeof(lo), metric, p->lo);
@@ -167,8 +188,10 @@ static void add_pair(struct cmp_view *v, size_t ref, size_t cand)
 	p->cand = cand;
 	for (int m = 0; m < SM_COUNT; m++)
 		cmp_metric(&v->items[ref].v->m[m], &v->items[cand].v->m[m], m, &p->m[m]);
+	/* a prediction is a change from its own summary's baseline */
 	for (int k = 0; k < CMP_NPRED; k++)
-		cmp_predicted(v->items[cand].v, cmp_pred_metrics[k], &p->pred[k]);
+		cmp_predicted(v->items[cand].v, summary_find(v->items[cand].src, "baseline"),
+			      cmp_pred_metrics[k], &p->pred[k]);
 }
 
 int cmp_view_build(struct cmp_view *v, struct summary *sums, size_t n, const char *const *specs,
@@ -402,12 +425,13 @@ int cmp_pred_table(const struct cmp_view *v, struct cmp_table *t)
 	size_t r = 1;
 
 	if (tbl_start(t, v->npairs * CMP_NPRED + 1, "variant", "metric", "baseline",
-		      "predicted change", "measured change", "predicted",
+		      "predicted change", "measured change [95% interval]", "predicted",
 		      "measured [95% interval]", "verdict", (char *)NULL))
 		return -1;
 	snprintf(t->caption, sizeof(t->caption),
 		 "the cost model: predicted (the baseline's what_if) vs measured change, "
-		 "agrees = predicted in the measured 95%% interval");
+		 "agrees = the predicted change in the 95%% interval of the measured one "
+		 "(the shift between the variant's runs and the baseline's)");
 	for (size_t i = 0; i < v->npairs; i++)
 		/* pairs from summaries without predictions (older files) are left out */
 		for (int k = 0; k < CMP_NPRED && json_object_get(v->items[v->pairs[i].cand].v->obj,
@@ -427,7 +451,10 @@ int cmp_pred_table(const struct cmp_view *v, struct cmp_table *t)
 				tbl_set(t, r, 3, "-");
 			else
 				tbl_set(t, r, 3, "%+.*f", d, p->change);
-			if (isnan(base) || isnan(p->measured))
+			if (!isnan(p->shift))
+				tbl_set(t, r, 4, "%+.*f [%+.*f, %+.*f]", d, p->shift, d, p->slo,
+					d, p->shi);
+			else if (isnan(base) || isnan(p->measured))
 				tbl_set(t, r, 4, "-");
 			else
 				tbl_set(t, r, 4, "%+.*f", d, p->measured - base);

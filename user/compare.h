@@ -41,7 +41,12 @@ struct cmp_metric {
 /*
  * The cost model's own test: what the reference's what_if predicted for a
  * variant (summary.json "predicted", written by run) against what was
- * measured.  Agrees when the predicted value lies in the variant's 95%
+ * measured.  The prediction is a change from the baseline, so it is held
+ * against the measured change: it agrees when it lies in the 95% interval
+ * of the shift between the variant's runs and the baseline's
+ * (stats_shift_ci), which carries the baseline's spread as well as the
+ * variant's.  Without the baseline's runs (a summary loaded as
+ * FILE:VARIANT) the predicted value is held against the variant's own
  * interval of the median.
  */
 enum cmp_pred_verdict {
@@ -54,6 +59,8 @@ struct cmp_pred {
 	double change;		/* predicted change from the baseline; NAN: none */
 	double value;		/* baseline median + change */
 	double measured, lo, hi;	/* the variant's median and 95% interval */
+	double shift, slo, shi;	/* the measured change (medians) and its 95% interval;
+				 * NAN without the baseline's runs */
 	enum cmp_pred_verdict verdict;
 	char from[160];		/* what the prediction came from */
 	char why[256];		/* PRED_NONE: why there is none */
@@ -92,9 +99,11 @@ void cmp_metric_alpha(const struct summary_series *ref, const struct summary_ser
 const char *cmp_verdict_text(enum cmp_verdict v);
 /*
  * Metric M of variant V against its "predicted" object (the same engine,
- * the prediction's side): fills out, verdict and all.
+ * the prediction's side), BASE the baseline the prediction is a change
+ * from (NULL: not at hand): fills out, verdict and all.
  */
-void cmp_predicted(const struct summary_variant *v, int metric, struct cmp_pred *out);
+void cmp_predicted(const struct summary_variant *v, const struct summary_variant *base,
+		   int metric, struct cmp_pred *out);
 /* "agrees", "disagrees (predicted X, measured Y [lo, hi])", "not predicted: why". */
 void cmp_pred_text(const struct cmp_pred *p, int metric, char *buf, size_t len);
 

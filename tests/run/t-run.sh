@@ -88,7 +88,7 @@ assert e["change"] is None or -1.5 < e["change"] <= 0, e
 PY
 check "report.md: the cost model's line per variant and its table" sh -c "
 	grep -Eq '^- preload: cost model vs measured: server CPU us/req (agrees|disagrees \(predicted|not predicted: )' '$R/report.md' &&
-	grep -Eq 'epoll syscalls/req (agrees|disagrees \(predicted [-0-9.]+, measured [0-9.]+ \[[0-9.]+, [0-9.]+\]\)|not predicted: )' '$R/report.md' &&
+	grep -Eq 'epoll syscalls/req (agrees|disagrees \(predicted change [-+][0-9.]+, measured [-+][0-9.]+ \[[-+][0-9.]+, [-+][0-9.]+\]\)|not predicted: )' '$R/report.md' &&
 	grep -q '^\*\*the cost model: predicted' '$R/report.md' &&
 	grep -Eq 'predicted change +\| measured change' '$R/report.md'"
 check "terminal: the cost model's line and table" sh -c "

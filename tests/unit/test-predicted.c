@@ -23,6 +23,7 @@
  * (8, inside [7.5, 8.5]: agrees) and -0.9 syscalls (0.1, outside [0.45,
  * 0.55]: disagrees).  unshare: no CPU figure (no spin method), syscalls 0
  * change (agrees).  kmod: predicted, but its CPU time was not measured.
+ * drift: no change predicted, its CPU a little above the baseline's.
  */
 static const char with_pred[] =
 	"{\"schema\": \"epbatch-summary/1\", \"variants\": {"
@@ -45,7 +46,11 @@ static const char with_pred[] =
 	"  \"kmod\": {\"runs\": 3,"
 	"    \"epoll_syscalls_per_req\": {\"median\": 0.5, \"ci95\": [0.5, 0.5], \"samples\": [0.5, 0.5, 0.5]},"
 	"    \"predicted\": {"
-	"      \"cpu_us_per_req\": {\"change\": -1.0, \"value\": 9.0, \"baseline\": 10, \"from\": \"baseline what_if batch:kmod\"}}}"
+	"      \"cpu_us_per_req\": {\"change\": -1.0, \"value\": 9.0, \"baseline\": 10, \"from\": \"baseline what_if batch:kmod\"}}},"
+	"  \"drift\": {\"runs\": 3,"
+	"    \"cpu_us_per_req\": {\"median\": 10.4, \"ci95\": [10.3, 10.45], \"samples\": [10.3, 10.4, 10.45]},"
+	"    \"predicted\": {"
+	"      \"cpu_us_per_req\": {\"change\": 0, \"value\": 10, \"baseline\": 10, \"from\": \"baseline what_if drift\"}}}"
 	"}}";
 
 static const char without_pred[] =
@@ -68,44 +73,66 @@ static void load(const char *text, struct summary *s)
 
 static void test_pred_verdicts(void **state)
 {
+	const struct summary_variant *base;
 	struct summary s;
 	struct cmp_pred p;
 	char buf[512];
 
 	(void)state;
 	load(with_pred, &s);
-	/* agrees: 8.0 in [7.5, 8.5] */
-	cmp_predicted(summary_find(&s, "preload"), SM_CPU_US_PER_REQ, &p);
+	base = summary_find(&s, "baseline");
+	/* agrees: -2 in the measured change's interval [-3, -1] */
+	cmp_predicted(summary_find(&s, "preload"), base, SM_CPU_US_PER_REQ, &p);
 	assert_int_equal(p.verdict, PRED_AGREES);
+	/* the measured change and its interval: 7.5..8.5 less 9.5..10.5 */
+	assert_float_equal(p.shift, -2.0, 1e-12);
+	assert_float_equal(p.slo, -3.0, 1e-12);
+	assert_float_equal(p.shi, -1.0, 1e-12);
 	assert_float_equal(p.change, -2.0, 1e-12);
 	assert_float_equal(p.value, 8.0, 1e-12);
 	assert_string_equal(p.from, "baseline what_if batch:uring");
 	cmp_pred_text(&p, SM_CPU_US_PER_REQ, buf, sizeof(buf));
 	assert_string_equal(buf, "agrees");
-	/* disagrees: 0.1 outside [0.45, 0.55], the numbers in the words */
-	cmp_predicted(summary_find(&s, "preload"), SM_EPOLL_PER_REQ, &p);
+	/* disagrees: -0.9 outside [-0.56, -0.44], the numbers in the words */
+	cmp_predicted(summary_find(&s, "preload"), base, SM_EPOLL_PER_REQ, &p);
 	assert_int_equal(p.verdict, PRED_DISAGREES);
 	cmp_pred_text(&p, SM_EPOLL_PER_REQ, buf, sizeof(buf));
+	assert_string_equal(buf, "disagrees (predicted change -0.900, measured -0.500 [-0.560, -0.440])");
+	/* without the baseline's runs: the predicted value against the
+	 * variant's own interval, as summaries loaded as FILE:VARIANT are */
+	cmp_predicted(summary_find(&s, "preload"), NULL, SM_EPOLL_PER_REQ, &p);
+	assert_int_equal(p.verdict, PRED_DISAGREES);
+	assert_true(isnan(p.shift));
+	cmp_pred_text(&p, SM_EPOLL_PER_REQ, buf, sizeof(buf));
 	assert_string_equal(buf, "disagrees (predicted 0.100, measured 0.500 [0.450, 0.550])");
+	/* the baseline's own spread counts (make demo, 3 runs each, showed
+	 * this for every variant): drift, predicted to change nothing, ran at
+	 * 10.3..10.45 against a baseline at 9.5..10.5; the measured change's
+	 * interval [-0.2, +0.95] holds 0 (agrees), while the predicted value
+	 * 10 is outside the variant's own 10.3..10.45 */
+	cmp_predicted(summary_find(&s, "drift"), base, SM_CPU_US_PER_REQ, &p);
+	assert_int_equal(p.verdict, PRED_AGREES);
+	cmp_predicted(summary_find(&s, "drift"), NULL, SM_CPU_US_PER_REQ, &p);
+	assert_int_equal(p.verdict, PRED_DISAGREES);
 	/* not predicted: the recorded reason */
-	cmp_predicted(summary_find(&s, "unshare"), SM_CPU_US_PER_REQ, &p);
+	cmp_predicted(summary_find(&s, "unshare"), base, SM_CPU_US_PER_REQ, &p);
 	assert_int_equal(p.verdict, PRED_NONE);
 	assert_true(isnan(p.change));
 	cmp_pred_text(&p, SM_CPU_US_PER_REQ, buf, sizeof(buf));
 	assert_string_equal(buf, "not predicted: what_if unshare has no figure: no spin method ran");
 	/* a zero change is a prediction (unshare changes no syscall count) */
-	cmp_predicted(summary_find(&s, "unshare"), SM_EPOLL_PER_REQ, &p);
+	cmp_predicted(summary_find(&s, "unshare"), base, SM_EPOLL_PER_REQ, &p);
 	assert_int_equal(p.verdict, PRED_AGREES);
 	/* predicted, not measured */
-	cmp_predicted(summary_find(&s, "kmod"), SM_CPU_US_PER_REQ, &p);
+	cmp_predicted(summary_find(&s, "kmod"), base, SM_CPU_US_PER_REQ, &p);
 	assert_int_equal(p.verdict, PRED_NONE);
 	assert_non_null(strstr(p.why, "not measured"));
 	/* the metric has no prediction in the object */
-	cmp_predicted(summary_find(&s, "kmod"), SM_EPOLL_PER_REQ, &p);
+	cmp_predicted(summary_find(&s, "kmod"), base, SM_EPOLL_PER_REQ, &p);
 	assert_int_equal(p.verdict, PRED_NONE);
 	assert_string_equal(p.why, "the summary has no prediction for this metric");
 	/* the reference itself has none */
-	cmp_predicted(summary_find(&s, "baseline"), SM_CPU_US_PER_REQ, &p);
+	cmp_predicted(base, base, SM_CPU_US_PER_REQ, &p);
 	assert_int_equal(p.verdict, PRED_NONE);
 	summary_free(&s);
 }
@@ -123,24 +150,25 @@ static void test_pred_reports(void **state)
 	assert_non_null(s);
 	load(with_pred, s);
 	assert_int_equal(cmp_view_build(&v, s, 1, NULL, err, sizeof(err)), 0);
-	assert_int_equal(v.npairs, 3);
+	assert_int_equal(v.npairs, 4);
 	/* the pairs carry the engine's result */
 	assert_int_equal(v.pairs[0].pred[0].verdict, PRED_AGREES);	/* preload CPU */
 	assert_int_equal(v.pairs[0].pred[1].verdict, PRED_DISAGREES);	/* preload syscalls */
 	assert_int_equal(cmp_pred_line(&v, &v.pairs[0], line, sizeof(line)), 1);
 	assert_string_equal(line, "preload: cost model vs measured: server CPU us/req agrees; "
-			    "epoll syscalls/req disagrees (predicted 0.100, measured 0.500 [0.450, 0.550])");
+			    "epoll syscalls/req disagrees (predicted change -0.900, measured -0.500 "
+			    "[-0.560, -0.440])");
 	assert_int_equal(cmp_pred_line(&v, &v.pairs[1], line, sizeof(line)), 1);
 	assert_non_null(strstr(line, "server CPU us/req not predicted: what_if unshare has no figure"));
 	/* the table: a row per pair and metric, predicted and measured change side by side */
 	assert_int_equal(cmp_pred_table(&v, &t), 0);
-	assert_int_equal(t.rows, 1 + 3 * CMP_NPRED);
+	assert_int_equal(t.rows, 1 + 4 * CMP_NPRED);
 	assert_string_equal(t.cell[0 * t.cols + 3], "predicted change");
-	assert_string_equal(t.cell[0 * t.cols + 4], "measured change");
+	assert_string_equal(t.cell[0 * t.cols + 4], "measured change [95% interval]");
 	assert_string_equal(t.cell[1 * t.cols + 0], "preload");
 	assert_string_equal(t.cell[1 * t.cols + 2], "10.00");	/* baseline */
 	assert_string_equal(t.cell[1 * t.cols + 3], "-2.00");
-	assert_string_equal(t.cell[1 * t.cols + 4], "-2.00");
+	assert_string_equal(t.cell[1 * t.cols + 4], "-2.00 [-3.00, -1.00]");
 	assert_string_equal(t.cell[1 * t.cols + 6], "8.00 [7.50, 8.50]");
 	assert_string_equal(t.cell[1 * t.cols + 7], "agrees");
 	assert_string_equal(t.cell[2 * t.cols + 7], "disagrees");

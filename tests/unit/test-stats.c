@@ -232,6 +232,38 @@ static void test_min_p(void **state)
 	}
 }
 
+/*
+ * The shift interval: 10 vs 10 runs, the variant 10 above the baseline
+ * (a = 10..19, b = 0..9): of the 100 differences the 24th smallest and
+ * largest (P(U <= 23) = 0.022 <= 0.025 < P(U <= 24)), 7 and 13.  3 vs 3
+ * cannot reach 95%: the whole range.  Normal branch (25 vs 40): still
+ * inside the range and around the shift.
+ */
+static void test_shift_ci(void **state)
+{
+	double a[40], b[40], ci[2];
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		a[i] = 10 + i;
+		b[i] = i;
+	}
+	assert_int_equal(stats_shift_ci(a, 10, b, 10, 0.95, ci), 0);
+	assert_float_equal(ci[0], 7, 1e-12);
+	assert_float_equal(ci[1], 13, 1e-12);
+	assert_int_equal(stats_shift_ci(a, 3, b, 3, 0.95, ci), 0);
+	assert_float_equal(ci[0], 10 - 2, 1e-12);	/* 10 - 2 */
+	assert_float_equal(ci[1], 12 - 0, 1e-12);	/* 12 - 0 */
+	for (int i = 0; i < 40; i++) {
+		a[i] = 100 + i % 25;
+		b[i] = i;
+	}
+	assert_int_equal(stats_shift_ci(a, 25, b, 40, 0.95, ci), 0);
+	assert_true(ci[0] > 100 - 39 && ci[1] < 124 && ci[0] < 92.5 && ci[1] > 92.5);
+	assert_int_equal(stats_shift_ci(a, 0, b, 3, 0.95, ci), -1);
+	assert_int_equal(stats_shift_ci(a, 3, b, 3, 1.5, ci), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_mw_normal_ties),
 		cmocka_unit_test(test_mw_exact_agrees_with_normal_for_large_n),
 		cmocka_unit_test(test_min_p),
+		cmocka_unit_test(test_shift_ci),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -246,3 +246,52 @@ bool stats_mw_too_few(size_t na, size_t nb, double alpha)
 {
 	return stats_mw_min_p(na, nb) > alpha;
 }
+
+int stats_shift_ci(const double *a, size_t na, const double *b, size_t nb, double level,
+		   double ci[2])
+{
+	size_t nd = na * nb, c = 1;
+	double tail = (1 - level) / 2, *d;
+
+	if (!na || !nb || !(level > 0 && level < 1))
+		return -1;
+	d = malloc(nd * sizeof(*d));
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			d[i * nb + j] = a[i] - b[j];
+	qsort(d, nd, sizeof(*d), cmp_double);
+	if (na + nb <= STATS_MW_EXACT_MAX) {
+		/* P(U <= c - 1) grows with c: the last c that keeps it in the tail */
+		while (c < nd / 2 + 1) {
+			double cdf = mw_exact_cdf(na, nb, c);
+
+			if (isnan(cdf)) {
+				free(d);
+				return -1;
+			}
+			if (cdf > tail)
+				break;
+			c++;
+		}
+	} else {
+		/* the normal quantile of 1 - tail, by bisection on erfc */
+		double lo = 0, hi = 10, z, k;
+
+		for (int i = 0; i < 60; i++) {
+			z = (lo + hi) / 2;
+			if (erfc(z / M_SQRT2) / 2 > tail)
+				lo = z;
+			else
+				hi = z;
+		}
+		z = (lo + hi) / 2;
+		k = floor((double)nd / 2 - z * sqrt((double)nd * (double)(na + nb + 1) / 12));
+		c = k >= 1 ? (size_t)k : 1;
+	}
+	ci[0] = d[c - 1];
+	ci[1] = d[nd - c];
+	free(d);
+	return 0;
+}
