@@ -77,8 +77,8 @@ bool stats_mw_too_few(size_t na, size_t nb, double alpha);
  * Distribution-free interval of the shift a - b (Hodges-Lehmann's, from the
  * Mann-Whitney test): of the na * nb differences a_i - b_j, sorted, the
  * C-th smallest and C-th largest, C the largest count with P(U < C) <=
- * (1 - level) / 2 under U's null distribution (exact for na + nb <=
- * STATS_MW_EXACT_MAX without ties, else normal).  Where no such C exists
+ * (1 - level) / 2 under U's null distribution (exact, as for no ties, for
+ * na + nb <= STATS_MW_EXACT_MAX, else normal).  Where no such C exists
  * (3 vs 3 at 95%: the exact test cannot reach it) the whole range of the
  * differences, the widest the runs allow.  Returns 0, or -1 (na or nb 0,
  * level outside (0,1), out of memory) leaving ci untouched.
