@@ -8,8 +8,10 @@
 # rates; then one traced run per variant (epbatch-trace record --children)
 # for the epoll syscalls per request.  Prints a markdown table: epoll
 # syscalls per request (epoll_ctl + epoll_wait + batch submissions; ctl and
-# wait apart), and the rps ratio V/baseline as the median of the per-round
-# ratios with their min-max.  Raw outputs go to DIR (default build/servers).
+# wait apart), the rps ratio V/baseline as the median of the per-round
+# ratios with their min-max, and the same of the server's CPU time per
+# request (its threads' run time during the load, from schedstat: lib.sh's
+# "server cpu_s").  Raw outputs go to DIR (default build/servers).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 repeat=3 dur=3 variant=uring out=${BUILD:-build}/servers
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
 	--duration) dur=$2; shift 2 ;;
 	--variant) variant=$2; shift 2 ;;
 	-o) out=$2; shift 2 ;;
-	-h|--help) sed -n '2,11p' "$0" >&2; exit 2 ;;
+	-h|--help) sed -n '2,13p' "$0" >&2; exit 2 ;;
 	-*) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
 	*) pairs="$pairs $1"; shift ;;
 	esac
@@ -47,6 +49,14 @@ per_req() {
 		"$out/$1.trace.json"
 }
 
+# the server's CPU microseconds per request of a run (lib.sh logs cpu_s)
+cpu_us() {
+	local c req
+	c=$(sed -n 's/.*server cpu_s=\([0-9.]*\).*/\1/p' "$out/$1.log" | tail -n 1)
+	req=$(jq -r '.requests' "$out/$1.json")
+	awk -v c="${c:-}" -v r="$req" 'BEGIN { if (c != "" && r > 0) printf "%.4f", c * 1e6 / r }'
+}
+
 # median and min-max of numbers on stdin: "median [min, max]"
 stats() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
@@ -54,11 +64,11 @@ stats() {
 		printf "%.3f [%.3f, %.3f]\n", m, v[1], v[NR] }'
 }
 
-echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [min, max] of $repeat |"
-echo "|---|---|---|---|---|---|"
+echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [min, max] of $repeat | server CPU us/req baseline | CPU/req ratio $variant/baseline |"
+echo "|---|---|---|---|---|---|---|---|"
 for p in $pairs; do
 	srv=${p%%:*} scen=${p#*:}
-	ratios="" base_rps=""
+	ratios="" base_rps="" cratios="" base_cpu=""
 	for r in $(seq 1 "$repeat"); do
 		# the pair's order alternates (baseline first in odd rounds): a
 		# second run that is systematically faster or slower (a warm
@@ -70,6 +80,9 @@ for p in $pairs; do
 		c=$(jq -r '.rps' "$out/$srv-$scen-$variant-$r.json")
 		base_rps="$base_rps $b"
 		ratios="$ratios $(awk -v b="$b" -v c="$c" 'BEGIN { if (b > 0) printf "%.4f", c / b }')"
+		b=$(cpu_us "$srv-$scen-baseline-$r") c=$(cpu_us "$srv-$scen-$variant-$r")
+		base_cpu="$base_cpu $b"
+		cratios="$cratios $(awk -v b="$b" -v c="$c" 'BEGIN { if (b > 0 && c != "") printf "%.4f", c / b }')"
 	done
 	for v in baseline "$variant"; do
 		run "$srv" "$scen" "$v" "$srv-$scen-$v-traced" --trace "$out/$srv-$scen-$v-traced.trace.json" || true
@@ -77,5 +90,5 @@ for p in $pairs; do
 	bt=$(per_req "$srv-$scen-baseline-traced" 2>/dev/null) || bt="n/a"
 	vt=$(per_req "$srv-$scen-$variant-traced" 2>/dev/null) || vt="n/a"
 	fmt() { if [ "$1" = n/a ]; then echo n/a; else echo "$1" | awk -F'\t' '{ printf "%s (%s + %s)", $1, $2, $3 }'; fi; }
-	echo "| $srv | $scen | $(fmt "$bt") | $(fmt "$vt") | $(echo "$base_rps" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1) | $(echo "$ratios" | tr ' ' '\n' | grep . | stats) |"
+	echo "| $srv | $scen | $(fmt "$bt") | $(fmt "$vt") | $(echo "$base_rps" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1) | $(echo "$ratios" | tr ' ' '\n' | grep . | stats) | $(echo "$base_cpu" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1) | $(echo "$cratios" | tr ' ' '\n' | grep . | stats) |"
 done

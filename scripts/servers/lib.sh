@@ -138,6 +138,16 @@ srv_shim_stats() {
 	     END { for (k in s) printf "%s=%d ", k, s[k]; print "" }' "$DIR"/*.log
 }
 
+# CPU seconds the threads of PID's tree have run so far (the first field of
+# /proc/P/task/T/schedstat, in ns: utime and stime tick at 10 ms, too coarse
+# for a load of a fraction of a second).
+srv_tree_cpu() {
+	local p
+	for p in $(srv_tree "$1"); do
+		cat /proc/"$p"/task/*/schedstat 2>/dev/null
+	done | awk '{ t += $1 } END { printf "%.4f\n", t / 1e9 }'
+}
+
 # PID and all its descendants.
 srv_tree() {
 	local c
@@ -175,7 +185,7 @@ EOF
 }
 
 srv_main() {
-	local variant=baseline scen check=0 load=0 trace="" out rc=0 ok trc
+	local variant=baseline scen check=0 load=0 trace="" out rc=0 ok trc cpu0
 	scen=${SRV_SCENARIOS%% *}
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -223,7 +233,10 @@ srv_main() {
 			done
 			sleep 1	# attach before the load starts
 		fi
+		cpu0=$(srv_tree_cpu "$SRV_PID")
 		out=$(srv_load "$scen" "$load" 2>&1)
+		# the server's own CPU time during the load (bench.sh: per request)
+		say "server cpu_s=$(awk -v a="$cpu0" -v b="$(srv_tree_cpu "$SRV_PID")" 'BEGIN { printf "%.4f", b - a }')"
 		echo "$out" >"$DIR/load.out"
 		if [ -n "$trace" ]; then
 			# the load ran a time or a count: stop the tracers when it is done
