@@ -391,7 +391,7 @@ void policy_fork_prepare(void)
 		fork_hold += fork_hold != 0;	/* a handler's fork inside ours */
 		return;
 	}
-	for (int i = 0; i < 2000; i++) {	/* 100 ms */
+	for (int i = 0; i < 20000; i++) {	/* 1 s */
 		int zero = 0;
 
 		fork_hold = 1;	/* before the CAS, for the same reason */
