@@ -411,10 +411,6 @@ static inline int policy_wait_quiet(void)
 	return likely(--thr.lp.quiet != 0);	/* one subtract: quiet is >= 1 here */
 }
 
-/* The iterations since the last counted wait and their epoll_ctl calls,
- * into the counters and the average.  1: the next iteration goes direct
- * too (below policy_batch_from nothing else can pay); 0: the caller must
- * call policy_decide(). */
 /* n direct iterations and the epoll_ctl calls since the last count, into
  * q's counters; returns those calls. */
 static inline unsigned policy_count_direct(struct tq *q, unsigned n)
@@ -427,6 +423,10 @@ static inline unsigned policy_count_direct(struct tq *q, unsigned n)
 	return ops;
 }
 
+/* The iterations since the last counted wait and their epoll_ctl calls,
+ * into the counters and the average.  1: the next iteration goes direct
+ * too (below policy_batch_from nothing else can pay); 0: the caller must
+ * call policy_decide(). */
 static inline int policy_count_wait(struct tq *q)
 {
 	struct loopstate *l = &thr.lp;

@@ -69,6 +69,15 @@ void cmp_metric_alpha(const struct summary_series *ref, const struct summary_ser
 
 const int cmp_pred_metrics[CMP_NPRED] = { SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ };
 
+/* x in [lo, hi], whose ends are exact sample values or their differences:
+ * allowing for printing's rounding. */
+static enum cmp_pred_verdict pred_within(double x, double lo, double hi)
+{
+	double eps = 1e-9 * fmax(1, fmax(fabs(lo), fabs(hi)));
+
+	return x >= lo - eps && x <= hi + eps ? PRED_AGREES : PRED_DISAGREES;
+}
+
 void cmp_predicted(const struct summary_variant *v, const struct summary_variant *base,
 		   int metric, struct cmp_pred *out)
 {
@@ -78,7 +87,6 @@ void cmp_predicted(const struct summary_variant *v, const struct summary_variant
 					      summary_metrics[metric].key) : NULL;
 	json_t *ch = json_object_get(pr, "change"), *val = json_object_get(pr, "value");
 	const struct summary_series *s = &v->m[metric];
-	double eps;
 
 	memset(out, 0, sizeof(*out));
 	out->change = out->value = NAN;
@@ -114,16 +122,10 @@ void cmp_predicted(const struct summary_variant *v, const struct summary_variant
 		out->shift = s->median - b->median;
 		out->slo = ci[0];
 		out->shi = ci[1];
-		/* the ends are differences of exact sample values: allow for rounding */
-		eps = 1e-9 * fmax(1, fmax(fabs(ci[0]), fabs(ci[1])));
-		out->verdict = out->change >= ci[0] - eps && out->change <= ci[1] + eps ?
-			       PRED_AGREES : PRED_DISAGREES;
-		return;
+		out->verdict = pred_within(out->change, ci[0], ci[1]);
+	} else {
+		out->verdict = pred_within(out->value, out->lo, out->hi);
 	}
-	/* the interval's ends are exact sample values: allow for printing's rounding */
-	eps = 1e-9 * fmax(1, fmax(fabs(out->lo), fabs(out->hi)));
-	out->verdict = out->value >= out->lo - eps && out->value <= out->hi + eps ? PRED_AGREES
-										 : PRED_DISAGREES;
 }
 
 void cmp_pred_text(const struct cmp_pred *p, int metric, char *buf, size_t len)

@@ -27,6 +27,15 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+/* SIGINT and SIGTERM end the session (on), or are back to their defaults. */
+static void stop_handlers(bool on)
+{
+	struct sigaction sa = { .sa_handler = on ? on_signal : SIG_DFL };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 /*
  * Rows for [prev, cur]; prev NULL means since attach.  With ret (reports
  * since attach), the exited threads whose slots were recycled too.
@@ -166,7 +175,6 @@ static json_t *attach_window_json(const struct tracer *tr, const struct snapshot
 
 int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start)(void *), void *arg)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct snapshot base = {}, prev = {}, cur = {};
 	static uint64_t errs0[EPB_CTL_OPS][EPB_MAX_ERRNO + 1];
 	struct tracer tr;
@@ -199,8 +207,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	 * without job control starts background commands with SIGINT
 	 * ignored) and so run until -d.
 	 */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	stop_handlers(true);
 	/* before the programs attach: they slow every syscall down */
 	calp = calib_ensure(&cal, true) ? NULL : &cal;
 	/* interval snapshots for the tables, the streams or both */
@@ -217,6 +224,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 		r.scope = scope;
 	if (tracer_open(&tr, o, tgid)) {
 		streams_abort(&st);
+		stop_handlers(false);
 		return 1;
 	}
 	if (o->stacks && stacks_begin(&stk, &tr, tgid, comm, !start))
@@ -371,8 +379,7 @@ out:
 	stackset_free(&stset);
 	stacks_end(&stk);
 	tracer_close(&tr);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	stop_handlers(false);
 	return ret;
 }
 

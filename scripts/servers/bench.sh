@@ -57,6 +57,9 @@ cpu_us() {
 	awk -v c="${c:-}" -v r="$req" 'BEGIN { if (c != "" && r > 0) printf "%.4f", c * 1e6 / r }'
 }
 
+# B C: C / B to 4 places, nothing when either is missing or B is 0
+ratio() { awk -v b="$1" -v c="$2" 'BEGIN { if (b > 0 && c != "") printf "%.4f", c / b }'; }
+
 # median and min-max of numbers on stdin: "median [min, max]"
 stats() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
@@ -79,10 +82,10 @@ for p in $pairs; do
 		b=$(jq -r '.rps' "$out/$srv-$scen-baseline-$r.json")
 		c=$(jq -r '.rps' "$out/$srv-$scen-$variant-$r.json")
 		base_rps="$base_rps $b"
-		ratios="$ratios $(awk -v b="$b" -v c="$c" 'BEGIN { if (b > 0) printf "%.4f", c / b }')"
+		ratios="$ratios $(ratio "$b" "$c")"
 		b=$(cpu_us "$srv-$scen-baseline-$r") c=$(cpu_us "$srv-$scen-$variant-$r")
 		base_cpu="$base_cpu $b"
-		cratios="$cratios $(awk -v b="$b" -v c="$c" 'BEGIN { if (b > 0 && c != "") printf "%.4f", c / b }')"
+		cratios="$cratios $(ratio "$b" "$c")"
 	done
 	for v in baseline "$variant"; do
 		run "$srv" "$scen" "$v" "$srv-$scen-$v-traced" --trace "$out/$srv-$scen-$v-traced.trace.json" || true

@@ -103,11 +103,9 @@ for bin in $scenarios; do
 	[ $shim_ok = 1 ] || continue
 	for b in $BACKENDS; do
 		t=$out/$name.$b
-		mb=
-		case $b in *+batch) mb=0 ;; esac
-		rc=$(EPBATCH_BACKEND=${b%+batch} EPBATCH_MIN_BATCH=$mb LD_PRELOAD=$SHIM \
-			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-			run "$t" "$bin")
+		# shellcheck disable=SC2046 # backend_env's words
+		rc=$(run "$t" env $(backend_env "$b") LD_PRELOAD="$SHIM" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$bin")
 		if cmp -s "$native" "$t"; then
 			ok "$name $b"
 		else

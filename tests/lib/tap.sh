@@ -8,6 +8,9 @@
 #                      BUILD and SHIM absolute, BACKENDS defaults to DEFAULT
 #                      plus KMOD when /dev/epoll_batch exists
 #   abs PATH           PATH made absolute from $root
+#   backend_env B      the environment of backend B: EPBATCH_BACKEND, and
+#                      for B+batch (every op the mirror can answer
+#                      deferred) EPBATCH_MIN_BATCH=0; to be word-split
 #   tap_workdir NAME   a work directory in $work: KEEP=DIR keeps one,
 #                      else a temporary one removed at exit
 #   ok TEXT            a passed check
@@ -31,6 +34,13 @@ tap_setup() {
 }
 
 abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
+
+backend_env() {
+	case $1 in
+	*+batch) echo "EPBATCH_BACKEND=${1%+batch} EPBATCH_MIN_BATCH=0" ;;
+	*) echo "EPBATCH_BACKEND=$1 EPBATCH_MIN_BATCH=" ;;
+	esac
+}
 
 tap_workdir() {
 	if [ -n "${KEEP:-}" ]; then

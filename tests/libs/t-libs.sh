@@ -82,11 +82,8 @@ for p in $progs; do
 		st=$tmp/stats.$name.$b
 		# +batch: every op the mirror can answer deferred (the policy
 		# keeps these small loops direct where syscalls are cheap)
-		mb=
-		case $b in *+batch) mb=0 ;; esac
-		# shellcheck disable=SC2086
-		EPBATCH_BACKEND=${b%+batch} EPBATCH_MIN_BATCH=$mb EPBATCH_STATS=$st LD_PRELOAD=$SHIM \
-			run "$out" "$bin" $args
+		# shellcheck disable=SC2046,SC2086 # backend_env's words, args
+		run "$out" env $(backend_env "$b") EPBATCH_STATS="$st" LD_PRELOAD="$SHIM" "$bin" $args
 		if ! cmp -s "$tmp/$name.native" "$out"; then
 			notok "$name $b" "output differs from native"
 			diff -u "$tmp/$name.native" "$out" | sed -n '3,30p' | sed 's/^/#   /'

@@ -120,16 +120,16 @@ int stats_bootstrap_median_ci(const double *x, size_t n, double level,
  * Built one factor at a time; after each full step the polynomial is
  * [n+i choose i]_q, whose coefficients are counts (<= C(m+n, m), which fits
  * in int64 for m + n <= 60 with room for the intermediate step).
- * Returns P(U <= u), or NAN when out of memory.
+ * Returns the m*n + 1 counts (the caller frees them), or NULL when out of
+ * memory.
  */
-static double mw_exact_cdf(size_t m, size_t n, size_t u)
+static int64_t *mw_exact_counts(size_t m, size_t n)
 {
 	size_t top = m * n, deg = 0;
 	int64_t *c = calloc(top + 1, sizeof(*c));
-	double le = 0, total = 0;
 
 	if (!c)
-		return NAN;
+		return NULL;
 	c[0] = 1;
 	for (size_t i = 1; i <= m; i++) {
 		size_t k = n + i;
@@ -148,7 +148,18 @@ static double mw_exact_cdf(size_t m, size_t n, size_t u)
 			c[j] += c[j - i];
 		deg += n;
 	}
-	for (size_t j = 0; j <= top; j++) {
+	return c;
+}
+
+/* P(U <= u) under the exact null distribution, or NAN when out of memory. */
+static double mw_exact_cdf(size_t m, size_t n, size_t u)
+{
+	int64_t *c = mw_exact_counts(m, n);
+	double le = 0, total = 0;
+
+	if (!c)
+		return NAN;
+	for (size_t j = 0; j <= m * n; j++) {
 		total += (double)c[j];
 		if (j <= u)
 			le += (double)c[j];
@@ -263,18 +274,19 @@ int stats_shift_ci(const double *a, size_t na, const double *b, size_t nb, doubl
 			d[i * nb + j] = a[i] - b[j];
 	qsort(d, nd, sizeof(*d), cmp_double);
 	if (na + nb <= STATS_MW_EXACT_MAX) {
-		/* P(U <= c - 1) grows with c: the last c that keeps it in the tail */
-		while (c < nd / 2 + 1) {
-			double cdf = mw_exact_cdf(na, nb, c);
+		int64_t *cnt = mw_exact_counts(na, nb);
+		double total = 0, le;
 
-			if (isnan(cdf)) {
-				free(d);
-				return -1;
-			}
-			if (cdf > tail)
-				break;
-			c++;
+		if (!cnt) {
+			free(d);
+			return -1;
 		}
+		for (size_t j = 0; j <= nd; j++)
+			total += (double)cnt[j];
+		/* P(U <= c - 1) grows with c: the last c that keeps it in the tail */
+		for (le = (double)cnt[0]; c < nd / 2 + 1 && (le + (double)cnt[c]) / total <= tail; c++)
+			le += (double)cnt[c];
+		free(cnt);
 	} else {
 		/* the normal quantile of 1 - tail, by bisection on erfc */
 		double lo = 0, hi = 10, z, k;
