@@ -110,6 +110,7 @@ static int close_queued(int fd, _Atomic uint64_t *s, uint64_t v, int *rc)
 		return 0;
 	}
 	batch_done(q, q->ops, n, res, q->live, be_kind, &rep);
+	thr.lp.closed += q->live;	/* batched, for the policy's ratio */
 	q->st.fused_closes++;
 	queue_clear(q);
 	take_sigops(q);

@@ -49,6 +49,7 @@ _Atomic int ctl_careful = CAREFUL_INIT;
  * 0: not measured yet; UINT_MAX: batching never pays. */
 static _Atomic unsigned min_batch[EPB_BRK_KINDS];
 static unsigned calib_direct_ns[EPB_BRK_KINDS], calib_batch_ns[EPB_BRK_KINDS];	/* per iteration, at n = 16 */
+#define CAL_SHOWN 4		/* their size: EPB_BE_SIZE(4) = 16 */
 
 #define FIX 16			/* fixed point of the averages */
 _Static_assert(FIX * FIX == EPB_SHARE_ONE, "shares are x FIX*FIX");
@@ -57,9 +58,11 @@ _Static_assert(FIX * FIX == EPB_SHARE_ONE, "shares are x FIX*FIX");
 #define PROBE_MAX 4096		/* ... doubling while probes find nothing to coalesce */
 
 /* Direct threads reconsider only from this average (x FIX) on: below it
- * neither a batch nor coalescing can pay (coalescing needs two ops), and
- * the measurement waits until a thread gets there. */
-unsigned policy_batch_from = 2 * FIX;
+ * neither a batch nor coalescing can pay (coalescing needs two ops; a
+ * batch, its break-even), and the measurement waits until a thread gets
+ * there: one op per iteration, since a single MOD fused with its wait may
+ * pay (set_min_batch raises it to 2 where it does not). */
+unsigned policy_batch_from = 1 * FIX;
 
 static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 {
@@ -160,7 +163,8 @@ static unsigned long now_ns(void)
 
 #define CAL_ITERS 2	/* iterations per timed run */
 #define CAL_RUNS 3	/* runs per variant, interleaved; the minimum counts */
-#define CAL_SIZES EPB_BE_SIZES	/* 2, 4, 8, 16, 32 */
+#define CAL_RUNS_CLEAR 2	/* ... or this many where the verdict is clear */
+#define CAL_SIZES EPB_BE_SIZES	/* 1, 2, 4, 8, 16, 32 */
 #define CAL_FDS ((int)EPB_BE_SIZE(CAL_SIZES - 1))	/* the largest batch measured */
 
 /* Who holds the measurement: 0 nobody, CALIB_MEASURING a thread measures
@@ -240,7 +244,7 @@ static unsigned long time_conn_loop(int ep, const int *socks, unsigned n, int ba
 /*
  * The smallest batch that this thread's backend, with the shim's
  * bookkeeping, runs faster than the direct way, at that size and every
- * larger size measured (2..32; the rule: epb_break_even), for each kind
+ * larger size measured (1..32; the rule: epb_break_even), for each kind
  * (BE_*): MOD loops with a blocking and with a 0-timeout wait, connection
  * loops.  UINT_MAX: batching never pays here.  On a private epoll instance
  * and socket pairs (raw syscalls, then told to the mirror), with this
@@ -254,6 +258,74 @@ static unsigned long time_kind(int kind, int ep, const int *fds, unsigned n, int
 	return time_loop(ep, fds, n, batch, kind == EPB_BRK_POLL);
 }
 
+/* Socket pairs for the measurement, made as it needs them (where the
+ * answer comes at the smallest sizes, few are): up to want, each with a
+ * byte pending on its far end and its near end ADDed to ep (id: ep's
+ * instance) and told to the mirror.  *nfd counts the pairs made (to
+ * close).  0, or -1 when one could not be made ready. */
+static int cal_fds(int ep, unsigned id, int sv[][2], int *fds, int *nfd, int want)
+{
+	for (; *nfd < want; ++*nfd) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		int i = *nfd;
+
+		if (real_syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]) < 0)
+			return -1;
+		fds[i] = sv[i][0];
+		if (!slot_ptr(thr.tab, sv[i][1]) || write(sv[i][1], "x", 1) != 1 ||
+		    real_epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+			++*nfd;
+			return -1;
+		}
+		slot_set(fds[i], s_make(K_POLL, id, S_REG, EPOLLIN));
+	}
+	return 0;
+}
+
+/*
+ * One kind's times at each size, the smallest first, d[] direct and b[]
+ * batched: the minimum of up to CAL_RUNS interleaved runs, of CAL_RUNS_CLEAR
+ * where the verdict is clear (epb_be_clear); the larger sizes only until
+ * the answer is settled (epb_break_even_settled; then extended along the
+ * lines).  0 when done, -1 when the fds ran out.
+ */
+static int calibrate_kind(int k, int ep, unsigned id, int sv[][2], int *fds, int *nfd,
+			  unsigned long d[CAL_SIZES], unsigned long b[CAL_SIZES])
+{
+	int first = k == EPB_BRK_CONN;	/* a connection is 2 ops: from size 2 */
+
+	for (int s = 0; s < first; s++) {
+		d[s] = 0;	/* never faster: epb_break_even starts above it */
+		b[s] = 1;
+	}
+	for (int s = first; s < CAL_SIZES; s++) {
+		unsigned n = EPB_BE_SIZE(s);
+
+		if (cal_fds(ep, id, sv, fds, nfd, (int)n))
+			return -1;
+		if (s == first) {
+			/* untimed: the ring's set-up, cold caches */
+			time_kind(k, ep, fds, n, 0);
+			time_kind(k, ep, fds, n, 1);
+		}
+		d[s] = b[s] = ULONG_MAX;
+		for (int r = 0; r < CAL_RUNS; r++) {
+			unsigned long t = time_kind(k, ep, fds, n, 0);
+
+			d[s] = t < d[s] ? t : d[s];
+			t = time_kind(k, ep, fds, n, 1);
+			b[s] = t < b[s] ? t : b[s];
+			if (r + 1 >= CAL_RUNS_CLEAR && epb_be_clear(d[s], b[s]))
+				break;
+		}
+		if (epb_break_even_settled(d, b, first, s + 1)) {
+			epb_break_even_extend(d, b, s + 1);
+			break;
+		}
+	}
+	return 0;
+}
+
 static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 {
 	/* the kinds measured: the MOD loops' (both wait forms) or the connection ops' */
@@ -261,35 +333,21 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 	unsigned long d[EPB_BRK_KINDS][CAL_SIZES], b[EPB_BRK_KINDS][CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
 	struct tq *saved_q = thr.q;
-	int ep, sv[CAL_FDS][2], fds[CAL_FDS], nfd = 0, saved = errno;
+	int ep, sv[CAL_FDS][2], fds[CAL_FDS], nfd = 0, saved = errno, k;
 	sigset_t all, old;
 	struct epinfo *epi;
 	uint64_t e;
 
-	for (int k = 0; k < EPB_BRK_KINDS; k++)
+	for (k = 0; k < EPB_BRK_KINDS; k++)
 		out[k] = UINT_MAX;
 	ep = (int)real_syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (ep < 0)
 		return;
 	note_epoll(ep, EPOLL_CLOEXEC);
 	e = slot_ptr(thr.tab, ep) ? atomic_load(slot_ptr(thr.tab, ep)) : 0;
-	for (; nfd < CAL_FDS && s_kind(e) == K_EPOLL; nfd++) {
-		struct epoll_event ev = { .events = EPOLLIN };
-
-		if (real_syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-				 sv[nfd]) < 0)
-			break;
-		fds[nfd] = sv[nfd][0];
-		if (!slot_ptr(thr.tab, sv[nfd][1]) || write(sv[nfd][1], "x", 1) != 1 ||
-		    real_epoll_ctl(ep, EPOLL_CTL_ADD, fds[nfd], &ev) < 0) {
-			nfd++;
-			break;
-		}
-		slot_set(fds[nfd], s_make(K_POLL, s_id(e), S_REG, EPOLLIN));
-	}
 	if (!calib_idx)
 		calib_idx = map_zero(TAB_MAX);
-	if (nfd == CAL_FDS && calib_idx) {
+	if (s_kind(e) == K_EPOLL && calib_idx) {
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		memset(&calib_q, 0, sizeof(calib_q));
@@ -301,28 +359,18 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		epi = epi_get(s_id(e));
 		atomic_store(&epi->owner, &calib_q);
 		atomic_store(&epi->waiter, my_tid());
-		for (int k = 0; k < EPB_BRK_KINDS; k++)
-			for (int s = 0; s < CAL_SIZES; s++)
-				d[k][s] = b[k][s] = ULONG_MAX;
-		for (int r = 0; r < CAL_RUNS; r++)
-			for (int k = first; k < end; k++)
-				for (int s = 0; s < CAL_SIZES; s++) {
-					unsigned long t;
-
-					t = time_kind(k, ep, fds, EPB_BE_SIZE(s), 0);
-					d[k][s] = t < d[k][s] ? t : d[k][s];
-					t = time_kind(k, ep, fds, EPB_BE_SIZE(s), 1);
-					b[k][s] = t < b[k][s] ? t : b[k][s];
-				}
+		for (k = first; k < end; k++)
+			if (calibrate_kind(k, ep, s_id(e), sv, fds, &nfd, d[k], b[k]))
+				break;
 		thr.lp = saved_lp;
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		for (int k = first; k < end; k++) {
-			calib_direct_ns[k] = (unsigned)d[k][3];
-			calib_batch_ns[k] = (unsigned)b[k][3];
-			out[k] = epb_break_even(d[k], b[k]);
-			out[k] = out[k] ? out[k] : UINT_MAX;
+		for (int i = first; k == end && i < end; i++) {
+			calib_direct_ns[i] = (unsigned)d[i][CAL_SHOWN];
+			calib_batch_ns[i] = (unsigned)b[i][CAL_SHOWN];
+			out[i] = epb_break_even(d[i], b[i]);
+			out[i] = out[i] ? out[i] : UINT_MAX;
 		}
 	}
 	slot_reset(ep);
@@ -530,12 +578,13 @@ void policy_decide(struct tq *q, int poll)
 		l->ops = 0;
 		q->st.iters_batch++;
 		l->avg = ewma(l->avg, (int)ops * FIX);
-		/* ratio: of the ops, those the wait would carry (live, after
-		 * coalescing and after what a close flushed); coal: those
-		 * coalescing saved.  A probe (or the first batch) is one
-		 * sample: taken as is. */
+		/* ratio: of the ops, those a batch carried -- the wait (live,
+		 * after coalescing) or a fused close (a DEL and the ops queued
+		 * before it): both are what the break-evens were measured
+		 * on; coal: those coalescing saved.  A probe (or the first
+		 * batch) is one sample: taken as is. */
 		if (ops) {
-			int r = (int)(q->live * FIX * FIX / ops) + 1;
+			int r = (int)((q->live + l->closed) * FIX * FIX / ops) + 1;
 			int c = (int)(l->saved * FIX * FIX / ops) + 1;
 
 			l->ratio = l->batch == 2 || !l->ratio ? r : ewma(l->ratio, r);
@@ -543,6 +592,7 @@ void policy_decide(struct tq *q, int poll)
 		}
 	}
 	l->saved = 0;
+	l->closed = 0;
 	conn_average(l, q);
 	if (policy_fixed) {
 		if (!l->careful)

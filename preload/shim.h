@@ -267,12 +267,14 @@ int sig_take(struct tq *q);
 
 /* ---- policy.c ---- */
 
-/* A moving average with weight 1/4 for x, rounded up: a constant x is
- * reached from below and approached to within 3 from above (the averages
- * are x16 and compared with multiples of 16, so that changes no decision). */
+/* A moving average with weight 1/4 for x, rounded towards x: a constant x
+ * is reached exactly, from below and from above.  (Rounded up both ways, a
+ * share of connection ops that fell to 0 stayed at 1/16 per iteration, and
+ * that was enough to lift a MOD loop's break-even by one: mix_break_even.) */
 static inline int ewma(int avg, int x)
 {
-	return avg + ((x - avg + 3) >> 2);	/* >> of a negative: GCC shifts arithmetically */
+	/* >> of a negative: GCC shifts arithmetically (rounds down) */
+	return avg + ((x - avg + (x > avg ? 3 : 0)) >> 2);
 }
 
 /* The most direct waits counted together, at the block's last one
@@ -284,7 +286,7 @@ static inline int ewma(int avg, int x)
  * a steady loop's average and decisions come out the same). */
 static inline int ewma_block(int avg, int x)
 {
-	return x + ((avg - x + 7) >> 3);
+	return x + ((avg - x + (avg < x ? 7 : 0)) >> 3);	/* rounded towards x */
 }
 
 struct loopstate {
@@ -298,6 +300,7 @@ struct loopstate {
 	int careful;		/* counted in ctl_careful */
 	int poll;		/* its waits have a 0 timeout */
 	unsigned saved;		/* ops coalescing saved in this iteration */
+	unsigned closed;	/* ops fused closes sent in it (close.c) */
 	int coal;		/* their share of the ops, x256 (0: unknown) */
 	int settled;		/* the last mode reported (epbatch:mode) */
 	/* A direct iteration at or above policy_batch_from skips

@@ -212,11 +212,19 @@ static int break_even(const struct calib *c, const struct cm_backend_cal *b)
 	return (int)epb_break_even(d, x);
 }
 
+/* A MOD break-even as the connection ops': they come in pairs (an ADD,
+ * then a DEL with its close), so the shim measures them from 2 on. */
+static int conn_from_mod(int be)
+{
+	return be == 1 ? 2 : be;
+}
+
 /* The model's break-evens of a backend: its loop is of MODs, so connection
  * ops get the same figure (the shim times a connection loop of its own). */
 static void model_break_even(const struct calib *c, struct cm_backend_cal *b)
 {
-	b->break_even = b->break_even_poll = b->break_even_conn = break_even(c, b);
+	b->break_even = b->break_even_poll = break_even(c, b);
+	b->break_even_conn = conn_from_mod(b->break_even);
 	b->break_even_conn_known = true;
 }
 
@@ -229,7 +237,7 @@ void calib_break_even(struct calib *c)
 
 int cm_conn_break_even(const struct cm_backend_cal *b)
 {
-	return b->break_even_conn_known ? b->break_even_conn : b->break_even;
+	return b->break_even_conn_known ? b->break_even_conn : conn_from_mod(b->break_even);
 }
 
 /*
@@ -649,8 +657,9 @@ static int mix_break_even(const struct cm_backend_cal *be, const struct wi_in *i
  * submission's overhead (batch_overhead) plus the fused wait instead of a
  * wait syscall, per fused close the overhead of a submission of 2 instead
  * of the DEL's and the close's own entry and exit, and the shim's batched
- * cost per op.  The shim batches when b reaches the break-even of the op
- * mix, by its own rule (epb_mix_break_even): the MOD break-even it measured
+ * cost per op.  The shim batches when the ops per wait (n / w: those
+ * the fused closes carry count too) reach the break-even of the op mix,
+ * by its own rule (epb_mix_break_even): the MOD break-even it measured
  * (blocking waits) and that of connection ops, for the share of ADD and DEL
  * among the n ops; otherwise it stays direct and costs its direct path per
  * op and per wait.  Either way it keeps its fd bookkeeping per connection
@@ -689,7 +698,9 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	extra = iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
 		f * batch_overhead(c, be, 2) + n * fig(&c->shim_op) + shim_fd;
 	o->always_per_s = -extra / secs;
-	o->batch_mode = o->break_even && b >= o->break_even;
+	/* the shim's rule counts what a batch carries, the fused closes'
+	 * DELs too: its connection break-even was measured on them */
+	o->batch_mode = o->break_even && n / w >= o->break_even;
 	o->saved_per_s = o->batch_mode ? o->always_per_s : -shim_direct / secs;
 	{
 		char mix_s[16], mod_s[16], conn_s[16];

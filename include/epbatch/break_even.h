@@ -23,9 +23,13 @@ static inline const char *epb_break_key(enum epb_break_kind k)
 	return k == EPB_BRK_BLOCK ? "min_batch" : k == EPB_BRK_POLL ? "min_batch_poll" : "min_batch_conn";
 }
 
-/* The batch sizes measured: 2, 4, 8, 16, 32 (EPB_BE_SIZE(i) = 2 << i). */
-#define EPB_BE_SIZES 5
-#define EPB_BE_SIZE(i) (2U << (i))
+/* The batch sizes measured: 1, 2, 4, 8, 16, 32 (EPB_BE_SIZE(i) = 1 << i).
+ * A batch of 1 is a MOD fused with its wait: one io_uring_enter instead of
+ * two syscalls, which pays where a syscall's entry and exit are dear (KPTI
+ * without PCID).  Connection ops come in pairs (ADD, then DEL with its
+ * close): their break-even is 2 or more. */
+#define EPB_BE_SIZES 6
+#define EPB_BE_SIZE(i) (1U << (i))
 /* A batch must be this much faster (percent) to count: beyond the spread
  * of the shim's minimum-of-3 timings. */
 #define EPB_BE_MARGIN_PCT 2
@@ -44,6 +48,65 @@ static inline unsigned epb_break_even(const unsigned long direct[EPB_BE_SIZES],
 	for (int i = EPB_BE_SIZES - 1; i >= 0 && batch[i] * 100 < direct[i] * (100 - EPB_BE_MARGIN_PCT); i--)
 		be = EPB_BE_SIZE(i);
 	return be;
+}
+
+/*
+ * Measuring every size takes milliseconds where syscalls are dear, and it
+ * need not: a loop iteration's time is a straight line in its size n, both
+ * ways (a fixed part -- the wait, a batch's submission -- and a cost per
+ * op), so the batch's lead net of the margin, direct * (100 - margin) -
+ * batch * 100, is one too.  When it is positive at two sizes and larger at
+ * the larger one, it is at every larger size: the rule's answer is known
+ * without them.  "Clearly" (EPB_BE_CLEAR_PCT) leaves room for the noise of
+ * short timings; where a size's verdict is that clear, fewer runs do.
+ */
+#define EPB_BE_CLEAR_PCT 15
+
+/* Whether batch is clearly faster or clearly slower than direct (beyond
+ * the margin by EPB_BE_CLEAR_PCT either way). */
+static inline int epb_be_clear(unsigned long direct, unsigned long batch)
+{
+	return batch * 100 <= direct * (100 - EPB_BE_MARGIN_PCT - EPB_BE_CLEAR_PCT) ||
+	       batch * 100 >= direct * (100 - EPB_BE_MARGIN_PCT + EPB_BE_CLEAR_PCT);
+}
+
+/* The batch's lead at one size, net of the margin (< 0: it does not pay). */
+static inline long long epb_be_lead(unsigned long direct, unsigned long batch)
+{
+	return (long long)direct * (100 - EPB_BE_MARGIN_PCT) - (long long)batch * 100;
+}
+
+/*
+ * Sizes [first, n) are measured: whether the larger ones need not be.  Yes
+ * when at the last two the batch is clearly faster and its lead grows; then
+ * epb_break_even_extend() fills in the rest along the two lines.
+ */
+static inline int epb_break_even_settled(const unsigned long direct[EPB_BE_SIZES],
+					 const unsigned long batch[EPB_BE_SIZES], int first, int n)
+{
+	if (n - first < 2 || n >= EPB_BE_SIZES)
+		return 0;
+	for (int i = n - 2; i < n; i++)
+		if (!epb_be_clear(direct[i], batch[i]) || epb_be_lead(direct[i], batch[i]) <= 0)
+			return 0;
+	return epb_be_lead(direct[n - 1], batch[n - 1]) > epb_be_lead(direct[n - 2], batch[n - 2]);
+}
+
+/* Sizes n.. on the lines through sizes n - 2 and n - 1 (settled). */
+static inline void epb_break_even_extend(unsigned long direct[EPB_BE_SIZES],
+					 unsigned long batch[EPB_BE_SIZES], int n)
+{
+	double x0 = EPB_BE_SIZE(n - 2), x1 = EPB_BE_SIZE(n - 1);
+	double sd = ((double)direct[n - 1] - (double)direct[n - 2]) / (x1 - x0);
+	double sb = ((double)batch[n - 1] - (double)batch[n - 2]) / (x1 - x0);
+
+	for (int i = n; i < EPB_BE_SIZES; i++) {
+		double dx = EPB_BE_SIZE(i) - x1, dd = (double)direct[n - 1] + sd * dx,
+		       bb = (double)batch[n - 1] + sb * dx;
+
+		direct[i] = dd > 0 ? (unsigned long)dd : 0;
+		batch[i] = bb > 0 ? (unsigned long)bb : 0;
+	}
 }
 
 /*

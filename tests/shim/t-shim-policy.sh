@@ -9,6 +9,7 @@
 #   - a loop that re-arms the same fd twice per iteration (2 ops, below the
 #     break-even) still gains from coalescing: one epoll_ctl per iteration;
 #   - the stats line reports the break-even and the iterations of each way;
+#   - a loop at its break-even (2, or 1) batches, whatever ADDs set it up;
 #   - a loop below the break-even is probed on the doubling schedule, also
 #     where its waits answer the policy without policy_decide();
 #   - connection ops (ADD, DEL) are priced by their own break-even
@@ -124,6 +125,18 @@ run conn-never "-m conn -w block" $shim EPBATCH_MIN_BATCH=1,never
 run many-never "-n 64 -w zero" $shim EPBATCH_MIN_BATCH=8,never
 [ "$ur" -ge $((ITERS - 10)) ] ||
 	bad "64 MODs per iteration with connection ops never paying: $ur io_uring_enter, want about one per iteration"
+
+# A MOD loop at its break-even batches, whatever its set-up was: the 2
+# ADDs before its first wait must not leave a share of connection ops
+# (which never pay here) in its average for good -- they did, rounded up
+# to 1/16 per iteration, and made a loop of 2 MODs need 3.  And a break-even
+# of 1 (a MOD fused with its wait: a dear syscall) batches a loop of 1.
+run at-be "-n 2 -w block" $shim EPBATCH_MIN_BATCH=2,never
+[ "$(stat iters_batch "$tmp/at-be.stats")" -ge $((ITERS - 40)) ] && [ "$wt" -le 40 ] ||
+	bad "2 MODs per iteration, break-even 2: want it batched, got: $(cat "$tmp/at-be.stats"), $wt plain epoll_wait"
+run one-be "-n 1 -w block" $shim EPBATCH_MIN_BATCH=1,never
+[ "$(stat iters_batch "$tmp/one-be.stats")" -ge $((ITERS - 40)) ] && [ "$ctl" -le 40 ] ||
+	bad "1 MOD per iteration, break-even 1: want it fused with the wait, got: $(cat "$tmp/one-be.stats"), $ctl epoll_ctl"
 
 # Measured break-evens (no EPBATCH_MIN_BATCH; the answers depend on the
 # machine, what is measured does not): a MOD loop measures the MOD loops'

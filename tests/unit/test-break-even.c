@@ -81,18 +81,58 @@ static void test_rounding(void **state)
 /* epb_break_even: the smallest size from which every larger one is 2% faster */
 static void test_break_even(void **state)
 {
-	unsigned long d[EPB_BE_SIZES] = { 100, 200, 400, 800, 1600 };
-	unsigned long x[EPB_BE_SIZES] = { 99, 190, 390, 700, 1500 };
+	unsigned long d[EPB_BE_SIZES] = { 50, 100, 200, 400, 800, 1600 };
+	unsigned long x[EPB_BE_SIZES] = { 60, 99, 190, 390, 700, 1500 };
 
 	(void)state;
+	/* sizes 1, 2, 4, 8, 16, 32 */
+	assert_int_equal(EPB_BE_SIZE(0), 1);
+	assert_int_equal(EPB_BE_SIZE(EPB_BE_SIZES - 1), 32);
 	/* size 2: 99 is not 2% below 100; 4 and above are */
 	assert_int_equal(epb_break_even(d, x), 4);
+	/* a single op fused with its wait pays too (a dear syscall): 1 */
+	x[0] = 30;
+	x[1] = 60;
+	assert_int_equal(epb_break_even(d, x), 1);
 	/* a size in the middle that does not pay: from above it */
-	x[2] = 400;
+	x[3] = 400;
 	assert_int_equal(epb_break_even(d, x), 16);
 	/* the largest does not pay: never */
-	x[4] = 1600;
+	x[5] = 1600;
 	assert_int_equal(epb_break_even(d, x), 0);
+}
+
+/* Settled early: clearly faster at two sizes with a growing lead */
+static void test_settled(void **state)
+{
+	/* direct 1000 + 1000 n, batch 600 + 200 n: 2000/800, 3000/1000 */
+	unsigned long d[EPB_BE_SIZES] = { 2000, 3000 }, x[EPB_BE_SIZES] = { 800, 1000 };
+	unsigned long d2[EPB_BE_SIZES] = { 2000, 3000 }, x2[EPB_BE_SIZES] = { 1900, 1000 };
+
+	(void)state;
+	/* one size is not enough */
+	assert_false(epb_break_even_settled(d, x, 0, 1));
+	assert_true(epb_break_even_settled(d, x, 0, 2));
+	epb_break_even_extend(d, x, 2);
+	/* along the lines: at 4, 5000 and 1400; at 32, 33000 and 7000 */
+	assert_int_equal(d[2], 5000);
+	assert_int_equal(x[2], 1400);
+	assert_int_equal(d[5], 33000);
+	assert_int_equal(x[5], 7000);
+	assert_int_equal(epb_break_even(d, x), 1);
+	/* not clearly faster at one of them (1900 against 2000): measure on */
+	assert_false(epb_break_even_settled(d2, x2, 0, 2));
+	/* a lead that shrinks (the batch's cost per op is the higher): on */
+	x2[0] = 400;
+	x2[1] = 1700;
+	assert_true(epb_be_clear(d2[1], x2[1]));
+	assert_false(epb_break_even_settled(d2, x2, 0, 2));
+	/* sizes below first do not count: connection ops from 2 */
+	assert_false(epb_break_even_settled(d, x, 1, 2));
+	/* a clear verdict either way; a close one is not */
+	assert_true(epb_be_clear(1000, 500));
+	assert_true(epb_be_clear(1000, 1200));
+	assert_false(epb_be_clear(1000, 950));
 }
 
 int main(void)
@@ -104,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_half),
 		cmocka_unit_test(test_rounding),
 		cmocka_unit_test(test_break_even),
+		cmocka_unit_test(test_settled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
