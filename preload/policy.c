@@ -201,12 +201,38 @@ static unsigned long time_loop(int ep, const int *fds, unsigned n, int batch, in
 	return (now_ns() - t0) / CAL_ITERS;
 }
 
+/* A new fd for a connection (a dup of a ready socket), ADDed to ep:
+ * 0, or -1 when out of fds. */
+static int conn_open(int ep, int sock, int *fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	*fd = (int)real_syscall(SYS_dup, sock);
+	if (*fd < 0 || !slot_ptr(thr.tab, *fd))
+		return -1;
+	note_pollable(*fd);
+	shim_ctl(ep, EPOLL_CTL_ADD, *fd, &ev);
+	return 0;
+}
+
+/* A connection's DEL and its close (batched: one io_uring_enter, close.c). */
+static void conn_close(int ep, int fd)
+{
+	int rc;
+
+	shim_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+	if (!close_first(fd, &rc))
+		real_close(fd);
+}
+
 /*
  * ns per loop iteration of n connection ops through the shim's own paths,
  * as a connection-per-request server makes them: n/2 new fds (dups of
  * ready sockets) each ADDed, a blocking wait (it returns at once), then
- * each DEL'd and closed (batched: the DEL and the close go in one
- * io_uring_enter, close.c).  The dups and closes cost both ways alike.
+ * each DEL'd and closed; n = 1, half a connection per iteration: an ADD
+ * and a wait, then a DEL, its close and a wait (a server whose iteration
+ * accepts a connection or ends one).  The dups and closes cost both ways
+ * alike.
  */
 static unsigned long time_conn_loop(int ep, const int *socks, unsigned n, int batch)
 {
@@ -217,24 +243,20 @@ static unsigned long time_conn_loop(int ep, const int *socks, unsigned n, int ba
 
 	thr.lp.batch = batch;
 	t0 = now_ns();
-	for (int it = 0; it < CAL_ITERS; it++) {
-		for (made = 0; made < conns; made++) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = made };
-
-			fds[made] = (int)real_syscall(SYS_dup, socks[made]);
-			if (fds[made] < 0 || !slot_ptr(thr.tab, fds[made]))
-				break;
-			note_pollable(fds[made]);
-			shim_ctl(ep, EPOLL_CTL_ADD, fds[made], &ev);
-		}
+	for (int it = 0; n == 1 && it < CAL_ITERS; it += 2) {
+		if (conn_open(ep, socks[0], &fds[0]))
+			return 0;	/* out of fds: 0 both ways, "never" */
 		shim_wait(ep, out, 2, -1, NULL, NULL, EPB_WAIT);
-		for (unsigned i = 0; i < made; i++) {
-			int rc;
-
-			shim_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
-			if (!close_first(fds[i], &rc))
-				real_close(fds[i]);
-		}
+		conn_close(ep, fds[0]);
+		shim_wait(ep, out, 2, -1, NULL, NULL, EPB_WAIT);
+	}
+	for (int it = 0; n > 1 && it < CAL_ITERS; it++) {
+		for (made = 0; made < conns; made++)
+			if (conn_open(ep, socks[made], &fds[made]))
+				break;
+		shim_wait(ep, out, 2, -1, NULL, NULL, EPB_WAIT);
+		for (unsigned i = 0; i < made; i++)
+			conn_close(ep, fds[i]);
 		if (made < conns)
 			return 0;	/* out of fds: 0 both ways, "never" */
 	}
@@ -292,18 +314,12 @@ static int cal_fds(int ep, unsigned id, int sv[][2], int *fds, int *nfd, int wan
 static int calibrate_kind(int k, int ep, unsigned id, int sv[][2], int *fds, int *nfd,
 			  unsigned long d[CAL_SIZES], unsigned long b[CAL_SIZES])
 {
-	int first = k == EPB_BRK_CONN;	/* a connection is 2 ops: from size 2 */
-
-	for (int s = 0; s < first; s++) {
-		d[s] = 0;	/* never faster: epb_break_even starts above it */
-		b[s] = 1;
-	}
-	for (int s = first; s < CAL_SIZES; s++) {
+	for (int s = 0; s < CAL_SIZES; s++) {
 		unsigned n = EPB_BE_SIZE(s);
 
 		if (cal_fds(ep, id, sv, fds, nfd, (int)n))
 			return -1;
-		if (s == first) {
+		if (s == 0) {
 			/* untimed: the ring's set-up, cold caches */
 			time_kind(k, ep, fds, n, 0);
 			time_kind(k, ep, fds, n, 1);
@@ -318,7 +334,7 @@ static int calibrate_kind(int k, int ep, unsigned id, int sv[][2], int *fds, int
 			if (r + 1 >= CAL_RUNS_CLEAR && epb_be_clear(d[s], b[s]))
 				break;
 		}
-		if (epb_break_even_settled(d, b, first, s + 1)) {
+		if (epb_break_even_settled(d, b, s + 1)) {
 			epb_break_even_extend(d, b, s + 1);
 			break;
 		}

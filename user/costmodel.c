@@ -212,19 +212,11 @@ static int break_even(const struct calib *c, const struct cm_backend_cal *b)
 	return (int)epb_break_even(d, x);
 }
 
-/* A MOD break-even as the connection ops': they come in pairs (an ADD,
- * then a DEL with its close), so the shim measures them from 2 on. */
-static int conn_from_mod(int be)
-{
-	return be == 1 ? 2 : be;
-}
-
 /* The model's break-evens of a backend: its loop is of MODs, so connection
  * ops get the same figure (the shim times a connection loop of its own). */
 static void model_break_even(const struct calib *c, struct cm_backend_cal *b)
 {
-	b->break_even = b->break_even_poll = break_even(c, b);
-	b->break_even_conn = conn_from_mod(b->break_even);
+	b->break_even = b->break_even_poll = b->break_even_conn = break_even(c, b);
 	b->break_even_conn_known = true;
 }
 
@@ -237,7 +229,7 @@ void calib_break_even(struct calib *c)
 
 int cm_conn_break_even(const struct cm_backend_cal *b)
 {
-	return b->break_even_conn_known ? b->break_even_conn : conn_from_mod(b->break_even);
+	return b->break_even_conn_known ? b->break_even_conn : b->break_even;
 }
 
 /*

@@ -26,8 +26,8 @@ static inline const char *epb_break_key(enum epb_break_kind k)
 /* The batch sizes measured: 1, 2, 4, 8, 16, 32 (EPB_BE_SIZE(i) = 1 << i).
  * A batch of 1 is a MOD fused with its wait: one io_uring_enter instead of
  * two syscalls, which pays where a syscall's entry and exit are dear (KPTI
- * without PCID).  Connection ops come in pairs (ADD, then DEL with its
- * close): their break-even is 2 or more. */
+ * without PCID); of connection ops, an ADD fused with one wait and a DEL
+ * with its close before the next. */
 #define EPB_BE_SIZES 6
 #define EPB_BE_SIZE(i) (1U << (i))
 /* A batch must be this much faster (percent) to count: beyond the spread
@@ -57,39 +57,39 @@ static inline unsigned epb_break_even(const unsigned long direct[EPB_BE_SIZES],
  * op), so the batch's lead net of the margin, direct * (100 - margin) -
  * batch * 100, is one too.  When it is positive at two sizes and larger at
  * the larger one, it is at every larger size: the rule's answer is known
- * without them.  "Clearly" (EPB_BE_CLEAR_PCT) leaves room for the noise of
- * short timings; where a size's verdict is that clear, fewer runs do.
+ * without them.  A size whose verdict is clear either way (beyond the
+ * margin by EPB_BE_CLEAR_PCT) needs fewer runs of its timing.
  */
 #define EPB_BE_CLEAR_PCT 15
 
-/* Whether batch is clearly faster or clearly slower than direct (beyond
- * the margin by EPB_BE_CLEAR_PCT either way). */
+/* Whether batch is clearly faster or clearly slower than direct. */
 static inline int epb_be_clear(unsigned long direct, unsigned long batch)
 {
 	return batch * 100 <= direct * (100 - EPB_BE_MARGIN_PCT - EPB_BE_CLEAR_PCT) ||
 	       batch * 100 >= direct * (100 - EPB_BE_MARGIN_PCT + EPB_BE_CLEAR_PCT);
 }
 
-/* The batch's lead at one size, net of the margin (< 0: it does not pay). */
+/* The batch's lead at one size, net of the margin (<= 0: it does not pay). */
 static inline long long epb_be_lead(unsigned long direct, unsigned long batch)
 {
 	return (long long)direct * (100 - EPB_BE_MARGIN_PCT) - (long long)batch * 100;
 }
 
 /*
- * Sizes [first, n) are measured: whether the larger ones need not be.  Yes
- * when at the last two the batch is clearly faster and its lead grows; then
- * epb_break_even_extend() fills in the rest along the two lines.
+ * Sizes [0, n) are measured: whether the larger ones need not be.  Yes
+ * when the batch pays at the last two and its lead grows from one to the
+ * other; then epb_break_even_extend() fills in the rest along the lines.
  */
 static inline int epb_break_even_settled(const unsigned long direct[EPB_BE_SIZES],
-					 const unsigned long batch[EPB_BE_SIZES], int first, int n)
+					 const unsigned long batch[EPB_BE_SIZES], int n)
 {
-	if (n - first < 2 || n >= EPB_BE_SIZES)
+	long long a, b;
+
+	if (n < 2 || n >= EPB_BE_SIZES)
 		return 0;
-	for (int i = n - 2; i < n; i++)
-		if (!epb_be_clear(direct[i], batch[i]) || epb_be_lead(direct[i], batch[i]) <= 0)
-			return 0;
-	return epb_be_lead(direct[n - 1], batch[n - 1]) > epb_be_lead(direct[n - 2], batch[n - 2]);
+	a = epb_be_lead(direct[n - 2], batch[n - 2]);
+	b = epb_be_lead(direct[n - 1], batch[n - 1]);
+	return a > 0 && b > a;
 }
 
 /* Sizes n.. on the lines through sizes n - 2 and n - 1 (settled). */

@@ -52,14 +52,12 @@ else:
     assert sorted(u["per_op_ns"], key=int) == ["1", "2", "4", "8", "16", "64"], u["per_op_ns"]
     assert all(v > 0 for v in u["per_op_ns"].values()), u
     assert u["fused_wait_ns"] >= 0
-    # the shim's own measurement (its sizes are 1, 2, 4, 8, 16, 32; 2 and
-    # up for connection ops, which come in pairs), not a figure of the model's
+    # the shim's own measurement (its sizes are 1, 2, 4, 8, 16, 32), not a figure of the model's
     assert u["break_even_source"] == "shim", u
     # connection ops too (the shim's min_batch_conn), since the shim says it
     for k in ("break_even_batch", "break_even_batch_poll", "break_even_batch_conn"):
         assert k in u, (k, u)
-        sizes = (2, 4, 8, 16, 32) if k == "break_even_batch_conn" else (1, 2, 4, 8, 16, 32)
-        assert u[k] is None or u[k] in sizes, (k, u)
+        assert u[k] is None or u[k] in (1, 2, 4, 8, 16, 32), (k, u)
 assert d["shim_fd_ns"] is None or d["shim_fd_ns"] >= 0
 if "kmod" not in d["backends"]:
     assert d["skipped"]["kmod"], "no kmod and no reason"

@@ -111,8 +111,8 @@ static void test_settled(void **state)
 
 	(void)state;
 	/* one size is not enough */
-	assert_false(epb_break_even_settled(d, x, 0, 1));
-	assert_true(epb_break_even_settled(d, x, 0, 2));
+	assert_false(epb_break_even_settled(d, x, 1));
+	assert_true(epb_break_even_settled(d, x, 2));
 	epb_break_even_extend(d, x, 2);
 	/* along the lines: at 4, 5000 and 1400; at 32, 33000 and 7000 */
 	assert_int_equal(d[2], 5000);
@@ -120,15 +120,19 @@ static void test_settled(void **state)
 	assert_int_equal(d[5], 33000);
 	assert_int_equal(x[5], 7000);
 	assert_int_equal(epb_break_even(d, x), 1);
-	/* not clearly faster at one of them (1900 against 2000): measure on */
-	assert_false(epb_break_even_settled(d2, x2, 0, 2));
+	/* not faster by the margin at one of them (1980 against 2000): on */
+	x2[0] = 1980;
+	assert_false(epb_break_even_settled(d2, x2, 2));
+	/* 5% faster there, and the lead grows: settled */
+	x2[0] = 1900;
+	assert_true(epb_break_even_settled(d2, x2, 2));
 	/* a lead that shrinks (the batch's cost per op is the higher): on */
 	x2[0] = 400;
 	x2[1] = 1700;
 	assert_true(epb_be_clear(d2[1], x2[1]));
-	assert_false(epb_break_even_settled(d2, x2, 0, 2));
-	/* sizes below first do not count: connection ops from 2 */
-	assert_false(epb_break_even_settled(d, x, 1, 2));
+	assert_false(epb_break_even_settled(d2, x2, 2));
+	/* all sizes measured: nothing left to settle */
+	assert_false(epb_break_even_settled(d, x, EPB_BE_SIZES));
 	/* a clear verdict either way; a close one is not */
 	assert_true(epb_be_clear(1000, 500));
 	assert_true(epb_be_clear(1000, 1200));
