@@ -60,10 +60,9 @@ _Static_assert(FIX * FIX == EPB_SHARE_ONE, "shares are x FIX*FIX");
 /* Direct threads reconsider only from this average (x FIX) on: below it
  * neither a batch nor coalescing can pay (coalescing needs two ops; a
  * batch, its break-even), and the measurement waits until a thread gets
- * there.  Until then any op at all: a single MOD fused with its wait may
- * pay, and then every iteration that has one does (policy_decide);
- * set_min_batch raises it to 2 ops where that is not so. */
-unsigned policy_batch_from = 1;
+ * there: one op per iteration, since a single MOD fused with its wait may
+ * pay (set_min_batch raises it to 2 where it does not). */
+unsigned policy_batch_from = 1 * FIX;
 
 static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 {
@@ -75,7 +74,7 @@ static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 		atomic_store(&min_batch[k], b[k]);
 		least = b[k] && b[k] < least ? b[k] : least;
 	}
-	policy_batch_from = least == 1 ? 1 : 2 * FIX;
+	policy_batch_from = (least < 2 ? least : 2) * FIX;
 }
 
 /* One break-even of EPBATCH_MIN_BATCH's list: a size 1..QCAP or "never"
@@ -622,11 +621,9 @@ void policy_decide(struct tq *q, int poll)
 	mb = mix_break_even(mb, conn_break_even(l),
 			    l->avg > 0 ? (unsigned)(l->avg_conn * FIX * FIX / l->avg) : 0);
 	est = (unsigned)l->avg * (unsigned)(l->ratio ? l->ratio : FIX * FIX) / (FIX * FIX);
-	/* the backend pays for what a batch would carry; coalescing pays
-	 * when it saves a quarter of the ops.  Where one op pays, so does
-	 * every iteration that has one, whatever the average (an iteration
-	 * without one waits the plain way in either mode): any op batches. */
-	batch = (mb != UINT_MAX && (est >= mb * FIX || (mb == 1 && est > 0))) ||
+	/* the backend pays for what the wait would carry; coalescing pays
+	 * when it saves a quarter of the ops */
+	batch = (mb != UINT_MAX && est >= mb * FIX) ||
 		(l->avg >= 2 * FIX && l->coal > FIX * FIX / 4);
 	if (!batch && !l->batch && l->avg >= 2 * FIX &&
 	    (++l->probe >= (l->probe_every ? l->probe_every : PROBE_EVERY) || !l->coal)) {

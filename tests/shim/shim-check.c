@@ -4,7 +4,7 @@
  * an application observes (return values, errno, events) and exits 0 only
  * if all of it is what the kernel gives natively; the t-*.sh scripts run it
  * natively and under the shim and also check the shim's counters.
- *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sparse | sighandler
+ *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler
  *              | forkcalib
  */
 #include <dirent.h>
@@ -276,40 +276,6 @@ static int grow(void)
 	return failures ? 1 : 0;
 }
 
-/*
- * A loop with fewer ops than iterations (nginx's close scenario averages
- * 0.9 epoll_ctl per wait): fd 1 is always ready (level-triggered), fd 0
- * (ONESHOT) is re-armed in one iteration of 3.  t-shim-policy.sh: with a
- * break-even of 1 the iterations that have an op must be fused with their
- * wait -- an iteration without one waits the plain way either way.
- */
-static int sparse(void)
-{
-	static int sv[2][2];
-	struct epoll_event out[2];
-	int ep = epoll_create1(0), n;
-
-	for (int i = 0; i < 2; i++) {
-		pair(sv[i]);
-		if (write(sv[i][1], "x", 1) != 1)
-			exit(1);
-	}
-	ctl_expect(ep, EPOLL_CTL_ADD, sv[0][0], EPOLLIN | EPOLLONESHOT, 0, 0);
-	ctl_expect(ep, EPOLL_CTL_ADD, sv[1][0], EPOLLIN, 1, 0);
-	for (int r = 0; r < 600 && !failures; r++) {
-		int armed = r % 3 == 0, seen = 0;
-
-		if (armed && r)
-			ctl_expect(ep, EPOLL_CTL_MOD, sv[0][0], EPOLLIN | EPOLLONESHOT, 0, 0);
-		n = epoll_wait(ep, out, 2, 1000);
-		for (int i = 0; i < n; i++)
-			seen |= out[i].data.u32 == 0;
-		CHECK(n == 1 + armed && seen == armed, "round %d: wait returned %d events (fd 0: %d), want %d",
-		      r, n, seen, 1 + armed);
-	}
-	return failures ? 1 : 0;
-}
-
 static int forkreap(void)
 {
 	static int sv[NFD][2];
@@ -516,12 +482,10 @@ int main(int argc, char **argv)
 		return forkreap();
 	if (argc == 2 && strcmp(argv[1], "grow") == 0)
 		return grow();
-	if (argc == 2 && strcmp(argv[1], "sparse") == 0)
-		return sparse();
 	if (argc == 2 && strcmp(argv[1], "sighandler") == 0)
 		return sighandler();
 	if (argc == 2 && strcmp(argv[1], "forkcalib") == 0)
 		return forkcalib();
-	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sparse | sighandler | forkcalib\n");
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler | forkcalib\n");
 	return 2;
 }
