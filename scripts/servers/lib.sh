@@ -132,10 +132,14 @@ srv_cleanup() {
 }
 
 # The shim's own counters from the server log (EPBATCH_STATS=1), summed over
-# processes: "deferred=N batches=N ...".
+# processes: "deferred=N batches=N ..."; a break-even (min_batch*) is each
+# process's own, listed in their order ("-": never measured): summed, as
+# until 2026-12-05, nginx's master and two workers read "min_batch=3".
 srv_shim_stats() {
-	awk '/^epbatch: pid=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] != "pid" && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] } }
-	     END { for (k in s) printf "%s=%d ", k, s[k]; print "" }' "$DIR"/*.log
+	awk '/^epbatch: pid=/ { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+		if (kv[1] ~ /^min_batch/) { v = kv[1] in b ? b[kv[1]] "," kv[2] : kv[2]; b[kv[1]] = v }
+		else if (kv[1] != "pid" && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] } }
+	     END { for (k in s) printf "%s=%d ", k, s[k]; for (k in b) printf "%s=%s ", k, b[k]; print "" }' "$DIR"/*.log
 }
 
 # CPU seconds the threads of PID's tree have run so far (the first field of
