@@ -152,8 +152,15 @@ int any_epi_inherited(void)
 	return 0;
 }
 
-/* How many epoll instances this process has made (or inherited). */
-unsigned epi_count(void)
+/* Whether an fd of table t is an epoll fd (what a fork child inherits;
+ * an instance made and closed before the fork, as nginx's master does
+ * once, is not one). */
+int tab_has_epoll(const struct fdtab *t)
 {
-	return atomic_load(&epi_next) - 1;
+	int max = atomic_load(&t->maxfd);
+
+	for (int fd = 0; fd <= max && fd < t->size; fd++)
+		if (s_kind(atomic_load_explicit(&t->slot[fd], memory_order_relaxed)) == K_EPOLL)
+			return 1;
+	return 0;
 }

@@ -35,8 +35,12 @@ void proc_atfork_child(void)
 	thr.owned = OWNED_NONE;
 	/* Only this thread lives on: the careful count is its own, plus,
 	 * while the parent's epoll instances are here, the fork taint
-	 * (fork.c) that an epoll_ctl on one of them must report. */
-	atomic_store(&ctl_careful, (epi_count() ? CAREFUL_FORKED : 0) + (thr.lp.batch != 0));
+	 * (fork.c) that an epoll_ctl on one of them must report: where
+	 * the parent had an epoll fd open at the fork (one it made and
+	 * closed before does not count: every epoll_ctl of the child would
+	 * take the careful way for good, as in nginx's workers). */
+	atomic_store(&ctl_careful, (tab_has_epoll(thr.tab) ? CAREFUL_FORKED : 0) +
+				   (thr.lp.batch != 0));
 	queue_after_fork();
 	be_after_fork();
 	policy_fork_done(1);

@@ -113,7 +113,7 @@ void tab_free(struct fdtab *t);
 void mark_all_epi(int flag, int only_non_cloexec);
 void clear_all_epi(int flag);
 int any_epi_inherited(void);
-unsigned epi_count(void);
+int tab_has_epoll(const struct fdtab *t);
 void tab_raise_maxfd(struct fdtab *t, int fd);
 void slot_reset(int fd);
 void note_epoll(int fd, int flags);

@@ -4,7 +4,7 @@
  * an application observes (return values, errno, events) and exits 0 only
  * if all of it is what the kernel gives natively; the t-*.sh scripts run it
  * natively and under the shim and also check the shim's counters.
- *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler
+ *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | sighandler
  *              | forkcalib
  */
 #include <dirent.h>
@@ -276,6 +276,36 @@ static int grow(void)
 	return failures ? 1 : 0;
 }
 
+/*
+ * fork() after an epoll instance was made and closed (nginx's master tests
+ * epoll once, closes it, then forks its workers), or with it still open
+ * (keep): the child runs a loop on an instance of its own.  t-shim-checks.sh
+ * reads the child's counters: with nothing inherited its epoll_ctl calls
+ * take the direct way (passthrough=0); with the parent's instance open in
+ * it, the careful way, which reports a change of an inherited instance.
+ */
+static int forkepoll(int keep)
+{
+	static int sv[NFD][2];
+	int old = epoll_create1(0), status;
+	pid_t pid;
+
+	CHECK(old >= 0, "epoll_create1");
+	if (!keep)
+		close(old);
+	pid = fork();
+	if (pid == 0) {
+		int ep = setup_rearm(sv);
+
+		rearm_rounds(ep, sv, 50);
+		exit(failures ? 1 : 0);
+	}
+	CHECK(pid > 0, "fork failed");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child failed");
+	return failures ? 1 : 0;
+}
+
 static int forkreap(void)
 {
 	static int sv[NFD][2];
@@ -480,12 +510,14 @@ int main(int argc, char **argv)
 		return workers(1);
 	if (argc == 2 && strcmp(argv[1], "forkreap") == 0)
 		return forkreap();
+	if (argc == 3 && strcmp(argv[1], "forkepoll") == 0)
+		return forkepoll(strcmp(argv[2], "keep") == 0);
 	if (argc == 2 && strcmp(argv[1], "grow") == 0)
 		return grow();
 	if (argc == 2 && strcmp(argv[1], "sighandler") == 0)
 		return sighandler();
 	if (argc == 2 && strcmp(argv[1], "forkcalib") == 0)
 		return forkcalib();
-	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | grow | sighandler | forkcalib\n");
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | sighandler | forkcalib\n");
 	return 2;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # libepbatch.so behaviour: coalescing and errno, close_range robustness,
-# signal-handler reentrancy, EPBATCH_UNSHARE -- natively and under every
+# signal-handler reentrancy, EPBATCH_UNSHARE, what a fork child inherits -- natively and under every
 # backend available, plus the shim's own counters proving the ops were
 # really deferred (a shim that passed everything through would fail here).
 set -u
@@ -118,6 +118,26 @@ for b in $backends; do
 	d=$(stat deferred) p=$(stat passthrough)
 	echo "$name: deferred=$d passthrough=$p"
 	[ "${d:-0}" -ge 19200 ] || bad "$name: deferred $d, want >= 19200 (batching back after the reap)"
+done
+
+# fork after an epoll instance was made and closed (nginx's master): the
+# child holds none of its parent's instances, so its epoll_ctl calls take
+# the direct way (sync: every op direct; the child's counters are the first
+# line, it exits first); with the parent's instance still open in it, the
+# careful way (passthrough), which reports a change of an inherited one.
+for k in closed keep; do
+	timeout 60 "$CHECK" forkepoll $k || bad "native forkepoll $k"
+	if ! shim sync 1 forkepoll $k; then
+		cat "$tmp"
+		bad "forkepoll $k under sync"
+		continue
+	fi
+	p=$(grep '^epbatch: pid=' "$tmp" | head -n 1 | sed -n 's/.* passthrough=\([0-9]*\).*/\1/p')
+	echo "forkepoll $k: the child's passthrough=$p"
+	case $k in
+	closed) [ "${p:-x}" = 0 ] || bad "forkepoll closed: the child's passthrough=$p, want 0 (nothing inherited: the direct way)" ;;
+	keep) [ "${p:-0}" -ge 3200 ] || bad "forkepoll keep: the child's passthrough=$p, want every op (an inherited instance is open)" ;;
+	esac
 done
 
 # bad input: one clear line on stderr, non-zero exit.  Run a program built
