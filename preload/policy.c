@@ -377,16 +377,18 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		atomic_store(&epi->waiter, my_tid());
 		for (k = first; k < end; k++)
 			if (calibrate_kind(k, ep, s_id(e), sv, fds, &nfd, d[k], b[k]))
-				break;
+				break;	/* out of fds: every kind stays "never" */
 		thr.lp = saved_lp;
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		for (int i = first; k == end && i < end; i++) {
-			calib_direct_ns[i] = (unsigned)d[i][CAL_SHOWN];
-			calib_batch_ns[i] = (unsigned)b[i][CAL_SHOWN];
-			out[i] = epb_break_even(d[i], b[i]);
-			out[i] = out[i] ? out[i] : UINT_MAX;
+		if (k == end) {
+			for (k = first; k < end; k++) {
+				calib_direct_ns[k] = (unsigned)d[k][CAL_SHOWN];
+				calib_batch_ns[k] = (unsigned)b[k][CAL_SHOWN];
+				out[k] = epb_break_even(d[k], b[k]);
+				out[k] = out[k] ? out[k] : UINT_MAX;
+			}
 		}
 	}
 	slot_reset(ep);

@@ -692,7 +692,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	o->always_per_s = -extra / secs;
 	/* the shim's rule counts what a batch carries, the fused closes'
 	 * DELs too: its connection break-even was measured on them */
-	o->batch_mode = o->break_even && n / w >= o->break_even;
+	o->batch_mode = o->break_even && o->ops_per_wait >= o->break_even;
 	o->saved_per_s = o->batch_mode ? o->always_per_s : -shim_direct / secs;
 	{
 		char mix_s[16], mod_s[16], conn_s[16];

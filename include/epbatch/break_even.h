@@ -40,12 +40,18 @@ static inline const char *epb_break_key(enum epb_break_kind k)
  * which, and at every larger size, the batch is faster by the margin; 0:
  * batching never pays (not even at the largest size).
  */
+/* The batch's lead at one size, net of the margin: > 0 where it pays. */
+static inline long long epb_be_lead(unsigned long direct, unsigned long batch)
+{
+	return (long long)direct * (100 - EPB_BE_MARGIN_PCT) - (long long)batch * 100;
+}
+
 static inline unsigned epb_break_even(const unsigned long direct[EPB_BE_SIZES],
 				      const unsigned long batch[EPB_BE_SIZES])
 {
 	unsigned be = 0;
 
-	for (int i = EPB_BE_SIZES - 1; i >= 0 && batch[i] * 100 < direct[i] * (100 - EPB_BE_MARGIN_PCT); i--)
+	for (int i = EPB_BE_SIZES - 1; i >= 0 && epb_be_lead(direct[i], batch[i]) > 0; i--)
 		be = EPB_BE_SIZE(i);
 	return be;
 }
@@ -67,12 +73,6 @@ static inline int epb_be_clear(unsigned long direct, unsigned long batch)
 {
 	return batch * 100 <= direct * (100 - EPB_BE_MARGIN_PCT - EPB_BE_CLEAR_PCT) ||
 	       batch * 100 >= direct * (100 - EPB_BE_MARGIN_PCT + EPB_BE_CLEAR_PCT);
-}
-
-/* The batch's lead at one size, net of the margin (<= 0: it does not pay). */
-static inline long long epb_be_lead(unsigned long direct, unsigned long batch)
-{
-	return (long long)direct * (100 - EPB_BE_MARGIN_PCT) - (long long)batch * 100;
 }
 
 /*
