@@ -173,49 +173,81 @@ static struct uring_state *ring_get(void)
 }
 
 struct reap {
-	int *res;
+	int *res;		/* zeroed at the first failure (res_n entries) */
+	unsigned res_n;
 	unsigned ctl_left;	/* ctl (and close) CQEs still to come */
 	int wait_res, have_wait, close_res, cancel_left;
 	unsigned late;		/* ctl CQEs that came after the wait's */
 	unsigned errors;	/* ctl ops that failed */
 };
 
+/* A CQE of this reap, at offset k, that is not a successful ctl op's: a
+ * failed op, the wait, the close, a cancel.  *other counts those that are
+ * neither ctl nor close CQEs, *after those CQEs after the wait's that are
+ * not ctl CQEs (for rp->late). */
+static __attribute__((noinline)) void reap_slow(struct reap *rp, const struct io_uring_cqe *cqe,
+						unsigned k, unsigned *other, unsigned *after,
+						unsigned *wait_at)
+{
+	__u64 ud = cqe->user_data;
+
+	if (ud < QCAP) {
+		/* res[] is written only here: a batch without failures
+		 * never touches it (batch_done reads it only after one) */
+		if (!rp->errors)
+			memset(rp->res, 0, rp->res_n * sizeof(*rp->res));
+		rp->res[ud] = cqe->res;
+		rp->errors++;
+		return;
+	}
+	*after += rp->have_wait;
+	if (ud == TAG_WAIT) {
+		rp->wait_res = cqe->res;
+		rp->have_wait = 1;
+		*wait_at = k;
+		(*other)++;
+	} else if (ud == TAG_CLOSE) {
+		rp->close_res = cqe->res;
+	} else {
+		rp->cancel_left -= ud == TAG_CANCEL;
+		(*other)++;
+	}
+}
+
 static void reap(struct io_uring *r, struct reap *rp)
 {
 	/* io_uring_for_each_cqe's walk with the tail read once (the macro
 	 * re-reads it, and recomputes the CQE size, per CQE); the ring is
-	 * never made with IORING_SETUP_CQE32 */
+	 * never made with IORING_SETUP_CQE32.  A successful ctl op's CQE
+	 * (user_data < QCAP, res 0: nearly all of them) costs one test. */
 	unsigned head = *r->cq.khead, n = io_uring_cq_ready(r), mask = r->cq.ring_mask;
 	const struct io_uring_cqe *cqes = r->cq.cqes;
-	unsigned other = 0, late = 0;	/* ctl CQEs: n - other */
-	int have_wait = rp->have_wait;
+	unsigned other = 0, after = 0, wait_at = n;
+	int had_wait = rp->have_wait;
 
-	for (unsigned k = head; k != head + n; k++) {
-		const struct io_uring_cqe *cqe = &cqes[k & mask];
-		__u64 ud = cqe->user_data;
+	/* the ready CQEs in at most two runs: to the ring's end, then from
+	 * its start (a pointer walk: no index arithmetic per CQE) */
+	for (unsigned k = 0, run; k < n; k += run) {
+		const struct io_uring_cqe *cqe = &cqes[(head + k) & mask], *end;
 
-		if (likely(ud < QCAP)) {
-			/* res[] is 0 already: only a failure is written */
-			if (unlikely(cqe->res)) {
-				rp->res[ud] = cqe->res;
-				rp->errors++;
-			}
-			late += have_wait;
-		} else if (ud == TAG_WAIT) {
-			rp->wait_res = cqe->res;
-			have_wait = 1;
-			other++;
-		} else if (ud == TAG_CLOSE) {
-			rp->close_res = cqe->res;
-		} else {
-			rp->cancel_left -= ud == TAG_CANCEL;
-			other++;
-		}
+		run = mask + 1 - ((head + k) & mask);
+		if (run > n - k)
+			run = n - k;
+		end = cqe + run;
+		for (; cqe != end; cqe++)
+			/* a ctl op's res is 0 or -errno: as unsigned,
+			 * >= QCAP unless 0 */
+			if (unlikely((cqe->user_data | (__u32)cqe->res) >= QCAP))
+				reap_slow(rp, cqe, k + (unsigned)(cqe - &cqes[(head + k) & mask]),
+					  &other, &after, &wait_at);
 	}
 	io_uring_cq_advance(r, n);
 	rp->ctl_left -= n - other;
-	rp->late += late;
-	rp->have_wait = have_wait;
+	/* ctl CQEs after the wait's: every CQE after it but the others */
+	if (had_wait)
+		rp->late += n - after;
+	else if (wait_at < n)
+		rp->late += n - wait_at - 1 - after;
 }
 
 /* Submit what is queued in the ring and wait until the ctl and close CQEs
@@ -382,13 +414,12 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 	struct uring_state *u = ring_get();
 	struct io_uring *r;
 	struct io_uring_sqe *sqe;
-	struct reap rp = { .res = res };
+	struct reap rp = { .res = res, .res_n = n };
 	int ret, expired = 0, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
 
 	if (!u)
 		return -1;
 	r = &u->ring;
-	memset(res, 0, n * sizeof(*res));	/* reap() writes failures only */
 	rp.ctl_left = likely(!ordered && close_at < 0) ? prep_batch(r, ops, n) :
 		      prep_linked(r, ops, n, ordered, close_at, close_fd);
 	if (w) {

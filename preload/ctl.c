@@ -293,8 +293,11 @@ unlock_slow:
  */
 static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 {
+	/* An epoll fd's slot is exactly s_make(K_EPOLL, id, 0, 0) (note_epoll,
+	 * note_dup), so one XOR makes it the slot fd must have: kind POLL,
+	 * same id, REG and Q (K_EPOLL ^ K_POLL flips the kind's two bits). */
 	const uint64_t mask = s_make(0xf, S_ID_MASK, S_REG | S_Q, 0),
-		       want = s_make(K_POLL, 0, S_REG | S_Q, 0);
+		       flip = s_make(K_EPOLL ^ K_POLL, 0, S_REG | S_Q, 0);
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
 	_Atomic uint64_t *slots = t->slot;
@@ -313,7 +316,7 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 	/* fd's slot under the lock: a closer that cleared it flushes this
 	 * queue under the same lock */
 	v = atomic_load_explicit(&slots[fd], memory_order_acquire);
-	if (unlikely((v & mask) != (want | (e & (S_ID_MASK << S_ID_SHIFT))) ||
+	if (unlikely((v & mask) != (e ^ flip) ||
 		     ((ev->events | s_events(v)) & EPOLLEXCLUSIVE) || q->n == QCAP))
 		goto unlock_slow;
 	o = qop_at(q, fd, id);

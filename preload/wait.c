@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <string.h>
 
 
 /*
@@ -59,12 +58,15 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
 
 /* The queued ops and the wait in one submission (be_submit).  The ops
  * leave the queue before the call so a thread that must flush it does not
- * wait behind a sleeping wait. */
+ * wait behind a sleeping wait.  Their memory stays where it is, uncopied:
+ * only this thread appends to q (another thread's flush finds it empty; a
+ * signal handler's op goes to the side list while crit is up), and the
+ * kernel copies each event as it prepares the op, inside the submission. */
 static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 		      const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct be_report rep = { 0, 0, 0 };
-	struct qop ops[QCAP];
+	const struct qop *ops;
 	int res[QCAP];
 	struct be_wait w;
 	unsigned n, live;
@@ -73,9 +75,9 @@ static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxev
 	thr.crit++;
 	queue_lock(q);
 	n = q->n;
-	memcpy(ops, q->ops, n * sizeof(ops[0]));
 	live = q->live;
 	ordered = q->ordered;
+	ops = q->ops;
 	queue_clear(q);
 	queue_unlock(q);
 
