@@ -358,8 +358,9 @@ static __attribute__((noinline)) int direct_learn(int epfd, int op, int fd,
 /* ctl_direct() after the call, when its prediction does not hold: the
  * kernel refused the op (rc -1), or fd's slot changed during the call (a
  * close, another thread's op, a signal handler's).  learn() from the slot
- * as it is now; nv, the slot ctl_direct predicted, names the instance, the
- * op (an ADD's has S_REG) and an ADD's events.  errno is kept. */
+ * as it is now; nv, the slot ctl_direct predicted, names the instance (a
+ * DEL's too, even when it makes the fd unknown: predict), the op (an ADD's
+ * has S_REG) and an ADD's events.  errno is kept. */
 static __attribute__((noinline)) int direct_relearn(_Atomic uint64_t *fs, uint64_t nv, int rc)
 {
 	int err = rc ? errno : 0;

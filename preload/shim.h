@@ -42,6 +42,10 @@
  *                owner (set before one is queued, cleared only with the
  *                slot: a stale Q costs another thread an empty flush, and
  *                spares the owner a locked RMW per op in its next batches)
+ *   bit  58      OPEN: with REG, learnt from an ADD of an fd the mirror did
+ *                not know (learn_slot): registered in that instance, and
+ *                maybe in others it never saw, so a DEL makes it unknown
+ *                again instead of "registered nowhere"
  *   bits 60..63  kind
  * The mirror describes the state the kernel will have once every queued
  * op is applied; that is what the next epoll_ctl's result depends on.
@@ -53,6 +57,7 @@ enum fd_kind { K_UNKNOWN = 0, K_POLL = 1, K_EPOLL = 2 };
 #define S_ID_MASK	0xffffULL
 #define S_REG		(1ULL << 56)
 #define S_Q		(1ULL << 57)
+#define S_OPEN		(1ULL << 58)
 #define S_KIND_SHIFT	60
 
 static inline unsigned s_kind(uint64_t s) { return (unsigned)(s >> S_KIND_SHIFT); }
@@ -150,7 +155,10 @@ static inline int predict(uint64_t v, unsigned id, int op, const struct epoll_ev
 	case EPOLL_CTL_DEL:
 		if (!reg)
 			return 1;
-		*nv = s_make(K_POLL, id, v & S_KEEP, 0);
+		/* an S_OPEN fd becomes unknown, its id kept (as a stale Q
+		 * bit needs: the queue to flush is the instance's owner's) */
+		*nv = v & S_OPEN ? v & (S_KEEP | S_ID_MASK << S_ID_SHIFT) :
+				   s_make(K_POLL, id, v & S_KEEP, 0);
 		return 0;
 	}
 	return 1;
@@ -557,9 +565,18 @@ learn_slot(_Atomic uint64_t *fs, uint64_t v, unsigned id, int op, const struct e
 		atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
 	xproc = atomic_load_explicit(&epi_get(id)->flags, memory_order_relaxed) & EPI_XPROC;
 	do {
-		if (s_kind(v) != K_POLL)
-			return;
-		if (xproc) {
+		if (s_kind(v) != K_POLL) {
+			/* An fd the mirror does not know (inherited, opened,
+			 * received, or forgotten after a surprise:
+			 * settle_errors) that an ADD just registered here:
+			 * pollable, in id, with these events, and maybe in
+			 * instances the mirror never saw (S_OPEN).  Left
+			 * unknown, its every later op would pass through, each
+			 * flushing the batch before it. */
+			if (s_kind(v) != K_UNKNOWN || op != EPOLL_CTL_ADD || err || xproc || !ev)
+				return;
+			nv = s_make(K_POLL, id, S_REG | S_OPEN | (v & S_KEEP), ev->events);
+		} else if (xproc) {
 			nv = v & S_KEEP;	/* another process changes it too */
 		} else if (predict(v, id, op, ev, &nv) == 0) {
 			/* The mirror expected success: trust it iff so. */

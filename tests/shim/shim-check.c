@@ -5,7 +5,7 @@
  * if all of it is what the kernel gives natively; the t-*.sh scripts run it
  * natively and under the shim and also check the shim's counters.
  *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | sighandler
- *              | forkcalib
+ *              | forkcalib | refused
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -496,6 +497,75 @@ static int sighandler(void)
 	return failures ? 1 : 0;
 }
 
+/* epoll_ctl straight to the kernel, past libc and so past the shim (which
+ * wraps syscall() too): a change the mirror cannot see. */
+static long hidden_ctl(int ep, int op, int fd)
+{
+#ifdef __x86_64__
+	register long r10 __asm__("r10") = 0;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"((long)SYS_epoll_ctl), "D"((long)ep), "S"((long)op), "d"((long)fd),
+			   "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+#else
+	(void)ep, (void)op, (void)fd;
+	return -ENOSYS;	/* refused() skips first */
+#endif
+}
+
+/*
+ * A deferred op the kernel refuses.  A DEL made behind the shim's back
+ * (hidden_ctl) leaves the mirror believing fd REFUSED_FD is registered, so
+ * its next MOD is deferred, returns 0 and fails in the batch (natively it is
+ * ENOENT: the one answer allowed to differ, the shim cannot know).  The
+ * failure must be pinned on that op alone: its fd becomes unknown, so its
+ * later MOD is ENOENT and its re-ADD works, while every other fd of the same
+ * batches keeps batching and reporting its events (t-shim-checks.sh checks
+ * the counters: mispredicted=1, and only that fd's later ops passed through).
+ */
+#define REFUSED_FD 37
+static int refused(void)
+{
+	static int sv[NFD][2];
+	struct epoll_event out[NFD + 1];
+	int ep = setup_rearm(sv), n, rc, gone = 0;
+
+#ifndef __x86_64__
+	printf("shim-check refused: hidden_ctl is written for x86_64 only\n");
+	return 77;
+#endif
+	for (int r = 0; r < 40; r++) {
+		n = epoll_wait(ep, out, NFD + 1, 1000);
+		CHECK(n == NFD - gone, "round %d: %d events, want %d", r, n, NFD - gone);
+		if (r == 10) {
+			CHECK(hidden_ctl(ep, EPOLL_CTL_DEL, sv[REFUSED_FD][0]) == 0, "hidden DEL failed");
+			gone = 1;
+		}
+		for (int i = 0; i < n; i++) {
+			unsigned k = out[i].data.u32;
+
+			CHECK(k < NFD && !(r > 10 && gone && k == REFUSED_FD), "round %d: event for %u",
+			      r, k);
+			rc = ctl(ep, EPOLL_CTL_MOD, sv[k][0], EPOLLIN | EPOLLONESHOT, k);
+			/* the MOD after the hidden DEL: 0 under a batching shim */
+			CHECK(rc == 0 || (r == 10 && k == REFUSED_FD && errno == ENOENT),
+			      "round %d: MOD of %u: %s", r, k, strerror(errno));
+		}
+		if (r == 20) {
+			/* the mirror learnt the fd is unknown: the kernel decides */
+			ctl_expect(ep, EPOLL_CTL_MOD, sv[REFUSED_FD][0], EPOLLIN, REFUSED_FD, ENOENT);
+			ctl_expect(ep, EPOLL_CTL_ADD, sv[REFUSED_FD][0], EPOLLIN | EPOLLONESHOT,
+				   REFUSED_FD, 0);
+			gone = 0;
+		}
+	}
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "coalesce") == 0)
@@ -518,6 +588,8 @@ int main(int argc, char **argv)
 		return sighandler();
 	if (argc == 2 && strcmp(argv[1], "forkcalib") == 0)
 		return forkcalib();
-	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | sighandler | forkcalib\n");
+	if (argc == 2 && strcmp(argv[1], "refused") == 0)
+		return refused();
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | sighandler | forkcalib | refused\n");
 	return 2;
 }
