@@ -67,14 +67,14 @@ int be_init(void)
 	return 0;
 }
 
-void be_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
-	       struct be_report *rep)
+void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
+	       struct be_wait *w, struct be_report *rep)
 {
 	int ret = -1;
 	unsigned skip;
 
 	if (be_kind == EPB_BE_URING) {
-		ret = uring_submit(ops, n, ordered, res, w, -1, -1, NULL, rep);
+		ret = uring_submit(ops, n, live, ordered, res, w, -1, -1, NULL, rep);
 	} else if (be_kind == EPB_BE_KMOD) {
 		ret = kmod_submit(ops, n, res, w, &rep->errors);
 		if (ret == -1 && errno == EPERM)
@@ -99,14 +99,14 @@ void be_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct 
 	}
 }
 
-int be_submit_close(const struct qop *ops, unsigned n, int ordered, int *res,
+int be_submit_close(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
 		    unsigned close_at, int fd, struct be_report *rep)
 {
 	int cres = 0;
 
 	if (be_kind != EPB_BE_URING || fused_off || !uring_has_close())
 		return 1;
-	if (uring_submit(ops, n, ordered, res, NULL, (int)close_at, fd, &cres, rep) < 0)
+	if (uring_submit(ops, n, live, ordered, res, NULL, (int)close_at, fd, &cres, rep) < 0)
 		return 1;
 	return cres;
 }

@@ -63,16 +63,17 @@ int be_init(void);
 const char *be_name(enum epbatch_backend b);
 int be_has_fused_wait(void);
 
-/* Run ops[0..n) (and w, when not NULL) with this thread's backend (ordered:
- * a DEL and a later ADD of one fd are among them: keep them in order); res[i] is
- * op i's result (0 or -errno; cancelled ops give 0).  Never fails: a backend
- * that cannot run the batch falls back to sync (rep->failed says so). */
-void be_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
-	       struct be_report *rep);
+/* Run ops[0..n) (and w, when not NULL) with this thread's backend (live: how
+ * many of them are not cancelled; ordered: a DEL and a later ADD of one fd
+ * are among them: keep them in order); res[i] is op i's result (0 or -errno;
+ * cancelled ops give 0).  Never fails: a backend that cannot run the batch
+ * falls back to sync (rep->failed says so). */
+void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
+	       struct be_wait *w, struct be_report *rep);
 /* The ops, then close(fd) hard-linked behind ops[close_at], in one syscall.
  * Returns close's result (0 or -errno), or 1 when the backend cannot (nothing
  * was submitted). */
-int be_submit_close(const struct qop *ops, unsigned n, int ordered, int *res,
+int be_submit_close(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
 		    unsigned close_at, int fd, struct be_report *rep);
 /* Returns how many ops failed. */
 unsigned be_sync_submit(const struct qop *ops, unsigned n, int *res);
@@ -91,8 +92,9 @@ void be_fd_closed(int fd);
 int uring_probe(void);
 int uring_has_wait(void);
 int uring_has_close(void);
-int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
-		 int close_at, int close_fd, int *close_res, struct be_report *rep);
+int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
+		 struct be_wait *w, int close_at, int close_fd, int *close_res,
+		 struct be_report *rep);
 void uring_thread_exit(void);
 void uring_after_fork(void);
 int kmod_open(void);

@@ -342,19 +342,24 @@ static inline struct io_uring_sqe *prep_ctl(struct io_uring *r, const struct qop
 	return sqe;
 }
 
-/* The common batch's SQEs: one per live op, nothing linked (a loop of its
- * own, so its counter stays in a register).  Returns their number. */
-static inline unsigned prep_batch(struct io_uring *r, const struct qop *ops, unsigned n)
+/* The common batch's SQEs: one per live op, nothing linked (loops of their
+ * own, so their counters stay in registers; the usual one, no op cancelled,
+ * tests none).  Returns their number. */
+static inline unsigned prep_batch(struct io_uring *r, const struct qop *ops, unsigned n,
+				  unsigned live)
 {
-	unsigned ctl = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (likely(ops[i].op)) {
+	if (likely(live == n)) {
+		for (unsigned i = 0; i < n; i++)
 			prep_ctl(r, &ops[i], i);
-			ctl++;
-		}
+		return n;
 	}
-	return ctl;
+	live = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (ops[i].op) {
+			prep_ctl(r, &ops[i], i);
+			live++;
+		}
+	return live;
 }
 
 /* The SQEs of a batch with order to keep (a DEL and a later ADD of one fd
@@ -408,8 +413,9 @@ static unsigned prep_linked(struct io_uring *r, const struct qop *ops, unsigned 
  * (hard-linked, so only once it completed) the ring closes close_fd, or -1.
  * Returns 0, or -1 with errno when nothing was submitted.
  */
-int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struct be_wait *w,
-		 int close_at, int close_fd, int *close_res, struct be_report *rep)
+int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
+		 struct be_wait *w, int close_at, int close_fd, int *close_res,
+		 struct be_report *rep)
 {
 	struct uring_state *u = ring_get();
 	struct io_uring *r;
@@ -420,7 +426,7 @@ int uring_submit(const struct qop *ops, unsigned n, int ordered, int *res, struc
 	if (!u)
 		return -1;
 	r = &u->ring;
-	rp.ctl_left = likely(!ordered && close_at < 0) ? prep_batch(r, ops, n) :
+	rp.ctl_left = likely(!ordered && close_at < 0) ? prep_batch(r, ops, n, live) :
 		      prep_linked(r, ops, n, ordered, close_at, close_fd);
 	if (w) {
 		sqe = io_uring_get_sqe(r);

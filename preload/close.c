@@ -101,7 +101,8 @@ static int close_queued(int fd, _Atomic uint64_t *s, uint64_t v, int *rc)
 	}
 	n = q->n;
 	if (q->ordered ||
-	    (cres = be_submit_close(q->ops, n, q->ordered, res, (unsigned)live, fd, &rep)) == 1) {
+	    (cres = be_submit_close(q->ops, n, q->live, q->ordered, res, (unsigned)live, fd,
+					    &rep)) == 1) {
 		/* The ordinary way: flush, then the caller's close(2). */
 		take_sigops(q);
 		queue_unlock(q);

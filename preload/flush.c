@@ -74,7 +74,7 @@ void flush_locked(struct tq *q)
 	if (!q->live) {
 		/* every op cancelled: nothing reaches the kernel */
 	} else if (q == thr.q && q->live >= policy_min_batch()) {
-		be_submit(q->ops, n, q->ordered, res, NULL, &rep);
+		be_submit(q->ops, n, q->live, q->ordered, res, NULL, &rep);
 		batch_done(self, q->ops, n, res, q->live, be_kind, &rep);
 	} else {
 		/* another thread's queue (a ring is its thread's own), or too

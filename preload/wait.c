@@ -83,7 +83,7 @@ static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxev
 
 	w = (struct be_wait){ .epfd = epfd, .evs = evs, .maxevents = maxevents, .ts = ts,
 			      .sigmask = sigmask, .sigops = &thr.nsig };
-	be_submit(ops, n, ordered, res, &w, &rep);
+	be_submit(ops, n, live, ordered, res, &w, &rep);
 	batch_done(q, ops, n, res, live, be_kind, &rep);
 	if (unlikely(atomic_load(&thr.nsig))) {
 		queue_lock(q);
