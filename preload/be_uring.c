@@ -177,17 +177,17 @@ struct reap {
 	unsigned res_n;
 	unsigned ctl_left;	/* ctl (and close) CQEs still to come */
 	int wait_res, have_wait, close_res, cancel_left;
-	unsigned late;		/* ctl CQEs that came after the wait's */
+	unsigned seen;		/* CQEs reaped so far */
+	unsigned other;		/* of them, neither a ctl op's nor the close's */
+	unsigned nonctl;	/* of them, not a ctl op's */
+	unsigned ctl_before;	/* ctl ops' CQEs before the wait's */
 	unsigned errors;	/* ctl ops that failed */
 };
 
-/* A CQE of this reap, at offset k, that is not a successful ctl op's: a
- * failed op, the wait, the close, a cancel.  *other counts those that are
- * neither ctl nor close CQEs, *after those CQEs after the wait's that are
- * not ctl CQEs (for rp->late). */
+/* A CQE that is not a successful ctl op's: a failed op, the wait, the
+ * close, a cancel (at: its place among the CQEs reaped). */
 static __attribute__((noinline)) void reap_slow(struct reap *rp, const struct io_uring_cqe *cqe,
-						unsigned k, unsigned *other, unsigned *after,
-						unsigned *wait_at)
+						unsigned at)
 {
 	__u64 ud = cqe->user_data;
 
@@ -200,18 +200,18 @@ static __attribute__((noinline)) void reap_slow(struct reap *rp, const struct io
 		rp->errors++;
 		return;
 	}
-	*after += rp->have_wait;
 	if (ud == TAG_WAIT) {
 		rp->wait_res = cqe->res;
 		rp->have_wait = 1;
-		*wait_at = k;
-		(*other)++;
+		rp->ctl_before = at - rp->nonctl;
+		rp->other++;
 	} else if (ud == TAG_CLOSE) {
 		rp->close_res = cqe->res;
 	} else {
 		rp->cancel_left -= ud == TAG_CANCEL;
-		(*other)++;
+		rp->other++;
 	}
+	rp->nonctl++;
 }
 
 static void reap(struct io_uring *r, struct reap *rp)
@@ -222,32 +222,26 @@ static void reap(struct io_uring *r, struct reap *rp)
 	 * (user_data < QCAP, res 0: nearly all of them) costs one test. */
 	unsigned head = *r->cq.khead, n = io_uring_cq_ready(r), mask = r->cq.ring_mask;
 	const struct io_uring_cqe *cqes = r->cq.cqes;
-	unsigned other = 0, after = 0, wait_at = n;
-	int had_wait = rp->have_wait;
+	unsigned other = rp->other;
 
 	/* the ready CQEs in at most two runs: to the ring's end, then from
 	 * its start (a pointer walk: no index arithmetic per CQE) */
 	for (unsigned k = 0, run; k < n; k += run) {
-		const struct io_uring_cqe *cqe = &cqes[(head + k) & mask], *end;
+		const struct io_uring_cqe *first = &cqes[(head + k) & mask], *cqe, *end;
 
 		run = mask + 1 - ((head + k) & mask);
 		if (run > n - k)
 			run = n - k;
-		end = cqe + run;
-		for (; cqe != end; cqe++)
+		end = first + run;
+		for (cqe = first; cqe != end; cqe++)
 			/* a ctl op's res is 0 or -errno: as unsigned,
 			 * >= QCAP unless 0 */
 			if (unlikely((cqe->user_data | (__u32)cqe->res) >= QCAP))
-				reap_slow(rp, cqe, k + (unsigned)(cqe - &cqes[(head + k) & mask]),
-					  &other, &after, &wait_at);
+				reap_slow(rp, cqe, rp->seen + k + (unsigned)(cqe - first));
 	}
 	io_uring_cq_advance(r, n);
-	rp->ctl_left -= n - other;
-	/* ctl CQEs after the wait's: every CQE after it but the others */
-	if (had_wait)
-		rp->late += n - after;
-	else if (wait_at < n)
-		rp->late += n - wait_at - 1 - after;
+	rp->seen += n;
+	rp->ctl_left -= n - (rp->other - other);
 }
 
 /* Submit what is queued in the ring and wait until the ctl and close CQEs
@@ -287,11 +281,13 @@ static void cancel_wait(struct io_uring *r, struct reap *rp)
  * A wait that may sleep, submitted with its ops in one io_uring_enter that
  * waits for every CQE (the ops' and the wait's) with the wait's timeout and
  * sigmask (IORING_ENTER_EXT_ARG): a loop that sleeps costs one syscall per
- * iteration, as it does without the shim.  A timeout is always given, so
- * that liburing enters once and returns (with one, its get-CQE loop does
- * not enter again after a wake-up that did not bring every CQE: the signal
- * that woke it must end the wait with EINTR); "forever" is 2^30 s (the
- * kernel adds the start time to it, so KTIME_MAX would wrap).  Returns 0
+ * iteration, as it does without the shim.  With a sigmask a timeout is
+ * always given, so that liburing enters once and returns (with one, its
+ * get-CQE loop does not enter again after a wake-up that did not bring
+ * every CQE: the signal that woke it must end the wait with EINTR);
+ * "forever" is 2^30 s (the kernel adds the start time to it, so KTIME_MAX
+ * would wrap).  Forever without a sigmask needs no EXT_ARG: a plain
+ * io_uring_submit_and_wait() enters once too.  Returns 0
  * (rp reaped; *expired: the wait's own timeout passed), or -errno when
  * nothing was submitted.
  */
@@ -303,6 +299,18 @@ static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_
 	struct timespec t0, t1;
 	int ret;
 
+	*expired = 0;
+	if (!w->ts && !w->sigmask) {
+		/* Forever, no mask (epoll_wait(-1), the usual loop): one plain
+		 * enter that submits and waits for every CQE, or until a
+		 * signal, then returns what it submitted.  liburing's EXT_ARG
+		 * call below costs ~90 more instructions per wait. */
+		ret = io_uring_submit_and_wait(r, rp->ctl_left + 1);
+		if (ret < 0)
+			return ret;
+		reap(r, rp);
+		return 0;
+	}
 	if (w->ts) {
 		kts.tv_sec = w->ts->tv_sec;
 		kts.tv_nsec = w->ts->tv_nsec;
@@ -313,7 +321,6 @@ static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_
 	if (ret < 0)
 		return ret;
 	reap(r, rp);
-	*expired = 0;
 	if (w->ts && !rp->have_wait) {
 		long long sec;
 		long nsec;
@@ -422,12 +429,14 @@ int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, 
 	struct io_uring_sqe *sqe;
 	struct reap rp = { .res = res, .res_n = n };
 	int ret, expired = 0, poll = w && w->ts && !w->ts->tv_sec && !w->ts->tv_nsec;
+	unsigned nctl;
 
 	if (!u)
 		return -1;
 	r = &u->ring;
 	rp.ctl_left = likely(!ordered && close_at < 0) ? prep_batch(r, ops, n, live) :
 		      prep_linked(r, ops, n, ordered, close_at, close_fd);
+	nctl = rp.ctl_left - (close_at >= 0);	/* the close's CQE is not a ctl op's */
 	if (w) {
 		sqe = io_uring_get_sqe(r);
 		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, w->epfd, w->evs, (unsigned)w->maxevents, 0);
@@ -483,7 +492,9 @@ int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, 
 	}
 	if (close_res)
 		*close_res = rp.close_res;
-	rep->late += rp.late;
+	/* ctl ops that completed after the wait's CQE (all are in by now) */
+	if (rp.have_wait)
+		rep->late += nctl - rp.ctl_before;
 	rep->errors += rp.errors;
 	if (w)
 		w->result = poll && rp.wait_res == -ECANCELED ? 0 : rp.wait_res;
