@@ -408,8 +408,11 @@ int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 		     predict(v, id, op, ev, &nv)))
 		return direct_learn(epfd, op, fd, ev);
 	rc = real_epoll_ctl(epfd, op, fd, ev);
-	if (likely(!rc) && likely(cas_u64(fs, &v, nv)))
+	if (likely(!rc) && likely(cas_u64(fs, &v, nv))) {
+		if (unlikely(nv & EPOLLEXCLUSIVE))	/* an ADD's events are in nv */
+			epi_note_excl(id);
 		return 0;
+	}
 	return direct_relearn(fs, nv, rc);
 }
 
@@ -448,5 +451,10 @@ int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
 	if (likely(op == EPOLL_CTL_MOD))
 		return defer_mod(epfd, fd, ev);
 	thr.lp.conn++;
+	/* not deferred: fused, io_uring's wait would undo what it asks for
+	 * (epi_note_excl, from learn() after the call) */
+	if (unlikely(op == EPOLL_CTL_ADD && ev && (ev->events & EPOLLEXCLUSIVE) &&
+		     be_kind == EPB_BE_URING))
+		return ctl_passthrough(epfd, op, fd, ev);
 	return defer_ctl(epfd, op, fd, ev);
 }

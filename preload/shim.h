@@ -86,7 +86,9 @@ struct fdtab {
 #define EPI_CLOEXEC	(1 << 3)	/* created with EPOLL_CLOEXEC (not a bar) */
 #define EPI_FORKED	(1 << 4)	/* a fork child holds it: cleared once every
 					 * forked process is reaped (fork_reaped) */
-#define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE | EPI_FORKED)
+#define EPI_EXCL	(1 << 5)	/* holds an EPOLLEXCLUSIVE registration, and the
+					 * fused wait would be io_uring's (epi_note_excl) */
+#define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE | EPI_FORKED | EPI_EXCL)
 #define WAITER_SHARED	(-1)
 #define MAX_EPI 65535
 
@@ -105,6 +107,24 @@ extern _Atomic int epi_xproc_seen;
 static inline struct epinfo *epi_get(unsigned id)
 {
 	return &epis[id];
+}
+
+/*
+ * Instance id gets an EPOLLEXCLUSIVE registration.  io_uring's epoll wait
+ * sleeps as a poll of the epoll file, and an exclusive wake-up stops only
+ * at an instance with a task asleep in epoll_wait itself (ep_poll_callback):
+ * fused, the waits of every process holding the exclusive file (nginx's
+ * workers on their shared listening socket) would all wake for each event.
+ * So the io_uring backend defers nothing there and its waits stay the
+ * kernel's own.  The module's fused wait is epoll_pwait itself: no bar.
+ */
+static inline void epi_note_excl(unsigned id)
+{
+	struct epinfo *ep = epi_get(id);
+
+	if (be_kind == EPB_BE_URING &&
+	    !(atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_EXCL))
+		atomic_fetch_or(&ep->flags, EPI_EXCL);
 }
 static inline _Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
 {
@@ -563,6 +583,8 @@ learn_slot(_Atomic uint64_t *fs, uint64_t v, unsigned id, int op, const struct e
 	if (s_kind(v) == K_EPOLL && op == EPOLL_CTL_ADD && !err)
 		/* readiness of that instance now shows in this one */
 		atomic_fetch_or(&epi_get(s_id(v))->flags, EPI_NESTED);
+	if (op == EPOLL_CTL_ADD && !err && ev && (ev->events & EPOLLEXCLUSIVE))
+		epi_note_excl(id);
 	xproc = atomic_load_explicit(&epi_get(id)->flags, memory_order_relaxed) & EPI_XPROC;
 	do {
 		if (s_kind(v) != K_POLL) {
