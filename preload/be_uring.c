@@ -184,26 +184,32 @@ struct reap {
 	unsigned errors;	/* ctl ops that failed */
 };
 
-/* A CQE that is not a successful ctl op's: a failed op, the wait, the
- * close, a cancel (at: its place among the CQEs reaped). */
-static __attribute__((noinline)) void reap_slow(struct reap *rp, const struct io_uring_cqe *cqe,
-						unsigned at)
+/* A ctl op the kernel refused (rare): res[] is written only here, so a
+ * batch without failures never touches it (batch_done reads it only
+ * after one). */
+static __attribute__((noinline, cold)) void reap_failed(struct reap *rp, __u64 ud, int res)
+{
+	if (!rp->errors)
+		memset(rp->res, 0, rp->res_n * sizeof(*rp->res));
+	rp->res[ud] = res;
+	rp->errors++;
+}
+
+/* A CQE that is not a successful ctl op's (at: its place among the CQEs
+ * reaped): a failed op, the wait, the close, a cancel. */
+static inline __attribute__((always_inline)) void
+reap_other(struct reap *rp, const struct io_uring_cqe *cqe, unsigned at)
 {
 	__u64 ud = cqe->user_data;
 
 	if (ud < QCAP) {
-		/* res[] is written only here: a batch without failures
-		 * never touches it (batch_done reads it only after one) */
-		if (!rp->errors)
-			memset(rp->res, 0, rp->res_n * sizeof(*rp->res));
-		rp->res[ud] = cqe->res;
-		rp->errors++;
+		reap_failed(rp, ud, cqe->res);
 		return;
 	}
 	if (ud == TAG_WAIT) {
 		rp->wait_res = cqe->res;
 		rp->have_wait = 1;
-		rp->ctl_before = at - rp->nonctl;
+		rp->ctl_before = at - rp->nonctl;	/* CQEs before it, less the others */
 		rp->other++;
 	} else if (ud == TAG_CLOSE) {
 		rp->close_res = cqe->res;
@@ -214,30 +220,30 @@ static __attribute__((noinline)) void reap_slow(struct reap *rp, const struct io
 	rp->nonctl++;
 }
 
+/* a ctl op's res is 0 or -errno: as unsigned, >= QCAP unless 0 */
+#define CQE_CTL_OK(cqe) (((cqe)->user_data | (__u32)(cqe)->res) < QCAP)
+
 static void reap(struct io_uring *r, struct reap *rp)
 {
 	/* io_uring_for_each_cqe's walk with the tail read once (the macro
 	 * re-reads it, and recomputes the CQE size, per CQE); the ring is
 	 * never made with IORING_SETUP_CQE32.  A successful ctl op's CQE
-	 * (user_data < QCAP, res 0: nearly all of them) costs one test. */
+	 * (nearly all of them) costs one test. */
 	unsigned head = *r->cq.khead, n = io_uring_cq_ready(r), mask = r->cq.ring_mask;
-	const struct io_uring_cqe *cqes = r->cq.cqes;
+	const struct io_uring_cqe *cqes = r->cq.cqes, *first = &cqes[head & mask], *cqe;
 	unsigned other = rp->other;
 
-	/* the ready CQEs in at most two runs: to the ring's end, then from
-	 * its start (a pointer walk: no index arithmetic per CQE) */
-	for (unsigned k = 0, run; k < n; k += run) {
-		const struct io_uring_cqe *first = &cqes[(head + k) & mask], *cqe, *end;
-
-		run = mask + 1 - ((head + k) & mask);
-		if (run > n - k)
-			run = n - k;
-		end = first + run;
-		for (cqe = first; cqe != end; cqe++)
-			/* a ctl op's res is 0 or -errno: as unsigned,
-			 * >= QCAP unless 0 */
-			if (unlikely((cqe->user_data | (__u32)cqe->res) >= QCAP))
-				reap_slow(rp, cqe, rp->seen + k + (unsigned)(cqe - first));
+	if (likely((head & mask) + n <= mask + 1)) {
+		/* no wrap (the usual case): a pointer walk */
+		for (cqe = first; cqe != first + n; cqe++)
+			if (unlikely(!CQE_CTL_OK(cqe)))
+				reap_other(rp, cqe, rp->seen + (unsigned)(cqe - first));
+	} else {
+		for (unsigned k = 0; k < n; k++) {
+			cqe = &cqes[(head + k) & mask];
+			if (unlikely(!CQE_CTL_OK(cqe)))
+				reap_other(rp, cqe, rp->seen + k);
+		}
 	}
 	io_uring_cq_advance(r, n);
 	rp->seen += n;
