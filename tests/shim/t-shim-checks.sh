@@ -34,17 +34,24 @@ shim() {
 		timeout 60 "$CHECK" "$@" 2>"$tmp"
 }
 
+# try NAME BACKEND FUSED ARGS...: shim(); if it fails, its output and a FAIL
+# line naming the run, and status 1
+try() {
+	n=$1
+	shift
+	shim "$@" && return 0
+	cat "$tmp"
+	bad "$n"
+	return 1
+}
+
 for c in coalesce closerange sighandler; do
 	timeout 60 "$CHECK" $c || bad "native $c"
 	for b in $backends; do
 		for fused in 1 0; do
 			[ $b = sync ] && [ $fused = 0 ] && continue
 			name="$c under $b (fused=$fused)"
-			if ! shim $b $fused $c; then
-				cat "$tmp"
-				bad "$name"
-				continue
-			fi
+			try "$name" $b $fused $c || continue
 			grep -q "backend=$b " "$tmp" || bad "$name: no stats line for backend $b"
 			d=$(stat deferred) co=$(stat coalesced) ba=$(stat batches) fb=$(stat fallbacks)
 			echo "$name: deferred=$d coalesced=$co batches=$ba fallbacks=$fb"
@@ -93,11 +100,7 @@ timeout 60 "$CHECK" workers unshare || bad "native workers unshare"
 for b in $backends; do
 	[ $b = sync ] && continue
 	name="workers calling unshare(CLONE_FILES) under $b"
-	if ! shim $b 1 workers unshare; then
-		cat "$tmp"
-		bad "$name"
-		continue
-	fi
+	try "$name" $b 1 workers unshare || continue
 	d=$(stat deferred) p=$(stat passthrough) m=$(stat mispredicted)
 	echo "$name: deferred=$d passthrough=$p mispredicted=$m"
 	[ "${m:-1}" = 0 ] || bad "$name: $m mispredicted ops"
@@ -110,11 +113,7 @@ timeout 60 "$CHECK" forkreap || bad "native forkreap"
 for b in $backends; do
 	[ $b = sync ] && continue
 	name="forkreap under $b"
-	if ! shim $b 1 forkreap; then
-		cat "$tmp"
-		bad "$name"
-		continue
-	fi
+	try "$name" $b 1 forkreap || continue
 	d=$(stat deferred) p=$(stat passthrough)
 	echo "$name: deferred=$d passthrough=$p"
 	[ "${d:-0}" -ge 19200 ] || bad "$name: deferred $d, want >= 19200 (batching back after the reap)"
@@ -127,11 +126,7 @@ done
 # careful way (passthrough), which reports a change of an inherited one.
 for k in closed keep; do
 	timeout 60 "$CHECK" forkepoll $k || bad "native forkepoll $k"
-	if ! shim sync 1 forkepoll $k; then
-		cat "$tmp"
-		bad "forkepoll $k under sync"
-		continue
-	fi
+	try "forkepoll $k under sync" sync 1 forkepoll $k || continue
 	p=$(grep '^epbatch: pid=' "$tmp" | head -n 1 | sed -n 's/.* passthrough=\([0-9]*\).*/\1/p')
 	echo "forkepoll $k: the child's passthrough=$p"
 	case $k in
@@ -154,11 +149,7 @@ case $rc in
 		[ $b = sync ] && continue
 		for fused in 1 0; do
 			name="refused under $b (fused=$fused)"
-			if ! EPBATCH_MIN_BATCH=0 shim $b $fused refused; then
-				cat "$tmp"
-				bad "$name"
-				continue
-			fi
+			EPBATCH_MIN_BATCH=0 try "$name" $b $fused refused || continue
 			m=$(stat mispredicted) p=$(stat passthrough) d=$(stat deferred)
 			echo "$name: mispredicted=$m passthrough=$p deferred=$d"
 			[ "${m:-0}" = 1 ] || bad "$name: mispredicted=$m, want 1"
