@@ -86,8 +86,9 @@ struct fdtab {
 #define EPI_CLOEXEC	(1 << 3)	/* created with EPOLL_CLOEXEC (not a bar) */
 #define EPI_FORKED	(1 << 4)	/* a fork child holds it: cleared once every
 					 * forked process is reaped (fork_reaped) */
-#define EPI_EXCL	(1 << 5)	/* holds an EPOLLEXCLUSIVE registration, and the
-					 * fused wait would be io_uring's (epi_note_excl) */
+#define EPI_EXCL	(1 << 5)	/* has had an EPOLLEXCLUSIVE registration (kept
+					 * after its DEL), and the fused wait would be
+					 * io_uring's (epi_note_excl) */
 #define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE | EPI_FORKED | EPI_EXCL)
 #define WAITER_SHARED	(-1)
 #define MAX_EPI 65535
