@@ -15,11 +15,14 @@
  * --leader-exit: main starts the threads and calls pthread_exit (the leader
  * becomes a zombie while the threads run, as some servers do); with --gate
  * the threads wait for the signal, else they start after 200 ms.
+ * --concurrency N: at most N threads make their ops at a time (thread k holds
+ * 2k+2 fds meanwhile: 300 threads all at once would want ~90,000).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,8 @@
 
 static long nthreads = 2, adds, mods, dels, bad, waits, churn, pause_ms;
 static int gate_fd[2], leader_exit, gated;
+static long concurrency;	/* 0: no bound */
+static sem_t slots;		/* of concurrency */
 
 static void die(const char *what)
 {
@@ -118,10 +123,14 @@ static void *worker(void *arg)
 			while (poll(&p, 1, -1) < 0 && errno == EINTR)
 				;
 	}
+	while (concurrency && sem_wait(&slots) && errno == EINTR)
+		;
 	if (churn)
 		churn_fds(churn);
 	else
 		ctl_ops(k);
+	if (concurrency)
+		sem_post(&slots);
 	return NULL;
 }
 
@@ -166,7 +175,8 @@ int main(int argc, char **argv)
 		{ "threads", 1, NULL, 't' }, { "adds", 1, NULL, 'a' }, { "mods", 1, NULL, 'm' },
 		{ "dels", 1, NULL, 'd' }, { "bad", 1, NULL, 'b' }, { "waits", 1, NULL, 'w' },
 		{ "churn", 1, NULL, 'c' }, { "gate", 0, NULL, 'g' },
-		{ "leader-exit", 0, NULL, 'L' }, { "pause", 1, NULL, 'P' }, { 0 }
+		{ "leader-exit", 0, NULL, 'L' }, { "pause", 1, NULL, 'P' },
+		{ "concurrency", 1, NULL, 'C' }, { 0 }
 	};
 	pthread_t *tids;
 	int c, gate = 0;
@@ -183,9 +193,12 @@ int main(int argc, char **argv)
 		case 'g': gate = 1; break;
 		case 'L': leader_exit = 1; break;
 		case 'P': pause_ms = num(optarg); break;
+		case 'C': concurrency = num(optarg); break;
 		default: return 2;
 		}
 	}
+	if (concurrency && sem_init(&slots, 0, (unsigned)(concurrency > 1000000 ? 1000000 : concurrency)))
+		die("sem_init");
 	if ((!churn && adds < 1) || dels > adds || nthreads < 1) {
 		fprintf(stderr, "ctlgen: need --adds >= 1, --dels <= --adds, --threads >= 1\n");
 		return 2;
