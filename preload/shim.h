@@ -88,8 +88,8 @@ struct fdtab {
 					 * forked process is reaped (fork_reaped) */
 #define EPI_EXCL	(1 << 5)	/* has had an EPOLLEXCLUSIVE registration (kept
 					 * after its DEL), and the fused wait would be
-					 * io_uring's (epi_note_excl) */
-#define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE | EPI_FORKED | EPI_EXCL)
+					 * io_uring's: it must not sleep (epi_note_excl) */
+#define EPI_NODEFER	(EPI_XPROC | EPI_NESTED | EPI_XTABLE | EPI_FORKED)
 #define WAITER_SHARED	(-1)
 #define MAX_EPI 65535
 
@@ -114,10 +114,12 @@ static inline struct epinfo *epi_get(unsigned id)
  * Instance id gets an EPOLLEXCLUSIVE registration.  io_uring's epoll wait
  * sleeps as a poll of the epoll file, and an exclusive wake-up stops only
  * at an instance with a task asleep in epoll_wait itself (ep_poll_callback):
- * fused, the waits of every process holding the exclusive file (nginx's
- * workers on their shared listening socket) would all wake for each event.
- * So the io_uring backend defers nothing there and its waits stay the
- * kernel's own.  The module's fused wait is epoll_pwait itself: no bar.
+ * sleeping fused, the waits of every process or thread holding the
+ * exclusive file (nginx's workers, the reference server's, on their shared
+ * listening socket) would all wake for each event.  So under the io_uring
+ * backend a fused wait on such an instance takes only what is ready, and
+ * the kernel's own wait does the sleeping (shim_wait_flush).  The module's
+ * fused wait is epoll_pwait itself: no bar.
  */
 static inline void epi_note_excl(unsigned id)
 {
@@ -708,6 +710,16 @@ static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, in
 	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
 	return rc;
+}
+
+/* Whether epfd is an instance marked EPI_EXCL. */
+static inline int epfd_has_excl(int epfd)
+{
+	_Atomic uint64_t *es = slot_ptr(thr.tab, epfd);
+	uint64_t e = es ? atomic_load_explicit(es, memory_order_acquire) : 0;
+
+	return s_kind(e) == K_EPOLL &&
+	       (atomic_load_explicit(&epi_get(s_id(e))->flags, memory_order_relaxed) & EPI_EXCL);
 }
 
 /* Whether a wait has a 0 timeout (its fused form is dearer: policy.c). */

@@ -21,19 +21,11 @@ servers_require() {
 
 # servers_batched VARIANT OUTPUT: a +batch variant must have deferred ops
 # (the shim's summed counters, "shim: ... deferred=N"), or it tested nothing
-# of the batching; any other variant passes.  With SERVERS_EXCLUSIVE=1 (a
-# server whose every loop holds an EPOLLEXCLUSIVE listener in its instance)
-# uring+batch must defer nothing instead: io_uring's fused wait would undo
-# the exclusive wake-up (docs/shim.md, "EPOLLEXCLUSIVE and io_uring's wait").
+# of the batching; any other variant passes.
 servers_batched() {
 	case $1 in *+batch) ;; *) return 0 ;; esac
 	local n
 	n=$(echo "$2" | sed -n 's/.*shim:.* deferred=\([0-9]*\).*/\1/p' | tail -n 1)
-	if [ "${SERVERS_EXCLUSIVE:-0}" = 1 ] && [ "$1" = uring+batch ]; then
-		[ "${n:-x}" = 0 ] && return 0
-		echo "#   $1: deferred=${n:-none}, want 0 (an EPOLLEXCLUSIVE listener in every instance)"
-		return 1
-	fi
 	[ "${n:-0}" -gt 0 ] && return 0
 	echo "#   $1: no op was deferred (deferred=${n:-none})"
 	return 1
