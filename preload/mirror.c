@@ -77,6 +77,7 @@ static unsigned epi_new(int flags)
 }
 
 _Atomic int epi_xproc_seen;
+_Atomic int epi_excl_seen;
 
 void mark_all_epi(int flag, int only_non_cloexec)
 {

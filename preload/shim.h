@@ -104,6 +104,8 @@ extern struct fdtab main_tab;
 extern struct epinfo *epis;
 /* Some instance has (had) EPI_XPROC: 0 says none does, in one load. */
 extern _Atomic int epi_xproc_seen;
+/* Some instance has EPI_EXCL: 0 says none does, in one load. */
+extern _Atomic int epi_excl_seen;
 
 static inline struct epinfo *epi_get(unsigned id)
 {
@@ -126,8 +128,10 @@ static inline void epi_note_excl(unsigned id)
 	struct epinfo *ep = epi_get(id);
 
 	if (be_kind == EPB_BE_URING &&
-	    !(atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_EXCL))
+	    !(atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_EXCL)) {
+		atomic_store(&epi_excl_seen, 1);	/* before the instance has it */
 		atomic_fetch_or(&ep->flags, EPI_EXCL);
+	}
 }
 static inline _Atomic uint64_t *slot_ptr(struct fdtab *t, int fd)
 {
@@ -712,12 +716,16 @@ static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, in
 	return rc;
 }
 
-/* Whether epfd is an instance marked EPI_EXCL. */
+/* Whether epfd is an instance marked EPI_EXCL (one load while none is). */
 static inline int epfd_has_excl(int epfd)
 {
-	_Atomic uint64_t *es = slot_ptr(thr.tab, epfd);
-	uint64_t e = es ? atomic_load_explicit(es, memory_order_acquire) : 0;
+	_Atomic uint64_t *es;
+	uint64_t e;
 
+	if (likely(!atomic_load_explicit(&epi_excl_seen, memory_order_relaxed)))
+		return 0;
+	es = slot_ptr(thr.tab, epfd);
+	e = es ? atomic_load_explicit(es, memory_order_acquire) : 0;
 	return s_kind(e) == K_EPOLL &&
 	       (atomic_load_explicit(&epi_get(s_id(e))->flags, memory_order_relaxed) & EPI_EXCL);
 }
