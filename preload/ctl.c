@@ -451,10 +451,5 @@ int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
 	if (likely(op == EPOLL_CTL_MOD))
 		return defer_mod(epfd, fd, ev);
 	thr.lp.conn++;
-	/* not deferred: fused, io_uring's wait would undo what it asks for
-	 * (epi_note_excl, from learn() after the call) */
-	if (unlikely(op == EPOLL_CTL_ADD && ev && (ev->events & EPOLLEXCLUSIVE) &&
-		     be_kind == EPB_BE_URING))
-		return ctl_passthrough(epfd, op, fd, ev);
 	return defer_ctl(epfd, op, fd, ev);
 }

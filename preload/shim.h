@@ -427,6 +427,10 @@ static inline void queue_append(struct tq *q, int epfd, int op, int fd,
 	q->idx[fd] = (uint8_t)q->n++;
 	if (ev)
 		n->ev = *ev;
+	/* an ADD the kernel will get: the instance's fused wait must not
+	 * sleep from this batch on (a handler's ADD from the side list too) */
+	if (unlikely(op == EPOLL_CTL_ADD && (ev->events & EPOLLEXCLUSIVE)))
+		epi_note_excl(id);
 	n->epfd = epfd;
 	n->fd = fd;
 	n->op = op;

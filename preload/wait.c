@@ -129,19 +129,20 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 	if (q->live >= policy_min_batch() && !sig_pending() && be_has_fused_wait() &&
 	    maxevents > 0 && maxevents <= FUSED_MAX && !(be_kind == EPB_BE_URING && q->ordered) &&
 	    !(ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
-		static const struct timespec now;
-		/* An instance with an exclusive registration: io_uring's wait
-		 * must not sleep (epi_note_excl), so the fused one only takes
-		 * what is ready; with nothing ready the kernel's own wait
-		 * sleeps, below, its queue empty by then. */
-		int excl = be_kind == EPB_BE_URING && !thr.lp.poll && epfd_has_excl(epfd);
+		static const struct timespec no_wait;
+		/* An instance with an exclusive registration (marked only where
+		 * the fused wait would be io_uring's: epi_note_excl): that wait
+		 * must not sleep, so it only takes what is ready; with nothing
+		 * ready the kernel's own wait sleeps, below, its queue empty by
+		 * then. */
+		int excl = epfd_has_excl(epfd) && !thr.lp.poll;
 
 		/* epoll may return fewer events than maxevents: a larger buffer
 		 * than the module takes (redis asks for 10128) waits for as many
 		 * as it does; the rest stay ready for the next wait, in order. */
 		rc = fused_wait(q, epfd, evs,
 				be_kind == EPB_BE_KMOD && maxevents > EPOLL_BATCH_MAX_EVENTS ?
-					EPOLL_BATCH_MAX_EVENTS : maxevents, excl ? &now : ts, sigmask);
+					EPOLL_BATCH_MAX_EVENTS : maxevents, excl ? &no_wait : ts, sigmask);
 		if (unlikely(excl) && rc == 0)
 			rc = INT_MIN;
 	}

@@ -14,35 +14,22 @@
  * shim's back is a known limit (docs/shim.md, "syscall()").
  */
 #include "transcript.h"
+#include "../lib/raw_syscall.h"
 
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* close and eventfd2 as the kernel's own calls, past libc and any shim
- * (elsewhere than x86_64: libc's syscall(), which the shim does see) */
-static long raw2(long nr, long a, long b)
-{
-#ifdef __x86_64__
-	long rc;
-
-	__asm__ volatile("syscall" : "=a"(rc) : "0"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
-	return rc;
-#else
-	return syscall(nr, a, b);
-#endif
-}
-
 static void raw_close(int fd)
 {
-	if (raw2(SYS_close, fd, 0) != 0)
+	if (raw_syscall(SYS_close, fd, 0, 0, 0) != 0)
 		t_die("raw close");
 }
 
 /* A readable eventfd on the lowest free number, unseen by the shim. */
 static int raw_eventfd(int expected)
 {
-	long fd = raw2(SYS_eventfd2, 1, EFD_NONBLOCK);
+	long fd = raw_syscall(SYS_eventfd2, 1, EFD_NONBLOCK, 0, 0);
 
 	if (fd < 0)
 		t_die("raw eventfd2");

@@ -15,18 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* syscall(2) without libc's wrapper (the shim interposes syscall()) */
-static long raw(long n, long a, long b, long c, long d)
-{
-	register long r10 __asm__("r10") = d;
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
-}
+#include "../lib/raw_syscall.h"
 
 static void die(const char *first, const char *what)
 {
@@ -42,13 +31,13 @@ __attribute__((constructor)) static void early(void)
 
 	if (!first)
 		return;
-	ep = (int)raw(SYS_epoll_create1, 0, 0, 0, 0);
-	if (ep < 0 || raw(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, (long)sv) < 0)
+	ep = (int)raw_syscall(SYS_epoll_create1, 0, 0, 0, 0);
+	if (ep < 0 || raw_syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, (long)sv) < 0)
 		die(first, "raw epoll_create1 or socketpair failed");
-	if (raw(SYS_write, sv[1], (long)"x", 1, 0) != 1)
+	if (raw_syscall(SYS_write, sv[1], (long)"x", 1, 0) != 1)
 		die(first, "raw write failed");
 	if (strcmp(first, "add") && strcmp(first, "close") &&
-	    raw(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, sv[0], (long)&ev) < 0)
+	    raw_syscall(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, sv[0], (long)&ev) < 0)
 		die(first, "raw epoll_ctl(ADD) failed");
 
 	if (!strcmp(first, "add")) {

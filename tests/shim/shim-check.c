@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/raw_syscall.h"
+
 #define NFD 64
 
 static int failures;
@@ -497,29 +499,9 @@ static int sighandler(void)
 	return failures ? 1 : 0;
 }
 
-/* epoll_ctl straight to the kernel, past libc and so past the shim (which
- * wraps syscall() too): a change the mirror cannot see. */
-static long hidden_ctl(int ep, int op, int fd)
-{
-#ifdef __x86_64__
-	register long r10 __asm__("r10") = 0;
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"((long)SYS_epoll_ctl), "D"((long)ep), "S"((long)op), "d"((long)fd),
-			   "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-#else
-	(void)ep, (void)op, (void)fd;
-	return -ENOSYS;	/* refused() skips first */
-#endif
-}
-
 /*
  * A deferred op the kernel refuses.  A DEL made behind the shim's back
- * (hidden_ctl) leaves the mirror believing fd REFUSED_FD is registered, so
+ * (raw_syscall) leaves the mirror believing fd REFUSED_FD is registered, so
  * its next MOD is deferred, returns 0 and fails in the batch (natively it is
  * ENOENT: the one answer allowed to differ, the shim cannot know).  The
  * failure must be pinned on that op alone: its fd becomes unknown, so its
@@ -534,15 +516,16 @@ static int refused(void)
 	struct epoll_event out[NFD + 1];
 	int ep = setup_rearm(sv), n, rc, gone = 0;
 
-#ifndef __x86_64__
-	printf("shim-check refused: hidden_ctl is written for x86_64 only\n");
-	return 77;
-#endif
+	if (!RAW_SYSCALL_HIDDEN) {
+		printf("shim-check refused: no syscall past libc here (x86_64 only)\n");
+		return 77;
+	}
 	for (int r = 0; r < 40; r++) {
 		n = epoll_wait(ep, out, NFD + 1, 1000);
 		CHECK(n == NFD - gone, "round %d: %d events, want %d", r, n, NFD - gone);
 		if (r == 10) {
-			CHECK(hidden_ctl(ep, EPOLL_CTL_DEL, sv[REFUSED_FD][0]) == 0, "hidden DEL failed");
+			CHECK(raw_syscall(SYS_epoll_ctl, ep, EPOLL_CTL_DEL, sv[REFUSED_FD][0], 0) == 0,
+			      "hidden DEL failed");
 			gone = 1;
 		}
 		for (int i = 0; i < n; i++) {
