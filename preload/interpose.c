@@ -91,7 +91,7 @@ static __attribute__((noinline)) int
 wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	    const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	policy_decide(thr.q, wait_is_poll(ms, ts, kind));
+	policy_decide(thr.q, wait_fused_poll(epfd, ms, ts, kind));
 	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 

@@ -333,7 +333,7 @@ struct loopstate {
 	unsigned probe_every;	/* ... between probes (0: PROBE_EVERY) */
 	int calibrating;	/* policy.c is measuring on this thread */
 	int careful;		/* counted in ctl_careful */
-	int poll;		/* its waits have a 0 timeout */
+	int poll;		/* its fused waits have a 0 timeout (wait_fused_poll) */
 	unsigned saved;		/* ops coalescing saved in this iteration */
 	unsigned closed;	/* ops fused closes sent in it (close.c) */
 	int coal;		/* their share of the ops, x256 (0: unknown) */
@@ -738,6 +738,16 @@ static inline int epfd_has_excl(int epfd)
 static inline int wait_is_poll(int ms, const struct timespec *ts, enum epbatch_wait_kind kind)
 {
 	return kind == EPB_PWAIT2 ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
+}
+
+/* Whether a wait's fused form is the 0-timeout one, whose break-even the
+ * policy prices it with: a 0 timeout, or an instance whose fused wait must
+ * not sleep (EPI_EXCL: shim_wait_flush sends it with a 0 timeout whatever
+ * the caller asked). */
+static inline int wait_fused_poll(int epfd, int ms, const struct timespec *ts,
+				  enum epbatch_wait_kind kind)
+{
+	return wait_is_poll(ms, ts, kind) || epfd_has_excl(epfd);
 }
 
 static inline int sig_pending(void)

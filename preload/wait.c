@@ -112,11 +112,18 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 		    enum epbatch_wait_kind kind)
 {
 	struct timespec mts;
-	int rc;
+	int rc, excl;
 
 	if (!q->n && !sig_pending())
 		return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	/* An instance with an exclusive registration (marked only where the
+	 * fused wait would be io_uring's: epi_note_excl): that wait must not
+	 * sleep, so it only takes what is ready (the 0-timeout form, priced
+	 * so: wait_fused_poll); with nothing ready the kernel's own wait
+	 * sleeps, below, its queue empty by then. */
 	thr.lp.poll = wait_is_poll(ms, ts, kind);
+	excl = !thr.lp.poll && epfd_has_excl(epfd);
+	thr.lp.poll |= excl;
 	if (kind != EPB_PWAIT2) {
 		ts = NULL;
 		if (ms >= 0) {
@@ -130,12 +137,6 @@ int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxeven
 	    maxevents > 0 && maxevents <= FUSED_MAX && !(be_kind == EPB_BE_URING && q->ordered) &&
 	    !(ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
 		static const struct timespec no_wait;
-		/* An instance with an exclusive registration (marked only where
-		 * the fused wait would be io_uring's: epi_note_excl): that wait
-		 * must not sleep, so it only takes what is ready; with nothing
-		 * ready the kernel's own wait sleeps, below, its queue empty by
-		 * then. */
-		int excl = epfd_has_excl(epfd) && !thr.lp.poll;
 
 		/* epoll may return fewer events than maxevents: a larger buffer
 		 * than the module takes (redis asks for 10128) waits for as many
@@ -186,6 +187,6 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	 * deferral re-checks under the lock. */
 	if (atomic_load_explicit(&ep->waiter, memory_order_relaxed) == my_tid())
 		thr.owned = e;
-	policy_wait(q, wait_is_poll(ms, ts, kind));
+	policy_wait(q, wait_fused_poll(epfd, ms, ts, kind));
 	return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }

@@ -23,13 +23,17 @@
  * timespec of -u USEC, default -t MS, no mask).  -t alone (no -w) keeps its old meaning: the
  * epoll_wait timeout.  In idle mode the default wait is short.
  *
+ * -x also registers one more fd, an eventfd never readable, with
+ * EPOLLIN|EPOLLEXCLUSIVE: the instance then looks like the one an nginx
+ * worker waits on (its listener shared by exclusive wake-ups).
+ *
  * Bounded: at most -i iterations and at most -d seconds (checked every 64
  * iterations; -d 0: no time bound).  -W iterations run untimed first
  * (default 0, so syscall counts stay exact per -i).  Prints one JSON object.
  *
  *   epbatch-rearm [-c] [-m MODE] [-w WAIT] [-n FDS] [-i ITERATIONS]
  *                 [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]
- *                 [-S TIMER_SLACK_NS]
+ *                 [-S TIMER_SLACK_NS] [-x]
  */
 #include <errno.h>
 #include <signal.h>
@@ -188,18 +192,18 @@ static void usage(void)
 	fprintf(stderr, "usage: epbatch-rearm [-c] [-m keepalive|rearm|double|idle|conn]\n"
 		"                     [-w block|zero|short|pwait|pwait2] [-n FDS] [-i ITERATIONS]\n"
 		"                     [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]\n"
-		"                     [-S TIMER_SLACK_NS]\n");
+		"                     [-S TIMER_SLACK_NS] [-x]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	enum mode m = M_KEEPALIVE;
-	int iters = 20000, warmup = 0, slack = -1, seconds = 10, opt, it, t_set = 0;
+	int iters = 20000, warmup = 0, slack = -1, seconds = 10, opt, it, t_set = 0, excl = 0;
 	double t0, t1, deadline;
 	long events = 0, eff_us;
 
-	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:x")) != -1) {
 		switch (opt) {
 		case 'c': m = M_CONN; break;
 		case 'm': m = (enum mode)lookup(optarg, "mode", mode_names, 5); break;
@@ -211,6 +215,7 @@ int main(int argc, char **argv)
 		case 'u': timeout_us = parse(optarg, "-u", 0, 1000000000); break;
 		case 'S': slack = parse(optarg, "-S", 0, 1000000000); break;
 		case 'd': seconds = parse(optarg, "-d", 0, 86400); break;
+		case 'x': excl = 1; break;
 		default: usage();
 		}
 	}
@@ -258,6 +263,15 @@ int main(int argc, char **argv)
 		}
 		/* keepalive waits first: everything is armed and ready */
 	}
+	if (excl) {	/* after the others: not the process's first epoll_ctl */
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = MAX_FDS };
+		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		if (efd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) < 0) {
+			perror("epbatch-rearm: exclusive fd");
+			return 1;
+		}
+	}
 	for (it = 0; it < warmup; it++)
 		iteration(m, it);
 	ctl_calls = 0;
@@ -279,9 +293,10 @@ int main(int argc, char **argv)
 	}
 	printf("{\"mode\": \"%s\", \"wait\": \"%s\", \"fds\": %d, \"timeout_us\": %ld, "
 	       "\"iterations\": %d, \"events\": %ld, \"ctl_calls\": %ld, \"ns_per_iter\": %.1f, "
-	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld}\n",
+	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld, \"exclusive\": %s}\n",
 	       mode_names[m], wait_names[wform], m == M_CONN ? 1 : nfds, eff_us, it, events,
 	       ctl_calls, (t1 - t0) / it, ctl_calls ? (t1 - t0) / ctl_calls : 0.0,
-	       slack > 0 ? (long)slack : (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+	       slack > 0 ? (long)slack : (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0),
+	       excl ? "true" : "false");
 	return 0;
 }

@@ -20,6 +20,8 @@
 #     connection ops;
 #   - a fork while another thread measures leaves the child neither that
 #     measurement's fds nor a measurement it can never finish;
+#   - a loop on an instance with an exclusive registration is priced by the
+#     0-timeout wait's break-even, the form its fused wait takes;
 #   - a bad EPBATCH_MIN_BATCH is one line on stderr and exit status 2.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -137,6 +139,19 @@ run at-be "-n 2 -w block" $shim EPBATCH_MIN_BATCH=2,never
 run one-be "-n 1 -w block" $shim EPBATCH_MIN_BATCH=1,never
 [ "$(stat iters_batch "$tmp/one-be.stats")" -ge $((ITERS - 40)) ] && [ "$ctl" -le 40 ] ||
 	bad "1 MOD per iteration, break-even 1: want it fused with the wait, got: $(cat "$tmp/one-be.stats"), $ctl epoll_ctl"
+
+# An instance with an exclusive registration (-x: an nginx worker's, whose
+# listener is shared with EPOLLEXCLUSIVE) gets its fused wait in the
+# 0-timeout form whatever the loop asks (shim_wait_flush), so its blocking
+# loop is priced by the 0-timeout break-even: never, here.  The same loop
+# without it batches.  The ADD goes direct, before the loop: ctl_direct marks
+# the instance.
+run excl-block "-n 64 -w block" $shim EPBATCH_MIN_BATCH=1,never,never
+[ "$ur" -ge $((ITERS - 10)) ] ||
+	bad "64 MODs per blocking wait, break-even 1: want them batched, got: $(cat "$tmp/excl-block.stats"), $ur io_uring_enter"
+run excl-excl "-n 64 -w block -x" $shim EPBATCH_MIN_BATCH=1,never,never
+[ "$(stat iters_batch "$tmp/excl-excl.stats")" -le 10 ] && [ "$ur" -le 10 ] ||
+	bad "the same loop on an exclusive instance, 0-timeout break-even never: want it direct, got: $(cat "$tmp/excl-excl.stats"), $ur io_uring_enter"
 
 # Measured break-evens (no EPBATCH_MIN_BATCH; the answers depend on the
 # machine, what is measured does not): a MOD loop measures the MOD loops'
