@@ -11,6 +11,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define EPOLL_CTL_ADD 1
 #define EPOLL_CTL_DEL 2
 #define EPOLL_CTL_MOD 3
+#define EPOLLEXCLUSIVE (1U << 28)	/* uapi eventpoll.h: vmlinux.h has no macros */
 #define CLONE_FILES 0x00000400
 
 __u32 next_slot = 1;		/* slot 0 is EPB_SLOT_UNATTRIBUTED */
@@ -187,10 +188,22 @@ static __always_inline __u32 lat_slot(__u64 ns)
 	return b < EPB_LAT_SLOTS ? b : EPB_LAT_SLOTS - 1;
 }
 
+/* An ADD's EPOLLEXCLUSIVE, beside the op in enter_arg: the instance's
+ * waiters then share wake-ups, and the shim's fused wait on it takes the
+ * 0-timeout form (docs/cost-model.md). */
+#define EPB_ARG_EXCL (1LL << 32)
+
 SEC("tp/syscalls/sys_enter_epoll_ctl")
 int epoll_ctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_enter(ctx->args[1]);
+	__s64 op = ctx->args[1];
+	__u32 events = 0;
+
+	if (op == EPOLL_CTL_ADD && ctx->args[3] &&
+	    !bpf_probe_read_user(&events, sizeof(events), (void *)ctx->args[3]) &&
+	    (events & EPOLLEXCLUSIVE))
+		op |= EPB_ARG_EXCL;
+	return on_enter(op);
 }
 
 SEC("tp/syscalls/sys_exit_epoll_ctl")
@@ -205,7 +218,7 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	ns = elapsed(t);
 	t->ctl_ns += ns;
-	switch (t->enter_arg) {
+	switch (t->enter_arg & ~EPB_ARG_EXCL) {
 	case EPOLL_CTL_ADD: op = EPB_CTL_ADD; break;
 	case EPOLL_CTL_MOD: op = EPB_CTL_MOD; break;
 	case EPOLL_CTL_DEL: op = EPB_CTL_DEL; break;
@@ -216,8 +229,11 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	t->ctl[op]++;
 	if (cfg.time_syscalls)
 		t->ctl_hist[op][lat_slot(ns)]++;
-	if (ret >= 0)
+	if (ret >= 0) {
+		if (t->enter_arg & EPB_ARG_EXCL)
+			t->ctl_excl_add++;
 		return 0;
+	}
 	t->ctl_err[op]++;
 	key = -ret;
 	if (key > EPB_MAX_ERRNO)

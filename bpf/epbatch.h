@@ -57,6 +57,8 @@ enum epb_spin_method {
 #define EPB_COUNTERS(X)							\
 	X(ctl_bad_op, NULL, "epoll_ctl_bad_op",				\
 	  "epoll_ctl calls with none of ADD, MOD, DEL as op")			\
+	X(ctl_excl_add, NULL, "epoll_ctl_exclusive_adds",			\
+	  "successful epoll_ctl ADDs with EPOLLEXCLUSIVE")			\
 	X(wait, NULL, "epoll_wait",						\
 	  "epoll_wait, epoll_pwait and epoll_pwait2 calls")			\
 	X(wait_events, NULL, "epoll_wait_events",				\

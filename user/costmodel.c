@@ -628,14 +628,15 @@ static void add_note(char *buf, size_t len, const char *fmt, ...)
 /*
  * The break-even of the thread's op mix, by the shim's rule: share = ADD
  * and DEL calls among all its epoll_ctl calls (x EPB_SHARE_ONE), as the
- * shim counts them (policy.c); 0: never.
+ * shim counts them (policy.c), with mod, the MOD break-even of the wait form
+ * its fused wait takes; 0: never.
  */
-static int mix_break_even(const struct cm_backend_cal *be, const struct wi_in *in)
+static int mix_break_even(const struct cm_backend_cal *be, int mod, const struct wi_in *in)
 {
 	uint64_t n = in->add + in->mod + in->del;
 	unsigned share = n ? (unsigned)((in->add + in->del) * EPB_SHARE_ONE / n) : 0;
 
-	return (int)epb_mix_break_even((unsigned)be->break_even, (unsigned)cm_conn_break_even(be), share);
+	return (int)epb_mix_break_even((unsigned)mod, (unsigned)cm_conn_break_even(be), share);
 }
 
 /*
@@ -657,17 +658,22 @@ static int mix_break_even(const struct cm_backend_cal *be, const struct wi_in *i
  * op and per wait.  Either way it keeps its fd bookkeeping per connection
  * (per close).
  */
-static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be, const struct wi_in *in,
-			 struct wi_out *o)
+static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be, bool uring,
+			 const struct wi_in *in, struct wi_out *o)
 {
 	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits, secs = in->seconds;
 	double cl = (double)in->closes, f = (double)(in->del < in->closes ? in->del : in->closes);
 	double b, iters, extra, shim_fd = cl * fig(&c->shim_fd);
 	double shim_direct = n * fig(&c->shim_direct_op) + w * fig(&c->shim_wait) + shim_fd;
 
+	/* io_uring's fused wait undoes EPOLLEXCLUSIVE, so on an instance with
+	 * such a registration the shim sends it in the 0-timeout form and
+	 * prices the loop so (docs/shim.md); the module's is epoll_pwait */
+	bool excl = uring && in->excl_adds;
+
 	o->known = true;
 	o->estimated = be->estimated;
-	o->break_even = mix_break_even(be, in);
+	o->break_even = mix_break_even(be, excl ? be->break_even_poll : be->break_even, in);
 	o->ops_per_wait = w > 0 ? n / w : 0;
 	if (be->estimated)
 		add_note(o->assumptions, sizeof(o->assumptions),
@@ -710,6 +716,16 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 be->break_even_by_shim ? "measured by the shim" : "the model's",
 			 o->batch_mode ? "batch" : "stay direct (its direct path's cost)");
 	}
+	if (excl) {
+		char poll_s[16];
+
+		be_str(poll_s, sizeof(poll_s), be->break_even_poll);
+		o->upper_bound = o->batch_mode;
+		add_note(o->assumptions, sizeof(o->assumptions),
+			 "%llu ADDs with EPOLLEXCLUSIVE: the fused wait takes its 0-timeout form (MOD break-even %s), "
+			 "and a wait that would sleep costs a second syscall, not counted (the trace does not tell "
+			 "which waits slept): at most this", (unsigned long long)in->excl_adds, poll_s);
+	}
 	if (in->batch_submits)
 		add_note(o->assumptions, sizeof(o->assumptions),
 			 "the trace shows %llu batched submissions: the process already batches; this is for its "
@@ -727,7 +743,7 @@ void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out
 	for (int i = 0; i < WI_N; i++)
 		out[i].saved_per_req = NAN;
 	if (c->be[CM_URING].present)
-		whatif_batch(c, &c->be[CM_URING], in, &out[WI_URING]);
+		whatif_batch(c, &c->be[CM_URING], true, in, &out[WI_URING]);
 	else
 		snprintf(out[WI_URING].assumptions, sizeof(out[WI_URING].assumptions),
 			 "io_uring was not measured here: %s", c->be[CM_URING].skipped[0] ?
@@ -736,7 +752,7 @@ void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out
 		calib_kmod_estimate(c, &kest);
 		kmod = &kest;
 	}
-	whatif_batch(c, kmod, in, &out[WI_KMOD]);
+	whatif_batch(c, kmod, false, in, &out[WI_KMOD]);
 
 	struct wi_out *u = &out[WI_UNSHARE];
 	u->upper_bound = true;
@@ -808,6 +824,7 @@ void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 	in->waits = ju(o, "epoll_wait");
 	in->batch_submits = ju(o, "batch_submits");
 	in->closes = ju(o, "close");
+	in->excl_adds = ju(o, "epoll_ctl_exclusive_adds");
 	in->spin_files_ns = ju(spin, "files_lock_ns");
 	in->spin_measured = m && strcmp(m, "none");
 	in->private_fd_table = json_is_true(json_object_get(o, "private_fd_table"));

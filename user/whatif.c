@@ -20,6 +20,7 @@ void wi_in_from_stats(const struct thread_stats *t, double secs, enum spin_choic
 	in->waits = t->wait;
 	in->batch_submits = t->batch_submits;
 	in->closes = t->close;
+	in->excl_adds = t->ctl_excl_add;
 	in->spin_files_ns = t->spin_files_ns;
 	in->spin_measured = m != SPIN_OFF && m != SPIN_AUTO;
 	in->private_fd_table = t->private_fd_table;

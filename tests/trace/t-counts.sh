@@ -45,6 +45,23 @@ assert d["syscall_time"] is True and d["totals"]["epoll_ctl"]["ns"] > 0
 PY
 check "record: no temp file left" sh -c "! ls $T | grep -q tmp"
 
+# EPOLLEXCLUSIVE ADDs counted apart (the cost model prices their threads'
+# batches with the 0-timeout fused wait): epbatch-rearm -x makes 4 ADDs and
+# one of them exclusive
+$TRACE record -o "$T/excl.json" -- $BUILD/shim/epbatch-rearm -x -n 4 -i 10 >/dev/null 2>&1
+check "record: exclusive ADDs counted" pyjson "$T/excl.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["totals"]
+assert t["epoll_ctl"]["add"] == 5 and t["epoll_ctl_exclusive_adds"] == 1, (t["epoll_ctl"], t.get("epoll_ctl_exclusive_adds"))
+assert d["threads"][0]["epoll_ctl_exclusive_adds"] == 1, d["threads"][0]
+PY
+check "record: ADDs without EPOLLEXCLUSIVE count none" pyjson "$T/rec.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["totals"]["epoll_ctl_exclusive_adds"] == 0, d["totals"]
+PY
+
 # -p: attach to a waiting process, which then runs and exits mid-trace
 mkfifo "$T/gate"
 $CTLGEN $ARGS --gate <"$T/gate" >"$T/ready" &

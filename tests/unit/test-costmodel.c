@@ -171,6 +171,39 @@ static void test_conn_mix(void **state)
 	assert_non_null(strstr(o[WI_URING].assumptions, "not measured"));
 }
 
+/*
+ * A thread that registered an fd with EPOLLEXCLUSIVE (an nginx worker's
+ * listener): under io_uring the shim's fused wait takes its 0-timeout form,
+ * so the loop is priced by that form's break-even (8 here), and the saving
+ * is an upper bound (a wait that would sleep costs a second syscall).  The
+ * module's fused wait is epoll_pwait itself: its figures do not change.
+ */
+static void test_exclusive(void **state)
+{
+	struct wi_in in = { .mod = 4000, .waits = 1000, .seconds = 2, .requests = -1 };
+	struct wi_out o[WI_N], plain[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	whatif_compute(&cal, &in, plain);
+	in.excl_adds = 1;
+	whatif_compute(&cal, &in, o);
+	/* 4 ops per wait: the blocking break-even (4) batches, the 0-timeout one (8) does not */
+	assert_true(plain[WI_URING].batch_mode);
+	assert_false(plain[WI_URING].upper_bound);
+	assert_int_equal(o[WI_URING].break_even, 8);
+	assert_false(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].saved_per_s, -(4000 * 10 + 1000 * 5) / 2.0, 1e-6);
+	assert_non_null(strstr(o[WI_URING].assumptions, "1 ADDs with EPOLLEXCLUSIVE"));
+	assert_int_equal(o[WI_KMOD].break_even, plain[WI_KMOD].break_even);
+	assert_float_equal(o[WI_KMOD].saved_per_s, plain[WI_KMOD].saved_per_s, 0);
+	/* 8 ops per wait: it batches, at most what a loop that never sleeps saves */
+	in.mod = 8000;
+	whatif_compute(&cal, &in, o);
+	assert_true(o[WI_URING].batch_mode);
+	assert_true(o[WI_URING].upper_bound);
+}
+
 static void test_batch_too_small(void **state)
 {
 	struct wi_in in = { .mod = 1000, .waits = 1000, .seconds = 2, .requests = 4000 };
@@ -363,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_no_waits),
 		cmocka_unit_test(test_conn),
 		cmocka_unit_test(test_conn_mix),
+		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_unshare),
 		cmocka_unit_test(test_trace_fixture),
 		cmocka_unit_test(test_roundtrip_and_errors),
