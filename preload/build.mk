@@ -55,5 +55,11 @@ $(BUILD)/shim/epbatch-costs: preload/bench/costs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -luring
 
+# The least a deferral over liburing's public API costs, counted beside the
+# shim by scripts/bench-shim-instr.sh (variant floor; not a shim).
+$(BUILD)/shim/libepbatch-floor.so: preload/bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -luring -ldl
+
 TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check $(BUILD)/shim/epbatch-costs \
-	$(BUILD)/shim/libearly.so
+	$(BUILD)/shim/libearly.so $(BUILD)/shim/libepbatch-floor.so

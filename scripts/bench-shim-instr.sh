@@ -21,8 +21,11 @@
 #    syscalls, and epoll_ctl / epoll_wait* / io_uring_enter / ioctl apart.
 #
 #   scripts/bench-shim-instr.sh [-n N1,N2] [-v VARIANT,...] [-o FILE]
-#   (variants besides baseline, default sync,auto,uring; kmod too when
+#   (variants besides baseline, default sync,auto,uring,floor; kmod too when
 #   /dev/epoll_batch exists)
+# floor is not the shim: build/shim/libepbatch-floor.so (preload/bench/floor.c),
+# the least a deferral over liburing's public API costs (no mirror, lock,
+# owner or signal checks), in the MOD loops' blocking-wait cells only.
 # JSON: build/bench/shim-instr.json (schema epbatch-bench-shim-instr/1).
 set -eu
 cd "$(dirname "$0")/.."
@@ -43,15 +46,16 @@ for v in "$n1" "$n2"; do
 	case $v in '' | *[!0-9]*) echo "bench-shim-instr: '$v' is not a positive integer" >&2; exit 2 ;; esac
 done
 if [ "$n2" -le "$n1" ] || [ "$n1" -le 0 ]; then echo "bench-shim-instr: want 0 < N1 < N2" >&2; exit 2; fi
-[ -n "$vlist" ] || { vlist="sync auto uring"; [ -e /dev/epoll_batch ] && vlist="$vlist kmod"; }
+[ -n "$vlist" ] || { vlist="sync auto uring floor"; [ -e /dev/epoll_batch ] && vlist="$vlist kmod"; }
 for v in $vlist; do
-	case $v in auto | sync | uring | kmod) ;; *) echo "bench-shim-instr: unknown variant '$v'" >&2; exit 2 ;; esac
+	case $v in auto | sync | uring | kmod | floor) ;; *) echo "bench-shim-instr: unknown variant '$v'" >&2; exit 2 ;; esac
 done
 variants="baseline $vlist"
-SHIM=$BUILD/libepbatch.so LOOP=$BUILD/shim/epbatch-rearm
-if [ ! -f "$SHIM" ] || [ ! -x "$LOOP" ]; then make -s "$SHIM" "$LOOP"; fi
+SHIM=$BUILD/libepbatch.so LOOP=$BUILD/shim/epbatch-rearm FLOOR=$BUILD/shim/libepbatch-floor.so
+if [ ! -f "$SHIM" ] || [ ! -x "$LOOP" ] || [ ! -f "$FLOOR" ]; then make -s "$SHIM" "$LOOP" "$FLOOR"; fi
 SHIM=$(cd "$(dirname "$SHIM")" && pwd)/$(basename "$SHIM")
 LOOP=$(cd "$(dirname "$LOOP")" && pwd)/$(basename "$LOOP")
+FLOOR=$(cd "$(dirname "$FLOOR")" && pwd)/$(basename "$FLOOR")
 have_vg=1 have_st=1
 command -v valgrind >/dev/null || { have_vg=0; echo "bench-shim-instr: no valgrind: instruction counts skipped" >&2; }
 command -v strace >/dev/null || { have_st=0; echo "bench-shim-instr: no strace: syscall counts skipped" >&2; }
@@ -73,9 +77,14 @@ envfor() { # the env(1) arguments of a variant
 	baseline) echo "EPBATCH_UNUSED=1" ;;
 	auto) echo "LD_PRELOAD=$SHIM" ;;
 	sync) echo "EPBATCH_BACKEND=sync LD_PRELOAD=$SHIM" ;;
+	floor) echo "LD_PRELOAD=$FLOOR" ;;
 	*) echo "EPBATCH_BACKEND=$1 EPBATCH_MIN_BATCH=0 LD_PRELOAD=$SHIM" ;;
 	esac
 }
+
+# floor runs in the MOD loops' blocking-wait cells only (any other wait, and
+# ADD and DEL, go to libc there)
+skip() { [ "$1" = floor ] && { [ "$2" != block ] || [ "$3" = conn ]; }; }
 
 # Sum a callgrind output file: prints "total IR" and, per entry point of the
 # given object, "ENTRY inclusive-Ir calls".  Name compression ((id) name)
@@ -123,6 +132,7 @@ EOF
 		# valgrind 3.19 has no epoll_pwait2 (syscall 441): ENOSYS
 		[ "$w" = pwait2 ] && continue
 		for v in $variants; do
+			skip "$v" "$w" "$m" && continue
 			for n in $n1 $n2; do
 				f=$tmp/cg.$m.$w.$k.$v.$n
 				# shellcheck disable=SC2046
@@ -130,7 +140,7 @@ EOF
 					env $(envfor "$v") "$LOOP" -m "$m" -w "$w" -n "$k" -i "$n" -d 0 \
 					>"$f.json" 2>"$f.log" </dev/null ||
 					{ echo "bench-shim-instr: callgrind $v $m $w K=$k failed:" >&2; tail -5 "$f.log" >&2; exit 1; }
-				case $v in baseline) obj=libc.so ;; *) obj=libepbatch.so ;; esac
+				case $v in baseline) obj=libc.so ;; floor) obj=libepbatch-floor.so ;; *) obj=libepbatch.so ;; esac
 				cg_sum "$f.out" "$obj" >"$f.sum"
 				sed -n 's/.*"ctl_calls": \([0-9]*\).*/\1/p' "$f.json" >"$f.ctl"
 			done
@@ -146,6 +156,7 @@ if [ $have_st = 1 ]; then
 $c
 EOF
 		for v in $variants; do
+			skip "$v" "$w" "$m" && continue
 			for n in $n1 $n2; do
 				f=$tmp/st.$m.$w.$k.$v.$n
 				# shellcheck disable=SC2046
@@ -170,6 +181,7 @@ report() {
 $c
 EOF
 		for v in $variants; do
+			skip "$v" "$w" "$m" && continue
 			a=$tmp/cg.$m.$w.$k.$v.$n1 b=$tmp/cg.$m.$w.$k.$v.$n2
 			s1=$tmp/st.$m.$w.$k.$v.$n1.sum s2=$tmp/st.$m.$w.$k.$v.$n2.sum
 			printf '%s %s %s %s ' "$m" "$w" "$k" "$v"
