@@ -23,7 +23,7 @@ const char *be_name(enum epbatch_backend b)
 	}
 }
 
-int be_has_fused_wait(void)
+HOT int be_has_fused_wait(void)
 {
 	if (fused_off)
 		return 0;
@@ -67,7 +67,7 @@ int be_init(void)
 	return 0;
 }
 
-void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
+HOT void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
 	       struct be_wait *w, struct be_report *rep)
 {
 	int ret = -1;

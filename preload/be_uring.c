@@ -33,7 +33,7 @@ static _Atomic unsigned fork_gen;
 static unsigned ring_flags;
 static TLS struct uring_state *my_ring;
 
-int uring_has_wait(void)
+HOT int uring_has_wait(void)
 {
 	return have_uring_wait;
 }
@@ -160,7 +160,7 @@ static struct uring_state *ring_new(void)
 	return u;
 }
 
-static struct uring_state *ring_get(void)
+HOT static struct uring_state *ring_get(void)
 {
 	struct uring_state *u = my_ring;
 
@@ -223,7 +223,7 @@ reap_other(struct reap *rp, const struct io_uring_cqe *cqe, unsigned at)
 /* a ctl op's res is 0 or -errno: as unsigned, >= QCAP unless 0 */
 #define CQE_CTL_OK(cqe) (((cqe)->user_data | (__u32)(cqe)->res) < QCAP)
 
-static void reap(struct io_uring *r, struct reap *rp)
+HOT static void reap(struct io_uring *r, struct reap *rp)
 {
 	/* io_uring_for_each_cqe's walk with the tail read once (the macro
 	 * re-reads it, and recomputes the CQE size, per CQE); the ring is
@@ -254,7 +254,7 @@ static void reap(struct io_uring *r, struct reap *rp)
  * (and the wait's, when want_wait) are in.  A signal may interrupt the
  * wait (the handler has run by then); the ops are already in flight, so
  * wait again.  0, or -errno when nothing could be submitted. */
-static int settle_ring(struct io_uring *r, struct reap *rp, int want_wait)
+HOT static int settle_ring(struct io_uring *r, struct reap *rp, int want_wait)
 {
 	int ret;
 
@@ -297,7 +297,7 @@ static void cancel_wait(struct io_uring *r, struct reap *rp)
  * (rp reaped; *expired: the wait's own timeout passed), or -errno when
  * nothing was submitted.
  */
-static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_wait *w,
+HOT static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_wait *w,
 			   int *expired)
 {
 	struct __kernel_timespec kts = { .tv_sec = 1L << 30 };
@@ -426,7 +426,7 @@ static unsigned prep_linked(struct io_uring *r, const struct qop *ops, unsigned 
  * (hard-linked, so only once it completed) the ring closes close_fd, or -1.
  * Returns 0, or -1 with errno when nothing was submitted.
  */
-int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
+HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
 		 struct be_wait *w, int close_at, int close_fd, int *close_res,
 		 struct be_report *rep)
 {

@@ -245,7 +245,7 @@ static inline int defer_leave(struct tq *q)
  * instance -- leaves everything as it was and goes to defer_slow().  Only
  * tail calls: no stack frame on the way.
  */
-static __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+static HOT __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
@@ -387,7 +387,7 @@ static __attribute__((noinline)) int direct_relearn(_Atomic uint64_t *fs, uint64
  * (neither lets a later op be deferred on this prediction: an instance
  * that is gone or another process's holds no deferral).
  */
-int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
+HOT int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct fdtab *t = thr.tab;
 	_Atomic uint64_t *slots = t->slot, *fs;
@@ -443,7 +443,7 @@ int ctl_mod_failed(uint64_t epfd_fd)
  * handler that interrupted the shim, or in a thread that batches (the
  * careful way: defer_ctl, or passthrough() when the kernel must decide).
  */
-int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
+HOT int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (thr.crit)
 		return nested_ctl(epfd, op, fd, ev);

@@ -39,7 +39,7 @@ static void settle_errors(struct tq *self, const struct qop *ops, unsigned n, co
 
 /* After a batch ran (flush, fused wait or fused close): the mirror takes
  * the kernel's answers, the counters and the USDT probe the batch. */
-void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
+HOT void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
 		unsigned live, enum epbatch_backend backend, const struct be_report *rep)
 {
 	if (live) {
@@ -90,7 +90,7 @@ void flush_locked(struct tq *q)
 
 /* The handlers' side ops into q (this thread's, locked), flushing q
  * whenever it fills up. */
-void take_sigops(struct tq *q)
+HOT void take_sigops(struct tq *q)
 {
 	while (sig_take(q))
 		flush_locked(q);

@@ -70,7 +70,7 @@ EXPORT int epoll_create1(int flags)
 
 /* Until the shim is set up, ctl_careful holds CAREFUL_INIT: shim_ctl's
  * careful way (ctl_passthrough) sets it up first. */
-EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+EXPORT HOT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	return shim_ctl(epfd, op, fd, ev);
 }
@@ -87,7 +87,7 @@ wait_slow(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct
 
 /* The common wait below, at an iteration whose policy must be decided: a
  * batched one, or a direct one policy_count_wait() could not answer. */
-static __attribute__((noinline)) int
+static HOT __attribute__((noinline)) int
 wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	    const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
@@ -111,7 +111,7 @@ static inline __attribute__((always_inline)) int wait_on_owned(int epfd)
 /* The common wait below, when the calling thread is inside the shim (a
  * signal handler's wait) or batches this iteration (lp.batch: on the
  * instance it owns, the policy decides as in wait_decide). */
-static __attribute__((noinline)) int
+static HOT __attribute__((noinline)) int
 wait_other(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	   const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
@@ -136,7 +136,7 @@ wait_direct(int epfd, struct epoll_event *evs, int maxevents, int ms,
 
 /* The common wait below at the last wait of a block (policy_wait_quiet):
  * the block counted, and the policy decided if it must. */
-static __attribute__((noinline)) int
+static HOT __attribute__((noinline)) int
 wait_count(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	   const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
@@ -168,18 +168,18 @@ wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	return wait_direct(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
-EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)
+EXPORT HOT int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)
 {
 	return wait_common(epfd, evs, maxevents, timeout, NULL, NULL, EPB_WAIT);
 }
 
-EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int timeout,
+EXPORT HOT int epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int timeout,
 		       const sigset_t *sigmask)
 {
 	return wait_common(epfd, evs, maxevents, timeout, NULL, sigmask, EPB_PWAIT);
 }
 
-EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
+EXPORT HOT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
 			const struct timespec *timeout, const sigset_t *sigmask)
 {
 	return wait_common(epfd, evs, maxevents, 0, timeout, sigmask, EPB_PWAIT2);

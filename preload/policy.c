@@ -486,7 +486,7 @@ void policy_fork_done(int child)
  * thr.lp.poll), measured on first use (from a wait of a loop thread, never
  * inside the shim) with the other wait form's.  While another thread
  * measures: UINT_MAX (direct), for now. */
-unsigned policy_min_batch(void)
+HOT unsigned policy_min_batch(void)
 {
 	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
 	unsigned m[EPB_BRK_KINDS];
@@ -557,7 +557,7 @@ static void skip_until_change(struct loopstate *l, unsigned mb)
 /* Connection ops per iteration since the last decision, into their
  * average (and l->conn_loop): the waits that answered without policy_decide() counted their
  * ADDs and DELs into l->conn and their iterations into q's counters. */
-static void conn_average(struct loopstate *l, const struct tq *q)
+HOT static void conn_average(struct loopstate *l, const struct tq *q)
 {
 	unsigned long iters = q->st.iters_direct + q->st.iters_batch - l->iters_mark;
 
@@ -577,7 +577,7 @@ static void conn_average(struct loopstate *l, const struct tq *q)
  * q->live: of them still queued after coalescing, when it batched) go into
  * the averages, and the next iteration's way is chosen.
  */
-void policy_decide(struct tq *q, int poll)
+HOT void policy_decide(struct tq *q, int poll)
 {
 	struct loopstate *l = &thr.lp;
 	unsigned est, mb, ops = 0;	/* a direct iteration's: counted already */

@@ -93,7 +93,7 @@ void queue_after_fork(void)
 	pthread_mutex_init(&reg_lock, NULL);
 }
 
-void queue_clear(struct tq *q)
+HOT void queue_clear(struct tq *q)
 {
 	q->n = 0;
 	q->live = 0;

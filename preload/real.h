@@ -27,6 +27,14 @@
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 /* Thread-locals of a preloaded library, reached without __tls_get_addr. */
 #define TLS __attribute__((tls_model("initial-exec"))) __thread
+/*
+ * The functions of an event loop's every iteration, direct or batched: GCC
+ * puts them in .text.hot, together (four code pages, not six).  Where every
+ * syscall flushes the TLB (KPTI without PCID) each code page an iteration
+ * runs through costs a page walk after the syscall: 2-3% of a batched K=4..16
+ * loop's time on such a host (docs/performance.md, "Ninth pass").
+ */
+#define HOT __attribute__((hot))
 
 extern int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
 extern int (*real_epoll_wait)(int, struct epoll_event *, int, int);

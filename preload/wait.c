@@ -62,7 +62,7 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
  * only this thread appends to q (another thread's flush finds it empty; a
  * signal handler's op goes to the side list while crit is up), and the
  * kernel copies each event as it prepares the op, inside the submission. */
-static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
+HOT static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 		      const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct be_report rep = { 0, 0, 0 };
@@ -107,7 +107,7 @@ static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxev
 #define FUSED_MAX (1 << 24)
 
 /* The wait of a loop thread whose queue holds ops (policy_wait done). */
-int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
+HOT int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
 		    const struct timespec *ts, const sigset_t *sigmask,
 		    enum epbatch_wait_kind kind)
 {
