@@ -91,7 +91,8 @@ static HOT __attribute__((noinline)) int
 wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	    const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	policy_decide(thr.q, wait_fused_poll(epfd, ms, ts, kind));
+	if (!policy_batch_quiet(thr.q))
+		policy_decide(thr.q, wait_fused_poll(epfd, ms, ts, kind));
 	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 

@@ -372,6 +372,7 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		calib_q.idx = calib_idx;
 		thr.q = &calib_q;
 		thr.lp.calibrating = 1;
+		thr.lp.bquiet = 1;	/* every timed wait its own (restored after) */
 		epi = epi_get(s_id(e));
 		atomic_store(&epi->owner, &calib_q);
 		atomic_store(&epi->waiter, my_tid());
@@ -554,6 +555,15 @@ static void skip_until_change(struct loopstate *l, unsigned mb)
 	l->recheck_left = l->recheck_set = every > l->probe + 1 ? every - l->probe - 1 : 0;
 }
 
+/* A batching loop past its start decides again QUIET_WAITS iterations on
+ * (policy_batch_quiet counts those between); its first ones decide at
+ * once, as on the direct side. */
+static void batch_block(struct loopstate *l, const struct tq *q)
+{
+	if (q->st.iters_direct + q->st.iters_batch >= 2 * QUIET_WAITS)
+		l->bquiet = l->bquiet_len = QUIET_WAITS;
+}
+
 /* Connection ops per iteration since the last decision, into their
  * average (and l->conn_loop): the waits that answered without policy_decide() counted their
  * ADDs and DELs into l->conn and their iterations into q's counters. */
@@ -592,31 +602,44 @@ HOT void policy_decide(struct tq *q, int poll)
 	l->probe += l->recheck_set - l->recheck_left;
 	l->recheck_set = l->recheck_left = 0;
 	if (l->batch) {
+		/* this iteration, or the quiet block it ends (its n
+		 * iterations' sums: policy_batch_quiet) */
+		unsigned n = l->bquiet_len;
+
 		ops = l->ops;
 		l->ops = 0;
 		q->st.iters_batch++;
-		l->avg = ewma(l->avg, (int)ops * FIX);
+		l->avg = n == 1 ? ewma(l->avg, (int)ops * FIX) : ewma_block(l->avg, (int)(ops * FIX / n));
 		/* ratio: of the ops, those a batch carried -- the wait (live,
 		 * after coalescing) or a fused close (a DEL and the ops queued
 		 * before it): both are what the break-evens were measured
 		 * on; coal: those coalescing saved.  A probe (or the first
 		 * batch) is one sample: taken as is. */
 		if (ops) {
-			int r = (int)((q->live + l->closed) * FIX * FIX / ops) + 1;
+			int r = (int)((l->bcarried + q->live + l->closed) * FIX * FIX / ops) + 1;
 			int c = (int)(l->saved * FIX * FIX / ops) + 1;
 
-			l->ratio = l->batch == 2 || !l->ratio ? r : ewma(l->ratio, r);
-			l->coal = l->batch == 2 || !l->coal ? c : ewma(l->coal, c);
+			if (l->batch == 2 || !l->ratio)
+				l->ratio = r;
+			else
+				l->ratio = n == 1 ? ewma(l->ratio, r) : ewma_block(l->ratio, r);
+			if (l->batch == 2 || !l->coal)
+				l->coal = c;
+			else
+				l->coal = n == 1 ? ewma(l->coal, c) : ewma_block(l->coal, c);
 		}
 	}
 	l->saved = 0;
 	l->closed = 0;
+	l->bcarried = 0;
+	l->bquiet = l->bquiet_len = 1;
 	conn_average(l, q);
 	if (policy_fixed) {
 		if (!l->careful)
 			atomic_fetch_add(&ctl_careful, 1);
 		l->careful = 1;
 		l->batch = 1;
+		batch_block(l, q);
 		return;
 	}
 	mb = policy_min_batch();
@@ -657,6 +680,8 @@ HOT void policy_decide(struct tq *q, int poll)
 		policy_release();
 	if (!batch && !l->careful && policy_min_batch_known(poll))
 		skip_until_change(l, mb);
+	if (batch == 1)
+		batch_block(l, q);
 }
 
 /* The iterations and ops of a block of direct waits not yet counted (its

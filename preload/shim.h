@@ -352,6 +352,12 @@ struct loopstate {
 	 * the block's length (both >= 1 between waits: LP_INIT) */
 	unsigned quiet;
 	unsigned quiet_len;
+	/* The same for batched waits (policy_batch_quiet: ops, saved and
+	 * closed then sum over the block), and the ops its batches carried
+	 * before the last one */
+	unsigned bquiet;
+	unsigned bquiet_len;
+	unsigned bcarried;
 	unsigned long iters_mark;	/* the queue's iterations at that decide */
 	int conn_loop;		/* the iterations since the one before, all past the
 				 * loop's first CONN_AFTER, had half a connection op
@@ -397,7 +403,7 @@ struct thr {
 	struct loopstate lp;	/* policy.c */
 };
 extern TLS struct thr thr;
-#define LP_INIT { .quiet = 1, .quiet_len = 1 }
+#define LP_INIT { .quiet = 1, .quiet_len = 1, .bquiet = 1, .bquiet_len = 1 }
 /* thr.owned of a thread that waits on no instance it owns: no slot is of
  * kind 15, so no wait takes the wrappers' common way (interpose.c). */
 #define OWNED_NONE (~0ULL)
@@ -497,10 +503,33 @@ static inline int policy_count_wait(struct tq *q)
 	return 1;
 }
 
+/*
+ * At the wait of a batched iteration: inside a block of QUIET_WAITS that
+ * policy_decide() began (a loop past its start that batches, not a probe),
+ * the decision stands and the iteration is only counted; its epoll_ctl
+ * calls, the ops coalescing saved and those fused closes carried keep
+ * adding up, and the block's last wait decides on them all.  A loop that
+ * shrinks below the break-even is seen at most QUIET_WAITS - 1 iterations
+ * later, as one that grows past it is on the direct side.  1: counted.
+ */
+static inline int policy_batch_quiet(struct tq *q)
+{
+	struct loopstate *l = &thr.lp;
+
+	if (likely(l->bquiet <= 1) || unlikely(l->batch != 1))
+		return 0;	/* (a block outlives no batching: policy_thread_exit) */
+	l->bquiet--;
+	l->bcarried += q->live;
+	q->st.iters_batch++;
+	return 1;
+}
+
 /* At each wait of an event-loop thread (see policy.c). */
 static inline void policy_wait(struct tq *q, int poll)
 {
 	if (likely(!thr.lp.batch) && (policy_wait_quiet() || likely(policy_count_wait(q))))
+		return;
+	if (policy_batch_quiet(q))
 		return;
 	policy_decide(q, poll);
 }

@@ -10,7 +10,8 @@
  * io_uring_submit_and_wait() and walks the CQEs with one test each.  No
  * mirror, no prediction, no lock word, no owner check, no signal safety, no
  * statistics: what libepbatch.so spends above this is what those cost.
- * Any other call, or a kernel without IORING_OP_EPOLL_WAIT, goes to libc.
+ * Any other call, or a kernel without IORING_OP_EPOLL_WAIT, goes to libc
+ * (another wait after the array, sent op by op, so the loop stays right).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -77,8 +78,14 @@ int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)
 	unsigned head, seen = 0;
 	int rc = 0;
 
-	if (!n || epfd != epfd_q || timeout != -1)
+	if (!n || epfd != epfd_q || timeout != -1) {
+		/* not the loop it knows: what it holds first, one by one */
+		for (unsigned i = 0; i < n; i++)
+			if (libc_ctl(epfd_q, EPOLL_CTL_MOD, q[i].fd, &q[i].ev))
+				abort();
+		n = 0;
 		return libc_wait(epfd, evs, maxevents, timeout);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_prep_epoll_ctl(sqe, epfd, q[i].fd, EPOLL_CTL_MOD, &q[i].ev);

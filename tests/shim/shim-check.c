@@ -4,7 +4,7 @@
  * an application observes (return values, errno, events) and exits 0 only
  * if all of it is what the kernel gives natively; the t-*.sh scripts run it
  * natively and under the shim and also check the shim's counters.
- *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | sighandler
+ *   shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | shrink | sighandler
  *              | forkcalib | refused
  */
 #include <dirent.h>
@@ -276,6 +276,28 @@ static int grow(void)
 	for (int i = 0; i < NFD; i++)
 		ctl_expect(ep, EPOLL_CTL_MOD, sv[i][0], EPOLLIN | EPOLLONESHOT, (uint64_t)i, 0);
 	rearm_rounds(ep, sv, 200);
+	return failures ? 1 : 0;
+}
+
+/*
+ * The other way: 200 iterations that re-arm 64 fds, then 200 that re-arm
+ * one (t-shim-policy.sh: the shim must go direct in the second part within
+ * a batched quiet block and the average's fall).
+ */
+static int shrink(void)
+{
+	static int sv[NFD][2];
+	struct epoll_event out[NFD];
+	int ep = setup_rearm(sv), n;
+
+	rearm_rounds(ep, sv, 200);
+	n = epoll_wait(ep, out, NFD, 1000);	/* the last round re-armed all */
+	CHECK(n == NFD, "wait after the 64-fd rounds returned %d, want %d", n, NFD);
+	for (int r = 0; r < 200 && !failures; r++) {
+		ctl_expect(ep, EPOLL_CTL_MOD, sv[0][0], EPOLLIN | EPOLLONESHOT, 0, 0);
+		n = epoll_wait(ep, out, NFD, 1000);
+		CHECK(n == 1 && out[0].data.u32 == 0, "round %d: wait returned %d, want fd 0's event", r, n);
+	}
 	return failures ? 1 : 0;
 }
 
@@ -570,12 +592,14 @@ int main(int argc, char **argv)
 		return forkepoll(strcmp(argv[2], "keep") == 0);
 	if (argc == 2 && strcmp(argv[1], "grow") == 0)
 		return grow();
+	if (argc == 2 && strcmp(argv[1], "shrink") == 0)
+		return shrink();
 	if (argc == 2 && strcmp(argv[1], "sighandler") == 0)
 		return sighandler();
 	if (argc == 2 && strcmp(argv[1], "forkcalib") == 0)
 		return forkcalib();
 	if (argc == 2 && strcmp(argv[1], "refused") == 0)
 		return refused();
-	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | sighandler | forkcalib | refused\n");
+	fprintf(stderr, "usage: shim-check coalesce | unshare private|shared | closerange | workers [unshare] | forkreap | forkepoll closed|keep | grow | shrink | sighandler | forkcalib | refused\n");
 	return 2;
 }

@@ -10,6 +10,8 @@
 #     break-even) still gains from coalescing: one epoll_ctl per iteration;
 #   - the stats line reports the break-even and the iterations of each way;
 #   - a loop at its break-even (2, or 1) batches, whatever ADDs set it up;
+#   - a batching loop that shrinks below the break-even goes direct within a
+#     batched quiet block (its last wait decides);
 #   - a loop below the break-even is probed on the doubling schedule, also
 #     where its waits answer the policy without policy_decide();
 #   - connection ops (ADD, DEL) are priced by their own break-even
@@ -98,6 +100,16 @@ env $shim EPBATCH_MIN_BATCH=8 EPBATCH_STATS=1 "$CHECK" grow >/dev/null 2>"$tmp/g
 	bad "grow under the shim failed: $(cat "$tmp/grow.stats")"
 [ "$(stat iters_batch "$tmp/grow.stats")" -ge 180 ] && [ "$(stat iters_direct "$tmp/grow.stats")" -le 222 ] ||
 	bad "a loop grown from 1 to 64 ops: want the 64-op part batched within 20 iterations, got: $(cat "$tmp/grow.stats")"
+
+# The other way (shim-check shrink: 200 iterations of 64 ops, then 200 of
+# 1): batched, then direct within the batched quiet block (QUIET_WAITS,
+# 16: its last wait decides) that sees the change and the average's fall.
+"$CHECK" shrink || bad "shrink, natively: failed"
+env $shim EPBATCH_MIN_BATCH=8 EPBATCH_STATS=1 "$CHECK" shrink >/dev/null 2>"$tmp/shrink.stats" ||
+	bad "shrink under the shim failed: $(cat "$tmp/shrink.stats")"
+[ "$(stat iters_batch "$tmp/shrink.stats")" -ge 180 ] && [ "$(stat iters_batch "$tmp/shrink.stats")" -le 240 ] &&
+	[ "$(stat iters_direct "$tmp/shrink.stats")" -ge 160 ] ||
+	bad "a loop shrunk from 64 to 1 op: want the 1-op part direct within 40 iterations, got: $(cat "$tmp/shrink.stats")"
 
 # fork() while another thread measures the break-evens (shim-check
 # forkcalib): no child may inherit the measurement's private fds, and each
