@@ -160,7 +160,7 @@ static struct uring_state *ring_new(void)
 	return u;
 }
 
-HOT static struct uring_state *ring_get(void)
+static HOT struct uring_state *ring_get(void)
 {
 	struct uring_state *u = my_ring;
 
@@ -223,7 +223,7 @@ reap_other(struct reap *rp, const struct io_uring_cqe *cqe, unsigned at)
 /* a ctl op's res is 0 or -errno: as unsigned, >= QCAP unless 0 */
 #define CQE_CTL_OK(cqe) (((cqe)->user_data | (__u32)(cqe)->res) < QCAP)
 
-HOT static void reap(struct io_uring *r, struct reap *rp)
+static HOT void reap(struct io_uring *r, struct reap *rp)
 {
 	/* io_uring_for_each_cqe's walk with the tail read once (the macro
 	 * re-reads it, and recomputes the CQE size, per CQE); the ring is
@@ -254,7 +254,7 @@ HOT static void reap(struct io_uring *r, struct reap *rp)
  * (and the wait's, when want_wait) are in.  A signal may interrupt the
  * wait (the handler has run by then); the ops are already in flight, so
  * wait again.  0, or -errno when nothing could be submitted. */
-HOT static int settle_ring(struct io_uring *r, struct reap *rp, int want_wait)
+static HOT int settle_ring(struct io_uring *r, struct reap *rp, int want_wait)
 {
 	int ret;
 
@@ -297,7 +297,7 @@ static void cancel_wait(struct io_uring *r, struct reap *rp)
  * (rp reaped; *expired: the wait's own timeout passed), or -errno when
  * nothing was submitted.
  */
-HOT static int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_wait *w,
+static HOT int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_wait *w,
 			   int *expired)
 {
 	struct __kernel_timespec kts = { .tv_sec = 1L << 30 };

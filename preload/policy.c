@@ -567,7 +567,7 @@ static void batch_block(struct loopstate *l, const struct tq *q)
 /* Connection ops per iteration since the last decision, into their
  * average (and l->conn_loop): the waits that answered without policy_decide() counted their
  * ADDs and DELs into l->conn and their iterations into q's counters. */
-HOT static void conn_average(struct loopstate *l, const struct tq *q)
+static HOT void conn_average(struct loopstate *l, const struct tq *q)
 {
 	unsigned long iters = q->st.iters_direct + q->st.iters_batch - l->iters_mark;
 

@@ -62,7 +62,7 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
  * only this thread appends to q (another thread's flush finds it empty; a
  * signal handler's op goes to the side list while crit is up), and the
  * kernel copies each event as it prepares the op, inside the submission. */
-HOT static int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
+static HOT int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 		      const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct be_report rep = { 0, 0, 0 };
