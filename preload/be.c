@@ -68,7 +68,7 @@ int be_init(void)
 }
 
 HOT void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
-	       struct be_wait *w, struct be_report *rep)
+		   struct be_wait *w, struct be_report *rep)
 {
 	int ret = -1;
 	unsigned skip;

@@ -298,7 +298,7 @@ static void cancel_wait(struct io_uring *r, struct reap *rp)
  * nothing was submitted.
  */
 static HOT int submit_and_wait(struct io_uring *r, struct reap *rp, const struct be_wait *w,
-			   int *expired)
+			       int *expired)
 {
 	struct __kernel_timespec kts = { .tv_sec = 1L << 30 };
 	struct io_uring_cqe *cqe;
@@ -427,8 +427,8 @@ static unsigned prep_linked(struct io_uring *r, const struct qop *ops, unsigned 
  * Returns 0, or -1 with errno when nothing was submitted.
  */
 HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
-		 struct be_wait *w, int close_at, int close_fd, int *close_res,
-		 struct be_report *rep)
+		     struct be_wait *w, int close_at, int close_fd, int *close_res,
+		     struct be_report *rep)
 {
 	struct uring_state *u = ring_get();
 	struct io_uring *r;

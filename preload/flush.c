@@ -40,7 +40,7 @@ static void settle_errors(struct tq *self, const struct qop *ops, unsigned n, co
 /* After a batch ran (flush, fused wait or fused close): the mirror takes
  * the kernel's answers, the counters and the USDT probe the batch. */
 HOT void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
-		unsigned live, enum epbatch_backend backend, const struct be_report *rep)
+		    unsigned live, enum epbatch_backend backend, const struct be_report *rep)
 {
 	if (live) {
 		DTRACE_PROBE2(epbatch, flush, live, backend);

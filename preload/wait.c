@@ -63,7 +63,7 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
  * signal handler's op goes to the side list while crit is up), and the
  * kernel copies each event as it prepares the op, inside the submission. */
 static HOT int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
-		      const struct timespec *ts, const sigset_t *sigmask)
+			  const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct be_report rep = { 0, 0, 0 };
 	const struct qop *ops;
@@ -108,8 +108,8 @@ static HOT int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int m
 
 /* The wait of a loop thread whose queue holds ops (policy_wait done). */
 HOT int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
-		    const struct timespec *ts, const sigset_t *sigmask,
-		    enum epbatch_wait_kind kind)
+			const struct timespec *ts, const sigset_t *sigmask,
+			enum epbatch_wait_kind kind)
 {
 	struct timespec mts;
 	int rc, excl;
