@@ -36,6 +36,11 @@ struct qop {
 /* Largest batch: one thread's queue. */
 #define QCAP 256
 
+/* IORING_OP_EPOLL_WAIT (Linux 6.15): the installed uapi headers predate it;
+ * the number is from the kernel's include/uapi/linux/io_uring.h and is
+ * confirmed by IORING_REGISTER_PROBE before use. */
+#define OP_EPOLL_WAIT 59
+
 /* The wait fused with a batch. */
 struct be_wait {
 	int epfd;

@@ -12,11 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The installed uapi headers predate it; the number is from the kernel's
- * include/uapi/linux/io_uring.h and is confirmed by IORING_REGISTER_PROBE
- * before use. */
-#define OP_EPOLL_WAIT 59
-
 #define RING_ENTRIES 512	/* QCAP ctl ops + closes + wait + cancel */
 #define TAG_WAIT  0xffff0001ULL
 #define TAG_CANCEL 0xffff0003ULL

@@ -609,7 +609,7 @@ HOT void policy_decide(struct tq *q, int poll)
 		ops = l->ops;
 		l->ops = 0;
 		q->st.iters_batch++;
-		l->avg = n == 1 ? ewma(l->avg, (int)ops * FIX) : ewma_block(l->avg, (int)(ops * FIX / n));
+		l->avg = ewma_n(l->avg, (int)(ops * FIX / n), n);
 		/* ratio: of the ops, those a batch carried -- the wait (live,
 		 * after coalescing) or a fused close (a DEL and the ops queued
 		 * before it): both are what the break-evens were measured
@@ -619,14 +619,10 @@ HOT void policy_decide(struct tq *q, int poll)
 			int r = (int)((l->bcarried + q->live + l->closed) * FIX * FIX / ops) + 1;
 			int c = (int)(l->saved * FIX * FIX / ops) + 1;
 
-			if (l->batch == 2 || !l->ratio)
-				l->ratio = r;
-			else
-				l->ratio = n == 1 ? ewma(l->ratio, r) : ewma_block(l->ratio, r);
-			if (l->batch == 2 || !l->coal)
-				l->coal = c;
-			else
-				l->coal = n == 1 ? ewma(l->coal, c) : ewma_block(l->coal, c);
+			int fresh = l->batch == 2;
+
+			l->ratio = fresh || !l->ratio ? r : ewma_n(l->ratio, r, n);
+			l->coal = fresh || !l->coal ? c : ewma_n(l->coal, c, n);
 		}
 	}
 	l->saved = 0;
@@ -711,5 +707,6 @@ void policy_release(void)
 void policy_thread_exit(void)
 {
 	thr.lp.batch = 0;
+	thr.lp.bquiet = 1;
 	policy_release();
 }

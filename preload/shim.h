@@ -324,6 +324,12 @@ static inline int ewma_block(int avg, int x)
 	return x + ((avg - x + (avg < x ? 7 : 0)) >> 3);	/* rounded towards x */
 }
 
+/* x, the mean of n >= 1 iterations (a direct or a batched block), into avg. */
+static inline int ewma_n(int avg, int x, unsigned n)
+{
+	return n == 1 ? ewma(avg, x) : ewma_block(avg, x);
+}
+
 struct loopstate {
 	unsigned ops;		/* epoll_ctl calls since the last counted wait */
 	int avg;		/* their moving average, x16 */
@@ -480,7 +486,7 @@ static inline int policy_count_wait(struct tq *q)
 	struct loopstate *l = &thr.lp;
 	unsigned n = l->quiet_len, ops = policy_count_direct(q, n);	/* n >= 1 */
 
-	l->avg = n == 1 ? ewma(l->avg, (int)ops * 16) : ewma_block(l->avg, (int)(ops * 16 / n));
+	l->avg = ewma_n(l->avg, (int)(ops * 16 / n), n);
 	if (likely((unsigned)l->avg < policy_batch_from)) {
 		n = QUIET_WAITS;
 	} else {
@@ -516,8 +522,10 @@ static inline int policy_batch_quiet(struct tq *q)
 {
 	struct loopstate *l = &thr.lp;
 
-	if (likely(l->bquiet <= 1) || unlikely(l->batch != 1))
-		return 0;	/* (a block outlives no batching: policy_thread_exit) */
+	/* > 1 only while batch is 1: policy_decide() ends a block whenever
+	 * it runs, and policy_thread_exit() and calibrate() too */
+	if (likely(l->bquiet <= 1))
+		return 0;
 	l->bquiet--;
 	l->bcarried += q->live;
 	q->st.iters_batch++;

@@ -20,17 +20,12 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 
-#define OP_EPOLL_WAIT 59	/* IORING_OP_EPOLL_WAIT (Linux 6.15): liburing 2.3 has no name for it */
-#define CAP 256
+#include "../be.h"	/* the backends' op record, QCAP and OP_EPOLL_WAIT */
+
 #define FDS 4096
 #define WAIT_TAG (1ULL << 32)
 
-struct op {
-	struct epoll_event ev;
-	int fd;
-};
-
-static struct op q[CAP];
+static struct qop q[QCAP];	/* only ev and fd are written */
 static unsigned n;
 static uint8_t idx[FDS];
 static int epfd_q = -1, ready;
@@ -44,7 +39,7 @@ __attribute__((constructor)) static void floor_init(void)
 
 	libc_ctl = (int (*)(int, int, int, struct epoll_event *))dlsym(RTLD_NEXT, "epoll_ctl");
 	libc_wait = (int (*)(int, struct epoll_event *, int, int))dlsym(RTLD_NEXT, "epoll_wait");
-	if (io_uring_queue_init(2 * CAP, &ring, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN))
+	if (io_uring_queue_init(2 * QCAP, &ring, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN))
 		return;
 	p = io_uring_get_probe_ring(&ring);
 	ready = p && p->last_op >= OP_EPOLL_WAIT && io_uring_opcode_supported(p, OP_EPOLL_WAIT);
@@ -56,7 +51,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	unsigned i;
 
 	if (op != EPOLL_CTL_MOD || !ready || (unsigned)fd >= FDS || (epfd != epfd_q && n) ||
-	    n == CAP)
+	    n == QCAP)
 		return libc_ctl(epfd, op, fd, ev);
 	epfd_q = epfd;
 	i = idx[fd];
