@@ -175,7 +175,9 @@ int streams_interval(struct streams *s, const struct report *r, double wall_end)
 		if (s->ndjson) {
 			json_t *o = ndjson_row(t, wall_end, r->seconds, s->timed);
 
-			json_dumpf(o, s->ndjson, JSON_COMPACT);
+			/* 15 digits: a time rounded to milliseconds prints
+			 * as such (17 would show the nearest double's tail) */
+			json_dumpf(o, s->ndjson, JSON_COMPACT | JSON_REAL_PRECISION(15));
 			fputc('\n', s->ndjson);
 			json_decref(o);
 		}

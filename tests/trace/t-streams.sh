@@ -46,6 +46,10 @@ $TRACE record -i 0.2 -o "$T/r.json" --csv "$T/r.csv" --ndjson "$T/r.ndjson" \
 check "record with --csv --ndjson exits 0" [ $? = 0 ]
 check "--csv: rows sum to the exact per-thread counts" sums "$T/r.csv"
 check "--ndjson: objects sum to the exact per-thread counts" sums "$T/r.ndjson"
+# ts and interval_s are rounded to milliseconds: printed so, not as the
+# nearest double's 17 digits (0.20000000000000001)
+check "--ndjson: times printed in milliseconds" sh -c \
+	"grep -c . '$T/r.ndjson' | grep -qv '^0\$' && ! grep -Eq '\"(ts|interval_s)\":[0-9]+\.[0-9]{4}' '$T/r.ndjson'"
 check "--csv: rows of several intervals" sh -c "[ \$(cut -d, -f1 '$T/r.csv' | sort -u | wc -l) -ge 4 ]"
 check "--csv: header documented in docs/tracer.md" sh -c \
 	"grep -qF \"\$(head -n 1 '$T/r.csv' | cut -d, -f1-8)\" docs/tracer.md"
