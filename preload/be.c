@@ -8,8 +8,16 @@
 #include <string.h>
 
 enum epbatch_backend be_kind = EPB_BE_SYNC;
+int be_fused;
 static int fused_off;		/* EPBATCH_FUSED=0 */
 static void kmod_refused(void);
+
+/* be_fused anew: be_kind was just set */
+static void set_fused(void)
+{
+	be_fused = !fused_off &&
+		   (be_kind == EPB_BE_KMOD || (be_kind == EPB_BE_URING && uring_has_wait()));
+}
 
 const char *be_name(enum epbatch_backend b)
 {
@@ -21,13 +29,6 @@ const char *be_name(enum epbatch_backend b)
 	default:
 		return "sync";
 	}
-}
-
-HOT int be_has_fused_wait(void)
-{
-	if (fused_off)
-		return 0;
-	return be_kind == EPB_BE_KMOD || (be_kind == EPB_BE_URING && uring_has_wait());
 }
 
 int be_init(void)
@@ -64,18 +65,18 @@ int be_init(void)
 		fprintf(stderr, "libepbatch: EPBATCH_BACKEND='%s': expected auto, kmod, uring or sync\n", v);
 		return -1;
 	}
+	set_fused();
 	return 0;
 }
 
-HOT void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
-		   struct be_wait *w, struct be_report *rep)
+/* be_submit() but for an io_uring submission that ran: ret is what
+ * uring_submit() returned (-1: it failed), or 1 when it was not called. */
+void be_submit_other(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+		     struct be_report *rep, int ret)
 {
-	int ret = -1;
 	unsigned skip;
 
-	if (be_kind == EPB_BE_URING) {
-		ret = uring_submit(ops, n, live, ordered, res, w, -1, -1, NULL, rep);
-	} else if (be_kind == EPB_BE_KMOD) {
+	if (be_kind == EPB_BE_KMOD) {
 		ret = kmod_submit(ops, n, res, w, &rep->errors);
 		if (ret == -1 && errno == EPERM)
 			kmod_refused();
@@ -127,6 +128,7 @@ void be_after_fork(void)
 static void kmod_refused(void)
 {
 	be_kind = uring_probe() ? EPB_BE_URING : EPB_BE_SYNC;
+	set_fused();
 }
 
 void be_fd_closed(int fd)

@@ -62,19 +62,41 @@ struct be_report {
 };
 
 extern enum epbatch_backend be_kind;
+extern int be_fused;	/* the backend can fuse a wait with a batch */
 
 /* EPBATCH_BACKEND and EPBATCH_FUSED; -1 after printing why on stderr. */
 int be_init(void);
 const char *be_name(enum epbatch_backend b);
-int be_has_fused_wait(void);
+
+static inline int be_has_fused_wait(void)
+{
+	return be_fused;
+}
+
+int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
+		 struct be_wait *w, int close_at, int close_fd, int *close_res,
+		 struct be_report *rep);
+void be_submit_other(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
+		     struct be_report *rep, int ret);
 
 /* Run ops[0..n) (and w, when not NULL) with this thread's backend (live: how
  * many of them are not cancelled; ordered: a DEL and a later ADD of one fd
  * are among them: keep them in order); res[i] is op i's result (0 or -errno;
  * cancelled ops give 0).  Never fails: a backend that cannot run the batch
- * falls back to sync (rep->failed says so). */
-void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
-	       struct be_wait *w, struct be_report *rep);
+ * falls back to sync (rep->failed says so).  io_uring's way is inlined into
+ * the callers (a batched iteration's), the rest is be_submit_other(). */
+static inline void be_submit(const struct qop *ops, unsigned n, unsigned live, int ordered,
+			     int *res, struct be_wait *w, struct be_report *rep)
+{
+	int ret = 1;
+
+	if (likely(be_kind == EPB_BE_URING)) {
+		ret = uring_submit(ops, n, live, ordered, res, w, -1, -1, NULL, rep);
+		if (likely(ret == 0))
+			return;
+	}
+	be_submit_other(ops, n, res, w, rep, ret);
+}
 /* The ops, then close(fd) hard-linked behind ops[close_at], in one syscall.
  * Returns close's result (0 or -errno), or 1 when the backend cannot (nothing
  * was submitted). */
@@ -97,9 +119,6 @@ void be_fd_closed(int fd);
 int uring_probe(void);
 int uring_has_wait(void);
 int uring_has_close(void);
-int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
-		 struct be_wait *w, int close_at, int close_fd, int *close_res,
-		 struct be_report *rep);
 void uring_thread_exit(void);
 void uring_after_fork(void);
 int kmod_open(void);

@@ -28,7 +28,7 @@ static _Atomic unsigned fork_gen;
 static unsigned ring_flags;
 static TLS struct uring_state *my_ring;
 
-HOT int uring_has_wait(void)
+int uring_has_wait(void)
 {
 	return have_uring_wait;
 }

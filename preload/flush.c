@@ -37,25 +37,20 @@ static void settle_errors(struct tq *self, const struct qop *ops, unsigned n, co
 	}
 }
 
-/* After a batch ran (flush, fused wait or fused close): the mirror takes
- * the kernel's answers, the counters and the USDT probe the batch. */
-HOT void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
-		    unsigned live, enum epbatch_backend backend, const struct be_report *rep)
+/* batch_done() when a backend failed, an op completed after the fused wait
+ * or the kernel refused an op. */
+void batch_report(struct tq *self, const struct qop *ops, unsigned n, const int *res,
+		  const struct be_report *rep)
 {
-	if (live) {
-		DTRACE_PROBE2(epbatch, flush, live, backend);
-		self->st.flushed += live;
-		self->st.batches++;
-	}
-	if (unlikely(rep->failed)) {
+	if (rep->failed) {
 		self->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_BACKEND, rep->failed);
 	}
-	if (unlikely(rep->late)) {
+	if (rep->late) {
 		self->st.fallbacks++;
 		DTRACE_PROBE2(epbatch, fallback, EPB_FB_LATE_CTL, rep->late);
 	}
-	if (unlikely(rep->errors))
+	if (rep->errors)
 		settle_errors(self, ops, n, res);
 }
 

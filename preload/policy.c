@@ -47,7 +47,7 @@ _Atomic int ctl_careful = CAREFUL_INIT;
  * 0-timeout wait (its fused form also cancels the wait when nothing is
  * ready: dearer), and of connection ops (blocking waits).
  * 0: not measured yet; UINT_MAX: batching never pays. */
-static _Atomic unsigned min_batch[EPB_BRK_KINDS];
+_Atomic unsigned min_batch[EPB_BRK_KINDS];
 static unsigned calib_direct_ns[EPB_BRK_KINDS], calib_batch_ns[EPB_BRK_KINDS];	/* per iteration, at n = 16 */
 #define CAL_SHOWN 4		/* their size: EPB_BE_SIZE(4) = 16 */
 
@@ -483,17 +483,14 @@ void policy_fork_done(int child)
 	}
 }
 
-/* The break-even batch size of this thread's MOD loop (its wait form:
- * thr.lp.poll), measured on first use (from a wait of a loop thread, never
- * inside the shim) with the other wait form's.  While another thread
- * measures: UINT_MAX (direct), for now. */
-HOT unsigned policy_min_batch(void)
+/* policy_min_batch() before its break-even is known: measured on first use
+ * (from a wait of a loop thread, never inside the shim) with the other wait
+ * form's.  While another thread measures: UINT_MAX (direct), for now. */
+unsigned policy_min_batch_measure(void)
 {
-	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
+	unsigned b;
 	unsigned m[EPB_BRK_KINDS];
 
-	if (likely(b))
-		return b;
 	if (thr.lp.calibrating)
 		return 1;	/* the measurement's own fused waits */
 	if (measure(0, m)) {

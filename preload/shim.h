@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "be.h"
+#include "epbatch/break_even.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -371,7 +372,7 @@ struct loopstate {
 };
 extern int policy_fixed;
 int policy_init(void);
-unsigned policy_min_batch(void);
+unsigned policy_min_batch_measure(void);
 /* kind: enum epb_break_kind (include/epbatch/break_even.h) */
 unsigned policy_min_batch_known(int kind);
 extern unsigned policy_batch_from;
@@ -549,8 +550,24 @@ void take_sigops(struct tq *q);
 
 void flush_all(int steal_others);
 void sync_instance(unsigned id);
-void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
-		unsigned live, enum epbatch_backend backend, const struct be_report *rep);
+void batch_report(struct tq *self, const struct qop *ops, unsigned n, const int *res,
+		  const struct be_report *rep);
+
+/* After a batch ran (flush, fused wait or fused close): the counters and
+ * the USDT probe the batch; the mirror takes the kernel's answers when
+ * anything went otherwise than predicted (batch_report). */
+static inline void batch_done(struct tq *self, const struct qop *ops, unsigned n, const int *res,
+			      unsigned live, enum epbatch_backend backend,
+			      const struct be_report *rep)
+{
+	if (live) {
+		DTRACE_PROBE2(epbatch, flush, live, backend);
+		self->st.flushed += live;
+		self->st.batches++;
+	}
+	if (unlikely(rep->failed | rep->late | rep->errors))
+		batch_report(self, ops, n, res, rep);
+}
 
 /* ---- ctl.c close.c wait.c unshare.c ---- */
 int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev);
@@ -785,6 +802,18 @@ static inline int wait_fused_poll(int epfd, int ms, const struct timespec *ts,
 				  enum epbatch_wait_kind kind)
 {
 	return wait_is_poll(ms, ts, kind) || epfd_has_excl(epfd);
+}
+
+/* The break-even batch sizes (policy.c): 0 until measured, UINT_MAX never */
+extern _Atomic unsigned min_batch[EPB_BRK_KINDS];
+unsigned policy_min_batch_measure(void);
+/* The break-even batch size of this thread's MOD loop (its wait form:
+ * thr.lp.poll); the first call measures it (policy.c). */
+static inline unsigned policy_min_batch(void)
+{
+	unsigned b = atomic_load_explicit(&min_batch[thr.lp.poll], memory_order_relaxed);
+
+	return likely(b) ? b : policy_min_batch_measure();
 }
 
 static inline int sig_pending(void)
