@@ -13,7 +13,8 @@
 # same 2 vCPUs) hits them alike.  Per cell: the median ns/iteration of each
 # variant, and the ratio variant/baseline = the median of the per-round
 # ratios, with a distribution-free 95% interval of that median (order
-# statistics of the binomial; with fewer than 6 rounds it is min..max).
+# statistics of the binomial; with fewer than 6 rounds it is min..max:
+# scripts/lib/median-ci.awk).
 # A ratio above 1.03 is flagged SLOWER.  Reports numbers; never fails on a
 # timing (exit 1 only when a loop itself fails, 2 on bad usage).
 #
@@ -154,27 +155,9 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$(dirname "$out")"
 
-awk -v variants="$variants" -v rounds="$r" -v out="$out.tmp" -v kernel="$(uname -r)" \
-	-v nproc="$(nproc)" -v iters="$iters" -v load0="$load0" -v load1="$load1" \
-	-v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v secs="$(($(date +%s) - start))" '
-function isort(a, n,    i, j, x) {
-	for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-}
-function median(a, n) { return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-# lo index of a distribution-free 95% interval of the median of n values:
-# the largest l with P(Bin(n, 1/2) <= l - 1) <= 0.025 (1 when n < 6)
-function ci_lo(n,    p, cdf, l) {
-	if (n < 6) return 1
-	# 0.5^n by halving: busybox awk, as in the qemu guest, has no ^ without math
-	p = 1
-	for (l = 0; l < n; l++) p /= 2
-	cdf = p
-	for (l = 1; ; l++) {
-		p = p * (n - l + 1) / l          # P(X = l)
-		if (cdf + p > 0.025) return l
-		cdf += p
-	}
-}
+# the summary; the median and its 95% interval (mci_sort, mci_median, mci_lo)
+# come from scripts/lib/median-ci.awk, the rule's one implementation
+cat >"$tmp/summary.awk" <<'AWK'
 {
 	key = $2 " " $3 " " $4
 	if (!(key in seen)) { seen[key] = 1; order[++ncell] = key }
@@ -200,13 +183,13 @@ END {
 				if (j > 1 && have[key, V[1], r] && ns[key, V[1], r] > 0)
 					q[++nr] = ns[key, v, r] / ns[key, V[1], r]
 			}
-			isort(a, n); med = n ? median(a, n) : 0
+			mci_sort(a, n); med = n ? mci_median(a, n) : 0
 			if (j == 1) { base = med; line = line sprintf(" %10.2f", med / 1000) }
 			printf "%s\n        \"%s\": { \"ns_per_iter_median\": %.1f, \"samples\": [%s]", (j > 1 ? "," : ""), v, med, samples >out
 			if (j > 1) {
-				isort(q, nr)
+				mci_sort(q, nr)
 				if (nr) {
-					l = ci_lo(nr); rm = median(q, nr); lo = q[l]; hi = q[nr - l + 1]
+					l = mci_lo(nr); rm = mci_median(q, nr); lo = q[l]; hi = q[nr - l + 1]
 				} else { rm = lo = hi = 0 }
 				flag = (rm > 1.03) ? "SLOWER" : ""
 				printf ", \"ratio\": %.3f, \"ratio_ci95\": [%.3f, %.3f], \"speedup\": %.2f, \"slower\": %s", rm, lo, hi, (rm > 0 ? 1 / rm : 0), (flag ? "true" : "false") >out
@@ -221,6 +204,11 @@ END {
 	printf "\n  ]\n}\n" >out
 	printf "ratio = variant time / baseline time per iteration (< 1: the shim is faster); median of %d rounds\n", rounds
 	for (j = 2; j <= nv; j++) printf "%s: %d of %d cells SLOWER (ratio > 1.03)\n", V[j], nslow[V[j]] + 0, ncell
-}' "$tmp/samples"
+}
+AWK
+awk -v variants="$variants" -v rounds="$r" -v out="$out.tmp" -v kernel="$(uname -r)" \
+	-v nproc="$(nproc)" -v iters="$iters" -v load0="$load0" -v load1="$load1" \
+	-v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v secs="$(($(date +%s) - start))" \
+	-f scripts/lib/median-ci.awk -f "$tmp/summary.awk" "$tmp/samples"
 mv "$out.tmp" "$out"
 echo "JSON: $out (kernel $(uname -r), $(nproc) CPUs, load average $load0 -> $load1)"

@@ -59,16 +59,12 @@ print(f"calibration: syscall {cal['syscall_ns']} ns, MOD {cal['epoll_ctl_ns']['m
       f"({cal['backends'].get('uring', {}).get('break_even_source')}), shim_op {cal['shim_op_ns']} ns, "
       f"shim_direct_op {cal['shim_direct_op_ns']} ns, shim_wait {cal['shim_wait_ns']} ns, shim_fd {cal['shim_fd_ns']} ns")
 def ci(vals):
-    """distribution-free 95% interval of the median (order statistics; min..max below 6)"""
-    v, n = sorted(vals), len(vals)
-    if n < 6:
-        return v[0], v[-1]
-    from math import comb
-    cdf, l = 0.0, 0
-    while cdf + comb(n, l) / 2 ** n <= 0.025:
-        cdf += comb(n, l) / 2 ** n
-        l += 1
-    return v[max(l - 1, 0)], v[n - l]
+    """distribution-free 95% interval of the median (order statistics; min..max below 6):
+    scripts/lib/median-ci, the rule's one implementation (%.17g: the values come back exact)"""
+    out = subprocess.run(["scripts/lib/median-ci", "-f", "%.17g"], input="".join(f"{x!r}\n" for x in vals),
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    _, lo, hi = out.replace("[", " ").replace(",", " ").replace("]", " ").split()
+    return float(lo), float(hi)
 results, passed, checked, flats, wrongs = [], 0, 0, 0, 0
 print(f"{'loop':16} {'base ns/it':>10} {'pred always':>11} {'meas always':>11} {'err':>6} {'pred policy':>11} {'meas policy':>11} {'err':>6}  sign")
 for name, args, iters in cells:

@@ -9,9 +9,10 @@
 # for the epoll syscalls per request.  Prints a markdown table: epoll
 # syscalls per request (epoll_ctl + epoll_wait + batch submissions; ctl and
 # wait apart), the rps ratio V/baseline as the median of the per-round
-# ratios with their min-max, and the same of the server's CPU time per
-# request (its threads' run time during the load, from schedstat: lib.sh's
-# "server cpu_s").  Raw outputs go to DIR (default build/servers).
+# ratios with its distribution-free 95% interval (order statistics; min..max
+# below 6 rounds: scripts/lib/median-ci), and the same of the server's CPU
+# time per request (its threads' run time during the load, from schedstat:
+# lib.sh's "server cpu_s").  Raw outputs go to DIR (default build/servers).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 repeat=3 dur=3 variant=uring out=${BUILD:-build}/servers
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--duration) dur=$2; shift 2 ;;
 	--variant) variant=$2; shift 2 ;;
 	-o) out=$2; shift 2 ;;
-	-h|--help) sed -n '2,13p' "$0" >&2; exit 2 ;;
+	-h|--help) sed -n '2,15p' "$0" >&2; exit 2 ;;
 	-*) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
 	*) pairs="$pairs $1"; shift ;;
 	esac
@@ -60,14 +61,19 @@ cpu_us() {
 # B C: C / B to 4 places, nothing when either is missing or B is 0
 ratio() { awk -v b="$1" -v c="$2" 'BEGIN { if (b > 0 && c != "") printf "%.4f", c / b }'; }
 
-# median and min-max of numbers on stdin: "median [min, max]"
+# median and its 95% interval of the numbers on stdin: "median [lo, hi]"
+# (scripts/lib/median-ci), "n/a" when there are none
 stats() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.3f [%.3f, %.3f]\n", m, v[1], v[NR] }'
+	local in
+	in=$(grep .)
+	if [ -n "$in" ]; then
+		printf '%s\n' "$in" | scripts/lib/median-ci -f %.3f || echo n/a
+	else
+		echo n/a
+	fi
 }
 
-echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [min, max] of $repeat | server CPU us/req baseline | CPU/req ratio $variant/baseline |"
+echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [95% interval] of $repeat | server CPU us/req baseline | CPU/req ratio $variant/baseline, median [95% interval] |"
 echo "|---|---|---|---|---|---|---|---|"
 for p in $pairs; do
 	srv=${p%%:*} scen=${p#*:}
