@@ -218,7 +218,7 @@ reap_other(struct reap *rp, const struct io_uring_cqe *cqe, unsigned at)
 /* a ctl op's res is 0 or -errno: as unsigned, >= QCAP unless 0 */
 #define CQE_CTL_OK(cqe) (((cqe)->user_data | (__u32)(cqe)->res) < QCAP)
 
-static HOT void reap(struct io_uring *r, struct reap *rp)
+static inline __attribute__((always_inline)) void reap(struct io_uring *r, struct reap *rp)
 {
 	/* io_uring_for_each_cqe's walk with the tail read once (the macro
 	 * re-reads it, and recomputes the CQE size, per CQE); the ring is

@@ -86,14 +86,25 @@ wait_slow(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct
 }
 
 /* The common wait below, at an iteration whose policy must be decided: a
- * batched one, or a direct one policy_count_wait() could not answer. */
+ * batched one past a block of quiet ones, or a direct one
+ * policy_count_wait() could not answer. */
 static HOT __attribute__((noinline)) int
 wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	    const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	if (!policy_batch_quiet(thr.q))
-		policy_decide(thr.q, wait_fused_poll(epfd, ms, ts, kind));
-	return shim_wait_flush(thr.q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	policy_decide(thr.q, wait_fused_poll(epfd, ms, ts, kind));
+	return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
+}
+
+/* A batched iteration's wait: inside a block only counted (a jump with the
+ * arguments as they came), else decided. */
+static inline __attribute__((always_inline)) int
+wait_batched(int epfd, struct epoll_event *evs, int maxevents, int ms,
+	     const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	if (likely(policy_batch_quiet(thr.q)))
+		return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /* Whether epfd is the instance this thread last waited on as its owner
@@ -118,7 +129,7 @@ wait_other(int epfd, struct epoll_event *evs, int maxevents, int ms, const struc
 {
 	if (unlikely(thr.crit) || unlikely(!wait_on_owned(epfd)))
 		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return wait_batched(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /* A direct iteration's wait, its policy done: the libc call, or, with ops
@@ -131,7 +142,7 @@ wait_direct(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	struct tq *q = thr.q;	/* not NULL: thr.owned is set only then */
 
 	if (unlikely(q->n | (unsigned)atomic_load_explicit(&thr.nsig, memory_order_relaxed)))
-		return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+		return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 

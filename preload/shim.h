@@ -581,7 +581,9 @@ void shim_poll_epfd(int fd);
 /* ms: the timeout of epoll_wait/epoll_pwait; ts: epoll_pwait2's */
 int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	      const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind);
-int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
+/* (the caller's queue, thr.q, is not NULL; the wrappers' seven arguments,
+ * so that they reach it by a jump) */
+int shim_wait_flush(int epfd, struct epoll_event *evs, int maxevents, int ms,
 		    const struct timespec *ts, const sigset_t *sigmask,
 		    enum epbatch_wait_kind kind);
 void shim_unshare_tab(void);

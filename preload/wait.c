@@ -62,8 +62,9 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
  * only this thread appends to q (another thread's flush finds it empty; a
  * signal handler's op goes to the side list while crit is up), and the
  * kernel copies each event as it prepares the op, inside the submission. */
-static HOT int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
-			  const struct timespec *ts, const sigset_t *sigmask)
+static inline __attribute__((always_inline)) int
+fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
+	   const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct be_report rep = { 0, 0, 0 };
 	const struct qop *ops;
@@ -107,10 +108,11 @@ static HOT int fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int m
 #define FUSED_MAX (1 << 24)
 
 /* The wait of a loop thread whose queue holds ops (policy_wait done). */
-HOT int shim_wait_flush(struct tq *q, int epfd, struct epoll_event *evs, int maxevents, int ms,
+HOT int shim_wait_flush(int epfd, struct epoll_event *evs, int maxevents, int ms,
 			const struct timespec *ts, const sigset_t *sigmask,
 			enum epbatch_wait_kind kind)
 {
+	struct tq *q = thr.q;
 	struct timespec mts;
 	int rc, excl;
 
@@ -188,5 +190,5 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	if (atomic_load_explicit(&ep->waiter, memory_order_relaxed) == my_tid())
 		thr.owned = e;
 	policy_wait(q, wait_fused_poll(epfd, ms, ts, kind));
-	return shim_wait_flush(q, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
