@@ -93,13 +93,6 @@ void queue_after_fork(void)
 	pthread_mutex_init(&reg_lock, NULL);
 }
 
-HOT void queue_clear(struct tq *q)
-{
-	q->n = 0;
-	q->live = 0;
-	q->ordered = 0;
-}
-
 /* Another thread holds q's lock (it is flushing q, or q's owner is queueing). */
 void queue_lock_wait(struct tq *q)
 {

@@ -233,7 +233,13 @@ void queue_init(void (*on_exit)(void *));
 struct tq *my_queue(void);
 void queue_lock_wait(struct tq *q);
 
-void queue_clear(struct tq *q);
+/* Empty q (its owner, or under its lock). */
+static inline void queue_clear(struct tq *q)
+{
+	q->n = 0;
+	q->live = 0;
+	q->ordered = 0;
+}
 
 /*
  * The fold rule, for the queue and for the signal side list alike: a new op
