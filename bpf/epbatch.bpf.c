@@ -156,15 +156,19 @@ static __always_inline struct epb_thread *thread_get(void)
  * which would double the cost of an epoll_ctl there.  Counting needs no
  * clock; the verifier drops the dead branch when timing is off.
  */
+static __always_inline void enter_at(struct epb_thread *t, __s64 arg)
+{
+	t->enter_arg = arg;
+	if (cfg.time_syscalls)
+		t->enter_ts = bpf_ktime_get_ns();
+}
+
 static __always_inline int on_enter(__s64 arg)
 {
 	struct epb_thread *t = thread_get();
 
-	if (t) {
-		t->enter_arg = arg;
-		if (cfg.time_syscalls)
-			t->enter_ts = bpf_ktime_get_ns();
-	}
+	if (t)
+		enter_at(t, arg);
 	return 0;
 }
 
@@ -196,14 +200,19 @@ static __always_inline __u32 lat_slot(__u64 ns)
 SEC("tp/syscalls/sys_enter_epoll_ctl")
 int epoll_ctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
+	struct epb_thread *t = thread_get();
 	__s64 op = ctx->args[1];
 	__u32 events = 0;
 
+	/* the event mask is read for a traced thread's ADD only */
+	if (!t)
+		return 0;
 	if (op == EPOLL_CTL_ADD && ctx->args[3] &&
 	    !bpf_probe_read_user(&events, sizeof(events), (void *)ctx->args[3]) &&
 	    (events & EPOLLEXCLUSIVE))
 		op |= EPB_ARG_EXCL;
-	return on_enter(op);
+	enter_at(t, op);
+	return 0;
 }
 
 SEC("tp/syscalls/sys_exit_epoll_ctl")

@@ -615,7 +615,6 @@ HOT void policy_decide(struct tq *q, int poll)
 		if (ops) {
 			int r = (int)((l->bcarried + q->live + l->closed) * FIX * FIX / ops) + 1;
 			int c = (int)(l->saved * FIX * FIX / ops) + 1;
-
 			int fresh = l->batch == 2;
 
 			l->ratio = fresh || !l->ratio ? r : ewma_n(l->ratio, r, n);

@@ -65,12 +65,8 @@ ratio() { awk -v b="$1" -v c="$2" 'BEGIN { if (b > 0 && c != "") printf "%.4f", 
 # (scripts/lib/median-ci), "n/a" when there are none
 stats() {
 	local in
-	in=$(grep .)
-	if [ -n "$in" ]; then
-		printf '%s\n' "$in" | scripts/lib/median-ci -f %.3f || echo n/a
-	else
-		echo n/a
-	fi
+	in=$(grep .) || { echo n/a; return; }
+	printf '%s\n' "$in" | scripts/lib/median-ci -f %.3f || echo n/a
 }
 
 echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [95% interval] of $repeat | server CPU us/req baseline | CPU/req ratio $variant/baseline, median [95% interval] |"
