@@ -104,9 +104,11 @@ queue_op(struct tq *q, struct qop *o, int epfd, int op, int fd, struct epoll_eve
 
 /*
  * The first test of every deferral: the epoll fd's slot when this thread
- * may defer an op on (epfd, fd) at all -- both numbers in the mirror, a
- * queue, not between a flush and its wait (in_wait), epfd an epoll fd the
- * mirror knows -- else 0 (the kernel decides).
+ * may defer an op on (epfd, fd) at all -- both numbers in the mirror, not
+ * between a flush and its wait (in_wait), epfd an epoll fd the mirror
+ * knows -- else 0 (the kernel decides).  The thread has a queue: ctl_slow
+ * defers only where shim_ctl saw lp.batch set, which only policy_decide()
+ * and the calibration do, each on the thread's queue (thr.q).
  */
 static inline uint64_t defer_epfd_slot(int epfd, int fd)
 {
@@ -114,7 +116,7 @@ static inline uint64_t defer_epfd_slot(int epfd, int fd)
 	uint64_t e;
 
 	/* epfd | fd: both below the size in one test (a negative one is huge) */
-	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size || !thr.q || thr.in_wait))
+	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size || thr.in_wait))
 		return 0;
 	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
 	return s_kind(e) == K_EPOLL ? e : 0;

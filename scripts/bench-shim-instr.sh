@@ -24,8 +24,9 @@
 #   (variants besides baseline, default sync,auto,uring,floor; kmod too when
 #   /dev/epoll_batch exists)
 # floor is not the shim: build/shim/libepbatch-floor.so (preload/bench/floor.c),
-# the least a deferral over liburing's public API costs (no mirror, lock,
-# owner or signal checks), in the MOD loops' blocking-wait cells only.
+# the least a deferral over liburing costs (no mirror, lock, owner or
+# signal checks; the batch's SQEs taken together, as the shim does), in the
+# MOD loops' blocking-wait cells only.
 # JSON: build/bench/shim-instr.json (schema epbatch-bench-shim-instr/1).
 set -eu
 cd "$(dirname "$0")/.."

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libepbatch-floor.so: the least a deferral over liburing's public API can
- * cost, for scripts/bench-shim-instr.sh to count beside the shim (variant
- * "floor").  A benchmark reference, not a shim: it knows only the loop of
+ * libepbatch-floor.so: the least a deferral over liburing can cost, for
+ * scripts/bench-shim-instr.sh to count beside the shim (variant "floor"):
+ * liburing's public API, but for the SQEs of a batch, which it takes
+ * together as the shim does (be_uring.c prep_batch says why).  A benchmark reference, not a shim: it knows only the loop of
  * build/shim/epbatch-rearm with blocking waits on one epoll fd and a
  * single thread, and checks nothing.  epoll_ctl(MOD) goes into an array,
  * folded into the fd's earlier op by an index by fd; epoll_wait sends the
@@ -81,11 +82,14 @@ int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)
 		n = 0;
 		return libc_wait(epfd, evs, maxevents, timeout);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		sqe = io_uring_get_sqe(&ring);
+	/* the SQEs taken together, as the shim's prep_batch() does (the ring
+	 * is empty between waits: 2 * QCAP entries hold n + 1) */
+	for (unsigned i = 0, tail = ring.sq.sqe_tail; i < n; i++) {
+		sqe = &ring.sq.sqes[(tail + i) & ring.sq.ring_mask];
 		io_uring_prep_epoll_ctl(sqe, epfd, q[i].fd, EPOLL_CTL_MOD, &q[i].ev);
 		sqe->user_data = i;
 	}
+	ring.sq.sqe_tail += n;
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_rw(OP_EPOLL_WAIT, sqe, epfd, evs, (unsigned)maxevents, 0);
 	sqe->user_data = WAIT_TAG;
