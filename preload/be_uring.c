@@ -418,6 +418,16 @@ static unsigned prep_linked(struct io_uring *r, const struct qop *ops, unsigned 
 	return ctl;
 }
 
+/* Nothing was submitted (err: -errno): this ring is dropped, and the caller
+ * runs the ops synchronously and waits the ordinary way. */
+static __attribute__((noinline, cold)) int ring_failed(struct uring_state *u, int err)
+{
+	ring_free(u);
+	my_ring = NULL;
+	errno = -err;
+	return -1;
+}
+
 /*
  * The ops, and, fused, the epoll wait, in one io_uring_enter.  The wait
  * SQE follows the ctl SQEs, which run inline and in order on an instance
@@ -455,10 +465,8 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 	/* Room for the ops, a close, the wait and its cancel: always (every
 	 * enter takes all it is given, SUBMIT_ALL, and RING_ENTRIES > QCAP +
 	 * 3), or the ring is given up as after a failed enter. */
-	if (unlikely(io_uring_sq_space_left(r) < n + 3)) {
-		ret = -EBUSY;
-		goto failed;
-	}
+	if (unlikely(io_uring_sq_space_left(r) < n + 3))
+		return ring_failed(u, -EBUSY);
 	rp.ctl_left = likely(!ordered && close_at < 0) ? prep_batch(r, ops, n, live) :
 		      prep_linked(r, ops, n, ordered, close_at, close_fd);
 	nctl = rp.ctl_left - (close_at >= 0);	/* the close's CQE is not a ctl op's */
@@ -490,15 +498,8 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 	} else {
 		ret = settle_ring(r, &rp, poll);
 	}
-	if (ret < 0) {
-failed:
-		/* Nothing was submitted: drop this ring, run the ops
-		 * synchronously and wait the ordinary way. */
-		ring_free(u);
-		my_ring = NULL;
-		errno = -ret;
-		return -1;
-	}
+	if (ret < 0)
+		return ring_failed(u, ret);
 	if (w && !rp.have_wait) {
 		/* a kernel without IORING_FEAT_EXT_ARG: the ops first, then
 		 * the wait in a second enter */
