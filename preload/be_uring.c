@@ -339,42 +339,43 @@ static HOT int submit_and_wait(struct io_uring *r, struct reap *rp, const struct
 	return 0;
 }
 
-/* The SQE of ops[i] (o): the kernel copies the event when it prepares the
- * op, inside the submission, and ops[] outlives that. */
-static inline struct io_uring_sqe *prep_ctl(struct io_uring *r, const struct qop *o, unsigned i)
+/*
+ * The SQEs of a submission.  uring_submit() makes sure of the room first
+ * (io_uring_sq_space_left()), so they are taken with no test: liburing's
+ * io_uring_get_sqe() re-reads the kernel's SQ head and the ring's setup
+ * flags for each (~15 of the ~45 instructions an op cost the flush with
+ * liburing 2.3), and its public API has no way to take n SQEs at once.
+ * sqe_next() does what io_uring_get_sqe() does when there is room (the ring
+ * is never IORING_SETUP_SQE128); sqe_tail is the one field of liburing's
+ * the shim writes.  Each SQE is still written by liburing's io_uring_prep_*.
+ */
+static inline struct io_uring_sqe *sqe_next(struct io_uring *r)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(r);
-
-	io_uring_prep_epoll_ctl(sqe, o->epfd, o->fd, o->op, (struct epoll_event *)&o->ev);
-	sqe->user_data = i;
-	return sqe;
+	return &r->sq.sqes[r->sq.sqe_tail++ & r->sq.ring_mask];
 }
 
-/*
- * The common batch's SQEs: one per live op (every op: all), nothing linked.
- * Taken together, not by io_uring_get_sqe() one at a time, which re-reads
- * the kernel's SQ head and the ring's setup flags for each (~15 of the ~45
- * instructions an op cost the flush with liburing 2.3; the public API has
- * no way to take n SQEs at once): uring_submit() made sure of the room, so
- * SQEs tail .. tail+k-1 are free, and advancing sqe_tail by k is what k
- * calls would have done (the ring is never IORING_SETUP_SQE128).  Each SQE
- * is still written by io_uring_prep_epoll_ctl().  Returns k, the number of
- * SQEs.
- */
+/* The SQE of ops[i] (o): the kernel copies the event when it prepares the
+ * op, inside the submission, and ops[] outlives that. */
+static inline void prep_ctl(struct io_uring_sqe *sqe, const struct qop *o, unsigned i)
+{
+	io_uring_prep_epoll_ctl(sqe, o->epfd, o->fd, o->op, (struct epoll_event *)&o->ev);
+	sqe->user_data = i;
+}
+
+/* The common batch's SQEs: one per live op (every op: all), nothing linked;
+ * sqe_next()'s way with the tail in a register (the SQE stores may alias
+ * the ring's fields, so sqe_next() itself would reload it for each).
+ * Returns their number. */
 static inline __attribute__((always_inline)) unsigned
 prep_ops(struct io_uring *r, const struct qop *ops, unsigned n, int all)
 {
 	struct io_uring_sq *sq = &r->sq;
 	unsigned tail = sq->sqe_tail, mask = sq->ring_mask, k = 0;
-	struct io_uring_sqe *sqe;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (!all && !ops[i].op)
 			continue;	/* cancelled */
-		sqe = &sq->sqes[(tail + k++) & mask];
-		io_uring_prep_epoll_ctl(sqe, ops[i].epfd, ops[i].fd, ops[i].op,
-					(struct epoll_event *)&ops[i].ev);
-		sqe->user_data = i;
+		prep_ctl(&sq->sqes[(tail + k++) & mask], &ops[i], i);
 	}
 	sq->sqe_tail = tail + k;
 	return k;
@@ -399,7 +400,8 @@ static unsigned prep_linked(struct io_uring *r, const struct qop *ops, unsigned 
 	for (unsigned i = 0; i < n; i++) {
 		if (unlikely(!ops[i].op))
 			continue;
-		sqe = prep_ctl(r, &ops[i], i);
+		sqe = sqe_next(r);
+		prep_ctl(sqe, &ops[i], i);
 		ctl++;
 		if (ordered && last)
 			last->flags |= IOSQE_IO_HARDLINK;
@@ -408,7 +410,7 @@ static unsigned prep_linked(struct io_uring *r, const struct qop *ops, unsigned 
 			/* the fd's last op, then its close (even if the op
 			 * failed: close(2) does not depend on it either) */
 			sqe->flags |= IOSQE_IO_HARDLINK;
-			sqe = io_uring_get_sqe(r);
+			sqe = sqe_next(r);
 			io_uring_prep_close(sqe, close_fd);
 			sqe->user_data = TAG_CLOSE;
 			last = NULL;
@@ -471,7 +473,7 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 		      prep_linked(r, ops, n, ordered, close_at, close_fd);
 	nctl = rp.ctl_left - (close_at >= 0);	/* the close's CQE is not a ctl op's */
 	if (w) {
-		sqe = io_uring_get_sqe(r);
+		sqe = sqe_next(r);
 		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, w->epfd, w->evs, (unsigned)w->maxevents, 0);
 		sqe->user_data = TAG_WAIT;
 		/* No IOSQE_IO_DRAIN: it sends the wait through io-wq, and under
@@ -479,7 +481,7 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 		 * ready events.  An op punted because another thread briefly
 		 * held the instance's mutex shows up in reap() as "late". */
 		if (poll) {
-			sqe = io_uring_get_sqe(r);
+			sqe = sqe_next(r);
 			io_uring_prep_cancel64(sqe, TAG_WAIT, 0);
 			sqe->user_data = TAG_CANCEL;
 			rp.cancel_left = 1;
