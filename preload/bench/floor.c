@@ -3,16 +3,17 @@
  * libepbatch-floor.so: the least a deferral over liburing can cost, for
  * scripts/bench-shim-instr.sh to count beside the shim (variant "floor"):
  * liburing's public API, but for the SQEs of a batch, which it takes
- * together as the shim does (be_uring.c prep_batch says why).  A benchmark reference, not a shim: it knows only the loop of
- * build/shim/epbatch-rearm with blocking waits on one epoll fd and a
- * single thread, and checks nothing.  epoll_ctl(MOD) goes into an array,
- * folded into the fd's earlier op by an index by fd; epoll_wait sends the
- * array as EPOLL_CTL SQEs with IORING_OP_EPOLL_WAIT after them in one
- * io_uring_submit_and_wait() and walks the CQEs with one test each.  No
- * mirror, no prediction, no lock word, no owner check, no signal safety, no
- * statistics: what libepbatch.so spends above this is what those cost.
- * Any other call, or a kernel without IORING_OP_EPOLL_WAIT, goes to libc
- * (another wait after the array, sent op by op, so the loop stays right).
+ * together as the shim does (be_uring.c sqe_next() says why).  A benchmark
+ * reference, not a shim: it knows only the loop of build/shim/epbatch-rearm
+ * with blocking waits on one epoll fd and a single thread, and checks
+ * nothing.  epoll_ctl(MOD) goes into an array, folded into the fd's earlier
+ * op by an index by fd; epoll_wait sends the array as EPOLL_CTL SQEs with
+ * IORING_OP_EPOLL_WAIT after them in one io_uring_submit_and_wait() and
+ * walks the CQEs with one test each.  No mirror, no prediction, no lock
+ * word, no owner check, no signal safety, no statistics: what libepbatch.so
+ * spends above this is what those cost.  Any other call, or a kernel
+ * without IORING_OP_EPOLL_WAIT, goes to libc (another wait after the array,
+ * sent op by op, so the loop stays right).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -82,7 +83,7 @@ int epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int timeout)
 		n = 0;
 		return libc_wait(epfd, evs, maxevents, timeout);
 	}
-	/* the SQEs taken together, as the shim's prep_batch() does (the ring
+	/* the SQEs taken together, as the shim's prep_ops() does (the ring
 	 * is empty between waits: 2 * QCAP entries hold n + 1) */
 	for (unsigned i = 0, tail = ring.sq.sqe_tail; i < n; i++) {
 		sqe = &ring.sq.sqes[(tail + i) & ring.sq.ring_mask];
