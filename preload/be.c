@@ -69,8 +69,9 @@ int be_init(void)
 	return 0;
 }
 
-/* be_submit() but for an io_uring submission that ran: ret is what
- * uring_submit() returned (-1: it failed), or 1 when it was not called. */
+/* be_submit() for every way but an io_uring submission that succeeded:
+ * the module's, sync's, and the sync fallback of a failed one (ret: -1
+ * when uring_submit() failed, 1 when it was not called). */
 void be_submit_other(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		     struct be_report *rep, int ret)
 {

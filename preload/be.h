@@ -68,11 +68,6 @@ extern int be_fused;	/* the backend can fuse a wait with a batch */
 int be_init(void);
 const char *be_name(enum epbatch_backend b);
 
-static inline int be_has_fused_wait(void)
-{
-	return be_fused;
-}
-
 int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
 		 struct be_wait *w, int close_at, int close_fd, int *close_res,
 		 struct be_report *rep);

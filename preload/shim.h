@@ -378,6 +378,9 @@ struct loopstate {
 };
 extern int policy_fixed;
 int policy_init(void);
+/* The break-even batch sizes: 0 until measured, UINT_MAX never
+ * (policy_min_batch below reads its thread's) */
+extern _Atomic unsigned min_batch[EPB_BRK_KINDS];
 unsigned policy_min_batch_measure(void);
 /* kind: enum epb_break_kind (include/epbatch/break_even.h) */
 unsigned policy_min_batch_known(int kind);
@@ -812,9 +815,6 @@ static inline int wait_fused_poll(int epfd, int ms, const struct timespec *ts,
 	return wait_is_poll(ms, ts, kind) || epfd_has_excl(epfd);
 }
 
-/* The break-even batch sizes (policy.c): 0 until measured, UINT_MAX never */
-extern _Atomic unsigned min_batch[EPB_BRK_KINDS];
-unsigned policy_min_batch_measure(void);
 /* The break-even batch size of this thread's MOD loop (its wait form:
  * thr.lp.poll); the first call measures it (policy.c). */
 static inline unsigned policy_min_batch(void)

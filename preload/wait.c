@@ -135,7 +135,7 @@ HOT int shim_wait_flush(int epfd, struct epoll_event *evs, int maxevents, int ms
 		}
 	}
 	rc = INT_MIN;
-	if (q->live >= policy_min_batch() && !sig_pending() && be_has_fused_wait() &&
+	if (q->live >= policy_min_batch() && !sig_pending() && be_fused &&
 	    maxevents > 0 && maxevents <= FUSED_MAX && !(be_kind == EPB_BE_URING && q->ordered) &&
 	    !(ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
 		static const struct timespec no_wait;

@@ -61,12 +61,11 @@ cpu_us() {
 # B C: C / B to 4 places, nothing when either is missing or B is 0
 ratio() { awk -v b="$1" -v c="$2" 'BEGIN { if (b > 0 && c != "") printf "%.4f", c / b }'; }
 
-# median and its 95% interval of the numbers on stdin: "median [lo, hi]"
+# median and its 95% interval of the numbers given: "median [lo, hi]"
 # (scripts/lib/median-ci), "n/a" when there are none
 stats() {
-	local in
-	in=$(grep .) || { echo n/a; return; }
-	printf '%s\n' "$in" | scripts/lib/median-ci -f %.3f || echo n/a
+	[ $# -gt 0 ] || { echo n/a; return; }
+	printf '%s\n' "$@" | scripts/lib/median-ci -f %.3f || echo n/a
 }
 
 echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [95% interval] of $repeat | server CPU us/req baseline | CPU/req ratio $variant/baseline, median [95% interval] |"
@@ -95,5 +94,5 @@ for p in $pairs; do
 	bt=$(per_req "$srv-$scen-baseline-traced" 2>/dev/null) || bt="n/a"
 	vt=$(per_req "$srv-$scen-$variant-traced" 2>/dev/null) || vt="n/a"
 	fmt() { if [ "$1" = n/a ]; then echo n/a; else echo "$1" | awk -F'\t' '{ printf "%s (%s + %s)", $1, $2, $3 }'; fi; }
-	echo "| $srv | $scen | $(fmt "$bt") | $(fmt "$vt") | $(echo "$base_rps" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1) | $(echo "$ratios" | tr ' ' '\n' | grep . | stats) | $(echo "$base_cpu" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1) | $(echo "$cratios" | tr ' ' '\n' | grep . | stats) |"
+	echo "| $srv | $scen | $(fmt "$bt") | $(fmt "$vt") | $(stats $base_rps | cut -d' ' -f1) | $(stats $ratios) | $(stats $base_cpu | cut -d' ' -f1) | $(stats $cratios) |"
 done
