@@ -104,11 +104,12 @@ queue_op(struct tq *q, struct qop *o, int epfd, int op, int fd, struct epoll_eve
 
 /*
  * The first test of every deferral: the epoll fd's slot when this thread
- * may defer an op on (epfd, fd) at all -- both numbers in the mirror, not
- * between a flush and its wait (in_wait), epfd an epoll fd the mirror
- * knows -- else 0 (the kernel decides).  The thread has a queue: ctl_slow
- * defers only where shim_ctl saw lp.batch set, which only policy_decide()
- * and the calibration do, each on the thread's queue (thr.q).
+ * may defer an op on (epfd, fd) at all -- both numbers in the mirror, epfd
+ * an epoll fd the mirror knows -- else 0 (the kernel decides).  ctl_slow
+ * has seen the thread neither inside the shim nor between a flush and its
+ * wait (thr.busy).  The thread has a queue: ctl_slow defers only where
+ * shim_ctl saw lp.batch set, which only policy_decide() and the
+ * calibration do, each on the thread's queue (thr.q).
  */
 static inline uint64_t defer_epfd_slot(int epfd, int fd)
 {
@@ -116,7 +117,7 @@ static inline uint64_t defer_epfd_slot(int epfd, int fd)
 	uint64_t e;
 
 	/* epfd | fd: both below the size in one test (a negative one is huge) */
-	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size || thr.in_wait))
+	if (unlikely((unsigned)(epfd | fd) >= (unsigned)t->size))
 		return 0;
 	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
 	return s_kind(e) == K_EPOLL ? e : 0;
@@ -214,12 +215,14 @@ locked_pass:
  * handler's op pending (defer_slow says why under the lock).  1: all that
  * holds; 0: nothing is held any more, the caller goes the slow way.
  */
-static inline int defer_enter(struct tq *q, struct epinfo *ep)
+static inline int defer_enter(struct tq *q, uint64_t e)
 {
 	int zero = 0;
 
 	thr.crit++;
 	if (likely(cas_int(&q->lock, &zero, 1))) {
+		const struct epinfo *ep = epi_get(s_id(e));
+
 		if (likely(!sig_pending() &&
 			   atomic_load_explicit(&ep->waiter, memory_order_relaxed) == q->tid &&
 			   !(atomic_load_explicit(&ep->flags, memory_order_relaxed) & EPI_NODEFER)))
@@ -252,7 +255,6 @@ static HOT __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, str
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
 	_Atomic uint64_t *fs;
-	struct epinfo *ep;
 	struct qop *o;
 	uint64_t e, v, nv;
 	unsigned id;
@@ -260,11 +262,10 @@ static HOT __attribute__((noinline)) int defer_ctl(int epfd, int op, int fd, str
 	e = defer_epfd_slot(epfd, fd);
 	if (unlikely(!e))
 		return defer_slow(epfd, op, fd, ev);
-	id = s_id(e);
-	ep = epi_get(id);
 	fs = &t->slot[fd];
-	if (unlikely(!defer_enter(q, ep)))
+	if (unlikely(!defer_enter(q, e)))
 		return defer_slow(epfd, op, fd, ev);
+	id = s_id(e);
 	v = atomic_load_explicit(fs, memory_order_acquire);
 	if (unlikely(s_kind(v) != K_POLL || predict(v, id, op, ev, &nv) || q->n == QCAP))
 		goto unlock_slow;
@@ -297,13 +298,13 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 {
 	/* An epoll fd's slot is exactly s_make(K_EPOLL, id, 0, 0) (note_epoll,
 	 * note_dup), so one XOR makes it the slot fd must have: kind POLL,
-	 * same id, REG and Q (K_EPOLL ^ K_POLL flips the kind's two bits). */
-	const uint64_t mask = s_make(0xf, S_ID_MASK, S_REG | S_Q, 0),
+	 * same id, REG and Q (K_EPOLL ^ K_POLL flips the kind's two bits), and
+	 * not registered with EPOLLEXCLUSIVE (a MOD of it is EINVAL). */
+	const uint64_t mask = s_make(0xf, S_ID_MASK, S_REG | S_Q, EPOLLEXCLUSIVE),
 		       flip = s_make(K_EPOLL ^ K_POLL, 0, S_REG | S_Q, 0);
 	struct fdtab *t = thr.tab;
 	struct tq *q = thr.q;
 	_Atomic uint64_t *slots = t->slot;
-	struct epinfo *ep;
 	struct qop *o;
 	uint64_t e, v;
 	unsigned id;
@@ -311,15 +312,13 @@ static inline int defer_mod(int epfd, int fd, struct epoll_event *ev)
 	e = defer_epfd_slot(epfd, fd);
 	if (unlikely(!e || !ev))
 		goto slow;
-	id = s_id(e);
-	ep = epi_get(id);
-	if (unlikely(!defer_enter(q, ep)))
+	if (unlikely(!defer_enter(q, e)))
 		goto slow;
+	id = s_id(e);
 	/* fd's slot under the lock: a closer that cleared it flushes this
 	 * queue under the same lock */
 	v = atomic_load_explicit(&slots[fd], memory_order_acquire);
-	if (unlikely((v & mask) != (e ^ flip) ||
-		     ((ev->events | s_events(v)) & EPOLLEXCLUSIVE) || q->n == QCAP))
+	if (unlikely((v & mask) != (e ^ flip) || (ev->events & EPOLLEXCLUSIVE) || q->n == QCAP))
 		goto unlock_slow;
 	o = qop_at(q, fd, id);
 	if (unlikely(o && qop_closed(o)))
@@ -440,6 +439,18 @@ int ctl_mod_failed(uint64_t epfd_fd)
 	return -1;
 }
 
+/* ctl_slow() inside the shim (a signal handler's op: crit), or in a
+ * handler that interrupted a wait after its flush (in_wait): natively the
+ * op is in effect before the wait goes on, so it goes to the kernel now. */
+static __attribute__((noinline)) int ctl_busy(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (thr.crit)
+		return nested_ctl(epfd, op, fd, ev);
+	thr.lp.ops++;
+	thr.lp.conn += op != EPOLL_CTL_MOD;
+	return ctl_passthrough(epfd, op, fd, ev);
+}
+
 /*
  * Any epoll_ctl but the direct way's (shim_ctl in shim.h): from a signal
  * handler that interrupted the shim, or in a thread that batches (the
@@ -447,8 +458,8 @@ int ctl_mod_failed(uint64_t epfd_fd)
  */
 HOT int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	if (thr.crit)
-		return nested_ctl(epfd, op, fd, ev);
+	if (unlikely(thr.busy))
+		return ctl_busy(epfd, op, fd, ev);
 	thr.lp.ops++;
 	if (likely(op == EPOLL_CTL_MOD))
 		return defer_mod(epfd, fd, ev);

@@ -71,38 +71,52 @@ static inline void my_tid_reset(void)
  * (docs/performance.md, "Fourth pass").
  */
 #ifdef HAVE_LOCAL_CAS
-/* cmpxchg without LOCK (its width from the operands), for cas_*(). */
-#define CAS_LOCAL(p, old, nv)                                                         \
+/*
+ * One cmpxchg, with the LOCK prefix unless the process has one thread (a
+ * jump over the prefix byte: glibc's own locks did this), its width from
+ * the operands.  Its result is the flag cmpxchg sets, so the caller's test
+ * of it is one branch: a choice between two CASes would merge two results
+ * and test again (2-3 instructions per CAS).
+ */
+#define CAS_WORD(p, old, nv)                                                          \
 	({                                                                            \
 		__typeof__(*(old)) prev_ = *(old);                                    \
 		_Bool ok_;                                                            \
-		__asm__ __volatile__("cmpxchg %3, %1"                                 \
+		__asm__ __volatile__("cmpb $0, %4\n\t"                                \
+				     "jne 1f\n\t"                                     \
+				     "lock\n"                                         \
+				     "1:\tcmpxchg %3, %1"                              \
 				     : "=@ccz"(ok_), "+m"(*(volatile __typeof__(prev_) *)(p)), \
 				       "+a"(prev_)                                    \
-				     : "r"(nv)                                        \
+				     : "r"(nv), "m"(__libc_single_threaded)           \
 				     : "memory");                                     \
 		*(old) = prev_;                                                       \
 		ok_;                                                                  \
 	})
-#define ONE_THREAD() likely(__libc_single_threaded)
-#else
-#define CAS_LOCAL(p, old, nv) 0
-#define ONE_THREAD() 0
-#endif
 
 static inline _Bool cas_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t nv)
 {
-	return ONE_THREAD() ? CAS_LOCAL(p, old, nv) :
-	       atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acq_rel,
+	return CAS_WORD(p, old, nv);
+}
+
+static inline _Bool cas_int(_Atomic int *p, int *old, int nv)
+{
+	return CAS_WORD(p, old, nv);
+}
+#else
+
+static inline _Bool cas_u64(_Atomic uint64_t *p, uint64_t *old, uint64_t nv)
+{
+	return atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acq_rel,
 						       memory_order_acquire);
 }
 
 static inline _Bool cas_int(_Atomic int *p, int *old, int nv)
 {
-	return ONE_THREAD() ? CAS_LOCAL(p, old, nv) :
-	       atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acquire,
+	return atomic_compare_exchange_strong_explicit(p, old, nv, memory_order_acquire,
 						       memory_order_relaxed);
 }
+#endif
 
 #pragma GCC visibility pop
 

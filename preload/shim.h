@@ -406,9 +406,17 @@ void policy_fork_done(int child);
 struct thr {
 	struct fdtab *tab;	/* its mirror: &main_tab unless its fd table was unshared */
 	struct tq *q;		/* its queue, once it has one */
-	int crit;		/* >0: inside the shim (a signal handler's op must
-				 * not touch the queue) */
-	int in_wait;		/* between plain_wait's flush and its wait */
+	union {
+		struct {
+			uint16_t crit;		/* >0: inside the shim (a signal
+						 * handler's op must not touch
+						 * the queue) */
+			uint16_t in_wait;	/* between plain_wait's flush
+						 * and its wait */
+		};
+		uint32_t busy;	/* either: a batching thread's epoll_ctl must
+				 * not defer (ctl_slow's one test) */
+	};
 	int loop_thread;	/* has waited: EPBATCH_UNSHARE done */
 	uint64_t owned;		/* slot of the instance it last waited on as owner,
 				 * while it has a queue (OWNED_NONE: none) */
