@@ -433,9 +433,12 @@ static void before_dup2(int oldfd, int newfd)
 		shim_close_prepare(newfd);
 }
 
+/* A new number for oldfd's file.  dup2(fd, fd) returns fd and changes
+ * nothing: fd's slot stays as it is (its Q bit too, which the next close
+ * of fd must see to flush what is queued on it first). */
 static int after_dup(int oldfd, int ret)
 {
-	if (ret >= 0)
+	if (ret >= 0 && ret != oldfd)
 		note_dup(oldfd, ret);
 	return ret;
 }

@@ -69,6 +69,31 @@ int main(void)
 	CTL(ep, EPOLL_CTL_ADD, y, EPOLLIN, 16);
 	WAIT(ep, 8, 0);
 
+	t_log("## an op queued on fd, dup2(fd, fd), then fd closed (a dup keeps the file)");
+	{
+		int p = t_eventfd(1), q = t_eventfd(0), r;
+
+		CTL(ep, EPOLL_CTL_ADD, p, EPOLLIN, 30);
+		WAIT(ep, 8, 0);
+		CTL(ep, EPOLL_CTL_MOD, p, EPOLLOUT, 31);
+		t_log("dup2(p, p) == p: %s", dup2(p, p) == p ? "yes" : "no");
+		r = dup(p);
+		T(close(p));			/* the MOD first: the registration keeps OUT */
+		WAIT(ep, 8, 0);
+		T(close(r));
+
+		t_log("## an ADD queued on fd, dup2(fd, fd), then another file dup2'd onto fd");
+		p = t_eventfd(1);
+		CTL(ep, EPOLL_CTL_ADD, p, EPOLLIN | EPOLLOUT, 32);
+		t_log("dup2(p, p) == p: %s", dup2(p, p) == p ? "yes" : "no");
+		t_log("dup2(q, p) == p: %s", dup2(q, p) == p ? "yes" : "no");
+		WAIT(ep, 8, 0);			/* the ADD went with the old file */
+		CTL(ep, EPOLL_CTL_ADD, p, EPOLLOUT, 33);
+		WAIT(ep, 8, 0);
+		T(close(p));
+		T(close(q));
+	}
+
 	t_log("## dup2 of a registered fd onto a free number, original closed");
 	{
 		int hi = 200;
