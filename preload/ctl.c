@@ -73,7 +73,7 @@ static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct
 	rc = real_epoll_ctl(epfd, op, fd, ev);
 	saved = errno;
 	if (fs && (v & S_Q)) {
-		while (!atomic_compare_exchange_weak(fs, &v, v & (S_Q | (S_ID_MASK << S_ID_SHIFT))))
+		while (!atomic_compare_exchange_weak(fs, &v, s_forget(v)))
 			;
 	} else if (fs) {
 		learn(epfd, op, fd, ev, rc ? saved : 0);
@@ -366,8 +366,12 @@ static __attribute__((noinline)) int direct_relearn(_Atomic uint64_t *fs, uint64
 {
 	int err = rc ? errno : 0;
 	struct epoll_event ev = { .events = s_events(nv) };
+	/* fs is a slot of this thread's table, its index the fd: recomputed
+	 * here rather than kept live across ctl_direct's call */
+	struct fdtab *t = thr.tab;
+	int fd = (int)(fs - t->slot);
 
-	learn_slot(fs, atomic_load_explicit(fs, memory_order_acquire), s_id(nv),
+	learn_slot(t, fd, atomic_load_explicit(&t->slot[fd], memory_order_acquire), s_id(nv),
 		   nv & S_REG ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, &ev, err);
 	if (rc)
 		errno = err;
@@ -430,7 +434,7 @@ int ctl_mod_failed(uint64_t epfd_fd)
 		_Atomic uint64_t *fs = slot_ptr(thr.tab, fd);
 		uint64_t v = fs ? atomic_load(fs) : 0;
 
-		while (s_kind(v) == K_POLL && !atomic_compare_exchange_weak(fs, &v, v & S_KEEP))
+		while (s_kind(v) == K_POLL && !atomic_compare_exchange_weak(fs, &v, s_forget(v)))
 			;
 	} else {
 		learn(epfd, EPOLL_CTL_MOD, fd, &ev, err);

@@ -143,6 +143,27 @@ void sync_instance(unsigned id)
 		flush_queue(q);
 }
 
+/*
+ * learn_slot() of an op in instance id on an fd whose slot names another
+ * instance with its Q bit: an op on fd may sit in that instance's owner's
+ * queue, and the slot is about to name id (or none), so that queue is
+ * flushed first (the two ops are on different instances: their order does
+ * not matter) and the Q bit goes.  *v: the slot's value, then its new one.
+ * 0 inside the shim (crit: that queue may be this thread's own, held): the
+ * mirror stays as it is.
+ */
+int slot_unqueue(_Atomic uint64_t *fs, uint64_t *v, unsigned id)
+{
+	while ((*v & S_Q) && s_id(*v) != id) {
+		if (thr.crit)
+			return 0;
+		sync_instance(s_id(*v));
+		if (atomic_compare_exchange_weak(fs, v, *v & ~S_Q))
+			*v &= ~S_Q;
+	}
+	return 1;
+}
+
 static void flush_other(struct tq *q, void *arg)
 {
 	(void)arg;

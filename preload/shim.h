@@ -153,6 +153,16 @@ void note_epoll(int fd, int flags);
 void note_dup(int oldfd, int newfd);
 
 #define S_KEEP S_Q
+
+/* The slot of an fd the mirror forgets (the kernel decides its ops from
+ * now on): with its Q bit, the instance whose owner's queue may hold an op
+ * on fd, which a close of fd must still flush. */
+static inline uint64_t s_forget(uint64_t v)
+{
+	return v & S_Q ? v & (S_Q | S_ID_MASK << S_ID_SHIFT) : 0;
+}
+
+int slot_unqueue(_Atomic uint64_t *fs, uint64_t *v, unsigned id);
 /* What the kernel would return for op on a POLL fd with mirror state v in
  * instance id: 0 (success, *nv is the state after it; the S_Q bit of v is
  * kept), or 1 when the shim cannot know (the kernel decides). */
@@ -167,6 +177,12 @@ static inline int predict(uint64_t v, unsigned id, int op, const struct epoll_ev
 	switch (op) {
 	case EPOLL_CTL_ADD:
 		if (reg || !ev)
+			return 1;
+		/* An op on fd may sit in the queue of another instance's
+		 * owner, which the Q bit names through the slot's id: a slot
+		 * naming this instance would send a close of fd to flush the
+		 * wrong queue (learn_slot flushes that one first). */
+		if ((v & S_Q) && s_id(v) != id)
 			return 1;
 		if ((ev->events & EPOLLEXCLUSIVE) && (ev->events & ~EXCL_OK_BITS))
 			return 1;
@@ -656,11 +672,13 @@ static inline void note_pollable(int fd)
 	slot_set(fd, S_FRESH);
 }
 
-/* learn() for fd's slot fs (v: its value, read after the op) in instance id. */
+/* learn() for fd's slot in table t (v: its value, read after the op) in
+ * instance id. */
 static inline __attribute__((always_inline)) void
-learn_slot(_Atomic uint64_t *fs, uint64_t v, unsigned id, int op, const struct epoll_event *ev,
-	   int err)
+learn_slot(struct fdtab *t, int fd, uint64_t v, unsigned id, int op,
+	   const struct epoll_event *ev, int err)
 {
+	_Atomic uint64_t *fs = &t->slot[fd];
 	uint64_t nv;
 	int xproc;
 
@@ -670,6 +688,8 @@ learn_slot(_Atomic uint64_t *fs, uint64_t v, unsigned id, int op, const struct e
 	if (op == EPOLL_CTL_ADD && !err && ev && (ev->events & EPOLLEXCLUSIVE))
 		epi_note_excl(id);
 	xproc = atomic_load_explicit(&epi_get(id)->flags, memory_order_relaxed) & EPI_XPROC;
+	if (unlikely((v & S_Q) && s_id(v) != id) && !slot_unqueue(fs, &v, id))
+		return;
 	do {
 		if (s_kind(v) != K_POLL) {
 			/* An fd the mirror does not know (inherited, opened,
@@ -679,22 +699,29 @@ learn_slot(_Atomic uint64_t *fs, uint64_t v, unsigned id, int op, const struct e
 			 * instances the mirror never saw (S_OPEN).  Left
 			 * unknown, its every later op would pass through, each
 			 * flushing the batch before it. */
-			if (s_kind(v) != K_UNKNOWN || op != EPOLL_CTL_ADD || err || xproc || !ev)
+			if (s_kind(v) != K_UNKNOWN || op != EPOLL_CTL_ADD || err || xproc || !ev ||
+			    ((v & S_Q) && s_id(v) != id))
 				return;
 			nv = s_make(K_POLL, id, S_REG | S_OPEN | (v & S_KEEP), ev->events);
 		} else if (xproc) {
-			nv = v & S_KEEP;	/* another process changes it too */
+			nv = s_forget(v);	/* another process changes it too */
 		} else if (predict(v, id, op, ev, &nv) == 0) {
 			/* The mirror expected success: trust it iff so. */
 			if (err)
-				nv = v & S_KEEP;
+				nv = s_forget(v);
 		} else if (err == 0) {
-			nv = v & S_KEEP;	/* a success the mirror could not know */
+			nv = s_forget(v);	/* a success the mirror could not know */
 		} else {
 			return;			/* an error, as the mirror expected */
 		}
 	} while (!atomic_compare_exchange_weak_explicit(fs, &v, nv, memory_order_acq_rel,
 						       memory_order_acquire));
+	/* A number the mirror knows now: the scans bounded by maxfd
+	 * (close_range, closefrom, unshare) must reach it, or an op queued
+	 * on it outlives the close. */
+	if (unlikely(s_kind(v) != K_POLL) &&
+	    fd > atomic_load_explicit(&t->maxfd, memory_order_relaxed))
+		tab_raise_maxfd(t, fd);
 }
 
 /* Learn from what the kernel said (err: 0 or errno) to an op the shim
@@ -714,8 +741,8 @@ learn(int epfd, int op, int fd, const struct epoll_event *ev, int err)
 	e = atomic_load_explicit(&t->slot[epfd], memory_order_acquire);
 	if (s_kind(e) != K_EPOLL)
 		return;
-	learn_slot(&t->slot[fd], atomic_load_explicit(&t->slot[fd], memory_order_acquire),
-		   s_id(e), op, ev, err);
+	learn_slot(t, fd, atomic_load_explicit(&t->slot[fd], memory_order_acquire), s_id(e), op,
+		   ev, err);
 }
 
 /* ---- close.c, inline for the wrappers ---- */

@@ -2,7 +2,8 @@
 /*
  * close_range(): closing a range that holds a registered fd with queued ops
  * (the registration must be applied to the file that was there, then
- * dropped with it), CLOSE_RANGE_CLOEXEC (closes nothing), and the daemon's
+ * dropped with it, or kept with it when another number holds the file
+ * open: a dup the shim learnt only from its ADD), CLOSE_RANGE_CLOEXEC (closes nothing), and the daemon's
  * close_range(3, ~0U) that closes every descriptor it did not open itself --
  * after which the application creates new epoll fds and must find them
  * working and numbered from 3 up, as without the shim.
@@ -22,6 +23,19 @@ int main(void)
 
 	t_begin("close-range");
 	PRIME(ep);
+
+	t_log("## close_range over a dup, learnt from its ADD, a MOD queued, its file open");
+	{
+		int d = t_dup(a);
+
+		CTL(ep, EPOLL_CTL_ADD, d, EPOLLOUT, 40);
+		WAIT(ep, 8, 0);
+		CTL(ep, EPOLL_CTL_MOD, d, EPOLLIN, 41);
+		T(close_range((unsigned int)d, (unsigned int)d, 0));
+		WAIT(ep, 8, 0);
+		CTL(ep, EPOLL_CTL_DEL, a, 0, 0);
+		WAIT(ep, 8, 0);
+	}
 
 	t_log("## close_range over a registered fd with a queued ADD and MOD");
 	CTL(ep, EPOLL_CTL_ADD, a, EPOLLIN, 1);
