@@ -40,9 +40,11 @@
  *   bits 48..55  unused
  *   bit  56      REG: registered in that instance (after queued ops)
  *   bit  57      Q: an op on this fd may sit in the queue of the instance's
- *                owner (set before one is queued, cleared only with the
- *                slot: a stale Q costs another thread an empty flush, and
- *                spares the owner a locked RMW per op in its next batches)
+ *                owner (set before one is queued, cleared with the slot or
+ *                by slot_unqueue after that queue's flush; the id stays
+ *                while it is set: a stale Q costs another thread an empty
+ *                flush, and spares the owner a locked RMW per op in its
+ *                next batches)
  *   bit  58      OPEN: with REG, learnt from an ADD of an fd the mirror did
  *                not know (learn_slot): registered in that instance, and
  *                maybe in others it never saw, so a DEL makes it unknown
