@@ -61,5 +61,11 @@ $(BUILD)/shim/libepbatch-floor.so: preload/bench/floor.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -luring -ldl
 
+# The least any interposer of the epoll calls costs, timed beside the shim
+# by scripts/bench-shim.sh (variant null; not a shim).
+$(BUILD)/shim/libepbatch-null.so: preload/bench/null.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -ldl
+
 TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check $(BUILD)/shim/epbatch-costs \
-	$(BUILD)/shim/libearly.so $(BUILD)/shim/libepbatch-floor.so
+	$(BUILD)/shim/libearly.so $(BUILD)/shim/libepbatch-floor.so $(BUILD)/shim/libepbatch-null.so

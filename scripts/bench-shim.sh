@@ -8,6 +8,9 @@
 #   sync      EPBATCH_BACKEND=sync (pass-through: the shim's bookkeeping alone)
 #   uring     EPBATCH_BACKEND=uring
 #   kmod      EPBATCH_BACKEND=kmod (only when /dev/epoll_batch exists)
+#   null      not the shim: build/shim/libepbatch-null.so (preload/bench/null.c),
+#             the epoll calls forwarded to libc and nothing else: what any
+#             interposer costs (only when asked for with -v)
 # Interleaved: every round runs every cell once per variant, variants back to
 # back in an order rotated each round, so machine noise (other builds on the
 # same 2 vCPUs) hits them alike.  Per cell: the median ns/iteration of each
@@ -26,7 +29,7 @@
 #       SECONDS (default 600)            conn mode 16x)
 #   -k  the K list of the keep-alive cells (default 1,2,4,8,16,64)
 #   -m  only these modes (keepalive,double,rearm,idle,conn; default all)
-#   -v  variants besides baseline (default auto,sync,uring[,kmod])
+#   -v  variants besides baseline (default auto,sync,uring[,kmod]; also null)
 # JSON: build/bench/shim.json (schema epbatch-bench-shim/2).
 set -eu
 cd "$(dirname "$0")/.."
@@ -68,15 +71,19 @@ if [ $quick = 1 ]; then
 fi
 [ -n "$vlist" ] || { vlist="auto sync uring"; [ -e /dev/epoll_batch ] && vlist="$vlist kmod"; }
 for v in $vlist; do
-	case $v in auto | sync | uring | kmod) ;; *) echo "bench-shim: unknown variant '$v'" >&2; exit 2 ;; esac
+	case $v in auto | sync | uring | kmod | null) ;; *) echo "bench-shim: unknown variant '$v'" >&2; exit 2 ;; esac
 done
 variants="baseline $vlist"
 for m in $mlist; do
 	case $m in keepalive | double | rearm | idle | conn) ;; *) echo "bench-shim: unknown mode '$m'" >&2; exit 2 ;; esac
 done
-SHIM=$BUILD/libepbatch.so LOOP=$BUILD/shim/epbatch-rearm
+SHIM=$BUILD/libepbatch.so LOOP=$BUILD/shim/epbatch-rearm NULLSO=$BUILD/shim/libepbatch-null.so
 if [ ! -f "$SHIM" ] || [ ! -x "$LOOP" ]; then make -s "$SHIM" "$LOOP"; fi
 SHIM=$(cd "$(dirname "$SHIM")" && pwd)/$(basename "$SHIM")
+case " $vlist " in *" null "*)
+	[ -f "$NULLSO" ] || make -s "$NULLSO"
+	NULLSO=$(cd "$(dirname "$NULLSO")" && pwd)/$(basename "$NULLSO") ;;
+esac
 
 # The cells: "mode wait K iterations [loop args]"
 cells() {
@@ -109,6 +116,7 @@ run() { # run VARIANT MODE WAIT K ITERS [ARGS]: prints ns/iteration
 	case $v in
 	baseline) "$@" ;;
 	auto) env -u EPBATCH_BACKEND LD_PRELOAD="$SHIM" "$@" ;;
+	null) LD_PRELOAD="$NULLSO" "$@" ;;
 	*) EPBATCH_BACKEND=$v LD_PRELOAD="$SHIM" "$@" ;;
 	esac </dev/null | sed -n 's/.*"ns_per_iter": \([0-9.]*\).*/\1/p'
 }
