@@ -48,6 +48,12 @@ _Atomic int ctl_careful = CAREFUL_INIT;
  * ready: dearer), and of connection ops (blocking waits).
  * 0: not measured yet; UINT_MAX: batching never pays. */
 _Atomic unsigned min_batch[EPB_BRK_KINDS];
+/* A batched 0-timeout wait goes unfused: the ops in one submission, then
+ * the kernel's own epoll_wait(0), two syscalls where the fused form takes
+ * one plus the wait's cancel.  The measurement chooses (calibrate): where
+ * a syscall is cheap the cancel costs more than the syscall it saves. */
+_Atomic int poll_unfused;
+static int poll_form_fixed;	/* EPBATCH_POLL_FORM set: not the measurement's choice */
 static unsigned calib_direct_ns[EPB_BRK_KINDS], calib_batch_ns[EPB_BRK_KINDS];	/* per iteration, at n = 16 */
 #define CAL_SHOWN 4		/* their size: EPB_BE_SIZE(4) = 16 */
 
@@ -110,9 +116,21 @@ static unsigned min_batch_item(const char **s)
  */
 int policy_init(void)
 {
-	const char *v = getenv("EPBATCH_MIN_BATCH"), *p = v;
+	const char *v = getenv("EPBATCH_MIN_BATCH"), *p = v, *form = getenv("EPBATCH_POLL_FORM");
 	unsigned fixed[EPB_BRK_KINDS], got[EPB_BRK_KINDS];
 	int n = 0, always = 0;
+
+	/* EPBATCH_POLL_FORM: the 0-timeout waits' batched form, fused or
+	 * unfused; unset, the measurement chooses (what `epbatch-trace run`
+	 * passes on with the break-evens) */
+	if (form && *form) {
+		if (strcmp(form, "fused") && strcmp(form, "unfused")) {
+			fprintf(stderr, "libepbatch: EPBATCH_POLL_FORM='%s': expected fused or unfused\n", form);
+			return -1;
+		}
+		poll_form_fixed = 1;
+		atomic_store(&poll_unfused, !strcmp(form, "unfused"));
+	}
 
 	if (v && !strcmp(v, "0")) {
 		always = 1;
@@ -342,11 +360,34 @@ static int calibrate_kind(int k, int ep, unsigned id, int sv[][2], int *fds, int
 	return 0;
 }
 
+/*
+ * The 0-timeout waits' form: fused (d, b: direct and fused times by size)
+ * or unfused (du, bu), whichever pays from the smaller batch (at the same
+ * size, the faster at the size shown); the chosen one's times stay in d
+ * and b, which the break-even is taken from.
+ */
+static void choose_poll_form(unsigned long d[CAL_SIZES], unsigned long b[CAL_SIZES],
+			     const unsigned long du[CAL_SIZES], const unsigned long bu[CAL_SIZES])
+{
+	unsigned fused = epb_break_even(d, b), unfused = epb_break_even(du, bu);
+	int pick = unfused && (!fused || unfused < fused ||
+			       (unfused == fused && bu[CAL_SHOWN] < b[CAL_SHOWN]));
+
+	if (poll_form_fixed)
+		pick = atomic_load(&poll_unfused);
+	atomic_store(&poll_unfused, pick);
+	if (pick) {
+		memcpy(d, du, sizeof(du[0]) * CAL_SIZES);
+		memcpy(b, bu, sizeof(bu[0]) * CAL_SIZES);
+	}
+}
+
 static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 {
 	/* the kinds measured: the MOD loops' (both wait forms) or the connection ops' */
 	const int first = conn ? EPB_BRK_CONN : 0, end = conn ? EPB_BRK_KINDS : EPB_BRK_CONN;
 	unsigned long d[EPB_BRK_KINDS][CAL_SIZES], b[EPB_BRK_KINDS][CAL_SIZES];
+	unsigned long du[CAL_SIZES], bu[CAL_SIZES];
 	struct loopstate saved_lp = thr.lp;
 	struct tq *saved_q = thr.q;
 	int ep, sv[CAL_FDS][2], fds[CAL_FDS], nfd = 0, saved = errno, k;
@@ -379,11 +420,17 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		for (k = first; k < end; k++)
 			if (calibrate_kind(k, ep, s_id(e), sv, fds, &nfd, d[k], b[k]))
 				break;	/* out of fds: every kind stays "never" */
+		/* the 0-timeout waits' other form: batched but unfused */
+		thr.lp.calibrating = CAL_UNFUSED;
+		if (k == end && !conn && calibrate_kind(EPB_BRK_POLL, ep, s_id(e), sv, fds, &nfd, du, bu))
+			k = first;
 		thr.lp = saved_lp;
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (k == end) {
+			if (!conn)
+				choose_poll_form(d[EPB_BRK_POLL], b[EPB_BRK_POLL], du, bu);
 			for (k = first; k < end; k++) {
 				calib_direct_ns[k] = (unsigned)d[k][CAL_SHOWN];
 				calib_batch_ns[k] = (unsigned)b[k][CAL_SHOWN];

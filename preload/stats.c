@@ -84,6 +84,10 @@ void stats_print(void)
 		bl += snprintf(be + bl, sizeof(be) - (size_t)bl, "%s%s=%s", k ? " " : "",
 			       epb_break_key((enum epb_break_kind)k), v);
 	}
+	/* the 0-timeout waits' batched form, once measured (policy.c) */
+	snprintf(be + bl, sizeof(be) - (size_t)bl, " poll_form=%s",
+		 !policy_min_batch_known(EPB_BRK_POLL) ? "-" :
+		 atomic_load(&poll_unfused) ? "unfused" : "fused");
 	len = snprintf(line, sizeof(line),
 		       "epbatch: pid=%d backend=%s deferred=%lu flushed=%lu batches=%lu "
 		       "coalesced=%lu passthrough=%lu fallbacks=%lu fused_waits=%lu "

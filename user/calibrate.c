@@ -376,14 +376,23 @@ static void backend_figs(struct bench *b, struct cm_backend_cal *be, int x0, int
 /* The break-evens of the stats line libepbatch.so wrote to stats.PID (its
  * own measurement, policy.c): min_batch= (MOD loops, blocking waits),
  * min_batch_poll= (0-timeout waits) and min_batch_conn= (connection ops),
- * each a size, "never" (BE_NEVER) or "-" or absent (not measured: -1). */
+ * each a size, "never" (BE_NEVER) or "-" or absent (not measured: -1); and
+ * poll_form= (the 0-timeout waits' batched form: 1 unfused, 0 fused, -1
+ * not said). */
 #define BE_NEVER 1000000
-static void read_break_even(const char *stats, pid_t pid, int out[EPB_BRK_KINDS])
+struct shim_said {
+	int be[EPB_BRK_KINDS];
+	int poll_unfused;
+};
+
+static void read_shim_line(const char *stats, pid_t pid, struct shim_said *out)
 {
 	char path[PATH_MAX], *line;
+	const char *f;
 
 	for (int i = 0; i < EPB_BRK_KINDS; i++)
-		out[i] = -1;
+		out->be[i] = -1;
+	out->poll_unfused = -1;
 	snprintf(path, sizeof(path), "%s.%d", stats, (int)pid);
 	line = read_text(path, 4096);
 	unlink(path);
@@ -396,18 +405,21 @@ static void read_break_even(const char *stats, pid_t pid, int out[EPB_BRK_KINDS]
 		if (!v)
 			continue;
 		v += strlen(key);
-		out[i] = !strncmp(v, "never", 5) ? BE_NEVER : *v >= '1' && *v <= '9' ? atoi(v) : -1;
+		out->be[i] = !strncmp(v, "never", 5) ? BE_NEVER : *v >= '1' && *v <= '9' ? atoi(v) : -1;
 	}
+	f = line ? strstr(line, " poll_form=") : NULL;
+	if (f)
+		out->poll_unfused = !strncmp(f + 11, "unfused", 7) ? 1 : !strncmp(f + 11, "fused", 5) ? 0 : -1;
 	free(line);
 }
 
 /*
  * The CPU time (user + sys, ns) epbatch-rearm ARGS -i ITERS used, with env
  * extra (NULL-terminated); with stats (the shim's EPBATCH_STATS=FILE
- * prefix), the break-evens of its stats line in be[EPB_BRK_KINDS].  -1 if it failed.
+ * prefix), what its stats line says in *said.  -1 if it failed.
  */
 static double run_rearm(const char *rearm, const char *args, int iters, const char *const *extra,
-			const char *stats, int be[EPB_BRK_KINDS])
+			const char *stats, struct shim_said *said)
 {
 	char *argv[24], args_buf[160], *save = NULL, *envp[256], st_env[PATH_MAX + 16];
 	posix_spawn_file_actions_t fa;
@@ -440,7 +452,7 @@ static double run_rearm(const char *rearm, const char *args, int iters, const ch
 	if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		return -1;
 	if (stats)
-		read_break_even(stats, pid, be);
+		read_shim_line(stats, pid, said);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
 }
@@ -466,10 +478,16 @@ static int cmp_i(const void *a, const void *b)
 /* The backend's break-evens: the median over the shim's processes (each
  * measures once, at its first loop iteration with 2 ops; 2 per round).  A
  * kind no process reported keeps its default: not measured (conn: known
- * stays false). */
-static void shim_break_even(struct cm_backend_cal *be, int got[EPB_BRK_KINDS][2 * MAX_ROUNDS], const int n[EPB_BRK_KINDS])
+ * stays false).  The 0-timeout waits' form: what most processes chose
+ * (votes[0] fused, votes[1] unfused; a tie is fused, the form the shim
+ * takes when told nothing). */
+static void shim_break_even(struct cm_backend_cal *be, int got[EPB_BRK_KINDS][2 * MAX_ROUNDS], const int n[EPB_BRK_KINDS],
+			    const int votes[2])
 {
 	int *slot[EPB_BRK_KINDS] = { &be->break_even, &be->break_even_poll, &be->break_even_conn };
+
+	if (votes[0] || votes[1])
+		be->poll_form = votes[1] > votes[0] ? CM_POLL_UNFUSED : CM_POLL_FUSED;
 
 	for (int f = 0; f < EPB_BRK_KINDS; f++) {
 		int m;
@@ -511,6 +529,7 @@ static void measure_shim(struct calib *c, int rounds)
 	char tmpl[PATH_MAX], stats[PATH_MAX + 8];
 	double s_b[MAX_ROUNDS], s_d[MAX_ROUNDS], s_w[MAX_ROUNDS], s_f[MAX_ROUNDS];
 	int be_got[CM_NBE][EPB_BRK_KINDS][2 * MAX_ROUNDS], be_n[CM_NBE][EPB_BRK_KINDS] = {};
+	int be_votes[CM_NBE][2] = {};
 	const struct cm_backend_cal *u = &c->be[CM_URING];
 	const char *tmp = getenv("TMPDIR");
 	int n = 0;
@@ -555,15 +574,17 @@ static void measure_shim(struct calib *c, int rounds)
 
 			/* two processes a round: each measures once, and they disagree */
 			for (int b = 0; b < CM_NBE * 2; b++) {
-				int got[EPB_BRK_KINDS];
+				struct shim_said said;
 
 				if (!c->be[b / 2].present)
 					continue;
-				if (run_rearm(rearm, POLICY, policy[b / 2], stats, got) < 0)
+				if (run_rearm(rearm, POLICY, policy[b / 2], stats, &said) < 0)
 					continue;
 				for (int f = 0; f < EPB_BRK_KINDS; f++)
-					if (got[f] > 0)
-						be_got[b / 2][f][be_n[b / 2][f]++] = got[f];
+					if (said.be[f] > 0)
+						be_got[b / 2][f][be_n[b / 2][f]++] = said.be[f];
+				if (said.poll_unfused >= 0)
+					be_votes[b / 2][said.poll_unfused]++;
 			}
 			if (x <= 0 || y < 0 || z <= 0 || x1 <= 0 || z1 <= 0 || cx <= 0 || cz <= 0)
 				continue;
@@ -580,7 +601,7 @@ static void measure_shim(struct calib *c, int rounds)
 	}
 	rmdir(tmpl);
 	for (int b = 0; b < CM_NBE; b++)
-		shim_break_even(&c->be[b], be_got[b], be_n[b]);
+		shim_break_even(&c->be[b], be_got[b], be_n[b], be_votes[b]);
 	if (!n) {
 		snprintf(c->shim_skipped, sizeof(c->shim_skipped), "%.120s failed: the shim's own cost is not measured",
 			 rearm);

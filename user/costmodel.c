@@ -336,6 +336,9 @@ json_t *calib_json(const struct calib *c)
 		/* absent where not measured: a reader then uses break_even_batch */
 		if (be->break_even_conn_known)
 			json_object_set_new(o, "break_even_batch_conn", jbreak_even(be->break_even_conn));
+		if (be->poll_form != CM_POLL_UNKNOWN)
+			json_object_set_new(o, "break_even_poll_form",
+					    json_string(be->poll_form == CM_POLL_UNFUSED ? "unfused" : "fused"));
 		json_object_set_new(bes, cm_backend_names[b], o);
 		json_object_set_new(sp, cm_backend_names[b],
 				    json_pack("{s:o,s:o}", "per_op_ns", sper, "fused_wait_ns",
@@ -430,6 +433,7 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 		struct cm_backend_cal *be = &c->be[b];
 		const json_t *o = json_object_get(bes, cm_backend_names[b]);
 		const json_t *bsp = sp ? json_object_get(sp, cm_backend_names[b]) : NULL, *conn;
+		const char *form;
 		char key[8];
 
 		get_str(skip, cm_backend_names[b], be->skipped, sizeof(be->skipped));
@@ -464,6 +468,11 @@ int calib_from_json(const json_t *doc, struct calib *c, char *why, size_t wl)
 				be->break_even_conn_known = true;
 				be->break_even_conn = (int)jnum_or(o, "break_even_batch_conn", 0);
 			}
+			/* absent: a cache or shim from before the choice */
+			form = json_string_value(json_object_get(o, "break_even_poll_form"));
+			be->poll_form = !form ? CM_POLL_UNKNOWN :
+					!strcmp(form, "unfused") ? CM_POLL_UNFUSED :
+					!strcmp(form, "fused") ? CM_POLL_FUSED : CM_POLL_UNKNOWN;
 		}
 	}
 	calib_break_even(c);
@@ -593,7 +602,10 @@ void calib_print(FILE *f, const struct calib *c)
 				be_str(v, sizeof(v), x);
 			fprintf(f, "  %-40s %9s%s\n", label, v,
 				p == 2 && !be->break_even_conn_known ?
-				"  not measured: the blocking-wait one is used for every op" : "");
+				"  not measured: the blocking-wait one is used for every op" :
+				p == 1 && be->poll_form == CM_POLL_UNFUSED ?
+				"  unfused: the ops in one submission, then epoll_wait(0)" :
+				p == 1 && be->poll_form == CM_POLL_FUSED ? "  fused, with the wait's cancel" : "");
 		}
 	}
 	pfig(f, "shim, per batched op (user space)", &c->shim_op);

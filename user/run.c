@@ -63,10 +63,13 @@ struct run_cfg {
 	/* MIN_BATCH_KEY "B,P,C" per backend (cm_backend_names), from
 	 * calibrate; "" where it has none, or the user set EPBATCH_MIN_BATCH */
 	char min_batch_env[CM_NBE][80];
+	/* POLL_FORM_KEY "fused|unfused" beside it, where calibrate's shim said */
+	char poll_form_env[CM_NBE][40];
 	const char *user_min_batch;		/* EPBATCH_MIN_BATCH as run found it */
 };
 
 #define MIN_BATCH_KEY "EPBATCH_MIN_BATCH="
+#define POLL_FORM_KEY "EPBATCH_POLL_FORM="
 
 /* What one run produced. */
 struct run_rec {
@@ -418,18 +421,24 @@ static void pin_min_batch(struct run_cfg *c, const struct calib *cal)
 		const struct cm_backend_cal *be = &cal->be[b];
 		char x[3][16];
 
-		c->min_batch_env[b][0] = 0;
+		c->min_batch_env[b][0] = c->poll_form_env[b][0] = 0;
 		if (c->user_min_batch || !be->present || !be->break_even_by_shim)
 			continue;
 		snprintf(c->min_batch_env[b], sizeof(c->min_batch_env[b]), MIN_BATCH_KEY "%s,%s,%s",
 			 be_item(x[0], sizeof(x[0]), be->break_even),
 			 be_item(x[1], sizeof(x[1]), be->break_even_poll),
 			 be_item(x[2], sizeof(x[2]), cm_conn_break_even(be)));
+		/* the poll break-even is that of the form the shim chose:
+		 * told the one, it must take the other (unless the user did) */
+		if (be->poll_form != CM_POLL_UNKNOWN && !getenv("EPBATCH_POLL_FORM"))
+			snprintf(c->poll_form_env[b], sizeof(c->poll_form_env[b]), POLL_FORM_KEY "%s",
+				 be->poll_form == CM_POLL_UNFUSED ? "unfused" : "fused");
 	}
 	if (c->min_batch_env[CM_URING][0])
-		fprintf(stderr, PROG " run: the preload variants' shim decides with calibrate's break-evens (%s; "
+		fprintf(stderr, PROG " run: the preload variants' shim decides with calibrate's break-evens (%s%s%s; "
 			"measured without the tracer, whose syscall tracepoints make every syscall dearer)\n",
-			c->min_batch_env[CM_URING]);
+			c->min_batch_env[CM_URING], c->poll_form_env[CM_URING][0] ? " " : "",
+			c->poll_form_env[CM_URING]);
 }
 
 /* The environment of a variant (static storage: used right away by spawn). */
@@ -438,6 +447,7 @@ static void variant_env(const struct run_cfg *c, const struct variant_def *v, co
 {
 	static char preload[PATH_MAX + 64];
 	const char *min_batch = c->min_batch_env[v->flags & V_KMOD ? CM_KMOD : CM_URING];
+	const char *poll_form = c->poll_form_env[v->flags & V_KMOD ? CM_KMOD : CM_URING];
 	size_t ns = 0, nu = 0;
 
 	unset[nu++] = "EPBATCH_UNSHARE";
@@ -450,6 +460,8 @@ static void variant_env(const struct run_cfg *c, const struct variant_def *v, co
 	}
 	if (v->flags & V_PRELOAD && *min_batch)
 		set[ns++] = min_batch;
+	if (v->flags & V_PRELOAD && *poll_form)
+		set[ns++] = poll_form;
 	if (v->flags & V_KMOD)
 		set[ns++] = "EPBATCH_BACKEND=kmod";
 	else if (c->server && v->flags & V_UNSHARE && !(v->flags & V_PRELOAD))
@@ -864,9 +876,13 @@ static json_t *shim_min_batch_json(const struct run_cfg *c)
 		return json_pack("{s:s,s:s}", "source", "environment", "value", c->user_min_batch);
 	if (!*u && !*k)
 		return NULL;
-	return json_pack("{s:s,s:s?,s:s?}", "source", "calibrate",
+	return json_pack("{s:s,s:s?,s:s?,s:s?,s:s?}", "source", "calibrate",
 			 "uring", *u ? u + strlen(MIN_BATCH_KEY) : NULL,
-			 "kmod", *k ? k + strlen(MIN_BATCH_KEY) : NULL);
+			 "kmod", *k ? k + strlen(MIN_BATCH_KEY) : NULL,
+			 "uring_poll_form", c->poll_form_env[CM_URING][0] ?
+				 c->poll_form_env[CM_URING] + strlen(POLL_FORM_KEY) : NULL,
+			 "kmod_poll_form", c->poll_form_env[CM_KMOD][0] ?
+				 c->poll_form_env[CM_KMOD] + strlen(POLL_FORM_KEY) : NULL);
 }
 
 /* The run whose rps is nearest the median: its threads stand for the variant. */

@@ -176,6 +176,31 @@ run conn-measured "-m conn -w block" $shim
 [ "$(stat min_batch "$tmp/conn-measured.stats")" != - ] && [ "$(stat min_batch_conn "$tmp/conn-measured.stats")" != - ] ||
 	bad "conn loop, measured: want min_batch and min_batch_conn measured, got: $(cat "$tmp/conn-measured.stats")"
 
+# The 0-timeout waits' batched form: the measurement says which it chose;
+# told one (what epbatch-trace run passes on from calibrate), a batched
+# iteration of 64 MODs is one io_uring_enter (fused, with the wait's
+# cancel in it) or one io_uring_enter and the kernel's own epoll_wait
+# (unfused).
+form=$(stat poll_form "$tmp/mod-measured.stats")
+[ "$form" = fused ] || [ "$form" = unfused ] ||
+	bad "MOD loop, measured: want poll_form=fused or unfused, got: $(cat "$tmp/mod-measured.stats")"
+run poll-fused "-n 64 -w zero" $shim EPBATCH_MIN_BATCH=1 EPBATCH_POLL_FORM=fused
+[ "$(stat poll_form "$tmp/poll-fused.stats")" = fused ] && [ "$ur" -ge $((ITERS - 10)) ] && [ "$wt" -le 10 ] ||
+	bad "EPBATCH_POLL_FORM=fused, 64 MODs per 0-timeout wait: want one io_uring_enter per iteration and no epoll_wait, got: $(cat "$tmp/poll-fused.stats"), $ur io_uring_enter, $wt epoll_wait"
+run poll-unfused "-n 64 -w zero" $shim EPBATCH_MIN_BATCH=1 EPBATCH_POLL_FORM=unfused
+[ "$(stat poll_form "$tmp/poll-unfused.stats")" = unfused ] && [ "$ur" -ge $((ITERS - 10)) ] &&
+	[ "$ur" -le $((ITERS + 10)) ] && [ "$wt" -ge $((ITERS - 10)) ] && [ "$ctl" -le 74 ] ||
+	bad "EPBATCH_POLL_FORM=unfused, 64 MODs per 0-timeout wait: want one io_uring_enter and one epoll_wait per iteration, got: $(cat "$tmp/poll-unfused.stats"), $ur io_uring_enter, $wt epoll_wait, $ctl epoll_ctl (64 are the set-up ADDs)"
+# a blocking wait stays fused whatever the 0-timeout form
+run block-unfused "-n 64 -w block" $shim EPBATCH_MIN_BATCH=1 EPBATCH_POLL_FORM=unfused
+[ "$wt" -le 10 ] ||
+	bad "EPBATCH_POLL_FORM=unfused, blocking waits: want them fused, got $wt epoll_wait"
+if env EPBATCH_POLL_FORM=half LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/err"; then
+	bad "EPBATCH_POLL_FORM=half was accepted"
+fi
+[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "EPBATCH_POLL_FORM='half'" "$tmp/err" ||
+	bad "EPBATCH_POLL_FORM=half: want one line naming it, got: $(cat "$tmp/err")"
+
 # BLOCK,POLL,CONN (what epbatch-trace run passes on from calibrate)
 env EPBATCH_MIN_BATCH=16,32,never EPBATCH_STATS=1 LD_PRELOAD=$SHIM "$LOOP" -n 1 -i 1 >/dev/null 2>"$tmp/three" ||
 	bad "EPBATCH_MIN_BATCH=16,32,never was refused: $(cat "$tmp/three")"

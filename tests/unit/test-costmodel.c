@@ -375,6 +375,27 @@ static void test_roundtrip_and_errors(void **state)
 	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
 	assert_false(back.be[CM_URING].break_even_conn_known);
 	assert_int_equal(cm_conn_break_even(&back.be[CM_URING]), 4);
+	/* the 0-timeout waits' form: absent (the fixture's shim did not
+	 * say), then as the shim said it, and a value that is not one */
+	assert_int_equal(back.be[CM_URING].poll_form, CM_POLL_UNKNOWN);
+	cal.be[CM_URING].poll_form = CM_POLL_UNFUSED;
+	json_decref(doc);
+	doc = calib_json(&cal);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(doc, "backends"),
+									      "uring"),
+							      "break_even_poll_form")),
+			    "unfused");
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.be[CM_URING].poll_form, CM_POLL_UNFUSED);
+	json_object_set_new(json_object_get(json_object_get(doc, "backends"), "uring"), "break_even_poll_form",
+			    json_string("fused"));
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.be[CM_URING].poll_form, CM_POLL_FUSED);
+	json_object_set_new(json_object_get(json_object_get(doc, "backends"), "uring"), "break_even_poll_form",
+			    json_string("sideways"));
+	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.be[CM_URING].poll_form, CM_POLL_UNKNOWN);
+	cal.be[CM_URING].poll_form = CM_POLL_UNKNOWN;
 	/* a missing figure and a foreign schema are refused with a reason */
 	json_object_del(doc, "syscall_ns");
 	assert_int_equal(calib_from_json(doc, &back, why, sizeof(why)), -1);
