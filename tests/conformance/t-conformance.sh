@@ -10,13 +10,16 @@
 #   BUILD             build directory (default: build, relative to the repo)
 #   CONF_DIR          scenario binaries (default: $BUILD/conformance)
 #   SHIM              the shim (default: $BUILD/libepbatch.so)
-#   BACKENDS          backends to run (default: "sync uring uring+batch", plus
-#                     kmod and kmod+batch when /dev/epoll_batch exists); NAME+batch
-#                     runs NAME with EPBATCH_MIN_BATCH=0 (every op the mirror can
-#                     answer deferred, whatever the batch size: the batching
+#   BACKENDS          backends to run (default: "sync uring uring+batch
+#                     uring+unfused", plus kmod and kmod+batch when
+#                     /dev/epoll_batch exists); NAME+batch runs NAME with
+#                     EPBATCH_MIN_BATCH=0 (every op the mirror can answer
+#                     deferred, whatever the batch size: the batching
 #                     machinery, which the default policy uses only for big
-#                     batches); "none" = native runs only, for developing
-#                     scenarios before the shim exists
+#                     batches); NAME+unfused the same with 0-timeout waits
+#                     batched unfused (EPBATCH_POLL_FORM=unfused); "none" =
+#                     native runs only, for developing scenarios before the
+#                     shim exists
 #   SCENARIO_TIMEOUT  seconds per run (default 20); a hang is a failure
 #   KEEP              directory to keep every transcript in (default: a
 #                     temporary directory, removed at the end)
@@ -25,7 +28,7 @@ set -u
 
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
-tap_setup "sync uring uring+batch" "kmod kmod+batch"
+tap_setup "sync uring uring+batch uring+unfused" "kmod kmod+batch"
 CONF_DIR=$(abs "${CONF_DIR:-$BUILD/conformance}")
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-20}
 pattern=${1:-.}

@@ -10,7 +10,9 @@
 #   abs PATH           PATH made absolute from $root
 #   backend_env B      the environment of backend B: EPBATCH_BACKEND, and
 #                      for B+batch (every op the mirror can answer
-#                      deferred) EPBATCH_MIN_BATCH=0; to be word-split
+#                      deferred) EPBATCH_MIN_BATCH=0, for B+unfused that
+#                      and EPBATCH_POLL_FORM=unfused (0-timeout waits
+#                      batched unfused); to be word-split
 #   tap_workdir NAME   a work directory in $work: KEEP=DIR keeps one,
 #                      else a temporary one removed at exit
 #   ok TEXT            a passed check
@@ -38,6 +40,7 @@ abs() { case $1 in /*) echo "$1" ;; *) echo "$root/$1" ;; esac; }
 backend_env() {
 	case $1 in
 	*+batch) echo "EPBATCH_BACKEND=${1%+batch} EPBATCH_MIN_BATCH=0" ;;
+	*+unfused) echo "EPBATCH_BACKEND=${1%+unfused} EPBATCH_MIN_BATCH=0 EPBATCH_POLL_FORM=unfused" ;;
 	*) echo "EPBATCH_BACKEND=$1 EPBATCH_MIN_BATCH=" ;;
 	esac
 }
