@@ -101,7 +101,7 @@ void clear_all_epi(int flag)
 		atomic_fetch_and(&epis[id].flags, ~flag);
 }
 
-/* slot_set() (shim.h) recorded fd above the table's highest one. */
+/* tab_cover() (shim.h) saw fd above the table's highest one. */
 void tab_raise_maxfd(struct fdtab *t, int fd)
 {
 	int m = atomic_load_explicit(&t->maxfd, memory_order_relaxed);

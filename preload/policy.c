@@ -373,8 +373,6 @@ static void choose_poll_form(unsigned long d[CAL_SIZES], unsigned long b[CAL_SIZ
 	int pick = unfused && (!fused || unfused < fused ||
 			       (unfused == fused && bu[CAL_SHOWN] < b[CAL_SHOWN]));
 
-	if (poll_form_fixed)
-		pick = atomic_load(&poll_unfused);
 	atomic_store(&poll_unfused, pick);
 	if (pick) {
 		memcpy(d, du, sizeof(du[0]) * CAL_SIZES);
@@ -412,24 +410,29 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		calib_q.tab = thr.tab;
 		calib_q.idx = calib_idx;
 		thr.q = &calib_q;
-		thr.lp.calibrating = 1;
 		thr.lp.bquiet = 1;	/* every timed wait its own (restored after) */
 		epi = epi_get(s_id(e));
 		atomic_store(&epi->owner, &calib_q);
 		atomic_store(&epi->waiter, my_tid());
-		for (k = first; k < end; k++)
+		for (k = first; k < end; k++) {
+			/* the 0-timeout waits in the form EPBATCH_POLL_FORM
+			 * names; unset, fused first, then unfused (below) */
+			thr.lp.calibrating = k == EPB_BRK_POLL && poll_form_fixed &&
+					     atomic_load(&poll_unfused) ? CAL_UNFUSED : 1;
 			if (calibrate_kind(k, ep, s_id(e), sv, fds, &nfd, d[k], b[k]))
 				break;	/* out of fds: every kind stays "never" */
-		/* the 0-timeout waits' other form: batched but unfused */
-		thr.lp.calibrating = CAL_UNFUSED;
-		if (k == end && !conn && calibrate_kind(EPB_BRK_POLL, ep, s_id(e), sv, fds, &nfd, du, bu))
-			k = first;
+		}
+		if (k == end && !conn && !poll_form_fixed) {
+			thr.lp.calibrating = CAL_UNFUSED;
+			if (calibrate_kind(EPB_BRK_POLL, ep, s_id(e), sv, fds, &nfd, du, bu))
+				k = first;
+		}
 		thr.lp = saved_lp;
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (k == end) {
-			if (!conn)
+			if (!conn && !poll_form_fixed)
 				choose_poll_form(d[EPB_BRK_POLL], b[EPB_BRK_POLL], du, bu);
 			for (k = first; k < end; k++) {
 				calib_direct_ns[k] = (unsigned)d[k][CAL_SHOWN];

@@ -150,6 +150,14 @@ void clear_all_epi(int flag);
 int any_epi_inherited(void);
 int tab_has_epoll(const struct fdtab *t);
 void tab_raise_maxfd(struct fdtab *t, int fd);
+
+/* fd has a slot now: the table's scans (close_range, closefrom, unshare,
+ * bounded by maxfd) must reach it. */
+static inline void tab_cover(struct fdtab *t, int fd)
+{
+	if (unlikely(fd > atomic_load_explicit(&t->maxfd, memory_order_relaxed)))
+		tab_raise_maxfd(t, fd);
+}
 void slot_reset(int fd);
 void note_epoll(int fd, int flags);
 void note_dup(int oldfd, int newfd);
@@ -202,7 +210,8 @@ static inline int predict(uint64_t v, unsigned id, int op, const struct epoll_ev
 		if (!reg)
 			return 1;
 		/* an S_OPEN fd becomes unknown, its id kept (as a stale Q
-		 * bit needs: the queue to flush is the instance's owner's) */
+		 * bit needs: the queue to flush is the instance's owner's;
+		 * not s_forget(v): a deferral adds Q to what this returns) */
 		*nv = v & S_OPEN ? v & (S_KEEP | S_ID_MASK << S_ID_SHIFT) :
 				   s_make(K_POLL, id, v & S_KEEP, 0);
 		return 0;
@@ -668,8 +677,7 @@ static inline void slot_set(int fd, uint64_t v)
 	if (unlikely((unsigned)fd >= (unsigned)t->size || thr.in_vfork))
 		return;
 	atomic_store_explicit(&t->slot[fd], v, memory_order_release);
-	if (unlikely(fd > atomic_load_explicit(&t->maxfd, memory_order_relaxed)))
-		tab_raise_maxfd(t, fd);
+	tab_cover(t, fd);
 }
 
 static inline void note_pollable(int fd)
@@ -693,9 +701,12 @@ learn_slot(struct fdtab *t, int fd, uint64_t v, unsigned id, int op,
 	if (op == EPOLL_CTL_ADD && !err && ev && (ev->events & EPOLLEXCLUSIVE))
 		epi_note_excl(id);
 	xproc = atomic_load_explicit(&epi_get(id)->flags, memory_order_relaxed) & EPI_XPROC;
-	if (unlikely((v & S_Q) && s_id(v) != id) && !slot_unqueue(fs, &v, id))
-		return;
-	do {
+	for (;;) {
+		/* Q names another instance's queue, and the slot is about to
+		 * name id or none: that queue first (each value the slot
+		 * takes, a CAS retry's too) */
+		if (unlikely((v & S_Q) && s_id(v) != id) && !slot_unqueue(fs, &v, id))
+			return;
 		if (s_kind(v) != K_POLL) {
 			/* An fd the mirror does not know (inherited, opened,
 			 * received, or forgotten after a surprise:
@@ -704,8 +715,7 @@ learn_slot(struct fdtab *t, int fd, uint64_t v, unsigned id, int op,
 			 * instances the mirror never saw (S_OPEN).  Left
 			 * unknown, its every later op would pass through, each
 			 * flushing the batch before it. */
-			if (s_kind(v) != K_UNKNOWN || op != EPOLL_CTL_ADD || err || xproc || !ev ||
-			    ((v & S_Q) && s_id(v) != id))
+			if (s_kind(v) != K_UNKNOWN || op != EPOLL_CTL_ADD || err || xproc || !ev)
 				return;
 			nv = s_make(K_POLL, id, S_REG | S_OPEN | (v & S_KEEP), ev->events);
 		} else if (xproc) {
@@ -719,14 +729,15 @@ learn_slot(struct fdtab *t, int fd, uint64_t v, unsigned id, int op,
 		} else {
 			return;			/* an error, as the mirror expected */
 		}
-	} while (!atomic_compare_exchange_weak_explicit(fs, &v, nv, memory_order_acq_rel,
-						       memory_order_acquire));
+		if (atomic_compare_exchange_weak_explicit(fs, &v, nv, memory_order_acq_rel,
+							  memory_order_acquire))
+			break;
+	}
 	/* A number the mirror knows now: the scans bounded by maxfd
 	 * (close_range, closefrom, unshare) must reach it, or an op queued
 	 * on it outlives the close. */
-	if (unlikely(s_kind(v) != K_POLL) &&
-	    fd > atomic_load_explicit(&t->maxfd, memory_order_relaxed))
-		tab_raise_maxfd(t, fd);
+	if (unlikely(s_kind(v) != K_POLL))
+		tab_cover(t, fd);
 }
 
 /* Learn from what the kernel said (err: 0 or errno) to an op the shim

@@ -86,13 +86,15 @@
  * up to this many names (and every peer: they are above). */
 #define SPAN_MAX 3
 
-/* The last three are walks that found a bug (each scenario named has it by
- * hand): 43, dup2(fd, fd) wiping fd's queued op from the mirror (c-dup);
+/* The last four are walks that found a bug (each scenario named has it by
+ * hand, but 14): 14, a DEL of a learnt fd deferred with its instance id
+ * dropped (predict() keeps it; caught in review, not released); 43,
+ * dup2(fd, fd) wiping fd's queued op from the mirror (c-dup);
  * 222, close_range missing a dup the mirror learnt only from its ADD
  * (c-close-range); 617, one thread's ADD of a file to its own instance
  * taking the slot of an fd whose DEL sat in another thread's queue
  * (c-xthread-move). */
-static const uint64_t default_seeds[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 43, 222, 617 };
+static const uint64_t default_seeds[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 43, 222, 617 };
 
 enum kind { K_EFD, K_PIPE_R, K_PIPE_W, K_SOCK, NKIND };
 static const char *const kind_name[NKIND] = {
