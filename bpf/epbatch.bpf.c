@@ -236,6 +236,7 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	}
 	t->ctl[op]++;
+	t->block_ctl++;
 	if (cfg.time_syscalls)
 		t->ctl_hist[op][lat_slot(ns)]++;
 	if (ret >= 0) {
@@ -254,6 +255,27 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* A wait ends an iteration: at the block's last, the block goes into the
+ * slot of the block before it (calls per wait: a power of two, a shift). */
+static __always_inline void block_step(struct epb_thread *t)
+{
+	__u32 k, p;
+
+	if (++t->block_waits < EPB_POLICY_BLOCK)
+		return;
+	k = t->block_ctl / EPB_POLICY_BLOCK;
+	if (k >= EPB_BLOCK_SLOTS)
+		k = EPB_BLOCK_SLOTS - 1;
+	p = t->block_prev ? t->block_prev - 1 : k;
+	if (p >= EPB_BLOCK_SLOTS)	/* for the verifier: it never is */
+		p = EPB_BLOCK_SLOTS - 1;
+	t->block_hist[p]++;
+	t->block_ops[p] += t->block_ctl;
+	t->block_prev = k + 1;
+	t->block_waits = 0;
+	t->block_ctl = 0;
+}
+
 static __always_inline int wait_exit(long ret)
 {
 	struct epb_thread *t = thread_get();
@@ -265,6 +287,7 @@ static __always_inline int wait_exit(long ret)
 	ns = elapsed(t);
 	t->wait_ns += ns;
 	t->wait++;
+	block_step(t);
 	if (ret > 0)
 		t->wait_events += ret;
 	if (cfg.time_syscalls) {

@@ -7,11 +7,14 @@
 #ifndef EPBATCH_H
 #define EPBATCH_H
 
+#include "epbatch/break_even.h"	/* EPB_POLICY_BLOCK */
+
 #define EPB_MAX_THREADS		16384	/* slots in the per-thread array */
 #define EPB_COMM_LEN		16
 #define EPB_HIST_SLOTS		32	/* log2(ns) buckets of spin-lock waits */
 #define EPB_LAT_SLOTS		32	/* -T: log2(ns) buckets of epoll_ctl and wait times */
 #define EPB_EV_SLOTS		17	/* -T: events per wait: 0, then log2 buckets 1, 2-3, ... */
+#define EPB_BLOCK_SLOTS		33	/* blocks of waits by epoll_ctl calls per wait: 0..31, 32+ */
 #define EPB_MAX_ERRNO		134	/* errno values counted one by one */
 #define EPB_MAX_RANGES		16	/* kernel text ranges for the sampler */
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
@@ -117,9 +120,24 @@ struct epb_thread {
 	__u64 wait_hist[EPB_LAT_SLOTS];		/* time in a wait, blocked time included */
 	__u64 wait_ev_hist[EPB_EV_SLOTS];	/* events a wait returned: [0] none, [i] 2^(i-1).. */
 
+	/*
+	 * The thread's waits in blocks of EPB_POLICY_BLOCK, the shim's policy's
+	 * unit, each counted by the block before it (the one the policy
+	 * decides on): block_hist[k] blocks that came after a block of k to
+	 * k + 1 epoll_ctl calls (ADD, MOD, DEL) per wait (the last slot: that
+	 * many or more; a thread's first block, by its own), block_ops[k] the
+	 * calls they held.  Always kept: the cost model's input.
+	 */
+	__u64 block_hist[EPB_BLOCK_SLOTS];
+	__u64 block_ops[EPB_BLOCK_SLOTS];
+
 	/* scratch, owned by the thread's own syscall probes */
 	__u64 enter_ts;
 	__s64 enter_arg;
+	__u32 block_waits;		/* waits of the block under way */
+	__u32 block_ctl;		/* its epoll_ctl calls so far */
+	__u32 block_prev;		/* the slot of the block before it, + 1 (0: none) */
+	__u32 block_pad;
 };
 
 /* Read-only configuration, set before load (.rodata of every program). */

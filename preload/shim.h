@@ -347,8 +347,9 @@ static inline int ewma(int avg, int x)
 }
 
 /* The most direct waits counted together, at the block's last one
- * (policy_wait_quiet, policy_count_wait). */
-#define QUIET_WAITS 16
+ * (policy_wait_quiet, policy_count_wait); the tracer's cost model reads a
+ * loop in blocks of as many (include/epbatch/break_even.h). */
+#define QUIET_WAITS EPB_POLICY_BLOCK
 
 /* A block's moving average in one step: its mean x gets the weight 7/8
  * (per wait, 1/4 each, it would get 1 - (3/4)^n: 0.9 at 8, 0.99 at 16;

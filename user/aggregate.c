@@ -57,6 +57,10 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 	}
 	for (int i = 0; i < EPB_EV_SLOTS; i++)
 		o->wait_ev_hist[i] = D(wait_ev_hist[i]);
+	for (int i = 0; i < EPB_BLOCK_SLOTS; i++) {
+		o->block_hist[i] = D(block_hist[i]);
+		o->block_ops[i] = D(block_ops[i]);
+	}
 #define EPB_DELTA(f, group, key, help) o->f = D(f);
 	EPB_COUNTERS(EPB_DELTA)
 #undef EPB_DELTA
@@ -90,6 +94,10 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 	}
 	for (int i = 0; i < EPB_EV_SLOTS; i++)
 		s->wait_ev_hist[i] += t->wait_ev_hist[i];
+	for (int i = 0; i < EPB_BLOCK_SLOTS; i++) {
+		s->block_hist[i] += t->block_hist[i];
+		s->block_ops[i] += t->block_ops[i];
+	}
 #define EPB_SUM(f, group, key, help) s->f += t->f;
 	EPB_COUNTERS(EPB_SUM)
 #undef EPB_SUM

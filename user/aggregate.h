@@ -26,6 +26,9 @@ struct thread_stats {
 	/* -T: log2 histograms (bpf/epbatch.h) */
 	uint64_t ctl_hist[EPB_CTL_OPS][EPB_LAT_SLOTS], wait_hist[EPB_LAT_SLOTS];
 	uint64_t wait_ev_hist[EPB_EV_SLOTS];
+	/* blocks of EPB_POLICY_BLOCK waits by the epoll_ctl calls per wait of
+	 * the block before each, and the calls they held (bpf/epbatch.h) */
+	uint64_t block_hist[EPB_BLOCK_SLOTS], block_ops[EPB_BLOCK_SLOTS];
 };
 
 struct snapshot {

@@ -652,31 +652,101 @@ static int mix_break_even(const struct cm_backend_cal *be, int mod, const struct
 }
 
 /*
+ * One part of a thread's loop batched: ops epoll_ctl calls over waits waits,
+ * f of them DELs whose fd is then closed.  Such a DEL is flushed with that
+ * close, both in one submission (the shim's fused close).  The other
+ * ops - f ride on the waits: b = max((ops - f) / waits, 1) per iteration
+ * that has ops, in (ops - f) / b such iterations.  Batched against direct,
+ * each op still does its own in-kernel work; what changes is, per such
+ * iteration, the submission's overhead (batch_overhead) plus the fused wait
+ * instead of a wait syscall, per fused close the overhead of a submission of
+ * 2 instead of the DEL's and the close's own entry and exit, and the shim's
+ * batched cost per op.  What that costs over the kernel's direct way, ns.
+ */
+static double batched_ns(const struct calib *c, const struct cm_backend_cal *be, double ops,
+			 double waits, double f)
+{
+	double b, iters;
+
+	if (ops <= 0 || waits <= 0)
+		return 0;
+	b = (ops - f) / waits < 1 ? 1 : (ops - f) / waits;
+	iters = (ops - f) / b;
+	return iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
+	       f * batch_overhead(c, be, 2) + ops * fig(&c->shim_op);
+}
+
+/* The same part on the shim's direct way: its cost per op and per wait. */
+static double direct_ns(const struct calib *c, double ops, double waits)
+{
+	return ops * fig(&c->shim_direct_op) + waits * fig(&c->shim_wait);
+}
+
+/*
+ * A thread's loop in parts the shim decides on apart: its blocks of
+ * EPB_POLICY_BLOCK waits (the shim's policy decides per such block, on the
+ * block before), by the epoll_ctl calls per wait of the block before each.
+ * Part k gets the share of the thread's calls and waits that its blocks
+ * held (the blocks leave out at most the last, unfinished one) and, as
+ * calls per wait to decide on, k (the block before had k to k + 1: it
+ * reaches an integer break-even b exactly when k >= b); the open-ended last
+ * slot, at least k and otherwise its own blocks' mean (a break-even beyond
+ * it is judged on them).  Without blocks (an older record, fewer waits than
+ * a block) one part: the average.  Returns the number of parts.
+ */
+struct wi_part {
+	double ops, waits, decide;
+};
+
+static int wi_parts(const struct wi_in *in, struct wi_part p[EPB_BLOCK_SLOTS])
+{
+	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits;
+	double blocks = 0, ops = 0;
+	int np = 0;
+
+	for (int k = 0; k < EPB_BLOCK_SLOTS; k++) {
+		blocks += (double)in->block_hist[k];
+		ops += (double)in->block_ops[k];
+	}
+	if (blocks == 0 || ops == 0) {
+		p[0] = (struct wi_part){ .ops = n, .waits = w, .decide = w > 0 ? n / w : 0 };
+		return 1;
+	}
+	for (int k = 0; k < EPB_BLOCK_SLOTS; k++) {
+		double b = (double)in->block_hist[k], o = (double)in->block_ops[k];
+		double own = o / (b * EPB_POLICY_BLOCK);
+
+		if (b == 0)
+			continue;
+		p[np++] = (struct wi_part){ .ops = n * o / ops, .waits = w * b / blocks,
+					    .decide = k < EPB_BLOCK_SLOTS - 1 || own < k ? k : own };
+	}
+	return np;
+}
+
+/*
  * Batching with backend be, as the shim does it (docs/cost-model.md).  Over
- * the interval: n = add + mod + del ops, w waits, cl closes.  A DEL whose fd
- * is then closed is flushed with that close, both in one submission (the
- * shim's fused close): f = min(del, cl) of them.  The other n - f ops ride
- * on the waits: b = max((n - f) / w, 1) per iteration that has ops, in
- * (n - f) / b such iterations.  Batched against direct, each op still does
- * its own in-kernel work; what changes is, per such iteration, the
- * submission's overhead (batch_overhead) plus the fused wait instead of a
- * wait syscall, per fused close the overhead of a submission of 2 instead
- * of the DEL's and the close's own entry and exit, and the shim's batched
- * cost per op.  The shim batches when the ops per wait (n / w: those
- * the fused closes carry count too) reach the break-even of the op mix,
+ * the interval: n = add + mod + del ops, w waits, cl closes, f = min(del,
+ * cl) DELs that would go with their close, shared out over the parts by
+ * their ops.  The shim batches a part when its calls per wait (those the
+ * fused closes carry count too) reach the break-even of the thread's op mix,
  * by its own rule (epb_mix_break_even): the MOD break-even it measured
  * (blocking waits) and that of connection ops, for the share of ADD and DEL
- * among the n ops; otherwise it stays direct and costs its direct path per
- * op and per wait.  Either way it keeps its fd bookkeeping per connection
- * (per close).
+ * among the n ops; it prices the batched parts by batched_ns() and the
+ * others by its direct path.  Either way it keeps its fd bookkeeping per
+ * connection (per close).  A part is the blocks that came after a block of
+ * the same calls per wait: the shim batches a block when the one before
+ * reached the break-even, so a loop whose busy spells last a block or two
+ * gets less of them batched than their share of the calls.
  */
 static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be, bool uring,
 			 const struct wi_in *in, struct wi_out *o)
 {
 	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits, secs = in->seconds;
 	double cl = (double)in->closes, f = (double)(in->del < in->closes ? in->del : in->closes);
-	double b, iters, extra, shim_fd = cl * fig(&c->shim_fd);
-	double shim_direct = n * fig(&c->shim_direct_op) + w * fig(&c->shim_wait) + shim_fd;
+	double shim_fd = cl * fig(&c->shim_fd), always = shim_fd, policy = shim_fd, bw = 0;
+	struct wi_part part[EPB_BLOCK_SLOTS];
+	int np;
 
 	/* io_uring's fused wait undoes EPOLLEXCLUSIVE, so on an instance with
 	 * such a registration the shim sends it in the 0-timeout form and
@@ -699,34 +769,51 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 "no epoll waits on this thread: the shim defers only on the thread that waits, so its ops "
 			 "would go to the kernel at once", cl > 0 ? "; the shim's fd bookkeeping per close counted" : "");
 		if (secs > 0)
-			o->saved_per_s = o->always_per_s = -shim_direct / secs;
+			o->saved_per_s = o->always_per_s = -(direct_ns(c, n, w) + shim_fd) / secs;
 		return;
 	}
 	o->fused_closes = f;
-	b = (n - f) / w < 1 ? 1 : (n - f) / w;
-	iters = (n - f) / b;
-	extra = iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
-		f * batch_overhead(c, be, 2) + n * fig(&c->shim_op) + shim_fd;
-	o->always_per_s = -extra / secs;
-	/* the shim's rule counts what a batch carries, the fused closes'
-	 * DELs too: its connection break-even was measured on them */
-	o->batch_mode = o->break_even && o->ops_per_wait >= o->break_even;
-	o->saved_per_s = o->batch_mode ? o->always_per_s : -shim_direct / secs;
+	np = wi_parts(in, part);
+	for (int i = 0; i < np; i++) {
+		double pf = f * part[i].ops / n, x = batched_ns(c, be, part[i].ops, part[i].waits, pf);
+
+		always += x;
+		/* the shim's rule counts what a batch carries, the fused
+		 * closes' DELs too: its connection break-even was measured on
+		 * them */
+		if (o->break_even && part[i].decide >= o->break_even) {
+			policy += x;
+			o->batched_share += part[i].ops / n;
+			o->ctl_batched += part[i].ops - pf;
+			bw += part[i].waits;
+		} else {
+			policy += direct_ns(c, part[i].ops, part[i].waits);
+		}
+	}
+	o->always_per_s = -always / secs;
+	o->saved_per_s = -policy / secs;
+	o->batch_mode = o->batched_share > 0;
 	{
-		char mix_s[16], mod_s[16], conn_s[16];
+		char mix_s[16], mod_s[16], conn_s[16], blk_s[200] = "";
 
 		be_str(mix_s, sizeof(mix_s), o->break_even);
 		be_str(mod_s, sizeof(mod_s), be->break_even);
 		be_str(conn_s, sizeof(conn_s), cm_conn_break_even(be));
+		if (np > 1 || in->block_hist[0] + in->block_ops[0] > 0 || o->batched_share > 0)
+			snprintf(blk_s, sizeof(blk_s), "; in its blocks of %d waits, %.0f%% of the calls (%.0f%% of the "
+				 "waits) came after a block at or above the break-even",
+				 EPB_POLICY_BLOCK, 100 * o->batched_share, 100 * bw / w);
 		add_note(o->assumptions, sizeof(o->assumptions),
 			 "%.2f ops per wait, %.2f carried by the wait after %.0f DEL+close pairs fused (every op "
 			 "deferrable, none coalesced, waits return at once); break-even batch %s for this mix of "
-			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s): the shim would %s",
-			 o->ops_per_wait, b, f, mix_s, 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
+			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s)%s: the shim would %s",
+			 o->ops_per_wait, (n - f) / w < 1 ? 1 : (n - f) / w, f, mix_s, 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
 			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
 			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",
-			 be->break_even_by_shim ? "measured by the shim" : "the model's",
-			 o->batch_mode ? "batch" : "stay direct (its direct path's cost)");
+			 be->break_even_by_shim ? "measured by the shim" : "the model's", blk_s,
+			 o->batched_share >= 1 - 1e-9 ? "batch" : o->batched_share > 0 ?
+			 "batch those blocks and stay direct in the others" :
+			 "stay direct (its direct path's cost)");
 	}
 	if (excl) {
 		char poll_s[16];
@@ -807,7 +894,10 @@ json_t *whatif_json(const struct wi_out out[WI_N])
 			json_object_set_new(x, "ops_per_wait", json_real(round(o->ops_per_wait * 100) / 100));
 			json_object_set_new(x, "break_even_batch",
 					    o->break_even ? json_integer(o->break_even) : json_null());
-			json_object_set_new(x, "shim_mode", json_string(o->batch_mode ? "batch" : "direct"));
+			json_object_set_new(x, "shim_mode", json_string(o->batched_share >= 1 - 1e-9 ? "batch" :
+									 o->batch_mode ? "mixed" : "direct"));
+			json_object_set_new(x, "batched_share", json_real(round(o->batched_share * 1000) / 1000));
+			json_object_set_new(x, "ctl_batched", json_integer((json_int_t)round(o->ctl_batched)));
 			json_object_set_new(x, "always_batch_cpu_ns_saved_per_s", json_real(round(o->always_per_s)));
 			json_object_set_new(x, "fused_closes", json_integer((json_int_t)o->fused_closes));
 		}
@@ -821,6 +911,26 @@ static uint64_t ju(const json_t *o, const char *k)
 	double v = jnum(o, k);
 
 	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* report.c's "epoll_ctl_blocks"; left empty when absent (an older record)
+ * or of another block length than the shim's policy decides on. */
+static void blocks_from_json(const json_t *b, struct wi_in *in)
+{
+	const json_t *v;
+	const char *k;
+
+	if (jnum(b, "waits_per_block") != EPB_POLICY_BLOCK)
+		return;
+	json_object_foreach((json_t *)json_object_get(b, "after_calls_per_wait"), k, v) {
+		char *end;
+		long i = strtol(k, &end, 10);
+
+		if (*end || end == k || i < 0 || i >= EPB_BLOCK_SLOTS)
+			continue;
+		in->block_hist[i] = ju(v, "blocks");
+		in->block_ops[i] = ju(v, "calls");
+	}
 }
 
 void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
@@ -842,6 +952,7 @@ void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 	in->private_fd_table = json_is_true(json_object_get(o, "private_fd_table"));
 	in->seconds = jnum(doc, "duration_s");
 	in->requests = load ? jnum_or(load, "requests", -1) : -1;
+	blocks_from_json(json_object_get(o, "epoll_ctl_blocks"), in);
 }
 
 void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out *o)

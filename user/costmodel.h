@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <linux/types.h>
+#include "../bpf/epbatch.h"		/* EPB_BLOCK_SLOTS */
 
 #define CALIB_SCHEMA "epbatch-calibration/1"
 #define CM_NB 6				/* batch sizes measured */
@@ -112,6 +114,10 @@ struct wi_in {
 	bool private_fd_table;
 	double seconds;
 	double requests;		/* < 0: not known */
+	/* its waits in blocks of EPB_POLICY_BLOCK by epoll_ctl calls per wait,
+	 * and the calls they held (bpf/epbatch.h); none (a record from before
+	 * them, or fewer waits than a block): the model prices the average */
+	uint64_t block_hist[EPB_BLOCK_SLOTS], block_ops[EPB_BLOCK_SLOTS];
 };
 
 struct wi_out {
@@ -122,7 +128,9 @@ struct wi_out {
 	double ops_per_wait;
 	double fused_closes;		/* batching: DELs that would go with their close (count) */
 	int break_even;			/* batching: of the thread's op mix (epb_mix_break_even); 0 = never */
-	bool batch_mode;		/* batching: the shim's policy would batch */
+	bool batch_mode;		/* batching: the shim's policy would batch (some blocks) */
+	double batched_share;		/* batching: of the epoll_ctl calls, those in blocks it batches */
+	double ctl_batched;		/* batching: calls that would ride on a fused wait (count) */
 	bool estimated;			/* the backend's costs are estimated */
 	bool upper_bound;
 	char assumptions[1024];

@@ -343,6 +343,25 @@ static json_t *ctl_json(const struct thread_stats *t, bool timed)
 	return o;
 }
 
+/* The waits in blocks of EPB_POLICY_BLOCK, by the epoll_ctl calls per wait
+ * of the block before each (bpf/epbatch.h): {"waits_per_block": 16,
+ * "after_calls_per_wait": {"K": {"blocks": B, "calls": C}}} for the
+ * non-empty slots, K their lower bound (the last, "32", open-ended). */
+static json_t *blocks_json(const struct thread_stats *t)
+{
+	json_t *by = json_object();
+	char key[16];
+
+	for (int k = 0; k < EPB_BLOCK_SLOTS; k++) {
+		if (!t->block_hist[k])
+			continue;
+		snprintf(key, sizeof(key), "%d", k);
+		json_object_set_new(by, key, json_pack("{s:I,s:I}", "blocks", (json_int_t)t->block_hist[k],
+						       "calls", (json_int_t)t->block_ops[k]));
+	}
+	return json_pack("{s:i,s:o}", "waits_per_block", EPB_POLICY_BLOCK, "after_calls_per_wait", by);
+}
+
 /* Keys shared by totals and threads. */
 static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
@@ -429,6 +448,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	json_object_set_new(doc, "syscall_time", json_boolean(o->time_syscalls));
 
 	common_keys(totals, &r->totals, o->time_syscalls);
+	json_object_set_new(totals, "epoll_ctl_blocks", blocks_json(&r->totals));
 	spin_json(totals, &r->totals, true);
 	for (int op = 0; op < EPB_CTL_OPS; op++) {
 		json_t *e = json_object();
@@ -455,7 +475,11 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 
 		if (!t->tid && !stats_active(t) && !t->spin_ns && !t->samples)
 			continue;	/* an empty unattributed slot */
-		json_array_append_new(threads, report_thread_json(t, o->time_syscalls));
+		json_t *th = report_thread_json(t, o->time_syscalls);
+
+		/* the document's alone: a CSV row has no column for it */
+		json_object_set_new(th, "epoll_ctl_blocks", blocks_json(t));
+		json_array_append_new(threads, th);
 	}
 	json_object_set_new(doc, "threads", threads);
 	if (!bpf)

@@ -26,6 +26,8 @@ void wi_in_from_stats(const struct thread_stats *t, double secs, enum spin_choic
 	in->private_fd_table = t->private_fd_table;
 	in->seconds = secs;
 	in->requests = -1;
+	memcpy(in->block_hist, t->block_hist, sizeof(in->block_hist));
+	memcpy(in->block_ops, t->block_ops, sizeof(in->block_ops));
 }
 
 /* Totals: each intervention's sum over the threads (each thread decides

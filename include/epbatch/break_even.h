@@ -35,6 +35,16 @@ static inline const char *epb_break_key(enum epb_break_kind k)
 #define EPB_BE_MARGIN_PCT 2
 
 /*
+ * The shim's policy counts a loop's waits, and decides again, in blocks of
+ * this many (past the loop's first two blocks): a block whose epoll_ctl
+ * calls per wait reach the break-even is batched, give or take the block it
+ * takes to see a change.  epbatch-trace's BPF side keeps each thread's
+ * blocks of as many waits by their calls per wait, from which the cost
+ * model predicts which of them the shim would batch (docs/cost-model.md).
+ */
+#define EPB_POLICY_BLOCK 16
+
+/*
  * direct[i], batch[i]: ns per loop iteration of EPB_BE_SIZE(i) ops and a
  * wait, the direct way and batched.  The break-even is the smallest size at
  * which, and at every larger size, the batch is faster by the margin; 0:

@@ -248,6 +248,24 @@ if w["shim_mode"] == "direct":
 else:
     assert w["cpu_ns_saved_per_s"] == w["always_batch_cpu_ns_saved_per_s"], w
 PY
+	# The BPF side's blocks of waits (the shim's policy's unit): a loop
+	# of one MOD per wait puts every block of 16 waits in slot 1, each
+	# block with 16 calls (the first: the ADD, then 15 MODs).
+	check "epoll_ctl_blocks: one MOD per wait, every block after a block of 1 per wait" pyjson "$T/k1.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = max(d["threads"], key=lambda t: t["epoll_wait"])
+b = t["epoll_ctl_blocks"]
+assert b["waits_per_block"] == 16, b
+s = b["after_calls_per_wait"]
+assert list(s) == ["1"], b
+assert s["1"]["blocks"] == t["epoll_wait"] // 16 and s["1"]["calls"] == 16 * s["1"]["blocks"], (b, t["epoll_wait"])
+# a loop all of one kind is batched whole or not at all
+w = t["what_if"]["batch:uring"]
+n = sum(t["epoll_ctl"][k] for k in ("add", "mod", "del"))
+assert w["shim_mode"] in ("batch", "direct"), w
+assert w["ctl_batched"] == (0 if w["shim_mode"] == "direct" else n), (w, n)
+PY
 	check "what_if: conn pairs each DEL with its close, the wait carries the ADD, the pair counts" \
 		pyjson "$T/conn.json" "$cache" <<'PY'
 import json, sys

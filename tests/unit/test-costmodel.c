@@ -406,6 +406,91 @@ static void test_roundtrip_and_errors(void **state)
 	json_decref(doc);
 }
 
+/*
+ * A loop in spells (the shim decides per block of EPB_POLICY_BLOCK waits,
+ * on the block before): 300 blocks of 1 MOD per wait, each after such a
+ * block, and 30 of 16 per wait after blocks of 16.  On average 12480 /
+ * 5280 = 2.36 per wait, under the break-even of 4, yet the busy spells
+ * batch.  Quiet part, direct: 4800 x 10 + 4800 x 5 = 72000.  Busy part,
+ * batched: 480 iterations of 16, each (2720 - 16 x 300) + (150 - 250) =
+ * -2180, and 7680 x 20 in the shim: -892800.  Saved: 892800 - 72000.
+ */
+static void blocks_in(struct wi_in *in, unsigned busy_after)
+{
+	*in = (struct wi_in){ .mod = 12480, .waits = 5280, .seconds = 1, .requests = -1 };
+	in->block_hist[1] = 300;
+	in->block_ops[1] = 4800;
+	in->block_hist[busy_after] += 30;
+	in->block_ops[busy_after] += 7680;
+}
+
+static void test_blocks(void **state)
+{
+	struct wi_in in;
+	struct wi_out o[WI_N];
+	json_t *j;
+
+	(void)state;
+	load_cal(&cal);
+	blocks_in(&in, 16);
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_URING].ops_per_wait, 12480.0 / 5280, 1e-9);
+	assert_true(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].batched_share, 7680.0 / 12480, 1e-9);
+	assert_float_equal(o[WI_URING].ctl_batched, 7680, 1e-9);
+	assert_float_equal(o[WI_URING].saved_per_s, 892800 - 72000, 1e-6);
+	assert_non_null(strstr(o[WI_URING].assumptions, "62% of the calls (9% of the waits) came after a block"));
+	j = whatif_json(o);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "batch:uring"), "shim_mode")),
+			    "mixed");
+	json_decref(j);
+
+	/* The same busy blocks, each after a quiet one: the shim sees them a
+	 * block late, so it batches none (the direct way's cost throughout:
+	 * 12480 x 10 + 5280 x 5). */
+	blocks_in(&in, 1);
+	whatif_compute(&cal, &in, o);
+	assert_false(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].ctl_batched, 0, 0);
+	assert_float_equal(o[WI_URING].saved_per_s, -(12480 * 10 + 5280 * 5), 1e-6);
+
+	/* No blocks (a record from before them): the average decides */
+	memset(in.block_hist, 0, sizeof(in.block_hist));
+	memset(in.block_ops, 0, sizeof(in.block_ops));
+	whatif_compute(&cal, &in, o);
+	assert_false(o[WI_URING].batch_mode);
+	assert_float_equal(o[WI_URING].saved_per_s, -(12480 * 10 + 5280 * 5), 1e-6);
+}
+
+/* The blocks as a trace writes them (report.c), read back; of another
+ * block length than the shim decides on, left out. */
+static void test_blocks_json(void **state)
+{
+	json_t *doc = json_pack("{s:f}", "duration_s", 1.0);
+	json_t *th = json_pack("{s:{s:i},s:i,s:{s:i,s:{s:{s:i,s:i},s:{s:i,s:i}}}}", "epoll_ctl", "mod", 12480,
+			       "epoll_wait", 5280, "epoll_ctl_blocks", "waits_per_block", EPB_POLICY_BLOCK,
+			       "after_calls_per_wait", "1", "blocks", 300, "calls", 4800, "16", "blocks", 30,
+			       "calls", 7680);
+	struct wi_in in, want;
+	struct wi_out o[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	wi_in_from_json(th, doc, &in);
+	blocks_in(&want, 16);
+	assert_memory_equal(in.block_hist, want.block_hist, sizeof(want.block_hist));
+	assert_memory_equal(in.block_ops, want.block_ops, sizeof(want.block_ops));
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_URING].ctl_batched, 7680, 1e-9);
+
+	json_object_set_new(json_object_get(th, "epoll_ctl_blocks"), "waits_per_block", json_integer(8));
+	wi_in_from_json(th, doc, &in);
+	for (int k = 0; k < EPB_BLOCK_SLOTS; k++)
+		assert_int_equal(in.block_hist[k] + in.block_ops[k], 0);
+	json_decref(th);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +502,8 @@ int main(void)
 		cmocka_unit_test(test_no_waits),
 		cmocka_unit_test(test_conn),
 		cmocka_unit_test(test_conn_mix),
+		cmocka_unit_test(test_blocks),
+		cmocka_unit_test(test_blocks_json),
 		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_unshare),
 		cmocka_unit_test(test_trace_fixture),
