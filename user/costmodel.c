@@ -976,10 +976,13 @@ void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out 
 			 o->batch_mode ? "batching costs more than the syscalls it saves" :
 			 "the batches are too small (the shim would stay direct)");
 	else {
-		char be_s[16];
+		char be_s[16], part[64] = "";
 
 		be_str(be_s, sizeof(be_s), o->break_even);
-		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %s)",
-			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, be_s);
+		if (o->batched_share > 0 && o->batched_share < 1 - 1e-9)
+			snprintf(part, sizeof(part), "; %.0f%% of the calls in the blocks it would batch",
+				 100 * o->batched_share);
+		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %s%s)",
+			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, be_s, part);
 	}
 }

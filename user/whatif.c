@@ -39,17 +39,28 @@ static void total_out(const struct report *r, const struct calib *c, struct wi_o
 
 	wi_in_from_stats(&r->totals, r->seconds, r->method, &in);
 	whatif_compute(c, &in, out);
+	double calls = 0;
+
 	for (int k = 0; k < WI_N; k++) {
 		out[k].saved_per_s = 0;
 		out[k].always_per_s = 0;
+		out[k].batched_share = 0;
+		out[k].ctl_batched = 0;
 	}
 	for (uint32_t i = 0; i < r->nr_rows; i++) {
 		wi_in_from_stats(&r->rows[i], r->seconds, r->method, &in);
 		whatif_compute(c, &in, t);
+		calls += (double)(in.add + in.mod + in.del);
 		for (int k = 0; k < WI_N; k++) {
 			out[k].saved_per_s += t[k].known ? t[k].saved_per_s : 0;
 			out[k].always_per_s += t[k].known ? t[k].always_per_s : 0;
+			out[k].batched_share += t[k].known ? t[k].batched_share * (double)(in.add + in.mod + in.del) : 0;
+			out[k].ctl_batched += t[k].known ? t[k].ctl_batched : 0;
 		}
+	}
+	for (int k = 0; k < WI_N; k++) {
+		out[k].batched_share = calls > 0 ? out[k].batched_share / calls : 0;
+		out[k].batch_mode = out[k].batched_share > 0;
 	}
 	for (int k = 0; k < WI_N; k++)
 		if (k != WI_UNSHARE)

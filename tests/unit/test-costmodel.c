@@ -428,6 +428,7 @@ static void test_blocks(void **state)
 {
 	struct wi_in in;
 	struct wi_out o[WI_N];
+	char line[900];
 	json_t *j;
 
 	(void)state;
@@ -444,6 +445,8 @@ static void test_blocks(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "batch:uring"), "shim_mode")),
 			    "mixed");
 	json_decref(j);
+	whatif_sentence(line, sizeof(line), WI_URING, &o[WI_URING]);
+	assert_non_null(strstr(line, "break-even 4 ops; 62% of the calls in the blocks it would batch)"));
 
 	/* The same busy blocks, each after a quiet one: the shim sees them a
 	 * block late, so it batches none (the direct way's cost throughout:
