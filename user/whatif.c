@@ -148,7 +148,7 @@ void whatif_table(FILE *f, const struct report *r, const struct calib *c, const 
 	const struct thread_stats **rows;
 	struct wi_out out[WI_N];
 	struct wi_in in;
-	char b[WI_N][32], line[900];
+	char b[WI_N][32], line[900], share[16];
 	size_t n;
 
 	if (!c) {
@@ -163,7 +163,9 @@ void whatif_table(FILE *f, const struct report *r, const struct calib *c, const 
 		n = (size_t)o->top;
 	fprintf(f, "\nwhat if (CPU ms saved per second; negative = it would cost; calibration %s %s):\n",
 		c->cached ? "cached" : "measured", c->measured_at);
-	fprintf(f, "%8s %-15s %8s %12s %12s %12s\n", "TID", "COMM", "CTL/WAIT", "batch:uring",
+	/* BATCHED: the share of the thread's calls in the blocks of waits the
+	 * shim would batch with io_uring (docs/cost-model.md) */
+	fprintf(f, "%8s %-15s %8s %8s %12s %12s %12s\n", "TID", "COMM", "CTL/WAIT", "BATCHED", "batch:uring",
 		"batch:kmod", "unshare<=");
 	for (size_t i = 0; i < n; i++) {
 		if (!rows[i]->tid)
@@ -173,13 +175,17 @@ void whatif_table(FILE *f, const struct report *r, const struct calib *c, const 
 		for (int k = 0; k < WI_N; k++)
 			cellv(b[k], sizeof(b[k]), &out[k]);
 		snprintf(line, sizeof(line), "%.2f", out[WI_URING].ops_per_wait);
-		fprintf(f, "%8u %-15.15s %8s %12s %12s %12s\n", rows[i]->tid, rows[i]->comm,
-			rows[i]->wait ? line : "-", b[0], b[1], b[2]);
+		snprintf(share, sizeof(share), "%.0f%%", 100 * out[WI_URING].batched_share);
+		fprintf(f, "%8u %-15.15s %8s %8s %12s %12s %12s\n", rows[i]->tid, rows[i]->comm,
+			rows[i]->wait ? line : "-", out[WI_URING].known && rows[i]->wait ? share : "-",
+			b[0], b[1], b[2]);
 	}
 	total_out(r, c, out);
 	for (int k = 0; k < WI_N; k++)
 		cellv(b[k], sizeof(b[k]), &out[k]);
-	fprintf(f, "%8s %-15s %8s %12s %12s %12s\n", "TOTAL", "", "", b[0], b[1], b[2]);
+	snprintf(share, sizeof(share), "%.0f%%", 100 * out[WI_URING].batched_share);
+	fprintf(f, "%8s %-15s %8s %8s %12s %12s %12s\n", "TOTAL", "", "", out[WI_URING].known ? share : "-",
+		b[0], b[1], b[2]);
 	for (int k = 0; k < WI_N; k++) {
 		whatif_sentence(line, sizeof(line), (enum wi_kind)k, &out[k]);
 		fprintf(f, "  %s\n", line);

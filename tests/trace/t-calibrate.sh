@@ -228,6 +228,17 @@ PY
 then
 	$TRACE record -o "$T/k1.json" -- $REARM -m keepalive -w block -n 1 -i 20000 -d 2 >/dev/null 2>"$T/rerr"
 	check "record K=1 exits 0" [ $? = 0 ]
+	# the live summary's what-if table, BATCHED column: a loop all of one
+	# kind has 0% or 100% of its calls in batched blocks
+	$REARM -m keepalive -w block -n 1 -i 100000000 -d 4 >/dev/null &
+	rp=$!
+	sleep 0.5
+	$TRACE -p $rp -d 1 >"$T/k1live" 2>&1
+	kill $rp 2>/dev/null
+	wait $rp 2>/dev/null
+	check "what-if table: the loop's row has its share batched" \
+		awk '/CTL\/WAIT +BATCHED/ { h = 1; next } h && $2 == "epbatch-rearm" && $3 == "1.00" &&
+			($4 == "0%" || $4 == "100%") { ok = 1 } END { exit !ok }' "$T/k1live"
 	$TRACE record -o "$T/conn.json" -- $REARM -m conn -w block -i 20000 -d 2 >/dev/null 2>"$T/rerr"
 	check "record conn exits 0" [ $? = 0 ]
 	# Which way the shim goes depends on the machine's break-evens (a
