@@ -255,14 +255,32 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/*
+ * The epoll fd of the wait that is ending, + 1, for user space: at the end
+ * of a trace it reads which registrations that instance has (EPOLLEXCLUSIVE
+ * ones made before the tracer came, which the cost model must know).  The
+ * wait's first argument, from the registers saved at the syscall's entry
+ * (the entry is traced only with -T); read at a thread's first wait and at
+ * each block's last, not at every wait.
+ */
+static __always_inline __u32 wait_fd_now(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs) + 1;
+}
+
 /* A wait ends an iteration: at the block's last, the block goes into the
  * slot of the block before it (calls per wait: a power of two, a shift). */
 static __always_inline void block_step(struct epb_thread *t)
 {
 	__u32 k, p;
 
+	if (!t->wait_fd)
+		t->wait_fd = wait_fd_now();
 	if (++t->block_waits < EPB_POLICY_BLOCK)
 		return;
+	t->wait_fd = wait_fd_now();
 	k = t->block_ctl / EPB_POLICY_BLOCK;
 	if (k >= EPB_BLOCK_SLOTS)
 		k = EPB_BLOCK_SLOTS - 1;

@@ -100,6 +100,8 @@ struct epb_thread {
 	char proc_comm[EPB_COMM_LEN];	/* its process's (main thread's) name, at creation */
 	__u32 private_fd_table;	/* task->files != group_leader->files */
 	__u32 exited;
+	__u32 wait_fd;			/* the epoll fd of its last wait, + 1 (0: none) */
+	__u32 pad0;
 
 	__u64 ctl[EPB_CTL_OPS];		/* epoll_ctl calls by op, failed ones included */
 	__u64 ctl_err[EPB_CTL_OPS];	/* ... of which failed */

@@ -43,6 +43,8 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 	o->proc_comm[EPB_COMM_LEN - 1] = 0;
 	o->private_fd_table = cur->private_fd_table;
 	o->exited = cur->exited;
+	o->wait_fd = (int32_t)cur->wait_fd - 1;
+	o->wait_excl = -1;
 #define D(f) (cur->f - p->f)
 	for (int i = 0; i < EPB_CTL_OPS; i++) {
 		o->ctl[i] = D(ctl[i]);

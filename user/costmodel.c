@@ -751,7 +751,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	/* io_uring's fused wait undoes EPOLLEXCLUSIVE, so on an instance with
 	 * such a registration the shim sends it in the 0-timeout form and
 	 * prices the loop so (docs/shim.md); the module's is epoll_pwait */
-	bool excl = uring && in->excl_adds;
+	bool excl = uring && (in->excl_adds || in->excl_instance);
 
 	o->known = true;
 	o->estimated = be->estimated;
@@ -820,10 +820,17 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 
 		be_str(poll_s, sizeof(poll_s), be->break_even_poll);
 		o->upper_bound = o->batch_mode;
+		char why[96];
+
+		if (in->excl_adds)
+			snprintf(why, sizeof(why), "%llu ADDs with EPOLLEXCLUSIVE", (unsigned long long)in->excl_adds);
+		else
+			snprintf(why, sizeof(why), "the instance it waits on has %llu registrations with "
+				 "EPOLLEXCLUSIVE (/proc, at the end)", (unsigned long long)in->excl_instance);
 		add_note(o->assumptions, sizeof(o->assumptions),
-			 "%llu ADDs with EPOLLEXCLUSIVE: the fused wait takes its 0-timeout form (MOD break-even %s), "
+			 "%s: the fused wait takes its 0-timeout form (MOD break-even %s), "
 			 "and a wait that would sleep costs a second syscall, not counted (the trace does not tell "
-			 "which waits slept): at most this", (unsigned long long)in->excl_adds, poll_s);
+			 "which waits slept): at most this", why, poll_s);
 	}
 	if (in->batch_submits)
 		add_note(o->assumptions, sizeof(o->assumptions),
@@ -947,6 +954,7 @@ void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 	in->batch_submits = ju(o, "batch_submits");
 	in->closes = ju(o, "close");
 	in->excl_adds = ju(o, "epoll_ctl_exclusive_adds");
+	in->excl_instance = ju(o, "epoll_wait_fd_exclusive");
 	in->spin_files_ns = ju(spin, "files_lock_ns");
 	in->spin_measured = m && strcmp(m, "none");
 	in->private_fd_table = json_is_true(json_object_get(o, "private_fd_table"));

@@ -49,6 +49,8 @@ static int build_report(struct report *r, const struct tracer *tr, const struct 
 	if (!r->rows)
 		return -1;
 	memset(&r->totals, 0, sizeof(r->totals));
+	r->totals.wait_fd = -1;		/* a thread's alone */
+	r->totals.wait_excl = -1;
 	r->nr_rows = (uint32_t)(cur->n + extra);
 	r->seconds = seconds;
 	r->method = tr->method;
@@ -321,6 +323,7 @@ int trace_session(const struct trace_opts *o, pid_t tgid, int pidfd, int (*start
 	}
 	if (build_report(&r, &tr, &cur, &base, t1 - t0, &gone_threads))
 		goto out;
+	whatif_read_instances(&r);
 	if (st.om_path && streams_openmetrics(&st, &r, wall_s()))
 		goto out;
 	if (!o->quiet) {

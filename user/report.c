@@ -477,8 +477,11 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 			continue;	/* an empty unattributed slot */
 		json_t *th = report_thread_json(t, o->time_syscalls);
 
-		/* the document's alone: a CSV row has no column for it */
+		/* the document's alone: a CSV row has no column for them */
 		json_object_set_new(th, "epoll_ctl_blocks", blocks_json(t));
+		json_object_set_new(th, "epoll_wait_fd", t->wait_fd >= 0 ? json_integer(t->wait_fd) : json_null());
+		json_object_set_new(th, "epoll_wait_fd_exclusive",
+				    t->wait_excl >= 0 ? json_integer((json_int_t)t->wait_excl) : json_null());
 		json_array_append_new(threads, th);
 	}
 	json_object_set_new(doc, "threads", threads);

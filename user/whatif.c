@@ -28,6 +28,16 @@ void wi_in_from_stats(const struct thread_stats *t, double secs, enum spin_choic
 	in->requests = -1;
 	memcpy(in->block_hist, t->block_hist, sizeof(in->block_hist));
 	memcpy(in->block_ops, t->block_ops, sizeof(in->block_ops));
+	in->excl_instance = t->wait_excl > 0 ? (uint64_t)t->wait_excl : 0;
+}
+
+void whatif_read_instances(struct report *r)
+{
+	for (uint32_t i = 0; i < r->nr_rows; i++) {
+		struct thread_stats *t = &r->rows[i];
+
+		t->wait_excl = t->tid && t->wait_fd >= 0 ? proc_epoll_exclusive((pid_t)t->tgid, t->wait_fd) : -1;
+	}
 }
 
 /* Totals: each intervention's sum over the threads (each thread decides

@@ -298,6 +298,41 @@ assert w["shim_mode"] == ("batch" if be is not None and be <= 2 else "direct"), 
 if w["shim_mode"] == "direct":
     assert w["cpu_ns_saved_per_s"] <= 0, w
 PY
+	# An EPOLLEXCLUSIVE registration made before the tracer came: the
+	# reference server's shared listener, in each worker's instance.  The
+	# trace reads it from /proc (the instance each thread waits on) and
+	# prices the fused wait in its 0-timeout form; with --reuseport there
+	# is none.
+	for rp in "" --reuseport; do
+		rm -f "$T/ready"
+		$BUILD/epbatch-bench-server --mode conn --threads 2 $rp --ready-file "$T/ready" \
+			--max-seconds 30 >/dev/null 2>&1 &
+		srv=$!
+		BGPIDS="$BGPIDS $srv"
+		i=0
+		while [ ! -s "$T/ready" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		$BUILD/epbatch-load --port "$(cat "$T/ready")" --connections 8 --duration 3 --mode close \
+			--out /dev/null >/dev/null 2>&1 &
+		ld=$!
+		sleep 0.5
+		$TRACE -p $srv -d 1 --json "$T/x$rp.json" >/dev/null 2>&1
+		wait $ld
+		kill $srv 2>/dev/null
+		wait $srv 2>/dev/null
+		check "what_if: the waited instance's EPOLLEXCLUSIVE registrations (${rp:-shared listener})" \
+			pyjson "$T/x$rp.json" "${rp:-shared}" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+shared = sys.argv[2] == "shared"
+ws = [t for t in d["threads"] if t["epoll_wait"] > 0]
+assert len(ws) == 2, ws
+for t in ws:
+    assert t["epoll_wait_fd"] is not None and t["epoll_wait_fd"] >= 0, t
+    assert t["epoll_wait_fd_exclusive"] == (1 if shared else 0), t
+    a = t["what_if"]["batch:uring"]["assumptions"]
+    assert ("registrations with EPOLLEXCLUSIVE" in a) == shared, a
+PY
+	done
 else
 	ok "# SKIP the model on the shim's loops: no io_uring here"
 fi

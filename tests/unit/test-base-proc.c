@@ -11,6 +11,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,11 +80,42 @@ static void test_check_target(void **state)
 	assert_int_equal(proc_check_target(999999999), -1);
 }
 
+/* An epoll fd's registrations with EPOLLEXCLUSIVE, from its fdinfo: the
+ * parser on the kernel's text, and the reader on a live instance. */
+static void test_epoll_exclusive(void **state)
+{
+	static const char text[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t1038\n"
+		"tfd:        4 events: 10000019 data:                4  pos:0 ino:414c7a1 sdev:f\n"
+		"tfd:        5 events:       19 data:                5  pos:0 ino:414c7a2 sdev:f\n"
+		"tfd:        7 events: 50000001 data:                7  pos:0 ino:414c7a3 sdev:f\n";
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep, p[2];
+
+	(void)state;
+	assert_int_equal(epoll_fdinfo_exclusive(text), 2);
+	assert_int_equal(epoll_fdinfo_exclusive(""), 0);
+
+	ep = epoll_create1(0);
+	assert_true(ep >= 0 && pipe(p) == 0);
+	assert_int_equal(proc_epoll_exclusive(getpid(), ep), 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev), 0);
+	assert_int_equal(proc_epoll_exclusive(getpid(), ep), 1);
+	/* not an epoll fd, or none */
+	assert_int_equal(proc_epoll_exclusive(getpid(), p[0]), -1);
+	close(ep);
+	assert_int_equal(proc_epoll_exclusive(getpid(), ep), -1);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree_cpu),
 		cmocka_unit_test(test_check_target),
+		cmocka_unit_test(test_epoll_exclusive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

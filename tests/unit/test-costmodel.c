@@ -486,6 +486,19 @@ static void test_blocks_json(void **state)
 	whatif_compute(&cal, &in, o);
 	assert_float_equal(o[WI_URING].ctl_batched, 7680, 1e-9);
 
+	/* the instance it waits on has an EPOLLEXCLUSIVE registration made
+	 * before the trace: its fused wait is priced in the 0-timeout form
+	 * (break-even 8), so the busy blocks (16 per wait) still batch, as an
+	 * upper bound */
+	assert_false(o[WI_URING].upper_bound);
+	json_object_set_new(th, "epoll_wait_fd_exclusive", json_integer(1));
+	wi_in_from_json(th, doc, &in);
+	assert_int_equal(in.excl_instance, 1);
+	whatif_compute(&cal, &in, o);
+	assert_int_equal(o[WI_URING].break_even, 8);
+	assert_true(o[WI_URING].upper_bound);
+	assert_non_null(strstr(o[WI_URING].assumptions, "the instance it waits on has 1 registrations with EPOLLEXCLUSIVE"));
+
 	json_object_set_new(json_object_get(th, "epoll_ctl_blocks"), "waits_per_block", json_integer(8));
 	wi_in_from_json(th, doc, &in);
 	for (int k = 0; k < EPB_BLOCK_SLOTS; k++)

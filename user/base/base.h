@@ -106,6 +106,12 @@ int self_exe_dir(char *buf, size_t len);
 void proc_comm(pid_t pid, char *buf, size_t len);
 /* Threads listed in /proc/PID/task (0 when gone). */
 int proc_nr_tasks(pid_t pid);
+/* Of an epoll fd's registrations, as /proc/PID/fdinfo/FD lists them (text:
+ * "tfd: N events: HEX ..." lines), those with EPOLLEXCLUSIVE. */
+long epoll_fdinfo_exclusive(const char *text);
+/* The same for fd FD of process PID; -1 when it is not an epoll fd (or
+ * the process or the fd is gone, or cannot be read). */
+long proc_epoll_exclusive(pid_t pid, int fd);
 /*
  * Can PID be traced?  One line on stderr and -1 when it does not exist, is a
  * kernel thread or is a zombie (its every thread has exited).

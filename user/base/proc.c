@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 #include "base.h"
 
@@ -144,4 +145,46 @@ int self_exe_dir(char *buf, size_t len)
 	buf[n] = 0;
 	*strrchr(buf, '/') = 0;
 	return 0;
+}
+
+long epoll_fdinfo_exclusive(const char *text)
+{
+	const char *l = text;
+	long n = 0;
+
+	while (l && *l) {
+		unsigned events;
+		int tfd;
+
+		if (sscanf(l, "tfd: %d events: %x", &tfd, &events) == 2 && (events & EPOLLEXCLUSIVE))
+			n++;
+		l = strchr(l, '\n');
+		if (l)
+			l++;
+	}
+	return n;
+}
+
+long proc_epoll_exclusive(pid_t pid, int fd)
+{
+	char path[96], link[64];
+	ssize_t len;
+	long n;
+	char *t;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return -1;
+	link[len] = 0;
+	if (strcmp(link, "anon_inode:[eventpoll]"))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	/* a registration's line is under 128 bytes: room for 32768 of them */
+	t = read_text(path, 4 << 20);
+	if (!t)
+		return -1;
+	n = epoll_fdinfo_exclusive(t);
+	free(t);
+	return n;
 }
