@@ -6,6 +6,8 @@
 
 static uint64_t lower(int i, enum hist_kind k)
 {
+	if (k == HIST_PER_WAIT)
+		return (uint64_t)i;
 	if (k == HIST_EVENTS)
 		return i ? 1ULL << (i - 1) : 0;
 	return i ? 1ULL << i : 0;
@@ -51,7 +53,8 @@ void hist_print(FILE *f, const char *title, const uint64_t *h, int n, enum hist_
 	}
 	if (first < 0)
 		return;
-	fprintf(f, "%s\n%24s : %-9s distribution\n", title, k == HIST_NS ? "ns" : "events", "count");
+	fprintf(f, "%s\n%24s : %-9s distribution\n", title,
+		k == HIST_NS ? "ns" : k == HIST_EVENTS ? "events" : "calls/wait", "count");
 	for (int i = first; i <= last; i++) {
 		char range[48], bar[BAR_WIDTH + 1];
 		int w = (int)((double)h[i] * BAR_WIDTH / (double)max + 0.5);
@@ -59,6 +62,9 @@ void hist_print(FILE *f, const char *title, const uint64_t *h, int n, enum hist_
 
 		if (hi == UINT64_MAX)
 			snprintf(range, sizeof(range), "%llu ->", (unsigned long long)lo);
+		else if (k == HIST_PER_WAIT)	/* a mean: from lo up to, not including, lo + 1 */
+			snprintf(range, sizeof(range), "%llu -> %llu.99", (unsigned long long)lo,
+				 (unsigned long long)lo);
 		else if (hi == lo)
 			snprintf(range, sizeof(range), "%llu", (unsigned long long)lo);
 		else
@@ -86,4 +92,10 @@ void hist_print_thread(FILE *f, const char *who, const struct thread_stats *t)
 	hist_print(f, title, t->wait_hist, EPB_LAT_SLOTS, HIST_NS);
 	snprintf(title, sizeof(title), "%s: events returned per epoll wait", who);
 	hist_print(f, title, t->wait_ev_hist, EPB_EV_SLOTS, HIST_EVENTS);
+	/* each block is counted in the slot of the block before it (what the
+	 * cost model needs), so the counts are the blocks' own but for the
+	 * first and the last */
+	snprintf(title, sizeof(title), "%s: blocks of %d epoll waits by epoll_ctl calls per wait", who,
+		 EPB_POLICY_BLOCK);
+	hist_print(f, title, t->block_hist, EPB_BLOCK_SLOTS, HIST_PER_WAIT);
 }

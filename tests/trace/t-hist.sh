@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # -T log2 histograms per thread (issue 13): epoll_ctl time by op, wait time and
-# events per wait, each summing to ctlgen's exact counts; --hist prints bars.
+# events per wait, each summing to ctlgen's exact counts; --hist prints bars,
+# also of the blocks of waits by epoll_ctl calls per wait.
 . "$(dirname "$0")/lib.sh"
 
 A=40 M=60 D=15 B=4 W=30 N=3
@@ -26,12 +27,16 @@ for k in range(1, N + 1):
     assert sum(t["epoll_wait_hist_log2_ns"].values()) == W * k
     # ctlgen's waits return 8 events each (maxevents 8, all ready): bucket 8-15
     assert t["epoll_wait_events_hist_log2"] == {"8": W * k}, t["epoll_wait_events_hist_log2"]
+    # its waits in blocks of 16 (always kept, -T or not): as many as it completed
+    b = t["epoll_ctl_blocks"]["after_calls_per_wait"]
+    assert sum(v["blocks"] for v in b.values()) == W * k // 16, b
 tot = d["totals"]["epoll_ctl"]["hist_log2_ns"]
 assert sum(tot["mod"].values()) == (M + B) * N * (N + 1) // 2
 PY
 check "--hist: bars for every op, the waits and events" sh -c \
 	"grep -q 'all threads: epoll_ctl MOD time' '$T/h.out' && grep -q 'events returned per epoll wait' '$T/h.out' \
-	 && grep -q 'tid [0-9]* (ctl-3): epoll_ctl ADD time' '$T/h.out' && grep -q '8 -> 15 *: *$((W * 3)) ' '$T/h.out'"
+	 && grep -q 'tid [0-9]* (ctl-3): epoll_ctl ADD time' '$T/h.out' && grep -q '8 -> 15 *: *$((W * 3)) ' '$T/h.out' \
+	 && grep -q 'all threads: blocks of 16 epoll waits by epoll_ctl calls per wait' '$T/h.out'"
 
 $TRACE record -o "$T/n.json" -- $CTLGEN $ARGS >/dev/null 2>&1
 check "without -T: no histograms (nothing timed)" pyjson "$T/n.json" <<'PY'

@@ -68,6 +68,15 @@ static void test_bars(void **state)
 	s = bars(none, EPB_LAT_SLOTS, HIST_NS);
 	assert_string_equal(s, "");
 	free(s);
+	/* blocks of waits by calls per wait: one unit a bucket, the last open-ended */
+	uint64_t pw[EPB_BLOCK_SLOTS] = { [1] = 5, [3] = 2, [EPB_BLOCK_SLOTS - 1] = 1 };
+
+	s = bars(pw, EPB_BLOCK_SLOTS, HIST_PER_WAIT);
+	assert_non_null(strstr(s, "calls/wait : count"));
+	assert_non_null(strstr(s, "               1 -> 1.99 : 5 "));
+	assert_non_null(strstr(s, "               2 -> 2.99 : 0 "));
+	assert_non_null(strstr(s, "                   32 -> : 1 "));
+	free(s);
 }
 
 int main(void)
