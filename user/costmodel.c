@@ -663,6 +663,11 @@ static int mix_break_even(const struct cm_backend_cal *be, int mod, const struct
  * 2 instead of the DEL's and the close's own entry and exit, and the shim's
  * batched cost per op.  What that costs over the kernel's direct way, ns.
  */
+static double carried_per_wait(double ops, double waits, double f)
+{
+	return (ops - f) / waits < 1 ? 1 : (ops - f) / waits;
+}
+
 static double batched_ns(const struct calib *c, const struct cm_backend_cal *be, double ops,
 			 double waits, double f)
 {
@@ -670,7 +675,7 @@ static double batched_ns(const struct calib *c, const struct cm_backend_cal *be,
 
 	if (ops <= 0 || waits <= 0)
 		return 0;
-	b = (ops - f) / waits < 1 ? 1 : (ops - f) / waits;
+	b = carried_per_wait(ops, waits, f);
 	iters = (ops - f) / b;
 	return iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
 	       f * batch_overhead(c, be, 2) + ops * fig(&c->shim_op);
@@ -698,17 +703,23 @@ struct wi_part {
 	double ops, waits, decide;
 };
 
+static bool wi_has_blocks(const struct wi_in *in, double *blocks, double *ops)
+{
+	*blocks = *ops = 0;
+	for (int k = 0; k < EPB_BLOCK_SLOTS; k++) {
+		*blocks += (double)in->block_hist[k];
+		*ops += (double)in->block_ops[k];
+	}
+	return *blocks > 0 && *ops > 0;
+}
+
 static int wi_parts(const struct wi_in *in, struct wi_part p[EPB_BLOCK_SLOTS])
 {
 	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits;
-	double blocks = 0, ops = 0;
+	double blocks, ops;
 	int np = 0;
 
-	for (int k = 0; k < EPB_BLOCK_SLOTS; k++) {
-		blocks += (double)in->block_hist[k];
-		ops += (double)in->block_ops[k];
-	}
-	if (blocks == 0 || ops == 0) {
+	if (!wi_has_blocks(in, &blocks, &ops)) {
 		p[0] = (struct wi_part){ .ops = n, .waits = w, .decide = w > 0 ? n / w : 0 };
 		return 1;
 	}
@@ -795,11 +806,12 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	o->batch_mode = o->batched_share > 0;
 	{
 		char mix_s[16], mod_s[16], conn_s[16], blk_s[200] = "";
+		double blocks, blk_ops;
 
 		be_str(mix_s, sizeof(mix_s), o->break_even);
 		be_str(mod_s, sizeof(mod_s), be->break_even);
 		be_str(conn_s, sizeof(conn_s), cm_conn_break_even(be));
-		if (np > 1 || in->block_hist[0] + in->block_ops[0] > 0 || o->batched_share > 0)
+		if (wi_has_blocks(in, &blocks, &blk_ops))
 			snprintf(blk_s, sizeof(blk_s), "; in its blocks of %d waits, %.0f%% of the calls (%.0f%% of the "
 				 "waits) came after a block at or above the break-even",
 				 EPB_POLICY_BLOCK, 100 * o->batched_share, 100 * bw / w);
@@ -807,7 +819,8 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 "%.2f ops per wait, %.2f carried by the wait after %.0f DEL+close pairs fused (every op "
 			 "deferrable, none coalesced, waits return at once); break-even batch %s for this mix of "
 			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s)%s: the shim would %s",
-			 o->ops_per_wait, (n - f) / w < 1 ? 1 : (n - f) / w, f, mix_s, 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
+			 o->ops_per_wait, carried_per_wait(n, w, f), f, mix_s,
+			 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
 			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
 			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",
 			 be->break_even_by_shim ? "measured by the shim" : "the model's", blk_s,
@@ -816,12 +829,10 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 "stay direct (its direct path's cost)");
 	}
 	if (excl) {
-		char poll_s[16];
+		char poll_s[16], why[96];
 
 		be_str(poll_s, sizeof(poll_s), be->break_even_poll);
 		o->upper_bound = o->batch_mode;
-		char why[96];
-
 		if (in->excl_adds)
 			snprintf(why, sizeof(why), "%llu ADDs with EPOLLEXCLUSIVE", (unsigned long long)in->excl_adds);
 		else
