@@ -197,6 +197,61 @@ static __always_inline __u32 lat_slot(__u64 ns)
  * 0-timeout form (docs/cost-model.md). */
 #define EPB_ARG_EXCL (1LL << 32)
 
+/*
+ * What a batching shim's queue would fold away (preload/shim.h, qop_fold):
+ * between two waits of a thread, a MOD or a DEL after an ADD or a MOD of
+ * the same fd on the same instance is folded into it (one call saved), and
+ * a DEL after an ADD cancels both (two); after a DEL, or a cancelled pair,
+ * the next op on the fd is queued behind it (none saved).  The last op on
+ * each fd is kept in a per-CPU table of COAL_SLOTS entries by fd (as many
+ * as the shim queues), tagged with the thread and its wait count: a
+ * collision, or a thread moved to another CPU between the two ops, loses a
+ * pair (fewer counted, never more).  No lock: per-CPU, and only the running
+ * thread writes it.
+ */
+#define COAL_SLOTS 256
+
+struct coal_slot {
+	__u32 tid;
+	__s32 fd;
+	__s32 epfd;
+	__u32 op;			/* EPOLL_CTL_*; 0: none to fold into */
+	__u64 iter;			/* the thread's waits when it was made */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COAL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct coal_slot);
+} coal_slots SEC(".maps");
+
+static __always_inline void coal_note(struct epb_thread *t, __u32 op)
+{
+	__u32 key = (__u32)t->enter_fd & (COAL_SLOTS - 1), tid = t->tid;
+	struct coal_slot *c = bpf_map_lookup_elem(&coal_slots, &key);
+
+	if (!c)
+		return;
+	if (c->tid != tid || c->fd != t->enter_fd || c->epfd != t->enter_epfd || c->iter != t->wait ||
+	    (c->op != EPOLL_CTL_ADD && c->op != EPOLL_CTL_MOD) || op == EPOLL_CTL_ADD) {
+		c->tid = tid;
+		c->fd = t->enter_fd;
+		c->epfd = t->enter_epfd;
+		c->iter = t->wait;
+		c->op = op;
+		return;
+	}
+	if (c->op == EPOLL_CTL_ADD && op == EPOLL_CTL_DEL) {
+		t->ctl_coalescible += 2;
+		c->op = 0;
+	} else {
+		t->ctl_coalescible++;
+		if (op == EPOLL_CTL_DEL)
+			c->op = EPOLL_CTL_DEL;
+	}
+}
+
 SEC("tp/syscalls/sys_enter_epoll_ctl")
 int epoll_ctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -212,6 +267,8 @@ int epoll_ctl_enter(struct trace_event_raw_sys_enter *ctx)
 	    (events & EPOLLEXCLUSIVE))
 		op |= EPB_ARG_EXCL;
 	enter_at(t, op);
+	t->enter_epfd = (__s32)ctx->args[0];
+	t->enter_fd = (__s32)ctx->args[2];
 	return 0;
 }
 
@@ -242,6 +299,7 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	if (ret >= 0) {
 		if (t->enter_arg & EPB_ARG_EXCL)
 			t->ctl_excl_add++;
+		coal_note(t, (__u32)(t->enter_arg & ~EPB_ARG_EXCL));
 		return 0;
 	}
 	t->ctl_err[op]++;

@@ -62,6 +62,8 @@ enum epb_spin_method {
 	  "epoll_ctl calls with none of ADD, MOD, DEL as op")			\
 	X(ctl_excl_add, NULL, "epoll_ctl_exclusive_adds",			\
 	  "successful epoll_ctl ADDs with EPOLLEXCLUSIVE")			\
+	X(ctl_coalescible, NULL, "epoll_ctl_coalescible",			\
+	  "epoll_ctl calls a batching shim would fold away: a second op on an fd before the next wait") \
 	X(wait, NULL, "epoll_wait",						\
 	  "epoll_wait, epoll_pwait and epoll_pwait2 calls")			\
 	X(wait_events, NULL, "epoll_wait_events",				\
@@ -139,7 +141,9 @@ struct epb_thread {
 	__u32 block_waits;		/* waits of the block under way */
 	__u32 block_ctl;		/* its epoll_ctl calls so far */
 	__u32 block_prev;		/* the slot of the block before it, + 1 (0: none) */
-	__u32 block_pad;
+	__s32 enter_fd;			/* an epoll_ctl's fd and epoll fd, for its exit */
+	__s32 enter_epfd;
+	__u32 scratch_pad;
 };
 
 /* Read-only configuration, set before load (.rodata of every program). */

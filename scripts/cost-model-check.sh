@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The cost model against measurement (docs/cost-model.md): for each loop of
 # the shim's benchmark (keep-alive re-arm at K = 1, 4, 16, 64; connection
-# per request), the saving per iteration that `epbatch-trace record`'s
+# per request; the double re-arm at K = 64, where the queue folds half the
+# calls away), the saving per iteration that `epbatch-trace record`'s
 # what_if predicts for the loop traced without the shim, against the
 # measured ns/iteration with the shim (EPBATCH_MIN_BATCH=0: always batch;
 # and the default policy), interleaved rounds, medians.  A benchmark: it
@@ -32,7 +33,7 @@ cal = json.loads(subprocess.run([trace, "calibrate", "--force", "--json", "-"], 
 # ~40 ms per run: shorter runs are mostly the noise of other work on the CPUs
 cells = [("keepalive K=1", ["-n", "1"], 102400), ("keepalive K=4", ["-n", "4"], 25600),
          ("keepalive K=16", ["-n", "16"], 6400), ("keepalive K=64", ["-n", "64"], 1600),
-         ("conn", ["-c"], 25600)]
+         ("conn", ["-c"], 25600), ("double K=64", ["-m", "double", "-n", "64"], 800)]
 env0 = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("EPBATCH_")}
 variants = {"baseline": {}, "always": {"LD_PRELOAD": shim, "EPBATCH_BACKEND": "uring", "EPBATCH_MIN_BATCH": "0"},
             "policy": {"LD_PRELOAD": shim, "EPBATCH_BACKEND": "uring"}}

@@ -668,17 +668,24 @@ static double carried_per_wait(double ops, double waits, double f)
 	return (ops - f) / waits < 1 ? 1 : (ops - f) / waits;
 }
 
+/*
+ * The queue folds a share cs of the calls away (a second op on an fd
+ * before the wait: epoll_ctl_coalescible): those cost the shim its deferral
+ * and nothing else, and save what they cost the direct way, op_ns each (the
+ * thread's mix of ADD, MOD and DEL); the others are the batch.
+ */
 static double batched_ns(const struct calib *c, const struct cm_backend_cal *be, double ops,
-			 double waits, double f)
+			 double waits, double f, double cs, double op_ns)
 {
-	double b, iters;
+	double b, iters, sent = ops * (1 - cs);
 
 	if (ops <= 0 || waits <= 0)
 		return 0;
-	b = carried_per_wait(ops, waits, f);
-	iters = (ops - f) / b;
+	f = f < sent ? f : sent;
+	b = carried_per_wait(sent, waits, f);
+	iters = (sent - f) / b;
 	return iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
-	       f * batch_overhead(c, be, 2) + ops * fig(&c->shim_op);
+	       f * batch_overhead(c, be, 2) + ops * fig(&c->shim_op) - (ops - sent) * op_ns;
 }
 
 /* The same part on the shim's direct way: its cost per op and per wait. */
@@ -756,6 +763,10 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	double n = (double)(in->add + in->mod + in->del), w = (double)in->waits, secs = in->seconds;
 	double cl = (double)in->closes, f = (double)(in->del < in->closes ? in->del : in->closes);
 	double shim_fd = cl * fig(&c->shim_fd), always = shim_fd, policy = shim_fd, bw = 0;
+	/* the share the queue folds away, and what such a call costs direct */
+	double cs = n > 0 ? (double)in->coalescible / n : 0;
+	double op_ns = n > 0 ? ((double)in->add * fig(&c->ctl[0]) + (double)in->mod * fig(&c->ctl[1]) +
+				(double)in->del * fig(&c->ctl[2])) / n : 0;
 	struct wi_part part[EPB_BLOCK_SLOTS];
 	int np;
 
@@ -786,13 +797,17 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	o->fused_closes = f;
 	np = wi_parts(in, part);
 	for (int i = 0; i < np; i++) {
-		double pf = f * part[i].ops / n, x = batched_ns(c, be, part[i].ops, part[i].waits, pf);
+		double pf = f * part[i].ops / n;
+		double x = batched_ns(c, be, part[i].ops, part[i].waits, pf, cs, op_ns);
 
 		always += x;
-		/* the shim's rule counts what a batch carries, the fused
-		 * closes' DELs too: its connection break-even was measured on
-		 * them */
-		if (o->break_even && part[i].decide >= o->break_even) {
+		/* the shim's rule (policy_decide): what a batch carries after
+		 * folding, the fused closes' DELs too (its connection
+		 * break-even was measured on them), reaches the break-even; or
+		 * folding saves over a quarter of the calls of a loop of 2 or
+		 * more per wait */
+		if ((o->break_even && part[i].decide * (1 - cs) >= o->break_even) ||
+		    (part[i].decide >= 2 && cs > 0.25)) {
 			policy += x;
 			o->batched_share += part[i].ops / n;
 			o->ctl_batched += part[i].ops - pf;
@@ -816,10 +831,11 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 				 "waits) came after a block at or above the break-even",
 				 EPB_POLICY_BLOCK, 100 * o->batched_share, 100 * bw / w);
 		add_note(o->assumptions, sizeof(o->assumptions),
-			 "%.2f ops per wait, %.2f carried by the wait after %.0f DEL+close pairs fused (every op "
-			 "deferrable, none coalesced, waits return at once); break-even batch %s for this mix of "
+			 "%.2f ops per wait, %.2f carried by the wait after %.0f%% folded away and %.0f DEL+close "
+			 "pairs fused (every op deferrable, waits return at once); break-even batch %s for this mix of "
 			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s)%s: the shim would %s",
-			 o->ops_per_wait, carried_per_wait(n, w, f), f, mix_s,
+			 o->ops_per_wait, carried_per_wait(n * (1 - cs), w, f < n * (1 - cs) ? f : n * (1 - cs)),
+			 100 * cs, f, mix_s,
 			 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
 			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
 			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",
@@ -966,6 +982,7 @@ void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 	in->closes = ju(o, "close");
 	in->excl_adds = ju(o, "epoll_ctl_exclusive_adds");
 	in->excl_instance = ju(o, "epoll_wait_fd_exclusive");
+	in->coalescible = ju(o, "epoll_ctl_coalescible");
 	in->spin_files_ns = ju(spin, "files_lock_ns");
 	in->spin_measured = m && strcmp(m, "none");
 	in->private_fd_table = json_is_true(json_object_get(o, "private_fd_table"));

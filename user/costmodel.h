@@ -110,6 +110,7 @@ struct wi_in {
 	uint64_t closes;		/* close and close_range calls */
 	uint64_t excl_adds;		/* successful ADDs with EPOLLEXCLUSIVE */
 	uint64_t excl_instance;		/* ... registered on the instance it waits on, at the end */
+	uint64_t coalescible;		/* calls a batching queue would fold away (bpf/epbatch.h) */
 	uint64_t spin_files_ns;
 	bool spin_measured;		/* a spin method ran */
 	bool private_fd_table;

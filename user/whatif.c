@@ -29,6 +29,7 @@ void wi_in_from_stats(const struct thread_stats *t, double secs, enum spin_choic
 	memcpy(in->block_hist, t->block_hist, sizeof(in->block_hist));
 	memcpy(in->block_ops, t->block_ops, sizeof(in->block_ops));
 	in->excl_instance = t->wait_excl > 0 ? (uint64_t)t->wait_excl : 0;
+	in->coalescible = t->ctl_coalescible;
 }
 
 void whatif_read_instances(struct report *r)

@@ -298,6 +298,26 @@ assert w["shim_mode"] == ("batch" if be is not None and be <= 2 else "direct"), 
 if w["shim_mode"] == "direct":
     assert w["cpu_ns_saved_per_s"] <= 0, w
 PY
+	# Calls a batching queue folds away: the double re-arm's second MOD of
+	# each fd (8 per wait, and the first pass's 8 into their ADDs), none in
+	# the keep-alive or connection loops; never more than that (a pair a
+	# thread's move between CPUs splits is lost, so it may count less)
+	$TRACE record -o "$T/dbl.json" -- $REARM -m double -w block -n 8 -i 20000 -d 2 >/dev/null 2>"$T/rerr"
+	check "record double exits 0" [ $? = 0 ]
+	check "epoll_ctl_coalescible: half the double re-arm's calls, none of keep-alive's or conn's" \
+		pyjson "$T/dbl.json" "$T/k1.json" "$T/conn.json" <<'PY'
+import json, sys
+top = lambda f: max(json.load(open(f))["threads"], key=lambda t: t["epoll_wait"])
+t = top(sys.argv[1])
+want = 8 * t["epoll_wait"] + 8
+assert t["epoll_ctl"]["mod"] == 16 * t["epoll_wait"], t["epoll_ctl"]
+assert 0.95 * want <= t["epoll_ctl_coalescible"] <= want, (t["epoll_ctl_coalescible"], want)
+# folding saves a quarter of the calls or more: the shim batches whatever its break-even
+assert t["what_if"]["batch:uring"]["shim_mode"] == "batch", t["what_if"]["batch:uring"]
+assert "folded away" in t["what_if"]["batch:uring"]["assumptions"]
+for f in sys.argv[2:]:
+    assert top(f)["epoll_ctl_coalescible"] == 0, (f, top(f)["epoll_ctl_coalescible"])
+PY
 	# An EPOLLEXCLUSIVE registration made before the tracer came: the
 	# reference server's shared listener, in each worker's instance.  The
 	# trace reads it from /proc (the instance each thread waits on) and
