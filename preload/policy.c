@@ -414,16 +414,18 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		epi = epi_get(s_id(e));
 		atomic_store(&epi->owner, &calib_q);
 		atomic_store(&epi->waiter, my_tid());
-		for (k = first; k < end; k++) {
-			/* the 0-timeout waits in the form EPBATCH_POLL_FORM
-			 * names; unset, fused first, then unfused (below) */
-			thr.lp.calibrating = k == EPB_BRK_POLL && poll_form_fixed &&
-					     atomic_load(&poll_unfused) ? CAL_UNFUSED : 1;
+		thr.lp.calibrating = 1;
+		/* The 0-timeout waits are timed in the form poll_unfused
+		 * names: EPBATCH_POLL_FORM's, else fused, then unfused (below).
+		 * No thread batches them before their break-even is known,
+		 * so the measurement may set it as it goes. */
+		if (!conn && !poll_form_fixed)
+			atomic_store(&poll_unfused, 0);
+		for (k = first; k < end; k++)
 			if (calibrate_kind(k, ep, s_id(e), sv, fds, &nfd, d[k], b[k]))
 				break;	/* out of fds: every kind stays "never" */
-		}
 		if (k == end && !conn && !poll_form_fixed) {
-			thr.lp.calibrating = CAL_UNFUSED;
+			atomic_store(&poll_unfused, 1);
 			if (calibrate_kind(EPB_BRK_POLL, ep, s_id(e), sv, fds, &nfd, du, bu))
 				k = first;
 		}
@@ -431,6 +433,8 @@ static void calibrate(int conn, unsigned out[EPB_BRK_KINDS])
 		thr.q = saved_q;
 		atomic_store(&epi->waiter, WAITER_SHARED);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (k != end && !conn && !poll_form_fixed)
+			atomic_store(&poll_unfused, 0);	/* not measured: the default form */
 		if (k == end) {
 			if (!conn && !poll_form_fixed)
 				choose_poll_form(d[EPB_BRK_POLL], b[EPB_BRK_POLL], du, bu);

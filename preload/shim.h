@@ -372,8 +372,7 @@ struct loopstate {
 	int batch;		/* defer this iteration's ops (2: a probe) */
 	unsigned probe;		/* direct iterations since the last probe */
 	unsigned probe_every;	/* ... between probes (0: PROBE_EVERY) */
-	int calibrating;	/* policy.c is measuring on this thread (CAL_UNFUSED:
-				 * the 0-timeout waits' unfused form) */
+	int calibrating;	/* policy.c is measuring on this thread */
 	int careful;		/* counted in ctl_careful */
 	int poll;		/* its fused waits have a 0 timeout (wait_fused_poll) */
 	unsigned saved;		/* ops coalescing saved in this iteration */
@@ -411,7 +410,6 @@ int policy_init(void);
  * (policy_min_batch below reads its thread's) */
 extern _Atomic unsigned min_batch[EPB_BRK_KINDS];
 unsigned policy_min_batch_measure(void);
-#define CAL_UNFUSED 2
 extern _Atomic int poll_unfused;
 /* kind: enum epb_break_kind (include/epbatch/break_even.h) */
 unsigned policy_min_batch_known(int kind);

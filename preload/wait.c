@@ -138,8 +138,7 @@ HOT int shim_wait_flush(int epfd, struct epoll_event *evs, int maxevents, int ms
 	/* a 0-timeout wait's unfused form (policy.c): plain_wait's flush
 	 * submits the ops as one batch, then the kernel's own wait */
 	if (q->live >= policy_min_batch() && !sig_pending() && be_fused &&
-	    !(thr.lp.poll && (atomic_load_explicit(&poll_unfused, memory_order_relaxed) ||
-			      thr.lp.calibrating == CAL_UNFUSED)) &&
+	    !(thr.lp.poll && atomic_load_explicit(&poll_unfused, memory_order_relaxed)) &&
 	    maxevents > 0 && maxevents <= FUSED_MAX && !(be_kind == EPB_BE_URING && q->ordered) &&
 	    !(ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
 		static const struct timespec no_wait;

@@ -663,9 +663,19 @@ static int mix_break_even(const struct cm_backend_cal *be, int mod, const struct
  * 2 instead of the DEL's and the close's own entry and exit, and the shim's
  * batched cost per op.  What that costs over the kernel's direct way, ns.
  */
-static double carried_per_wait(double ops, double waits, double f)
+/* Of ops calls, those the queue sends (a share cs is folded away), and of
+ * those the f DELs that go with their close (no more than are sent). */
+static double sent_ops(double ops, double cs, double *f)
 {
-	return (ops - f) / waits < 1 ? 1 : (ops - f) / waits;
+	double sent = ops * (1 - cs);
+
+	*f = *f < sent ? *f : sent;
+	return sent;
+}
+
+static double carried_per_wait(double sent, double waits, double f)
+{
+	return (sent - f) / waits < 1 ? 1 : (sent - f) / waits;
 }
 
 /*
@@ -677,11 +687,10 @@ static double carried_per_wait(double ops, double waits, double f)
 static double batched_ns(const struct calib *c, const struct cm_backend_cal *be, double ops,
 			 double waits, double f, double cs, double op_ns)
 {
-	double b, iters, sent = ops * (1 - cs);
+	double b, iters, sent = sent_ops(ops, cs, &f);
 
 	if (ops <= 0 || waits <= 0)
 		return 0;
-	f = f < sent ? f : sent;
 	b = carried_per_wait(sent, waits, f);
 	iters = (sent - f) / b;
 	return iters * (batch_overhead(c, be, b) + fig(&be->fused_wait) - fig(&c->wait)) +
@@ -821,7 +830,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	o->batch_mode = o->batched_share > 0;
 	{
 		char mix_s[16], mod_s[16], conn_s[16], blk_s[200] = "";
-		double blocks, blk_ops;
+		double blocks, blk_ops, sf = f, sent = sent_ops(n, cs, &sf);
 
 		be_str(mix_s, sizeof(mix_s), o->break_even);
 		be_str(mod_s, sizeof(mod_s), be->break_even);
@@ -834,8 +843,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 "%.2f ops per wait, %.2f carried by the wait after %.0f%% folded away and %.0f DEL+close "
 			 "pairs fused (every op deferrable, waits return at once); break-even batch %s for this mix of "
 			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s)%s: the shim would %s",
-			 o->ops_per_wait, carried_per_wait(n * (1 - cs), w, f < n * (1 - cs) ? f : n * (1 - cs)),
-			 100 * cs, f, mix_s,
+			 o->ops_per_wait, carried_per_wait(sent, w, sf), 100 * cs, f, mix_s,
 			 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
 			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
 			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",

@@ -671,8 +671,6 @@ static void batch_size(struct run_rec *rec, bool shim_loaded, json_t *shim, json
  * ctl_batched: those of the blocks of waits the shim's policy would batch,
  * in the threads that wait; their waits stay one syscall each, now the
  * submission; a DEL that goes with its close is a submission of its own).
- * A trace from before ctl_batched: every call of a thread whose op mix
- * batches, less one submission per such DEL (fused_closes).
  */
 static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
 {
@@ -697,15 +695,9 @@ static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
 		rec->wi_ctl_batched[k] = 0;
 		json_array_foreach(json_object_get(doc, "threads"), i, th) {
 			json_t *tx = json_object_get(json_object_get(th, "what_if"), wi_names[k]);
-			const char *mode = json_string_value(json_object_get(tx, "shim_mode"));
 
-			if (jnum(th, "epoll_wait") <= 0)
-				continue;
-			if (json_is_number(json_object_get(tx, "ctl_batched")))
+			if (jnum(th, "epoll_wait") > 0)
 				rec->wi_ctl_batched[k] += jnum(tx, "ctl_batched") / requests;
-			else if (mode && !strcmp(mode, "batch"))
-				rec->wi_ctl_batched[k] += (epoll_syscalls(th) - jnum(th, "epoll_wait") -
-							   jnum(th, "batch_submits") - jnum(tx, "fused_closes")) / requests;
 		}
 	}
 }

@@ -47,11 +47,10 @@ static void total_out(const struct report *r, const struct calib *c, struct wi_o
 {
 	struct wi_in in;
 	struct wi_out t[WI_N];
+	double calls = 0;
 
 	wi_in_from_stats(&r->totals, r->seconds, r->method, &in);
 	whatif_compute(c, &in, out);
-	double calls = 0;
-
 	for (int k = 0; k < WI_N; k++) {
 		out[k].saved_per_s = 0;
 		out[k].always_per_s = 0;
@@ -59,13 +58,16 @@ static void total_out(const struct report *r, const struct calib *c, struct wi_o
 		out[k].ctl_batched = 0;
 	}
 	for (uint32_t i = 0; i < r->nr_rows; i++) {
+		double n;
+
 		wi_in_from_stats(&r->rows[i], r->seconds, r->method, &in);
 		whatif_compute(c, &in, t);
-		calls += (double)(in.add + in.mod + in.del);
+		n = (double)(in.add + in.mod + in.del);
+		calls += n;
 		for (int k = 0; k < WI_N; k++) {
 			out[k].saved_per_s += t[k].known ? t[k].saved_per_s : 0;
 			out[k].always_per_s += t[k].known ? t[k].always_per_s : 0;
-			out[k].batched_share += t[k].known ? t[k].batched_share * (double)(in.add + in.mod + in.del) : 0;
+			out[k].batched_share += t[k].known ? t[k].batched_share * n : 0;
 			out[k].ctl_batched += t[k].known ? t[k].ctl_batched : 0;
 		}
 	}
