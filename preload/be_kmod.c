@@ -12,8 +12,9 @@ _Atomic int kmod_dev_fd = -1;	/* be.h: be_owns_fd() inline */
 
 int kmod_open(void)
 {
-	int fd = open(EPOLL_BATCH_DEVICE, O_RDWR | O_CLOEXEC);
+	int cancel = nocancel_begin(), fd = open(EPOLL_BATCH_DEVICE, O_RDWR | O_CLOEXEC);
 
+	nocancel_end(cancel);
 	if (fd >= 0)
 		atomic_store(&kmod_dev_fd, fd);
 	return fd;

@@ -12,7 +12,7 @@ unsigned be_sync_submit(const struct qop *ops, unsigned n, int *res)
 		struct epoll_event ev = ops[i].ev;
 
 		res[i] = 0;
-		if (ops[i].op && real_epoll_ctl(ops[i].epfd, ops[i].op, ops[i].fd, &ev) < 0)
+		if (ops[i].op && sys_epoll_ctl(ops[i].epfd, ops[i].op, ops[i].fd, &ev) < 0)
 			res[i] = -errno;
 		errors += res[i] != 0;
 	}

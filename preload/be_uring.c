@@ -159,11 +159,15 @@ static HOT struct uring_state *ring_get(void)
 {
 	struct uring_state *u = my_ring;
 
+	int cancel;
+
 	if (likely(u && u->gen == atomic_load_explicit(&fork_gen, memory_order_relaxed)))
 		return u;
+	cancel = nocancel_begin();	/* liburing closes and opens fds */
 	if (u)
 		ring_free(u);
 	my_ring = u = ring_new();
+	nocancel_end(cancel);
 	return u;
 }
 

@@ -50,6 +50,12 @@ $(BUILD)/shim/libearly.so: tests/shim/early.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS)
 
+# An interposer after the shim, which must still see its epoll calls
+# (tests/shim/t-shim-libc.sh).
+$(BUILD)/shim/libspy.so: tests/shim/spy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -ldl
+
 # What the operations the shim chooses between cost here (make bench).
 $(BUILD)/shim/epbatch-costs: preload/bench/costs.c
 	@mkdir -p $(dir $@)
@@ -68,4 +74,5 @@ $(BUILD)/shim/libepbatch-null.so: preload/bench/null.c
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -ldl
 
 TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check $(BUILD)/shim/epbatch-costs \
-	$(BUILD)/shim/libearly.so $(BUILD)/shim/libepbatch-floor.so $(BUILD)/shim/libepbatch-null.so
+	$(BUILD)/shim/libearly.so $(BUILD)/shim/libepbatch-floor.so $(BUILD)/shim/libepbatch-null.so \
+	$(BUILD)/shim/libspy.so

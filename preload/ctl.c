@@ -50,7 +50,7 @@ int ctl_passthrough(int epfd, int op, int fd, struct epoll_event *ev)
 	if (thr.q)
 		thr.q->st.passthrough++;
 	DTRACE_PROBE3(epbatch, passthrough, epfd, op, fd);
-	rc = real_epoll_ctl(epfd, op, fd, ev);
+	rc = sys_epoll_ctl(epfd, op, fd, ev);
 	if (fs && es)
 		learn(epfd, op, fd, ev, rc ? errno : 0);
 	return rc;
@@ -64,13 +64,13 @@ static __attribute__((noinline)) int nested_ctl(int epfd, int op, int fd, struct
 	int rc, saved;
 
 	if (thr.in_vfork)	/* a vfork child: nothing here is its own */
-		return real_epoll_ctl(epfd, op, fd, ev);
+		return sys_epoll_ctl(epfd, op, fd, ev);
 	if (s_kind(e) != K_EPOLL || (atomic_load(&epi_get(s_id(e))->flags) & EPI_XPROC))
 		fork_taint();
 	rc = sig_defer(epfd, op, fd, ev);
 	if (rc <= 0)
 		return rc;
-	rc = real_epoll_ctl(epfd, op, fd, ev);
+	rc = sys_epoll_ctl(epfd, op, fd, ev);
 	saved = errno;
 	if (fs && (v & S_Q)) {
 		while (!atomic_compare_exchange_weak(fs, &v, s_forget(v)))
@@ -350,7 +350,7 @@ static __attribute__((noinline)) int direct_failed(int epfd, int op, int fd,
 static __attribute__((noinline)) int direct_learn(int epfd, int op, int fd,
 						  struct epoll_event *ev)
 {
-	if (unlikely(real_epoll_ctl(epfd, op, fd, ev)))
+	if (unlikely(sys_epoll_ctl(epfd, op, fd, ev)))
 		return direct_failed(epfd, op, fd, ev);
 	learn(epfd, op, fd, ev, 0);
 	return 0;
@@ -412,7 +412,7 @@ HOT int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 		     atomic_load_explicit(&epi_xproc_seen, memory_order_relaxed) ||
 		     predict(v, id, op, ev, &nv)))
 		return direct_learn(epfd, op, fd, ev);
-	rc = real_epoll_ctl(epfd, op, fd, ev);
+	rc = sys_epoll_ctl(epfd, op, fd, ev);
 	if (likely(!rc) && likely(cas_u64(fs, &v, nv))) {
 		if (unlikely(nv & EPOLLEXCLUSIVE))	/* an ADD's events are in nv */
 			epi_note_excl(id);

@@ -42,6 +42,8 @@ static void thread_exit(void *arg)
 
 static void init_once_fn(void)
 {
+	int cancel = nocancel_begin();
+
 	/* The shim's own calls below (open, dlsym's allocations) come back
 	 * through the wrappers; they see an empty table and pass through. */
 	in_init = 1;
@@ -58,6 +60,7 @@ static void init_once_fn(void)
 	in_init = 0;
 	atomic_fetch_sub(&ctl_careful, CAREFUL_INIT);
 	atomic_store(&shim_inited, 1);
+	nocancel_end(cancel);
 }
 
 /* What every wrapper needs.  No malloc here: the first wrapper call can come
@@ -74,10 +77,13 @@ static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 
 static void backend_once_fn(void)
 {
+	int cancel = nocancel_begin();
+
 	in_init = 1;
 	if (be_init() < 0 || policy_init() < 0)
 		exit(2);
 	in_init = 0;
+	nocancel_end(cancel);
 }
 
 /* The backend (an io_uring probe allocates): from the shim's constructor,

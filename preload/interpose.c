@@ -197,6 +197,14 @@ EXPORT HOT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
 	return wait_common(epfd, evs, maxevents, 0, timeout, sigmask, EPB_PWAIT2);
 }
 
+/* The waits stay cancellation points (cancel.c). */
+EXPORT int pthread_cancel(pthread_t th)
+{
+	REAL(pthread_cancel);
+
+	return shim_cancel(real_fn, th);
+}
+
 /* ---- fds the shim learns about ---- */
 
 static inline int pollable(int fd)

@@ -313,7 +313,7 @@ static int cal_fds(int ep, unsigned id, int sv[][2], int *fds, int *nfd, int wan
 			return -1;
 		fds[i] = sv[i][0];
 		if (!slot_ptr(thr.tab, sv[i][1]) || write(sv[i][1], "x", 1) != 1 ||
-		    real_epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+		    sys_epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
 			++*nfd;
 			return -1;
 		}
@@ -478,9 +478,9 @@ static int measure(int conn, unsigned m[EPB_BRK_KINDS])
 	/* Its waits are the application's cancellation points, but a
 	 * thread cancelled in the middle would leave calib_busy set, and
 	 * every later fork waiting for it: cancellation waits till the end. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	cancel = nocancel_begin();
 	calibrate(conn, m);
-	pthread_setcancelstate(cancel, NULL);
+	nocancel_end(cancel);
 	for (int k = 0; k < EPB_BRK_KINDS; k++)	/* the others as they are */
 		if ((k == EPB_BRK_CONN) != conn)
 			m[k] = policy_min_batch_known(k);

@@ -46,6 +46,8 @@ struct tq *my_queue(void)
 		registry = q;
 	}
 	q->tid = my_tid();
+	q->pt = pthread_self();
+	atomic_store(&q->in_fused, 0);
 	q->tab = thr.tab;
 	memset(&q->st, 0, sizeof(q->st));
 	q->dead = 0;

@@ -8,10 +8,13 @@
 #ifndef EPBATCH_REAL_H
 #define EPBATCH_REAL_H
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GLIBC_PREREQ)
@@ -45,6 +48,147 @@ extern int (*real_close)(int);
 extern long (*real_syscall)(long, ...);
 
 void resolve_real(void);
+
+/*
+ * The epoll syscalls, made here rather than by libc's wrappers where that
+ * is the same thing (sys_direct, below).  On a host whose kernel leaves
+ * user space's return predictions cold after a syscall (the 2026-12-06 one:
+ * retpolines, RSB filling, SRSO "safe RET"), every return between the
+ * syscall and the application mispredicts: libc's wrapper under the
+ * shim's adds one, ~10 ns, 1-2% of a one-op iteration
+ * (docs/performance.md, "Fourteenth pass").
+ *
+ * sys_direct: SYS_CTL when the epoll_ctl dlsym(RTLD_NEXT) finds is libc's
+ * own (no other interposer after the shim, which must still see the
+ * calls), SYS_WAITS when the waits are too, set once by resolve_real();
+ * SYS_WAITS is cleared for good by the first pthread_cancel (interpose.c).
+ * The waits are cancellation points: glibc's make the bare syscall only
+ * while its own flag says the process has one thread, and a thread that
+ * cancels itself clears that flag but not the copy of it an executable may
+ * hold (a copy relocation of __libc_single_threaded, the only one the shim
+ * can read).  So the shim makes a wait's syscall itself only while the
+ * process has one thread and nothing was ever cancelled.
+ */
+#define SYS_CTL 1
+#define SYS_WAITS 2
+#if defined(__x86_64__) && defined(HAVE_LOCAL_CAS)
+#define HAVE_SYS_DIRECT 1
+extern _Atomic int sys_direct;
+
+static inline long sys4(long n, long a, long b, long c, long d)
+{
+	register long r10 __asm__("r10") = d;
+	long r;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(r)
+			     : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+			     : "rcx", "r11", "memory");
+	return r;
+}
+
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+	long r;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(r)
+			     : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return r;
+}
+
+/* libc's way of returning a syscall's result */
+static inline int sys_ret(long r)
+{
+	if (unlikely((unsigned long)r > -4096UL)) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (int)r;
+}
+
+static inline int sys_ctl_direct(void)
+{
+	return likely(atomic_load_explicit(&sys_direct, memory_order_relaxed) & SYS_CTL);
+}
+
+static inline int sys_wait_direct(void)
+{
+	return likely(atomic_load_explicit(&sys_direct, memory_order_relaxed) & SYS_WAITS) &&
+	       __libc_single_threaded;
+}
+
+static inline void sys_waits_off(void)
+{
+	atomic_fetch_and(&sys_direct, ~SYS_WAITS);
+}
+#else
+#define sys_ctl_direct() 0
+#define sys_wait_direct() 0
+#define sys_waits_off() ((void)0)
+#define sys4(n, a, b, c, d) (-ENOSYS)
+#define sys6(n, a, b, c, d, e, f) (-ENOSYS)
+#define sys_ret(r) (-1)
+#endif
+
+/* epoll_ctl is no cancellation point: the syscall whenever sys_direct */
+static inline int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (sys_ctl_direct())
+		return sys_ret(sys4(SYS_epoll_ctl, epfd, op, fd, (long)ev));
+	return real_epoll_ctl(epfd, op, fd, ev);
+}
+
+static inline int sys_epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int ms)
+{
+	if (sys_wait_direct())
+		return sys_ret(sys4(SYS_epoll_wait, epfd, (long)evs, maxevents, ms));
+	return real_epoll_wait(epfd, evs, maxevents, ms);
+}
+
+/* the kernel's sigset size, as glibc passes it */
+#define SYS_SIGSET_SIZE (_NSIG / 8)
+
+static inline int sys_epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int ms,
+				  const sigset_t *sigmask)
+{
+	if (sys_wait_direct())
+		return sys_ret(sys6(SYS_epoll_pwait, epfd, (long)evs, maxevents, ms, (long)sigmask,
+				    SYS_SIGSET_SIZE));
+	return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+}
+
+static inline int sys_epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
+				   const struct timespec *ts, const sigset_t *sigmask)
+{
+	if (sys_wait_direct())
+		return sys_ret(sys6(SYS_epoll_pwait2, epfd, (long)evs, maxevents, (long)ts,
+				    (long)sigmask, SYS_SIGSET_SIZE));
+	return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
+}
+
+/*
+ * The shim's own cold work (a thread's ring set up or dropped, the
+ * module opened, start-up) calls cancellation points -- close, open,
+ * write -- inside application calls that natively have none, or in the
+ * middle of a wait the shim has begun: a pending cancel must not act there
+ * and leave the shim half done (a queue locked, a measurement under way).
+ * nocancel_begin() returns the state nocancel_end() puts back.
+ */
+static inline int nocancel_begin(void)
+{
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	return old;
+}
+
+static inline void nocancel_end(int old)
+{
+	pthread_setcancelstate(old, NULL);
+}
 
 /* gettid(), cached per thread (a fork child clears it: my_tid_reset). */
 extern TLS int tid_cache;

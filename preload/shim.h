@@ -9,6 +9,7 @@
  *   fork.c                 who else may hold our epoll instances (fork)
  *   queue.c                per-thread queues, their lock, the fold rule
  *   sig.c                  epoll_ctl from signal handlers: the side list
+ *   cancel.c               pthread_cancel: the fused waits as cancellation points
  *   flush.c                applying queues: flush, sync before a passthrough
  *   ctl.c close.c wait.c unshare.c   the decisions per libc call
  *   proc.c                 fork/exec/spawn/vfork hooks
@@ -19,6 +20,7 @@
 #ifndef EPBATCH_SHIM_H
 #define EPBATCH_SHIM_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -243,6 +245,8 @@ struct tq {
 	_Atomic int lock;	/* 0 free, 1 owner, 2 another thread flushing it */
 	int tid;
 	int dead;
+	_Atomic int in_fused;	/* its thread is in a fused wait (cancel.c) */
+	pthread_t pt;		/* its thread, for pthread_cancel (cancel.c) */
 	struct fdtab *tab;
 	unsigned n;		/* ops[0..n) queued, cancelled ones included */
 	uint8_t *idx;		/* by fd number (TAB_MAX): the index in ops[] of
@@ -328,6 +332,11 @@ static inline int queue_last_live(struct tq *q, int fd)
 void queue_after_fork(void);
 void queue_retire(struct tq *q);
 void queue_each(void (*fn)(struct tq *q, void *arg), void *arg);
+
+/* ---- cancel.c ---- */
+extern _Atomic int cancel_seen;
+void cancel_point(void);
+int shim_cancel(int (*real_cancel)(pthread_t), pthread_t th);
 
 /* ---- sig.c ---- */
 static inline int sig_pending(void);
@@ -809,16 +818,16 @@ static inline int close_first(int fd, int *rc)
 
 /* ---- the common wait, inline in the wrappers (interpose.c) ---- */
 
-/* The libc wait of this kind (a constant where inlined). */
-static inline int real_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
+/* The wait of this kind, the syscall or libc's (real.h), kind a constant where inlined. */
+static inline int sys_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 			    const struct timespec *ts, const sigset_t *sigmask,
 			    enum epbatch_wait_kind kind)
 {
 	if (kind == EPB_WAIT)
-		return real_epoll_wait(epfd, evs, maxevents, ms);
+		return sys_epoll_wait(epfd, evs, maxevents, ms);
 	if (kind == EPB_PWAIT)
-		return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
-	return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
+		return sys_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+	return sys_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
 }
 
 /* The wait with nothing of this thread's queued: in_wait, so a signal
@@ -830,7 +839,7 @@ static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, in
 	int rc;
 
 	thr.in_wait++;
-	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	rc = sys_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
 	return rc;
 }
@@ -908,7 +917,7 @@ static inline int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	}
 	epfd_fd = (uint64_t)(uint32_t)epfd << 32 | (uint32_t)fd;
 	__asm__("" : "+r"(epfd_fd));	/* packed now: one register, not two */
-	if (likely(real_epoll_ctl(epfd, op, fd, ev) == 0))
+	if (likely(sys_epoll_ctl(epfd, op, fd, ev) == 0))
 		return 0;
 	return ctl_mod_failed(epfd_fd);
 }

@@ -23,7 +23,7 @@ static int plain_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 
 	thr.in_wait++;
 	flush_all(0);
-	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	rc = sys_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
 	return rc;
 }
@@ -71,8 +71,14 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	int res[QCAP];
 	struct be_wait w;
 	unsigned n, live;
-	int ordered;
+	int ordered, zero = 0;
 
+	/* a cancellation point as glibc's waits are (cancel.c): the mark
+	 * before the look, with a full barrier between while another thread
+	 * could cancel this one */
+	cas_int(&q->in_fused, &zero, 1);
+	if (unlikely(atomic_load_explicit(&cancel_seen, memory_order_relaxed)))
+		cancel_point();
 	thr.crit++;
 	queue_lock(q);
 	n = q->n;
@@ -92,11 +98,15 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 		queue_unlock(q);
 	}
 	thr.crit--;
+	atomic_store_explicit(&q->in_fused, 0, memory_order_relaxed);
 	if (unlikely(w.skipped))
 		return INT_MIN;
 	q->st.fused_waits++;
 	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
 	if (w.result < 0) {
+		/* a signal ended it: pthread_cancel's (cancel.c) acts now */
+		if (w.result == -EINTR && atomic_load_explicit(&cancel_seen, memory_order_relaxed))
+			cancel_point();
 		errno = -w.result;
 		return -1;
 	}
@@ -172,7 +182,7 @@ int shim_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	struct tq *q;
 
 	if (unlikely(thr.crit))
-		return real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		return sys_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	if (s_kind(e) != K_EPOLL) {
 		if (unlikely(!thr.loop_thread))
 			become_loop_thread();

@@ -49,7 +49,7 @@ if [ "${1:-}" = --checkpatch ]; then
 fi
 
 BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-liburing-dev libjansson-dev libcmocka-dev systemtap-sdt-dev linux-perf strace cppcheck libclang-rt-14-dev
+liburing-dev libjansson-dev libcmocka-dev systemtap-sdt-dev linux-perf strace valgrind cppcheck libclang-rt-14-dev
 python3 iproute2 procps libuv1-dev libevent-dev linux-source-6.1
 prometheus prometheus-node-exporter"
 VM="qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils"

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The epoll waits are cancellation points.  A thread blocked in
+ * epoll_wait, epoll_pwait or epoll_pwait2, an op queued before the wait,
+ * ends there when another thread cancels it, and the op is in effect
+ * afterwards.  A single-threaded process that cancels itself and then
+ * waits ends in the wait too: glibc's wrapper, which the shim skips while
+ * the process has one thread (preload/real.h), checks then.  This program
+ * reads __libc_single_threaded, so it holds a copy of it (a copy
+ * relocation), which glibc leaves at 1 when a thread cancels itself.
+ */
+#include "transcript.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum kind { WAIT, PWAIT, PWAIT2 };
+static const char *const names[] = { "epoll_wait", "epoll_pwait", "epoll_pwait2" };
+
+struct job {
+	enum kind kind;
+	int ep, fd;
+	pid_t tid;
+	struct t_chan ready;
+};
+
+static int wait_kind(enum kind kind, int ep, struct epoll_event *evs, int timeout_ms)
+{
+	struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+	sigset_t none;
+
+	sigemptyset(&none);
+	if (kind == WAIT)
+		return epoll_wait(ep, evs, 8, timeout_ms);
+	if (kind == PWAIT)
+		return epoll_pwait(ep, evs, 8, timeout_ms, &none);
+	return epoll_pwait2(ep, evs, 8, timeout_ms < 0 ? NULL : &ts, &none);
+}
+
+static void *waiter(void *arg)
+{
+	struct job *j = arg;
+	struct epoll_event evs[8];
+
+	j->tid = (pid_t)syscall(SYS_gettid);
+	PRIME(j->ep);
+	/* an op the shim may hold until this thread's next wait: the one
+	 * that is cancelled */
+	CTL(j->ep, EPOLL_CTL_ADD, j->fd, EPOLLIN, 5);
+	t_post(&j->ready);
+	wait_kind(j->kind, j->ep, evs, -1);
+	t_log("waiter: %s returned", names[j->kind]);
+	return NULL;
+}
+
+/* Another thread cancels one blocked in a wait. */
+static void cancelled(enum kind kind)
+{
+	struct job j = { .kind = kind };
+	void *ret;
+	pthread_t th;
+
+	t_log("## %s, cancelled by another thread", names[kind]);
+	j.ep = t_epoll();
+	j.fd = t_eventfd(0);
+	t_chan_init(&j.ready);
+	if (pthread_create(&th, NULL, waiter, &j) != 0)
+		t_die("pthread_create");
+	t_take(&j.ready);
+	t_wait_sleeping(j.tid);
+	if (pthread_cancel(th) != 0)
+		t_die("pthread_cancel");
+	if (pthread_join(th, &ret) != 0)
+		t_die("pthread_join");
+	t_log("main: joined, %s", ret == PTHREAD_CANCELED ? "cancelled" : "not cancelled");
+	/* the waiter's ADD: in effect, so the fd is now reported */
+	t_eventfd_set(j.fd, 1);
+	WAIT(j.ep, 8, 0);
+	CTL(j.ep, EPOLL_CTL_DEL, j.fd, 0, 0);
+	close(j.fd);
+	close(j.ep);
+	close(j.ready.r);
+	close(j.ready.w);
+}
+
+/* A child of this still single-threaded process cancels itself, then waits
+ * (0 timeout, one event ready). */
+static void self_cancelled(enum kind kind)
+{
+	struct epoll_event evs[8];
+	int status, rc;
+	pid_t pid;
+
+	t_log("## %s after cancelling itself, single-threaded", names[kind]);
+	pid = fork();
+	if (pid < 0)
+		t_die("fork");
+	if (pid == 0) {
+		int ep = t_epoll(), fd = t_eventfd(1);
+
+		PRIME(ep);
+		CTL(ep, EPOLL_CTL_ADD, fd, EPOLLIN, 3);
+		t_log("child: one thread: %s", __libc_single_threaded ? "yes" : "no");
+		if (pthread_cancel(pthread_self()) != 0)
+			t_die("pthread_cancel");
+		rc = wait_kind(kind, ep, evs, 0);
+		/* the transcript's write(2) is a cancellation point too */
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		t_events("child: the wait returned", rc, evs);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_die("waitpid");
+	if (WIFEXITED(status))
+		t_log("child: exit %d", WEXITSTATUS(status));
+	else
+		t_log("child: signal %d", WTERMSIG(status));
+}
+
+int main(void)
+{
+	t_begin("cancel");
+	/* first, while the process has one thread */
+	self_cancelled(WAIT);
+	self_cancelled(PWAIT);
+	self_cancelled(PWAIT2);
+	cancelled(WAIT);
+	cancelled(PWAIT);
+	cancelled(PWAIT2);
+	return 0;
+}
