@@ -421,13 +421,12 @@ HOT int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev)
 	return direct_relearn(fs, nv, rc);
 }
 
-/* A MOD the kernel refused on the direct way (epfd_fd: epfd << 32 | fd,
- * one register across the call in shim_ctl).  The mirror learns as after
- * any op, but without the event mask, which it needs only to foresee
- * EPOLLEXCLUSIVE's EINVAL: that error makes the fd unknown instead. */
-int ctl_mod_failed(uint64_t epfd_fd)
+/* A MOD the kernel refused on the direct way (err: its errno).  The mirror
+ * learns as after any op, but without the event mask, which it needs only
+ * to foresee EPOLLEXCLUSIVE's EINVAL: that error makes the fd unknown
+ * instead. */
+__attribute__((noinline)) int ctl_mod_failed(int epfd, int fd, int err)
 {
-	int epfd = (int)(epfd_fd >> 32), fd = (int)(uint32_t)epfd_fd, err = errno;
 	struct epoll_event ev = { .events = 0 };
 
 	if (err == EINVAL) {
@@ -441,6 +440,14 @@ int ctl_mod_failed(uint64_t epfd_fd)
 	}
 	errno = err;
 	return -1;
+}
+
+/* The direct way's MOD through libc's wrapper (real.h says when). */
+__attribute__((noinline)) int ctl_mod_libc(int epfd, int fd, struct epoll_event *ev)
+{
+	if (likely(real_epoll_ctl(epfd, EPOLL_CTL_MOD, fd, ev) == 0))
+		return 0;
+	return ctl_mod_failed(epfd, fd, errno);
 }
 
 /* ctl_slow() inside the shim (a signal handler's op: crit), or in a

@@ -3,6 +3,7 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <unistd.h>
 
 int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
@@ -35,6 +36,14 @@ static int next_is_libc(void)
 		which |= SYS_WAITS;
 	dlclose(libc);
 	return which;
+}
+#endif
+
+#ifdef HAVE_SYS_DIRECT
+__attribute__((noinline, cold)) int sys_fail(long r)
+{
+	errno = (int)-r;
+	return -1;
 }
 #endif
 

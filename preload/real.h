@@ -99,13 +99,15 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
 	return r;
 }
 
+/* errno = -r, -1: out of line, so that the callers' common way keeps no
+ * register across a call */
+int sys_fail(long r);
+
 /* libc's way of returning a syscall's result */
 static inline int sys_ret(long r)
 {
-	if (unlikely((unsigned long)r > -4096UL)) {
-		errno = (int)-r;
-		return -1;
-	}
+	if (unlikely((unsigned long)r > -4096UL))
+		return sys_fail(r);
 	return (int)r;
 }
 

@@ -628,7 +628,8 @@ static inline void batch_done(struct tq *self, const struct qop *ops, unsigned n
 int ctl_slow(int epfd, int op, int fd, struct epoll_event *ev);
 int ctl_passthrough(int epfd, int op, int fd, struct epoll_event *ev);
 int ctl_direct(int epfd, int op, int fd, struct epoll_event *ev);
-int ctl_mod_failed(uint64_t epfd_fd);
+int ctl_mod_failed(int epfd, int fd, int err);
+int ctl_mod_libc(int epfd, int fd, struct epoll_event *ev);
 void shim_close_prepare(int fd);
 int shim_close(int fd, int *rc);
 void shim_close_span(unsigned first, unsigned last);
@@ -830,18 +831,39 @@ static inline int sys_wait(int epfd, struct epoll_event *evs, int maxevents, int
 	return sys_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
 }
 
+/* The raw syscall of the wait of this kind (when sys_wait_direct()). */
+static inline long wait_syscall(int epfd, struct epoll_event *evs, int maxevents, int ms,
+				const struct timespec *ts, const sigset_t *sigmask,
+				enum epbatch_wait_kind kind)
+{
+	if (kind == EPB_WAIT)
+		return sys4(SYS_epoll_wait, epfd, (long)evs, maxevents, ms);
+	if (kind == EPB_PWAIT)
+		return sys6(SYS_epoll_pwait, epfd, (long)evs, maxevents, ms, (long)sigmask,
+			    SYS_SIGSET_SIZE);
+	return sys6(SYS_epoll_pwait2, epfd, (long)evs, maxevents, (long)ts, (long)sigmask,
+		    SYS_SIGSET_SIZE);
+}
+
+int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents, int ms,
+		   const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind);
+
 /* The wait with nothing of this thread's queued: in_wait, so a signal
- * handler's epoll_ctl during it passes through (plain_wait, wait.c). */
+ * handler's epoll_ctl during it passes through (plain_wait, wait.c).  The
+ * syscall here where it can be (real.h); libc's wrapper out of line, so
+ * that the common way keeps nothing across a call. */
 static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 			    const struct timespec *ts, const sigset_t *sigmask,
 			    enum epbatch_wait_kind kind)
 {
-	int rc;
+	long r;
 
+	if (unlikely(!sys_wait_direct()))
+		return bare_wait_libc(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait++;
-	rc = sys_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	r = wait_syscall(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
-	return rc;
+	return sys_ret(r);
 }
 
 /* Whether epfd is an instance marked EPI_EXCL (one load while none is). */
@@ -902,8 +924,6 @@ static inline int sig_pending(void)
  */
 static inline int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	uint64_t epfd_fd;
-
 	if (unlikely(thr.crit | thr.lp.batch))
 		return ctl_slow(epfd, op, fd, ev);
 	thr.lp.ops++;
@@ -915,11 +935,16 @@ static inline int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		thr.lp.conn++;
 		return ctl_direct(epfd, op, fd, ev);
 	}
-	epfd_fd = (uint64_t)(uint32_t)epfd << 32 | (uint32_t)fd;
-	__asm__("" : "+r"(epfd_fd));	/* packed now: one register, not two */
-	if (likely(sys_epoll_ctl(epfd, op, fd, ev) == 0))
-		return 0;
-	return ctl_mod_failed(epfd_fd);
+	/* the syscall here (real.h); the rest out of line, so nothing is
+	 * kept across a call */
+	if (likely(sys_ctl_direct())) {
+		long r = sys4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, (long)ev);
+
+		if (likely(r == 0))
+			return 0;
+		return ctl_mod_failed(epfd, fd, (int)-r);
+	}
+	return ctl_mod_libc(epfd, fd, ev);
 }
 
 #pragma GCC visibility pop

@@ -28,6 +28,19 @@ static int plain_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	return rc;
 }
 
+/* bare_wait() through libc's wrapper (real.h says when). */
+__attribute__((noinline)) int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents,
+					     int ms, const struct timespec *ts,
+					     const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	int rc;
+
+	thr.in_wait++;
+	rc = sys_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	thr.in_wait--;
+	return rc;
+}
+
 static void become_loop_thread(void)
 {
 	thr.loop_thread = 1;
