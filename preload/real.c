@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
 #include <unistd.h>
 
 int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
@@ -19,27 +20,33 @@ TLS int tid_cache;
 #ifdef HAVE_SYS_DIRECT
 _Atomic int sys_direct;
 
-/* Which of the epoll functions dlsym(RTLD_NEXT) found are those of the libc
- * already loaded (no other library interposes them after the shim). */
+/* Whether a and b are in the same loaded object.  dladdr() allocates
+ * nothing (dlopen would: the first wrapper call can come from inside an
+ * allocator's initialisation, with its lock held -- jemalloc's, in redis). */
+static int same_object(void *a, void *b)
+{
+	Dl_info ia, ib;
+
+	return a && b && dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
+}
+
+/* Which of the epoll functions dlsym(RTLD_NEXT) found are libc's own (no
+ * other library interposes them after the shim): in the object that holds
+ * gnu_get_libc_version(). */
 static int next_is_libc(void)
 {
-	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	void *libc = (void *)gnu_get_libc_version;
 	int which = 0;
 
-	if (!libc)
-		return 0;
-	if (real_epoll_ctl && real_epoll_ctl == dlsym(libc, "epoll_ctl"))
+	if (same_object((void *)real_epoll_ctl, libc))
 		which |= SYS_CTL;
-	if (real_epoll_wait && real_epoll_wait == dlsym(libc, "epoll_wait") &&
-	    real_epoll_pwait == dlsym(libc, "epoll_pwait") &&
-	    real_epoll_pwait2 == dlsym(libc, "epoll_pwait2"))
+	if (same_object((void *)real_epoll_wait, libc) &&
+	    same_object((void *)real_epoll_pwait, libc) &&
+	    same_object((void *)real_epoll_pwait2, libc))
 		which |= SYS_WAITS;
-	dlclose(libc);
 	return which;
 }
-#endif
 
-#ifdef HAVE_SYS_DIRECT
 __attribute__((noinline, cold)) int sys_fail(long r)
 {
 	errno = (int)-r;

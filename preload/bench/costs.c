@@ -12,6 +12,10 @@
  * least any batching shim could do there -- the 64 coalesced MODs and the
  * wait in one io_uring_enter with no bookkeeping at all.  Their ratio is
  * the best time ratio a shim over io_uring can reach on this machine.
+ * Also the same MOD with the syscall instruction in the loop itself and
+ * behind one function call of this program's: what a return after a
+ * syscall costs (the shim makes its syscalls in place for this:
+ * preload/real.h).
  * Prints a table and, with -j, JSON.
  *   epbatch-costs [-r ROUNDS] [-n CALLS] [-j]
  * A benchmark: it reports numbers, it asserts nothing about them.
@@ -31,7 +35,8 @@
 #define NB 7
 static const unsigned batch[NB] = { 1, 2, 4, 8, 16, 32, 64 };
 
-enum { C_SYSCALL, C_ADD_DEL, C_MOD, C_WAIT0, C_URING = C_WAIT0 + 1, C_FUSED = C_URING + NB,
+enum { C_SYSCALL, C_ADD_DEL, C_MOD, C_MOD_INLINE, C_MOD_CALL, C_WAIT0, C_URING = C_WAIT0 + 1,
+       C_FUSED = C_URING + NB,
        C_FUSED_POLL = C_FUSED + NB, C_DIRECT_LOOP = C_FUSED_POLL + NB,
        C_DOUBLE_DIRECT = C_DIRECT_LOOP + NB, C_DOUBLE_URING, C_N };
 
@@ -39,6 +44,33 @@ enum { C_SYSCALL, C_ADD_DEL, C_MOD, C_WAIT0, C_URING = C_WAIT0 + 1, C_FUSED = C_
 
 static int ep, ep1, ep2, sv[64][2], sv2[64][2], calls = 20000, have_wait;
 static struct io_uring ring;
+
+#ifdef __x86_64__
+/* epoll_ctl's syscall made here, nothing around it */
+static inline long mod_syscall(int epfd, int fd, struct epoll_event *ev)
+{
+	register long r10 __asm__("r10") = (long)ev;
+	long r;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(r)
+			     : "0"((long)SYS_epoll_ctl), "D"((long)epfd), "S"((long)EPOLL_CTL_MOD),
+			       "d"((long)fd), "r"(r10)
+			     : "rcx", "r11", "memory");
+	return r;
+}
+#else
+static inline long mod_syscall(int epfd, int fd, struct epoll_event *ev)
+{
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, ev);
+}
+#endif
+
+/* the same behind a call: one return after each syscall */
+static __attribute__((noinline)) long mod_call(int epfd, int fd, struct epoll_event *ev)
+{
+	return mod_syscall(epfd, fd, ev);
+}
 
 static double now_ns(void)
 {
@@ -169,6 +201,12 @@ static double measure(int what)
 		case C_MOD:
 			epoll_ctl(ep, EPOLL_CTL_MOD, sv[0][0], &ev);
 			break;
+		case C_MOD_INLINE:
+			mod_syscall(ep, sv[0][0], &ev);
+			break;
+		case C_MOD_CALL:
+			mod_call(ep, sv[0][0], &ev);
+			break;
 		case C_WAIT0:
 			epoll_wait(ep1, out, 64, 0);
 			break;
@@ -275,9 +313,10 @@ int main(int argc, char **argv)
 #define MED(w) (v[w][rounds / 2])
 	if (json) {
 		printf("{\"schema\": \"epbatch-bench-costs/1\", \"rounds\": %d, \"calls\": %d,\n", rounds, calls);
-		printf(" \"syscall_ns\": %.1f, \"epoll_ctl_ns\": {\"add_del\": %.1f, \"mod\": %.1f},"
+		printf(" \"syscall_ns\": %.1f, \"epoll_ctl_ns\": {\"add_del\": %.1f, \"mod\": %.1f,"
+		       " \"mod_in_place\": %.1f, \"mod_one_call\": %.1f},"
 		       " \"epoll_wait0_ns\": %.1f,\n", MED(C_SYSCALL), MED(C_ADD_DEL), MED(C_MOD),
-		       MED(C_WAIT0));
+		       MED(C_MOD_INLINE), MED(C_MOD_CALL), MED(C_WAIT0));
 		printf(" \"uring_per_op_ns\": {");
 		for (int i = 0; i < NB; i++)
 			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], MED(C_URING + i));
@@ -299,6 +338,8 @@ int main(int argc, char **argv)
 	printf("syscall entry+exit (getppid)          %8.1f\n", MED(C_SYSCALL));
 	printf("epoll_ctl ADD/DEL (average of the two) %7.1f\n", MED(C_ADD_DEL));
 	printf("epoll_ctl MOD, ready socket           %8.1f\n", MED(C_MOD));
+	printf("  the same, the syscall in place      %8.1f\n", MED(C_MOD_INLINE));
+	printf("  the same, behind one call           %8.1f\n", MED(C_MOD_CALL));
 	printf("epoll_wait(0), one ready              %8.1f\n", MED(C_WAIT0));
 	printf("%-6s %14s %18s %22s %18s\n", "n", "uring/op", "fused iteration",
 	       "fused+cancel (t=0)", "direct iteration");
