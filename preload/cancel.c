@@ -19,7 +19,10 @@
  *     with glibc's own SIGCANCEL (the handler acts only on asynchronous
  *     cancellation, so the signal just ends the fused wait with EINTR);
  *   - a fused wait that ends with EINTR acts on a pending cancel once the
- *     shim's state is whole again (wait.c).
+ *     shim's state is whole again (wait.c); if the thread is still there
+ *     (it has cancellation disabled) and the signal was this file's
+ *     (kicked), the wait goes on as the kernel's own, as it would have
+ *     natively: no signal reaches a thread that cannot be cancelled.
  * A thread that left its fused wait just before the signal may see one
  * spurious EINTR from a later syscall that is no cancellation point.
  */
@@ -47,8 +50,10 @@ static void wake_fused(struct tq *q, void *arg)
 {
 	const pthread_t *th = arg;
 
-	if (!q->dead && pthread_equal(q->pt, *th) && atomic_load(&q->in_fused))
+	if (!q->dead && pthread_equal(q->pt, *th) && atomic_load(&q->in_fused)) {
+		atomic_store(&q->kicked, 1);
 		real_syscall(SYS_tgkill, (long)getpid(), (long)q->tid, (long)GLIBC_SIGCANCEL);
+	}
 }
 
 int shim_cancel(int (*real_cancel)(pthread_t), pthread_t th)

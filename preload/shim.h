@@ -246,6 +246,7 @@ struct tq {
 	int tid;
 	int dead;
 	_Atomic int in_fused;	/* its thread is in a fused wait (cancel.c) */
+	_Atomic int kicked;	/* pthread_cancel interrupted that wait (cancel.c) */
 	pthread_t pt;		/* its thread, for pthread_cancel (cancel.c) */
 	struct fdtab *tab;
 	unsigned n;		/* ops[0..n) queued, cancelled ones included */

@@ -89,6 +89,7 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	/* a cancellation point as glibc's waits are (cancel.c): the mark
 	 * before the look, with a full barrier between while another thread
 	 * could cancel this one */
+	atomic_store_explicit(&q->kicked, 0, memory_order_relaxed);
 	cas_int(&q->in_fused, &zero, 1);
 	if (unlikely(atomic_load_explicit(&cancel_seen, memory_order_relaxed)))
 		cancel_point();
@@ -117,9 +118,14 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	q->st.fused_waits++;
 	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
 	if (w.result < 0) {
-		/* a signal ended it: pthread_cancel's (cancel.c) acts now */
-		if (w.result == -EINTR && atomic_load_explicit(&cancel_seen, memory_order_relaxed))
+		/* a signal ended it: pthread_cancel's (cancel.c) acts now; if
+		 * this thread cannot be cancelled and only that signal came,
+		 * the kernel's own wait goes on (the caller's plain way) */
+		if (w.result == -EINTR && atomic_load_explicit(&cancel_seen, memory_order_relaxed)) {
 			cancel_point();
+			if (atomic_exchange(&q->kicked, 0))
+				return INT_MIN;
+		}
 		errno = -w.result;
 		return -1;
 	}

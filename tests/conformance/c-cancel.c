@@ -3,7 +3,9 @@
  * The epoll waits are cancellation points.  A thread blocked in
  * epoll_wait, epoll_pwait or epoll_pwait2, an op queued before the wait,
  * ends there when another thread cancels it, and the op is in effect
- * afterwards.  A single-threaded process that cancels itself and then
+ * afterwards.  One with cancellation disabled goes on waiting: it returns
+ * the event that comes later, and is cancelled only when it enables
+ * cancellation again.  A single-threaded process that cancels itself and then
  * waits ends in the wait too: glibc's wrapper, which the shim skips while
  * the process has one thread (preload/real.h), checks then.  This program
  * reads __libc_single_threaded, so it holds a copy of it (a copy
@@ -56,6 +58,54 @@ static void *waiter(void *arg)
 	wait_kind(j->kind, j->ep, evs, -1);
 	t_log("waiter: %s returned", names[j->kind]);
 	return NULL;
+}
+
+/* A waiter with cancellation disabled: the request waits for it. */
+static void *deaf_waiter(void *arg)
+{
+	struct job *j = arg;
+	struct epoll_event evs[8];
+	int rc;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	j->tid = (pid_t)syscall(SYS_gettid);
+	PRIME(j->ep);
+	CTL(j->ep, EPOLL_CTL_ADD, j->fd, EPOLLIN, 6);
+	t_post(&j->ready);
+	rc = wait_kind(j->kind, j->ep, evs, -1);
+	t_events("deaf waiter: the wait returned", rc, evs);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	pthread_testcancel();
+	t_log("deaf waiter: not cancelled");
+	return NULL;
+}
+
+static void deaf(enum kind kind)
+{
+	struct job j = { .kind = kind };
+	void *ret;
+	pthread_t th;
+
+	t_log("## %s, cancellation disabled, cancelled by another thread", names[kind]);
+	j.ep = t_epoll();
+	j.fd = t_eventfd(0);
+	t_chan_init(&j.ready);
+	if (pthread_create(&th, NULL, deaf_waiter, &j) != 0)
+		t_die("pthread_create");
+	t_take(&j.ready);
+	t_wait_sleeping(j.tid);
+	if (pthread_cancel(th) != 0)
+		t_die("pthread_cancel");
+	/* still (or again) asleep in its wait: then an event */
+	t_wait_sleeping(j.tid);
+	t_eventfd_set(j.fd, 1);
+	if (pthread_join(th, &ret) != 0)
+		t_die("pthread_join");
+	t_log("main: joined, %s", ret == PTHREAD_CANCELED ? "cancelled" : "not cancelled");
+	close(j.fd);
+	close(j.ep);
+	close(j.ready.r);
+	close(j.ready.w);
 }
 
 /* Another thread cancels one blocked in a wait. */
@@ -132,5 +182,7 @@ int main(void)
 	cancelled(WAIT);
 	cancelled(PWAIT);
 	cancelled(PWAIT2);
+	deaf(WAIT);
+	deaf(PWAIT2);
 	return 0;
 }
