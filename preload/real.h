@@ -17,6 +17,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "epbatch/raw_syscall.h"
+
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GLIBC_PREREQ)
 #if __GLIBC_PREREQ(2, 32)
 #include <sys/single_threaded.h>
@@ -75,29 +77,9 @@ void resolve_real(void);
 #define HAVE_SYS_DIRECT 1
 extern _Atomic int sys_direct;
 
-static inline long sys4(long n, long a, long b, long c, long d)
-{
-	register long r10 __asm__("r10") = d;
-	long r;
-
-	__asm__ __volatile__("syscall"
-			     : "=a"(r)
-			     : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			     : "rcx", "r11", "memory");
-	return r;
-}
-
-static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
-{
-	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
-	long r;
-
-	__asm__ __volatile__("syscall"
-			     : "=a"(r)
-			     : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			     : "rcx", "r11", "memory");
-	return r;
-}
+/* the syscall in place: include/epbatch/raw_syscall.h */
+#define sys4 epb_syscall4
+#define sys6 epb_syscall6
 
 /* errno = -r, -1: out of line, so that the callers' common way keeps no
  * register across a call */

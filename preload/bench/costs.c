@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "epbatch/raw_syscall.h"
+
 #define OP_EPOLL_WAIT 59	/* kernel >= 6.15; probed */
 #define NB 7
 static const unsigned batch[NB] = { 1, 2, 4, 8, 16, 32, 64 };
@@ -45,26 +47,11 @@ enum { C_SYSCALL, C_ADD_DEL, C_MOD, C_MOD_INLINE, C_MOD_CALL, C_WAIT0, C_URING =
 static int ep, ep1, ep2, sv[64][2], sv2[64][2], calls = 20000, have_wait;
 static struct io_uring ring;
 
-#ifdef __x86_64__
 /* epoll_ctl's syscall made here, nothing around it */
 static inline long mod_syscall(int epfd, int fd, struct epoll_event *ev)
 {
-	register long r10 __asm__("r10") = (long)ev;
-	long r;
-
-	__asm__ __volatile__("syscall"
-			     : "=a"(r)
-			     : "0"((long)SYS_epoll_ctl), "D"((long)epfd), "S"((long)EPOLL_CTL_MOD),
-			       "d"((long)fd), "r"(r10)
-			     : "rcx", "r11", "memory");
-	return r;
+	return epb_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, (long)ev);
 }
-#else
-static inline long mod_syscall(int epfd, int fd, struct epoll_event *ev)
-{
-	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, ev);
-}
-#endif
 
 /* the same behind a call: one return after each syscall */
 static __attribute__((noinline)) long mod_call(int epfd, int fd, struct epoll_event *ev)

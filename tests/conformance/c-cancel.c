@@ -80,62 +80,66 @@ static void *deaf_waiter(void *arg)
 	return NULL;
 }
 
-static void deaf(enum kind kind)
+/* A thread running fn on a new instance and eventfd (j), asleep in its
+ * wait when this returns, and cancelled (th) */
+static void start_cancelled(struct job *j, void *(*fn)(void *), pthread_t *th)
 {
-	struct job j = { .kind = kind };
-	void *ret;
-	pthread_t th;
-
-	t_log("## %s, cancellation disabled, cancelled by another thread", names[kind]);
-	j.ep = t_epoll();
-	j.fd = t_eventfd(0);
-	t_chan_init(&j.ready);
-	if (pthread_create(&th, NULL, deaf_waiter, &j) != 0)
+	j->ep = t_epoll();
+	j->fd = t_eventfd(0);
+	t_chan_init(&j->ready);
+	if (pthread_create(th, NULL, fn, j) != 0)
 		t_die("pthread_create");
-	t_take(&j.ready);
-	t_wait_sleeping(j.tid);
-	if (pthread_cancel(th) != 0)
+	t_take(&j->ready);
+	t_wait_sleeping(j->tid);
+	if (pthread_cancel(*th) != 0)
 		t_die("pthread_cancel");
-	/* still (or again) asleep in its wait: then an event */
-	t_wait_sleeping(j.tid);
-	t_eventfd_set(j.fd, 1);
+}
+
+static void join_cancelled(pthread_t th)
+{
+	void *ret;
+
 	if (pthread_join(th, &ret) != 0)
 		t_die("pthread_join");
 	t_log("main: joined, %s", ret == PTHREAD_CANCELED ? "cancelled" : "not cancelled");
-	close(j.fd);
-	close(j.ep);
-	close(j.ready.r);
-	close(j.ready.w);
+}
+
+static void end_job(struct job *j)
+{
+	close(j->fd);
+	close(j->ep);
+	close(j->ready.r);
+	close(j->ready.w);
+}
+
+static void deaf(enum kind kind)
+{
+	struct job j = { .kind = kind };
+	pthread_t th;
+
+	t_log("## %s, cancellation disabled, cancelled by another thread", names[kind]);
+	start_cancelled(&j, deaf_waiter, &th);
+	/* still (or again) asleep in its wait: then an event */
+	t_wait_sleeping(j.tid);
+	t_eventfd_set(j.fd, 1);
+	join_cancelled(th);
+	end_job(&j);
 }
 
 /* Another thread cancels one blocked in a wait. */
 static void cancelled(enum kind kind)
 {
 	struct job j = { .kind = kind };
-	void *ret;
 	pthread_t th;
 
 	t_log("## %s, cancelled by another thread", names[kind]);
-	j.ep = t_epoll();
-	j.fd = t_eventfd(0);
-	t_chan_init(&j.ready);
-	if (pthread_create(&th, NULL, waiter, &j) != 0)
-		t_die("pthread_create");
-	t_take(&j.ready);
-	t_wait_sleeping(j.tid);
-	if (pthread_cancel(th) != 0)
-		t_die("pthread_cancel");
-	if (pthread_join(th, &ret) != 0)
-		t_die("pthread_join");
-	t_log("main: joined, %s", ret == PTHREAD_CANCELED ? "cancelled" : "not cancelled");
+	start_cancelled(&j, waiter, &th);
+	join_cancelled(th);
 	/* the waiter's ADD: in effect, so the fd is now reported */
 	t_eventfd_set(j.fd, 1);
 	WAIT(j.ep, 8, 0);
 	CTL(j.ep, EPOLL_CTL_DEL, j.fd, 0, 0);
-	close(j.fd);
-	close(j.ep);
-	close(j.ready.r);
-	close(j.ready.w);
+	end_job(&j);
 }
 
 /* A child of this still single-threaded process cancels itself, then waits
