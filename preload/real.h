@@ -56,14 +56,14 @@ void resolve_real(void);
  * is the same thing (sys_direct, below).  On a host whose kernel leaves
  * user space's return predictions cold after a syscall (the 2026-12-06 one:
  * retpolines, RSB filling, SRSO "safe RET"), every return between the
- * syscall and the application mispredicts: libc's wrapper under the
- * shim's adds one, ~10 ns, 1-2% of a one-op iteration
- * (docs/performance.md, "Fourteenth pass").
+ * syscall and the application mispredicts -- the first ~85 ns after a MOD,
+ * each further one ~6 ns -- and libc's wrapper under the shim's added one:
+ * 2-4% of a one-op iteration (docs/performance.md, "Fourteenth pass").
  *
  * sys_direct: SYS_CTL when the epoll_ctl dlsym(RTLD_NEXT) finds is libc's
  * own (no other interposer after the shim, which must still see the
  * calls), SYS_WAITS when the waits are too, set once by resolve_real();
- * SYS_WAITS is cleared for good by the first pthread_cancel (interpose.c).
+ * SYS_WAITS is cleared for good by the first pthread_cancel (cancel.c).
  * The waits are cancellation points: glibc's make the bare syscall only
  * while its own flag says the process has one thread, and a thread that
  * cancels itself clears that flag but not the copy of it an executable may
