@@ -69,14 +69,28 @@ trap 'rm -rf "$tmp"' EXIT
 
 # The batching backends run with EPBATCH_MIN_BATCH=0 (every op deferred):
 # their rows are the cost of deferral, and the shim's own break-even
-# measurement, timed under valgrind, would pick direct or batch at random
-# (a run of N1 and one of N2 iterations could then take different paths
-# and their difference mean nothing).  sync is always direct; auto decides
-# by that measurement, so its rows are whatever it chose (see the stats).
+# measurement, timed under valgrind or strace, would pick direct or batch
+# at random (a run of N1 and one of N2 iterations could then take
+# different paths and their difference mean nothing).  sync is always
+# direct.  auto runs with the break-evens and 0-timeout form its
+# measurement finds outside the tools, here, once (a connection loop makes
+# it measure every kind): its rows are what the default policy does on
+# this machine.
+auto_env=
+if printf '%s\n' "$variants" | grep -qw auto; then
+	said=$(env EPBATCH_STATS=1 LD_PRELOAD="$SHIM" "$LOOP" -m conn -w block -d 1 -i 500 2>&1 >/dev/null |
+		sed -n 's/.* min_batch=\([^ ]*\) min_batch_poll=\([^ ]*\) min_batch_conn=\([^ ]*\) poll_form=\([a-z]*\).*/\1,\2,\3 \4/p' |
+		tail -1)
+	case $said in
+	*-*|"") echo "bench-shim-instr: the shim measured no break-even ('$said'): auto's rows are what it measures under each tool" >&2 ;;
+	*) auto_env="EPBATCH_MIN_BATCH=${said% *} EPBATCH_POLL_FORM=${said#* }"
+	   echo "bench-shim-instr: auto runs with $auto_env (the shim's measurement, outside the tools)" >&2 ;;
+	esac
+fi
 envfor() { # the env(1) arguments of a variant
 	case $1 in
 	baseline) echo "EPBATCH_UNUSED=1" ;;
-	auto) echo "LD_PRELOAD=$SHIM" ;;
+	auto) echo "$auto_env LD_PRELOAD=$SHIM" ;;
 	sync) echo "EPBATCH_BACKEND=sync LD_PRELOAD=$SHIM" ;;
 	floor) echo "LD_PRELOAD=$FLOOR" ;;
 	*) echo "EPBATCH_BACKEND=$1 EPBATCH_MIN_BATCH=0 LD_PRELOAD=$SHIM" ;;
@@ -247,7 +261,7 @@ EOF
 [ $have_vg = 1 ] && breakdown >"$tmp/breakdown"
 
 mkdir -p "$(dirname "$out")"
-awk -v out="$out.tmp" -v n1="$n1" -v n2="$n2" -v kernel="$(uname -r)" -v vg="$(valgrind --version 2>/dev/null || echo none)" '
+awk -v out="$out.tmp" -v n1="$n1" -v n2="$n2" -v kernel="$(uname -r)" -v vg="$(valgrind --version 2>/dev/null || echo none)" -v auto_env="$auto_env" '
 function num(s) { return s == "-" ? "null" : s }
 {
 	st = $0; sub(/^[^|]*\| ?/, "", st); gsub(/"/, "", st)
@@ -284,7 +298,7 @@ function num(s) { return s == "-" ? "null" : s }
 		num(above_wait), num(proc_op), num(proc_it), num($9), num($10), ($11 == "-" ? "null" : $11 + $12 + $13), num($14), num($15), num($16), st)
 }
 END {
-	printf "{ \"schema\": \"epbatch-bench-shim-instr/1\", \"kernel\": \"%s\", \"valgrind\": \"%s\", \"n1\": %d, \"n2\": %d,\n  \"rows\": [\n", kernel, vg, n1, n2 >out
+	printf "{ \"schema\": \"epbatch-bench-shim-instr/1\", \"kernel\": \"%s\", \"valgrind\": \"%s\", \"n1\": %d, \"n2\": %d,\n  \"auto_env\": \"%s\",\n  \"rows\": [\n", kernel, vg, n1, n2, auto_env >out
 	for (i = 1; i <= NR; i++) printf "%s%s\n", J[i], (i < NR ? "," : "") >out
 	printf "  ]\n}\n" >out
 	printf "%-9s %-5s %3s %-8s %7s %9s %9s %9s %9s %9s %8s %8s %8s %8s\n", "mode", "wait", "K", "variant", "ctl/it",
