@@ -96,7 +96,7 @@ void be_submit_other(const struct qop *ops, unsigned n, int *res, struct be_wait
 
 		if (w->ts)
 			ms = (int)(w->ts->tv_sec * 1000 + (w->ts->tv_nsec + 999999) / 1000000);
-		r = sys_epoll_pwait(w->epfd, w->evs, w->maxevents, ms, w->sigmask);
+		r = sys_wait(w->epfd, w->evs, w->maxevents, ms, NULL, w->sigmask, EPB_PWAIT);
 		w->result = r < 0 ? -errno : r;
 	}
 }

@@ -158,7 +158,6 @@ static struct uring_state *ring_new(void)
 static HOT struct uring_state *ring_get(void)
 {
 	struct uring_state *u = my_ring;
-
 	int cancel;
 
 	if (likely(u && u->gen == atomic_load_explicit(&fork_gen, memory_order_relaxed)))

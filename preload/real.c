@@ -46,13 +46,13 @@ static int next_is_libc(void)
 		which |= SYS_WAITS;
 	return which;
 }
+#endif
 
 __attribute__((noinline, cold)) int sys_fail(long r)
 {
 	errno = (int)-r;
 	return -1;
 }
-#endif
 
 void resolve_real(void)
 {

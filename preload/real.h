@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "epbatch/raw_syscall.h"
+#include "epbatch/shim_probes.h"	/* enum epbatch_wait_kind */
 
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__GLIBC_PREREQ)
 #if __GLIBC_PREREQ(2, 32)
@@ -77,22 +78,6 @@ void resolve_real(void);
 #define HAVE_SYS_DIRECT 1
 extern _Atomic int sys_direct;
 
-/* the syscall in place: include/epbatch/raw_syscall.h */
-#define sys4 epb_syscall4
-#define sys6 epb_syscall6
-
-/* errno = -r, -1: out of line, so that the callers' common way keeps no
- * register across a call */
-int sys_fail(long r);
-
-/* libc's way of returning a syscall's result */
-static inline int sys_ret(long r)
-{
-	if (unlikely((unsigned long)r > -4096UL))
-		return sys_fail(r);
-	return (int)r;
-}
-
 static inline int sys_ctl_direct(void)
 {
 	return likely(atomic_load_explicit(&sys_direct, memory_order_relaxed) & SYS_CTL);
@@ -112,45 +97,65 @@ static inline void sys_waits_off(void)
 #define sys_ctl_direct() 0
 #define sys_wait_direct() 0
 #define sys_waits_off() ((void)0)
-#define sys4(n, a, b, c, d) (-ENOSYS)
-#define sys6(n, a, b, c, d, e, f) (-ENOSYS)
-#define sys_ret(r) (-1)
 #endif
+
+/* errno = -r, -1: out of line, so that the callers' common way keeps no
+ * register across a call */
+int sys_fail(long r);
+
+/* libc's way of returning a syscall's result (epb_syscall*: -errno) */
+static inline int sys_ret(long r)
+{
+	if (unlikely((unsigned long)r > -4096UL))
+		return sys_fail(r);
+	return (int)r;
+}
 
 /* epoll_ctl is no cancellation point: the syscall whenever sys_direct */
 static inline int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (sys_ctl_direct())
-		return sys_ret(sys4(SYS_epoll_ctl, epfd, op, fd, (long)ev));
+		return sys_ret(epb_syscall4(SYS_epoll_ctl, epfd, op, fd, (long)ev));
 	return real_epoll_ctl(epfd, op, fd, ev);
-}
-
-static inline int sys_epoll_wait(int epfd, struct epoll_event *evs, int maxevents, int ms)
-{
-	if (sys_wait_direct())
-		return sys_ret(sys4(SYS_epoll_wait, epfd, (long)evs, maxevents, ms));
-	return real_epoll_wait(epfd, evs, maxevents, ms);
 }
 
 /* the kernel's sigset size, as glibc passes it */
 #define SYS_SIGSET_SIZE (_NSIG / 8)
 
-static inline int sys_epoll_pwait(int epfd, struct epoll_event *evs, int maxevents, int ms,
-				  const sigset_t *sigmask)
+/* The waits by kind (enum epbatch_wait_kind, a constant where inlined):
+ * libc's wrapper, the raw syscall (-errno), and whichever sys_wait_direct()
+ * allows. */
+static inline int real_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
+			    const struct timespec *ts, const sigset_t *sigmask,
+			    enum epbatch_wait_kind kind)
 {
-	if (sys_wait_direct())
-		return sys_ret(sys6(SYS_epoll_pwait, epfd, (long)evs, maxevents, ms, (long)sigmask,
-				    SYS_SIGSET_SIZE));
-	return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+	if (kind == EPB_WAIT)
+		return real_epoll_wait(epfd, evs, maxevents, ms);
+	if (kind == EPB_PWAIT)
+		return real_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
+	return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
 }
 
-static inline int sys_epoll_pwait2(int epfd, struct epoll_event *evs, int maxevents,
-				   const struct timespec *ts, const sigset_t *sigmask)
+static inline long wait_syscall(int epfd, struct epoll_event *evs, int maxevents, int ms,
+				const struct timespec *ts, const sigset_t *sigmask,
+				enum epbatch_wait_kind kind)
+{
+	if (kind == EPB_WAIT)
+		return epb_syscall4(SYS_epoll_wait, epfd, (long)evs, maxevents, ms);
+	if (kind == EPB_PWAIT)
+		return epb_syscall6(SYS_epoll_pwait, epfd, (long)evs, maxevents, ms, (long)sigmask,
+				    SYS_SIGSET_SIZE);
+	return epb_syscall6(SYS_epoll_pwait2, epfd, (long)evs, maxevents, (long)ts, (long)sigmask,
+			    SYS_SIGSET_SIZE);
+}
+
+static inline int sys_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
+			   const struct timespec *ts, const sigset_t *sigmask,
+			   enum epbatch_wait_kind kind)
 {
 	if (sys_wait_direct())
-		return sys_ret(sys6(SYS_epoll_pwait2, epfd, (long)evs, maxevents, (long)ts,
-				    (long)sigmask, SYS_SIGSET_SIZE));
-	return real_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
+		return sys_ret(wait_syscall(epfd, evs, maxevents, ms, ts, sigmask, kind));
+	return real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /*

@@ -820,32 +820,6 @@ static inline int close_first(int fd, int *rc)
 
 /* ---- the common wait, inline in the wrappers (interpose.c) ---- */
 
-/* The wait of this kind, the syscall or libc's (real.h), kind a constant where inlined. */
-static inline int sys_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
-			    const struct timespec *ts, const sigset_t *sigmask,
-			    enum epbatch_wait_kind kind)
-{
-	if (kind == EPB_WAIT)
-		return sys_epoll_wait(epfd, evs, maxevents, ms);
-	if (kind == EPB_PWAIT)
-		return sys_epoll_pwait(epfd, evs, maxevents, ms, sigmask);
-	return sys_epoll_pwait2(epfd, evs, maxevents, ts, sigmask);
-}
-
-/* The raw syscall of the wait of this kind (when sys_wait_direct()). */
-static inline long wait_syscall(int epfd, struct epoll_event *evs, int maxevents, int ms,
-				const struct timespec *ts, const sigset_t *sigmask,
-				enum epbatch_wait_kind kind)
-{
-	if (kind == EPB_WAIT)
-		return sys4(SYS_epoll_wait, epfd, (long)evs, maxevents, ms);
-	if (kind == EPB_PWAIT)
-		return sys6(SYS_epoll_pwait, epfd, (long)evs, maxevents, ms, (long)sigmask,
-			    SYS_SIGSET_SIZE);
-	return sys6(SYS_epoll_pwait2, epfd, (long)evs, maxevents, (long)ts, (long)sigmask,
-		    SYS_SIGSET_SIZE);
-}
-
 int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents, int ms,
 		   const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind);
 
@@ -939,7 +913,7 @@ static inline int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	/* the syscall here (real.h); the rest out of line, so nothing is
 	 * kept across a call */
 	if (likely(sys_ctl_direct())) {
-		long r = sys4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, (long)ev);
+		long r = epb_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, (long)ev);
 
 		if (likely(r == 0))
 			return 0;

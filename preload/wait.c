@@ -36,7 +36,7 @@ __attribute__((noinline)) int bare_wait_libc(int epfd, struct epoll_event *evs, 
 	int rc;
 
 	thr.in_wait++;
-	rc = sys_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
 	return rc;
 }

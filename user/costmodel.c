@@ -651,18 +651,6 @@ static int mix_break_even(const struct cm_backend_cal *be, int mod, const struct
 	return (int)epb_mix_break_even((unsigned)mod, (unsigned)cm_conn_break_even(be), share);
 }
 
-/*
- * One part of a thread's loop batched: ops epoll_ctl calls over waits waits,
- * f of them DELs whose fd is then closed.  Such a DEL is flushed with that
- * close, both in one submission (the shim's fused close).  The other
- * ops - f ride on the waits: b = max((ops - f) / waits, 1) per iteration
- * that has ops, in (ops - f) / b such iterations.  Batched against direct,
- * each op still does its own in-kernel work; what changes is, per such
- * iteration, the submission's overhead (batch_overhead) plus the fused wait
- * instead of a wait syscall, per fused close the overhead of a submission of
- * 2 instead of the DEL's and the close's own entry and exit, and the shim's
- * batched cost per op.  What that costs over the kernel's direct way, ns.
- */
 /* Of ops calls, those the queue sends (a share cs is folded away), and of
  * those the f DELs that go with their close (no more than are sent). */
 static double sent_ops(double ops, double cs, double *f)
@@ -679,10 +667,20 @@ static double carried_per_wait(double sent, double waits, double f)
 }
 
 /*
- * The queue folds a share cs of the calls away (a second op on an fd
- * before the wait: epoll_ctl_coalescible): those cost the shim its deferral
- * and nothing else, and save what they cost the direct way, op_ns each (the
- * thread's mix of ADD, MOD and DEL); the others are the batch.
+ * One part of a thread's loop batched: ops epoll_ctl calls over waits waits,
+ * f of them DELs whose fd is then closed.  The queue folds a share cs of the
+ * calls away (a second op on an fd before the wait: epoll_ctl_coalescible):
+ * those cost the shim its deferral and nothing else, and save what they
+ * cost the direct way, op_ns each (the thread's mix of ADD, MOD and DEL).
+ * Of the calls sent, a DEL whose fd is then closed is flushed with that
+ * close, both in one submission (the shim's fused close); the others ride
+ * on the waits: b = max((sent - f) / waits, 1) per iteration that has ops,
+ * in (sent - f) / b such iterations.  Batched against direct, each op still
+ * does its own in-kernel work; what changes is, per such iteration, the
+ * submission's overhead (batch_overhead) plus the fused wait instead of a
+ * wait syscall, per fused close the overhead of a submission of 2 instead
+ * of the DEL's and the close's own entry and exit, and the shim's batched
+ * cost per op.  What that costs over the kernel's direct way, ns.
  */
 static double batched_ns(const struct calib *c, const struct cm_backend_cal *be, double ops,
 			 double waits, double f, double cs, double op_ns)
@@ -827,7 +825,6 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	}
 	o->always_per_s = -always / secs;
 	o->saved_per_s = -policy / secs;
-	o->batch_mode = o->batched_share > 0;
 	{
 		char mix_s[16], mod_s[16], conn_s[16], blk_s[200] = "";
 		double blocks, blk_ops, sf = f, sent = sent_ops(n, cs, &sf);
@@ -848,7 +845,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
 			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",
 			 be->break_even_by_shim ? "measured by the shim" : "the model's", blk_s,
-			 o->batched_share >= 1 - 1e-9 ? "batch" : o->batched_share > 0 ?
+			 wi_mode(o) == WI_MODE_BATCH ? "batch" : wi_mode(o) == WI_MODE_MIXED ?
 			 "batch those blocks and stay direct in the others" :
 			 "stay direct (its direct path's cost)");
 	}
@@ -856,7 +853,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 		char poll_s[16], why[96];
 
 		be_str(poll_s, sizeof(poll_s), be->break_even_poll);
-		o->upper_bound = o->batch_mode;
+		o->upper_bound = wi_mode(o) != WI_MODE_DIRECT;
 		if (in->excl_adds)
 			snprintf(why, sizeof(why), "%llu ADDs with EPOLLEXCLUSIVE", (unsigned long long)in->excl_adds);
 		else
@@ -919,6 +916,8 @@ void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out
 
 json_t *whatif_json(const struct wi_out out[WI_N])
 {
+	static const char *const modes[] = { [WI_MODE_DIRECT] = "direct", [WI_MODE_MIXED] = "mixed",
+					      [WI_MODE_BATCH] = "batch" };
 	json_t *w = json_object();
 
 	for (int i = 0; i < WI_N; i++) {
@@ -936,8 +935,7 @@ json_t *whatif_json(const struct wi_out out[WI_N])
 			json_object_set_new(x, "ops_per_wait", json_real(round(o->ops_per_wait * 100) / 100));
 			json_object_set_new(x, "break_even_batch",
 					    o->break_even ? json_integer(o->break_even) : json_null());
-			json_object_set_new(x, "shim_mode", json_string(o->batched_share >= 1 - 1e-9 ? "batch" :
-									 o->batch_mode ? "mixed" : "direct"));
+			json_object_set_new(x, "shim_mode", json_string(modes[wi_mode(o)]));
 			json_object_set_new(x, "batched_share", json_real(round(o->batched_share * 1000) / 1000));
 			json_object_set_new(x, "ctl_batched", json_integer((json_int_t)round(o->ctl_batched)));
 			json_object_set_new(x, "always_batch_cpu_ns_saved_per_s", json_real(round(o->always_per_s)));
@@ -1017,13 +1015,13 @@ void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out 
 	else if (v < 0)
 		snprintf(buf, len, "%s%s would cost %.3f ms of CPU per second%s here: %s", what,
 			 o->estimated ? " (estimated)" : "", -v / 1e6, per_req,
-			 o->batch_mode ? "batching costs more than the syscalls it saves" :
+			 wi_mode(o) != WI_MODE_DIRECT ? "batching costs more than the syscalls it saves" :
 			 "the batches are too small (the shim would stay direct)");
 	else {
 		char be_s[16], part[64] = "";
 
 		be_str(be_s, sizeof(be_s), o->break_even);
-		if (o->batched_share > 0 && o->batched_share < 1 - 1e-9)
+		if (wi_mode(o) == WI_MODE_MIXED)
 			snprintf(part, sizeof(part), "; %.0f%% of the calls in the blocks it would batch",
 				 100 * o->batched_share);
 		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %s%s)",

@@ -130,13 +130,22 @@ struct wi_out {
 	double ops_per_wait;
 	double fused_closes;		/* batching: DELs that would go with their close (count) */
 	int break_even;			/* batching: of the thread's op mix (epb_mix_break_even); 0 = never */
-	bool batch_mode;		/* batching: the shim's policy would batch (some blocks) */
 	double batched_share;		/* batching: of the epoll_ctl calls, those in blocks it batches */
 	double ctl_batched;		/* batching: calls that would ride on a fused wait (count) */
 	bool estimated;			/* the backend's costs are estimated */
 	bool upper_bound;
 	char assumptions[1024];
 };
+
+/* Batching: what the shim's policy would do, from batched_share -- every
+ * block batched, some of them, or none (its direct way). */
+enum wi_mode { WI_MODE_DIRECT, WI_MODE_MIXED, WI_MODE_BATCH };
+
+static inline enum wi_mode wi_mode(const struct wi_out *o)
+{
+	return o->batched_share >= 1 - 1e-9 ? WI_MODE_BATCH :
+	       o->batched_share > 0 ? WI_MODE_MIXED : WI_MODE_DIRECT;
+}
 
 void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out out[WI_N]);
 struct json_t *whatif_json(const struct wi_out out[WI_N]);

@@ -71,10 +71,8 @@ static void total_out(const struct report *r, const struct calib *c, struct wi_o
 			out[k].ctl_batched += t[k].known ? t[k].ctl_batched : 0;
 		}
 	}
-	for (int k = 0; k < WI_N; k++) {
+	for (int k = 0; k < WI_N; k++)
 		out[k].batched_share = calls > 0 ? out[k].batched_share / calls : 0;
-		out[k].batch_mode = out[k].batched_share > 0;
-	}
 	for (int k = 0; k < WI_N; k++)
 		if (k != WI_UNSHARE)
 			snprintf(out[k].assumptions + strlen(out[k].assumptions),
@@ -156,6 +154,16 @@ static void cellv(char *buf, size_t len, const struct wi_out *o)
 		snprintf(buf, len, "%+.3f%s", o->saved_per_s / 1e6, o->estimated ? "*" : "");
 }
 
+/* BATCHED: the share of the calls in the blocks of waits the shim would
+ * batch (shown: the row has waits) */
+static void cell_share(char *buf, size_t len, const struct wi_out *o, bool shown)
+{
+	if (!o->known || !shown)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.0f%%", 100 * o->batched_share);
+}
+
 void whatif_table(FILE *f, const struct report *r, const struct calib *c, const struct trace_opts *o)
 {
 	const struct thread_stats **rows;
@@ -188,17 +196,15 @@ void whatif_table(FILE *f, const struct report *r, const struct calib *c, const 
 		for (int k = 0; k < WI_N; k++)
 			cellv(b[k], sizeof(b[k]), &out[k]);
 		snprintf(line, sizeof(line), "%.2f", out[WI_URING].ops_per_wait);
-		snprintf(share, sizeof(share), "%.0f%%", 100 * out[WI_URING].batched_share);
+		cell_share(share, sizeof(share), &out[WI_URING], rows[i]->wait);
 		fprintf(f, "%8u %-15.15s %8s %8s %12s %12s %12s\n", rows[i]->tid, rows[i]->comm,
-			rows[i]->wait ? line : "-", out[WI_URING].known && rows[i]->wait ? share : "-",
-			b[0], b[1], b[2]);
+			rows[i]->wait ? line : "-", share, b[0], b[1], b[2]);
 	}
 	total_out(r, c, out);
 	for (int k = 0; k < WI_N; k++)
 		cellv(b[k], sizeof(b[k]), &out[k]);
-	snprintf(share, sizeof(share), "%.0f%%", 100 * out[WI_URING].batched_share);
-	fprintf(f, "%8s %-15s %8s %8s %12s %12s %12s\n", "TOTAL", "", "", out[WI_URING].known ? share : "-",
-		b[0], b[1], b[2]);
+	cell_share(share, sizeof(share), &out[WI_URING], true);
+	fprintf(f, "%8s %-15s %8s %8s %12s %12s %12s\n", "TOTAL", "", "", share, b[0], b[1], b[2]);
 	for (int k = 0; k < WI_N; k++) {
 		whatif_sentence(line, sizeof(line), (enum wi_kind)k, &out[k]);
 		fprintf(f, "  %s\n", line);

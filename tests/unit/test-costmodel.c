@@ -101,7 +101,7 @@ static void test_batch_pays(void **state)
 	 * the batch's overhead 800 - 4 x 300 = -400 and the fused wait 150
 	 * instead of 250; 4000 x 20 in the shim: -(1000 x -500 + 80000) / 2 s */
 	assert_true(o[WI_URING].known);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].ops_per_wait, 4, 1e-9);
 	assert_float_equal(o[WI_URING].saved_per_s, 210000, 1e-6);
 	assert_true(isnan(o[WI_URING].saved_per_req));
@@ -137,7 +137,7 @@ static void test_conn_mix(void **state)
 	u->break_even_conn_known = true;
 	whatif_compute(&cal, &in, o);
 	assert_int_equal(o[WI_URING].break_even, 6);
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].saved_per_s, -135000, 1e-6);
 	assert_non_null(strstr(o[WI_URING].assumptions, "break-even batch 6 ops for this mix of 67% ADD+DEL"));
 	assert_non_null(strstr(o[WI_URING].assumptions, "MOD ops: 2 ops, connection ops: never;"));
@@ -147,7 +147,7 @@ static void test_conn_mix(void **state)
 	u->break_even_conn = 2;
 	whatif_compute(&cal, &in, o);
 	assert_int_equal(o[WI_URING].break_even, 2);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].saved_per_s, -(-100000 + 60000 + 100000), 1e-6);
 	assert_float_equal(o[WI_URING].saved_per_s, o[WI_URING].always_per_s, 0);
 
@@ -156,18 +156,18 @@ static void test_conn_mix(void **state)
 	u->break_even_conn = 0;
 	whatif_compute(&cal, &in, o);
 	assert_int_equal(o[WI_URING].break_even, 0);
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 	u->break_even_conn = 2;
 	whatif_compute(&cal, &in, o);
 	assert_int_equal(o[WI_URING].break_even, 2);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	/* a calibration without the figure: the MOD break-even for every op
 	 * (2: batch, as before the shim priced connection ops apart), said so */
 	u->break_even_conn_known = false;
 	u->break_even_conn = 0;
 	whatif_compute(&cal, &in, o);
 	assert_int_equal(o[WI_URING].break_even, 2);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	assert_non_null(strstr(o[WI_URING].assumptions, "not measured"));
 }
 
@@ -189,10 +189,10 @@ static void test_exclusive(void **state)
 	in.excl_adds = 1;
 	whatif_compute(&cal, &in, o);
 	/* 4 ops per wait: the blocking break-even (4) batches, the 0-timeout one (8) does not */
-	assert_true(plain[WI_URING].batch_mode);
+	assert_true(wi_mode(&plain[WI_URING]) != WI_MODE_DIRECT);
 	assert_false(plain[WI_URING].upper_bound);
 	assert_int_equal(o[WI_URING].break_even, 8);
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].saved_per_s, -(4000 * 10 + 1000 * 5) / 2.0, 1e-6);
 	assert_non_null(strstr(o[WI_URING].assumptions, "1 ADDs with EPOLLEXCLUSIVE"));
 	assert_int_equal(o[WI_KMOD].break_even, plain[WI_KMOD].break_even);
@@ -200,7 +200,7 @@ static void test_exclusive(void **state)
 	/* 8 ops per wait: it batches, at most what a loop that never sleeps saves */
 	in.mod = 8000;
 	whatif_compute(&cal, &in, o);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	assert_true(o[WI_URING].upper_bound);
 }
 
@@ -215,7 +215,7 @@ static void test_batch_too_small(void **state)
 	whatif_compute(&cal, &in, o);
 	/* 1 op per wait < 4: the shim stays direct and costs 10 ns per op and
 	 * 5 per wait: -(1000 x 10 + 1000 x 5) / 2 s */
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].saved_per_s, -7500, 1e-6);
 	assert_float_equal(o[WI_URING].saved_per_req, -3.75, 1e-9);
 	/* always batched: -(1000 x (500 - 300 + 150 - 250) + 1000 x 20) / 2 */
@@ -257,7 +257,7 @@ static void test_conn(void **state)
 	whatif_compute(&cal, &in, o);
 	assert_float_equal(o[WI_URING].always_per_s, -(1000 * (200 - 100) + 0 + 40000 + 100000), 1e-6);
 	/* 1 op carried per wait < 4: direct, 2 x 10 + 5 (its wait) + 100 per connection */
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].saved_per_s, -(20000 + 5000 + 100000), 1e-6);
 	/* run's syscall prediction keeps one submission per fused close */
 	assert_float_equal(o[WI_URING].fused_closes, 1000, 0);
@@ -436,7 +436,7 @@ static void test_blocks(void **state)
 	blocks_in(&in, 16);
 	whatif_compute(&cal, &in, o);
 	assert_float_equal(o[WI_URING].ops_per_wait, 12480.0 / 5280, 1e-9);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].batched_share, 7680.0 / 12480, 1e-9);
 	assert_float_equal(o[WI_URING].ctl_batched, 7680, 1e-9);
 	assert_float_equal(o[WI_URING].saved_per_s, 892800 - 72000, 1e-6);
@@ -453,7 +453,7 @@ static void test_blocks(void **state)
 	 * 12480 x 10 + 5280 x 5). */
 	blocks_in(&in, 1);
 	whatif_compute(&cal, &in, o);
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].ctl_batched, 0, 0);
 	assert_float_equal(o[WI_URING].saved_per_s, -(12480 * 10 + 5280 * 5), 1e-6);
 
@@ -461,7 +461,7 @@ static void test_blocks(void **state)
 	memset(in.block_hist, 0, sizeof(in.block_hist));
 	memset(in.block_ops, 0, sizeof(in.block_ops));
 	whatif_compute(&cal, &in, o);
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].saved_per_s, -(12480 * 10 + 5280 * 5), 1e-6);
 }
 
@@ -521,7 +521,7 @@ static void test_coalescing(void **state)
 	(void)state;
 	load_cal(&cal);
 	whatif_compute(&cal, &in, o);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	assert_float_equal(o[WI_URING].saved_per_s, 906000 - 256000 + 6400 * 300, 1e-6);
 	assert_float_equal(o[WI_URING].ctl_batched, 12800, 1e-9);
 	assert_non_null(strstr(o[WI_URING].assumptions, "64.00 carried by the wait after 50% folded away"));
@@ -531,11 +531,11 @@ static void test_coalescing(void **state)
 	 * over a quarter, in a loop of 2 or more per wait) */
 	in = (struct wi_in){ .mod = 300, .waits = 100, .coalescible = 100, .seconds = 1, .requests = -1 };
 	whatif_compute(&cal, &in, o);
-	assert_true(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) != WI_MODE_DIRECT);
 	/* none folded: 3 per wait stays direct */
 	in.coalescible = 0;
 	whatif_compute(&cal, &in, o);
-	assert_false(o[WI_URING].batch_mode);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_DIRECT);
 }
 
 int main(void)
