@@ -78,11 +78,11 @@ EXPORT HOT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 /* The first wait of a process whose shim is not set up yet, or any wait
  * but the common one below. */
 static __attribute__((noinline)) int
-wait_slow(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
-	  const sigset_t *sigmask, enum epbatch_wait_kind kind)
+wait_slow(int epfd, struct epoll_event *evs, int maxevents, long wk, const struct timespec *ts,
+	  const sigset_t *sigmask)
 {
 	shim_init();
-	return shim_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return shim_wait(epfd, evs, maxevents, wk_ms(wk), ts, sigmask, wk_kind(wk));
 }
 
 /* The common wait below, at an iteration whose policy must be decided: a
@@ -94,17 +94,6 @@ wait_decide(int epfd, struct epoll_event *evs, int maxevents, int ms, const stru
 {
 	policy_decide(thr.q, wait_fused_poll(epfd, ms, ts, kind));
 	return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
-}
-
-/* A batched iteration's wait: inside a block only counted (a jump with the
- * arguments as they came), else decided. */
-static inline __attribute__((always_inline)) int
-wait_batched(int epfd, struct epoll_event *evs, int maxevents, int ms,
-	     const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
-{
-	if (likely(policy_batch_quiet(thr.q)))
-		return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /* Whether epfd is the instance this thread last waited on as its owner
@@ -122,19 +111,33 @@ static inline __attribute__((always_inline)) int wait_on_owned(int epfd)
 
 /* The common wait below, when the calling thread is inside the shim (a
  * signal handler's wait) or batches this iteration (lp.batch: on the
- * instance it owns, the policy decides as in wait_decide). */
+ * instance it owns, a batched iteration's wait is only counted inside a
+ * block, else decided as in wait_decide). */
 static HOT __attribute__((noinline)) int
-wait_other(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
-	   const sigset_t *sigmask, enum epbatch_wait_kind kind)
+wait_other(int epfd, struct epoll_event *evs, int maxevents, long wk, const struct timespec *ts,
+	   const sigset_t *sigmask)
 {
+	int ms = wk_ms(wk);
+	enum epbatch_wait_kind kind = wk_kind(wk);
+
 	if (unlikely(thr.crit) || unlikely(!wait_on_owned(epfd)))
-		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
-	return wait_batched(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		return wait_slow(epfd, evs, maxevents, wk, ts, sigmask);
+	if (likely(policy_batch_quiet(thr.q)))
+		return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
-/* A direct iteration's wait, its policy done: the libc call, or, with ops
- * queued (a signal handler's, or left from a batched iteration), the flush
- * first. */
+/* A direct iteration's wait with ops queued (a signal handler's, or left
+ * from a batched iteration): the flush first. */
+static __attribute__((noinline)) int
+wait_queued(int epfd, struct epoll_event *evs, int maxevents, long wk, const struct timespec *ts,
+	    const sigset_t *sigmask)
+{
+	return shim_wait_flush(epfd, evs, maxevents, wk_ms(wk), ts, sigmask, wk_kind(wk));
+}
+
+/* A direct iteration's wait, its policy done: the syscall, or libc's
+ * wrapper (bare_wait), unless ops are queued. */
 static inline __attribute__((always_inline)) int
 wait_direct(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
@@ -142,16 +145,19 @@ wait_direct(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	struct tq *q = thr.q;	/* not NULL: thr.owned is set only then */
 
 	if (unlikely(q->n | (unsigned)atomic_load_explicit(&thr.nsig, memory_order_relaxed)))
-		return shim_wait_flush(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		return wait_queued(epfd, evs, maxevents, wk_pack(ms, kind), ts, sigmask);
 	return bare_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 
 /* The common wait below at the last wait of a block (policy_wait_quiet):
  * the block counted, and the policy decided if it must. */
 static HOT __attribute__((noinline)) int
-wait_count(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
-	   const sigset_t *sigmask, enum epbatch_wait_kind kind)
+wait_count(int epfd, struct epoll_event *evs, int maxevents, long wk, const struct timespec *ts,
+	   const sigset_t *sigmask)
 {
+	int ms = wk_ms(wk);
+	enum epbatch_wait_kind kind = wk_kind(wk);
+
 	if (unlikely(!policy_count_wait(thr.q)))
 		return wait_decide(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	return wait_direct(epfd, evs, maxevents, ms, ts, sigmask, kind);
@@ -161,22 +167,22 @@ wait_count(int epfd, struct epoll_event *evs, int maxevents, int ms, const struc
  * The common wait, inlined into each wrapper with its kind constant: a loop
  * thread that goes the direct way waits again on the instance it owns
  * (thr.owned, set by shim_wait), its iteration stays direct (a quiet wait,
- * else wait_count) and nothing is queued: the libc call itself.  A batched
- * iteration on it goes to wait_decide.  The tests read thread locals and the
+ * else wait_count) and nothing is queued: the syscall itself.  A batched
+ * iteration on it goes to wait_other.  The tests read thread locals and the
  * fd's slot only (crit and lp.batch in one test, the queue's length and the
- * signal side list's in another), so anything else is a jump with the
- * arguments as they came.
+ * signal side list's in another), and every other way is a jump with six
+ * arguments (wk_pack), so the wrapper has no stack frame.
  */
 static inline __attribute__((always_inline)) int
 wait_common(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	    const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
 	if (unlikely(thr.crit | thr.lp.batch))
-		return wait_other(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		return wait_other(epfd, evs, maxevents, wk_pack(ms, kind), ts, sigmask);
 	if (unlikely(!wait_on_owned(epfd)))
-		return wait_slow(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		return wait_slow(epfd, evs, maxevents, wk_pack(ms, kind), ts, sigmask);
 	if (unlikely(!policy_wait_quiet()))
-		return wait_count(epfd, evs, maxevents, ms, ts, sigmask, kind);
+		return wait_count(epfd, evs, maxevents, wk_pack(ms, kind), ts, sigmask);
 	return wait_direct(epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 

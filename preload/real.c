@@ -19,6 +19,8 @@ TLS int tid_cache;
 
 #ifdef HAVE_SYS_DIRECT
 _Atomic int sys_direct;
+const char raw_wait_never;
+const char *_Atomic raw_wait_gate = &raw_wait_never;
 
 /* Whether a and b are in the same loaded object.  dladdr() allocates
  * nothing (dlopen would: the first wrapper call can come from inside an
@@ -32,19 +34,17 @@ static int same_object(void *a, void *b)
 
 /* Which of the epoll functions dlsym(RTLD_NEXT) found are libc's own (no
  * other library interposes them after the shim): in the object that holds
- * gnu_get_libc_version(). */
-static int next_is_libc(void)
+ * gnu_get_libc_version().  real.h says what each allows. */
+static void next_is_libc(void)
 {
 	void *libc = (void *)gnu_get_libc_version;
-	int which = 0;
 
 	if (same_object((void *)real_epoll_ctl, libc))
-		which |= SYS_CTL;
+		atomic_store(&sys_direct, SYS_CTL);
 	if (same_object((void *)real_epoll_wait, libc) &&
 	    same_object((void *)real_epoll_pwait, libc) &&
 	    same_object((void *)real_epoll_pwait2, libc))
-		which |= SYS_WAITS;
-	return which;
+		atomic_store(&raw_wait_gate, (const char *)&__libc_single_threaded);
 }
 #endif
 
@@ -63,7 +63,7 @@ void resolve_real(void)
 	real_close = dlsym(RTLD_NEXT, "close");
 	real_syscall = dlsym(RTLD_NEXT, "syscall");
 #ifdef HAVE_SYS_DIRECT
-	atomic_store(&sys_direct, next_is_libc());
+	next_is_libc();
 #endif
 }
 

@@ -63,20 +63,23 @@ void resolve_real(void);
  *
  * sys_direct: SYS_CTL when the epoll_ctl dlsym(RTLD_NEXT) finds is libc's
  * own (no other interposer after the shim, which must still see the
- * calls), SYS_WAITS when the waits are too, set once by resolve_real();
- * SYS_WAITS is cleared for good by the first pthread_cancel (cancel.c).
- * The waits are cancellation points: glibc's make the bare syscall only
- * while its own flag says the process has one thread, and a thread that
- * cancels itself clears that flag but not the copy of it an executable may
- * hold (a copy relocation of __libc_single_threaded, the only one the shim
- * can read).  So the shim makes a wait's syscall itself only while the
- * process has one thread and nothing was ever cancelled.
+ * calls), set once by resolve_real().  The waits are cancellation points:
+ * glibc's make the bare syscall only while its own flag says the process
+ * has one thread, and a thread that cancels itself clears that flag but not
+ * the copy of it an executable may hold (a copy relocation of
+ * __libc_single_threaded, the only one the shim can read).  So the shim
+ * makes a wait's syscall itself only while the process has one thread and
+ * nothing was ever cancelled: raw_wait_gate points at
+ * __libc_single_threaded when libc's waits are the next ones (resolve_real),
+ * and at a 0 byte before that and for good after the first pthread_cancel
+ * (cancel.c) -- one load and one compare on the direct way.
  */
 #define SYS_CTL 1
-#define SYS_WAITS 2
 #if defined(__x86_64__) && defined(HAVE_LOCAL_CAS)
 #define HAVE_SYS_DIRECT 1
 extern _Atomic int sys_direct;
+extern const char *_Atomic raw_wait_gate;
+extern const char raw_wait_never;
 
 static inline int sys_ctl_direct(void)
 {
@@ -85,13 +88,12 @@ static inline int sys_ctl_direct(void)
 
 static inline int sys_wait_direct(void)
 {
-	return likely(atomic_load_explicit(&sys_direct, memory_order_relaxed) & SYS_WAITS) &&
-	       __libc_single_threaded;
+	return likely(*atomic_load_explicit(&raw_wait_gate, memory_order_relaxed) != 0);
 }
 
 static inline void sys_waits_off(void)
 {
-	atomic_fetch_and(&sys_direct, ~SYS_WAITS);
+	atomic_store(&raw_wait_gate, &raw_wait_never);
 }
 #else
 #define sys_ctl_direct() 0
@@ -115,7 +117,7 @@ static inline int sys_ret(long r)
 static inline int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (sys_ctl_direct())
-		return sys_ret(epb_syscall4(SYS_epoll_ctl, epfd, op, fd, (long)ev));
+		return sys_ret(epb_syscall4(SYS_epoll_ctl, epfd, op, fd, ev));
 	return real_epoll_ctl(epfd, op, fd, ev);
 }
 
@@ -141,11 +143,11 @@ static inline long wait_syscall(int epfd, struct epoll_event *evs, int maxevents
 				enum epbatch_wait_kind kind)
 {
 	if (kind == EPB_WAIT)
-		return epb_syscall4(SYS_epoll_wait, epfd, (long)evs, maxevents, ms);
+		return epb_syscall4(SYS_epoll_wait, epfd, evs, maxevents, ms);
 	if (kind == EPB_PWAIT)
-		return epb_syscall6(SYS_epoll_pwait, epfd, (long)evs, maxevents, ms, (long)sigmask,
+		return epb_syscall6(SYS_epoll_pwait, epfd, evs, maxevents, ms, sigmask,
 				    SYS_SIGSET_SIZE);
-	return epb_syscall6(SYS_epoll_pwait2, epfd, (long)evs, maxevents, (long)ts, (long)sigmask,
+	return epb_syscall6(SYS_epoll_pwait2, epfd, evs, maxevents, ts, sigmask,
 			    SYS_SIGSET_SIZE);
 }
 

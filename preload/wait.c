@@ -30,13 +30,13 @@ static int plain_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 
 /* bare_wait() through libc's wrapper (real.h says when). */
 __attribute__((noinline)) int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents,
-					     int ms, const struct timespec *ts,
-					     const sigset_t *sigmask, enum epbatch_wait_kind kind)
+					     long wk, const struct timespec *ts,
+					     const sigset_t *sigmask)
 {
 	int rc;
 
 	thr.in_wait++;
-	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	rc = real_wait(epfd, evs, maxevents, wk_ms(wk), ts, sigmask, wk_kind(wk));
 	thr.in_wait--;
 	return rc;
 }

@@ -15,44 +15,57 @@
 #ifdef __x86_64__
 #define EPB_SYSCALL_RAW 1
 
-static inline long epb_syscall6(long n, long a, long b, long c, long d, long e, long f)
-{
-	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
-	long r;
+/*
+ * Each argument goes in its register with its own type, as glibc's
+ * syscall macros pass them (ARGIFY): an int is not widened to 64 bits --
+ * the kernel reads only the low half of an int argument -- and a pointer
+ * or a long is a long.  Saves the widening instructions on the shim's
+ * direct way.
+ */
+#define EPB_ARG(x) ((__typeof__((x) - (x)))(x))
 
-	__asm__ __volatile__("syscall"
-			     : "=a"(r)
-			     : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			     : "rcx", "r11", "memory");
-	return r;
-}
+#define epb_syscall6(n, a, b, c, d, e, f)                                              \
+	({                                                                             \
+		register __typeof__(EPB_ARG(d)) r10_ __asm__("r10") = EPB_ARG(d);      \
+		register __typeof__(EPB_ARG(e)) r8_ __asm__("r8") = EPB_ARG(e);        \
+		register __typeof__(EPB_ARG(f)) r9_ __asm__("r9") = EPB_ARG(f);        \
+		long r_;                                                               \
+		__asm__ __volatile__("syscall"                                         \
+				     : "=a"(r_)                                        \
+				     : "0"((long)(n)), "D"(EPB_ARG(a)), "S"(EPB_ARG(b)), \
+				       "d"(EPB_ARG(c)), "r"(r10_), "r"(r8_), "r"(r9_)  \
+				     : "rcx", "r11", "memory");                        \
+		r_;                                                                    \
+	})
 
 /* the same with four arguments: r8 and r9 left alone */
-static inline long epb_syscall4(long n, long a, long b, long c, long d)
-{
-	register long r10 __asm__("r10") = d;
-	long r;
-
-	__asm__ __volatile__("syscall"
-			     : "=a"(r)
-			     : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			     : "rcx", "r11", "memory");
-	return r;
-}
+#define epb_syscall4(n, a, b, c, d)                                                    \
+	({                                                                             \
+		register __typeof__(EPB_ARG(d)) r10_ __asm__("r10") = EPB_ARG(d);      \
+		long r_;                                                               \
+		__asm__ __volatile__("syscall"                                         \
+				     : "=a"(r_)                                        \
+				     : "0"((long)(n)), "D"(EPB_ARG(a)), "S"(EPB_ARG(b)), \
+				       "d"(EPB_ARG(c)), "r"(r10_)                      \
+				     : "rcx", "r11", "memory");                        \
+		r_;                                                                    \
+	})
 #else
+#include <errno.h>
+
 #define EPB_SYSCALL_RAW 0
 
-static inline long epb_syscall6(long n, long a, long b, long c, long d, long e, long f)
+static inline long epb_syscall_libc(long n, long a, long b, long c, long d, long e, long f)
 {
 	long r = syscall(n, a, b, c, d, e, f);
 
 	return r < 0 ? -(long)errno : r;
 }
 
-static inline long epb_syscall4(long n, long a, long b, long c, long d)
-{
-	return epb_syscall6(n, a, b, c, d, 0, 0);
-}
+#define epb_syscall6(n, a, b, c, d, e, f)                                                \
+	epb_syscall_libc((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), \
+			 (long)(f))
+#define epb_syscall4(n, a, b, c, d) epb_syscall6(n, a, b, c, d, 0, 0)
 #endif
 
 #endif
