@@ -416,10 +416,11 @@ static void read_shim_line(const char *stats, pid_t pid, struct shim_said *out)
 /*
  * The CPU time (user + sys, ns) epbatch-rearm ARGS -i ITERS used, with env
  * extra (NULL-terminated); with stats (the shim's EPBATCH_STATS=FILE
- * prefix), what its stats line says in *said.  -1 if it failed.
+ * prefix), what its stats line says in *said; with out, its JSON line in
+ * that file (else /dev/null).  -1 if it failed.
  */
 static double run_rearm(const char *rearm, const char *args, int iters, const char *const *extra,
-			const char *stats, struct shim_said *said)
+			const char *stats, struct shim_said *said, const char *out)
 {
 	char *argv[24], args_buf[160], *save = NULL, *envp[256], st_env[PATH_MAX + 16];
 	posix_spawn_file_actions_t fa;
@@ -443,7 +444,8 @@ static double run_rearm(const char *rearm, const char *args, int iters, const ch
 	}
 	envp[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
+					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	st = posix_spawn(&pid, rearm, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
@@ -464,10 +466,37 @@ static double run_rearm(const char *rearm, const char *args, int iters, const ch
  */
 static double loop_ns(const char *rearm, const char *args, int iters, const char *const *extra)
 {
-	double big = run_rearm(rearm, args, iters, extra, NULL, NULL);
-	double small = run_rearm(rearm, args, iters / 4, extra, NULL, NULL);
+	double big = run_rearm(rearm, args, iters, extra, NULL, NULL, NULL);
+	double small = run_rearm(rearm, args, iters / 4, extra, NULL, NULL, NULL);
 
 	return big < 0 || small < 0 ? -1 : (big - small) / (iters - iters / 4);
+}
+
+/*
+ * What the preloaded shim adds to one iteration of epbatch-rearm ARGS
+ * (which carry -A BLOCK) under env extra: its own_minus_libc_ns, measured
+ * inside the process against libc's own calls in the blocks between
+ * (rearm.c).  out: a file for its JSON line.  0 and *ns, or -1.
+ */
+static int alt_ns(const char *rearm, const char *args, int iters, const char *const *extra,
+		  const char *out, double *ns)
+{
+	static const char key[] = "\"own_minus_libc_ns\": ";
+	char *line, *end;
+	const char *v;
+	int rc = -1;
+
+	if (run_rearm(rearm, args, iters, extra, NULL, NULL, out) < 0)
+		return -1;
+	line = read_text(out, 4096);
+	unlink(out);
+	v = line ? strstr(line, key) : NULL;
+	if (v) {
+		*ns = strtod(v + sizeof(key) - 1, &end);
+		rc = end == v + sizeof(key) - 1 ? -1 : 0;
+	}
+	free(line);
+	return rc;
 }
 
 static int cmp_i(const void *a, const void *b)
@@ -505,20 +534,26 @@ static void shim_break_even(struct cm_backend_cal *be, int got[EPB_BRK_KINDS][2 
 
 /* loop arguments and iterations: runs of ~20 ms (and a quarter of that) */
 #define KEEPALIVE_64 "-m keepalive -w block -n 64 -d 2", 1000
-#define KEEPALIVE_1 "-m keepalive -w block -n 1 -d 2", 50000
-#define CONN "-m conn -w block -d 2", 10000
+/* in-process alternations with libc (-A), 50 pairs of blocks, ~40 ms */
+#define ALT_1 "-m rearm -w block -n 1 -d 2 -A 500", 50000
+#define ALT_64 "-m rearm -w block -n 64 -d 2 -A 20", 2000
+#define ALT_CONN "-m conn -w block -d 2 -A 100", 10000
 /* only for its break-evens: a connection loop, past its first iterations,
  * makes the shim measure the connection ops' too (policy.c) */
 #define POLICY "-m conn -w block -d 2", 500
 
 /*
- * The shim's own figures, from its benchmark loop (epbatch-rearm) run
- * without it and under it, interleaved over rounds:
- *   shim_op_ns, shim_direct_op_ns: its user-space cost per op, batched
- *     (EPBATCH_MIN_BATCH=0) and direct (EPBATCH_BACKEND=sync), keep-alive K=64;
- *   shim_wait_ns: per wait on the direct path, keep-alive K=1 (sync);
- *   shim_fd_ns: per connection (an fd made, ADDed, DELeted and closed),
- *     beyond its two direct ops: the fd mirror's bookkeeping (sync);
+ * The shim's own figures, from its benchmark loop (epbatch-rearm), over
+ * rounds:
+ *   shim_op_ns: its user-space cost per batched op (EPBATCH_MIN_BATCH=0),
+ *     keep-alive K=64, runs without it and under it interleaved;
+ *   on the direct way (EPBATCH_BACKEND=sync) a few ns a call, below the
+ *   drift between two runs on a shared host, so measured inside one run
+ *   against libc's own calls (-A): the excess per iteration of a re-arm
+ *   loop at K=1 (a MOD and a wait) and K=64 (64 MODs and a wait) gives
+ *   shim_direct_op_ns per MOD and shim_wait_ns per wait; a connection
+ *   loop's, less its two ops and its wait, shim_fd_ns (an fd made, ADDed,
+ *   DELeted and closed: the fd mirror's bookkeeping);
  *   each present backend's break_even_batch(_poll, _conn): what the shim
  *     itself measured (its stats line, EPBATCH_STATS=FILE) under its
  *     default policy.
@@ -526,7 +561,7 @@ static void shim_break_even(struct cm_backend_cal *be, int got[EPB_BRK_KINDS][2 
 static void measure_shim(struct calib *c, int rounds)
 {
 	char dir[PATH_MAX - 64], shim[PATH_MAX], rearm[PATH_MAX], pre[PATH_MAX + 16];
-	char tmpl[PATH_MAX], stats[PATH_MAX + 8];
+	char tmpl[PATH_MAX], stats[PATH_MAX + 8], out[PATH_MAX + 8];
 	double s_b[MAX_ROUNDS], s_d[MAX_ROUNDS], s_w[MAX_ROUNDS], s_f[MAX_ROUNDS];
 	int be_got[CM_NBE][EPB_BRK_KINDS][2 * MAX_ROUNDS], be_n[CM_NBE][EPB_BRK_KINDS] = {};
 	int be_votes[CM_NBE][2] = {};
@@ -555,6 +590,7 @@ static void measure_shim(struct calib *c, int rounds)
 		return;
 	}
 	snprintf(stats, sizeof(stats), "%s/stats", tmpl);
+	snprintf(out, sizeof(out), "%s/out", tmpl);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", shim);
 	{
 		const char *none[] = { NULL };
@@ -566,11 +602,7 @@ static void measure_shim(struct calib *c, int rounds)
 		for (int r = 0; r < rounds; r++) {
 			double x = loop_ns(rearm, KEEPALIVE_64, none);
 			double y = u->present ? loop_ns(rearm, KEEPALIVE_64, batch) : 0;
-			double z = loop_ns(rearm, KEEPALIVE_64, direct);
-			double x1 = loop_ns(rearm, KEEPALIVE_1, none);
-			double z1 = loop_ns(rearm, KEEPALIVE_1, direct);
-			double cx = loop_ns(rearm, CONN, none);
-			double cz = loop_ns(rearm, CONN, direct);
+			double a1, a64, ac;
 
 			/* two processes a round: each measures once, and they disagree */
 			for (int b = 0; b < CM_NBE * 2; b++) {
@@ -578,7 +610,7 @@ static void measure_shim(struct calib *c, int rounds)
 
 				if (!c->be[b / 2].present)
 					continue;
-				if (run_rearm(rearm, POLICY, policy[b / 2], stats, &said) < 0)
+				if (run_rearm(rearm, POLICY, policy[b / 2], stats, &said, NULL) < 0)
 					continue;
 				for (int f = 0; f < EPB_BRK_KINDS; f++)
 					if (said.be[f] > 0)
@@ -586,16 +618,18 @@ static void measure_shim(struct calib *c, int rounds)
 				if (said.poll_unfused >= 0)
 					be_votes[b / 2][said.poll_unfused]++;
 			}
-			if (x <= 0 || y < 0 || z <= 0 || x1 <= 0 || z1 <= 0 || cx <= 0 || cz <= 0)
+			if (x <= 0 || y < 0 || alt_ns(rearm, ALT_1, direct, out, &a1) ||
+			    alt_ns(rearm, ALT_64, direct, out, &a64) ||
+			    alt_ns(rearm, ALT_CONN, direct, out, &ac))
 				continue;
 			/* K=64 keep-alive: B - A = 64 (uring op + shim op - MOD) + fused wait - wait */
 			s_b[n] = u->present ? ((y - x) - 64 * (u->per_op[CM_NB - 1].ns - c->ctl[1].ns) -
 					       (u->fused_wait.ns - c->wait.ns)) / 64 : 0;
-			s_d[n] = (z - x) / 64;
-			/* K=1: one op and one wait; the wait's wrapper is what K=64 spreads thin */
-			s_w[n] = (z1 - x1) - s_d[n];
+			/* a1 = op + wait, a64 = 64 op + wait */
+			s_d[n] = (a64 - a1) / 63;
+			s_w[n] = a1 - s_d[n];
 			/* a connection: its ADD, DEL and wait on the direct path, the rest is the fd's */
-			s_f[n] = (cz - cx) - 2 * s_d[n] - s_w[n];
+			s_f[n] = ac - 2 * s_d[n] - s_w[n];
 			n++;
 		}
 	}

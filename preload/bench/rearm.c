@@ -27,14 +27,27 @@
  * EPOLLIN|EPOLLEXCLUSIVE: the instance then looks like the one an nginx
  * worker waits on (its listener shared by exclusive wake-ups).
  *
+ * -A BLOCK measures what a preloaded shim costs inside one process: the loop
+ * alternates every BLOCK iterations between the epoll calls (and close) the
+ * program links -- the shim's, when it is preloaded -- and libc's own
+ * (dlopen of libc.so.6, RTLD_NOLOAD), both through the same pointers, and
+ * adds to the JSON the median ns per iteration of each kind of block and
+ * the median of the differences of a block and the one before it
+ * ("own_minus_libc_ns"): the drift between separate runs, larger on a
+ * shared host than the shim's direct way costs, cancels.  Only in the
+ * modes whose iteration ends with a wait or a close (rearm, double, conn),
+ * where a shim that defers has flushed what it queued before libc's calls
+ * run.
+ *
  * Bounded: at most -i iterations and at most -d seconds (checked every 64
  * iterations; -d 0: no time bound).  -W iterations run untimed first
  * (default 0, so syscall counts stay exact per -i).  Prints one JSON object.
  *
  *   epbatch-rearm [-c] [-m MODE] [-w WAIT] [-n FDS] [-i ITERATIONS]
  *                 [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]
- *                 [-S TIMER_SLACK_NS] [-x]
+ *                 [-S TIMER_SLACK_NS] [-x] [-A BLOCK]
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +74,18 @@ static struct epoll_event out[MAX_FDS];
 static enum wait_form wform = W_DEFAULT;
 static sigset_t wait_mask;
 static long ctl_calls;
+
+/* The calls the loop makes: the linked ones, or (-A) libc's in every other
+ * block (struct calls, pick_calls). */
+struct calls {
+	int (*ctl)(int, int, int, struct epoll_event *);
+	int (*wait)(int, struct epoll_event *, int, int);
+	int (*pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*pwait2)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *);
+	int (*close)(int);
+};
+static struct calls own = { epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2, close }, libc_calls;
+static const struct calls *use = &own;
 
 static double now_ns(void)
 {
@@ -105,14 +130,14 @@ static int do_wait(void)
 	struct timespec ts = { timeout_us / 1000000, (long)(timeout_us % 1000000) * 1000 };
 
 	switch (wform) {
-	case W_BLOCK: return epoll_wait(ep, out, MAX_FDS, -1);
-	case W_ZERO: return epoll_wait(ep, out, MAX_FDS, 0);
-	case W_SHORT: return epoll_wait(ep, out, MAX_FDS, timeout_ms);
-	case W_PWAIT: return epoll_pwait(ep, out, MAX_FDS, -1, &wait_mask);
-	case W_PWAIT2: return epoll_pwait2(ep, out, MAX_FDS, &ts, NULL);
+	case W_BLOCK: return use->wait(ep, out, MAX_FDS, -1);
+	case W_ZERO: return use->wait(ep, out, MAX_FDS, 0);
+	case W_SHORT: return use->wait(ep, out, MAX_FDS, timeout_ms);
+	case W_PWAIT: return use->pwait(ep, out, MAX_FDS, -1, &wait_mask);
+	case W_PWAIT2: return use->pwait2(ep, out, MAX_FDS, &ts, NULL);
 	case W_DEFAULT: break;
 	}
-	return epoll_wait(ep, out, MAX_FDS, timeout_ms);
+	return use->wait(ep, out, MAX_FDS, timeout_ms);
 }
 
 static void mod(int i, unsigned events, int it)
@@ -120,7 +145,7 @@ static void mod(int i, unsigned events, int it)
 	struct epoll_event ev = { .events = events, .data.u32 = (unsigned)i };
 
 	ctl_calls++;
-	if (epoll_ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev) < 0)
+	if (use->ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev) < 0)
 		die("epoll_ctl MOD", it);
 }
 
@@ -170,7 +195,7 @@ static int iteration(enum mode m, int it)
 		if (fd < 0)
 			die("eventfd", it);
 		ctl_calls++;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		if (use->ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 			die("epoll_ctl ADD", it);
 		n = do_wait();
 		check(n, 1, it);
@@ -179,7 +204,7 @@ static int iteration(enum mode m, int it)
 			exit(1);
 		}
 		ctl_calls++;
-		if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) < 0 || close(fd) < 0)
+		if (use->ctl(ep, EPOLL_CTL_DEL, fd, NULL) < 0 || use->close(fd) < 0)
 			die("DEL/close", it);
 		return n;
 	}
@@ -192,18 +217,78 @@ static void usage(void)
 	fprintf(stderr, "usage: epbatch-rearm [-c] [-m keepalive|rearm|double|idle|conn]\n"
 		"                     [-w block|zero|short|pwait|pwait2] [-n FDS] [-i ITERATIONS]\n"
 		"                     [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]\n"
-		"                     [-S TIMER_SLACK_NS] [-x]\n");
+		"                     [-S TIMER_SLACK_NS] [-x] [-A BLOCK]\n");
 	exit(2);
+}
+
+/* libc's own calls, past any preloaded library (-A) */
+static void find_libc(void)
+{
+	void *h = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+
+	if (h) {
+		libc_calls.ctl = (__typeof__(libc_calls.ctl))dlsym(h, "epoll_ctl");
+		libc_calls.wait = (__typeof__(libc_calls.wait))dlsym(h, "epoll_wait");
+		libc_calls.pwait = (__typeof__(libc_calls.pwait))dlsym(h, "epoll_pwait");
+		libc_calls.pwait2 = (__typeof__(libc_calls.pwait2))dlsym(h, "epoll_pwait2");
+		libc_calls.close = (__typeof__(libc_calls.close))dlsym(h, "close");
+	}
+	if (!h || !libc_calls.ctl || !libc_calls.wait || !libc_calls.pwait || !libc_calls.pwait2 ||
+	    !libc_calls.close) {
+		fprintf(stderr, "epbatch-rearm: -A: libc's epoll calls not found: %s\n", dlerror());
+		exit(1);
+	}
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* -A's figures: the blocks' ns per iteration, own ones at even indexes */
+static void print_alt(const double *blk, int nb, int block)
+{
+	int half = nb / 2, k = 0;
+	double *o = malloc(sizeof(double) * (size_t)(half + 1)), *l = malloc(sizeof(double) * (size_t)(half + 1)),
+	       *d = malloc(sizeof(double) * (size_t)nb);
+
+	if (!o || !l || !d) {
+		fprintf(stderr, "epbatch-rearm: out of memory\n");
+		exit(1);
+	}
+	for (int i = 0; i + 1 < nb; i += 2) {
+		o[i / 2] = blk[i];
+		l[i / 2] = blk[i + 1];
+	}
+	/* each block against the one before it: an own block's excess over
+	 * the libc block around it, both ways, so a drift cancels */
+	for (int i = 1; i < nb; i++)
+		d[k++] = i % 2 ? blk[i - 1] - blk[i] : blk[i] - blk[i - 1];
+	printf(", \"alt_block\": %d, \"alt_pairs\": %d, \"ns_per_iter_own\": %.1f, "
+	       "\"ns_per_iter_libc\": %.1f, \"own_minus_libc_ns\": %.1f",
+	       block, half, median(o, half), median(l, half), median(d, k));
+	free(o);
+	free(l);
+	free(d);
 }
 
 int main(int argc, char **argv)
 {
 	enum mode m = M_KEEPALIVE;
 	int iters = 20000, warmup = 0, slack = -1, seconds = 10, opt, it, t_set = 0, excl = 0;
-	double t0, t1, deadline;
+	int alt = 0, nb = 0;
+	double t0, t1, tb, deadline, *blk = NULL;
 	long events = 0, eff_us;
 
-	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:x")) != -1) {
+	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:xA:")) != -1) {
 		switch (opt) {
 		case 'c': m = M_CONN; break;
 		case 'm': m = (enum mode)lookup(optarg, "mode", mode_names, 5); break;
@@ -216,6 +301,7 @@ int main(int argc, char **argv)
 		case 'S': slack = parse(optarg, "-S", 0, 1000000000); break;
 		case 'd': seconds = parse(optarg, "-d", 0, 86400); break;
 		case 'x': excl = 1; break;
+		case 'A': alt = parse(optarg, "-A", 1, 100000000); break;
 		default: usage();
 		}
 	}
@@ -236,6 +322,24 @@ int main(int argc, char **argv)
 			    (wform == W_DEFAULT && timeout_ms < 0))) {
 		fprintf(stderr, "epbatch-rearm: idle mode needs a wait that times out\n");
 		return 2;
+	}
+	if (alt && m != M_REARM && m != M_DOUBLE && m != M_CONN) {
+		fprintf(stderr, "epbatch-rearm: -A needs a mode whose iteration ends with a wait or a "
+			"close: rearm, double or conn\n");
+		return 2;
+	}
+	if (alt && iters < 2 * alt) {
+		fprintf(stderr, "epbatch-rearm: -A %d needs -i of at least %d (two blocks)\n", alt,
+			2 * alt);
+		return 2;
+	}
+	if (alt) {
+		find_libc();
+		blk = malloc(sizeof(double) * (size_t)(iters / alt + 1));
+		if (!blk) {
+			perror("epbatch-rearm: malloc");
+			return 1;
+		}
 	}
 	if (slack < 0 && m == M_IDLE)
 		slack = 1;
@@ -275,10 +379,17 @@ int main(int argc, char **argv)
 	for (it = 0; it < warmup; it++)
 		iteration(m, it);
 	ctl_calls = 0;
-	t0 = now_ns();
+	t0 = tb = now_ns();
 	deadline = seconds ? t0 + seconds * 1e9 : 0;
 	for (it = 0; it < iters; it++) {
 		events += iteration(m, it);
+		if (alt && (it + 1) % alt == 0) {
+			double t = now_ns();
+
+			blk[nb++] = (t - tb) / alt;
+			tb = t;
+			use = nb % 2 ? &libc_calls : &own;
+		}
 		if (deadline && (it & 63) == 63 && now_ns() > deadline) {
 			it++;
 			break;
@@ -293,10 +404,19 @@ int main(int argc, char **argv)
 	}
 	printf("{\"mode\": \"%s\", \"wait\": \"%s\", \"fds\": %d, \"timeout_us\": %ld, "
 	       "\"iterations\": %d, \"events\": %ld, \"ctl_calls\": %ld, \"ns_per_iter\": %.1f, "
-	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld, \"exclusive\": %s}\n",
+	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld, \"exclusive\": %s",
 	       mode_names[m], wait_names[wform], m == M_CONN ? 1 : nfds, eff_us, it, events,
 	       ctl_calls, (t1 - t0) / it, ctl_calls ? (t1 - t0) / ctl_calls : 0.0,
 	       slack > 0 ? (long)slack : (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0),
 	       excl ? "true" : "false");
+	if (alt && nb < 2) {
+		fprintf(stderr, "epbatch-rearm: -A: the time bound (-d) ended the loop before two "
+			"blocks\n");
+		return 1;
+	}
+	if (alt)
+		print_alt(blk, nb, alt);
+	printf("}\n");
+	free(blk);
 	return 0;
 }
