@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=sh
 # Sourced by the test scripts that print a line per check and close with
-# "N passed, N failed" (tests/conformance/t-conformance.sh, tests/libs/t-libs.sh).
+# "N passed, N failed" (tests/conformance/t-conformance.sh, tests/libs/t-libs.sh,
+# tests/shim/t-shim-alt.sh).
 # Plain POSIX sh: the conformance suite also runs in the guest's busybox.
 #   tap_setup DEFAULT KMOD  the common start: native runs are native, cd to
 #                      the repo root ($root; the script is tests/DIR/NAME.sh),
