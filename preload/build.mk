@@ -38,7 +38,7 @@ CLEAN +=
 # The shim's benchmark loop and its test helper (tests/shim/*.sh run them).
 $(BUILD)/shim/epbatch-rearm: preload/bench/rearm.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS) -ldl
 
 $(BUILD)/shim/shim-check: tests/shim/shim-check.c
 	@mkdir -p $(dir $@)

@@ -821,10 +821,11 @@ static inline int close_first(int fd, int *rc)
 /* ---- the common wait, inline in the wrappers (interpose.c) ---- */
 
 /*
- * The common wait's ways out (interpose.c, bare_wait_libc) take the
- * timeout in ms and the wait's kind in one argument: x86-64 passes six
- * arguments in registers, and a call with a seventh on the stack cannot be
- * a jump, so every wrapper would need a stack frame.
+ * The common wait's ways out (interpose.c) take the timeout in ms and the
+ * wait's kind in one argument: x86-64 passes six arguments in registers,
+ * and a call with a seventh on the stack cannot be a jump, so every wrapper
+ * would need a stack frame.  (libc's way, bare_*_libc, is one function per
+ * kind instead: the wrappers' own arguments, no packing.)
  */
 static inline long wk_pack(int ms, enum epbatch_wait_kind kind)
 {
@@ -841,8 +842,11 @@ static inline enum epbatch_wait_kind wk_kind(long wk)
 	return (enum epbatch_wait_kind)((unsigned long)wk >> 32);
 }
 
-int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents, long wk,
-		   const struct timespec *ts, const sigset_t *sigmask);
+int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents, int ms);
+int bare_pwait_libc(int epfd, struct epoll_event *evs, int maxevents, int ms,
+		    const sigset_t *sigmask);
+int bare_pwait2_libc(int epfd, struct epoll_event *evs, int maxevents,
+		     const struct timespec *ts, const sigset_t *sigmask);
 
 /* The wait with nothing of this thread's queued: in_wait, so a signal
  * handler's epoll_ctl during it passes through (plain_wait, wait.c).  The
@@ -854,8 +858,13 @@ static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, in
 {
 	long r;
 
-	if (unlikely(!sys_wait_direct()))
-		return bare_wait_libc(epfd, evs, maxevents, wk_pack(ms, kind), ts, sigmask);
+	if (unlikely(!sys_wait_direct())) {
+		if (kind == EPB_WAIT)
+			return bare_wait_libc(epfd, evs, maxevents, ms);
+		if (kind == EPB_PWAIT)
+			return bare_pwait_libc(epfd, evs, maxevents, ms, sigmask);
+		return bare_pwait2_libc(epfd, evs, maxevents, ts, sigmask);
+	}
 	thr.in_wait++;
 	r = wait_syscall(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;

@@ -28,17 +28,37 @@ static int plain_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	return rc;
 }
 
-/* bare_wait() through libc's wrapper (real.h says when). */
-__attribute__((noinline)) int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents,
-					     long wk, const struct timespec *ts,
-					     const sigset_t *sigmask)
+/* bare_wait() through libc's wrapper (real.h says when): in_wait around
+ * it, as around the syscall.  One function per kind, so that the wrappers
+ * reach it by a jump with their own arguments. */
+static inline __attribute__((always_inline)) int
+libc_wait(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
+	  const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
 	int rc;
 
 	thr.in_wait++;
-	rc = real_wait(epfd, evs, maxevents, wk_ms(wk), ts, sigmask, wk_kind(wk));
+	rc = real_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
 	return rc;
+}
+
+__attribute__((noinline)) int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents,
+					     int ms)
+{
+	return libc_wait(epfd, evs, maxevents, ms, NULL, NULL, EPB_WAIT);
+}
+
+__attribute__((noinline)) int bare_pwait_libc(int epfd, struct epoll_event *evs, int maxevents,
+					      int ms, const sigset_t *sigmask)
+{
+	return libc_wait(epfd, evs, maxevents, ms, NULL, sigmask, EPB_PWAIT);
+}
+
+__attribute__((noinline)) int bare_pwait2_libc(int epfd, struct epoll_event *evs, int maxevents,
+					       const struct timespec *ts, const sigset_t *sigmask)
+{
+	return libc_wait(epfd, evs, maxevents, 0, ts, sigmask, EPB_PWAIT2);
 }
 
 static void become_loop_thread(void)

@@ -62,7 +62,11 @@ command -v valgrind >/dev/null || { have_vg=0; echo "bench-shim-instr: no valgri
 command -v strace >/dev/null || { have_st=0; echo "bench-shim-instr: no strace: syscall counts skipped" >&2; }
 
 # cells: mode wait K
-cells="keepalive:block:64 keepalive:zero:64 keepalive:short:64 keepalive:pwait:64 keepalive:pwait2:64 double:zero:64 double:block:64 keepalive:block:1 keepalive:zero:1 conn:block:1"
+cells="keepalive:block:64 keepalive:zero:64 keepalive:short:64 keepalive:pwait:64 keepalive:pwait2:64 double:zero:64 double:block:64 keepalive:block:1 keepalive:zero:1 keepalive+mt:block:1 keepalive+mt:pwait:1 conn:block:1"
+# MODE+mt: the loop with an idle thread started first (-T), so the process
+# is multi-threaded: libc's waits take their cancellable way, and the shim's
+# direct waits go through them
+loop_mode() { case $1 in *+mt) echo "-m ${1%+mt} -T" ;; *) echo "-m $1" ;; esac; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -152,7 +156,7 @@ EOF
 				f=$tmp/cg.$m.$w.$k.$v.$n
 				# shellcheck disable=SC2046
 				valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$f.out" \
-					env $(envfor "$v") "$LOOP" -m "$m" -w "$w" -n "$k" -i "$n" -d 0 \
+					env $(envfor "$v") "$LOOP" $(loop_mode "$m") -w "$w" -n "$k" -i "$n" -d 0 \
 					>"$f.json" 2>"$f.log" </dev/null ||
 					{ echo "bench-shim-instr: callgrind $v $m $w K=$k failed:" >&2; tail -5 "$f.log" >&2; exit 1; }
 				case $v in baseline) obj=libc.so ;; floor) obj=libepbatch-floor.so ;; *) obj=libepbatch.so ;; esac
@@ -176,7 +180,7 @@ EOF
 				f=$tmp/st.$m.$w.$k.$v.$n
 				# shellcheck disable=SC2046
 				# env under strace: the shim must not load into strace itself
-				strace -f -c -o "$f.out" env $(envfor "$v") EPBATCH_STATS=1 "$LOOP" -m "$m" -w "$w" -n "$k" -i "$n" -d 0 \
+				strace -f -c -o "$f.out" env $(envfor "$v") EPBATCH_STATS=1 "$LOOP" $(loop_mode "$m") -w "$w" -n "$k" -i "$n" -d 0 \
 					>/dev/null 2>"$f.log" </dev/null ||
 					{ echo "bench-shim-instr: strace $v $m $w K=$k failed" >&2; exit 1; }
 				# strace -c: calls is column 4 (or 3 when there is no errors column... it is

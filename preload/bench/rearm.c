@@ -27,6 +27,10 @@
  * EPOLLIN|EPOLLEXCLUSIVE: the instance then looks like the one an nginx
  * worker waits on (its listener shared by exclusive wake-ups).
  *
+ * -T starts one idle thread first, so the process is multi-threaded, as the
+ * worker processes of redis, memcached or haproxy are: glibc's waits then
+ * take their cancellable way, and so do the shim's direct ones.
+ *
  * -A BLOCK measures what a preloaded shim costs inside one process: the loop
  * alternates every BLOCK iterations between the epoll calls (and close) the
  * program links -- the shim's, when it is preloaded -- and libc's own
@@ -45,10 +49,11 @@
  *
  *   epbatch-rearm [-c] [-m MODE] [-w WAIT] [-n FDS] [-i ITERATIONS]
  *                 [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]
- *                 [-S TIMER_SLACK_NS] [-x] [-A BLOCK]
+ *                 [-S TIMER_SLACK_NS] [-x] [-A BLOCK] [-T]
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,8 +222,29 @@ static void usage(void)
 	fprintf(stderr, "usage: epbatch-rearm [-c] [-m keepalive|rearm|double|idle|conn]\n"
 		"                     [-w block|zero|short|pwait|pwait2] [-n FDS] [-i ITERATIONS]\n"
 		"                     [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]\n"
-		"                     [-S TIMER_SLACK_NS] [-x] [-A BLOCK]\n");
+		"                     [-S TIMER_SLACK_NS] [-x] [-A BLOCK] [-T]\n");
 	exit(2);
+}
+
+/* -T's thread: it only makes the process multi-threaded */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void start_idle_thread(void)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, idle_thread, NULL);
+
+	if (err) {
+		fprintf(stderr, "epbatch-rearm: -T: pthread_create: %s\n", strerror(err));
+		exit(1);
+	}
+	pthread_detach(t);
 }
 
 /* libc's own calls, past any preloaded library (-A) */
@@ -284,11 +310,11 @@ int main(int argc, char **argv)
 {
 	enum mode m = M_KEEPALIVE;
 	int iters = 20000, warmup = 0, slack = -1, seconds = 10, opt, it, t_set = 0, excl = 0;
-	int alt = 0, nb = 0;
+	int alt = 0, nb = 0, threaded = 0;
 	double t0, t1, tb, deadline, *blk = NULL;
 	long events = 0, eff_us;
 
-	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:xA:")) != -1) {
+	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:xA:T")) != -1) {
 		switch (opt) {
 		case 'c': m = M_CONN; break;
 		case 'm': m = (enum mode)lookup(optarg, "mode", mode_names, 5); break;
@@ -302,6 +328,7 @@ int main(int argc, char **argv)
 		case 'd': seconds = parse(optarg, "-d", 0, 86400); break;
 		case 'x': excl = 1; break;
 		case 'A': alt = parse(optarg, "-A", 1, 100000000); break;
+		case 'T': threaded = 1; break;
 		default: usage();
 		}
 	}
@@ -349,6 +376,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sigprocmask(SIG_BLOCK, NULL, &wait_mask);
+	if (threaded)
+		start_idle_thread();
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
 		perror("epbatch-rearm: epoll_create1");
@@ -404,11 +433,11 @@ int main(int argc, char **argv)
 	}
 	printf("{\"mode\": \"%s\", \"wait\": \"%s\", \"fds\": %d, \"timeout_us\": %ld, "
 	       "\"iterations\": %d, \"events\": %ld, \"ctl_calls\": %ld, \"ns_per_iter\": %.1f, "
-	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld, \"exclusive\": %s",
+	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld, \"exclusive\": %s, \"threaded\": %s",
 	       mode_names[m], wait_names[wform], m == M_CONN ? 1 : nfds, eff_us, it, events,
 	       ctl_calls, (t1 - t0) / it, ctl_calls ? (t1 - t0) / ctl_calls : 0.0,
 	       slack > 0 ? (long)slack : (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0),
-	       excl ? "true" : "false");
+	       excl ? "true" : "false", threaded ? "true" : "false");
 	if (alt && nb < 2) {
 		fprintf(stderr, "epbatch-rearm: -A: the time bound (-d) ended the loop before two "
 			"blocks\n");

@@ -9,6 +9,8 @@
 # 2. Alone, in a one-thread loop, it makes those syscalls itself: libc's
 #    epoll_ctl, epoll_wait and epoll_pwait run no instruction (callgrind),
 #    and the loop's results are right (epbatch-rearm checks every wait).
+# 3. In a multi-threaded loop (-T) the waits go through libc's wrappers
+#    (cancellation points), epoll_ctl still not.
 # (That the waits stay cancellation points where they must is
 # tests/conformance/c-cancel.c.)
 set -u
@@ -45,24 +47,34 @@ for w in block pwait; do
 	fi
 done
 
-for w in block pwait; do
+# w+mt: the loop with an idle thread (-T): the waits must then be libc's
+# cancellable ones, epoll_ctl (no cancellation point) still the shim's own
+for c in block pwait block+mt pwait+mt; do
+	w=${c%+mt} T= fn=epoll_wait
+	[ "$w" != "$c" ] && T=-T
+	[ "$w" = pwait ] && fn=epoll_pwait
 	rm -f "$tmp"/cg.*
+	# shellcheck disable=SC2086
 	if ! valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$tmp/cg.%p" \
-		env EPBATCH_BACKEND=sync LD_PRELOAD="$SHIM" "$LOOP" -m keepalive -n 1 -w $w -i $N \
+		env EPBATCH_BACKEND=sync LD_PRELOAD="$SHIM" "$LOOP" -m keepalive -n 1 -w $w -i $N $T \
 		>"$tmp/out" 2>"$tmp/err"; then
-		echo "FAIL: the loop under the shim and callgrind ($w): $(tail -3 "$tmp/err")"
+		echo "FAIL: the loop under the shim and callgrind ($c): $(tail -3 "$tmp/err")"
 		fail=1
 		continue
 	fi
-	grep -q "\"events\": $N," "$tmp/out" || { echo "FAIL: the loop's result ($w): $(cat "$tmp/out")"; fail=1; }
+	grep -q "\"events\": $N," "$tmp/out" || { echo "FAIL: the loop's result ($c): $(cat "$tmp/out")"; fail=1; }
 	# the loop's process is the larger profile (the other is env's)
 	prof=$(ls -S "$tmp"/cg.* | head -1)
 	libc=$(callgrind_annotate "$prof" 2>/dev/null | grep -E ':epoll_(ctl|wait|pwait) \[.*libc\.so' || true)
 	shim=$(callgrind_annotate "$prof" 2>/dev/null | grep -cE ':epoll_(ctl|wait|pwait) \[.*libepbatch' || true)
-	if [ -z "$libc" ] && [ "$shim" -gt 0 ]; then
-		echo "ok - alone, the shim makes the epoll syscalls itself ($w)"
+	libc_ctl=$(printf '%s\n' "$libc" | grep -c ':epoll_ctl ' || true)
+	libc_wait=$(printf '%s\n' "$libc" | grep -c ":$fn " || true)
+	if [ -z "$T" ] && [ -z "$libc" ] && [ "$shim" -gt 0 ]; then
+		echo "ok - alone, the shim makes the epoll syscalls itself ($c)"
+	elif [ -n "$T" ] && [ "$libc_ctl" = 0 ] && [ "$libc_wait" = 1 ] && [ "$shim" -gt 0 ]; then
+		echo "ok - multi-threaded, the waits are libc's, epoll_ctl the shim's own ($c)"
 	else
-		echo "FAIL: alone, libc's wrappers ran ($w): ${libc:-no shim entry point in the profile}"
+		echo "FAIL: which wrappers ran ($c): ${libc:-no libc wrapper}; shim entry points: $shim"
 		fail=1
 	fi
 done
