@@ -48,10 +48,6 @@ static void init_once_fn(void)
 	 * through the wrappers; they see an empty table and pass through. */
 	in_init = 1;
 	resolve_real();
-	/* a pthread_cancel before resolve_real let raw waits in: the cancel
-	 * wrapper sets cancel_seen before it shuts them off */
-	if (atomic_load(&cancel_seen))
-		sys_waits_off();
 	pthread_atfork(proc_atfork_prepare, proc_atfork_parent, proc_atfork_child);
 	env_flag("EPBATCH_UNSHARE", &opt_unshare);
 	env_flag("EPBATCH_STATS", &opt_stats);

@@ -18,9 +18,10 @@ long (*real_syscall)(long, ...);
 TLS int tid_cache;
 
 #ifdef HAVE_SYS_DIRECT
-_Atomic int sys_direct;
-const char raw_wait_never;
-const char *_Atomic raw_wait_gate = &raw_wait_never;
+_Atomic int raw_ctl;
+/* raw_wait_gate's 0 bytes: before resolve_real(), and after sys_waits_off() */
+static const char wait_unresolved, wait_never;
+const char *_Atomic raw_wait_gate = &wait_unresolved;
 
 /* Whether a and b are in the same loaded object.  dladdr() allocates
  * nothing (dlopen would: the first wrapper call can come from inside an
@@ -39,12 +40,21 @@ static void next_is_libc(void)
 {
 	void *libc = (void *)gnu_get_libc_version;
 
+	const char *unresolved = &wait_unresolved;
+
 	if (same_object((void *)real_epoll_ctl, libc))
-		atomic_store(&sys_direct, SYS_CTL);
+		atomic_store(&raw_ctl, 1);
+	/* not over a pthread_cancel that came first */
 	if (same_object((void *)real_epoll_wait, libc) &&
 	    same_object((void *)real_epoll_pwait, libc) &&
 	    same_object((void *)real_epoll_pwait2, libc))
-		atomic_store(&raw_wait_gate, (const char *)&__libc_single_threaded);
+		atomic_compare_exchange_strong(&raw_wait_gate, &unresolved,
+					       (const char *)&__libc_single_threaded);
+}
+
+void sys_waits_off(void)
+{
+	atomic_store(&raw_wait_gate, &wait_never);
 }
 #endif
 

@@ -54,36 +54,35 @@ void resolve_real(void);
 
 /*
  * The epoll syscalls, made here rather than by libc's wrappers where that
- * is the same thing (sys_direct, below).  On a host whose kernel leaves
+ * is the same thing (raw_ctl, raw_wait_gate, below).  On a host whose kernel leaves
  * user space's return predictions cold after a syscall (the 2026-12-06 one:
  * retpolines, RSB filling, SRSO "safe RET"), every return between the
  * syscall and the application mispredicts -- the first ~85 ns after a MOD,
  * each further one ~6 ns -- and libc's wrapper under the shim's added one:
  * 2-4% of a one-op iteration (docs/performance.md, "Fourteenth pass").
  *
- * sys_direct: SYS_CTL when the epoll_ctl dlsym(RTLD_NEXT) finds is libc's
- * own (no other interposer after the shim, which must still see the
- * calls), set once by resolve_real().  The waits are cancellation points:
- * glibc's make the bare syscall only while its own flag says the process
- * has one thread, and a thread that cancels itself clears that flag but not
- * the copy of it an executable may hold (a copy relocation of
+ * raw_ctl: set once by resolve_real() when the epoll_ctl dlsym(RTLD_NEXT)
+ * finds is libc's own (no other interposer after the shim, which must
+ * still see the calls).  The waits are cancellation points: glibc's make
+ * the bare syscall only while its own flag says the process has one
+ * thread, and a thread that cancels itself clears that flag but not the
+ * copy of it an executable may hold (a copy relocation of
  * __libc_single_threaded, the only one the shim can read).  So the shim
  * makes a wait's syscall itself only while the process has one thread and
  * nothing was ever cancelled: raw_wait_gate points at
- * __libc_single_threaded when libc's waits are the next ones (resolve_real),
- * and at a 0 byte before that and for good after the first pthread_cancel
- * (cancel.c) -- one load and one compare on the direct way.
+ * __libc_single_threaded once resolve_real() found libc's waits next, unless
+ * sys_waits_off() (the first pthread_cancel, cancel.c) came first; else,
+ * and for good after that call, at a 0 byte -- one load and one compare on
+ * the direct way.
  */
-#define SYS_CTL 1
 #if defined(__x86_64__) && defined(HAVE_LOCAL_CAS)
 #define HAVE_SYS_DIRECT 1
-extern _Atomic int sys_direct;
+extern _Atomic int raw_ctl;
 extern const char *_Atomic raw_wait_gate;
-extern const char raw_wait_never;
 
 static inline int sys_ctl_direct(void)
 {
-	return likely(atomic_load_explicit(&sys_direct, memory_order_relaxed) & SYS_CTL);
+	return likely(atomic_load_explicit(&raw_ctl, memory_order_relaxed));
 }
 
 static inline int sys_wait_direct(void)
@@ -91,10 +90,7 @@ static inline int sys_wait_direct(void)
 	return likely(*atomic_load_explicit(&raw_wait_gate, memory_order_relaxed) != 0);
 }
 
-static inline void sys_waits_off(void)
-{
-	atomic_store(&raw_wait_gate, &raw_wait_never);
-}
+void sys_waits_off(void);
 #else
 #define sys_ctl_direct() 0
 #define sys_wait_direct() 0
@@ -113,7 +109,7 @@ static inline int sys_ret(long r)
 	return (int)r;
 }
 
-/* epoll_ctl is no cancellation point: the syscall whenever sys_direct */
+/* epoll_ctl is no cancellation point: the syscall whenever raw_ctl */
 static inline int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (sys_ctl_direct())

@@ -943,7 +943,7 @@ static inline int shim_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	/* the syscall here (real.h); the rest out of line, so nothing is
 	 * kept across a call */
 	if (likely(sys_ctl_direct())) {
-		long r = epb_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, (long)ev);
+		long r = epb_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, ev);
 
 		if (likely(r == 0))
 			return 0;

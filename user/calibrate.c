@@ -481,22 +481,15 @@ static double loop_ns(const char *rearm, const char *args, int iters, const char
 static int alt_ns(const char *rearm, const char *args, int iters, const char *const *extra,
 		  const char *out, double *ns)
 {
-	static const char key[] = "\"own_minus_libc_ns\": ";
-	char *line, *end;
-	const char *v;
-	int rc = -1;
+	json_t *doc;
 
 	if (run_rearm(rearm, args, iters, extra, NULL, NULL, out) < 0)
 		return -1;
-	line = read_text(out, 4096);
+	doc = json_load_file(out, 0, NULL);
 	unlink(out);
-	v = line ? strstr(line, key) : NULL;
-	if (v) {
-		*ns = strtod(v + sizeof(key) - 1, &end);
-		rc = end == v + sizeof(key) - 1 ? -1 : 0;
-	}
-	free(line);
-	return rc;
+	*ns = jnum_or(doc, "own_minus_libc_ns", NAN);
+	json_decref(doc);
+	return isnan(*ns) ? -1 : 0;
 }
 
 static int cmp_i(const void *a, const void *b)

@@ -50,7 +50,7 @@ static struct io_uring ring;
 /* epoll_ctl's syscall made here, nothing around it */
 static inline long mod_syscall(int epfd, int fd, struct epoll_event *ev)
 {
-	return epb_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, (long)ev);
+	return epb_syscall4(SYS_epoll_ctl, epfd, EPOLL_CTL_MOD, fd, ev);
 }
 
 /* the same behind a call: one return after each syscall */

@@ -81,7 +81,7 @@ static sigset_t wait_mask;
 static long ctl_calls;
 
 /* The calls the loop makes: the linked ones, or (-A) libc's in every other
- * block (struct calls, pick_calls). */
+ * block (find_libc). */
 struct calls {
 	int (*ctl)(int, int, int, struct epoll_event *);
 	int (*wait)(int, struct epoll_event *, int, int);
@@ -273,6 +273,9 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Not user/base's stats_median(): the loop links nothing but libc (each
+ * library is one more open and close at start-up, and t-shim-syscalls.sh
+ * counts the loop's close calls). */
 static double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_d);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# Where the shim's own epoll syscalls go (preload/real.h: sys_direct,
+# Where the shim's own epoll syscalls go (preload/real.h: raw_ctl,
 # raw_wait_gate):
 # 1. With another interposer after the shim (LD_PRELOAD=libepbatch.so:
 #    libspy.so), every epoll_ctl and wait the loop makes reaches it (the
