@@ -5,6 +5,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <gnu/libc-version.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
@@ -22,6 +24,8 @@ _Atomic int raw_ctl;
 /* raw_wait_gate's 0 bytes: before resolve_real(), and after sys_waits_off() */
 static const char wait_unresolved, wait_never;
 const char *_Atomic raw_wait_gate = &wait_unresolved;
+_Atomic int raw_mt;
+static int membarrier_ok;
 
 /* Whether a and b are in the same loaded object.  dladdr() allocates
  * nothing (dlopen would: the first wrapper call can come from inside an
@@ -39,7 +43,6 @@ static int same_object(void *a, void *b)
 static void next_is_libc(void)
 {
 	void *libc = (void *)gnu_get_libc_version;
-
 	const char *unresolved = &wait_unresolved;
 
 	if (same_object((void *)real_epoll_ctl, libc))
@@ -47,14 +50,32 @@ static void next_is_libc(void)
 	/* not over a pthread_cancel that came first */
 	if (same_object((void *)real_epoll_wait, libc) &&
 	    same_object((void *)real_epoll_pwait, libc) &&
-	    same_object((void *)real_epoll_pwait2, libc))
+	    same_object((void *)real_epoll_pwait2, libc)) {
+		int mt = RAW_MT_UNRESOLVED;
+
 		atomic_compare_exchange_strong(&raw_wait_gate, &unresolved,
 					       (const char *)&__libc_single_threaded);
+		/* one syscall at start-up; a fork child keeps the
+		 * registration (it is the address space's), exec drops it */
+		membarrier_ok = epb_syscall4(SYS_membarrier,
+					     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0, 0) == 0;
+		if (membarrier_ok)
+			atomic_compare_exchange_strong(&raw_mt, &mt, RAW_MT_ON);
+	}
 }
 
 void sys_waits_off(void)
 {
 	atomic_store(&raw_wait_gate, &wait_never);
+	atomic_store(&raw_mt, RAW_MT_NEVER);
+}
+
+/* After sys_waits_off(): every wait that read raw_mt on has its mark
+ * (in_fused) visible to this thread (real.h). */
+void sys_waits_fence(void)
+{
+	if (membarrier_ok)
+		epb_syscall4(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0, 0);
 }
 #endif
 

@@ -74,11 +74,24 @@ void resolve_real(void);
  * sys_waits_off() (the first pthread_cancel, cancel.c) came first; else,
  * and for good after that call, at a 0 byte -- one load and one compare on
  * the direct way.
+ *
+ * raw_mt (RAW_MT_ON): the same for a process with more threads, where a
+ * wait is a cancellation point that another thread's pthread_cancel must be
+ * able to interrupt.  It is on once resolve_real() found libc's waits next
+ * and the process is registered for private expedited membarrier(2), and
+ * off (RAW_MT_NEVER) after any pthread_cancel.  A wait marks its queue
+ * (in_fused) before it reads raw_mt; pthread_cancel turns raw_mt off, then
+ * sys_waits_fence() (a membarrier: a full barrier in every running thread
+ * of the process, so the waiter's own store-load pair needs none), then
+ * looks for marks: either the waiter sees raw_mt off and takes libc's
+ * wrapper, or the canceller sees its mark and interrupts it (cancel.c).
  */
 #if defined(__x86_64__) && defined(HAVE_LOCAL_CAS)
 #define HAVE_SYS_DIRECT 1
 extern _Atomic int raw_ctl;
 extern const char *_Atomic raw_wait_gate;
+enum { RAW_MT_UNRESOLVED, RAW_MT_ON, RAW_MT_NEVER };
+extern _Atomic int raw_mt;
 
 static inline int sys_ctl_direct(void)
 {
@@ -90,11 +103,19 @@ static inline int sys_wait_direct(void)
 	return likely(*atomic_load_explicit(&raw_wait_gate, memory_order_relaxed) != 0);
 }
 
+static inline int sys_wait_direct_mt(void)
+{
+	return atomic_load_explicit(&raw_mt, memory_order_relaxed) == RAW_MT_ON;
+}
+
 void sys_waits_off(void);
+void sys_waits_fence(void);
 #else
 #define sys_ctl_direct() 0
 #define sys_wait_direct() 0
+#define sys_wait_direct_mt() 0
 #define sys_waits_off() ((void)0)
+#define sys_waits_fence() ((void)0)
 #endif
 
 /* errno = -r, -1: out of line, so that the callers' common way keeps no

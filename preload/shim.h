@@ -824,8 +824,8 @@ static inline int close_first(int fd, int *rc)
  * The common wait's ways out (interpose.c) take the timeout in ms and the
  * wait's kind in one argument: x86-64 passes six arguments in registers,
  * and a call with a seventh on the stack cannot be a jump, so every wrapper
- * would need a stack frame.  (libc's way, bare_*_libc, is one function per
- * kind instead: the wrappers' own arguments, no packing.)
+ * would need a stack frame.  (The multi-threaded way, bare_*_mt, is one
+ * function per kind instead: the wrappers' own arguments, no packing.)
  */
 static inline long wk_pack(int ms, enum epbatch_wait_kind kind)
 {
@@ -842,16 +842,17 @@ static inline enum epbatch_wait_kind wk_kind(long wk)
 	return (enum epbatch_wait_kind)((unsigned long)wk >> 32);
 }
 
-int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents, int ms);
-int bare_pwait_libc(int epfd, struct epoll_event *evs, int maxevents, int ms,
-		    const sigset_t *sigmask);
-int bare_pwait2_libc(int epfd, struct epoll_event *evs, int maxevents,
-		     const struct timespec *ts, const sigset_t *sigmask);
+int bare_wait_mt(int epfd, struct epoll_event *evs, int maxevents, int ms);
+int bare_pwait_mt(int epfd, struct epoll_event *evs, int maxevents, int ms,
+		  const sigset_t *sigmask);
+int bare_pwait2_mt(int epfd, struct epoll_event *evs, int maxevents,
+		   const struct timespec *ts, const sigset_t *sigmask);
 
 /* The wait with nothing of this thread's queued: in_wait, so a signal
  * handler's epoll_ctl during it passes through (plain_wait, wait.c).  The
- * syscall here where it can be (real.h); libc's wrapper out of line, so
- * that the common way keeps nothing across a call. */
+ * syscall here while the process has one thread (real.h); the other way
+ * (bare_*_mt, wait.c: marked for pthread_cancel, or libc's wrapper) out of
+ * line, so that the common way keeps nothing across a call. */
 static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 			    const struct timespec *ts, const sigset_t *sigmask,
 			    enum epbatch_wait_kind kind)
@@ -860,10 +861,10 @@ static inline int bare_wait(int epfd, struct epoll_event *evs, int maxevents, in
 
 	if (unlikely(!sys_wait_direct())) {
 		if (kind == EPB_WAIT)
-			return bare_wait_libc(epfd, evs, maxevents, ms);
+			return bare_wait_mt(epfd, evs, maxevents, ms);
 		if (kind == EPB_PWAIT)
-			return bare_pwait_libc(epfd, evs, maxevents, ms, sigmask);
-		return bare_pwait2_libc(epfd, evs, maxevents, ts, sigmask);
+			return bare_pwait_mt(epfd, evs, maxevents, ms, sigmask);
+		return bare_pwait2_mt(epfd, evs, maxevents, ts, sigmask);
 	}
 	thr.in_wait++;
 	r = wait_syscall(epfd, evs, maxevents, ms, ts, sigmask, kind);

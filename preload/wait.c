@@ -28,9 +28,8 @@ static int plain_wait(int epfd, struct epoll_event *evs, int maxevents, int ms,
 	return rc;
 }
 
-/* bare_wait() through libc's wrapper (real.h says when): in_wait around
- * it, as around the syscall.  One function per kind, so that the wrappers
- * reach it by a jump with their own arguments. */
+/* bare_wait() through libc's wrapper: in_wait around it, as around the
+ * syscall. */
 static inline __attribute__((always_inline)) int
 libc_wait(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
 	  const sigset_t *sigmask, enum epbatch_wait_kind kind)
@@ -43,22 +42,119 @@ libc_wait(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct
 	return rc;
 }
 
-__attribute__((noinline)) int bare_wait_libc(int epfd, struct epoll_event *evs, int maxevents,
-					     int ms)
+#ifdef HAVE_SYS_DIRECT
+/* A wait's mark for pthread_cancel (q->in_fused, cancel.c), one instruction
+ * each way: a signal handler's wait nested in this one leaves it as it
+ * found it.  Other threads only read it. */
+static inline void wait_mark(struct tq *q)
 {
-	return libc_wait(epfd, evs, maxevents, ms, NULL, NULL, EPB_WAIT);
+	__asm__ __volatile__("incl %0" : "+m"(*(volatile int *)&q->in_fused));
 }
 
-__attribute__((noinline)) int bare_pwait_libc(int epfd, struct epoll_event *evs, int maxevents,
-					      int ms, const sigset_t *sigmask)
+static inline void wait_unmark(struct tq *q)
 {
-	return libc_wait(epfd, evs, maxevents, ms, NULL, sigmask, EPB_PWAIT);
+	__asm__ __volatile__("decl %0" : "+m"(*(volatile int *)&q->in_fused) : : "memory");
 }
 
-__attribute__((noinline)) int bare_pwait2_libc(int epfd, struct epoll_event *evs, int maxevents,
-					       const struct timespec *ts, const sigset_t *sigmask)
+/* mt_wait()'s syscall failed (r: -errno).  An EINTR that pthread_cancel's
+ * signal may have caused acts on the cancel; if this thread cannot be
+ * cancelled and that signal was cancel.c's (kicked), the wait goes on as
+ * libc's, as it would have natively: no signal reaches such a thread. */
+static inline __attribute__((always_inline)) int
+mt_failed(long r, int epfd, struct epoll_event *evs, int maxevents, int ms,
+	  const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	return libc_wait(epfd, evs, maxevents, 0, ts, sigmask, EPB_PWAIT2);
+	if (r == -EINTR && atomic_load_explicit(&cancel_seen, memory_order_relaxed)) {
+		cancel_point();
+		if (atomic_exchange(&thr.q->kicked, 0))
+			return libc_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	}
+	return sys_fail(r);
+}
+
+static __attribute__((noinline, cold)) int
+mt_wait_failed(int epfd, struct epoll_event *evs, int maxevents, int ms, long r)
+{
+	return mt_failed(r, epfd, evs, maxevents, ms, NULL, NULL, EPB_WAIT);
+}
+
+static __attribute__((noinline, cold)) int
+mt_pwait_failed(int epfd, struct epoll_event *evs, int maxevents, int ms,
+		const sigset_t *sigmask, long r)
+{
+	return mt_failed(r, epfd, evs, maxevents, ms, NULL, sigmask, EPB_PWAIT);
+}
+
+static __attribute__((noinline, cold)) int
+mt_pwait2_failed(int epfd, struct epoll_event *evs, int maxevents, const struct timespec *ts,
+		 const sigset_t *sigmask, long r)
+{
+	return mt_failed(r, epfd, evs, maxevents, 0, ts, sigmask, EPB_PWAIT2);
+}
+
+/* raw_mt off after the mark: libc's wrapper, a cancellation point. */
+static __attribute__((noinline, cold)) int
+mt_off(int epfd, struct epoll_event *evs, int maxevents, long wk, const struct timespec *ts,
+       const sigset_t *sigmask)
+{
+	wait_unmark(thr.q);
+	return libc_wait(epfd, evs, maxevents, wk_ms(wk), ts, sigmask, wk_kind(wk));
+}
+
+/*
+ * bare_wait() in a process with more than one thread: the syscall here
+ * while raw_mt is on (real.h), the thread's queue marked around it, so that
+ * a pthread_cancel from another thread finds and interrupts it (cancel.c:
+ * the mark, then the look at raw_mt; the canceller's membarrier stands for
+ * the full barrier between them).  glibc's wrapper would enable
+ * asynchronous cancellation around the syscall instead: two locked
+ * instructions and ~50 others per wait.  The queue is there: bare_wait's
+ * callers have one.  in_wait around the syscall, as in bare_wait.
+ */
+static inline __attribute__((always_inline)) int
+mt_wait(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct timespec *ts,
+	const sigset_t *sigmask, enum epbatch_wait_kind kind)
+{
+	long r;
+
+	wait_mark(thr.q);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (unlikely(!sys_wait_direct_mt()))
+		return mt_off(epfd, evs, maxevents, wk_pack(ms, kind), ts, sigmask);
+	thr.in_wait++;
+	r = wait_syscall(epfd, evs, maxevents, ms, ts, sigmask, kind);
+	thr.in_wait--;
+	wait_unmark(thr.q);
+	if (likely((unsigned long)r <= -4096UL))
+		return (int)r;
+	if (kind == EPB_WAIT)
+		return mt_wait_failed(epfd, evs, maxevents, ms, r);
+	if (kind == EPB_PWAIT)
+		return mt_pwait_failed(epfd, evs, maxevents, ms, sigmask, r);
+	return mt_pwait2_failed(epfd, evs, maxevents, ts, sigmask, r);
+}
+#else
+#define mt_wait libc_wait
+#endif
+
+/* One function per kind, so that the wrappers reach it by a jump with their
+ * own arguments. */
+__attribute__((noinline)) int bare_wait_mt(int epfd, struct epoll_event *evs, int maxevents,
+					   int ms)
+{
+	return mt_wait(epfd, evs, maxevents, ms, NULL, NULL, EPB_WAIT);
+}
+
+__attribute__((noinline)) int bare_pwait_mt(int epfd, struct epoll_event *evs, int maxevents,
+					    int ms, const sigset_t *sigmask)
+{
+	return mt_wait(epfd, evs, maxevents, ms, NULL, sigmask, EPB_PWAIT);
+}
+
+__attribute__((noinline)) int bare_pwait2_mt(int epfd, struct epoll_event *evs, int maxevents,
+					     const struct timespec *ts, const sigset_t *sigmask)
+{
+	return mt_wait(epfd, evs, maxevents, 0, ts, sigmask, EPB_PWAIT2);
 }
 
 static void become_loop_thread(void)

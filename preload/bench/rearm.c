@@ -29,7 +29,10 @@
  *
  * -T starts one idle thread first, so the process is multi-threaded, as the
  * worker processes of redis, memcached or haproxy are: glibc's waits then
- * take their cancellable way, and so do the shim's direct ones.
+ * take their cancellable way (the shim's direct ones do not: preload/real.h).
+ * -C first starts a thread and cancels it (pthread_cancel, then join): the
+ * process is then multi-threaded and has cancelled a thread, after which
+ * the shim's waits go through libc's wrappers.
  *
  * -A BLOCK measures what a preloaded shim costs inside one process: the loop
  * alternates every BLOCK iterations between the epoll calls (and close) the
@@ -49,7 +52,7 @@
  *
  *   epbatch-rearm [-c] [-m MODE] [-w WAIT] [-n FDS] [-i ITERATIONS]
  *                 [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]
- *                 [-S TIMER_SLACK_NS] [-x] [-A BLOCK] [-T]
+ *                 [-S TIMER_SLACK_NS] [-x] [-A BLOCK] [-T] [-C]
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -222,7 +225,7 @@ static void usage(void)
 	fprintf(stderr, "usage: epbatch-rearm [-c] [-m keepalive|rearm|double|idle|conn]\n"
 		"                     [-w block|zero|short|pwait|pwait2] [-n FDS] [-i ITERATIONS]\n"
 		"                     [-t TIMEOUT_MS] [-u PWAIT2_TIMEOUT_US] [-W WARMUP] [-d SECONDS]\n"
-		"                     [-S TIMER_SLACK_NS] [-x] [-A BLOCK] [-T]\n");
+		"                     [-S TIMER_SLACK_NS] [-x] [-A BLOCK] [-T] [-C]\n");
 	exit(2);
 }
 
@@ -245,6 +248,25 @@ static void start_idle_thread(void)
 		exit(1);
 	}
 	pthread_detach(t);
+}
+
+/* -C: a thread cancelled (asleep in pause(), a cancellation point) and
+ * joined */
+static void cancel_a_thread(void)
+{
+	pthread_t t;
+	void *ret;
+	int err = pthread_create(&t, NULL, idle_thread, NULL);
+
+	if (!err)
+		err = pthread_cancel(t);
+	if (!err)
+		err = pthread_join(t, &ret);
+	if (err || ret != PTHREAD_CANCELED) {
+		fprintf(stderr, "epbatch-rearm: -C: %s\n",
+			err ? strerror(err) : "the thread was not cancelled");
+		exit(1);
+	}
 }
 
 /* libc's own calls, past any preloaded library (-A) */
@@ -313,11 +335,11 @@ int main(int argc, char **argv)
 {
 	enum mode m = M_KEEPALIVE;
 	int iters = 20000, warmup = 0, slack = -1, seconds = 10, opt, it, t_set = 0, excl = 0;
-	int alt = 0, nb = 0, threaded = 0;
+	int alt = 0, nb = 0, threaded = 0, cancelled = 0;
 	double t0, t1, tb, deadline, *blk = NULL;
 	long events = 0, eff_us;
 
-	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:xA:T")) != -1) {
+	while ((opt = getopt(argc, argv, "cm:w:n:i:t:u:W:d:S:xA:TC")) != -1) {
 		switch (opt) {
 		case 'c': m = M_CONN; break;
 		case 'm': m = (enum mode)lookup(optarg, "mode", mode_names, 5); break;
@@ -332,6 +354,7 @@ int main(int argc, char **argv)
 		case 'x': excl = 1; break;
 		case 'A': alt = parse(optarg, "-A", 1, 100000000); break;
 		case 'T': threaded = 1; break;
+		case 'C': cancelled = 1; break;
 		default: usage();
 		}
 	}
@@ -381,6 +404,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, NULL, &wait_mask);
 	if (threaded)
 		start_idle_thread();
+	if (cancelled)
+		cancel_a_thread();
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
 		perror("epbatch-rearm: epoll_create1");

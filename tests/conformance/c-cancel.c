@@ -10,6 +10,9 @@
  * the process has one thread (preload/real.h), checks then.  This program
  * reads __libc_single_threaded, so it holds a copy of it (a copy
  * relocation), which glibc leaves at 1 when a thread cancels itself.
+ * Each case with another thread runs twice: in a child whose cancel is its
+ * process's first (the shim's waits are its own syscalls until then, marked
+ * for pthread_cancel), and in this process after others (libc's wrappers).
  */
 #include "transcript.h"
 
@@ -176,6 +179,30 @@ static void self_cancelled(enum kind kind)
 		t_log("child: signal %d", WTERMSIG(status));
 }
 
+/* fn(kind) in a child process, forked while this one has one thread: its
+ * pthread_cancel is the first in its process (the shim's waits go another
+ * way after one: preload/cancel.c). */
+static void first_cancel(void (*fn)(enum kind), enum kind kind)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		t_die("fork");
+	if (pid == 0) {
+		t_log("# the process's first cancel:");
+		fn(kind);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_die("waitpid");
+	if (WIFEXITED(status))
+		t_log("child: exit %d", WEXITSTATUS(status));
+	else
+		t_log("child: signal %d", WTERMSIG(status));
+}
+
 int main(void)
 {
 	t_begin("cancel");
@@ -183,6 +210,10 @@ int main(void)
 	self_cancelled(WAIT);
 	self_cancelled(PWAIT);
 	self_cancelled(PWAIT2);
+	for (enum kind k = WAIT; k <= PWAIT2; k++) {
+		first_cancel(cancelled, k);
+		first_cancel(deaf, k);
+	}
 	cancelled(WAIT);
 	cancelled(PWAIT);
 	cancelled(PWAIT2);

@@ -9,10 +9,13 @@
 # 2. Alone, in a one-thread loop, it makes those syscalls itself: libc's
 #    epoll_ctl, epoll_wait and epoll_pwait run no instruction (callgrind),
 #    and the loop's results are right (epbatch-rearm checks every wait).
-# 3. In a multi-threaded loop (-T) the waits go through libc's wrappers
-#    (cancellation points), epoll_ctl still not.
+# 3. In a multi-threaded loop (-T) too: its waits are marked for
+#    pthread_cancel (preload/cancel.c) instead of going through glibc's
+#    cancellable wrappers.
+# 4. In a loop that has cancelled a thread (-C) the waits go through
+#    libc's wrappers (cancellation points), epoll_ctl still not.
 # (That the waits stay cancellation points where they must is
-# tests/conformance/c-cancel.c.)
+# tests/conformance/c-cancel.c and c-cancel-first.c.)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
@@ -47,11 +50,13 @@ for w in block pwait; do
 	fi
 done
 
-# w+mt: the loop with an idle thread (-T): the waits must then be libc's
-# cancellable ones, epoll_ctl (no cancellation point) still the shim's own
-for c in block pwait block+mt pwait+mt; do
-	w=${c%+mt} T= fn=epoll_wait
-	[ "$w" != "$c" ] && T=-T
+# w+mt: the loop with an idle thread (-T): the shim's own syscalls still;
+# w+cancel: the loop after a pthread_cancel (-C): the waits must then be
+# libc's cancellable ones, epoll_ctl (no cancellation point) still the
+# shim's own
+for c in block pwait block+mt pwait+mt block+cancel pwait+cancel; do
+	w=${c%+*} T= fn=epoll_wait
+	case $c in *+mt) T=-T ;; *+cancel) T=-C ;; esac
 	[ "$w" = pwait ] && fn=epoll_pwait
 	rm -f "$tmp"/cg.*
 	# shellcheck disable=SC2086
@@ -69,10 +74,10 @@ for c in block pwait block+mt pwait+mt; do
 	shim=$(callgrind_annotate "$prof" 2>/dev/null | grep -cE ':epoll_(ctl|wait|pwait) \[.*libepbatch' || true)
 	libc_ctl=$(printf '%s\n' "$libc" | grep -c ':epoll_ctl ' || true)
 	libc_wait=$(printf '%s\n' "$libc" | grep -c ":$fn " || true)
-	if [ -z "$T" ] && [ -z "$libc" ] && [ "$shim" -gt 0 ]; then
-		echo "ok - alone, the shim makes the epoll syscalls itself ($c)"
-	elif [ -n "$T" ] && [ "$libc_ctl" = 0 ] && [ "$libc_wait" = 1 ] && [ "$shim" -gt 0 ]; then
-		echo "ok - multi-threaded, the waits are libc's, epoll_ctl the shim's own ($c)"
+	if [ "$T" != -C ] && [ -z "$libc" ] && [ "$shim" -gt 0 ]; then
+		echo "ok - the shim makes the epoll syscalls itself ($c)"
+	elif [ "$T" = -C ] && [ "$libc_ctl" = 0 ] && [ "$libc_wait" = 1 ] && [ "$shim" -gt 0 ]; then
+		echo "ok - once a thread was cancelled, the waits are libc's, epoll_ctl the shim's own ($c)"
 	else
 		echo "FAIL: which wrappers ran ($c): ${libc:-no libc wrapper}; shim entry points: $shim"
 		fail=1
