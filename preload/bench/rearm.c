@@ -255,7 +255,7 @@ static void start_idle_thread(void)
 static void cancel_a_thread(void)
 {
 	pthread_t t;
-	void *ret;
+	void *ret = NULL;
 	int err = pthread_create(&t, NULL, idle_thread, NULL);
 
 	if (!err)
