@@ -145,30 +145,17 @@ static void cancelled(enum kind kind)
 	end_job(&j);
 }
 
-/* A child of this still single-threaded process cancels itself, then waits
- * (0 timeout, one event ready). */
-static void self_cancelled(enum kind kind)
+/* fn(kind) in a child process, forked while this one has one thread */
+static void in_child(void (*fn)(enum kind), enum kind kind)
 {
-	struct epoll_event evs[8];
-	int status, rc;
+	int status;
 	pid_t pid;
 
-	t_log("## %s after cancelling itself, single-threaded", names[kind]);
 	pid = fork();
 	if (pid < 0)
 		t_die("fork");
 	if (pid == 0) {
-		int ep = t_epoll(), fd = t_eventfd(1);
-
-		PRIME(ep);
-		CTL(ep, EPOLL_CTL_ADD, fd, EPOLLIN, 3);
-		t_log("child: one thread: %s", __libc_single_threaded ? "yes" : "no");
-		if (pthread_cancel(pthread_self()) != 0)
-			t_die("pthread_cancel");
-		rc = wait_kind(kind, ep, evs, 0);
-		/* the transcript's write(2) is a cancellation point too */
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		t_events("child: the wait returned", rc, evs);
+		fn(kind);
 		_exit(0);
 	}
 	if (waitpid(pid, &status, 0) != pid)
@@ -179,28 +166,36 @@ static void self_cancelled(enum kind kind)
 		t_log("child: signal %d", WTERMSIG(status));
 }
 
-/* fn(kind) in a child process, forked while this one has one thread: its
- * pthread_cancel is the first in its process (the shim's waits go another
- * way after one: preload/cancel.c). */
+/* The single-threaded child cancels itself, then waits (0 timeout, one
+ * event ready). */
+static void cancel_self(enum kind kind)
+{
+	struct epoll_event evs[8];
+	int ep = t_epoll(), fd = t_eventfd(1), rc;
+
+	PRIME(ep);
+	CTL(ep, EPOLL_CTL_ADD, fd, EPOLLIN, 3);
+	t_log("child: one thread: %s", __libc_single_threaded ? "yes" : "no");
+	if (pthread_cancel(pthread_self()) != 0)
+		t_die("pthread_cancel");
+	rc = wait_kind(kind, ep, evs, 0);
+	/* the transcript's write(2) is a cancellation point too */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	t_events("child: the wait returned", rc, evs);
+}
+
+static void self_cancelled(enum kind kind)
+{
+	t_log("## %s after cancelling itself, single-threaded", names[kind]);
+	in_child(cancel_self, kind);
+}
+
+/* fn(kind) where its pthread_cancel is the first in its process (the
+ * shim's waits go another way after one: preload/cancel.c) */
 static void first_cancel(void (*fn)(enum kind), enum kind kind)
 {
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		t_die("fork");
-	if (pid == 0) {
-		t_log("# the process's first cancel:");
-		fn(kind);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_die("waitpid");
-	if (WIFEXITED(status))
-		t_log("child: exit %d", WEXITSTATUS(status));
-	else
-		t_log("child: signal %d", WTERMSIG(status));
+	t_log("# the process's first cancel:");
+	in_child(fn, kind);
 }
 
 int main(void)
