@@ -245,7 +245,9 @@ struct tq {
 	_Atomic int lock;	/* 0 free, 1 owner, 2 another thread flushing it */
 	int tid;
 	int dead;
-	_Atomic int in_fused;	/* its thread is in a fused wait (cancel.c) */
+	_Atomic int in_fused;	/* its thread is in a wait that pthread_cancel
+				 * must interrupt: a fused one, or
+				 * mt_wait's (cancel.c) */
 	_Atomic int kicked;	/* pthread_cancel interrupted that wait (cancel.c) */
 	pthread_t pt;		/* its thread, for pthread_cancel (cancel.c) */
 	struct fdtab *tab;

@@ -56,14 +56,18 @@ static inline void wait_unmark(struct tq *q)
 	__asm__ __volatile__("decl %0" : "+m"(*(volatile int *)&q->in_fused) : : "memory");
 }
 
-/* mt_wait()'s syscall failed (r: -errno).  An EINTR that pthread_cancel's
- * signal may have caused acts on the cancel; if this thread cannot be
- * cancelled and that signal was cancel.c's (kicked), the wait goes on as
- * libc's, as it would have natively: no signal reaches such a thread. */
+/* mt_wait() when the syscall failed (r: -errno) or was not made (raw_mt
+ * off: r is -ENOSYS, as from a kernel without the syscall, and libc's
+ * wrapper then answers either way).  An EINTR that pthread_cancel's signal
+ * may have caused acts on the cancel; if this thread cannot be cancelled
+ * and that signal was cancel.c's (kicked), the wait goes on as libc's, as
+ * it would have natively: no signal reaches such a thread. */
 static inline __attribute__((always_inline)) int
 mt_failed(long r, int epfd, struct epoll_event *evs, int maxevents, int ms,
 	  const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
+	if (r == -ENOSYS)
+		return libc_wait(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	if (r == -EINTR && atomic_load_explicit(&cancel_seen, memory_order_relaxed)) {
 		cancel_point();
 		if (atomic_exchange(&thr.q->kicked, 0))
@@ -92,13 +96,16 @@ mt_pwait2_failed(int epfd, struct epoll_event *evs, int maxevents, const struct 
 	return mt_failed(r, epfd, evs, maxevents, 0, ts, sigmask, EPB_PWAIT2);
 }
 
-/* raw_mt off after the mark: libc's wrapper, a cancellation point. */
-static __attribute__((noinline, cold)) int
-mt_off(int epfd, struct epoll_event *evs, int maxevents, long wk, const struct timespec *ts,
-       const sigset_t *sigmask)
+/* mt_failed() by a jump: the wait's own arguments and r */
+static inline __attribute__((always_inline)) int
+mt_slow(long r, int epfd, struct epoll_event *evs, int maxevents, int ms,
+	const struct timespec *ts, const sigset_t *sigmask, enum epbatch_wait_kind kind)
 {
-	wait_unmark(thr.q);
-	return libc_wait(epfd, evs, maxevents, wk_ms(wk), ts, sigmask, wk_kind(wk));
+	if (kind == EPB_WAIT)
+		return mt_wait_failed(epfd, evs, maxevents, ms, r);
+	if (kind == EPB_PWAIT)
+		return mt_pwait_failed(epfd, evs, maxevents, ms, sigmask, r);
+	return mt_pwait2_failed(epfd, evs, maxevents, ts, sigmask, r);
 }
 
 /*
@@ -119,19 +126,18 @@ mt_wait(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct t
 
 	wait_mark(thr.q);
 	atomic_signal_fence(memory_order_seq_cst);
-	if (unlikely(!sys_wait_direct_mt()))
-		return mt_off(epfd, evs, maxevents, wk_pack(ms, kind), ts, sigmask);
+	if (unlikely(!sys_wait_direct_mt())) {
+		wait_unmark(thr.q);
+		/* libc's wrapper, a cancellation point */
+		return mt_slow(-ENOSYS, epfd, evs, maxevents, ms, ts, sigmask, kind);
+	}
 	thr.in_wait++;
 	r = wait_syscall(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
 	wait_unmark(thr.q);
 	if (likely((unsigned long)r <= -4096UL))
 		return (int)r;
-	if (kind == EPB_WAIT)
-		return mt_wait_failed(epfd, evs, maxevents, ms, r);
-	if (kind == EPB_PWAIT)
-		return mt_pwait_failed(epfd, evs, maxevents, ms, sigmask, r);
-	return mt_pwait2_failed(epfd, evs, maxevents, ts, sigmask, r);
+	return mt_slow(r, epfd, evs, maxevents, ms, ts, sigmask, kind);
 }
 #else
 #define mt_wait libc_wait

@@ -461,11 +461,13 @@ int main(int argc, char **argv)
 	}
 	printf("{\"mode\": \"%s\", \"wait\": \"%s\", \"fds\": %d, \"timeout_us\": %ld, "
 	       "\"iterations\": %d, \"events\": %ld, \"ctl_calls\": %ld, \"ns_per_iter\": %.1f, "
-	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld, \"exclusive\": %s, \"threaded\": %s",
+	       "\"ns_per_ctl\": %.1f, \"timer_slack_ns\": %ld, \"exclusive\": %s, \"threaded\": %s, "
+	       "\"cancelled\": %s",
 	       mode_names[m], wait_names[wform], m == M_CONN ? 1 : nfds, eff_us, it, events,
 	       ctl_calls, (t1 - t0) / it, ctl_calls ? (t1 - t0) / ctl_calls : 0.0,
 	       slack > 0 ? (long)slack : (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0),
-	       excl ? "true" : "false", threaded ? "true" : "false");
+	       excl ? "true" : "false", threaded || cancelled ? "true" : "false",
+	       cancelled ? "true" : "false");
 	if (alt && nb < 2) {
 		fprintf(stderr, "epbatch-rearm: -A: the time bound (-d) ended the loop before two "
 			"blocks\n");
