@@ -294,6 +294,7 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	}
 	t->ctl[op]++;
 	t->block_ctl++;
+	t->iter_ctl++;
 	if (cfg.time_syscalls)
 		t->ctl_hist[op][lat_slot(ns)]++;
 	if (ret >= 0) {
@@ -328,14 +329,25 @@ static __always_inline __u32 wait_fd_now(void)
 	return (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs) + 1;
 }
 
-/* A wait ends an iteration: at the block's last, the block goes into the
- * slot of the block before it (calls per wait: a power of two, a shift). */
+/* A wait ends an iteration: it goes into iter_hist by the block before
+ * its block and by its own calls; at the block's last, the block goes into
+ * the slot of the block before it (calls per wait: a power of two, a
+ * shift). */
 static __always_inline void block_step(struct epb_thread *t)
 {
-	__u32 k, p;
+	__u32 k, p, g, j;
 
 	if (!t->wait_fd)
 		t->wait_fd = wait_fd_now();
+	if (t->block_prev) {
+		g = epb_iter_slot(t->block_prev - 1);
+		j = epb_iter_slot(t->iter_ctl);
+		if (g < EPB_ITER_SLOTS && j < EPB_ITER_SLOTS) {	/* for the verifier */
+			t->iter_hist[g][j]++;
+			t->iter_ops[g][j] += t->iter_ctl;
+		}
+	}
+	t->iter_ctl = 0;
 	if (++t->block_waits < EPB_POLICY_BLOCK)
 		return;
 	t->wait_fd = wait_fd_now();

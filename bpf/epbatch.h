@@ -15,10 +15,17 @@
 #define EPB_LAT_SLOTS		32	/* -T: log2(ns) buckets of epoll_ctl and wait times */
 #define EPB_EV_SLOTS		17	/* -T: events per wait: 0, then log2 buckets 1, 2-3, ... */
 #define EPB_BLOCK_SLOTS		33	/* blocks of waits by epoll_ctl calls per wait: 0..31, 32+ */
+#define EPB_ITER_SLOTS		7	/* counts in log2 buckets: 0, 1, 2-3, 4-7, 8-15, 16-31, 32+ */
 #define EPB_MAX_ERRNO		134	/* errno values counted one by one */
 #define EPB_MAX_RANGES		16	/* kernel text ranges for the sampler */
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
 #define EPB_SPIN_NEST		4	/* task, softirq, hardirq, nmi */
+
+/* The log2 bucket of a count (EPB_ITER_SLOTS): 0, 1, 2-3, ... 32 and more. */
+static inline __u32 epb_iter_slot(__u32 n)
+{
+	return n < 1 ? 0 : n < 2 ? 1 : n < 4 ? 2 : n < 8 ? 3 : n < 16 ? 4 : n < 32 ? 5 : 6;
+}
 
 /* Slot 0 collects what a thread did before it had a slot of its own. */
 #define EPB_SLOT_UNATTRIBUTED	0
@@ -134,6 +141,19 @@ struct epb_thread {
 	 */
 	__u64 block_hist[EPB_BLOCK_SLOTS];
 	__u64 block_ops[EPB_BLOCK_SLOTS];
+	/*
+	 * The same waits one by one, each an event-loop iteration that ends
+	 * with it: iter_hist[g][j] waits whose block came after a block in
+	 * log2 bucket g of calls per wait (epb_iter_slot of its block_hist
+	 * slot) and that followed j's bucket of epoll_ctl calls since the
+	 * wait before; iter_ops[g][j] those calls.  Inside a block it batches,
+	 * the shim sends an iteration with fewer ops than its break-even (a
+	 * power of two: a bucket's edge) the direct way, so the cost model
+	 * needs them apart.  A thread's first block is left out (the block
+	 * before it is not known while it runs).
+	 */
+	__u64 iter_hist[EPB_ITER_SLOTS][EPB_ITER_SLOTS];
+	__u64 iter_ops[EPB_ITER_SLOTS][EPB_ITER_SLOTS];
 
 	/* scratch, owned by the thread's own syscall probes */
 	__u64 enter_ts;
@@ -143,7 +163,7 @@ struct epb_thread {
 	__u32 block_prev;		/* the slot of the block before it, + 1 (0: none) */
 	__s32 enter_fd;			/* an epoll_ctl's fd and epoll fd, for its exit */
 	__s32 enter_epfd;
-	__u32 scratch_pad;
+	__u32 iter_ctl;			/* epoll_ctl calls since its last wait */
 };
 
 /* Read-only configuration, set before load (.rodata of every program). */

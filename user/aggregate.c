@@ -63,6 +63,11 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 		o->block_hist[i] = D(block_hist[i]);
 		o->block_ops[i] = D(block_ops[i]);
 	}
+	for (int g = 0; g < EPB_ITER_SLOTS; g++)
+		for (int j = 0; j < EPB_ITER_SLOTS; j++) {
+			o->iter_hist[g][j] = D(iter_hist[g][j]);
+			o->iter_ops[g][j] = D(iter_ops[g][j]);
+		}
 #define EPB_DELTA(f, group, key, help) o->f = D(f);
 	EPB_COUNTERS(EPB_DELTA)
 #undef EPB_DELTA
@@ -100,6 +105,11 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 		s->block_hist[i] += t->block_hist[i];
 		s->block_ops[i] += t->block_ops[i];
 	}
+	for (int g = 0; g < EPB_ITER_SLOTS; g++)
+		for (int j = 0; j < EPB_ITER_SLOTS; j++) {
+			s->iter_hist[g][j] += t->iter_hist[g][j];
+			s->iter_ops[g][j] += t->iter_ops[g][j];
+		}
 #define EPB_SUM(f, group, key, help) s->f += t->f;
 	EPB_COUNTERS(EPB_SUM)
 #undef EPB_SUM

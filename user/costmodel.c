@@ -701,6 +701,53 @@ static double direct_ns(const struct calib *c, double ops, double waits)
 	return ops * fig(&c->shim_direct_op) + waits * fig(&c->shim_wait);
 }
 
+/* Iterations of a block the shim batches that carry fewer ops than its
+ * batch size: deferred (and folded) like the others, then flushed as
+ * direct syscalls before their wait (flush.c) -- the deferral's cost per
+ * op and the direct way's per wait, less what the folded calls save. */
+static double sync_flushed_ns(const struct calib *c, double ops, double waits, double cs, double op_ns)
+{
+	return ops * fig(&c->shim_op) + waits * fig(&c->shim_wait) - ops * cs * op_ns;
+}
+
+/*
+ * Of a part the shim batches (blocks after a block in slot k), the share of
+ * the calls (*ops) and of the waits (*waits) in iterations that reach its
+ * batch size t: the MOD break-even of the wait form (policy_min_batch), not
+ * the mix's -- the shim's flush compares the ops queued after folding with
+ * it, so an iteration needs t / (1 - cs) calls.  From the iterations of the
+ * blocks in k's log2 bucket (iter_hist: one bucket's blocks are taken
+ * alike), cut at a bucket's edge: t rounded up to one.  Without them (an
+ * older record; a bucket seen only in a thread's first block): all of it.
+ * t 0 (never): none.
+ */
+static void wi_fused_share(const struct wi_in *in, int k, int t, double cs, double *ops, double *waits)
+{
+	int g = (int)epb_iter_slot((unsigned)k), edge = 0;
+	double need, w = 0, c = 0, wf = 0, cf = 0;
+
+	*ops = *waits = 1;
+	if (t <= 0) {
+		*ops = *waits = 0;
+		return;
+	}
+	need = cs < 1 ? t / (1 - cs) : INFINITY;
+	while (edge < EPB_ITER_SLOTS && (edge ? (double)(1U << (edge - 1)) : 0) < need)
+		edge++;
+	for (int j = 0; j < EPB_ITER_SLOTS; j++) {
+		w += (double)in->iter_hist[g][j];
+		c += (double)in->iter_ops[g][j];
+		if (j >= edge) {
+			wf += (double)in->iter_hist[g][j];
+			cf += (double)in->iter_ops[g][j];
+		}
+	}
+	if (w > 0 && c > 0) {
+		*ops = cf / c;
+		*waits = wf / w;
+	}
+}
+
 /*
  * A thread's loop in parts the shim decides on apart: its blocks of
  * EPB_POLICY_BLOCK waits (the shim's policy decides per such block, on the
@@ -815,9 +862,19 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 		 * more per wait */
 		if ((o->break_even && part[i].decide * (1 - cs) >= o->break_even) ||
 		    (part[i].decide >= 2 && cs > 0.25)) {
-			policy += x;
+			/* in those blocks, the iterations under the batch
+			 * size go direct after all (flush.c) */
+			double so, sw, fo, fw;
+
+			wi_fused_share(in, (int)part[i].decide, excl ? be->break_even_poll : be->break_even, cs,
+				       &so, &sw);
+			fo = part[i].ops * so;
+			fw = part[i].waits * sw;
+			policy += batched_ns(c, be, fo, fw, pf * so, cs, op_ns) +
+				  sync_flushed_ns(c, part[i].ops - fo, part[i].waits - fw, cs, op_ns);
 			o->batched_share += part[i].ops / n;
-			o->ctl_batched += part[i].ops - pf;
+			o->fused_share += fo / n;
+			o->ctl_batched += (fo - pf * so) + (part[i].ops - fo) * cs;
 			bw += part[i].waits;
 		} else {
 			policy += direct_ns(c, part[i].ops, part[i].waits);
@@ -826,16 +883,21 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	o->always_per_s = -always / secs;
 	o->saved_per_s = -policy / secs;
 	{
-		char mix_s[16], mod_s[16], conn_s[16], blk_s[200] = "";
+		char mix_s[16], mod_s[16], conn_s[16], blk_s[300] = "";
 		double blocks, blk_ops, sf = f, sent = sent_ops(n, cs, &sf);
 
 		be_str(mix_s, sizeof(mix_s), o->break_even);
 		be_str(mod_s, sizeof(mod_s), be->break_even);
 		be_str(conn_s, sizeof(conn_s), cm_conn_break_even(be));
-		if (wi_has_blocks(in, &blocks, &blk_ops))
-			snprintf(blk_s, sizeof(blk_s), "; in its blocks of %d waits, %.0f%% of the calls (%.0f%% of the "
-				 "waits) came after a block at or above the break-even",
-				 EPB_POLICY_BLOCK, 100 * o->batched_share, 100 * bw / w);
+		if (wi_has_blocks(in, &blocks, &blk_ops)) {
+			int at = snprintf(blk_s, sizeof(blk_s), "; in its blocks of %d waits, %.0f%% of the calls (%.0f%% "
+					  "of the waits) came after a block at or above the break-even",
+					  EPB_POLICY_BLOCK, 100 * o->batched_share, 100 * bw / w);
+
+			if (o->batched_share > 0 && at > 0 && (size_t)at < sizeof(blk_s))
+				snprintf(blk_s + at, sizeof(blk_s) - (size_t)at, ", %.0f%% in iterations that reach "
+					 "the batch size (the others go direct)", 100 * o->fused_share);
+		}
 		add_note(o->assumptions, sizeof(o->assumptions),
 			 "%.2f ops per wait, %.2f carried by the wait after %.0f%% folded away and %.0f DEL+close "
 			 "pairs fused (every op deferrable, waits return at once); break-even batch %s for this mix of "
@@ -937,6 +999,7 @@ json_t *whatif_json(const struct wi_out out[WI_N])
 					    o->break_even ? json_integer(o->break_even) : json_null());
 			json_object_set_new(x, "shim_mode", json_string(modes[wi_mode(o)]));
 			json_object_set_new(x, "batched_share", json_real(round(o->batched_share * 1000) / 1000));
+			json_object_set_new(x, "fused_share", json_real(round(o->fused_share * 1000) / 1000));
 			json_object_set_new(x, "ctl_batched", json_integer((json_int_t)round(o->ctl_batched)));
 			json_object_set_new(x, "always_batch_cpu_ns_saved_per_s", json_real(round(o->always_per_s)));
 			json_object_set_new(x, "fused_closes", json_integer((json_int_t)o->fused_closes));
@@ -973,6 +1036,39 @@ static void blocks_from_json(const json_t *b, struct wi_in *in)
 	}
 }
 
+/* report.c's "epoll_ctl_iterations", the same way (keys: bucket lower
+ * bounds, 0 or a power of two up to 32). */
+static int iter_key(const char *k)
+{
+	char *end;
+	long v = strtol(k, &end, 10);
+
+	if (*end || end == k || v < 0 || v > 32 || (v & (v - 1)))
+		return -1;
+	return (int)epb_iter_slot((unsigned)v);
+}
+
+static void iters_from_json(const json_t *b, struct wi_in *in)
+{
+	const json_t *row, *v;
+	const char *gk, *jk;
+
+	if (jnum(b, "waits_per_block") != EPB_POLICY_BLOCK)
+		return;
+	json_object_foreach((json_t *)json_object_get(b, "after_calls_per_wait"), gk, row) {
+		int g = iter_key(gk);
+
+		json_object_foreach((json_t *)row, jk, v) {
+			int j = iter_key(jk);
+
+			if (g < 0 || j < 0)
+				continue;
+			in->iter_hist[g][j] = ju(v, "waits");
+			in->iter_ops[g][j] = ju(v, "calls");
+		}
+	}
+}
+
 void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 {
 	const json_t *ctl = json_object_get(o, "epoll_ctl"), *spin = json_object_get(o, "spin");
@@ -995,6 +1091,7 @@ void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 	in->seconds = jnum(doc, "duration_s");
 	in->requests = load ? jnum_or(load, "requests", -1) : -1;
 	blocks_from_json(json_object_get(o, "epoll_ctl_blocks"), in);
+	iters_from_json(json_object_get(o, "epoll_ctl_iterations"), in);
 }
 
 void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out *o)

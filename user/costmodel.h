@@ -120,6 +120,11 @@ struct wi_in {
 	 * and the calls they held (bpf/epbatch.h); none (a record from before
 	 * them, or fewer waits than a block): the model prices the average */
 	uint64_t block_hist[EPB_BLOCK_SLOTS], block_ops[EPB_BLOCK_SLOTS];
+	/* the same waits one by one (bpf/epbatch.h): iter_hist[g][j] waits in
+	 * blocks after a block of calls-per-wait bucket g that carried bucket
+	 * j of calls, iter_ops[g][j] those calls; none: every call of a block
+	 * the shim batches is taken to ride on a fused wait */
+	uint64_t iter_hist[EPB_ITER_SLOTS][EPB_ITER_SLOTS], iter_ops[EPB_ITER_SLOTS][EPB_ITER_SLOTS];
 };
 
 struct wi_out {
@@ -131,7 +136,9 @@ struct wi_out {
 	double fused_closes;		/* batching: DELs that would go with their close (count) */
 	int break_even;			/* batching: of the thread's op mix (epb_mix_break_even); 0 = never */
 	double batched_share;		/* batching: of the epoll_ctl calls, those in blocks it batches */
-	double ctl_batched;		/* batching: calls that would ride on a fused wait (count) */
+	double fused_share;		/* ... and of those, in iterations that reach its batch size */
+	double ctl_batched;		/* batching: calls that would not be syscalls of their own (count):
+					 * those riding on a fused wait, and the folded ones */
 	bool estimated;			/* the backend's costs are estimated */
 	bool upper_bound;
 	char assumptions[1024];

@@ -362,6 +362,34 @@ static json_t *blocks_json(const struct thread_stats *t)
 	return json_pack("{s:i,s:o}", "waits_per_block", EPB_POLICY_BLOCK, "after_calls_per_wait", by);
 }
 
+/* The same waits one by one (bpf/epbatch.h): {"waits_per_block": 16,
+ * "after_calls_per_wait": {"G": {"J": {"waits": W, "calls": C}}}}, G the
+ * log2 bucket of the block before theirs and J that of the calls each wait
+ * ended, both by their lower bound (0, 1, 2, 4, ... 32: open-ended). */
+static json_t *iters_json(const struct thread_stats *t)
+{
+	json_t *by = json_object();
+	char gk[16], jk[16];
+
+	for (int g = 0; g < EPB_ITER_SLOTS; g++) {
+		json_t *row = json_object();
+
+		for (int j = 0; j < EPB_ITER_SLOTS; j++) {
+			if (!t->iter_hist[g][j])
+				continue;
+			snprintf(jk, sizeof(jk), "%u", j ? 1U << (j - 1) : 0);
+			json_object_set_new(row, jk, json_pack("{s:I,s:I}", "waits", (json_int_t)t->iter_hist[g][j],
+							       "calls", (json_int_t)t->iter_ops[g][j]));
+		}
+		snprintf(gk, sizeof(gk), "%u", g ? 1U << (g - 1) : 0);
+		if (json_object_size(row))
+			json_object_set_new(by, gk, row);
+		else
+			json_decref(row);
+	}
+	return json_pack("{s:i,s:o}", "waits_per_block", EPB_POLICY_BLOCK, "after_calls_per_wait", by);
+}
+
 /* Keys shared by totals and threads. */
 static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
@@ -449,6 +477,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 
 	common_keys(totals, &r->totals, o->time_syscalls);
 	json_object_set_new(totals, "epoll_ctl_blocks", blocks_json(&r->totals));
+	json_object_set_new(totals, "epoll_ctl_iterations", iters_json(&r->totals));
 	spin_json(totals, &r->totals, true);
 	for (int op = 0; op < EPB_CTL_OPS; op++) {
 		json_t *e = json_object();
@@ -479,6 +508,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 
 		/* the document's alone: a CSV row has no column for them */
 		json_object_set_new(th, "epoll_ctl_blocks", blocks_json(t));
+		json_object_set_new(th, "epoll_ctl_iterations", iters_json(t));
 		json_object_set_new(th, "epoll_wait_fd", t->wait_fd >= 0 ? json_integer(t->wait_fd) : json_null());
 		json_object_set_new(th, "epoll_wait_fd_exclusive",
 				    t->wait_excl >= 0 ? json_integer((json_int_t)t->wait_excl) : json_null());

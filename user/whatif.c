@@ -28,6 +28,8 @@ void wi_in_from_stats(const struct thread_stats *t, double secs, enum spin_choic
 	in->requests = -1;
 	memcpy(in->block_hist, t->block_hist, sizeof(in->block_hist));
 	memcpy(in->block_ops, t->block_ops, sizeof(in->block_ops));
+	memcpy(in->iter_hist, t->iter_hist, sizeof(in->iter_hist));
+	memcpy(in->iter_ops, t->iter_ops, sizeof(in->iter_ops));
 	in->excl_instance = t->wait_excl > 0 ? (uint64_t)t->wait_excl : 0;
 	in->coalescible = t->ctl_coalescible;
 }
@@ -55,6 +57,7 @@ static void total_out(const struct report *r, const struct calib *c, struct wi_o
 		out[k].saved_per_s = 0;
 		out[k].always_per_s = 0;
 		out[k].batched_share = 0;
+		out[k].fused_share = 0;
 		out[k].ctl_batched = 0;
 	}
 	for (uint32_t i = 0; i < r->nr_rows; i++) {
@@ -68,11 +71,14 @@ static void total_out(const struct report *r, const struct calib *c, struct wi_o
 			out[k].saved_per_s += t[k].known ? t[k].saved_per_s : 0;
 			out[k].always_per_s += t[k].known ? t[k].always_per_s : 0;
 			out[k].batched_share += t[k].known ? t[k].batched_share * n : 0;
+			out[k].fused_share += t[k].known ? t[k].fused_share * n : 0;
 			out[k].ctl_batched += t[k].known ? t[k].ctl_batched : 0;
 		}
 	}
-	for (int k = 0; k < WI_N; k++)
+	for (int k = 0; k < WI_N; k++) {
 		out[k].batched_share = calls > 0 ? out[k].batched_share / calls : 0;
+		out[k].fused_share = calls > 0 ? out[k].fused_share / calls : 0;
+	}
 	for (int k = 0; k < WI_N; k++)
 		if (k != WI_UNSHARE)
 			snprintf(out[k].assumptions + strlen(out[k].assumptions),

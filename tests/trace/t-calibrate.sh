@@ -271,6 +271,11 @@ assert b["waits_per_block"] == 16, b
 s = b["after_calls_per_wait"]
 assert list(s) == ["1"], b
 assert s["1"]["blocks"] == t["epoll_wait"] // 16 and s["1"]["calls"] == 16 * s["1"]["blocks"], (b, t["epoll_wait"])
+# the same waits one by one: all but the first block's, each after one call
+i = t["epoll_ctl_iterations"]
+assert i["waits_per_block"] == 16, i
+assert i["after_calls_per_wait"] == {"1": {"1": {"waits": t["epoll_wait"] - 16, "calls": t["epoll_wait"] - 16}}}, \
+    (i, t["epoll_wait"])
 # a loop all of one kind is batched whole or not at all
 w = t["what_if"]["batch:uring"]
 n = sum(t["epoll_ctl"][k] for k in ("add", "mod", "del"))

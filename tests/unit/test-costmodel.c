@@ -508,6 +508,73 @@ static void test_blocks_json(void **state)
 }
 
 /*
+ * Inside the blocks it batches, the shim sends an iteration with fewer ops
+ * than its batch size (the MOD break-even, 4) the direct way (flush.c).
+ * 1200 waits, every block after a block of 5 calls per wait (batched);
+ * half the waits carry 2 calls, half 8.  Batched: the 600 of 8, b = 8:
+ * 600 x ((8 x 180 - 8 x 300) + 150 - 250) + 4800 x 20 = -540000; the 600
+ * of 2 flushed direct: 1200 x 20 + 600 x 5 = 27000.
+ */
+static void iters_in(struct wi_in *in)
+{
+	*in = (struct wi_in){ .mod = 6000, .waits = 1200, .seconds = 1, .requests = -1 };
+	in->block_hist[5] = 75;
+	in->block_ops[5] = 6000;
+	in->iter_hist[3][2] = 600;	/* after a block of 4-7 per wait: 2-3 calls */
+	in->iter_ops[3][2] = 1200;
+	in->iter_hist[3][4] = 600;	/* ... and 8-15 */
+	in->iter_ops[3][4] = 4800;
+}
+
+static void test_small_iterations(void **state)
+{
+	json_t *doc = json_pack("{s:f}", "duration_s", 1.0), *th;
+	struct wi_in in, back;
+	struct wi_out o[WI_N];
+
+	(void)state;
+	load_cal(&cal);
+	iters_in(&in);
+	whatif_compute(&cal, &in, o);
+	assert_true(wi_mode(&o[WI_URING]) == WI_MODE_BATCH);
+	assert_float_equal(o[WI_URING].batched_share, 1, 1e-9);
+	assert_float_equal(o[WI_URING].fused_share, 0.8, 1e-9);
+	assert_float_equal(o[WI_URING].ctl_batched, 4800, 1e-9);
+	assert_float_equal(o[WI_URING].saved_per_s, 540000 - 27000, 1e-6);
+	assert_non_null(strstr(o[WI_URING].assumptions, "80% in iterations that reach the batch size"));
+
+	/* every iteration at the batch size: all of it rides on the waits */
+	in.iter_hist[3][2] = in.iter_ops[3][2] = 0;
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_URING].fused_share, 1, 1e-9);
+	assert_float_equal(o[WI_URING].ctl_batched, 6000, 1e-9);
+
+	/* no iterations for that bucket (a record from before them): the
+	 * whole blocks, as before: b = 5, batch(5) = 960 */
+	memset(in.iter_hist, 0, sizeof(in.iter_hist));
+	memset(in.iter_ops, 0, sizeof(in.iter_ops));
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_URING].ctl_batched, 6000, 1e-9);
+	assert_float_equal(o[WI_URING].saved_per_s, 1200 * (1500 - 960 + 100) - 6000 * 20, 1e-6);
+
+	/* as a trace writes them (report.c: keys are the buckets' lower
+	 * bounds), read back; a key that is no bucket is left out */
+	th = json_pack("{s:{s:i},s:i,s:{s:i,s:{s:{s:i,s:i}}},s:{s:i,s:{s:{s:{s:i,s:i},s:{s:i,s:i},s:{s:i,s:i}}}}}",
+		       "epoll_ctl", "mod", 6000, "epoll_wait", 1200,
+		       "epoll_ctl_blocks", "waits_per_block", EPB_POLICY_BLOCK, "after_calls_per_wait",
+		       "5", "blocks", 75, "calls", 6000,
+		       "epoll_ctl_iterations", "waits_per_block", EPB_POLICY_BLOCK, "after_calls_per_wait",
+		       "4", "2", "waits", 600, "calls", 1200, "8", "waits", 600, "calls", 4800,
+		       "3", "waits", 1, "calls", 3);
+	wi_in_from_json(th, doc, &back);
+	iters_in(&in);
+	assert_memory_equal(back.iter_hist, in.iter_hist, sizeof(in.iter_hist));
+	assert_memory_equal(back.iter_ops, in.iter_ops, sizeof(in.iter_ops));
+	json_decref(th);
+	json_decref(doc);
+}
+
+/*
  * Calls the queue folds away (epoll_ctl_coalescible): the double re-arm,
  * 128 MODs of 64 fds per wait, half folded.  The 64 sent: (64 x 160 - 64 x
  * 300) + (150 - 250) = -9060 per iteration, 100 iterations; 12800 x 20 in
@@ -551,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_conn_mix),
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_blocks_json),
+		cmocka_unit_test(test_small_iterations),
 		cmocka_unit_test(test_coalescing),
 		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_unshare),
