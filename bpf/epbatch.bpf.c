@@ -342,7 +342,11 @@ static __always_inline void block_step(struct epb_thread *t)
 	if (t->block_prev) {
 		g = epb_iter_slot(t->block_prev - 1);
 		j = epb_iter_slot(t->iter_ctl);
-		if (g < EPB_ITER_SLOTS && j < EPB_ITER_SLOTS) {	/* for the verifier */
+		/* for the verifier (6.1's loses the bounds of the ternaries):
+		 * tests the compiler cannot drop as always true */
+		barrier_var(g);
+		barrier_var(j);
+		if (g < EPB_ITER_SLOTS && j < EPB_ITER_SLOTS) {
 			t->iter_hist[g][j]++;
 			t->iter_ops[g][j] += t->iter_ctl;
 		}

@@ -8,7 +8,7 @@ static uint64_t lower(int i, enum hist_kind k)
 {
 	if (k == HIST_PER_WAIT)
 		return (uint64_t)i;
-	if (k == HIST_EVENTS)
+	if (k == HIST_EVENTS || k == HIST_CALLS)
 		return i ? 1ULL << (i - 1) : 0;
 	return i ? 1ULL << i : 0;
 }
@@ -54,7 +54,7 @@ void hist_print(FILE *f, const char *title, const uint64_t *h, int n, enum hist_
 	if (first < 0)
 		return;
 	fprintf(f, "%s\n%24s : %-9s distribution\n", title,
-		k == HIST_NS ? "ns" : k == HIST_EVENTS ? "events" : "calls/wait", "count");
+		k == HIST_NS ? "ns" : k == HIST_EVENTS ? "events" : k == HIST_CALLS ? "calls" : "calls/wait", "count");
 	for (int i = first; i <= last; i++) {
 		char range[48], bar[BAR_WIDTH + 1];
 		int w = (int)((double)h[i] * BAR_WIDTH / (double)max + 0.5);
@@ -92,6 +92,17 @@ void hist_print_thread(FILE *f, const char *who, const struct thread_stats *t)
 	hist_print(f, title, t->wait_hist, EPB_LAT_SLOTS, HIST_NS);
 	snprintf(title, sizeof(title), "%s: events returned per epoll wait", who);
 	hist_print(f, title, t->wait_ev_hist, EPB_EV_SLOTS, HIST_EVENTS);
+	{
+		/* the iterations, whatever block they were in */
+		uint64_t calls[EPB_ITER_SLOTS] = { 0 };
+
+		for (int g = 0; g < EPB_ITER_SLOTS; g++)
+			for (int j = 0; j < EPB_ITER_SLOTS; j++)
+				calls[j] += t->iter_hist[g][j];
+		snprintf(title, sizeof(title), "%s: epoll_ctl calls per epoll wait (each since the wait before; a "
+			 "thread's first %d left out)", who, EPB_POLICY_BLOCK);
+		hist_print(f, title, calls, EPB_ITER_SLOTS, HIST_CALLS);
+	}
 	/* each block is counted in the slot of the block before it (what the
 	 * cost model needs), so the counts are the blocks' own but for the
 	 * first and the last */

@@ -37,6 +37,10 @@ check "--hist: bars for every op, the waits and events" sh -c \
 	"grep -q 'all threads: epoll_ctl MOD time' '$T/h.out' && grep -q 'events returned per epoll wait' '$T/h.out' \
 	 && grep -q 'tid [0-9]* (ctl-3): epoll_ctl ADD time' '$T/h.out' && grep -q '8 -> 15 *: *$((W * 3)) ' '$T/h.out' \
 	 && grep -q 'all threads: blocks of 16 epoll waits by epoll_ctl calls per wait' '$T/h.out'"
+# ctlgen makes its calls, then its waits: past each thread's first 16 waits,
+# every wait follows none (30, 60 and 90 waits: 14 + 44 + 74)
+check "--hist: epoll_ctl calls per wait, the first block of each thread left out" sh -c \
+	"grep -A2 '^all threads: epoll_ctl calls per epoll wait' '$T/h.out' | grep -Eq '^ +0 : 132 '"
 
 $TRACE record -o "$T/n.json" -- $CTLGEN $ARGS >/dev/null 2>&1
 check "without -T: no histograms (nothing timed)" pyjson "$T/n.json" <<'PY'
