@@ -73,6 +73,22 @@ $(BUILD)/shim/libepbatch-null.so: preload/bench/null.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS) -ldl
 
+# The shim with its waits' cancellation window held open (wait.c,
+# EPBATCH_TEST_WINDOW) and the program that cancels a thread there
+# (tests/shim/t-shim-cancel-window.sh): wait.c built apart, the rest shared.
+$(BUILD)/preload-window/wait.o: preload/wait.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(SDT_FLAGS) $(PRELOAD_CFLAGS) -DEPBATCH_TEST_WINDOW -c -o $@ $<
+
+$(BUILD)/shim/libepbatch-window.so: $(filter-out $(BUILD)/preload/wait.o,$(PRELOAD_OBJS)) \
+				   $(BUILD)/preload-window/wait.o
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-z,defs -o $@ $(filter %.o,$^) $(LDFLAGS) -luring -ldl -lpthread
+
+$(BUILD)/shim/cancel-window: tests/shim/cancel-window.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
+
 TESTBINS += $(BUILD)/shim/epbatch-rearm $(BUILD)/shim/shim-check $(BUILD)/shim/epbatch-costs \
 	$(BUILD)/shim/libearly.so $(BUILD)/shim/libepbatch-floor.so $(BUILD)/shim/libepbatch-null.so \
-	$(BUILD)/shim/libspy.so
+	$(BUILD)/shim/libspy.so $(BUILD)/shim/libepbatch-window.so $(BUILD)/shim/cancel-window

@@ -8,6 +8,42 @@
 #include <errno.h>
 #include <limits.h>
 
+#ifdef EPBATCH_TEST_WINDOW
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+/*
+ * Tests only (build/shim/libepbatch-window.so, tests/shim/t-shim-cancel-window.sh):
+ * with EPBATCH_TEST_WINDOW set, a wait that pthread_cancel must interrupt
+ * by a signal is held between its look (at raw_mt, at cancel_seen) and its
+ * syscall until a signal comes (2 s at most) -- where the real build is
+ * only for a few instructions, and a signal that lands there is spent
+ * before the syscall (cancel.c: kick_until_heard signals again).  Only a
+ * wait without a timeout, which nothing else would end.
+ */
+static void test_window(const char *where, int forever)
+{
+	struct timespec ts = { 2, 0 };
+	int saved = errno;
+
+	if (!forever || !getenv("EPBATCH_TEST_WINDOW"))
+		return;
+	if (real_syscall(SYS_nanosleep, &ts, NULL) == -1 && errno == EINTR) {
+		/* a raw write: stdio's is a cancellation point, and a cancel is
+		 * pending */
+		char line[80];
+		int n = snprintf(line, sizeof(line), "epbatch-window: a signal came in the %s wait's window\n",
+				 where);
+
+		real_syscall(SYS_write, 2, line, (long)n);
+	}
+	errno = saved;
+}
+#else
+#define test_window(where, forever) ((void)0)
+#endif
 
 /*
  * Flush this thread's queue, then the real wait.  A signal handler that
@@ -131,6 +167,7 @@ mt_wait(int epfd, struct epoll_event *evs, int maxevents, int ms, const struct t
 		/* libc's wrapper, a cancellation point */
 		return mt_slow(-ENOSYS, epfd, evs, maxevents, ms, ts, sigmask, kind);
 	}
+	test_window("raw", kind == EPB_PWAIT2 ? !ts : ms < 0);
 	thr.in_wait++;
 	r = wait_syscall(epfd, evs, maxevents, ms, ts, sigmask, kind);
 	thr.in_wait--;
@@ -215,6 +252,7 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	cas_int(&q->in_fused, &zero, 1);
 	if (unlikely(atomic_load_explicit(&cancel_seen, memory_order_relaxed)))
 		cancel_point();
+	test_window("fused", !ts);
 	thr.crit++;
 	queue_lock(q);
 	n = q->n;
