@@ -667,10 +667,12 @@ static void batch_size(struct run_rec *rec, bool shim_loaded, json_t *shim, json
 
 /*
  * What the run's what_if predicts per request: the CPU saved, and the
- * epoll_ctl calls that would join the fused submission (what_if's
- * ctl_batched: those of the blocks of waits the shim's policy would batch,
- * in the threads that wait; their waits stay one syscall each, now the
- * submission; a DEL that goes with its close is a submission of its own).
+ * epoll_ctl calls that would no longer be syscalls of their own (what_if's
+ * ctl_batched: in the blocks of waits the shim's policy would batch, those
+ * of the iterations that reach its batch size, which join the fused
+ * submission, and those folded away; in the threads that wait; their waits
+ * stay one syscall each, now the submission; a DEL that goes with its
+ * close is a submission of its own).
  */
 static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
 {
