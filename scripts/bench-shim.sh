@@ -109,10 +109,19 @@ cells() {
 	echo "conn block 1 $((iters * 16))"
 }
 
+# The untimed warm-up: a tenth of the run, and at least 40 iterations, past
+# the shim's first decisions: its break-even measurement (once per process,
+# ~1 ms here) made 50-iteration idle runs look 2% slower under io_uring.
+warmup() {
+	wu=$(($1 / 10 + 1))
+	[ $wu -ge 40 ] || wu=40
+	echo $wu
+}
+
 run() { # run VARIANT MODE WAIT K ITERS [ARGS]: prints ns/iteration
 	v=$1 m=$2 w=$3 k=$4 n=$5
 	shift 5
-	set -- "$LOOP" -m "$m" -w "$w" -n "$k" -i "$n" -W $((n / 10 + 1)) -d 5 "$@"
+	set -- "$LOOP" -m "$m" -w "$w" -n "$k" -i "$n" -W "$(warmup "$n")" -d 5 "$@"
 	case $v in
 	baseline) "$@" ;;
 	auto) env -u EPBATCH_BACKEND LD_PRELOAD="$SHIM" "$@" ;;
