@@ -1115,12 +1115,17 @@ void whatif_sentence(char *buf, size_t len, enum wi_kind k, const struct wi_out 
 			 wi_mode(o) != WI_MODE_DIRECT ? "batching costs more than the syscalls it saves" :
 			 "the batches are too small (the shim would stay direct)");
 	else {
-		char be_s[16], part[64] = "";
+		char be_s[16], part[128] = "";
+		int at = 0;
 
 		be_str(be_s, sizeof(be_s), o->break_even);
 		if (wi_mode(o) == WI_MODE_MIXED)
-			snprintf(part, sizeof(part), "; %.0f%% of the calls in the blocks it would batch",
-				 100 * o->batched_share);
+			at = snprintf(part, sizeof(part), "; %.0f%% of the calls in the blocks it would batch",
+				      100 * o->batched_share);
+		/* in those blocks, iterations under the batch size go direct */
+		if (o->fused_share < o->batched_share - 0.005 && at >= 0 && (size_t)at < sizeof(part))
+			snprintf(part + at, sizeof(part) - (size_t)at, "%s%.0f%% in batches", at ? ", " : "; ",
+				 100 * o->fused_share);
 		snprintf(buf, len, "%s%s would save %.3f ms of CPU per second%s (%.2f ops per wait, break-even %s%s)",
 			 what, o->estimated ? " (estimated)" : "", v / 1e6, per_req, o->ops_per_wait, be_s, part);
 	}

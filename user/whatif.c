@@ -160,14 +160,15 @@ static void cellv(char *buf, size_t len, const struct wi_out *o)
 		snprintf(buf, len, "%+.3f%s", o->saved_per_s / 1e6, o->estimated ? "*" : "");
 }
 
-/* BATCHED: the share of the calls in the blocks of waits the shim would
- * batch (shown: the row has waits) */
+/* BATCHED: the share of the calls the shim would send in batches -- in the
+ * blocks of waits it would batch, the iterations that reach its batch size
+ * (shown: the row has waits) */
 static void cell_share(char *buf, size_t len, const struct wi_out *o, bool shown)
 {
 	if (!o->known || !shown)
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%.0f%%", 100 * o->batched_share);
+		snprintf(buf, len, "%.0f%%", 100 * o->fused_share);
 }
 
 void whatif_table(FILE *f, const struct report *r, const struct calib *c, const struct trace_opts *o)
@@ -190,8 +191,8 @@ void whatif_table(FILE *f, const struct report *r, const struct calib *c, const 
 		n = (size_t)o->top;
 	fprintf(f, "\nwhat if (CPU ms saved per second; negative = it would cost; calibration %s %s):\n",
 		c->cached ? "cached" : "measured", c->measured_at);
-	/* BATCHED: the share of the thread's calls in the blocks of waits the
-	 * shim would batch with io_uring (docs/cost-model.md) */
+	/* BATCHED: the share of the thread's calls the shim would send in
+	 * batches with io_uring (docs/cost-model.md) */
 	fprintf(f, "%8s %-15s %8s %8s %12s %12s %12s\n", "TID", "COMM", "CTL/WAIT", "BATCHED", "batch:uring",
 		"batch:kmod", "unshare<=");
 	for (size_t i = 0; i < n; i++) {

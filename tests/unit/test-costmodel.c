@@ -531,6 +531,7 @@ static void test_small_iterations(void **state)
 	json_t *doc = json_pack("{s:f}", "duration_s", 1.0), *th;
 	struct wi_in in, back;
 	struct wi_out o[WI_N];
+	char line[900];
 
 	(void)state;
 	load_cal(&cal);
@@ -542,6 +543,8 @@ static void test_small_iterations(void **state)
 	assert_float_equal(o[WI_URING].ctl_batched, 4800, 1e-9);
 	assert_float_equal(o[WI_URING].saved_per_s, 540000 - 27000, 1e-6);
 	assert_non_null(strstr(o[WI_URING].assumptions, "80% in iterations that reach the batch size"));
+	whatif_sentence(line, sizeof(line), WI_URING, &o[WI_URING]);
+	assert_non_null(strstr(line, "break-even 4 ops; 80% in batches)"));
 
 	/* every iteration at the batch size: all of it rides on the waits */
 	in.iter_hist[3][2] = in.iter_ops[3][2] = 0;
