@@ -715,24 +715,24 @@ static double sync_flushed_ns(const struct calib *c, double ops, double waits, d
  * the calls (*ops) and of the waits (*waits) in iterations that reach its
  * batch size t: the MOD break-even of the wait form (policy_min_batch), not
  * the mix's -- the shim's flush compares the ops queued after folding with
- * it, so an iteration needs t / (1 - cs) calls.  From the iterations of the
- * blocks in k's log2 bucket (iter_hist: one bucket's blocks are taken
- * alike), cut at a bucket's edge: t rounded up to one.  Without them (an
- * older record; a bucket seen only in a thread's first block): all of it.
- * t 0 (never): none.
+ * it, about calls x (1 - cs) of them.  From the iterations of the blocks in
+ * k's log2 bucket (iter_hist: one bucket's blocks are taken alike), cut at
+ * the first bucket whose lower edge, so folded and rounded, reaches t (the
+ * shim's break-evens are powers of two: with nothing folded, an edge).
+ * Without them (an older record; a bucket seen only in a thread's first
+ * block): all of it.  t 0 (never): none.
  */
 static void wi_fused_share(const struct wi_in *in, int k, int t, double cs, double *ops, double *waits)
 {
 	int g = (int)epb_iter_slot((unsigned)k), edge = 0;
-	double need, w = 0, c = 0, wf = 0, cf = 0;
+	double w = 0, c = 0, wf = 0, cf = 0;
 
 	*ops = *waits = 1;
 	if (t <= 0) {
 		*ops = *waits = 0;
 		return;
 	}
-	need = cs < 1 ? t / (1 - cs) : INFINITY;
-	while (edge < EPB_ITER_SLOTS && (edge ? (double)(1U << (edge - 1)) : 0) < need)
+	while (edge < EPB_ITER_SLOTS && (edge ? (double)(1U << (edge - 1)) : 0) * (1 - cs) + 0.5 < t)
 		edge++;
 	for (int j = 0; j < EPB_ITER_SLOTS; j++) {
 		w += (double)in->iter_hist[g][j];

@@ -546,6 +546,20 @@ static void test_small_iterations(void **state)
 	whatif_sentence(line, sizeof(line), WI_URING, &o[WI_URING]);
 	assert_non_null(strstr(line, "break-even 4 ops; 80% in batches)"));
 
+	/* a few calls folded away (cs 1%) leave an iteration of 4-7 calls at
+	 * the batch size: the cut does not move a whole bucket for them */
+	in.iter_hist[3][3] = in.iter_hist[3][4];
+	in.iter_ops[3][3] = in.iter_ops[3][4];
+	in.iter_hist[3][4] = in.iter_ops[3][4] = 0;
+	in.coalescible = 60;
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_URING].fused_share, 0.8, 1e-9);
+	/* half folded away (the double re-arm's share): 4-7 calls are 2-3 ops */
+	in.coalescible = 3000;
+	whatif_compute(&cal, &in, o);
+	assert_float_equal(o[WI_URING].fused_share, 0, 0);
+	iters_in(&in);
+
 	/* every iteration at the batch size: all of it rides on the waits */
 	in.iter_hist[3][2] = in.iter_ops[3][2] = 0;
 	whatif_compute(&cal, &in, o);
