@@ -72,6 +72,9 @@ int be_init(void)
 /* be_submit() for every way but an io_uring submission that succeeded:
  * the module's, sync's, and the sync fallback of a failed one (ret: -1
  * when uring_submit() failed, 1 when it was not called). */
+/* be_submit_other()'s plain wait after its ops ran one by one (be_abandon) */
+static TLS int sync_waiting;
+
 void be_submit_other(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		     struct be_report *rep, int ret)
 {
@@ -96,7 +99,9 @@ void be_submit_other(const struct qop *ops, unsigned n, int *res, struct be_wait
 
 		if (w->ts)
 			ms = (int)(w->ts->tv_sec * 1000 + (w->ts->tv_nsec + 999999) / 1000000);
+		sync_waiting = 1;
 		r = sys_wait(w->epfd, w->evs, w->maxevents, ms, NULL, w->sigmask, EPB_PWAIT);
+		sync_waiting = 0;
 		w->result = r < 0 ? -errno : r;
 	}
 }
@@ -111,6 +116,19 @@ int be_submit_close(const struct qop *ops, unsigned n, unsigned live, int ordere
 	if (uring_submit(ops, n, live, ordered, res, NULL, (int)close_at, fd, &cres, rep) < 0)
 		return 1;
 	return cres;
+}
+
+enum be_abandoned be_abandon(int *res, struct be_report *rep)
+{
+	if (sync_waiting) {
+		sync_waiting = 0;
+		return BE_AB_SYNC;
+	}
+	if (be_kind == EPB_BE_URING && uring_abandon(rep))
+		return BE_AB_SETTLED;
+	if (be_kind == EPB_BE_KMOD && kmod_abandon(res, rep))
+		return BE_AB_SETTLED;
+	return BE_AB_NONE;
 }
 
 void be_thread_exit(void)

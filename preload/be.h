@@ -100,6 +100,15 @@ int be_submit_close(const struct qop *ops, unsigned n, unsigned live, int ordere
 /* Returns how many ops failed. */
 unsigned be_sync_submit(const struct qop *ops, unsigned n, int *res);
 
+/* A fused wait's submission that a signal handler is leaving with
+ * siglongjmp (jump.c): bring it to an end here, nothing of it left in
+ * flight.  rep is the one be_submit() was given. */
+enum be_abandoned {
+	BE_AB_NONE,	/* nothing of it reached the kernel: the caller runs the ops */
+	BE_AB_SETTLED,	/* res[] and rep as be_submit() would have left them */
+	BE_AB_SYNC,	/* the ops ran one by one (a failed backend), res[] and rep are in */
+};
+enum be_abandoned be_abandon(int *res, struct be_report *rep);
 void be_thread_exit(void);
 void be_after_fork(void);
 /* The kmod backend's device fd: the application closed or replaced it. */
@@ -116,6 +125,8 @@ int uring_has_wait(void);
 int uring_has_close(void);
 void uring_thread_exit(void);
 void uring_after_fork(void);
+int uring_abandon(struct be_report *rep);
+int kmod_abandon(int *res, struct be_report *rep);
 int kmod_open(void);
 int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		unsigned *errors);

@@ -40,6 +40,46 @@ void kmod_fd_closed(int fd)
  * reports EINTR (in wait_result), as epoll_pwait does.
  * Returns 0, -1 (nothing ran) or -2 - k (ops [0, k) ran, then it failed).
  */
+/* A fused wait's submission under way (kmod_abandon), on kmod_submit's
+ * frame: its ops from done on go to the ioctl that b describes. */
+static TLS struct {
+	const struct qop *ops;
+	const struct epoll_batch_op *bops;
+	const unsigned *idx;
+	const struct epoll_batch *b;
+	unsigned k, done;
+} inflight;
+
+/* kmod_submit() interrupted by a signal whose handler leaves with
+ * siglongjmp: nothing is in flight (an ioctl returned, or none is made
+ * yet), but the ops the last one ran may not be in res[] yet (their results
+ * are in bops), and those after them (an EINTR between ops, or no ioctl
+ * yet) did not run: they run now, one by one.  0 when it made no ioctl. */
+int kmod_abandon(int *res, struct be_report *rep)
+{
+	unsigned ran;
+
+	if (!inflight.bops)
+		return 0;
+	ran = inflight.b->nr_done <= inflight.b->nr_ops ? inflight.b->nr_done : inflight.b->nr_ops;
+	for (unsigned j = inflight.done; j < inflight.k; j++) {
+		const struct qop *o = &inflight.ops[inflight.idx[j]];
+		int r;
+
+		if (j < inflight.done + ran) {
+			r = inflight.bops[j].result;
+		} else {
+			struct epoll_event ev = o->ev;
+
+			r = sys_epoll_ctl(o->epfd, o->op, o->fd, &ev) ? -errno : 0;
+		}
+		res[inflight.idx[j]] = r;
+		rep->errors += r != 0;
+	}
+	inflight.bops = NULL;
+	return 1;
+}
+
 int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		unsigned *errors)
 {
@@ -76,18 +116,26 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 			b.wait_sigmask = (unsigned long)wq->sigmask;
 			b.wait_sigsetsize = wq->sigmask ? SIGSET_SZ : 0;
 		}
+		/* memset above: nr_done 0 until the ioctl says, so an abandon
+		 * before it runs every op from done on itself */
+		if (w)
+			inflight = (typeof(inflight)){ ops, bops, idx, &b, k, done };
 		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, &b);
 		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && done == 0) {
 			/* The application closed the device fd, or its number
 			 * now names another file: open the device again. */
 			retried = 1;
 			kmod_fd_closed(fd);
-			if ((fd = kmod_open()) < 0)
+			if ((fd = kmod_open()) < 0) {
+				inflight.bops = NULL;
 				return -1;
+			}
 			continue;
 		}
-		if (rc < 0 && errno != EINTR)
+		if (rc < 0 && errno != EINTR) {
+			inflight.bops = NULL;
 			return done ? -2 - (int)done : -1;
+		}
 		if (b.nr_done > b.nr_ops)	/* never, per the ABI */
 			b.nr_done = b.nr_ops;
 		for (unsigned j = 0; j < b.nr_done; j++) {
@@ -95,6 +143,7 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 			*errors += bops[done + j].result != 0;
 		}
 		done += b.nr_done;
+		inflight.done = done;
 		if (rc == 0)
 			break;
 		/* EINTR between ops: the rest (and the wait) again.  If the
@@ -104,6 +153,7 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		if (wq && wq->sigops && atomic_load(wq->sigops))
 			wq = NULL;
 	}
+	inflight.bops = NULL;
 	if (w && wq)
 		w->result = b.wait_result;
 	else if (w)

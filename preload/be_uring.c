@@ -453,6 +453,39 @@ static __attribute__((noinline, cold)) int ring_failed(struct uring_state *u, in
  * (hard-linked, so only once it completed) the ring closes close_fd, or -1.
  * Returns 0, or -1 with errno when nothing was submitted.
  */
+/* A fused wait's submission under way (uring_abandon), on uring_submit's
+ * frame: r once its SQEs are being written, rp once they go to the kernel. */
+static TLS struct {
+	struct io_uring *r;
+	struct reap *rp;
+} inflight;
+
+/* The fused wait of uring_submit() that a signal handler interrupted, and
+ * is leaving with siglongjmp.  Submitted, its wait request stays armed in
+ * the ring (it would take the next events into the abandoned buffer) and
+ * the ops' CQEs would be taken for the next batch's: cancel the wait and
+ * reap everything, as uring_submit() does after an EINTR.  Written but not
+ * submitted: the SQEs are dropped, and 0 says nothing ran. */
+int uring_abandon(struct be_report *rep)
+{
+	struct io_uring *r = inflight.r;
+	struct reap *rp = inflight.rp;
+
+	inflight.r = NULL;
+	if (!r)
+		return 0;
+	if (!rp) {
+		r->sq.sqe_tail = r->sq.sqe_head;
+		return 0;
+	}
+	if (!rp->have_wait)
+		cancel_wait(r, rp);
+	else if (rp->ctl_left || rp->cancel_left)
+		settle_ring(r, rp, 0);
+	rep->errors += rp->errors;
+	return 1;
+}
+
 HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
 		     struct be_wait *w, int close_at, int close_fd, int *close_res,
 		     struct be_report *rep)
@@ -472,6 +505,10 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 	 * 3), or the ring is given up as after a failed enter. */
 	if (unlikely(io_uring_sq_space_left(r) < n + 3))
 		return ring_failed(u, -EBUSY);
+	if (w) {
+		inflight.r = r;
+		inflight.rp = NULL;
+	}
 	rp.ctl_left = likely(!ordered && close_at < 0) ? prep_batch(r, ops, n, live) :
 		      prep_linked(r, ops, n, ordered, close_at, close_fd);
 	nctl = rp.ctl_left - (close_at >= 0);	/* the close's CQE is not a ctl op's */
@@ -490,6 +527,8 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 			rp.cancel_left = 1;
 		}
 	}
+	if (w)
+		inflight.rp = &rp;
 	if (w && !poll && (r->features & IORING_FEAT_EXT_ARG)) {
 		ret = submit_and_wait(r, &rp, w, &expired);
 		/* ops that completed late (or a wake-up before them) */
@@ -503,8 +542,10 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 	} else {
 		ret = settle_ring(r, &rp, poll);
 	}
-	if (ret < 0)
+	if (ret < 0) {
+		inflight.r = NULL;
 		return ring_failed(u, ret);
+	}
 	if (w && !rp.have_wait) {
 		/* a kernel without IORING_FEAT_EXT_ARG: the ops first, then
 		 * the wait in a second enter */
@@ -522,6 +563,7 @@ HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int order
 		if (rp.wait_res == -ECANCELED)
 			rp.wait_res = ret == -ETIME ? 0 : -EINTR;
 	}
+	inflight.r = NULL;
 	if (close_res)
 		*close_res = rp.close_res;
 	/* ctl ops that completed after the wait's CQE (all are in by now) */

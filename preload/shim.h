@@ -443,6 +443,25 @@ void policy_fork_prepare(void);
 void policy_fork_done(int child);
 
 
+/*
+ * A fused wait under way, on its caller's frame: what settling it takes when
+ * a signal handler leaves it with siglongjmp instead of returning (jump.c:
+ * fused_abandon).  sp: an address in that frame -- a jump to a frame above
+ * it leaves the wait.
+ */
+struct fused_ctx {
+	struct tq *q;
+	const struct qop *ops;
+	unsigned n, live;
+	int *res;
+	struct be_report *rep;
+	uintptr_t sp;
+};
+void fused_abandon(void);
+/* jump.c: glibc's jump functions looked up at start-up, not first in a
+ * signal handler (dlsym is not async-signal-safe) */
+void jump_init(void);
+
 /* ---- the thread's own state (one thread-local block: one address) ---- */
 struct thr {
 	struct fdtab *tab;	/* its mirror: &main_tab unless its fd table was unshared */
@@ -466,6 +485,8 @@ struct thr {
 	_Atomic int nsig;	/* ops in sig.c's side list (one base with the
 				 * rest: the wrappers test it on every call) */
 	struct loopstate lp;	/* policy.c */
+	struct fused_ctx *fctx;	/* its fused wait under way (wait.c), for a
+				 * handler that jumps out of it (jump.c) */
 };
 extern TLS struct thr thr;
 #define LP_INIT { .quiet = 1, .quiet_len = 1, .bquiet = 1, .bquiet_len = 1 }

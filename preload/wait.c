@@ -242,6 +242,7 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	const struct qop *ops;
 	int res[QCAP];
 	struct be_wait w;
+	struct fused_ctx fc;
 	unsigned n, live;
 	int ordered, zero = 0;
 
@@ -264,7 +265,11 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 
 	w = (struct be_wait){ .epfd = epfd, .evs = evs, .maxevents = maxevents, .ts = ts,
 			      .sigmask = sigmask, .sigops = &thr.nsig };
+	fc = (struct fused_ctx){ .q = q, .ops = ops, .n = n, .live = live, .res = res, .rep = &rep,
+				 .sp = (uintptr_t)&fc };
+	thr.fctx = &fc;
 	be_submit(ops, n, live, ordered, res, &w, &rep);
+	thr.fctx = NULL;
 	batch_done(q, ops, n, res, live, be_kind, &rep);
 	if (unlikely(atomic_load(&thr.nsig))) {
 		queue_lock(q);
@@ -290,6 +295,39 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 		return -1;
 	}
 	return w.result;
+}
+
+/*
+ * The rest of fused_wait() for a signal handler that is leaving it with
+ * siglongjmp (jump.c): the backend's submission brought to an end (no
+ * request left armed, every op's result in), then what fused_wait() does
+ * after be_submit() but return -- the mirror takes the results, the
+ * handlers' side ops go to the queue, and the thread is out of the shim.
+ * Events the wait had taken before the signal are lost with the call.
+ */
+void fused_abandon(void)
+{
+	struct fused_ctx *fc = thr.fctx;
+
+	thr.fctx = NULL;
+	switch (be_abandon(fc->res, fc->rep)) {
+	case BE_AB_SETTLED:
+		batch_done(fc->q, fc->ops, fc->n, fc->res, fc->live, be_kind, fc->rep);
+		break;
+	case BE_AB_NONE:
+		/* nothing reached the kernel yet: the ops, one by one */
+		fc->rep->errors = be_sync_submit(fc->ops, fc->n, fc->res);
+		/* fall through */
+	case BE_AB_SYNC:
+		batch_done(fc->q, fc->ops, fc->n, fc->res, 0, EPB_BE_SYNC, fc->rep);
+		break;
+	}
+	queue_lock(fc->q);
+	take_sigops(fc->q);
+	queue_unlock(fc->q);
+	thr.crit--;
+	atomic_store_explicit(&fc->q->in_fused, 0, memory_order_relaxed);
+	atomic_store_explicit(&fc->q->kicked, 0, memory_order_relaxed);
 }
 
 /* Beyond this the kernel's own wait answers (its EINVAL above
