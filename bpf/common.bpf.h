@@ -162,20 +162,6 @@ static __always_inline struct epb_thread *epb_current_record(__u64 id)
 	return t ? t : bpf_map_lookup_elem(&threads, &zero);
 }
 
-static __always_inline __u32 epb_log2(__u64 v)
-{
-	__u32 r = 0;
-
-	/* bounded shifts the 6.1 verifier accepts without a loop */
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) r += 1;
-	return r;
-}
-
 /* Is the lock the current task's own files_struct->file_lock? */
 static __always_inline bool epb_is_files_lock(const void *lock)
 {

@@ -294,7 +294,6 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 	}
 	t->ctl[op]++;
 	t->block_ctl++;
-	t->iter_ctl++;
 	if (cfg.time_syscalls)
 		t->ctl_hist[op][lat_slot(ns)]++;
 	if (ret >= 0) {
@@ -335,23 +334,17 @@ static __always_inline __u32 wait_fd_now(void)
  * shift). */
 static __always_inline void block_step(struct epb_thread *t)
 {
-	__u32 k, p, g, j;
+	__u32 k, p, g, j, n = t->block_ctl - t->iter_mark;	/* this iteration's calls */
 
 	if (!t->wait_fd)
 		t->wait_fd = wait_fd_now();
 	if (t->block_prev) {
-		g = epb_iter_slot(t->block_prev - 1);
-		j = epb_iter_slot(t->iter_ctl);
-		/* for the verifier (6.1's loses the bounds of the ternaries):
-		 * tests the compiler cannot drop as always true */
-		barrier_var(g);
-		barrier_var(j);
-		if (g < EPB_ITER_SLOTS && j < EPB_ITER_SLOTS) {
-			t->iter_hist[g][j]++;
-			t->iter_ops[g][j] += t->iter_ctl;
-		}
+		g = epb_count_slot(t->block_prev - 1, EPB_ITER_SLOTS);
+		j = epb_count_slot(n, EPB_ITER_SLOTS);
+		t->iter_hist[g][j]++;
+		t->iter_ops[g][j] += n;
 	}
-	t->iter_ctl = 0;
+	t->iter_mark = t->block_ctl;
 	if (++t->block_waits < EPB_POLICY_BLOCK)
 		return;
 	t->wait_fd = wait_fd_now();
@@ -365,7 +358,7 @@ static __always_inline void block_step(struct epb_thread *t)
 	t->block_ops[p] += t->block_ctl;
 	t->block_prev = k + 1;
 	t->block_waits = 0;
-	t->block_ctl = 0;
+	t->block_ctl = t->iter_mark = 0;
 }
 
 static __always_inline int wait_exit(long ret)
@@ -384,9 +377,7 @@ static __always_inline int wait_exit(long ret)
 		t->wait_events += ret;
 	if (cfg.time_syscalls) {
 		t->wait_hist[lat_slot(ns)]++;
-		ev = ret > 0 ? epb_log2(ret) + 1 : 0;
-		if (ev >= EPB_EV_SLOTS)
-			ev = EPB_EV_SLOTS - 1;
+		ev = epb_count_slot(ret > 0 ? ret : 0, EPB_EV_SLOTS);
 		t->wait_ev_hist[ev]++;
 	}
 	/* an event-loop thread is where unshare(CLONE_FILES) matters: re-check it */

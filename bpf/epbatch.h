@@ -21,10 +21,33 @@
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
 #define EPB_SPIN_NEST		4	/* task, softirq, hardirq, nmi */
 
-/* The log2 bucket of a count (EPB_ITER_SLOTS): 0, 1, 2-3, ... 32 and more. */
-static inline __u32 epb_iter_slot(__u32 n)
+static inline __attribute__((always_inline)) __u32 epb_log2(__u64 v)
 {
-	return n < 1 ? 0 : n < 2 ? 1 : n < 4 ? 2 : n < 8 ? 3 : n < 16 ? 4 : n < 32 ? 5 : 6;
+	__u32 r = 0;
+
+	/* bounded shifts the 6.1 verifier accepts without a loop */
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+/* A count's bucket among slots: 0 for none, then log2 buckets 1, 2-3,
+ * 4-7, ..., the last open-ended (events per wait, calls per iteration);
+ * and a bucket's lower bound. */
+static inline __attribute__((always_inline)) __u32 epb_count_slot(__u64 v, __u32 slots)
+{
+	__u32 b = v ? epb_log2(v) + 1 : 0;
+
+	return b < slots ? b : slots - 1;
+}
+
+static inline __u64 epb_count_low(__u32 slot)
+{
+	return slot ? 1ULL << (slot - 1) : 0;
 }
 
 /* Slot 0 collects what a thread did before it had a slot of its own. */
@@ -144,7 +167,7 @@ struct epb_thread {
 	/*
 	 * The same waits one by one, each an event-loop iteration that ends
 	 * with it: iter_hist[g][j] waits whose block came after a block in
-	 * log2 bucket g of calls per wait (epb_iter_slot of its block_hist
+	 * log2 bucket g of calls per wait (epb_count_slot of its block_hist
 	 * slot) and that followed j's bucket of epoll_ctl calls since the
 	 * wait before; iter_ops[g][j] those calls.  Inside a block it batches,
 	 * the shim sends an iteration with fewer ops than its break-even (a
@@ -163,7 +186,7 @@ struct epb_thread {
 	__u32 block_prev;		/* the slot of the block before it, + 1 (0: none) */
 	__s32 enter_fd;			/* an epoll_ctl's fd and epoll fd, for its exit */
 	__s32 enter_epfd;
-	__u32 iter_ctl;			/* epoll_ctl calls since its last wait */
+	__u32 iter_mark;		/* block_ctl at its last wait */
 };
 
 /* Read-only configuration, set before load (.rodata of every program). */

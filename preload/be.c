@@ -69,12 +69,12 @@ int be_init(void)
 	return 0;
 }
 
-/* be_submit() for every way but an io_uring submission that succeeded:
- * the module's, sync's, and the sync fallback of a failed one (ret: -1
- * when uring_submit() failed, 1 when it was not called). */
 /* be_submit_other()'s plain wait after its ops ran one by one (be_abandon) */
 static TLS int sync_waiting;
 
+/* be_submit() for every way but an io_uring submission that succeeded:
+ * the module's, sync's, and the sync fallback of a failed one (ret: -1
+ * when uring_submit() failed, 1 when it was not called). */
 void be_submit_other(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		     struct be_report *rep, int ret)
 {

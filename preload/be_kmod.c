@@ -29,6 +29,53 @@ void kmod_fd_closed(int fd)
 	atomic_compare_exchange_strong(&kmod_dev_fd, &expect, -1);
 }
 
+/* A submission's state, on kmod_submit's frame: the module's ops (bops,
+ * and idx: their ops[] index) from done on go to the ioctl that b
+ * describes. */
+struct kmod_sub {
+	const struct qop *ops;
+	struct epoll_batch_op bops[QCAP];
+	unsigned idx[QCAP], k, done;
+	struct epoll_batch b;
+};
+
+/* A fused wait's submission under way (kmod_abandon). */
+static TLS struct kmod_sub *inflight;
+
+/* The results of the next ran ops in res[] (and errors), past them. */
+static void kmod_take(struct kmod_sub *s, unsigned ran, int *res, unsigned *errors)
+{
+	for (unsigned j = s->done; j < s->done + ran; j++) {
+		res[s->idx[j]] = s->bops[j].result;
+		*errors += s->bops[j].result != 0;
+	}
+	s->done += ran;
+}
+
+/* kmod_submit() interrupted by a signal whose handler leaves with
+ * siglongjmp: nothing is in flight (an ioctl returned, or none is made
+ * yet), but the ops the last one ran may not be in res[] yet, and those
+ * after them (an EINTR between ops, or no ioctl yet) did not run: they run
+ * now, one by one.  0 when no submission is under way. */
+int kmod_abandon(int *res, struct be_report *rep)
+{
+	struct kmod_sub *s = inflight;
+
+	if (!s)
+		return 0;
+	inflight = NULL;
+	kmod_take(s, s->b.nr_done <= s->b.nr_ops ? s->b.nr_done : s->b.nr_ops, res, &rep->errors);
+	for (; s->done < s->k; s->done++) {
+		const struct qop *o = &s->ops[s->idx[s->done]];
+		struct epoll_event ev = o->ev;
+		int r = sys_epoll_ctl(o->epfd, o->op, o->fd, &ev) ? -errno : 0;
+
+		res[s->idx[s->done]] = r;
+		rep->errors += r != 0;
+	}
+	return 1;
+}
+
 /*
  * One ioctl for the ops and, fused, the wait.  A signal between two ops ends
  * the ioctl with EINTR after ops [0, nr_done) ran (exact: see the uapi
@@ -40,54 +87,13 @@ void kmod_fd_closed(int fd)
  * reports EINTR (in wait_result), as epoll_pwait does.
  * Returns 0, -1 (nothing ran) or -2 - k (ops [0, k) ran, then it failed).
  */
-/* A fused wait's submission under way (kmod_abandon), on kmod_submit's
- * frame: its ops from done on go to the ioctl that b describes. */
-static TLS struct {
-	const struct qop *ops;
-	const struct epoll_batch_op *bops;
-	const unsigned *idx;
-	const struct epoll_batch *b;
-	unsigned k, done;
-} inflight;
-
-/* kmod_submit() interrupted by a signal whose handler leaves with
- * siglongjmp: nothing is in flight (an ioctl returned, or none is made
- * yet), but the ops the last one ran may not be in res[] yet (their results
- * are in bops), and those after them (an EINTR between ops, or no ioctl
- * yet) did not run: they run now, one by one.  0 when it made no ioctl. */
-int kmod_abandon(int *res, struct be_report *rep)
-{
-	unsigned ran;
-
-	if (!inflight.bops)
-		return 0;
-	ran = inflight.b->nr_done <= inflight.b->nr_ops ? inflight.b->nr_done : inflight.b->nr_ops;
-	for (unsigned j = inflight.done; j < inflight.k; j++) {
-		const struct qop *o = &inflight.ops[inflight.idx[j]];
-		int r;
-
-		if (j < inflight.done + ran) {
-			r = inflight.bops[j].result;
-		} else {
-			struct epoll_event ev = o->ev;
-
-			r = sys_epoll_ctl(o->epfd, o->op, o->fd, &ev) ? -errno : 0;
-		}
-		res[inflight.idx[j]] = r;
-		rep->errors += r != 0;
-	}
-	inflight.bops = NULL;
-	return 1;
-}
-
 int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		unsigned *errors)
 {
-	struct epoll_batch_op bops[QCAP];
-	unsigned idx[QCAP], k = 0, done = 0;
-	struct epoll_batch b;
+	struct kmod_sub s = { .ops = ops };
+	struct epoll_batch *b = &s.b;
 	struct be_wait *wq = w;	/* the wait still to run with the ops */
-	int fd = atomic_load(&kmod_dev_fd), retried = 0;
+	int fd = atomic_load(&kmod_dev_fd), retried = 0, rc;
 
 	if (fd < 0 && (fd = kmod_open()) < 0)
 		return -1;
@@ -95,55 +101,42 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		res[i] = 0;
 		if (!ops[i].op)
 			continue;
-		bops[k] = (struct epoll_batch_op){
+		s.bops[s.k] = (struct epoll_batch_op){
 			.epfd = ops[i].epfd, .op = ops[i].op, .fd = ops[i].fd,
 			.events = ops[i].ev.events, .data = ops[i].ev.data.u64,
 		};
-		idx[k++] = i;
+		s.idx[s.k++] = i;
 	}
+	if (w)
+		inflight = &s;
 	for (;;) {
-		int rc;
-
-		memset(&b, 0, sizeof(b));
-		b.ops = (unsigned long)&bops[done];
-		b.nr_ops = k - done;
+		/* nr_done 0 until the ioctl says: an abandon before it runs
+		 * every op from done on itself */
+		memset(b, 0, sizeof(*b));
+		b->ops = (unsigned long)&s.bops[s.done];
+		b->nr_ops = s.k - s.done;
 		if (wq) {
-			b.flags = EPOLL_BATCH_WAIT;
-			b.wait_epfd = wq->epfd;
-			b.wait_events = (unsigned long)wq->evs;
-			b.wait_maxevents = wq->maxevents;
-			b.wait_timeout_ns = wq->ts ? wq->ts->tv_sec * 1000000000LL + wq->ts->tv_nsec : -1;
-			b.wait_sigmask = (unsigned long)wq->sigmask;
-			b.wait_sigsetsize = wq->sigmask ? SIGSET_SZ : 0;
+			b->flags = EPOLL_BATCH_WAIT;
+			b->wait_epfd = wq->epfd;
+			b->wait_events = (unsigned long)wq->evs;
+			b->wait_maxevents = wq->maxevents;
+			b->wait_timeout_ns = wq->ts ? wq->ts->tv_sec * 1000000000LL + wq->ts->tv_nsec : -1;
+			b->wait_sigmask = (unsigned long)wq->sigmask;
+			b->wait_sigsetsize = wq->sigmask ? SIGSET_SZ : 0;
 		}
-		/* memset above: nr_done 0 until the ioctl says, so an abandon
-		 * before it runs every op from done on itself */
-		if (w)
-			inflight = (typeof(inflight)){ ops, bops, idx, &b, k, done };
-		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, &b);
-		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && done == 0) {
+		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, b);
+		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && s.done == 0) {
 			/* The application closed the device fd, or its number
 			 * now names another file: open the device again. */
 			retried = 1;
 			kmod_fd_closed(fd);
-			if ((fd = kmod_open()) < 0) {
-				inflight.bops = NULL;
-				return -1;
-			}
+			if ((fd = kmod_open()) < 0)
+				break;
 			continue;
 		}
-		if (rc < 0 && errno != EINTR) {
-			inflight.bops = NULL;
-			return done ? -2 - (int)done : -1;
-		}
-		if (b.nr_done > b.nr_ops)	/* never, per the ABI */
-			b.nr_done = b.nr_ops;
-		for (unsigned j = 0; j < b.nr_done; j++) {
-			res[idx[done + j]] = bops[done + j].result;
-			*errors += bops[done + j].result != 0;
-		}
-		done += b.nr_done;
-		inflight.done = done;
+		if (rc < 0 && errno != EINTR)
+			break;
+		kmod_take(&s, b->nr_done <= b->nr_ops ? b->nr_done : b->nr_ops, res, errors);
 		if (rc == 0)
 			break;
 		/* EINTR between ops: the rest (and the wait) again.  If the
@@ -153,9 +146,11 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		if (wq && wq->sigops && atomic_load(wq->sigops))
 			wq = NULL;
 	}
-	inflight.bops = NULL;
+	inflight = NULL;
+	if (rc < 0)
+		return s.done ? -2 - (int)s.done : -1;
 	if (w && wq)
-		w->result = b.wait_result;
+		w->result = b->wait_result;
 	else if (w)
 		w->skipped = 1;
 	return 0;

@@ -433,26 +433,6 @@ static __attribute__((noinline, cold)) int ring_failed(struct uring_state *u, in
 	return -1;
 }
 
-/*
- * The ops, and, fused, the epoll wait, in one io_uring_enter.  The wait
- * SQE follows the ctl SQEs, which run inline and in order on an instance
- * only this thread uses, so the wait sees their effect.
- * IORING_OP_EPOLL_WAIT completes inline when events are ready and otherwise
- * arms a poll on the epoll file:
- *   timeout 0   a cancel of the wait goes in the same submission, after it:
- *               an armed wait is cancelled at once (0 events), a completed
- *               one is not found; the enter waits for the ctl CQEs and the
- *               cancel's.  (A linked timeout, as the first version used,
- *               armed an hrtimer on every call: 17% of the 0-timeout
- *               loop's time.)
- *   otherwise   submit_and_wait(): the enter also waits for the wait's CQE,
- *               with its timeout and sigmask; without it (a timeout or a
- *               signal) the wait is cancelled, and 0 or EINTR returned, or
- *               the events it took.
- * w: the fused wait, or NULL.  close_at: the index of the op after which
- * (hard-linked, so only once it completed) the ring closes close_fd, or -1.
- * Returns 0, or -1 with errno when nothing was submitted.
- */
 /* A fused wait's submission under way (uring_abandon), on uring_submit's
  * frame: r once its SQEs are being written, rp once they go to the kernel. */
 static TLS struct {
@@ -486,6 +466,26 @@ int uring_abandon(struct be_report *rep)
 	return 1;
 }
 
+/*
+ * The ops, and, fused, the epoll wait, in one io_uring_enter.  The wait
+ * SQE follows the ctl SQEs, which run inline and in order on an instance
+ * only this thread uses, so the wait sees their effect.
+ * IORING_OP_EPOLL_WAIT completes inline when events are ready and otherwise
+ * arms a poll on the epoll file:
+ *   timeout 0   a cancel of the wait goes in the same submission, after it:
+ *               an armed wait is cancelled at once (0 events), a completed
+ *               one is not found; the enter waits for the ctl CQEs and the
+ *               cancel's.  (A linked timeout, as the first version used,
+ *               armed an hrtimer on every call: 17% of the 0-timeout
+ *               loop's time.)
+ *   otherwise   submit_and_wait(): the enter also waits for the wait's CQE,
+ *               with its timeout and sigmask; without it (a timeout or a
+ *               signal) the wait is cancelled, and 0 or EINTR returned, or
+ *               the events it took.
+ * w: the fused wait, or NULL.  close_at: the index of the op after which
+ * (hard-linked, so only once it completed) the ring closes close_fd, or -1.
+ * Returns 0, or -1 with errno when nothing was submitted.
+ */
 HOT int uring_submit(const struct qop *ops, unsigned n, unsigned live, int ordered, int *res,
 		     struct be_wait *w, int close_at, int close_fd, int *close_res,
 		     struct be_report *rep)

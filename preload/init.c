@@ -48,7 +48,6 @@ static void init_once_fn(void)
 	 * through the wrappers; they see an empty table and pass through. */
 	in_init = 1;
 	resolve_real();
-	jump_init();
 	pthread_atfork(proc_atfork_prepare, proc_atfork_parent, proc_atfork_child);
 	env_flag("EPBATCH_UNSHARE", &opt_unshare);
 	env_flag("EPBATCH_STATS", &opt_stats);

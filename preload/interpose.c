@@ -211,6 +211,19 @@ EXPORT int pthread_cancel(pthread_t th)
 	return shim_cancel(real_fn, th);
 }
 
+/* A signal handler may jump out of a wait, as natively (jump.c). */
+#define JUMP(name, real)                                                       \
+	EXPORT __attribute__((noreturn)) void name(struct __jmp_buf_tag env[1], int val) \
+	{                                                                      \
+		shim_jump(env);                                                \
+		real(env, val);                                                \
+		__builtin_unreachable();	/* glibc's jumps do not return */  \
+	}
+JUMP(longjmp, real_longjmp)
+JUMP(_longjmp, real__longjmp)
+JUMP(siglongjmp, real_siglongjmp)
+JUMP(__longjmp_chk, real_longjmp_chk)
+
 /* ---- fds the shim learns about ---- */
 
 static inline int pollable(int fd)

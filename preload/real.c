@@ -16,6 +16,10 @@ int (*real_epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *
 			 const sigset_t *);
 int (*real_close)(int);
 long (*real_syscall)(long, ...);
+void (*real_longjmp)(struct __jmp_buf_tag *, int);
+void (*real__longjmp)(struct __jmp_buf_tag *, int);
+void (*real_siglongjmp)(struct __jmp_buf_tag *, int);
+void (*real_longjmp_chk)(struct __jmp_buf_tag *, int);
 
 TLS int tid_cache;
 
@@ -93,6 +97,10 @@ void resolve_real(void)
 	real_epoll_pwait2 = dlsym(RTLD_NEXT, "epoll_pwait2");
 	real_close = dlsym(RTLD_NEXT, "close");
 	real_syscall = dlsym(RTLD_NEXT, "syscall");
+	real_longjmp = dlsym(RTLD_NEXT, "longjmp");
+	real__longjmp = dlsym(RTLD_NEXT, "_longjmp");
+	real_siglongjmp = dlsym(RTLD_NEXT, "siglongjmp");
+	real_longjmp_chk = dlsym(RTLD_NEXT, "__longjmp_chk");
 #ifdef HAVE_SYS_DIRECT
 	next_is_libc();
 #endif

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -49,6 +50,12 @@ extern int (*real_epoll_pwait2)(int, struct epoll_event *, int, const struct tim
 				const sigset_t *);
 extern int (*real_close)(int);
 extern long (*real_syscall)(long, ...);
+/* glibc's jumps (interpose.c), looked up at start-up, not first in a
+ * signal handler: dlsym is not async-signal-safe */
+extern void (*real_longjmp)(struct __jmp_buf_tag *, int);
+extern void (*real__longjmp)(struct __jmp_buf_tag *, int);
+extern void (*real_siglongjmp)(struct __jmp_buf_tag *, int);
+extern void (*real_longjmp_chk)(struct __jmp_buf_tag *, int);
 
 void resolve_real(void);
 

@@ -444,10 +444,10 @@ void policy_fork_done(int child);
 
 
 /*
- * A fused wait under way, on its caller's frame: what settling it takes when
- * a signal handler leaves it with siglongjmp instead of returning (jump.c:
- * fused_abandon).  sp: an address in that frame -- a jump to a frame above
- * it leaves the wait.
+ * A fused wait's own state, on its frame (wait.c): what settling it takes
+ * when a signal handler leaves it with siglongjmp instead of returning
+ * (jump.c: fused_abandon).  Its address is in that frame: a jump to a frame
+ * above it leaves the wait.
  */
 struct fused_ctx {
 	struct tq *q;
@@ -455,12 +455,9 @@ struct fused_ctx {
 	unsigned n, live;
 	int *res;
 	struct be_report *rep;
-	uintptr_t sp;
 };
 void fused_abandon(void);
-/* jump.c: glibc's jump functions looked up at start-up, not first in a
- * signal handler (dlsym is not async-signal-safe) */
-void jump_init(void);
+void jump_from_wait(const void *env);
 
 /* ---- the thread's own state (one thread-local block: one address) ---- */
 struct thr {
@@ -691,6 +688,15 @@ static inline void shim_init(void)
 {
 	if (unlikely(!atomic_load_explicit(&shim_inited, memory_order_acquire)))
 		shim_init_slow();
+}
+
+/* Before a longjmp or siglongjmp (interpose.c): a signal handler's jump
+ * out of a fused wait settles it first (jump.c). */
+static inline void shim_jump(const void *env)
+{
+	if (unlikely(thr.fctx))
+		jump_from_wait(env);
+	shim_init();	/* glibc's jump functions, resolve_real() */
 }
 
 /* ---- mirror.c, inline for the wrappers and ctl.c ---- */

@@ -228,6 +228,25 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
 	}
 }
 
+/* A fused wait after its submission (be_submit, or fused_abandon's end of
+ * it): the mirror takes the results, the handlers' side ops go to the
+ * queue, and the thread is out of the shim again. */
+static inline __attribute__((always_inline)) void
+fused_end(struct fused_ctx *fc, unsigned live, enum epbatch_backend backend)
+{
+	struct tq *q = fc->q;
+
+	thr.fctx = NULL;
+	batch_done(q, fc->ops, fc->n, fc->res, live, backend, fc->rep);
+	if (unlikely(atomic_load(&thr.nsig))) {
+		queue_lock(q);
+		take_sigops(q);
+		queue_unlock(q);
+	}
+	thr.crit--;
+	atomic_store_explicit(&q->in_fused, 0, memory_order_relaxed);
+}
+
 /* The queued ops and the wait in one submission (be_submit).  The ops
  * leave the queue before the call so a thread that must flush it does not
  * wait behind a sleeping wait.  Their memory stays where it is, uncopied:
@@ -239,11 +258,9 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	   const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct be_report rep = { 0, 0, 0 };
-	const struct qop *ops;
 	int res[QCAP];
 	struct be_wait w;
-	struct fused_ctx fc;
-	unsigned n, live;
+	struct fused_ctx fc = { .q = q, .res = res, .rep = &rep };
 	int ordered, zero = 0;
 
 	/* a cancellation point as glibc's waits are (cancel.c): the mark
@@ -256,32 +273,22 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	test_window("fused", !ts);
 	thr.crit++;
 	queue_lock(q);
-	n = q->n;
-	live = q->live;
+	fc.n = q->n;
+	fc.live = q->live;
 	ordered = q->ordered;
-	ops = q->ops;
+	fc.ops = q->ops;
 	queue_clear(q);
 	queue_unlock(q);
 
 	w = (struct be_wait){ .epfd = epfd, .evs = evs, .maxevents = maxevents, .ts = ts,
 			      .sigmask = sigmask, .sigops = &thr.nsig };
-	fc = (struct fused_ctx){ .q = q, .ops = ops, .n = n, .live = live, .res = res, .rep = &rep,
-				 .sp = (uintptr_t)&fc };
 	thr.fctx = &fc;
-	be_submit(ops, n, live, ordered, res, &w, &rep);
-	thr.fctx = NULL;
-	batch_done(q, ops, n, res, live, be_kind, &rep);
-	if (unlikely(atomic_load(&thr.nsig))) {
-		queue_lock(q);
-		take_sigops(q);
-		queue_unlock(q);
-	}
-	thr.crit--;
-	atomic_store_explicit(&q->in_fused, 0, memory_order_relaxed);
+	be_submit(fc.ops, fc.n, fc.live, ordered, res, &w, &rep);
+	fused_end(&fc, fc.live, be_kind);
 	if (unlikely(w.skipped))
 		return INT_MIN;
 	q->st.fused_waits++;
-	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
+	DTRACE_PROBE3(epbatch, fused_wait, epfd, fc.live, w.result);
 	if (w.result < 0) {
 		/* a signal ended it: pthread_cancel's (cancel.c) acts now; if
 		 * this thread cannot be cancelled and only that signal came,
@@ -300,33 +307,27 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 /*
  * The rest of fused_wait() for a signal handler that is leaving it with
  * siglongjmp (jump.c): the backend's submission brought to an end (no
- * request left armed, every op's result in), then what fused_wait() does
- * after be_submit() but return -- the mirror takes the results, the
- * handlers' side ops go to the queue, and the thread is out of the shim.
- * Events the wait had taken before the signal are lost with the call.
+ * request left armed, every op's result in), then fused_end() -- all but
+ * its return.  Events the wait had taken before the signal are lost with
+ * the call.
  */
 void fused_abandon(void)
 {
 	struct fused_ctx *fc = thr.fctx;
 
-	thr.fctx = NULL;
+	thr.fctx = NULL;	/* a jump out of this one's handler: not again */
 	switch (be_abandon(fc->res, fc->rep)) {
 	case BE_AB_SETTLED:
-		batch_done(fc->q, fc->ops, fc->n, fc->res, fc->live, be_kind, fc->rep);
+		fused_end(fc, fc->live, be_kind);
 		break;
 	case BE_AB_NONE:
 		/* nothing reached the kernel yet: the ops, one by one */
 		fc->rep->errors = be_sync_submit(fc->ops, fc->n, fc->res);
 		/* fall through */
 	case BE_AB_SYNC:
-		batch_done(fc->q, fc->ops, fc->n, fc->res, 0, EPB_BE_SYNC, fc->rep);
+		fused_end(fc, 0, EPB_BE_SYNC);
 		break;
 	}
-	queue_lock(fc->q);
-	take_sigops(fc->q);
-	queue_unlock(fc->q);
-	thr.crit--;
-	atomic_store_explicit(&fc->q->in_fused, 0, memory_order_relaxed);
 	atomic_store_explicit(&fc->q->kicked, 0, memory_order_relaxed);
 }
 

@@ -724,7 +724,7 @@ static double sync_flushed_ns(const struct calib *c, double ops, double waits, d
  */
 static void wi_fused_share(const struct wi_in *in, int k, int t, double cs, double *ops, double *waits)
 {
-	int g = (int)epb_iter_slot((unsigned)k), edge = 0;
+	int g = (int)epb_count_slot((__u64)k, EPB_ITER_SLOTS), edge = 0;
 	double w = 0, c = 0, wf = 0, cf = 0;
 
 	*ops = *waits = 1;
@@ -732,7 +732,7 @@ static void wi_fused_share(const struct wi_in *in, int k, int t, double cs, doub
 		*ops = *waits = 0;
 		return;
 	}
-	while (edge < EPB_ITER_SLOTS && (edge ? (double)(1U << (edge - 1)) : 0) * (1 - cs) + 0.5 < t)
+	while (edge < EPB_ITER_SLOTS && (double)epb_count_low((__u32)edge) * (1 - cs) + 0.5 < t)
 		edge++;
 	for (int j = 0; j < EPB_ITER_SLOTS; j++) {
 		w += (double)in->iter_hist[g][j];
@@ -828,10 +828,13 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	 * such a registration the shim sends it in the 0-timeout form and
 	 * prices the loop so (docs/shim.md); the module's is epoll_pwait */
 	bool excl = uring && (in->excl_adds || in->excl_instance);
+	/* the MOD break-even of the wait form its fused wait takes: the
+	 * shim's batch size (policy_min_batch), and the mix's base */
+	int mod_be = excl ? be->break_even_poll : be->break_even;
 
 	o->known = true;
 	o->estimated = be->estimated;
-	o->break_even = mix_break_even(be, excl ? be->break_even_poll : be->break_even, in);
+	o->break_even = mix_break_even(be, mod_be, in);
 	o->ops_per_wait = w > 0 ? n / w : 0;
 	if (be->estimated)
 		add_note(o->assumptions, sizeof(o->assumptions),
@@ -866,8 +869,7 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 * size go direct after all (flush.c) */
 			double so, sw, fo, fw;
 
-			wi_fused_share(in, (int)part[i].decide, excl ? be->break_even_poll : be->break_even, cs,
-				       &so, &sw);
+			wi_fused_share(in, (int)part[i].decide, mod_be, cs, &so, &sw);
 			fo = part[i].ops * so;
 			fw = part[i].waits * sw;
 			policy += batched_ns(c, be, fo, fw, pf * so, cs, op_ns) +
@@ -1042,10 +1044,12 @@ static int iter_key(const char *k)
 {
 	char *end;
 	long v = strtol(k, &end, 10);
+	int slot;
 
-	if (*end || end == k || v < 0 || v > 32 || (v & (v - 1)))
+	if (*end || end == k || v < 0)
 		return -1;
-	return (int)epb_iter_slot((unsigned)v);
+	slot = (int)epb_count_slot((__u64)v, EPB_ITER_SLOTS);
+	return epb_count_low((__u32)slot) == (__u64)v ? slot : -1;
 }
 
 static void iters_from_json(const json_t *b, struct wi_in *in)

@@ -9,7 +9,7 @@ static uint64_t lower(int i, enum hist_kind k)
 	if (k == HIST_PER_WAIT)
 		return (uint64_t)i;
 	if (k == HIST_EVENTS || k == HIST_CALLS)
-		return i ? 1ULL << (i - 1) : 0;
+		return epb_count_low((__u32)i);
 	return i ? 1ULL << i : 0;
 }
 

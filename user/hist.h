@@ -9,7 +9,7 @@
 
 /* Time buckets: [i] holds [2^i, 2^(i+1)) ns ([0]: 0-1 ns).  Event buckets:
  * [0] no event, [i] holds [2^(i-1), 2^i) events; call buckets (the calls
- * of an iteration, epb_iter_slot) alike.  Calls-per-wait buckets (the
+ * of an iteration, epb_count_slot) alike.  Calls-per-wait buckets (the
  * blocks of waits, bpf/epbatch.h): [i] holds i to i + 1, the last
  * open-ended. */
 enum hist_kind { HIST_NS, HIST_EVENTS, HIST_CALLS, HIST_PER_WAIT };

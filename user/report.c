@@ -377,11 +377,11 @@ static json_t *iters_json(const struct thread_stats *t)
 		for (int j = 0; j < EPB_ITER_SLOTS; j++) {
 			if (!t->iter_hist[g][j])
 				continue;
-			snprintf(jk, sizeof(jk), "%u", j ? 1U << (j - 1) : 0);
+			snprintf(jk, sizeof(jk), "%llu", (unsigned long long)epb_count_low((__u32)j));
 			json_object_set_new(row, jk, json_pack("{s:I,s:I}", "waits", (json_int_t)t->iter_hist[g][j],
 							       "calls", (json_int_t)t->iter_ops[g][j]));
 		}
-		snprintf(gk, sizeof(gk), "%u", g ? 1U << (g - 1) : 0);
+		snprintf(gk, sizeof(gk), "%llu", (unsigned long long)epb_count_low((__u32)g));
 		if (json_object_size(row))
 			json_object_set_new(by, gk, row);
 		else
