@@ -444,10 +444,10 @@ void policy_fork_done(int child);
 
 
 /*
- * A fused wait's own state, on its frame (wait.c): what settling it takes
- * when a signal handler leaves it with siglongjmp instead of returning
- * (jump.c: fused_abandon).  Its address is in that frame: a jump to a frame
- * above it leaves the wait.
+ * A fused wait's state, on its frame (wait.c): what settling it takes when
+ * a signal handler leaves it with siglongjmp instead of returning (jump.c:
+ * fused_abandon).  Its address is in that frame: a jump to a frame above
+ * it leaves the wait.
  */
 struct fused_ctx {
 	struct tq *q;

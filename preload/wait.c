@@ -232,12 +232,11 @@ static void claim_waiter(struct epinfo *ep, unsigned id, int me)
  * it): the mirror takes the results, the handlers' side ops go to the
  * queue, and the thread is out of the shim again. */
 static inline __attribute__((always_inline)) void
-fused_end(struct fused_ctx *fc, unsigned live, enum epbatch_backend backend)
+fused_end(struct tq *q, const struct qop *ops, unsigned n, const int *res, unsigned live,
+	  enum epbatch_backend backend, const struct be_report *rep)
 {
-	struct tq *q = fc->q;
-
 	thr.fctx = NULL;
-	batch_done(q, fc->ops, fc->n, fc->res, live, backend, fc->rep);
+	batch_done(q, ops, n, res, live, backend, rep);
 	if (unlikely(atomic_load(&thr.nsig))) {
 		queue_lock(q);
 		take_sigops(q);
@@ -258,9 +257,11 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	   const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct be_report rep = { 0, 0, 0 };
+	const struct qop *ops;
 	int res[QCAP];
 	struct be_wait w;
-	struct fused_ctx fc = { .q = q, .res = res, .rep = &rep };
+	struct fused_ctx fc;
+	unsigned n, live;
 	int ordered, zero = 0;
 
 	/* a cancellation point as glibc's waits are (cancel.c): the mark
@@ -273,22 +274,25 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 	test_window("fused", !ts);
 	thr.crit++;
 	queue_lock(q);
-	fc.n = q->n;
-	fc.live = q->live;
+	n = q->n;
+	live = q->live;
 	ordered = q->ordered;
-	fc.ops = q->ops;
+	ops = q->ops;
 	queue_clear(q);
 	queue_unlock(q);
 
 	w = (struct be_wait){ .epfd = epfd, .evs = evs, .maxevents = maxevents, .ts = ts,
 			      .sigmask = sigmask, .sigops = &thr.nsig };
+	/* for a handler that jumps out (fused_abandon); the locals stay in
+	 * registers for the common way */
+	fc = (struct fused_ctx){ .q = q, .ops = ops, .n = n, .live = live, .res = res, .rep = &rep };
 	thr.fctx = &fc;
-	be_submit(fc.ops, fc.n, fc.live, ordered, res, &w, &rep);
-	fused_end(&fc, fc.live, be_kind);
+	be_submit(ops, n, live, ordered, res, &w, &rep);
+	fused_end(q, ops, n, res, live, be_kind, &rep);
 	if (unlikely(w.skipped))
 		return INT_MIN;
 	q->st.fused_waits++;
-	DTRACE_PROBE3(epbatch, fused_wait, epfd, fc.live, w.result);
+	DTRACE_PROBE3(epbatch, fused_wait, epfd, live, w.result);
 	if (w.result < 0) {
 		/* a signal ended it: pthread_cancel's (cancel.c) acts now; if
 		 * this thread cannot be cancelled and only that signal came,
@@ -318,14 +322,14 @@ void fused_abandon(void)
 	thr.fctx = NULL;	/* a jump out of this one's handler: not again */
 	switch (be_abandon(fc->res, fc->rep)) {
 	case BE_AB_SETTLED:
-		fused_end(fc, fc->live, be_kind);
+		fused_end(fc->q, fc->ops, fc->n, fc->res, fc->live, be_kind, fc->rep);
 		break;
 	case BE_AB_NONE:
 		/* nothing reached the kernel yet: the ops, one by one */
 		fc->rep->errors = be_sync_submit(fc->ops, fc->n, fc->res);
 		/* fall through */
 	case BE_AB_SYNC:
-		fused_end(fc, 0, EPB_BE_SYNC);
+		fused_end(fc->q, fc->ops, fc->n, fc->res, 0, EPB_BE_SYNC, fc->rep);
 		break;
 	}
 	atomic_store_explicit(&fc->q->kicked, 0, memory_order_relaxed);
