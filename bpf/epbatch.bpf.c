@@ -473,13 +473,60 @@ int uring_enter(void *ctx)
 	return 0;
 }
 
+/*
+ * The requests a traced thread's io_uring_enter takes from its ring (in the
+ * submitting task, the ring being the thread's own, as the shim's are):
+ * epoll_ctl ops and epoll waits that ride on one io_uring_enter instead of
+ * being syscalls of their own, which no syscall tracepoint shows.  An
+ * application's epoll wait is an epoll_wait syscall or such a request (or a
+ * module submission with a wait): the loop iterations user space counts.
+ */
+static __always_inline int uring_req_op(__u8 op)
+{
+	struct epb_thread *t;
+
+	if (op != IORING_OP_EPOLL_CTL && op != IORING_OP_EPOLL_WAIT)
+		return 0;
+	t = thread_get();
+	if (!t)
+		return 0;
+	if (op == IORING_OP_EPOLL_CTL)
+		t->uring_ctl++;
+	else
+		t->uring_wait++;
+	return 0;
+}
+
+/* The event as Linux 6.3 renamed it; the loader attaches the one the
+ * kernel has (a type its BTF lacks loads as a no-op). */
+SEC("tp/io_uring/io_uring_submit_req")
+int uring_req(struct trace_event_raw_io_uring_submit_req *ctx)
+{
+	if (!bpf_core_type_exists(struct trace_event_raw_io_uring_submit_req))
+		return 0;
+	return uring_req_op(ctx->opcode);
+}
+
+/* Before 6.3 (the 6.1 guest): the same event's older name and layout. */
+struct trace_event_raw_io_uring_submit_sqe {
+	__u8 opcode;
+} __attribute__((preserve_access_index));
+
+SEC("tp/io_uring/io_uring_submit_sqe")
+int uring_sqe(struct trace_event_raw_io_uring_submit_sqe *ctx)
+{
+	if (!bpf_core_type_exists(struct trace_event_raw_io_uring_submit_sqe))
+		return 0;
+	return uring_req_op(ctx->opcode);
+}
+
 /* ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, struct epoll_batch *): one batch. */
 SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	unsigned long cmd = ctx->args[1], arg = ctx->args[2];
 	struct epb_thread *t;
-	__u32 nr = 0;
+	__u32 nr = 0, flags = 0;
 
 	if ((__u32)cmd != cfg.kmod_cmd)
 		return 0;
@@ -487,9 +534,13 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!t)
 		return 0;
 	t->kmod_submit++;
-	/* where nr_ops is comes from include/uapi/epoll_batch.h, through user space */
+	/* where nr_ops and flags are comes from include/uapi/epoll_batch.h,
+	 * through user space */
 	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + cfg.kmod_nr_off));
 	t->kmod_ops += nr;
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)(arg + cfg.kmod_flags_off));
+	if (flags & cfg.kmod_wait_flag)
+		t->kmod_wait++;
 	return 0;
 }
 

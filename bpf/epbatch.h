@@ -105,9 +105,15 @@ enum epb_spin_method {
 	X(unshare_files, NULL, "unshare_files",				\
 	  "successful unshare(CLONE_FILES) calls")				\
 	X(uring_enter, NULL, "io_uring_enter", "io_uring_enter calls")		\
+	X(uring_ctl, NULL, "io_uring_epoll_ctl",				\
+	  "IORING_OP_EPOLL_CTL requests submitted: epoll_ctl ops batched through io_uring") \
+	X(uring_wait, NULL, "io_uring_epoll_wait",				\
+	  "IORING_OP_EPOLL_WAIT requests submitted: epoll waits fused into an io_uring submission") \
 	X(kmod_submit, NULL, "kmod_submits",					\
 	  "ioctl(EPOLL_BATCH_IOC_SUBMIT) batch submissions")			\
 	X(kmod_ops, NULL, "kmod_ops", "epoll_ctl ops those submissions carried") \
+	X(kmod_wait, NULL, "kmod_waits",					\
+	  "of those submissions, the ones that carried an epoll wait (EPOLL_BATCH_WAIT)") \
 	X(shim_flushes, "shim", "flushes",					\
 	  "libepbatch.so batches (USDT, --shim-probes)")			\
 	X(shim_ops, "shim", "ops", "ops those batches carried")		\
@@ -195,6 +201,8 @@ struct epb_config {
 	__u32 follow_children;		/* also trace processes it forks */
 	__u32 kmod_cmd;			/* EPOLL_BATCH_IOC_SUBMIT */
 	__u32 kmod_nr_off;		/* offsetof(struct epoll_batch, nr_ops), from the uapi */
+	__u32 kmod_flags_off;		/* offsetof(struct epoll_batch, flags) */
+	__u32 kmod_wait_flag;		/* EPOLL_BATCH_WAIT */
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
 	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */

@@ -129,6 +129,18 @@ uint64_t stats_ctl_total(const struct thread_stats *t)
 	return t->ctl[EPB_CTL_ADD] + t->ctl[EPB_CTL_MOD] + t->ctl[EPB_CTL_DEL];
 }
 
+/*
+ * The thread's event-loop iterations: the epoll waits its code made, each
+ * an epoll_wait syscall of its own or one that rode on a batch (an
+ * IORING_OP_EPOLL_WAIT request, a module submission with
+ * EPOLL_BATCH_WAIT).  Without a batching shim these are its epoll_wait
+ * syscalls.
+ */
+uint64_t stats_loop_iterations(const struct thread_stats *t)
+{
+	return t->wait + t->uring_wait + t->kmod_wait;
+}
+
 bool stats_active(const struct thread_stats *t)
 {
 	return stats_ctl_total(t) || t->wait || t->batch_submits || t->spin_count ||

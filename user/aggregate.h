@@ -71,4 +71,5 @@ void retired_free(struct retired *r);
 extern const char *const ctl_op_names[EPB_CTL_OPS];
 
 uint64_t stats_ctl_total(const struct thread_stats *t);
+uint64_t stats_loop_iterations(const struct thread_stats *t);
 #endif

@@ -228,8 +228,8 @@ static const char css[] =
 
 int html_write(const char *path, const struct cmp_view *v)
 {
-	static const int charted[] = { SM_RPS, SM_EPOLL_PER_REQ, SM_SPIN_NS_PER_REQ, SM_CPU_US_PER_REQ,
-				       SM_P99_MS, SM_BATCH_SIZE };
+	static const int charted[] = { SM_RPS, SM_EPOLL_PER_REQ, SM_EPOLL_PER_ITER, SM_SPIN_NS_PER_REQ,
+				       SM_CPU_US_PER_REQ, SM_P99_MS, SM_BATCH_SIZE };
 	struct cmp_table t;
 	char *tmp, when[64];
 	time_t now = time(NULL);

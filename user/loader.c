@@ -125,6 +125,8 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 	c->follow_children = o->children;
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
 	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
+	c->kmod_flags_off = offsetof(struct epoll_batch, flags);
+	c->kmod_wait_flag = EPOLL_BATCH_WAIT;
 	c->time_syscalls = o->time_syscalls;
 	c->stacks = o->stacks;
 }
@@ -230,6 +232,38 @@ static bool optional_prog(const char *name)
 	       !strcmp(name, "close_range_e") || !strcmp(name, "on_rename");
 }
 
+/* Whether the kernel has tracepoint CAT/NAME (libbpf attaches through the
+ * same files). */
+static bool tracepoint_exists(const char *cat, const char *name)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(*roots); i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/%s", roots[i], cat, name);
+		if (!access(path, F_OK))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * io_uring's submit event, by the name this kernel gives it (io_uring_submit_req
+ * from 6.3, io_uring_submit_sqe before): the one program of the two that
+ * can attach.  Neither (no io_uring): the trace's io_uring_epoll_* stay 0,
+ * and its notes say why.
+ */
+static void pick_uring_event(struct tracer *tr)
+{
+	bool req = tracepoint_exists("io_uring", "io_uring_submit_req");
+	bool sqe = !req && tracepoint_exists("io_uring", "io_uring_submit_sqe");
+
+	bpf_program__set_autoload(tr->main->progs.uring_req, req);
+	bpf_program__set_autoload(tr->main->progs.uring_sqe, sqe);
+	if (!req && !sqe)
+		note(tr, "io_uring: no submit tracepoint: io_uring_epoll_ctl and io_uring_epoll_wait not counted");
+}
+
 static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 {
 	struct bpf_program *prog;
@@ -249,6 +283,7 @@ static int load_main(struct tracer *tr, const struct trace_opts *o, pid_t tgid)
 	 * programs fewer on every epoll wait */
 	if (!o->cgroup)
 		bpf_program__set_autoload(tr->main->progs.on_cgroup_attach, false);
+	pick_uring_event(tr);
 	if (!o->time_syscalls) {
 		bpf_program__set_autoload(tr->main->progs.epoll_wait_enter, false);
 		bpf_program__set_autoload(tr->main->progs.epoll_pwait_enter, false);

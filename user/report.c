@@ -406,6 +406,7 @@ static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 				    hist_json(t->wait_ev_hist, EPB_EV_SLOTS, HIST_EVENTS));
 	}
 	json_object_set_new(o, "batch_submits", json_integer((json_int_t)t->batch_submits));
+	json_object_set_new(o, "loop_iterations", json_integer((json_int_t)stats_loop_iterations(t)));
 	json_object_set_new(group(o, "shim"), "batch_size",
 		json_real(t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0));
 }

@@ -70,7 +70,7 @@ void csv_header(FILE *f)
 #define EPB_CSV_H(f_, grp, key, help) fputs(flat_name(name, sizeof(name), ",", grp, key, ""), f);
 	EPB_COUNTERS(EPB_CSV_H)
 #undef EPB_CSV_H
-	fputs(",epoll_wait_ns,batch_submits,shim_batch_size,"
+	fputs(",epoll_wait_ns,batch_submits,loop_iterations,shim_batch_size,"
 	      "spin_count,spin_ns,spin_files_lock_ns,spin_files_lock_count\n", f);
 }
 
@@ -98,7 +98,8 @@ void csv_row(FILE *f, const struct thread_stats *t, double wall_end, double seco
 	EPB_COUNTERS(EPB_CSV_V)
 #undef EPB_CSV_V
 	csv_ns(f, t->wait_ns, timed);
-	fprintf(f, ",%llu,%.2f,%llu,%llu,%llu,%llu\n", (unsigned long long)t->batch_submits,
+	fprintf(f, ",%llu,%llu,%.2f,%llu,%llu,%llu,%llu\n", (unsigned long long)t->batch_submits,
+		(unsigned long long)stats_loop_iterations(t),
 		t->shim_flushes ? (double)t->shim_ops / (double)t->shim_flushes : 0.0,
 		(unsigned long long)t->spin_count, (unsigned long long)t->spin_ns,
 		(unsigned long long)t->spin_files_ns, (unsigned long long)t->spin_files_count);

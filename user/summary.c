@@ -14,6 +14,8 @@ const struct summary_metric_def summary_metrics[SM_COUNT] = {
 	[SM_RPS] = { "rps", "rps", "req/s", true, 0 },
 	[SM_P99_MS] = { "p99_ms", "p99 latency ms", "ms", false, 3 },
 	[SM_EPOLL_PER_REQ] = { "epoll_syscalls_per_req", "epoll syscalls/req", "syscalls/req", false, 3 },
+	[SM_EPOLL_PER_ITER] = { "epoll_syscalls_per_iteration", "epoll syscalls/iter", "syscalls/iteration",
+				false, 3 },
 	[SM_SPIN_NS_PER_REQ] = { "spin_ns_per_req", "spin ns/req", "ns/req", false, 1 },
 	[SM_CPU_US_PER_REQ] = { "cpu_us_per_req", "server CPU us/req", "us/req", false, 2 },
 	[SM_BATCH_SIZE] = { "batch_size", "batch size", "ops/batch", true, 2 },

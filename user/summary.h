@@ -26,6 +26,8 @@ enum summary_metric {
 	SM_RPS,			/* requests per second (load generator) */
 	SM_P99_MS,		/* 99th percentile latency, ms (load generator) */
 	SM_EPOLL_PER_REQ,	/* (epoll_ctl + epoll_wait* + batch submits) / requests */
+	SM_EPOLL_PER_ITER,	/* the same syscalls / event-loop iterations (the
+				 * application's epoll waits, fused ones included) */
 	SM_SPIN_NS_PER_REQ,	/* spin-lock slow-path ns / requests */
 	SM_CPU_US_PER_REQ,	/* server CPU (user + sys) us / requests */
 	SM_BATCH_SIZE,		/* ops flushed / batches (the shim's EPBATCH_STATS line) */

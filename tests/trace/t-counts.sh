@@ -131,6 +131,38 @@ PY
 	done
 fi
 
+# Event-loop iterations whichever way the waits go: a loop under the shim
+# forced to batch (every op deferred) makes each wait an
+# IORING_OP_EPOLL_WAIT request where the kernel has it (fused_waits in the
+# shim's stats line) and its ops IORING_OP_EPOLL_CTL requests, which no
+# syscall count shows; without the shim its iterations are its epoll_wait
+# syscalls.
+if [ -f "$SHIM" ]; then
+	$TRACE record -o "$T/iter.json" -- env LD_PRELOAD="$PWD/$SHIM" EPBATCH_BACKEND=uring EPBATCH_MIN_BATCH=0 \
+		EPBATCH_STATS="$T/iter.stats" $BUILD/shim/epbatch-rearm -m keepalive -w block -n 16 -i 50 \
+		>"$T/iter.out" 2>&1
+	$TRACE record -o "$T/iter0.json" -- $BUILD/shim/epbatch-rearm -m keepalive -w block -n 16 -i 50 \
+		>/dev/null 2>&1
+	check "record: loop iterations and io_uring's epoll requests, exact" \
+		pyjson "$T/iter.json" "$T/iter0.json" "$(cat "$T"/iter.stats.* 2>/dev/null)" <<'PY'
+import json, re, sys
+d, d0, stats = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+st = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", stats)}
+assert st.get("deferred") == 16 * 50, stats
+t = d["totals"]
+# every op went through the ring; each wait is one iteration, fused or not
+assert st["sync_flushes"] == 0 and t["io_uring_epoll_ctl"] == st["flushed"] == 16 * 50, (t, stats)
+assert t["io_uring_epoll_wait"] == st["fused_waits"], (t["io_uring_epoll_wait"], stats)
+assert t["loop_iterations"] == t["epoll_wait"] + t["io_uring_epoll_wait"] + t["kmod_waits"] == 50, t
+assert t["epoll_ctl"]["mod"] == 0, t["epoll_ctl"]
+t0 = d0["totals"]
+assert t0["loop_iterations"] == t0["epoll_wait"] == 50, t0
+assert t0["io_uring_epoll_ctl"] == t0["io_uring_epoll_wait"] == 0, t0
+th = [x for x in d["threads"] if x["loop_iterations"]]
+assert len(th) == 1 and th[0]["loop_iterations"] == 50, d["threads"]
+PY
+fi
+
 # Ctrl-C: the summary and the JSON are still written, exit 0
 sleep 30 &
 SL=$!
