@@ -67,7 +67,7 @@ void cmp_metric_alpha(const struct summary_series *ref, const struct summary_ser
 
 /* ---- one metric against the cost model's prediction ---- */
 
-const int cmp_pred_metrics[CMP_NPRED] = { SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ };
+const int cmp_pred_metrics[CMP_NPRED] = { SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ, SM_EPOLL_PER_ITER };
 
 /* x in [lo, hi], whose ends are exact sample values or their differences:
  * allowing for printing's rounding. */
@@ -97,6 +97,7 @@ void cmp_predicted(const struct summary_variant *v, const struct summary_variant
 	out->verdict = PRED_NONE;
 	snprintf(out->from, sizeof(out->from), "%s",
 		 json_string_value(json_object_get(pr, "from")) ?: "");
+	out->recorded = json_is_object(pr);
 	if (!json_is_object(pr)) {
 		snprintf(out->why, sizeof(out->why), "%s",
 			 v->obj && json_object_get(v->obj, "predicted") ?

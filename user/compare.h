@@ -62,13 +62,16 @@ struct cmp_pred {
 	double shift, slo, shi;	/* the measured change (medians) and its 95% interval;
 				 * NAN without the baseline's runs */
 	enum cmp_pred_verdict verdict;
+	bool recorded;		/* the summary has an entry for the metric (a
+				 * summary older than the metric has none) */
 	char from[160];		/* what the prediction came from */
 	char why[256];		/* PRED_NONE: why there is none */
 };
 
 /* The metrics a prediction is made for, in the order reports show them. */
-#define CMP_NPRED 2
-extern const int cmp_pred_metrics[CMP_NPRED];	/* SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ */
+#define CMP_NPRED 3
+extern const int cmp_pred_metrics[CMP_NPRED];	/* SM_CPU_US_PER_REQ, SM_EPOLL_PER_REQ,
+							 * SM_EPOLL_PER_ITER */
 
 struct cmp_pair {
 	size_t ref, cand;	/* indexes into items */

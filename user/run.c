@@ -71,6 +71,15 @@ struct run_cfg {
 #define MIN_BATCH_KEY "EPBATCH_MIN_BATCH="
 #define POLL_FORM_KEY "EPBATCH_POLL_FORM="
 
+/* A run's what_if figures, per kind (run_rec.wi) */
+enum wi_fig {
+	WI_NS_SAVED,		/* cpu_ns_saved_per_req; NAN: none */
+	WI_CTL_REQ,		/* epoll_ctl calls per request that would no longer be
+				 * syscalls of their own, on the threads that wait */
+	WI_CTL_ITER,		/* the same per loop iteration */
+	WI_FIGS
+};
+
 /* What one run produced. */
 struct run_rec {
 	size_t var;
@@ -84,10 +93,9 @@ struct run_rec {
 	json_t *stacks;		/* --stacks: the run's "stacks" object */
 	char backend[32];
 	char file[64];		/* runs/V-N.json, relative to the output dir */
-	/* the run's what_if, per request (the baseline's predict the others) */
-	double wi_ns_saved[WI_N];	/* cpu_ns_saved_per_req; NAN: none */
-	double wi_ctl_batched[WI_N];	/* epoll_ctl/req on threads the shim would batch */
-	char wi_why[WI_N][200];		/* why wi_ns_saved is NAN */
+	/* the run's what_if (the baseline's predict the others), by enum wi_fig */
+	double wi[WI_FIGS][WI_N];
+	char wi_why[WI_N][200];		/* why wi[WI_NS_SAVED] is NAN */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -694,13 +702,14 @@ static void batch_size(struct run_rec *rec, bool shim_loaded, json_t *shim, json
 static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
 {
 	json_t *wi = json_object_get(doc, "what_if"), *th;
+	double iters = jnum(json_object_get(doc, "totals"), "loop_iterations"), ctl;
 	size_t i;
 
 	for (int k = 0; k < WI_N; k++) {
 		json_t *x = json_object_get(wi, wi_names[k]), *v = json_object_get(x, "cpu_ns_saved_per_req");
 
-		rec->wi_ns_saved[k] = json_is_number(v) ? json_number_value(v) : NAN;
-		rec->wi_ctl_batched[k] = k == WI_UNSHARE ? 0 : NAN;
+		rec->wi[WI_NS_SAVED][k] = json_is_number(v) ? json_number_value(v) : NAN;
+		rec->wi[WI_CTL_REQ][k] = rec->wi[WI_CTL_ITER][k] = k == WI_UNSHARE ? 0 : NAN;
 		if (json_is_string(json_object_get(wi, "skipped")))
 			snprintf(rec->wi_why[k], sizeof(rec->wi_why[k]), "%s",
 				 json_string_value(json_object_get(wi, "skipped")));
@@ -711,13 +720,16 @@ static void whatif_rec(struct run_rec *rec, json_t *doc, double requests)
 				 wi_names[k], json_string_value(json_object_get(x, "assumptions")) ?: "");
 		if (k == WI_UNSHARE || !json_is_object(x) || requests <= 0)
 			continue;
-		rec->wi_ctl_batched[k] = 0;
+		ctl = 0;
 		json_array_foreach(json_object_get(doc, "threads"), i, th) {
 			json_t *tx = json_object_get(json_object_get(th, "what_if"), wi_names[k]);
 
 			if (jnum(th, "epoll_wait") > 0)
-				rec->wi_ctl_batched[k] += jnum(tx, "ctl_batched") / requests;
+				ctl += jnum(tx, "ctl_batched");
 		}
+		rec->wi[WI_CTL_REQ][k] = ctl / requests;
+		if (iters > 0)
+			rec->wi[WI_CTL_ITER][k] = ctl / iters;
 	}
 }
 
@@ -914,9 +926,10 @@ static const struct run_rec *median_run(const struct run_rec *const *r, size_t n
 	return best;
 }
 
-/* The median of the baseline runs' figure (NAN ones left out); NAN: none has it. */
+/* The median of the baseline runs' figure (NAN ones left out): metric, or,
+ * metric < 0, what_if figure fig of kind; NAN: none has it. */
 static double base_median(const struct run_rec *recs, size_t nrec, size_t bvi, int kind, int metric,
-			  bool ctl, double *x)
+			  enum wi_fig fig, double *x)
 {
 	size_t n = 0;
 
@@ -928,7 +941,7 @@ static double base_median(const struct run_rec *recs, size_t nrec, size_t bvi, i
 		if (metric >= 0)
 			f = recs[i].has[metric] ? recs[i].m[metric] : NAN;
 		else
-			f = ctl ? recs[i].wi_ctl_batched[kind] : recs[i].wi_ns_saved[kind];
+			f = recs[i].wi[fig][kind];
 		if (!isnan(f))
 			x[n++] = f;
 	}
@@ -963,7 +976,9 @@ static json_t *merged_stacks(const struct run_rec *const *mine, size_t n)
 /*
  * What the baseline's what_if predicted for variant vi (docs/cost-model.md,
  * "run: predicted against measured"): the CPU per request it saves, and the
- * epoll syscalls per request it removes.  NULL for the baseline itself.
+ * epoll syscalls per request and per loop iteration it removes (a fused
+ * wait stays one syscall: only the calls it carries go).  NULL for the
+ * baseline itself.
  */
 static json_t *predicted_json(const struct run_cfg *c, size_t vi, const struct run_rec *recs,
 			      size_t nrec, const char *backend, double *x)
@@ -971,7 +986,7 @@ static json_t *predicted_json(const struct run_cfg *c, size_t vi, const struct r
 	const struct variant_def *v = c->v[vi];
 	int kinds[2], nk = 0;
 	size_t bvi = SIZE_MAX, nb = 0, o;
-	double cpu = 0, sys = 0;
+	double cpu = 0, sys = 0, sys_iter = 0;
 	char from[160], cpu_why[256] = "", *why = NULL;
 
 	if (v->flags & V_PRELOAD)
@@ -993,8 +1008,7 @@ static json_t *predicted_json(const struct run_cfg *c, size_t vi, const struct r
 	else if (!nb)
 		why = "no baseline run finished (the prediction comes from its trace)";
 	for (int i = 0; !why && i < nk; i++) {
-		double saved = base_median(recs, nrec, bvi, kinds[i], -1, false, x);
-		double ctl = base_median(recs, nrec, bvi, kinds[i], -1, true, x);
+		double saved = base_median(recs, nrec, bvi, kinds[i], -1, WI_NS_SAVED, x);
 
 		if (isnan(saved) && !cpu_why[0]) {
 			for (size_t r = 0; r < nrec; r++)
@@ -1006,15 +1020,19 @@ static json_t *predicted_json(const struct run_cfg *c, size_t vi, const struct r
 				snprintf(cpu_why, sizeof(cpu_why), "what_if %s has no figure", wi_names[kinds[i]]);
 		}
 		cpu -= saved / 1e3;
-		sys -= ctl;
+		sys -= base_median(recs, nrec, bvi, kinds[i], -1, WI_CTL_REQ, x);
+		sys_iter -= base_median(recs, nrec, bvi, kinds[i], -1, WI_CTL_ITER, x);
 	}
-	return json_pack("{s:o,s:o}",
+	return json_pack("{s:o,s:o,s:o}",
 		summary_metrics[SM_CPU_US_PER_REQ].key,
-		pred_metric(why ? NAN : base_median(recs, nrec, bvi, 0, SM_CPU_US_PER_REQ, false, x), cpu,
+		pred_metric(why ? NAN : base_median(recs, nrec, bvi, 0, SM_CPU_US_PER_REQ, 0, x), cpu,
 			    from, why ? why : cpu_why[0] ? cpu_why : NULL),
 		summary_metrics[SM_EPOLL_PER_REQ].key,
-		pred_metric(why ? NAN : base_median(recs, nrec, bvi, 0, SM_EPOLL_PER_REQ, false, x), sys,
-			    from, why ? why : isnan(sys) && cpu_why[0] ? cpu_why : NULL));
+		pred_metric(why ? NAN : base_median(recs, nrec, bvi, 0, SM_EPOLL_PER_REQ, 0, x), sys,
+			    from, why ? why : isnan(sys) && cpu_why[0] ? cpu_why : NULL),
+		summary_metrics[SM_EPOLL_PER_ITER].key,
+		pred_metric(why ? NAN : base_median(recs, nrec, bvi, 0, SM_EPOLL_PER_ITER, 0, x), sys_iter,
+			    from, why ? why : isnan(sys_iter) && cpu_why[0] ? cpu_why : NULL));
 }
 
 static json_t *build_summary(const struct run_cfg *c, const struct run_rec *recs, size_t nrec,

@@ -96,11 +96,14 @@ int cmp_pred_line(const struct cmp_view *v, const struct cmp_pair *p, char *buf,
 #define ADD(...) do { int n_ = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__); \
 		      if (n_ > 0) o += (size_t)n_; } while (0)
 	ADD("%s: cost model vs measured: ", v->items[p->cand].label);
-	for (int k = 0; k < CMP_NPRED; k++) {
+	for (int k = 0, said = 0; k < CMP_NPRED; k++) {
 		char t[512];
 
+		/* a metric newer than the summary: left out, as above */
+		if (!p->pred[k].recorded)
+			continue;
 		cmp_pred_text(&p->pred[k], cmp_pred_metrics[k], t, sizeof(t));
-		ADD("%s%s %s", k ? "; " : "", summary_metrics[cmp_pred_metrics[k]].label, t);
+		ADD("%s%s %s", said++ ? "; " : "", summary_metrics[cmp_pred_metrics[k]].label, t);
 	}
 #undef ADD
 	return 1;

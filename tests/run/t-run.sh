@@ -74,13 +74,13 @@ check "report table on stdout names report.html" grep -q "report: $R/report.html
 check "report table has the pair" grep -q "preload vs baseline" "$T/run.out"
 check "report.md written" grep -q "epoll syscalls/req" "$R/report.md"
 # issue 14: the cost model's prediction next to the measurement, per variant
-check "summary.json: preload predicted from the baseline's what_if (CPU and syscalls per request)" \
+check "summary.json: preload predicted from the baseline's what_if (CPU, syscalls per request and per iteration)" \
 	pyjson "$R/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert "predicted" not in s["variants"]["baseline"]
 p = s["variants"]["preload"]["predicted"]
-for k in ("cpu_us_per_req", "epoll_syscalls_per_req"):
+for k in ("cpu_us_per_req", "epoll_syscalls_per_req", "epoll_syscalls_per_iteration"):
     o = p[k]
     assert o["from"] == "baseline what_if batch:uring", o
     if o["change"] is None:
@@ -91,10 +91,15 @@ for k in ("cpu_us_per_req", "epoll_syscalls_per_req"):
 # oneshot: a MOD per request; if the model says the shim batches, it predicts them gone
 e = p["epoll_syscalls_per_req"]
 assert e["change"] is None or -1.5 < e["change"] <= 0, e
+# per iteration: the same calls gone, over fewer iterations than requests
+i = p["epoll_syscalls_per_iteration"]
+assert (i["change"] is None) == (e["change"] is None), (i, e)
+assert i["change"] is None or i["change"] <= e["change"], (i, e)
 PY
 check "report.md: the cost model's line per variant and its table" sh -c "
 	grep -Eq '^- preload: cost model vs measured: server CPU us/req (agrees|disagrees \(predicted|not predicted: )' '$R/report.md' &&
 	grep -Eq 'epoll syscalls/req (agrees|disagrees \(predicted change [-+][0-9.]+, measured [-+][0-9.]+ \[[-+][0-9.]+, [-+][0-9.]+\]\)|not predicted: )' '$R/report.md' &&
+	grep -Eq 'epoll syscalls/iter (agrees|disagrees \(predicted|not predicted: )' '$R/report.md' &&
 	grep -q '^\*\*the cost model: predicted' '$R/report.md' &&
 	grep -Eq 'predicted change +\| measured change' '$R/report.md'"
 check "terminal: the cost model's line and table" sh -c "
