@@ -8,7 +8,8 @@
 # rates; then one traced run per variant (epbatch-trace record --children)
 # for the epoll syscalls per request.  Prints a markdown table: epoll
 # syscalls per request (epoll_ctl + epoll_wait + batch submissions; ctl and
-# wait apart), the rps ratio V/baseline as the median of the per-round
+# wait apart) and per event-loop iteration (the same over the trace's
+# loop_iterations: its waits, fused ones included), the rps ratio V/baseline as the median of the per-round
 # ratios with its distribution-free 95% interval (order statistics; min..max
 # below 6 rounds: scripts/lib/median-ci), and the same of the server's CPU
 # time per request (its threads' run time during the load, from schedstat:
@@ -41,12 +42,14 @@ run() {
 		>"$out/$tag.json" 2>"$out/$tag.log" || { echo "bench.sh: $tag failed (see $out/$tag.log)" >&2; return 1; }
 }
 
-# epoll syscalls per request from a trace and its load: "total ctl wait"
+# epoll syscalls per request from a trace and its load, and per loop
+# iteration: "total ctl wait per-iteration"
 per_req() {
 	local req
 	req=$(jq -r '.requests' "$out/$1.json")
-	jq -r --argjson r "$req" '.totals | [ (.epoll_ctl.add + .epoll_ctl.mod + .epoll_ctl.del + .epoll_wait + .batch_submits) / $r,
-		(.epoll_ctl.add + .epoll_ctl.mod + .epoll_ctl.del) / $r, .epoll_wait / $r ] | map(. * 1000 | round / 1000) | @tsv' \
+	jq -r --argjson r "$req" '.totals | (.epoll_ctl.add + .epoll_ctl.mod + .epoll_ctl.del + .epoll_wait + .batch_submits) as $s |
+		[ $s / $r, (.epoll_ctl.add + .epoll_ctl.mod + .epoll_ctl.del) / $r, .epoll_wait / $r,
+		  (if .loop_iterations > 0 then $s / .loop_iterations else 0 end) ] | map(. * 1000 | round / 1000) | @tsv' \
 		"$out/$1.trace.json"
 }
 
@@ -68,8 +71,8 @@ stats() {
 	printf '%s\n' "$@" | scripts/lib/median-ci -f %.3f || echo n/a
 }
 
-echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | rps baseline | rps ratio $variant/baseline, median [95% interval] of $repeat | server CPU us/req baseline | CPU/req ratio $variant/baseline, median [95% interval] |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| server | scenario | epoll syscalls/req baseline (ctl + wait) | $variant (ctl + wait) | per loop iteration: baseline, $variant | rps baseline | rps ratio $variant/baseline, median [95% interval] of $repeat | server CPU us/req baseline | CPU/req ratio $variant/baseline, median [95% interval] |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for p in $pairs; do
 	srv=${p%%:*} scen=${p#*:}
 	ratios="" base_rps="" cratios="" base_cpu=""
@@ -94,5 +97,6 @@ for p in $pairs; do
 	bt=$(per_req "$srv-$scen-baseline-traced" 2>/dev/null) || bt="n/a"
 	vt=$(per_req "$srv-$scen-$variant-traced" 2>/dev/null) || vt="n/a"
 	fmt() { if [ "$1" = n/a ]; then echo n/a; else echo "$1" | awk -F'\t' '{ printf "%s (%s + %s)", $1, $2, $3 }'; fi; }
-	echo "| $srv | $scen | $(fmt "$bt") | $(fmt "$vt") | $(stats $base_rps | cut -d' ' -f1) | $(stats $ratios) | $(stats $base_cpu | cut -d' ' -f1) | $(stats $cratios) |"
+	iter() { if [ "$1" = n/a ]; then echo n/a; else echo "$1" | cut -f4; fi; }
+	echo "| $srv | $scen | $(fmt "$bt") | $(fmt "$vt") | $(iter "$bt"), $(iter "$vt") | $(stats $base_rps | cut -d' ' -f1) | $(stats $ratios) | $(stats $base_cpu | cut -d' ' -f1) | $(stats $cratios) |"
 done
