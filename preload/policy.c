@@ -27,6 +27,7 @@
  */
 #include "shim.h"
 #include "epbatch/break_even.h"
+#include "epbatch/min_batch.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -83,42 +84,19 @@ static void set_min_batch(const unsigned b[EPB_BRK_KINDS])
 	policy_batch_from = (least < 2 ? least : 2) * FIX;
 }
 
-/* One break-even of EPBATCH_MIN_BATCH's list: a size 1..QCAP or "never"
- * (UINT_MAX); 0 when it is neither.  *s moves past it. */
-static unsigned min_batch_item(const char **s)
-{
-	char *end;
-	long n;
-
-	if (!strncmp(*s, "never", 5)) {
-		*s += 5;
-		return UINT_MAX;
-	}
-	if (**s < '0' || **s > '9')
-		return 0;
-	errno = 0;
-	n = strtol(*s, &end, 10);
-	if (errno || n <= 0 || n > QCAP)
-		return 0;
-	*s = end;
-	return (unsigned)n;
-}
-
 /*
- * EPBATCH_MIN_BATCH: unset, measure; 0, always batch (every op the mirror
- * can answer is deferred, whatever the batch size: the first version's
- * behaviour, which the tests of the batching itself use); N, batch from N
- * ops on, without measuring; N,C: MODs from N, connection ops from C;
- * B,P,C: MODs from B with waits that may block, from P with 0-timeout
- * waits, connection ops from C (what `epbatch-trace run` passes on: the
- * break-evens calibrate measured).  In the lists each is a size or
- * "never".  -1 after printing why on stderr.
+ * EPBATCH_MIN_BATCH (epb_min_batch_parse): unset, measure; 0, always batch
+ * (every op the mirror can answer is deferred, whatever the batch size: the
+ * first version's behaviour, which the tests of the batching itself use);
+ * otherwise batch from the sizes it gives, without measuring (what
+ * `epbatch-trace run` passes on: the break-evens calibrate measured).  -1
+ * after printing why on stderr.
  */
 int policy_init(void)
 {
-	const char *v = getenv("EPBATCH_MIN_BATCH"), *p = v, *form = getenv("EPBATCH_POLL_FORM");
-	unsigned fixed[EPB_BRK_KINDS], got[EPB_BRK_KINDS];
-	int n = 0, always = 0;
+	const char *v = getenv("EPBATCH_MIN_BATCH"), *form = getenv("EPBATCH_POLL_FORM");
+	unsigned fixed[EPB_BRK_KINDS];
+	int always = 0;
 
 	/* EPBATCH_POLL_FORM: the 0-timeout waits' batched form, fused or
 	 * unfused; unset, the measurement chooses (what `epbatch-trace run`
@@ -132,16 +110,10 @@ int policy_init(void)
 		atomic_store(&poll_unfused, !strcmp(form, "unfused"));
 	}
 
-	if (v && !strcmp(v, "0")) {
-		always = 1;
-	} else if (v && *v) {
-		while (n < EPB_BRK_KINDS && (got[n] = min_batch_item(&p)) && (*p == ',' || !*p)) {
-			n++;
-			if (!*p++)
-				break;
-		}
-		/* one item: a size ("never" alone is the sync backend's job) */
-		if (!n || p[-1] != 0 || (n == 1 && got[0] == UINT_MAX)) {
+	if (v && *v) {
+		_Static_assert(QCAP == EPB_MB_MAX, "EPBATCH_MIN_BATCH's largest size is a queue");
+		always = epb_min_batch_parse(v, QCAP, fixed);
+		if (always < 0) {
 			fprintf(stderr, "libepbatch: EPBATCH_MIN_BATCH='%s': expected 0 (always batch), a batch size 1..%d, "
 				"MOD,CONN or BLOCK,POLL,CONN (each a size or never)\n", v, QCAP);
 			return -1;
@@ -156,13 +128,6 @@ int policy_init(void)
 	}
 	if (!v || !*v)
 		return 0;
-	if (always) {
-		fixed[EPB_BRK_BLOCK] = fixed[EPB_BRK_POLL] = fixed[EPB_BRK_CONN] = 1;
-	} else {
-		fixed[EPB_BRK_BLOCK] = got[0];
-		fixed[EPB_BRK_POLL] = n == 3 ? got[1] : got[0];
-		fixed[EPB_BRK_CONN] = got[n - 1];
-	}
 	set_min_batch(fixed);
 	if (always) {
 		policy_fixed = 1;

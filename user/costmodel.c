@@ -19,6 +19,7 @@
 #include "costmodel.h"
 #include "base/base.h"
 #include "epbatch/break_even.h"
+#include "epbatch/min_batch.h"
 
 const unsigned cm_batch[CM_NB] = { 1, 2, 4, 8, 16, 64 };
 const char *const cm_backend_names[CM_NBE] = { "uring", "kmod" };
@@ -906,8 +907,10 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 			 "%.0f%% ADD+DEL (MOD ops: %s, connection ops: %s%s; %s)%s: the shim would %s",
 			 o->ops_per_wait, carried_per_wait(sent, w, sf), 100 * cs, f, mix_s,
 			 100.0 * (double)(in->add + in->del) / n, mod_s, conn_s,
-			 !be->break_even_by_shim ? " as MODs" : be->break_even_conn_known ? "" :
+			 be->break_even_by_env ? "" : !be->break_even_by_shim ? " as MODs" :
+			 be->break_even_conn_known ? "" :
 			 ", the MOD figure: not measured in this calibration (from before min_batch_conn; calibrate --force)",
+			 be->break_even_by_env ? "set by EPBATCH_MIN_BATCH" :
 			 be->break_even_by_shim ? "measured by the shim" : "the model's", blk_s,
 			 wi_mode(o) == WI_MODE_BATCH ? "batch" : wi_mode(o) == WI_MODE_MIXED ?
 			 "batch those blocks and stay direct in the others" :
@@ -936,25 +939,52 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 		add_note(o->assumptions, sizeof(o->assumptions), "the shim's own per-op cost was not measured (0 assumed)");
 }
 
+/* "never" (EPB_MB_NEVER) is the model's 0 */
+static int env_size(unsigned b)
+{
+	return b == EPB_MB_NEVER ? 0 : (int)b;
+}
+
+/*
+ * EPBATCH_MIN_BATCH in the tracer's environment: the shim, given it, would
+ * batch from those sizes instead of its own measurement, so the model
+ * prices it so (`epbatch-trace run` hands the user's value to every
+ * process it starts, servers and tracers alike).  "0" (always batch) is
+ * priced as 1: a block under one call per wait stays direct in the model.
+ * Unset or malformed (the shim would refuse it and say so): be unchanged.
+ */
+static void env_break_even(struct cm_backend_cal *be)
+{
+	const char *v = getenv("EPBATCH_MIN_BATCH");
+	unsigned b[EPB_BRK_KINDS];
+
+	if (!v || !*v || epb_min_batch_parse(v, EPB_MB_MAX, b) < 0)
+		return;
+	be->break_even = env_size(b[EPB_BRK_BLOCK]);
+	be->break_even_poll = env_size(b[EPB_BRK_POLL]);
+	be->break_even_conn = env_size(b[EPB_BRK_CONN]);
+	be->break_even_conn_known = true;
+	be->break_even_by_env = true;
+}
+
 void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out out[WI_N])
 {
-	struct cm_backend_cal kest;
-	const struct cm_backend_cal *kmod = &c->be[CM_KMOD];
+	struct cm_backend_cal uring = c->be[CM_URING], kmod = c->be[CM_KMOD];
 
 	memset(out, 0, sizeof(*out) * WI_N);
 	for (int i = 0; i < WI_N; i++)
 		out[i].saved_per_req = NAN;
-	if (c->be[CM_URING].present)
-		whatif_batch(c, &c->be[CM_URING], true, in, &out[WI_URING]);
+	env_break_even(&uring);
+	if (uring.present)
+		whatif_batch(c, &uring, true, in, &out[WI_URING]);
 	else
 		snprintf(out[WI_URING].assumptions, sizeof(out[WI_URING].assumptions),
 			 "io_uring was not measured here: %s", c->be[CM_URING].skipped[0] ?
 			 c->be[CM_URING].skipped : "unavailable");
-	if (!kmod->present) {
-		calib_kmod_estimate(c, &kest);
-		kmod = &kest;
-	}
-	whatif_batch(c, kmod, false, in, &out[WI_KMOD]);
+	if (!kmod.present)
+		calib_kmod_estimate(c, &kmod);
+	env_break_even(&kmod);
+	whatif_batch(c, &kmod, false, in, &out[WI_KMOD]);
 
 	struct wi_out *u = &out[WI_UNSHARE];
 	u->upper_bound = true;

@@ -44,6 +44,7 @@ struct cm_backend_cal {
 	int break_even_conn;
 	bool break_even_conn_known;
 	bool break_even_by_shim;	/* measured by libepbatch.so itself, else the model's rule */
+	bool break_even_by_env;		/* what_if only: fixed by EPBATCH_MIN_BATCH */
 	/* the 0-timeout waits' batched form the shim measured as the cheaper
 	 * (its stats line's poll_form; CM_POLL_UNKNOWN where it did not say) */
 	enum cm_poll_form { CM_POLL_UNKNOWN, CM_POLL_FUSED, CM_POLL_UNFUSED } poll_form;

@@ -259,6 +259,24 @@ if w["shim_mode"] == "direct":
 else:
     assert w["cpu_ns_saved_per_s"] == w["always_batch_cpu_ns_saved_per_s"], w
 PY
+	# EPBATCH_MIN_BATCH in the tracer's environment (run hands the user's
+	# value to every process it starts): the model prices the shim as it
+	# would batch by it, whatever the calibration measured
+	EPBATCH_MIN_BATCH=1 $TRACE record -o "$T/k1env.json" -- $REARM -m keepalive -w block -n 1 -i 2000 -d 2 \
+		>/dev/null 2>"$T/rerr"
+	EPBATCH_MIN_BATCH=never,never,never $TRACE record -o "$T/k1never.json" -- \
+		$REARM -m keepalive -w block -n 1 -i 2000 -d 2 >/dev/null 2>"$T/rerr"
+	check "what_if: EPBATCH_MIN_BATCH fixes the model's break-evens" pyjson "$T/k1env.json" "$T/k1never.json" <<'PY'
+import json, sys
+for f, be, mode in ((sys.argv[1], 1, "batch"), (sys.argv[2], None, "direct")):
+    d = json.load(open(f))
+    t = max(d["threads"], key=lambda t: t["epoll_wait"])
+    w = t["what_if"]["batch:uring"]
+    assert w["break_even_batch"] == be and w["shim_mode"] == mode, (f, w)
+    assert "set by EPBATCH_MIN_BATCH" in w["assumptions"], w["assumptions"]
+    n = sum(t["epoll_ctl"][k] for k in ("add", "mod", "del"))
+    assert w["ctl_batched"] == (n if mode == "batch" else 0), (w, n)
+PY
 	# The BPF side's blocks of waits (the shim's policy's unit): a loop
 	# of one MOD per wait puts every block of 16 waits in slot 1, each
 	# block with 16 calls (the first: the ADD, then 15 MODs).
