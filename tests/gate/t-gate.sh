@@ -63,7 +63,7 @@ grep -q '^PASS\|^FAIL' "$T/out" && ok "verdict line" || fail "no PASS/FAIL line"
 # well-formed outputs: one testcase per variant and metric, the failure on rps
 if $PY junit "$T/junit.xml" rps 2>"$T/pyerr"; then ok "junit parses, one failure (rps)"
 else fail "junit: $(tail -n 1 "$T/pyerr")"; fi
-if $PY markdown "$T/gate.md" 12 2>"$T/pyerr"; then ok "markdown table: 2 variants x 6 metrics"
+if $PY markdown "$T/gate.md" 14 2>"$T/pyerr"; then ok "markdown table: 2 variants x 7 metrics"
 else fail "markdown: $(tail -n 1 "$T/pyerr")"; fi
 # the same loss inside a looser threshold passes
 gate 0 "10% rps loss under --threshold rps=15" --baseline "$FIX" --candidate "$T/slow.json" \
