@@ -161,6 +161,19 @@ assert t0["io_uring_epoll_ctl"] == t0["io_uring_epoll_wait"] == 0, t0
 th = [x for x in d["threads"] if x["loop_iterations"]]
 assert len(th) == 1 and th[0]["loop_iterations"] == 50, d["threads"]
 PY
+	# the live table counts those waits too: WAIT/s is the loop's rate,
+	# one batch per wait, no epoll_ctl syscall (before, WAIT/s read 0)
+	LD_PRELOAD="$PWD/$SHIM" EPBATCH_BACKEND=uring EPBATCH_MIN_BATCH=0 \
+		$BUILD/shim/epbatch-rearm -m keepalive -w block -n 16 -i 100000000 >/dev/null 2>&1 &
+	lp=$!
+	sleep 0.5
+	COLUMNS=200 $TRACE -p $lp -d 1 >"$T/iterlive" 2>&1
+	kill $lp 2>/dev/null
+	wait $lp 2>/dev/null
+	check "live table: a shim'd loop's fused waits in WAIT/s" \
+		awk '/TID COMM +ADD +MOD +DEL +CTL\/s +WAIT\/s +CTL\/WAIT +BATCH/ { h = 1; next }
+			h && $2 == "epbatch-rearm" && $6 == 0 && $7 > 100 && $9 > 0 &&
+			$7 / ($9 / 1) > 0.9 && $7 / ($9 / 1) < 1.1 { ok = 1 } END { exit !ok }' "$T/iterlive"
 fi
 
 # Ctrl-C: the summary and the JSON are still written, exit 0
