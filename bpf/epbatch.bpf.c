@@ -497,27 +497,24 @@ static __always_inline int uring_req_op(__u8 op)
 	return 0;
 }
 
-/* The event as Linux 6.3 renamed it; the loader attaches the one the
- * kernel has (a type its BTF lacks loads as a no-op). */
-SEC("tp/io_uring/io_uring_submit_req")
-int uring_req(struct trace_event_raw_io_uring_submit_req *ctx)
+/*
+ * Raw (BTF) tracepoints: the request itself, not the formatted event.  As
+ * a "tp/" program through perf, each hit first built the event's record,
+ * its opcode's name copied in: +110 ns per io_uring op of every process on
+ * the machine, traced or not (docs/overhead.md).  The event as Linux 6.3
+ * renamed it, and before (6.1: the request and force_nonblock); the loader
+ * loads the one the kernel has.
+ */
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(uring_req, struct io_kiocb *req)
 {
-	if (!bpf_core_type_exists(struct trace_event_raw_io_uring_submit_req))
-		return 0;
-	return uring_req_op(ctx->opcode);
+	return uring_req_op(req->opcode);
 }
 
-/* Before 6.3 (the 6.1 guest): the same event's older name and layout. */
-struct trace_event_raw_io_uring_submit_sqe {
-	__u8 opcode;
-} __attribute__((preserve_access_index));
-
-SEC("tp/io_uring/io_uring_submit_sqe")
-int uring_sqe(struct trace_event_raw_io_uring_submit_sqe *ctx)
+SEC("tp_btf/io_uring_submit_sqe")
+int BPF_PROG(uring_sqe, struct io_kiocb *req, bool force_nonblock)
 {
-	if (!bpf_core_type_exists(struct trace_event_raw_io_uring_submit_sqe))
-		return 0;
-	return uring_req_op(ctx->opcode);
+	return uring_req_op(req->opcode);
 }
 
 /* ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, struct epoll_batch *): one batch. */
