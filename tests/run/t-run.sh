@@ -150,7 +150,8 @@ if command -v chromium >/dev/null 2>&1; then
 import json, sys, re
 dom = open(sys.argv[1]).read()
 s = json.load(open(sys.argv[2]))
-for c in ("chart-rps", "chart-epoll_syscalls_per_req", "chart-spin_ns_per_req"):
+for c in ("chart-rps", "chart-epoll_syscalls_per_req", "chart-epoll_syscalls_per_iteration",
+          "chart-spin_ns_per_req"):
     assert re.search(r'<svg[^>]*id="%s"' % c, dom), c
 assert dom.count("<svg") >= 5
 assert dom.count("<rect") >= 6          # a bar per variant per chart
