@@ -30,10 +30,11 @@ void kmod_fd_closed(int fd)
 }
 
 /* A submission's state, on kmod_submit's frame: the module's ops (bops,
- * and idx: their ops[] index) from done on go to the ioctl that b
- * describes. */
+ * and idx: their index among the n of ops[], cancelled ones left out) from
+ * done on go to the ioctl that b describes. */
 struct kmod_sub {
 	const struct qop *ops;
+	unsigned n;
 	struct epoll_batch_op bops[QCAP];
 	unsigned idx[QCAP], k, done;
 	struct epoll_batch b;
@@ -42,14 +43,26 @@ struct kmod_sub {
 /* A fused wait's submission under way (kmod_abandon). */
 static TLS struct kmod_sub *inflight;
 
-/* The results of the next ran ops in res[] (and errors), past them. */
-static void kmod_take(struct kmod_sub *s, unsigned ran, int *res, unsigned *errors)
+/* The results of the ops the last ioctl ran (nr_done of them: 0 until it
+ * says) in res[] (and errors), past them; a second take finds none. */
+static void kmod_take(struct kmod_sub *s, int *res, unsigned *errors)
 {
+	/* never more than it was given, per the ABI */
+	unsigned ran = s->b.nr_done <= s->b.nr_ops ? s->b.nr_done : s->b.nr_ops;
+
 	for (unsigned j = s->done; j < s->done + ran; j++) {
 		res[s->idx[j]] = s->bops[j].result;
 		*errors += s->bops[j].result != 0;
 	}
 	s->done += ran;
+	s->b.nr_done = 0;
+}
+
+/* How far ops[] is done: the index after the last op that ran (the
+ * cancelled ones before it need nothing), 0 when none did. */
+static unsigned kmod_ran(const struct kmod_sub *s)
+{
+	return s->done ? s->idx[s->done - 1] + 1 : 0;
 }
 
 /* kmod_submit() interrupted by a signal whose handler leaves with
@@ -60,19 +73,14 @@ static void kmod_take(struct kmod_sub *s, unsigned ran, int *res, unsigned *erro
 int kmod_abandon(int *res, struct be_report *rep)
 {
 	struct kmod_sub *s = inflight;
+	unsigned from;
 
 	if (!s)
 		return 0;
 	inflight = NULL;
-	kmod_take(s, s->b.nr_done <= s->b.nr_ops ? s->b.nr_done : s->b.nr_ops, res, &rep->errors);
-	for (; s->done < s->k; s->done++) {
-		const struct qop *o = &s->ops[s->idx[s->done]];
-		struct epoll_event ev = o->ev;
-		int r = sys_epoll_ctl(o->epfd, o->op, o->fd, &ev) ? -errno : 0;
-
-		res[s->idx[s->done]] = r;
-		rep->errors += r != 0;
-	}
+	kmod_take(s, res, &rep->errors);
+	from = kmod_ran(s);
+	rep->errors += be_sync_submit(s->ops + from, s->n - from, res + from);
 	return 1;
 }
 
@@ -85,12 +93,13 @@ int kmod_abandon(int *res, struct be_report *rep)
  * wait began, never failed the wait: so the rest of the ops are submitted
  * again, the wait with them, until everything ran.  Only the wait itself
  * reports EINTR (in wait_result), as epoll_pwait does.
- * Returns 0, -1 (nothing ran) or -2 - k (ops [0, k) ran, then it failed).
+ * Returns 0, -1 (nothing ran) or -2 - k (ops [0, k) of ops[] are done --
+ * those that ran and the cancelled ones among them --, then it failed).
  */
 int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		unsigned *errors)
 {
-	struct kmod_sub s = { .ops = ops };
+	struct kmod_sub s = { .ops = ops, .n = n };
 	struct epoll_batch *b = &s.b;
 	struct be_wait *wq = w;	/* the wait still to run with the ops */
 	int fd = atomic_load(&kmod_dev_fd), retried = 0, rc;
@@ -110,8 +119,7 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 	if (w)
 		inflight = &s;
 	for (;;) {
-		/* nr_done 0 until the ioctl says: an abandon before it runs
-		 * every op from done on itself */
+		/* nr_done 0 until the ioctl says (kmod_take) */
 		memset(b, 0, sizeof(*b));
 		b->ops = (unsigned long)&s.bops[s.done];
 		b->nr_ops = s.k - s.done;
@@ -125,6 +133,8 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 			b->wait_sigsetsize = wq->sigmask ? SIGSET_SZ : 0;
 		}
 		rc = ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, b);
+		/* what ran, whatever the return: a failed ioctl reports it too */
+		kmod_take(&s, res, errors);
 		if (rc < 0 && (errno == EBADF || errno == ENOTTY) && !retried && s.done == 0) {
 			/* The application closed the device fd, or its number
 			 * now names another file: open the device again. */
@@ -136,7 +146,6 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 		}
 		if (rc < 0 && errno != EINTR)
 			break;
-		kmod_take(&s, b->nr_done <= b->nr_ops ? b->nr_done : b->nr_ops, res, errors);
 		if (rc == 0)
 			break;
 		/* EINTR between ops: the rest (and the wait) again.  If the
@@ -148,7 +157,7 @@ int kmod_submit(const struct qop *ops, unsigned n, int *res, struct be_wait *w,
 	}
 	inflight = NULL;
 	if (rc < 0)
-		return s.done ? -2 - (int)s.done : -1;
+		return s.done ? -2 - (int)kmod_ran(&s) : -1;
 	if (w && wq)
 		w->result = b->wait_result;
 	else if (w)

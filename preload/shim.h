@@ -446,12 +446,11 @@ void policy_fork_done(int child);
 /*
  * A fused wait's state, on its frame (wait.c): what settling it takes when
  * a signal handler leaves it with siglongjmp instead of returning (jump.c:
- * fused_abandon).  Its address is in that frame: a jump to a frame above
- * it leaves the wait.
+ * fused_abandon), beyond the thread's queue and its ops array (thr.q,
+ * q->ops).  Its address is in that frame: a jump to a frame above it
+ * leaves the wait.
  */
 struct fused_ctx {
-	struct tq *q;
-	const struct qop *ops;
 	unsigned n, live;
 	int *res;
 	struct be_report *rep;

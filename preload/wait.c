@@ -246,7 +246,8 @@ fused_end(struct tq *q, const struct qop *ops, unsigned n, const int *res, unsig
 	atomic_store_explicit(&q->in_fused, 0, memory_order_relaxed);
 }
 
-/* The queued ops and the wait in one submission (be_submit).  The ops
+/* The queued ops and the wait in one submission (be_submit); q is the
+ * thread's own (thr.q: fused_abandon finds it there).  The ops
  * leave the queue before the call so a thread that must flush it does not
  * wait behind a sleeping wait.  Their memory stays where it is, uncopied:
  * only this thread appends to q (another thread's flush finds it empty; a
@@ -285,7 +286,7 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 			      .sigmask = sigmask, .sigops = &thr.nsig };
 	/* for a handler that jumps out (fused_abandon); the locals stay in
 	 * registers for the common way */
-	fc = (struct fused_ctx){ .q = q, .ops = ops, .n = n, .live = live, .res = res, .rep = &rep };
+	fc = (struct fused_ctx){ .n = n, .live = live, .res = res, .rep = &rep };
 	thr.fctx = &fc;
 	be_submit(ops, n, live, ordered, res, &w, &rep);
 	fused_end(q, ops, n, res, live, be_kind, &rep);
@@ -318,21 +319,22 @@ fused_wait(struct tq *q, int epfd, struct epoll_event *evs, int maxevents,
 void fused_abandon(void)
 {
 	struct fused_ctx *fc = thr.fctx;
+	struct tq *q = thr.q;	/* fused_wait's, its ops in q->ops */
 
 	thr.fctx = NULL;	/* a jump out of this one's handler: not again */
 	switch (be_abandon(fc->res, fc->rep)) {
 	case BE_AB_SETTLED:
-		fused_end(fc->q, fc->ops, fc->n, fc->res, fc->live, be_kind, fc->rep);
+		fused_end(q, q->ops, fc->n, fc->res, fc->live, be_kind, fc->rep);
 		break;
 	case BE_AB_NONE:
 		/* nothing reached the kernel yet: the ops, one by one */
-		fc->rep->errors = be_sync_submit(fc->ops, fc->n, fc->res);
+		fc->rep->errors = be_sync_submit(q->ops, fc->n, fc->res);
 		/* fall through */
 	case BE_AB_SYNC:
-		fused_end(fc->q, fc->ops, fc->n, fc->res, 0, EPB_BE_SYNC, fc->rep);
+		fused_end(q, q->ops, fc->n, fc->res, 0, EPB_BE_SYNC, fc->rep);
 		break;
 	}
-	atomic_store_explicit(&fc->q->kicked, 0, memory_order_relaxed);
+	atomic_store_explicit(&q->kicked, 0, memory_order_relaxed);
 }
 
 /* Beyond this the kernel's own wait answers (its EINVAL above

@@ -232,8 +232,9 @@ static bool optional_prog(const char *name)
 	       !strcmp(name, "close_range_e") || !strcmp(name, "on_rename");
 }
 
-/* Whether the kernel has tracepoint CAT/NAME (libbpf attaches through the
- * same files). */
+/* Whether the kernel has tracepoint CAT/NAME: tracefs lists it (the syscall
+ * tracepoints are attached through tracefs already; reading the kernel's
+ * BTF for the event's type would cost more: try_fentry says why). */
 static bool tracepoint_exists(const char *cat, const char *name)
 {
 	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
@@ -250,8 +251,9 @@ static bool tracepoint_exists(const char *cat, const char *name)
 /*
  * io_uring's submit event, by the name this kernel gives it (io_uring_submit_req
  * from 6.3, io_uring_submit_sqe before): the one program of the two that
- * can attach.  Neither (no io_uring): the trace's io_uring_epoll_* stay 0,
- * and its notes say why.
+ * loads (a tp_btf program for an event the kernel lacks fails the whole
+ * object's load).  Neither (no io_uring): the trace's io_uring_epoll_* stay
+ * 0, and its notes say why.
  */
 static void pick_uring_event(struct tracer *tr)
 {

@@ -89,22 +89,26 @@ void cmp_verdict_line(const struct cmp_view *v, const struct cmp_pair *p, char *
 int cmp_pred_line(const struct cmp_view *v, const struct cmp_pair *p, char *buf, size_t len)
 {
 	size_t o = 0;
+	int said = 0;
 
-	/* an older summary: no line rather than a wall of "not predicted" */
-	if (!json_object_get(v->items[p->cand].v->obj, "predicted"))
-		return 0;
 #define ADD(...) do { int n_ = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__); \
 		      if (n_ > 0) o += (size_t)n_; } while (0)
-	ADD("%s: cost model vs measured: ", v->items[p->cand].label);
-	for (int k = 0, said = 0; k < CMP_NPRED; k++) {
+	/* what the summary predicted (cmp_pred.recorded); an older summary: no
+	 * line rather than a wall of "not predicted" */
+	for (int k = 0; k < CMP_NPRED; k++) {
 		char t[512];
 
-		/* a metric newer than the summary: left out, as above */
 		if (!p->pred[k].recorded)
 			continue;
+		if (!said++)
+			ADD("%s: cost model vs measured: ", v->items[p->cand].label);
+		else
+			ADD("; ");
 		cmp_pred_text(&p->pred[k], cmp_pred_metrics[k], t, sizeof(t));
-		ADD("%s%s %s", said++ ? "; " : "", summary_metrics[cmp_pred_metrics[k]].label, t);
+		ADD("%s %s", summary_metrics[cmp_pred_metrics[k]].label, t);
 	}
+	if (!said)
+		return 0;
 #undef ADD
 	return 1;
 }
