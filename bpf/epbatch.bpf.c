@@ -481,19 +481,37 @@ int uring_enter(void *ctx)
  * application's epoll wait is an epoll_wait syscall or such a request (or a
  * module submission with a wait): the loop iterations user space counts.
  */
-static __always_inline int uring_req_op(__u8 op)
+/* A batched epoll_ctl op (io_uring's or the module's), by its op. */
+static __always_inline void batched_op(struct epb_thread *t, int op)
 {
+	if (op == EPOLL_CTL_MOD)
+		t->bctl_mod++;
+	else if (op == EPOLL_CTL_ADD)
+		t->bctl_add++;
+	else if (op == EPOLL_CTL_DEL)
+		t->bctl_del++;
+}
+
+static __always_inline int uring_req_count(struct io_kiocb *req)
+{
+	__u8 op = req->opcode;
 	struct epb_thread *t;
+	struct io_epoll *ie;
 
 	if (op != IORING_OP_EPOLL_CTL && op != IORING_OP_EPOLL_WAIT)
 		return 0;
 	t = thread_get();
 	if (!t)
 		return 0;
-	if (op == IORING_OP_EPOLL_CTL)
-		t->uring_ctl++;
-	else
+	if (op != IORING_OP_EPOLL_CTL) {
 		t->uring_wait++;
+		return 0;
+	}
+	t->uring_ctl++;
+	/* The event comes after the request's prep (io_init_req), which has
+	 * put the SQE's epoll_ctl op in its command data. */
+	ie = (struct io_epoll *)&req->cmd;
+	batched_op(t, BPF_CORE_READ(ie, op));
 	return 0;
 }
 
@@ -508,13 +526,55 @@ static __always_inline int uring_req_op(__u8 op)
 SEC("tp_btf/io_uring_submit_req")
 int BPF_PROG(uring_req, struct io_kiocb *req)
 {
-	return uring_req_op(req->opcode);
+	return uring_req_count(req);
 }
 
 SEC("tp_btf/io_uring_submit_sqe")
 int BPF_PROG(uring_sqe, struct io_kiocb *req, bool force_nonblock)
 {
-	return uring_req_op(req->opcode);
+	return uring_req_count(req);
+}
+
+/* Scratch for a module submission's ops (kmod_ops_by_op): per CPU, no lock. */
+struct kmod_chunk {
+	__u8 b[EPB_KMOD_CHUNK * EPB_KMOD_OP_SIZE + sizeof(__s32)];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kmod_chunk);
+} kmod_buf SEC(".maps");
+
+/* The nr ops of a module submission (user pointer ops), counted by op: one
+ * read per chunk of them.  Ops it cannot read are not counted by op. */
+static __always_inline void kmod_ops_by_op(struct epb_thread *t, __u64 ops, __u32 nr)
+{
+	const __u32 mask = EPB_KMOD_CHUNK * EPB_KMOD_OP_SIZE - 1;
+	struct kmod_chunk *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&kmod_buf, &zero);
+	if (!c)
+		return;
+	for (__u32 k = 0; k < EPB_KMOD_MAX_OPS / EPB_KMOD_CHUNK; k++) {
+		__u32 first = k * EPB_KMOD_CHUNK, n;
+
+		if (first >= nr)
+			break;
+		n = nr - first;
+		if (n > EPB_KMOD_CHUNK)
+			n = EPB_KMOD_CHUNK;
+		if (bpf_probe_read_user(c->b, n * EPB_KMOD_OP_SIZE,
+					(void *)(ops + (__u64)first * EPB_KMOD_OP_SIZE)))
+			break;
+		for (__u32 i = 0; i < EPB_KMOD_CHUNK && i < n; i++) {
+			__u32 at = (i * EPB_KMOD_OP_SIZE + cfg.kmod_op_off) & mask;
+
+			batched_op(t, *(__s32 *)&c->b[at]);
+		}
+	}
 }
 
 /* ioctl(fd, EPOLL_BATCH_IOC_SUBMIT, struct epoll_batch *): one batch. */
@@ -524,6 +584,7 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	unsigned long cmd = ctx->args[1], arg = ctx->args[2];
 	struct epb_thread *t;
 	__u32 nr = 0, flags = 0;
+	__u64 ops = 0;
 
 	if ((__u32)cmd != cfg.kmod_cmd)
 		return 0;
@@ -538,6 +599,8 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	bpf_probe_read_user(&flags, sizeof(flags), (void *)(arg + cfg.kmod_flags_off));
 	if (flags & cfg.kmod_wait_flag)
 		t->kmod_wait++;
+	if (!bpf_probe_read_user(&ops, sizeof(ops), (void *)(arg + cfg.kmod_ops_off)))
+		kmod_ops_by_op(t, ops, nr);
 	return 0;
 }
 

@@ -20,6 +20,12 @@
 #define EPB_MAX_RANGES		16	/* kernel text ranges for the sampler */
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
 #define EPB_SPIN_NEST		4	/* task, softirq, hardirq, nmi */
+/* A module submission's ops, read EPB_KMOD_CHUNK at a time to count them by
+ * op: struct epoll_batch_op's size and EPOLL_BATCH_MAX_OPS (the uapi; the
+ * loader asserts both), so no submission has more than the chunks scanned. */
+#define EPB_KMOD_OP_SIZE	32
+#define EPB_KMOD_MAX_OPS	1024
+#define EPB_KMOD_CHUNK		64
 
 static inline __attribute__((always_inline)) __u32 epb_log2(__u64 v)
 {
@@ -114,6 +120,12 @@ enum epb_spin_method {
 	X(kmod_ops, NULL, "kmod_ops", "epoll_ctl ops those submissions carried") \
 	X(kmod_wait, NULL, "kmod_waits",					\
 	  "of those submissions, the ones that carried an epoll wait (EPOLL_BATCH_WAIT)") \
+	X(bctl_add, "epoll_ctl_batched", "add",				\
+	  "EPOLL_CTL_ADD ops batched (io_uring requests and module ops)")	\
+	X(bctl_mod, "epoll_ctl_batched", "mod",				\
+	  "EPOLL_CTL_MOD ops batched (io_uring requests and module ops)")	\
+	X(bctl_del, "epoll_ctl_batched", "del",				\
+	  "EPOLL_CTL_DEL ops batched (io_uring requests and module ops)")	\
 	X(shim_flushes, "shim", "flushes",					\
 	  "libepbatch.so batches (USDT, --shim-probes)")			\
 	X(shim_ops, "shim", "ops", "ops those batches carried")		\
@@ -203,6 +215,8 @@ struct epb_config {
 	__u32 kmod_nr_off;		/* offsetof(struct epoll_batch, nr_ops), from the uapi */
 	__u32 kmod_flags_off;		/* offsetof(struct epoll_batch, flags) */
 	__u32 kmod_wait_flag;		/* EPOLL_BATCH_WAIT */
+	__u32 kmod_ops_off;		/* offsetof(struct epoll_batch, ops) */
+	__u32 kmod_op_off;		/* offsetof(struct epoll_batch_op, op) */
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
 	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */

@@ -141,6 +141,16 @@ uint64_t stats_loop_iterations(const struct thread_stats *t)
 	return t->wait + t->uring_wait + t->kmod_wait;
 }
 
+/* The thread's epoll_ctl ops of one kind (EPB_CTL_*), whichever way they
+ * reached the kernel: syscalls, and ops a shim batched (io_uring requests,
+ * module ops).  Without a batching shim these are its syscalls. */
+uint64_t stats_ctl_ops(const struct thread_stats *t, enum epb_ctl_op op)
+{
+	const uint64_t batched[EPB_CTL_OPS] = { t->bctl_add, t->bctl_mod, t->bctl_del };
+
+	return t->ctl[op] + batched[op];
+}
+
 bool stats_active(const struct thread_stats *t)
 {
 	return stats_ctl_total(t) || t->wait || t->batch_submits || t->spin_count ||

@@ -36,6 +36,11 @@
 #include "usdt.skel.h"
 #include "stacks.skel.h"
 
+/* what the BPF side's scan of a module submission's ops takes as given */
+_Static_assert(sizeof(struct epoll_batch_op) == EPB_KMOD_OP_SIZE, "struct epoll_batch_op's size");
+_Static_assert(EPOLL_BATCH_MAX_OPS <= EPB_KMOD_MAX_OPS, "EPOLL_BATCH_MAX_OPS");
+_Static_assert(offsetof(struct epoll_batch_op, op) + sizeof(__s32) <= EPB_KMOD_OP_SIZE, "op's offset");
+
 /*
  * The queued-spinlock slow paths (NR_SLOW of them), then the functions that
  * take files->file_lock (kernels name them differently).
@@ -127,6 +132,8 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
 	c->kmod_flags_off = offsetof(struct epoll_batch, flags);
 	c->kmod_wait_flag = EPOLL_BATCH_WAIT;
+	c->kmod_ops_off = offsetof(struct epoll_batch, ops);
+	c->kmod_op_off = offsetof(struct epoll_batch_op, op);
 	c->time_syscalls = o->time_syscalls;
 	c->stacks = o->stacks;
 }

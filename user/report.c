@@ -176,9 +176,10 @@ static void row(FILE *f, const bool shown[C_NR], const char *tid, const char *pi
 	char b[C_NR][32];
 	bool first = true;
 
-	snprintf(b[C_ADD], 32, "%llu", (unsigned long long)t->ctl[EPB_CTL_ADD]);
-	snprintf(b[C_MOD], 32, "%llu", (unsigned long long)t->ctl[EPB_CTL_MOD]);
-	snprintf(b[C_DEL], 32, "%llu", (unsigned long long)t->ctl[EPB_CTL_DEL]);
+	/* ops by kind, batched ones too; CTL/s and CTL/WAIT: the syscalls */
+	snprintf(b[C_ADD], 32, "%llu", (unsigned long long)stats_ctl_ops(t, EPB_CTL_ADD));
+	snprintf(b[C_MOD], 32, "%llu", (unsigned long long)stats_ctl_ops(t, EPB_CTL_MOD));
+	snprintf(b[C_DEL], 32, "%llu", (unsigned long long)stats_ctl_ops(t, EPB_CTL_DEL));
 	snprintf(b[C_CTLS], 32, "%.0f", (double)ctl / secs);
 	snprintf(b[C_WAITS], 32, "%.0f", (double)waits / secs);
 	if (waits)

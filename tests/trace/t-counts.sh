@@ -143,10 +143,13 @@ if [ -f "$SHIM" ]; then
 		>"$T/iter.out" 2>&1
 	$TRACE record -o "$T/iter0.json" -- $BUILD/shim/epbatch-rearm -m keepalive -w block -n 16 -i 50 \
 		>/dev/null 2>&1
+	$TRACE record -o "$T/iterc.json" -- env LD_PRELOAD="$PWD/$SHIM" EPBATCH_BACKEND=uring EPBATCH_MIN_BATCH=0 \
+		$BUILD/shim/epbatch-rearm -m conn -n 16 -i 50 >/dev/null 2>&1
 	check "record: loop iterations and io_uring's epoll requests, exact" \
-		pyjson "$T/iter.json" "$T/iter0.json" "$(cat "$T"/iter.stats.* 2>/dev/null)" <<'PY'
+		pyjson "$T/iter.json" "$T/iter0.json" "$(cat "$T"/iter.stats.* 2>/dev/null)" "$T/iterc.json" <<'PY'
 import json, re, sys
 d, d0, stats = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+dc = json.load(open(sys.argv[4]))
 st = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", stats)}
 assert st.get("deferred") == 16 * 50, stats
 t = d["totals"]
@@ -155,9 +158,17 @@ assert st["sync_flushes"] == 0 and t["io_uring_epoll_ctl"] == st["flushed"] == 1
 assert t["io_uring_epoll_wait"] == st["fused_waits"], (t["io_uring_epoll_wait"], stats)
 assert t["loop_iterations"] == t["epoll_wait"] + t["io_uring_epoll_wait"] + t["kmod_waits"] == 50, t
 assert t["epoll_ctl"]["mod"] == 0, t["epoll_ctl"]
+# the batched ops by op, from each request's command data
+assert t["epoll_ctl_batched"] == {"add": 0, "mod": 16 * 50, "del": 0}, t["epoll_ctl_batched"]
 t0 = d0["totals"]
 assert t0["loop_iterations"] == t0["epoll_wait"] == 50, t0
 assert t0["io_uring_epoll_ctl"] == t0["io_uring_epoll_wait"] == 0, t0
+assert t0["epoll_ctl_batched"] == {"add": 0, "mod": 0, "del": 0}, t0
+# a connection loop's ADDs and DELs: 50 of each, syscalls or batched
+tc = dc["totals"]
+b, c = tc["epoll_ctl_batched"], tc["epoll_ctl"]
+assert b["add"] + c["add"] == b["del"] + c["del"] == 50 and b["mod"] == c["mod"] == 0, (b, c)
+assert b["add"] + b["del"] == tc["io_uring_epoll_ctl"] and b["add"] >= 40, (b, tc)
 th = [x for x in d["threads"] if x["loop_iterations"]]
 assert len(th) == 1 and th[0]["loop_iterations"] == 50, d["threads"]
 PY
@@ -170,9 +181,10 @@ PY
 	COLUMNS=200 $TRACE -p $lp -d 1 >"$T/iterlive" 2>&1
 	kill $lp 2>/dev/null
 	wait $lp 2>/dev/null
-	check "live table: a shim'd loop's fused waits in WAIT/s" \
+	# and MOD its batched ops (16 per wait), though no syscall makes them
+	check "live table: a shim'd loop's fused waits in WAIT/s, its batched ops in MOD" \
 		awk '/TID COMM +ADD +MOD +DEL +CTL\/s +WAIT\/s +CTL\/WAIT +BATCH/ { h = 1; next }
-			h && $2 == "epbatch-rearm" && $6 == 0 && $7 > 100 && $9 > 0 &&
+			h && $2 == "epbatch-rearm" && $6 == 0 && $7 > 100 && $9 > 0 && $4 > 10 * $9 &&
 			$7 / ($9 / 1) > 0.9 && $7 / ($9 / 1) < 1.1 { ok = 1 } END { exit !ok }' "$T/iterlive"
 fi
 

@@ -6,13 +6,17 @@
 # module backend, whose waits ride on its ioctl (EPOLL_BATCH_WAIT: kmod_waits),
 # and under io_uring, which 6.1 has without IORING_OP_EPOLL_WAIT: its ops
 # are IORING_OP_EPOLL_CTL requests (the io_uring_submit_req tracepoint, which
-# 6.1 has too) and its waits epoll_wait syscalls.  Exact counts.
+# 6.1 has too) and its waits epoll_wait syscalls.  Exact counts, the
+# batched ops by op too.
 BUILD=${BUILD:-build}
 NAME=trace-loop
 . tests/vm/trace-lib.sh
 SHIM=$BUILD/libepbatch.so
 LOOP=$BUILD/shim/epbatch-rearm
 [ -f "$SHIM" ] && [ -x "$LOOP" ] || { echo "$NAME: $SHIM or $LOOP not built"; exit 1; }
+
+# the first "mod" after the first "epoll_ctl_batched" (the totals' own)
+batched_mod() { sed -n '/"epoll_ctl_batched"/,/}/ s/.*"mod": \([0-9][0-9]*\).*/\1/p' "$1" | head -n 1; }
 
 want() { # want WHAT KEY FILE VALUE
 	got=$(first "$2" "$3")
@@ -31,6 +35,15 @@ for be in kmod uring; do
 		echo "FAIL $be: record failed"; cat $T/$be.log; fails=$((fails + 1)); continue
 	fi
 	want $be loop_iterations $out 50
+	# the ops by op: io_uring's from the request's command data, the
+	# module's from its ops array
+	got=$(batched_mod $out)
+	if [ "$got" = 800 ]; then
+		echo "ok $be: epoll_ctl_batched.mod = $got"
+	else
+		echo "FAIL $be: epoll_ctl_batched.mod = $got, want 800"
+		fails=$((fails + 1))
+	fi
 	if [ $be = kmod ]; then
 		# as on the host (tests/trace/t-counts.sh): the first wait is the
 		# direct one, the others ride on a submission
