@@ -4,9 +4,11 @@
  * the shim: a syscall's entry and exit (getppid), epoll_ctl ADD/MOD/DEL,
  * epoll_wait returning at once, and the io_uring backend's way: n
  * IORING_OP_EPOLL_CTL ops in one io_uring_enter (n = 1..64) and the same
- * fused with an IORING_OP_EPOLL_WAIT.  Every figure is the median of R runs
- * (interleaved: one run of each operation per round), in ns per op (per
- * iteration for the fused wait).  Last, the bound of the double re-arm loop
+ * fused with an IORING_OP_EPOLL_WAIT (and the same with the wait's epoll
+ * fd a registered file, which spares the kernel a reference count on it per
+ * wait: docs/performance.md says why the shim does not).  Every figure is
+ * the median of R runs (interleaved: one run of each operation per round),
+ * in ns per op (per iteration for the fused wait).  Last, the bound of the double re-arm loop
  * (epbatch-rearm -m double): 64 ONESHOT fds with data pending, each
  * re-armed twice and then waited for (0 timeout), directly, against the
  * least any batching shim could do there -- the 64 coalesced MODs and the
@@ -39,12 +41,13 @@ static const unsigned batch[NB] = { 1, 2, 4, 8, 16, 32, 64 };
 
 enum { C_SYSCALL, C_ADD_DEL, C_MOD, C_MOD_INLINE, C_MOD_CALL, C_WAIT0, C_URING = C_WAIT0 + 1,
        C_FUSED = C_URING + NB,
-       C_FUSED_POLL = C_FUSED + NB, C_DIRECT_LOOP = C_FUSED_POLL + NB,
+       C_FUSED_POLL = C_FUSED + NB, C_FUSED_FIXED = C_FUSED_POLL + NB,
+       C_DIRECT_LOOP = C_FUSED_FIXED + NB,
        C_DOUBLE_DIRECT = C_DIRECT_LOOP + NB, C_DOUBLE_URING, C_N };
 
 #define ONESHOT_IN (EPOLLIN | EPOLLONESHOT)
 
-static int ep, ep1, ep2, sv[64][2], sv2[64][2], calls = 20000, have_wait;
+static int ep, ep1, ep2, sv[64][2], sv2[64][2], calls = 20000, have_wait, have_fixed;
 static struct io_uring ring;
 
 /* epoll_ctl's syscall made here, nothing around it */
@@ -85,7 +88,9 @@ static const struct loopset dbl = { &ep2, &ep2, sv2, ONESHOT_IN };
 
 /* n MODs of set's sockets through io_uring, then (fused: 1) an epoll wait
  * on its wait instance, and (fused: 2, the shim's 0-timeout form) a cancel
- * of that wait.  Returns the wait's result (-1 when not fused). */
+ * of that wait; fused: 3, the wait of 1 on ep1 registered as the ring's
+ * fixed file 0 (no fget and fput of the epoll file per wait).  Returns the
+ * wait's result (-1 when not fused). */
 static int uring_round(const struct loopset *set, unsigned n, int fused)
 {
 	static struct epoll_event ev[64], out[64];
@@ -104,7 +109,12 @@ static int uring_round(const struct loopset *set, unsigned n, int fused)
 	if (fused) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
-		io_uring_prep_rw(OP_EPOLL_WAIT, sqe, *set->wait_ep, out, 64, 0);
+		if (fused == 3) {
+			io_uring_prep_rw(OP_EPOLL_WAIT, sqe, 0, out, 64, 0);
+			sqe->flags |= IOSQE_FIXED_FILE;
+		} else {
+			io_uring_prep_rw(OP_EPOLL_WAIT, sqe, *set->wait_ep, out, 64, 0);
+		}
 		sqe->user_data = 1000;
 		if (fused == 2) {
 			sqe = io_uring_get_sqe(&ring);
@@ -112,7 +122,7 @@ static int uring_round(const struct loopset *set, unsigned n, int fused)
 			sqe->user_data = 1001;
 		}
 	}
-	if (io_uring_submit_and_wait(&ring, n + (unsigned)fused) < 0)
+	if (io_uring_submit_and_wait(&ring, n + (fused ? 1U + (fused == 2) : 0)) < 0)
 		die("io_uring_submit_and_wait");
 	io_uring_for_each_cqe(&ring, head, cqe) {
 		if (cqe->user_data == 1000)
@@ -166,8 +176,10 @@ static double measure(int what)
 		n = batch[what - C_URING];
 	else if (what >= C_FUSED && what < C_FUSED_POLL)
 		n = batch[what - C_FUSED];
-	else if (what >= C_FUSED_POLL && what < C_DIRECT_LOOP)
+	else if (what >= C_FUSED_POLL && what < C_FUSED_FIXED)
 		n = batch[what - C_FUSED_POLL];
+	else if (what >= C_FUSED_FIXED && what < C_DIRECT_LOOP)
+		n = batch[what - C_FUSED_FIXED];
 	else if (what >= C_DIRECT_LOOP && what < C_DOUBLE_DIRECT)
 		n = batch[what - C_DIRECT_LOOP];
 	else if (what >= C_DOUBLE_DIRECT)
@@ -208,8 +220,10 @@ static double measure(int what)
 				uring_round(&plain, n, 0);
 			} else if (what < C_FUSED_POLL) {
 				uring_round(&plain, n, 1);
-			} else if (what < C_DIRECT_LOOP) {
+			} else if (what < C_FUSED_FIXED) {
 				uring_round(&plain, n, 2);
+			} else if (what < C_DIRECT_LOOP) {
+				uring_round(&plain, n, 3);
 			} else {
 				for (unsigned i = 0; i < n; i++)
 					epoll_ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev);
@@ -288,12 +302,14 @@ int main(int argc, char **argv)
 	have_wait = p && p->last_op >= OP_EPOLL_WAIT && io_uring_opcode_supported(p, OP_EPOLL_WAIT);
 	if (p)
 		io_uring_free_probe(p);
+	have_fixed = have_wait && io_uring_register_files(&ring, &ep1, 1) == 0;
 	v = calloc(C_N, sizeof(*v) * (size_t)rounds);
 	if (!v)
 		die("calloc");
 	for (int r = 0; r < rounds; r++)
 		for (int w = 0; w < C_N; w++)
-			v[w][r] = (w >= C_FUSED && w < C_DIRECT_LOOP && !have_wait) ? 0 : measure(w);
+			v[w][r] = (w >= C_FUSED && w < C_DIRECT_LOOP && !have_wait) ||
+				  (w >= C_FUSED_FIXED && w < C_DIRECT_LOOP && !have_fixed) ? 0 : measure(w);
 	/* per iteration; the ratio: of the medians */
 	for (int w = 0; w < C_N; w++)
 		qsort(v[w], (size_t)rounds, sizeof(double), cmp);
@@ -313,6 +329,9 @@ int main(int argc, char **argv)
 		printf("},\n \"fused_poll_iteration_ns\": {");
 		for (int i = 0; i < NB; i++)
 			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], have_wait ? MED(C_FUSED_POLL + i) : 0);
+		printf("},\n \"fused_fixed_iteration_ns\": {");
+		for (int i = 0; i < NB; i++)
+			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], have_fixed ? MED(C_FUSED_FIXED + i) : 0);
 		printf("},\n \"direct_iteration_ns\": {");
 		for (int i = 0; i < NB; i++)
 			printf("%s\"%u\": %.1f", i ? ", " : "", batch[i], MED(C_DIRECT_LOOP + i));
@@ -328,14 +347,15 @@ int main(int argc, char **argv)
 	printf("  the same, the syscall in place      %8.1f\n", MED(C_MOD_INLINE));
 	printf("  the same, behind one call           %8.1f\n", MED(C_MOD_CALL));
 	printf("epoll_wait(0), one ready              %8.1f\n", MED(C_WAIT0));
-	printf("%-6s %14s %18s %22s %18s\n", "n", "uring/op", "fused iteration",
-	       "fused+cancel (t=0)", "direct iteration");
+	printf("%-6s %14s %18s %22s %18s %18s\n", "n", "uring/op", "fused iteration",
+	       "fused+cancel (t=0)", "fused, fixed file", "direct iteration");
 	for (int i = 0; i < NB; i++)
-		printf("%-6u %14.1f %18.1f %22.1f %18.1f\n", batch[i], MED(C_URING + i),
+		printf("%-6u %14.1f %18.1f %22.1f %18.1f %18.1f\n", batch[i], MED(C_URING + i),
 		       have_wait ? MED(C_FUSED + i) : 0, have_wait ? MED(C_FUSED_POLL + i) : 0,
-		       MED(C_DIRECT_LOOP + i));
+		       have_fixed ? MED(C_FUSED_FIXED + i) : 0, MED(C_DIRECT_LOOP + i));
 	printf("(iteration = n MODs of ready sockets + an epoll wait returning one event;\n"
-	       " fused+cancel: the 0-timeout form, the wait's cancel in the same submission)\n");
+	       " fused+cancel: the 0-timeout form, the wait's cancel in the same submission;\n"
+	       " fixed file: the fused wait's epoll fd registered with the ring)\n");
 	printf("double re-arm, 64 ONESHOT fds, per iteration: direct (128 MODs + wait) %.1f,\n"
 	       " io_uring bound (64 MODs + wait, one enter, no bookkeeping) %.1f: ratio %.3f\n",
 	       MED(C_DOUBLE_DIRECT), MED(C_DOUBLE_URING), MED(C_DOUBLE_URING) / MED(C_DOUBLE_DIRECT));
