@@ -151,6 +151,13 @@ uint64_t stats_ctl_ops(const struct thread_stats *t, enum epb_ctl_op op)
 	return t->ctl[op] + batched[op];
 }
 
+/* The thread's epoll_ctl ops that reached the kernel in batches, whatever
+ * their op: IORING_OP_EPOLL_CTL requests and module ops. */
+uint64_t stats_ctl_batched(const struct thread_stats *t)
+{
+	return t->uring_ctl + t->kmod_ops;
+}
+
 bool stats_active(const struct thread_stats *t)
 {
 	return stats_ctl_total(t) || t->wait || t->batch_submits || t->spin_count ||

@@ -73,4 +73,5 @@ extern const char *const ctl_op_names[EPB_CTL_OPS];
 uint64_t stats_ctl_total(const struct thread_stats *t);
 uint64_t stats_loop_iterations(const struct thread_stats *t);
 uint64_t stats_ctl_ops(const struct thread_stats *t, enum epb_ctl_op op);
+uint64_t stats_ctl_batched(const struct thread_stats *t);
 #endif

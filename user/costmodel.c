@@ -933,8 +933,9 @@ static void whatif_batch(const struct calib *c, const struct cm_backend_cal *be,
 	}
 	if (in->batch_submits)
 		add_note(o->assumptions, sizeof(o->assumptions),
-			 "the trace shows %llu batched submissions: the process already batches; this is for its "
-			 "remaining direct epoll_ctl calls", (unsigned long long)in->batch_submits);
+			 "the trace shows %llu batched submissions carrying %llu epoll_ctl ops: the process "
+			 "already batches; this is for its remaining direct epoll_ctl calls",
+			 (unsigned long long)in->batch_submits, (unsigned long long)in->batched_ops);
 	if (c->shim_op.ns < 0)
 		add_note(o->assumptions, sizeof(o->assumptions), "the shim's own per-op cost was not measured (0 assumed)");
 }
@@ -1115,6 +1116,7 @@ void wi_in_from_json(const json_t *o, const json_t *doc, struct wi_in *in)
 	in->del = ju(ctl, "del");
 	in->waits = ju(o, "epoll_wait");
 	in->batch_submits = ju(o, "batch_submits");
+	in->batched_ops = ju(o, "io_uring_epoll_ctl") + ju(o, "kmod_ops");
 	in->closes = ju(o, "close");
 	in->excl_adds = ju(o, "epoll_ctl_exclusive_adds");
 	in->excl_instance = ju(o, "epoll_wait_fd_exclusive");

@@ -108,6 +108,7 @@ extern const char *const wi_names[WI_N];	/* "batch:uring", "batch:kmod", "unshar
 /* A thread's (or the totals') op mix over an interval. */
 struct wi_in {
 	uint64_t add, mod, del, waits, batch_submits;
+	uint64_t batched_ops;		/* epoll_ctl ops those submissions carried */
 	uint64_t closes;		/* close and close_range calls */
 	uint64_t excl_adds;		/* successful ADDs with EPOLLEXCLUSIVE */
 	uint64_t excl_instance;		/* ... registered on the instance it waits on, at the end */

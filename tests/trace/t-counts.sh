@@ -186,6 +186,9 @@ PY
 		awk '/TID COMM +ADD +MOD +DEL +CTL\/s +WAIT\/s +CTL\/WAIT +BATCH/ { h = 1; next }
 			h && $2 == "epbatch-rearm" && $6 == 0 && $7 > 100 && $9 > 0 && $4 > 10 * $9 &&
 			$7 / ($9 / 1) > 0.9 && $7 / ($9 / 1) < 1.1 { ok = 1 } END { exit !ok }' "$T/iterlive"
+	# the what-if section says the loop already batches all of its ops
+	check "summary: the share of ops already batched" \
+		grep -Eq "^already batched: ([0-9]+) of \1 epoll_ctl ops \(100\.0%\) reached the kernel in batches \(io_uring requests \1, module ops 0\), 16\.00 per loop iteration" "$T/iterlive"
 fi
 
 # Ctrl-C: the summary and the JSON are still written, exit 0
