@@ -341,12 +341,6 @@ static bool ksym_exists(const struct ksyms *ks, const char *name)
 	return ks && ksyms_range(ks, name, &a, &b);
 }
 
-/*
- * Which slow paths exist is read from kallsyms, not from BTF: parsing the
- * kernel's BTF once more would cost a third of the attach time, and where
- * kallsyms hides addresses, fentry is tried on both (libbpf then reports
- * the one that is missing).
- */
 /* The two exact rungs are the same object shape: four programs, the shared maps. */
 struct exact_rung {
 	const char *name;
