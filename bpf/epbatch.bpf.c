@@ -473,14 +473,6 @@ int uring_enter(void *ctx)
 	return 0;
 }
 
-/*
- * The requests a traced thread's io_uring_enter takes from its ring (in the
- * submitting task, the ring being the thread's own, as the shim's are):
- * epoll_ctl ops and epoll waits that ride on one io_uring_enter instead of
- * being syscalls of their own, which no syscall tracepoint shows.  An
- * application's epoll wait is an epoll_wait syscall or such a request (or a
- * module submission with a wait): the loop iterations user space counts.
- */
 /* A batched epoll_ctl op (io_uring's or the module's), by its op. */
 static __always_inline void batched_op(struct epb_thread *t, int op)
 {
@@ -492,6 +484,14 @@ static __always_inline void batched_op(struct epb_thread *t, int op)
 		t->bctl_del++;
 }
 
+/*
+ * The requests a traced thread's io_uring_enter takes from its ring (in the
+ * submitting task, the ring being the thread's own, as the shim's are):
+ * epoll_ctl ops and epoll waits that ride on one io_uring_enter instead of
+ * being syscalls of their own, which no syscall tracepoint shows.  An
+ * application's epoll wait is an epoll_wait syscall or such a request (or a
+ * module submission with a wait): the loop iterations user space counts.
+ */
 static __always_inline int uring_req_count(struct io_kiocb *req)
 {
 	__u8 op = req->opcode;
