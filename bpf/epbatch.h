@@ -93,6 +93,9 @@ enum epb_spin_method {
  * counts it.  Counters that need more than a sum (epoll_ctl by op, timed
  * fields, spin time that depends on the method) are spelled out.
  */
+/* The group of the batched ops by op: one OpenMetrics family with an op
+ * label, as epoll_ctl's (streams.c), not a family per op. */
+#define EPB_BATCHED_GROUP "epoll_ctl_batched"
 #define EPB_COUNTERS(X)							\
 	X(ctl_bad_op, NULL, "epoll_ctl_bad_op",				\
 	  "epoll_ctl calls with none of ADD, MOD, DEL as op")			\
@@ -120,11 +123,11 @@ enum epb_spin_method {
 	X(kmod_ops, NULL, "kmod_ops", "epoll_ctl ops those submissions carried") \
 	X(kmod_wait, NULL, "kmod_waits",					\
 	  "of those submissions, the ones that carried an epoll wait (EPOLL_BATCH_WAIT)") \
-	X(bctl_add, "epoll_ctl_batched", "add",				\
+	X(bctl_add, EPB_BATCHED_GROUP, "add",				\
 	  "EPOLL_CTL_ADD ops batched (io_uring requests and module ops)")	\
-	X(bctl_mod, "epoll_ctl_batched", "mod",				\
+	X(bctl_mod, EPB_BATCHED_GROUP, "mod",				\
 	  "EPOLL_CTL_MOD ops batched (io_uring requests and module ops)")	\
-	X(bctl_del, "epoll_ctl_batched", "del",				\
+	X(bctl_del, EPB_BATCHED_GROUP, "del",				\
 	  "EPOLL_CTL_DEL ops batched (io_uring requests and module ops)")	\
 	X(shim_flushes, "shim", "flushes",					\
 	  "libepbatch.so batches (USDT, --shim-probes)")			\

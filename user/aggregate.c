@@ -146,9 +146,13 @@ uint64_t stats_loop_iterations(const struct thread_stats *t)
  * module ops).  Without a batching shim these are its syscalls. */
 uint64_t stats_ctl_ops(const struct thread_stats *t, enum epb_ctl_op op)
 {
-	const uint64_t batched[EPB_CTL_OPS] = { t->bctl_add, t->bctl_mod, t->bctl_del };
+	return t->ctl[op] + stats_ctl_batched_op(t, op);
+}
 
-	return t->ctl[op] + batched[op];
+/* ... of which batched (io_uring requests, module ops) */
+uint64_t stats_ctl_batched_op(const struct thread_stats *t, enum epb_ctl_op op)
+{
+	return op == EPB_CTL_ADD ? t->bctl_add : op == EPB_CTL_MOD ? t->bctl_mod : t->bctl_del;
 }
 
 /* The thread's epoll_ctl ops that reached the kernel in batches, whatever

@@ -74,4 +74,5 @@ uint64_t stats_ctl_total(const struct thread_stats *t);
 uint64_t stats_loop_iterations(const struct thread_stats *t);
 uint64_t stats_ctl_ops(const struct thread_stats *t, enum epb_ctl_op op);
 uint64_t stats_ctl_batched(const struct thread_stats *t);
+uint64_t stats_ctl_batched_op(const struct thread_stats *t, enum epb_ctl_op op);
 #endif

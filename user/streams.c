@@ -311,6 +311,11 @@ static const struct {
 	  STAT_OFF(wait_ns), true, true },
 };
 
+static bool om_batched(const char *grp)
+{
+	return grp && !strcmp(grp, EPB_BATCHED_GROUP);
+}
+
 void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_now)
 {
 	struct proc_sum *ps = calloc(r->nr_rows ? r->nr_rows : 1, sizeof(*ps));
@@ -346,9 +351,18 @@ void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_
 	for (size_t i = 0; i < n; i++)
 		for (int op = 0; op < EPB_CTL_OPS; op++)
 			sample_u(f, "epbatch_epoll_ctl_errors_total", &ps[i], ctl_op_names[op], ps[i].s.ctl_err[op]);
+	family(f, "epbatch_epoll_ctl_batched_total", "counter",
+	       "epoll_ctl ops batched (io_uring requests and module ops), by op");
+	for (size_t i = 0; i < n; i++)
+		for (int op = 0; op < EPB_CTL_OPS; op++)
+			sample_u(f, "epbatch_epoll_ctl_batched_total", &ps[i], ctl_op_names[op],
+				 stats_ctl_batched_op(&ps[i].s, (enum epb_ctl_op)op));
+	/* the others a family each; the batched ops by op are the one above */
 #define EPB_OM(f_, grp, key, help)							\
-	flat_name(name, sizeof(name), "epbatch_", grp, key, "_total");			\
-	counter_series(f, name, help, ps, n, STAT_OFF(f_), false);
+	if (!om_batched(grp)) {								\
+		flat_name(name, sizeof(name), "epbatch_", grp, key, "_total");		\
+		counter_series(f, name, help, ps, n, STAT_OFF(f_), false);		\
+	}
 	EPB_COUNTERS(EPB_OM)
 #undef EPB_OM
 	for (size_t i = 0; i < sizeof(om_more) / sizeof(om_more[0]); i++)

@@ -26,6 +26,7 @@ static void fill(struct report *r, struct thread_stats rows[3])
 	rows[1].tgid = 10;
 	strcpy(rows[1].comm, "srv");
 	rows[1].ctl[EPB_CTL_ADD] = 3;
+	rows[1].bctl_mod = 9;	/* batched by a shim */
 	rows[2].tid = 21;
 	rows[2].tgid = 20;
 	strcpy(rows[2].comm, "other");
@@ -239,6 +240,9 @@ static void test_openmetrics_processes(void **state)
 	assert_non_null(strstr(txt, "epbatch_threads{pid=\"10\",comm=\"srv\"} 2\n"));
 	assert_non_null(strstr(txt, "epbatch_private_fd_table_threads{pid=\"10\",comm=\"srv\"} 1\n"));
 	assert_non_null(strstr(txt, "epbatch_epoll_wait_total{pid=\"20\",comm=\"other\"} 7\n"));
+	/* the batched ops: one family, by op, as epoll_ctl's */
+	assert_non_null(strstr(txt, "epbatch_epoll_ctl_batched_total{pid=\"10\",comm=\"srv\",op=\"mod\"} 9\n"));
+	assert_null(strstr(txt, "epbatch_epoll_ctl_batched_mod_total"));
 	assert_non_null(strstr(txt, "epbatch_spin_seconds_total{pid=\"10\",comm=\"srv\"} 0.005000000\n"));
 	assert_non_null(strstr(txt, "epbatch_info{version=\"" EPBATCH_VERSION "\",spin_method=\"sample\"} 1\n"));
 	free(txt);
