@@ -503,6 +503,11 @@ static __always_inline int uring_req_count(struct io_kiocb *req)
 	t = thread_get();
 	if (!t)
 		return 0;
+	/* the first epoll request of its io_uring_enter: one batch more */
+	if (t->uring_mark != t->uring_enter) {
+		t->uring_mark = t->uring_enter;
+		t->uring_epoll_enter++;
+	}
 	if (op != IORING_OP_EPOLL_CTL) {
 		t->uring_wait++;
 		return 0;

@@ -118,6 +118,8 @@ enum epb_spin_method {
 	  "IORING_OP_EPOLL_CTL requests submitted: epoll_ctl ops batched through io_uring") \
 	X(uring_wait, NULL, "io_uring_epoll_wait",				\
 	  "IORING_OP_EPOLL_WAIT requests submitted: epoll waits fused into an io_uring submission") \
+	X(uring_epoll_enter, NULL, "io_uring_epoll_submits",			\
+	  "io_uring_enter calls that submitted epoll requests: a batching shim's batches") \
 	X(kmod_submit, NULL, "kmod_submits",					\
 	  "ioctl(EPOLL_BATCH_IOC_SUBMIT) batch submissions")			\
 	X(kmod_ops, NULL, "kmod_ops", "epoll_ctl ops those submissions carried") \
@@ -208,6 +210,7 @@ struct epb_thread {
 	__s32 enter_fd;			/* an epoll_ctl's fd and epoll fd, for its exit */
 	__s32 enter_epfd;
 	__u32 iter_mark;		/* block_ctl at its last wait */
+	__u64 uring_mark;		/* uring_enter at its last epoll request */
 };
 
 /* Read-only configuration, set before load (.rodata of every program). */

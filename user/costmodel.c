@@ -256,6 +256,24 @@ void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out)
 	model_break_even(c, out);
 }
 
+/*
+ * The ops' own kernel work is the same both ways, so what is left is the
+ * batches' overhead beyond it (batch_overhead, per batch of the mean size),
+ * the fused waits against epoll_wait syscalls, and the shim's user-space
+ * cost per batched op.
+ */
+double cm_batched_saving(const struct calib *c, const struct cm_backend_cal *b,
+			 const struct cm_batched *x)
+{
+	double n;
+
+	if (!x->batches)
+		return 0;
+	n = (double)x->ops / (double)x->batches;
+	return (double)x->waits * (fig(&c->wait) - fig(&b->fused_wait)) -
+	       (double)x->batches * batch_overhead(c, b, n) - (double)x->ops * fig(&c->shim_op);
+}
+
 /* ---- the document ---- */
 
 static json_t *jfig(const struct cm_fig *f)

@@ -87,6 +87,18 @@ double cm_batch_ns(const struct cm_backend_cal *b, double n);
 /* The module's costs estimated from the direct ones (it is not here). */
 void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out);
 
+/* A traced process's own batches through one backend (a shim's). */
+struct cm_batched {
+	uint64_t ops;		/* the epoll_ctl ops they carried */
+	uint64_t batches;	/* the submissions (io_uring_enter, module ioctls) */
+	uint64_t waits;		/* of those, the ones with a fused epoll wait */
+};
+/* What those batches save, ns (< 0: they cost), against the same calls
+ * made direct without a shim: each op an epoll_ctl, each fused wait an
+ * epoll_wait of its own, none of the shim's instructions. */
+double cm_batched_saving(const struct calib *c, const struct cm_backend_cal *b,
+			 const struct cm_batched *x);
+
 struct json_t;
 struct json_t *calib_json(const struct calib *c);
 /* 0, or -1 with why (a malformed or foreign document). */

@@ -44,6 +44,62 @@ void whatif_read_instances(struct report *r)
 	}
 }
 
+/* What a thread's own batches (a shim's) save by the model, ns over the
+ * trace, each backend's apart (the module's estimated where it is absent);
+ * false when a backend they used was not measured. */
+static bool thread_batched_saving(const struct calib *c, const struct thread_stats *t, double *ns)
+{
+	const struct cm_batched u = { t->uring_ctl, t->uring_epoll_enter, t->uring_wait };
+	const struct cm_batched k = { t->kmod_ops, t->kmod_submit, t->kmod_wait };
+	const struct cm_backend_cal *kb = &c->be[CM_KMOD];
+	struct cm_backend_cal est;
+
+	*ns = 0;
+	if (u.batches) {
+		if (!c->be[CM_URING].present)
+			return false;
+		*ns += cm_batched_saving(c, &c->be[CM_URING], &u);
+	}
+	if (k.batches) {
+		if (!kb->present) {
+			calib_kmod_estimate(c, &est);
+			kb = &est;
+		}
+		*ns += cm_batched_saving(c, kb, &k);
+	}
+	return true;
+}
+
+/* The same over the report's threads (each batches by its own sizes). */
+static bool batched_saving(const struct calib *c, const struct report *r, double *ns)
+{
+	double t;
+
+	*ns = 0;
+	for (uint32_t i = 0; i < r->nr_rows; i++) {
+		if (!stats_ctl_batched(&r->rows[i]))
+			continue;
+		if (!thread_batched_saving(c, &r->rows[i], &t))
+			return false;
+		*ns += t;
+	}
+	return true;
+}
+
+/* "already_batched" of a what_if object: t's ops that reached the kernel in
+ * batches, and, c given, what those batches save by the model (ns saved
+ * per second, so that per_req() adds the figure per request). */
+static json_t *batched_json(const struct calib *c, const struct thread_stats *t, double ns, bool priced,
+			    double secs)
+{
+	uint64_t b = stats_ctl_batched(t), d = stats_ctl_total(t), it = stats_loop_iterations(t);
+
+	return json_pack("{s:I,s:f,s:f,s:o}", "ops", (json_int_t)b,
+			 "share", round(1000.0 * (double)b / (double)(b + d)) / 1000,
+			 "per_iteration", it ? round(100.0 * (double)b / (double)it) / 100 : 0.0,
+			 "cpu_ns_saved_per_s", c && priced && secs > 0 ? json_real(round(ns / secs)) : json_null());
+}
+
 /* Totals: each intervention's sum over the threads (each thread decides
  * alone whether to batch), not the model applied to the summed mix. */
 static void total_out(const struct report *r, const struct calib *c, struct wi_out out[WI_N])
@@ -109,6 +165,13 @@ void whatif_add_json(json_t *doc, const struct report *r, const struct calib *c)
 	json_object_set_new(doc, "calibration", calib_ref(c));
 	total_out(r, c, out);
 	json_object_set_new(doc, "what_if", whatif_json(out));
+	if (stats_ctl_batched(&r->totals)) {
+		double ns;
+		bool priced = batched_saving(c, r, &ns);
+
+		json_object_set_new(json_object_get(doc, "what_if"), "already_batched",
+				    batched_json(c, &r->totals, ns, priced, r->seconds));
+	}
 	json_array_foreach(threads, i, th) {
 		json_int_t tid = json_integer_value(json_object_get(th, "tid"));
 		json_int_t tgid = json_integer_value(json_object_get(th, "tgid"));
@@ -119,6 +182,13 @@ void whatif_add_json(json_t *doc, const struct report *r, const struct calib *c)
 			wi_in_from_stats(&r->rows[j], r->seconds, r->method, &in);
 			whatif_compute(c, &in, out);
 			json_object_set_new(th, "what_if", whatif_json(out));
+			if (stats_ctl_batched(&r->rows[j])) {
+				double ns;
+				bool priced = thread_batched_saving(c, &r->rows[j], &ns);
+
+				json_object_set_new(json_object_get(th, "what_if"), "already_batched",
+						    batched_json(c, &r->rows[j], ns, priced, r->seconds));
+			}
 			break;
 		}
 	}
@@ -173,18 +243,26 @@ static void cell_share(char *buf, size_t len, const struct wi_out *o, bool shown
 }
 
 /* A shim that already batches: how much of the traced ops it took off the
- * syscall path, before the figures that price only the direct calls left. */
-static void batched_line(FILE *f, const struct thread_stats *t)
+ * syscall path and what that saves by the model, before the figures that
+ * price only the direct calls left. */
+static void batched_line(FILE *f, const struct report *r, const struct calib *c)
 {
+	const struct thread_stats *t = &r->totals;
 	uint64_t b = stats_ctl_batched(t), d = stats_ctl_total(t), it = stats_loop_iterations(t);
+	double ns;
 
 	if (!b)
 		return;
 	fprintf(f, "\nalready batched: %llu of %llu epoll_ctl ops (%.1f%%) reached the kernel in batches "
-		"(io_uring requests %llu, module ops %llu), %.2f per loop iteration; what follows prices "
-		"the %llu direct calls left\n", (unsigned long long)b, (unsigned long long)(b + d),
-		100.0 * (double)b / (double)(b + d), (unsigned long long)t->uring_ctl,
-		(unsigned long long)t->kmod_ops, it ? (double)b / (double)it : 0.0, (unsigned long long)d);
+		"(io_uring requests %llu, module ops %llu), %.2f per loop iteration",
+		(unsigned long long)b, (unsigned long long)(b + d), 100.0 * (double)b / (double)(b + d),
+		(unsigned long long)t->uring_ctl, (unsigned long long)t->kmod_ops,
+		it ? (double)b / (double)it : 0.0);
+	if (c && r->seconds > 0 && batched_saving(c, r, &ns))
+		fprintf(f, "; by the model they save %.3f ms of CPU per second (%.0f ns per batched op) "
+			"against the same calls made direct without a shim", ns / r->seconds / 1e6,
+			ns / (double)b);
+	fprintf(f, "; what follows prices the %llu direct calls left\n", (unsigned long long)d);
 }
 
 void whatif_table(FILE *f, const struct report *r, const struct calib *c, const struct trace_opts *o)
@@ -195,7 +273,7 @@ void whatif_table(FILE *f, const struct report *r, const struct calib *c, const 
 	char b[WI_N][32], line[900], share[16];
 	size_t n;
 
-	batched_line(f, &r->totals);
+	batched_line(f, r, c);
 	if (!c) {
 		fprintf(f, "what if: no calibration of this machine (run " PROG " calibrate)\n");
 		return;

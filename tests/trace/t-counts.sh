@@ -160,6 +160,17 @@ assert t["loop_iterations"] == t["epoll_wait"] + t["io_uring_epoll_wait"] + t["k
 assert t["epoll_ctl"]["mod"] == 0, t["epoll_ctl"]
 # the batched ops by op, from each request's command data
 assert t["epoll_ctl_batched"] == {"add": 0, "mod": 16 * 50, "del": 0}, t["epoll_ctl_batched"]
+# the batches: one io_uring_enter per iteration, each carrying epoll requests
+assert t["io_uring_epoll_submits"] == t["io_uring_enter"] == 50, t
+# what the batches save by the model (a figure: its value is the model's)
+w = d["what_if"]
+if "skipped" not in w:
+    ab = w["already_batched"]
+    # of all its ops: the 16 ADDs of its set-up were syscalls
+    assert ab["ops"] == 16 * 50 and ab["share"] == round(800 / 816, 3) and ab["per_iteration"] == 16.0, ab
+    assert isinstance(ab["cpu_ns_saved_per_s"], (int, float)), ab
+    assert all("already_batched" in th["what_if"] for th in d["threads"] if th["loop_iterations"]), d["threads"]
+    assert "already_batched" not in d0["what_if"], d0["what_if"]
 t0 = d0["totals"]
 assert t0["loop_iterations"] == t0["epoll_wait"] == 50, t0
 assert t0["io_uring_epoll_ctl"] == t0["io_uring_epoll_wait"] == 0, t0

@@ -89,6 +89,30 @@ static void test_interpolation(void **state)
 	assert_float_equal(cm_batch_ns(&cal.be[CM_URING], 0.5), 250, 1e-9);
 }
 
+/*
+ * A process that already batches: what its batches save against the same
+ * calls made direct, no shim.  The ops' kernel work cancels; per fused
+ * wait 250 - 150, per batch of n its overhead beyond n MODs (batch(n) -
+ * 300 n), per op the shim's 20.
+ */
+static void test_batched_saving(void **state)
+{
+	const struct cm_batched k16 = { .ops = 160, .batches = 10, .waits = 10 };
+	const struct cm_batched k1 = { .ops = 10, .batches = 10, .waits = 10 };
+	const struct cm_batched unfused = { .ops = 40, .batches = 10, .waits = 0 };
+	const struct cm_batched none = { 0 };
+
+	(void)state;
+	load_cal(&cal);
+	/* 10 x 100 - 10 x (2720 - 4800) - 160 x 20 */
+	assert_float_equal(cm_batched_saving(&cal, &cal.be[CM_URING], &k16), 18600, 1e-6);
+	/* one op a batch costs: 10 x 100 - 10 x (500 - 300) - 10 x 20 */
+	assert_float_equal(cm_batched_saving(&cal, &cal.be[CM_URING], &k1), -1200, 1e-6);
+	/* flushes with the waits apart (0-timeout, unfused): no wait saved */
+	assert_float_equal(cm_batched_saving(&cal, &cal.be[CM_URING], &unfused), 3200, 1e-6);
+	assert_float_equal(cm_batched_saving(&cal, &cal.be[CM_URING], &none), 0, 0);
+}
+
 static void test_batch_pays(void **state)
 {
 	struct wi_in in = { .mod = 4000, .waits = 1000, .seconds = 2, .requests = -1, .spin_measured = true };
@@ -639,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_coalescing),
 		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_unshare),
+		cmocka_unit_test(test_batched_saving),
 		cmocka_unit_test(test_trace_fixture),
 		cmocka_unit_test(test_roundtrip_and_errors),
 	};

@@ -52,6 +52,7 @@ for be in kmod uring; do
 		want $be io_uring_epoll_ctl $out 0
 	else
 		want $be io_uring_epoll_ctl $out 800
+		want $be io_uring_epoll_submits $out 50
 		want $be io_uring_epoll_wait $out 0
 		want $be epoll_wait $out 50
 	fi
