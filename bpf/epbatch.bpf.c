@@ -514,7 +514,11 @@ static __always_inline int uring_req_count(struct io_kiocb *req)
 	}
 	t->uring_ctl++;
 	/* The event comes after the request's prep (io_init_req), which has
-	 * put the SQE's epoll_ctl op in its command data. */
+	 * put the SQE's epoll_ctl op in its command data.  A kernel whose
+	 * request has no such data (before 6.0) counts the op, not its kind:
+	 * the test is a constant at load, and the read left out. */
+	if (!bpf_core_field_exists(req->cmd) || !bpf_core_field_exists(struct io_epoll, op))
+		return 0;
 	ie = (struct io_epoll *)&req->cmd;
 	batched_op(t, BPF_CORE_READ(ie, op));
 	return 0;
