@@ -86,18 +86,24 @@ static bool batched_saving(const struct calib *c, const struct report *r, double
 	return true;
 }
 
-/* "already_batched" of a what_if object: t's ops that reached the kernel in
- * batches, and, c given, what those batches save by the model (ns saved
- * per second, so that per_req() adds the figure per request). */
-static json_t *batched_json(const struct calib *c, const struct thread_stats *t, double ns, bool priced,
-			    double secs)
+/* "already_batched" in the what_if object wi, where t (a thread of r, or
+ * r's totals) batched: its ops that reached the kernel in batches and what
+ * those batches save by the model (ns per second, so that per_req() adds
+ * the figure per request). */
+static void batched_json(json_t *wi, const struct calib *c, const struct report *r,
+			 const struct thread_stats *t)
 {
 	uint64_t b = stats_ctl_batched(t), d = stats_ctl_total(t), it = stats_loop_iterations(t);
+	double ns;
+	bool priced;
 
-	return json_pack("{s:I,s:f,s:f,s:o}", "ops", (json_int_t)b,
-			 "share", round(1000.0 * (double)b / (double)(b + d)) / 1000,
-			 "per_iteration", it ? round(100.0 * (double)b / (double)it) / 100 : 0.0,
-			 "cpu_ns_saved_per_s", c && priced && secs > 0 ? json_real(round(ns / secs)) : json_null());
+	if (!b)
+		return;
+	priced = t == &r->totals ? batched_saving(c, r, &ns) : thread_batched_saving(c, t, &ns);
+	json_object_set_new(wi, "already_batched", json_pack("{s:I,s:f,s:f,s:o}", "ops", (json_int_t)b,
+		"share", round(1000.0 * (double)b / (double)(b + d)) / 1000,
+		"per_iteration", it ? round(100.0 * (double)b / (double)it) / 100 : 0.0,
+		"cpu_ns_saved_per_s", priced && r->seconds > 0 ? json_real(round(ns / r->seconds)) : json_null()));
 }
 
 /* Totals: each intervention's sum over the threads (each thread decides
@@ -165,13 +171,7 @@ void whatif_add_json(json_t *doc, const struct report *r, const struct calib *c)
 	json_object_set_new(doc, "calibration", calib_ref(c));
 	total_out(r, c, out);
 	json_object_set_new(doc, "what_if", whatif_json(out));
-	if (stats_ctl_batched(&r->totals)) {
-		double ns;
-		bool priced = batched_saving(c, r, &ns);
-
-		json_object_set_new(json_object_get(doc, "what_if"), "already_batched",
-				    batched_json(c, &r->totals, ns, priced, r->seconds));
-	}
+	batched_json(json_object_get(doc, "what_if"), c, r, &r->totals);
 	json_array_foreach(threads, i, th) {
 		json_int_t tid = json_integer_value(json_object_get(th, "tid"));
 		json_int_t tgid = json_integer_value(json_object_get(th, "tgid"));
@@ -182,13 +182,7 @@ void whatif_add_json(json_t *doc, const struct report *r, const struct calib *c)
 			wi_in_from_stats(&r->rows[j], r->seconds, r->method, &in);
 			whatif_compute(c, &in, out);
 			json_object_set_new(th, "what_if", whatif_json(out));
-			if (stats_ctl_batched(&r->rows[j])) {
-				double ns;
-				bool priced = thread_batched_saving(c, &r->rows[j], &ns);
-
-				json_object_set_new(json_object_get(th, "what_if"), "already_batched",
-						    batched_json(c, &r->rows[j], ns, priced, r->seconds));
-			}
+			batched_json(json_object_get(th, "what_if"), c, r, &r->rows[j]);
 			break;
 		}
 	}
