@@ -8,11 +8,11 @@
  * fd a registered file, which spares the kernel a reference count on it per
  * wait: docs/performance.md says why the shim does not).  Every figure is
  * the median of R runs (interleaved: one run of each operation per round),
- * in ns per op (per iteration for the fused wait).  Last, the bound of the double re-arm loop
- * (epbatch-rearm -m double): 64 ONESHOT fds with data pending, each
- * re-armed twice and then waited for (0 timeout), directly, against the
- * least any batching shim could do there -- the 64 coalesced MODs and the
- * wait in one io_uring_enter with no bookkeeping at all.  Their ratio is
+ * in ns per op (per iteration for the fused wait).  Last, the bound of the
+ * double re-arm loop (epbatch-rearm -m double): 64 ONESHOT fds with data
+ * pending, each re-armed twice and then waited for (0 timeout), directly,
+ * against the least any batching shim could do there -- the 64 coalesced
+ * MODs and the wait in one io_uring_enter with no bookkeeping at all.  Their ratio is
  * the best time ratio a shim over io_uring can reach on this machine.
  * Also the same MOD with the syscall instruction in the loop itself and
  * behind one function call of this program's: what a return after a
