@@ -473,6 +473,19 @@ int uring_enter(void *ctx)
 	return 0;
 }
 
+/* An io_uring submission that had n epoll_ctl ops got one more: filed in
+ * batch_hist by its new count (from its old bucket, where it had one). */
+static __always_inline void batch_grew(struct epb_thread *t, __u32 n)
+{
+	__u32 from = epb_count_slot(n, EPB_BATCH_SLOTS), to = epb_count_slot(n + 1, EPB_BATCH_SLOTS);
+
+	if (from == to)
+		return;
+	if (n)
+		t->batch_hist[from]--;
+	t->batch_hist[to]++;
+}
+
 /* A batched epoll_ctl op (io_uring's or the module's), by its op. */
 static __always_inline void batched_op(struct epb_thread *t, int op)
 {
@@ -507,12 +520,14 @@ static __always_inline int uring_req_count(struct io_kiocb *req)
 	if (t->uring_mark != t->uring_enter) {
 		t->uring_mark = t->uring_enter;
 		t->uring_epoll_enter++;
+		t->uring_batch_n = 0;
 	}
 	if (op != IORING_OP_EPOLL_CTL) {
 		t->uring_wait++;
 		return 0;
 	}
 	t->uring_ctl++;
+	batch_grew(t, t->uring_batch_n++);
 	/* The event comes after the request's prep (io_init_req), which has
 	 * put the SQE's epoll_ctl op in its command data.  A kernel whose
 	 * request has no such data (before 6.0) counts the op, not its kind:
@@ -605,6 +620,8 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	 * through user space */
 	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + cfg.kmod_nr_off));
 	t->kmod_ops += nr;
+	if (nr)
+		t->batch_hist[epb_count_slot(nr, EPB_BATCH_SLOTS)]++;
 	bpf_probe_read_user(&flags, sizeof(flags), (void *)(arg + cfg.kmod_flags_off));
 	if (flags & cfg.kmod_wait_flag)
 		t->kmod_wait++;

@@ -16,6 +16,7 @@
 #define EPB_EV_SLOTS		17	/* -T: events per wait: 0, then log2 buckets 1, 2-3, ... */
 #define EPB_BLOCK_SLOTS		33	/* blocks of waits by epoll_ctl calls per wait: 0..31, 32+ */
 #define EPB_ITER_SLOTS		7	/* counts in log2 buckets: 0, 1, 2-3, 4-7, 8-15, 16-31, 32+ */
+#define EPB_BATCH_SLOTS		10	/* batched submissions by their ops: 0, 1, 2-3, ..., 256+ */
 #define EPB_MAX_ERRNO		134	/* errno values counted one by one */
 #define EPB_MAX_RANGES		16	/* kernel text ranges for the sampler */
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
@@ -200,6 +201,15 @@ struct epb_thread {
 	 */
 	__u64 iter_hist[EPB_ITER_SLOTS][EPB_ITER_SLOTS];
 	__u64 iter_ops[EPB_ITER_SLOTS][EPB_ITER_SLOTS];
+	/*
+	 * The thread's batched submissions that carried epoll_ctl ops (its
+	 * io_uring_enter calls with IORING_OP_EPOLL_CTL requests, its module
+	 * submissions), by the ops each carried, in log2 buckets
+	 * (epb_count_slot).  An io_uring submission is filed as its requests
+	 * come: moved up a bucket when its count crosses a power of two, so the
+	 * histogram is exact at any moment.  Always kept.
+	 */
+	__u64 batch_hist[EPB_BATCH_SLOTS];
 
 	/* scratch, owned by the thread's own syscall probes */
 	__u64 enter_ts;
@@ -211,6 +221,8 @@ struct epb_thread {
 	__s32 enter_epfd;
 	__u32 iter_mark;		/* block_ctl at its last wait */
 	__u64 uring_mark;		/* uring_enter at its last epoll request */
+	__u32 uring_batch_n;		/* IORING_OP_EPOLL_CTL requests of that enter so far */
+	__u32 pad1;
 };
 
 /* Read-only configuration, set before load (.rodata of every program). */

@@ -68,6 +68,10 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 			o->iter_hist[g][j] = D(iter_hist[g][j]);
 			o->iter_ops[g][j] = D(iter_ops[g][j]);
 		}
+	/* a submission under way at the first snapshot may since have moved
+	 * up a bucket: that bucket's count fell */
+	for (int i = 0; i < EPB_BATCH_SLOTS; i++)
+		o->batch_hist[i] = cur->batch_hist[i] > p->batch_hist[i] ? D(batch_hist[i]) : 0;
 #define EPB_DELTA(f, group, key, help) o->f = D(f);
 	EPB_COUNTERS(EPB_DELTA)
 #undef EPB_DELTA
@@ -110,6 +114,8 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 			s->iter_hist[g][j] += t->iter_hist[g][j];
 			s->iter_ops[g][j] += t->iter_ops[g][j];
 		}
+	for (int i = 0; i < EPB_BATCH_SLOTS; i++)
+		s->batch_hist[i] += t->batch_hist[i];
 #define EPB_SUM(f, group, key, help) s->f += t->f;
 	EPB_COUNTERS(EPB_SUM)
 #undef EPB_SUM

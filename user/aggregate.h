@@ -31,6 +31,8 @@ struct thread_stats {
 	uint64_t block_hist[EPB_BLOCK_SLOTS], block_ops[EPB_BLOCK_SLOTS];
 	/* the same waits one by one, by that block's bucket and their calls */
 	uint64_t iter_hist[EPB_ITER_SLOTS][EPB_ITER_SLOTS], iter_ops[EPB_ITER_SLOTS][EPB_ITER_SLOTS];
+	/* batched submissions by the epoll_ctl ops they carried (bpf/epbatch.h) */
+	uint64_t batch_hist[EPB_BATCH_SLOTS];
 	int32_t wait_fd;		/* the epoll fd of its last wait; -1: none (or totals) */
 	/* of that instance's registrations, those with EPOLLEXCLUSIVE, as
 	 * /proc showed them at the end (whatif_read_instances); -1: not known */

@@ -103,6 +103,9 @@ void hist_print_thread(FILE *f, const char *who, const struct thread_stats *t)
 			 "thread's first %d left out)", who, EPB_POLICY_BLOCK);
 		hist_print(f, title, calls, EPB_ITER_SLOTS, HIST_CALLS);
 	}
+	snprintf(title, sizeof(title), "%s: epoll_ctl ops per batched submission (io_uring_enter, module "
+		 "ioctl)", who);
+	hist_print(f, title, t->batch_hist, EPB_BATCH_SLOTS, HIST_CALLS);
 	/* each block is counted in the slot of the block before it (what the
 	 * cost model needs), so the counts are the blocks' own but for the
 	 * first and the last */

@@ -482,6 +482,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 	common_keys(totals, &r->totals, o->time_syscalls);
 	json_object_set_new(totals, "epoll_ctl_blocks", blocks_json(&r->totals));
 	json_object_set_new(totals, "epoll_ctl_iterations", iters_json(&r->totals));
+	json_object_set_new(totals, "batch_sizes_log2", hist_json(r->totals.batch_hist, EPB_BATCH_SLOTS, HIST_CALLS));
 	spin_json(totals, &r->totals, true);
 	for (int op = 0; op < EPB_CTL_OPS; op++) {
 		json_t *e = json_object();
@@ -513,6 +514,7 @@ json_t *report_json(const struct report *r, const struct trace_opts *o,
 		/* the document's alone: a CSV row has no column for them */
 		json_object_set_new(th, "epoll_ctl_blocks", blocks_json(t));
 		json_object_set_new(th, "epoll_ctl_iterations", iters_json(t));
+		json_object_set_new(th, "batch_sizes_log2", hist_json(t->batch_hist, EPB_BATCH_SLOTS, HIST_CALLS));
 		json_object_set_new(th, "epoll_wait_fd", t->wait_fd >= 0 ? json_integer(t->wait_fd) : json_null());
 		json_object_set_new(th, "epoll_wait_fd_exclusive",
 				    t->wait_excl >= 0 ? json_integer((json_int_t)t->wait_excl) : json_null());

@@ -160,8 +160,11 @@ assert t["loop_iterations"] == t["epoll_wait"] + t["io_uring_epoll_wait"] + t["k
 assert t["epoll_ctl"]["mod"] == 0, t["epoll_ctl"]
 # the batched ops by op, from each request's command data
 assert t["epoll_ctl_batched"] == {"add": 0, "mod": 16 * 50, "del": 0}, t["epoll_ctl_batched"]
-# the batches: one io_uring_enter per iteration, each carrying epoll requests
+# the batches: one io_uring_enter per iteration, each carrying epoll requests,
+# each with the loop's 16 MODs (log2 bucket 16-31)
 assert t["io_uring_epoll_submits"] == t["io_uring_enter"] == 50, t
+assert t["batch_sizes_log2"] == {"16": 50}, t["batch_sizes_log2"]
+assert [x["batch_sizes_log2"] for x in d["threads"] if x["loop_iterations"]] == [{"16": 50}], d["threads"]
 # what the batches save by the model (a figure: its value is the model's)
 w = d["what_if"]
 if "skipped" not in w:
@@ -175,6 +178,7 @@ t0 = d0["totals"]
 assert t0["loop_iterations"] == t0["epoll_wait"] == 50, t0
 assert t0["io_uring_epoll_ctl"] == t0["io_uring_epoll_wait"] == 0, t0
 assert t0["epoll_ctl_batched"] == {"add": 0, "mod": 0, "del": 0}, t0
+assert t0["batch_sizes_log2"] == {}, t0
 # a connection loop's ADDs and DELs: 50 of each, syscalls or batched
 tc = dc["totals"]
 b, c = tc["epoll_ctl_batched"], tc["epoll_ctl"]

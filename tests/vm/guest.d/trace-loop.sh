@@ -17,6 +17,8 @@ LOOP=$BUILD/shim/epbatch-rearm
 
 # the first "mod" after the first "epoll_ctl_batched" (the totals' own)
 batched_mod() { sed -n '/"epoll_ctl_batched"/,/}/ s/.*"mod": \([0-9][0-9]*\).*/\1/p' "$1" | head -n 1; }
+# the totals' submissions of 16 to 31 ops
+batches_16() { sed -n '/"batch_sizes_log2"/,/}/ s/.*"16": \([0-9][0-9]*\).*/\1/p' "$1" | head -n 1; }
 
 want() { # want WHAT KEY FILE VALUE
 	got=$(first "$2" "$3")
@@ -42,6 +44,14 @@ for be in kmod uring; do
 		echo "ok $be: epoll_ctl_batched.mod = $got"
 	else
 		echo "FAIL $be: epoll_ctl_batched.mod = $got, want 800"
+		fails=$((fails + 1))
+	fi
+	# one submission of the 16 MODs per iteration
+	got=$(batches_16 $out)
+	if [ "$got" = 50 ]; then
+		echo "ok $be: batch_sizes_log2.16 = $got"
+	else
+		echo "FAIL $be: batch_sizes_log2.16 = $got, want 50"
 		fails=$((fails + 1))
 	fi
 	if [ $be = kmod ]; then
