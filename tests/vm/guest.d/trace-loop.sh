@@ -15,20 +15,18 @@ SHIM=$BUILD/libepbatch.so
 LOOP=$BUILD/shim/epbatch-rearm
 [ -f "$SHIM" ] && [ -x "$LOOP" ] || { echo "$NAME: $SHIM or $LOOP not built"; exit 1; }
 
-# the first "mod" after the first "epoll_ctl_batched" (the totals' own)
-batched_mod() { sed -n '/"epoll_ctl_batched"/,/}/ s/.*"mod": \([0-9][0-9]*\).*/\1/p' "$1" | head -n 1; }
-# the totals' submissions of 16 to 31 ops
-batches_16() { sed -n '/"batch_sizes_log2"/,/}/ s/.*"16": \([0-9][0-9]*\).*/\1/p' "$1" | head -n 1; }
+# KEY's first value in OBJ's first object (the totals' own): in_obj OBJ KEY FILE
+in_obj() { sed -n "/\"$1\"/,/}/ s/.*\"$2\": \([0-9][0-9]*\).*/\1/p" "$3" | head -n 1; }
 
-want() { # want WHAT KEY FILE VALUE
-	got=$(first "$2" "$3")
-	if [ "$got" = "$4" ]; then
-		echo "ok $1: $2 = $got"
+is() { # is WHAT NAME GOT VALUE
+	if [ "$3" = "$4" ]; then
+		echo "ok $1: $2 = $3"
 	else
-		echo "FAIL $1: $2 = $got, want $4"
+		echo "FAIL $1: $2 = $3, want $4"
 		fails=$((fails + 1))
 	fi
 }
+want() { is "$1" "$2" "$(first "$2" "$3")" "$4"; }	# want WHAT KEY FILE VALUE
 
 for be in kmod uring; do
 	out=$T/$be.json
@@ -38,22 +36,10 @@ for be in kmod uring; do
 	fi
 	want $be loop_iterations $out 50
 	# the ops by op: io_uring's from the request's command data, the
-	# module's from its ops array
-	got=$(batched_mod $out)
-	if [ "$got" = 800 ]; then
-		echo "ok $be: epoll_ctl_batched.mod = $got"
-	else
-		echo "FAIL $be: epoll_ctl_batched.mod = $got, want 800"
-		fails=$((fails + 1))
-	fi
-	# one submission of the 16 MODs per iteration
-	got=$(batches_16 $out)
-	if [ "$got" = 50 ]; then
-		echo "ok $be: batch_sizes_log2.16 = $got"
-	else
-		echo "FAIL $be: batch_sizes_log2.16 = $got, want 50"
-		fails=$((fails + 1))
-	fi
+	# module's from its ops array; one submission of the 16 MODs per
+	# iteration
+	is $be epoll_ctl_batched.mod "$(in_obj epoll_ctl_batched mod $out)" 800
+	is $be batch_sizes_log2.16 "$(in_obj batch_sizes_log2 16 $out)" 50
 	if [ $be = kmod ]; then
 		# as on the host (tests/trace/t-counts.sh): the first wait is the
 		# direct one, the others ride on a submission
