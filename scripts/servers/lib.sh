@@ -159,20 +159,6 @@ srv_tree() {
 	for c in $(pgrep -P "$1"); do srv_tree "$c"; done
 }
 
-# srv_merge_traces OUT IN.json...: one epbatch/1 document: the first one's
-# keys, the totals' counters summed, every thread listed.
-srv_merge_traces() {
-	local out=$1
-	shift
-	jq -s 'def add2($a; $b): if ($a|type) == "number" and ($b|type) == "number" then $a + $b
-		elif ($a|type) == "object" and ($b|type) == "object" then
-			reduce (($a + $b) | keys[]) as $k ({}; .[$k] = add2($a[$k]; $b[$k]))
-		elif $a == null then $b else $a end;
-		.[0] + { totals: (reduce .[1:][].totals as $t (.[0].totals; add2(.; $t))),
-			 threads: [ .[].threads[] ], pids: [ .[].pid ] }' "$@" >"$out" &&
-		jq -e .totals "$out" >/dev/null
-}
-
 srv_usage() {
 	cat >&2 <<EOF
 usage: $SRV_NAME.sh [--variant baseline|sync|uring|kmod|auto|uring+batch|kmod+batch] [--scenario S] [--check]
@@ -225,16 +211,14 @@ srv_main() {
 		if [ -n "$trace" ]; then
 			# the tracer measures the machine first unless that is cached
 			# (seconds, after the shim changed): do it now, so that the
-			# recorders below attach within the second the load waits
+			# recorder below attaches within the second the load waits
 			"$TRACE" calibrate >/dev/null 2>&1 || say "calibrate failed: the tracers measure themselves"
-			# one recorder per process of the tree: --children follows the
-			# forks made after it attached, not the workers already there
-			TRACE_PID=""
-			for p in $(srv_tree "$SRV_PID"); do
-				"$TRACE" record --children -p "$p" -d 600 -o "$DIR/trace.$p.json" \
-					>"$DIR/trace.$p.log" 2>&1 &
-				TRACE_PID="$TRACE_PID $!"
-			done
+			# one recorder for the tree: --children takes the workers
+			# already there (from /proc, at attach) and any forked later.
+			# One per process besides counted every worker twice.
+			"$TRACE" record --children -p "$SRV_PID" -d 600 -o "$DIR/trace.json" \
+				>"$DIR/trace.log" 2>&1 &
+			TRACE_PID=$!
 			sleep 1	# attach before the load starts
 		fi
 		cpu0=$(srv_tree_cpu "$SRV_PID")
@@ -243,16 +227,18 @@ srv_main() {
 		say "server cpu_s=$(awk -v a="$cpu0" -v b="$(srv_tree_cpu "$SRV_PID")" 'BEGIN { printf "%.4f", b - a }')"
 		echo "$out" >"$DIR/load.out"
 		if [ -n "$trace" ]; then
-			# the load ran a time or a count: stop the tracers when it is done
-			for p in $TRACE_PID; do
-				kill -INT "$p"
-				wait "$p"
-				trc=$?
-				[ $trc = 0 ] || say "tracer $p exited with status $trc on SIGINT"
-			done
+			# the load ran a time or a count: stop the tracer when it is done
+			kill -INT "$TRACE_PID"
+			wait "$TRACE_PID"
+			trc=$?
+			[ $trc = 0 ] || say "tracer exited with status $trc on SIGINT"
 			TRACE_PID=
-			srv_merge_traces "$trace" "$DIR"/trace.*.json ||
-				{ say "tracer failed:"; cat "$DIR"/trace.*.log >&2; rc=1; }
+			if ! { jq -e .totals "$DIR/trace.json" >/dev/null 2>&1 &&
+			       cp "$DIR/trace.json" "$trace.tmp.$$" && mv -f "$trace.tmp.$$" "$trace"; }; then
+				say "tracer failed:"
+				cat "$DIR/trace.log" >&2
+				rc=1
+			fi
 		fi
 		if [ -x "$LOADPARSE" ]; then
 			echo "$out" | "$LOADPARSE" || { say "load output not understood:"; echo "$out" >&2; rc=1; }

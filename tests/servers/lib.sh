@@ -52,3 +52,28 @@ servers_run() {
 	done
 	[ $fails = 0 ]
 }
+
+# servers_traced SCRIPT SCENARIO PROCS: the scenario's load under the shim,
+# traced (--trace): one document for the server's process tree, each thread
+# once, the totals their sum, at least PROCS processes seen.  One recorder
+# per process besides counted every worker of nginx twice.
+servers_traced() {
+	local script=$1 s=$2 procs=$3 tr
+	tr=$(mktemp "${TMPDIR:-/tmp}/t-$script-trace.XXXXXX")
+	if scripts/servers/"$script".sh --variant auto --scenario "$s" --load 2 --trace "$tr.json" \
+		>"$tr.out" 2>&1 &&
+	   jq -e --argjson procs "$procs" '
+		([.threads[] | [.tid, .tgid]] | length) == ([.threads[] | [.tid, .tgid]] | unique | length) and
+		.totals.epoll_wait == ([.threads[].epoll_wait] | add) and .totals.epoll_wait > 0 and
+		([.threads[] | select(.epoll_wait > 0) | .tgid] | unique | length) >= $procs' \
+		"$tr.json" >/dev/null; then
+		echo "ok - $script $s traced: each thread once, the totals their sum"
+		rm -f "$tr" "$tr.json" "$tr.out"
+		return 0
+	fi
+	echo "not ok - $script $s traced: each thread once, the totals their sum"
+	sed 's/^/#   /' "$tr.out"
+	[ -f "$tr.json" ] && jq -c '[.threads[] | {tid, tgid, epoll_wait}], .totals.epoll_wait' "$tr.json" | sed 's/^/#   /'
+	rm -f "$tr" "$tr.json" "$tr.out"
+	return 1
+}
