@@ -726,10 +726,13 @@ int calib_ensure(struct calib *c, bool quiet)
 
 static void calibrate_usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " calibrate [--json FILE|-] [--force] [-v]\n"
+	fprintf(f, "usage: " PROG " calibrate [--json FILE|-] [--env] [--force] [-v]\n"
 		"  Measures what epoll_ctl, epoll_wait, a syscall, io_uring and /dev/epoll_batch batches and the\n"
 		"  shim cost on this machine (~3 s), caches the result per kernel, CPU and mitigations, and prints it.\n"
 		"  --json FILE  also write the epbatch-calibration/1 document to FILE (- = stdout)\n"
+		"  --env        print only the environment that makes libepbatch.so decide by the break-evens it\n"
+		"               measured here (EPBATCH_MIN_BATCH=B,P,C [EPBATCH_POLL_FORM=F], the backend auto takes),\n"
+		"               as run passes it to its shim variants; nothing where the shim measured none\n"
 		"  --force      measure again even if this machine's calibration is cached\n"
 		"  -v           each round's figures on stderr\n");
 }
@@ -738,10 +741,11 @@ int calibrate_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "json", required_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
+		{ "env", no_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, {}
 	};
 	const char *json = NULL;
-	bool force = false, verbose = false;
+	bool force = false, verbose = false, env = false;
 	struct calib c;
 	FILE *out;
 	int opt;
@@ -751,6 +755,7 @@ int calibrate_main(int argc, char **argv)
 		switch (opt) {
 		case 'j': json = optarg; break;
 		case 'f': force = true; break;
+		case 'e': env = true; break;
 		case 'v': verbose = true; break;
 		case 'h': calibrate_usage(stdout); return 0;
 		default:
@@ -771,7 +776,16 @@ int calibrate_main(int argc, char **argv)
 			return 1;
 		calib_save_cache(&c);
 	}
-	calib_print(out, &c);
+	if (env) {
+		/* the backend auto takes: the module where it is here */
+		char mb[80], pf[40];
+
+		if (!cm_shim_env(&c.be[c.be[CM_KMOD].present && !c.be[CM_KMOD].estimated ? CM_KMOD : CM_URING],
+				 mb, sizeof(mb), pf, sizeof(pf)))
+			fprintf(out, "%s%s%s\n", mb, *pf ? " " : "", pf);
+	} else {
+		calib_print(out, &c);
+	}
 	if (json) {
 		json_t *doc = calib_json(&c);
 		int r = json_write_file(doc, json);

@@ -256,6 +256,32 @@ void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out)
 	model_break_even(c, out);
 }
 
+/* "never" (0) or the size */
+static const char *be_item(char *buf, size_t len, int be)
+{
+	if (be <= 0)
+		return "never";
+	snprintf(buf, len, "%d", be);
+	return buf;
+}
+
+int cm_shim_env(const struct cm_backend_cal *b, char *mb, size_t ml, char *pf, size_t pl)
+{
+	char x[3][16];
+
+	mb[0] = pf[0] = 0;
+	if (!b->present || !b->break_even_by_shim)
+		return -1;
+	snprintf(mb, ml, MIN_BATCH_KEY "%s,%s,%s", be_item(x[0], sizeof(x[0]), b->break_even),
+		 be_item(x[1], sizeof(x[1]), b->break_even_poll),
+		 be_item(x[2], sizeof(x[2]), cm_conn_break_even(b)));
+	/* the poll break-even is that of the form the shim chose: told the
+	 * one, it must take the other */
+	if (b->poll_form != CM_POLL_UNKNOWN)
+		snprintf(pf, pl, POLL_FORM_KEY "%s", b->poll_form == CM_POLL_UNFUSED ? "unfused" : "fused");
+	return 0;
+}
+
 /*
  * The ops' own kernel work is the same both ways, so what is left is the
  * batches' overhead beyond it (batch_overhead, per batch of the mean size),

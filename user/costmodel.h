@@ -87,6 +87,15 @@ double cm_batch_ns(const struct cm_backend_cal *b, double n);
 /* The module's costs estimated from the direct ones (it is not here). */
 void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out);
 
+/* The environment that makes libepbatch.so decide by the break-evens it
+ * measured for backend b during calibrate (untraced): "EPBATCH_MIN_BATCH=
+ * B,P,C" in mb and, where the shim chose a 0-timeout form,
+ * "EPBATCH_POLL_FORM=fused|unfused" in pf (else "").  0, or -1 (both "")
+ * when the shim did not measure b. */
+int cm_shim_env(const struct cm_backend_cal *b, char *mb, size_t ml, char *pf, size_t pl);
+#define MIN_BATCH_KEY "EPBATCH_MIN_BATCH="
+#define POLL_FORM_KEY "EPBATCH_POLL_FORM="
+
 /* A traced process's own batches through one backend (a shim's). */
 struct cm_batched {
 	uint64_t ops;		/* the epoll_ctl ops they carried */

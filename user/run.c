@@ -68,8 +68,6 @@ struct run_cfg {
 	const char *user_min_batch;		/* EPBATCH_MIN_BATCH as run found it */
 };
 
-#define MIN_BATCH_KEY "EPBATCH_MIN_BATCH="
-#define POLL_FORM_KEY "EPBATCH_POLL_FORM="
 
 /* A run's what_if figures, per kind (run_rec.wi) */
 enum wi_fig {
@@ -419,15 +417,6 @@ static int wait_ready(const struct run_cfg *c, pid_t srv, const char *ready, int
 	return -1;
 }
 
-/* "never" (0) or the size */
-static const char *be_item(char *buf, size_t len, int be)
-{
-	if (be <= 0)
-		return "never";
-	snprintf(buf, len, "%d", be);
-	return buf;
-}
-
 /*
  * The shim's break-evens for the preload variants, as calibrate measured
  * them, before the tracer attached: a traced server's shim measures its
@@ -443,21 +432,13 @@ static void pin_min_batch(struct run_cfg *c, const struct calib *cal)
 	if (c->user_min_batch && !*c->user_min_batch)
 		c->user_min_batch = NULL;
 	for (int b = 0; b < CM_NBE; b++) {
-		const struct cm_backend_cal *be = &cal->be[b];
-		char x[3][16];
-
 		c->min_batch_env[b][0] = c->poll_form_env[b][0] = 0;
-		if (c->user_min_batch || !be->present || !be->break_even_by_shim)
+		if (c->user_min_batch)
 			continue;
-		snprintf(c->min_batch_env[b], sizeof(c->min_batch_env[b]), MIN_BATCH_KEY "%s,%s,%s",
-			 be_item(x[0], sizeof(x[0]), be->break_even),
-			 be_item(x[1], sizeof(x[1]), be->break_even_poll),
-			 be_item(x[2], sizeof(x[2]), cm_conn_break_even(be)));
-		/* the poll break-even is that of the form the shim chose:
-		 * told the one, it must take the other (unless the user did) */
-		if (be->poll_form != CM_POLL_UNKNOWN && !getenv("EPBATCH_POLL_FORM"))
-			snprintf(c->poll_form_env[b], sizeof(c->poll_form_env[b]), POLL_FORM_KEY "%s",
-				 be->poll_form == CM_POLL_UNFUSED ? "unfused" : "fused");
+		cm_shim_env(&cal->be[b], c->min_batch_env[b], sizeof(c->min_batch_env[b]),
+			    c->poll_form_env[b], sizeof(c->poll_form_env[b]));
+		if (getenv("EPBATCH_POLL_FORM"))	/* the user's own */
+			c->poll_form_env[b][0] = 0;
 	}
 	if (c->min_batch_env[CM_URING][0])
 		fprintf(stderr, PROG " run: the preload variants' shim decides with calibrate's break-evens (%s%s%s; "

@@ -196,6 +196,22 @@ srv_main() {
 	[ -z "$trace" ] || [ "$load" -gt 0 ] || die "--trace needs --load"
 	[ -x "$SRVCHECK" ] || die "no $SRVCHECK (make $BUILD/tests/srvcheck)"
 	PRELOAD_ENV=$(srv_preload_env "$variant") || exit 2
+	if [ -n "$trace" ]; then
+		# The tracer measures the machine first unless that is cached
+		# (seconds, after the shim changed): do it now, so that the
+		# recorder below attaches within the second the load waits.  A
+		# traced shim that measured its own break-evens would do so with
+		# every syscall slowed by the tracer's syscall tracepoints, and
+		# batch what the same server untraced does not (memcached close:
+		# 2 and 4 ops instead of 4 and never): under auto it takes the
+		# ones calibrate's shim measured untraced, as epbatch-trace run
+		# does, unless the user set EPBATCH_MIN_BATCH.
+		cal_env=$("$TRACE" calibrate --env 2>/dev/null) || say "calibrate failed: the tracer measures itself"
+		if [ "$variant" = auto ] && [ -z "${EPBATCH_MIN_BATCH:-}" ] && [ -n "$cal_env" ]; then
+			PRELOAD_ENV="$PRELOAD_ENV $cal_env"
+			say "traced: the shim decides with calibrate's break-evens ($cal_env)"
+		fi
+	fi
 	SCENARIO=$scen
 	DIR=$(mktemp -d "${TMPDIR:-/tmp}/epbatch-$SRV_NAME.XXXXXX") || exit 1
 	chmod 755 "$DIR"	# workers that drop to nobody read their files here
@@ -209,10 +225,6 @@ srv_main() {
 	fi
 	if [ "$load" -gt 0 ]; then
 		if [ -n "$trace" ]; then
-			# the tracer measures the machine first unless that is cached
-			# (seconds, after the shim changed): do it now, so that the
-			# recorder below attaches within the second the load waits
-			"$TRACE" calibrate >/dev/null 2>&1 || say "calibrate failed: the tracers measure themselves"
 			# one recorder for the tree: --children takes the workers
 			# already there (from /proc, at attach) and any forked later.
 			# One per process besides counted every worker twice.

@@ -78,6 +78,24 @@ check "second run says cached" grep -q "cached" "$T/out2"
 check "second run does not rewrite the cache" [ "$(stat -c %i "$cache")" = "$ino" ]
 check "second run reports the same measurement" cmp -s "$T/c.json" "$T/c2.json"
 
+# --env: the shim's own break-evens (and its 0-timeout form) as the
+# environment that makes a shim decide by them (what run passes on)
+$TRACE calibrate --env >"$T/env" 2>"$T/env.err"
+check "--env: exit 0" [ $? = 0 ]
+check "--env: the document's break-evens, one line" pyjson "$T/c.json" "$(cat "$T/env")" <<'PY'
+import json, sys
+u, line = json.load(open(sys.argv[1]))["backends"]["uring"], sys.argv[2]
+if u.get("break_even_source") != "shim":
+    assert line == "", line
+else:
+    item = lambda v: "never" if not v else str(v)
+    conn = u["break_even_batch_conn"] if "break_even_batch_conn" in u else u["break_even_batch"]
+    want = "EPBATCH_MIN_BATCH=%s,%s,%s" % (item(u["break_even_batch"]), item(u["break_even_batch_poll"]), item(conn))
+    if u.get("break_even_poll_form"):
+        want += " EPBATCH_POLL_FORM=" + u["break_even_poll_form"]
+    assert line == want, (line, want)
+PY
+
 $TRACE calibrate --force >"$T/out3" 2>"$T/err3"
 check "--force: exit 0" [ $? = 0 ]
 check "--force measures again (cache replaced by rename)" [ "$(stat -c %i "$cache")" != "$ino" ]
