@@ -511,11 +511,18 @@ static __always_inline int uring_req_count(struct io_kiocb *req)
 	struct epb_thread *t;
 	struct io_epoll *ie;
 
-	if (op != IORING_OP_EPOLL_CTL && op != IORING_OP_EPOLL_WAIT)
+	if (op != IORING_OP_EPOLL_CTL && op != IORING_OP_EPOLL_WAIT && op != IORING_OP_CLOSE)
 		return 0;
 	t = thread_get();
 	if (!t)
 		return 0;
+	/* a close in a submission that carried an epoll op before it: the
+	 * shim's fused close (its fd's DEL, then the close, linked) */
+	if (op == IORING_OP_CLOSE) {
+		if (t->uring_mark == t->uring_enter && t->uring_batch_n)
+			t->uring_close++;
+		return 0;
+	}
 	/* the first epoll request of its io_uring_enter: one batch more */
 	if (t->uring_mark != t->uring_enter) {
 		t->uring_mark = t->uring_enter;

@@ -121,6 +121,8 @@ enum epb_spin_method {
 	  "IORING_OP_EPOLL_WAIT requests submitted: epoll waits fused into an io_uring submission") \
 	X(uring_epoll_enter, NULL, "io_uring_epoll_submits",			\
 	  "io_uring_enter calls that submitted epoll requests: a batching shim's batches") \
+	X(uring_close, NULL, "io_uring_epoll_closes",				\
+	  "IORING_OP_CLOSE requests in those submissions: closes a shim fused with their fd's DEL") \
 	X(kmod_submit, NULL, "kmod_submits",					\
 	  "ioctl(EPOLL_BATCH_IOC_SUBMIT) batch submissions")			\
 	X(kmod_ops, NULL, "kmod_ops", "epoll_ctl ops those submissions carried") \

@@ -284,9 +284,10 @@ int cm_shim_env(const struct cm_backend_cal *b, char *mb, size_t ml, char *pf, s
 
 /*
  * The ops' own kernel work is the same both ways, so what is left is the
- * batches' overhead beyond it (batch_overhead, per batch of the mean size),
- * the fused waits against epoll_wait syscalls, and the shim's user-space
- * cost per batched op.
+ * batches' overhead beyond it (batch_overhead, per batch of the mean size:
+ * a fused close counts as one more request of its batch, as what_if prices
+ * it), the fused waits against epoll_wait syscalls, and the shim's
+ * user-space cost per batched op.
  */
 double cm_batched_saving(const struct calib *c, const struct cm_backend_cal *b,
 			 const struct cm_batched *x)
@@ -295,7 +296,7 @@ double cm_batched_saving(const struct calib *c, const struct cm_backend_cal *b,
 
 	if (!x->batches)
 		return 0;
-	n = (double)x->ops / (double)x->batches;
+	n = (double)(x->ops + x->closes) / (double)x->batches;
 	return (double)x->waits * (fig(&c->wait) - fig(&b->fused_wait)) -
 	       (double)x->batches * batch_overhead(c, b, n) - (double)x->ops * fig(&c->shim_op);
 }

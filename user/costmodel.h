@@ -101,10 +101,12 @@ struct cm_batched {
 	uint64_t ops;		/* the epoll_ctl ops they carried */
 	uint64_t batches;	/* the submissions (io_uring_enter, module ioctls) */
 	uint64_t waits;		/* of those, the ones with a fused epoll wait */
+	uint64_t closes;	/* the closes fused into them (each behind its fd's DEL) */
 };
 /* What those batches save, ns (< 0: they cost), against the same calls
  * made direct without a shim: each op an epoll_ctl, each fused wait an
- * epoll_wait of its own, none of the shim's instructions. */
+ * epoll_wait and each fused close a close of its own, none of the shim's
+ * instructions. */
 double cm_batched_saving(const struct calib *c, const struct cm_backend_cal *b,
 			 const struct cm_batched *x);
 

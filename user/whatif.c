@@ -49,8 +49,8 @@ void whatif_read_instances(struct report *r)
  * false when a backend they used was not measured. */
 static bool thread_batched_saving(const struct calib *c, const struct thread_stats *t, double *ns)
 {
-	const struct cm_batched u = { t->uring_ctl, t->uring_epoll_enter, t->uring_wait };
-	const struct cm_batched k = { t->kmod_ops, t->kmod_submit, t->kmod_wait };
+	const struct cm_batched u = { t->uring_ctl, t->uring_epoll_enter, t->uring_wait, t->uring_close };
+	const struct cm_batched k = { t->kmod_ops, t->kmod_submit, t->kmod_wait, 0 };
 	const struct cm_backend_cal *kb = &c->be[CM_KMOD];
 	struct cm_backend_cal est;
 

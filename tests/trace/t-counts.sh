@@ -184,6 +184,9 @@ tc = dc["totals"]
 b, c = tc["epoll_ctl_batched"], tc["epoll_ctl"]
 assert b["add"] + c["add"] == b["del"] + c["del"] == 50 and b["mod"] == c["mod"] == 0, (b, c)
 assert b["add"] + b["del"] == tc["io_uring_epoll_ctl"] and b["add"] >= 40, (b, tc)
+# each batched DEL went with its fd's close: the shim's fused closes
+assert tc["io_uring_epoll_closes"] == b["del"] > 0, (tc["io_uring_epoll_closes"], b)
+assert t["io_uring_epoll_closes"] == 0, t
 th = [x for x in d["threads"] if x["loop_iterations"]]
 assert len(th) == 1 and th[0]["loop_iterations"] == 50, d["threads"]
 PY

@@ -101,6 +101,8 @@ static void test_batched_saving(void **state)
 	const struct cm_batched k1 = { .ops = 10, .batches = 10, .waits = 10 };
 	const struct cm_batched unfused = { .ops = 40, .batches = 10, .waits = 0 };
 	const struct cm_batched none = { 0 };
+	/* 10 connections' DELs, each fused with its close: batches of 2 */
+	const struct cm_batched fused_close = { .ops = 10, .batches = 10, .waits = 0, .closes = 10 };
 
 	(void)state;
 	load_cal(&cal);
@@ -111,6 +113,8 @@ static void test_batched_saving(void **state)
 	/* flushes with the waits apart (0-timeout, unfused): no wait saved */
 	assert_float_equal(cm_batched_saving(&cal, &cal.be[CM_URING], &unfused), 3200, 1e-6);
 	assert_float_equal(cm_batched_saving(&cal, &cal.be[CM_URING], &none), 0, 0);
+	/* - 10 x (600 - 2 x 300) - 10 x 20 */
+	assert_float_equal(cm_batched_saving(&cal, &cal.be[CM_URING], &fused_close), -200, 1e-6);
 }
 
 static void test_batch_pays(void **state)
