@@ -19,6 +19,23 @@
 #include <bpf/bpf_tracing.h>
 #include "epbatch.h"
 
+/* uapi eventpoll.h's (vmlinux.h has no macros) */
+#define EPOLL_CTL_ADD 1
+#define EPOLL_CTL_DEL 2
+#define EPOLL_CTL_MOD 3
+
+/* An epoll_ctl op's index among the counters (enum epb_ctl_op);
+ * EPB_CTL_OPS for none of ADD, MOD, DEL. */
+static __always_inline __u32 epb_ctl_index(__s64 op)
+{
+	switch (op) {
+	case EPOLL_CTL_ADD: return EPB_CTL_ADD;
+	case EPOLL_CTL_MOD: return EPB_CTL_MOD;
+	case EPOLL_CTL_DEL: return EPB_CTL_DEL;
+	default: return EPB_CTL_OPS;
+	}
+}
+
 /* The per-thread records; mmap()ed by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

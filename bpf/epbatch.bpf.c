@@ -8,9 +8,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define EPOLL_CTL_ADD 1
-#define EPOLL_CTL_DEL 2
-#define EPOLL_CTL_MOD 3
 #define EPOLLEXCLUSIVE (1U << 28)	/* uapi eventpoll.h: vmlinux.h has no macros */
 #define CLONE_FILES 0x00000400
 
@@ -284,11 +281,8 @@ int epoll_ctl_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	ns = elapsed(t);
 	t->ctl_ns += ns;
-	switch (t->enter_arg & ~EPB_ARG_EXCL) {
-	case EPOLL_CTL_ADD: op = EPB_CTL_ADD; break;
-	case EPOLL_CTL_MOD: op = EPB_CTL_MOD; break;
-	case EPOLL_CTL_DEL: op = EPB_CTL_DEL; break;
-	default:
+	op = epb_ctl_index(t->enter_arg & ~EPB_ARG_EXCL);
+	if (op >= EPB_CTL_OPS) {
 		t->ctl_bad_op++;
 		return 0;
 	}
@@ -489,12 +483,10 @@ static __always_inline void batch_grew(struct epb_thread *t, __u32 n)
 /* A batched epoll_ctl op (io_uring's or the module's), by its op. */
 static __always_inline void batched_op(struct epb_thread *t, int op)
 {
-	if (op == EPOLL_CTL_MOD)
-		t->bctl_mod++;
-	else if (op == EPOLL_CTL_ADD)
-		t->bctl_add++;
-	else if (op == EPOLL_CTL_DEL)
-		t->bctl_del++;
+	__u32 k = epb_ctl_index(op);
+
+	if (k < EPB_CTL_OPS)
+		t->ctl_batched[k]++;
 }
 
 /*
@@ -568,7 +560,7 @@ int BPF_PROG(uring_sqe, struct io_kiocb *req, bool force_nonblock)
 
 /* Scratch for a module submission's ops (kmod_ops_by_op): per CPU, no lock. */
 struct kmod_chunk {
-	__u8 b[EPB_KMOD_CHUNK * EPB_KMOD_OP_SIZE + sizeof(__s32)];
+	struct epb_kmod_op op[EPB_KMOD_CHUNK];
 };
 
 struct {
@@ -582,7 +574,6 @@ struct {
  * read per chunk of them.  Ops it cannot read are not counted by op. */
 static __always_inline void kmod_ops_by_op(struct epb_thread *t, __u64 ops, __u32 nr)
 {
-	const __u32 mask = EPB_KMOD_CHUNK * EPB_KMOD_OP_SIZE - 1;
 	struct kmod_chunk *c;
 	__u32 zero = 0;
 
@@ -597,14 +588,11 @@ static __always_inline void kmod_ops_by_op(struct epb_thread *t, __u64 ops, __u3
 		n = nr - first;
 		if (n > EPB_KMOD_CHUNK)
 			n = EPB_KMOD_CHUNK;
-		if (bpf_probe_read_user(c->b, n * EPB_KMOD_OP_SIZE,
-					(void *)(ops + (__u64)first * EPB_KMOD_OP_SIZE)))
+		if (bpf_probe_read_user(c->op, n * sizeof(c->op[0]),
+					(void *)(ops + (__u64)first * sizeof(c->op[0]))))
 			break;
-		for (__u32 i = 0; i < EPB_KMOD_CHUNK && i < n; i++) {
-			__u32 at = (i * EPB_KMOD_OP_SIZE + cfg.kmod_op_off) & mask;
-
-			batched_op(t, *(__s32 *)&c->b[at]);
-		}
+		for (__u32 i = 0; i < EPB_KMOD_CHUNK && i < n; i++)
+			batched_op(t, c->op[i].op);
 	}
 }
 
@@ -613,9 +601,8 @@ SEC("tp/syscalls/sys_enter_ioctl")
 int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	unsigned long cmd = ctx->args[1], arg = ctx->args[2];
+	struct epb_kmod_batch b;
 	struct epb_thread *t;
-	__u32 nr = 0, flags = 0;
-	__u64 ops = 0;
 
 	if ((__u32)cmd != cfg.kmod_cmd)
 		return 0;
@@ -623,17 +610,15 @@ int ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!t)
 		return 0;
 	t->kmod_submit++;
-	/* where nr_ops and flags are comes from include/uapi/epoll_batch.h,
-	 * through user space */
-	bpf_probe_read_user(&nr, sizeof(nr), (void *)(arg + cfg.kmod_nr_off));
-	t->kmod_ops += nr;
-	if (nr)
-		t->batch_hist[epb_count_slot(nr, EPB_BATCH_SLOTS)]++;
-	bpf_probe_read_user(&flags, sizeof(flags), (void *)(arg + cfg.kmod_flags_off));
-	if (flags & cfg.kmod_wait_flag)
+	/* the submission's head in one read (a fault: the ioctl fails too) */
+	if (bpf_probe_read_user(&b, sizeof(b), (void *)arg))
+		return 0;
+	t->kmod_ops += b.nr_ops;
+	if (b.nr_ops)
+		t->batch_hist[epb_count_slot(b.nr_ops, EPB_BATCH_SLOTS)]++;
+	if (b.flags & cfg.kmod_wait_flag)
 		t->kmod_wait++;
-	if (!bpf_probe_read_user(&ops, sizeof(ops), (void *)(arg + cfg.kmod_ops_off)))
-		kmod_ops_by_op(t, ops, nr);
+	kmod_ops_by_op(t, b.ops, b.nr_ops);
 	return 0;
 }
 

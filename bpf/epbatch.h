@@ -22,9 +22,8 @@
 #define EPB_STACK_DEPTH		16	/* kernel frames the sampler inspects */
 #define EPB_SPIN_NEST		4	/* task, softirq, hardirq, nmi */
 /* A module submission's ops, read EPB_KMOD_CHUNK at a time to count them by
- * op: struct epoll_batch_op's size and EPOLL_BATCH_MAX_OPS (the uapi; the
- * loader asserts both), so no submission has more than the chunks scanned. */
-#define EPB_KMOD_OP_SIZE	32
+ * op; EPOLL_BATCH_MAX_OPS (the uapi; the loader asserts it), so no
+ * submission has more than the chunks scanned. */
 #define EPB_KMOD_MAX_OPS	1024
 #define EPB_KMOD_CHUNK		64
 
@@ -94,9 +93,6 @@ enum epb_spin_method {
  * counts it.  Counters that need more than a sum (epoll_ctl by op, timed
  * fields, spin time that depends on the method) are spelled out.
  */
-/* The group of the batched ops by op: one OpenMetrics family with an op
- * label, as epoll_ctl's (streams.c), not a family per op. */
-#define EPB_BATCHED_GROUP "epoll_ctl_batched"
 #define EPB_COUNTERS(X)							\
 	X(ctl_bad_op, NULL, "epoll_ctl_bad_op",				\
 	  "epoll_ctl calls with none of ADD, MOD, DEL as op")			\
@@ -128,12 +124,6 @@ enum epb_spin_method {
 	X(kmod_ops, NULL, "kmod_ops", "epoll_ctl ops those submissions carried") \
 	X(kmod_wait, NULL, "kmod_waits",					\
 	  "of those submissions, the ones that carried an epoll wait (EPOLL_BATCH_WAIT)") \
-	X(bctl_add, EPB_BATCHED_GROUP, "add",				\
-	  "EPOLL_CTL_ADD ops batched (io_uring requests and module ops)")	\
-	X(bctl_mod, EPB_BATCHED_GROUP, "mod",				\
-	  "EPOLL_CTL_MOD ops batched (io_uring requests and module ops)")	\
-	X(bctl_del, EPB_BATCHED_GROUP, "del",				\
-	  "EPOLL_CTL_DEL ops batched (io_uring requests and module ops)")	\
 	X(shim_flushes, "shim", "flushes",					\
 	  "libepbatch.so batches (USDT, --shim-probes)")			\
 	X(shim_ops, "shim", "ops", "ops those batches carried")		\
@@ -163,6 +153,7 @@ struct epb_thread {
 
 	__u64 ctl[EPB_CTL_OPS];		/* epoll_ctl calls by op, failed ones included */
 	__u64 ctl_err[EPB_CTL_OPS];	/* ... of which failed */
+	__u64 ctl_batched[EPB_CTL_OPS];	/* epoll_ctl ops by op a shim batched (io_uring, module) */
 	__u64 ctl_ns;			/* time inside epoll_ctl (-T) */
 	__u64 wait_ns;			/* time inside the waits, sleeping included (-T) */
 #define EPB_FIELD(f, group, key, help) __u64 f;
@@ -227,16 +218,36 @@ struct epb_thread {
 	__u32 pad1;
 };
 
+/*
+ * include/uapi/epoll_batch.h's struct epoll_batch (its head) and struct
+ * epoll_batch_op as the BPF side reads them from a submission (the uapi
+ * header cannot be included beside vmlinux.h): the loader asserts that the
+ * layouts are the uapi's.
+ */
+struct epb_kmod_batch {
+	__u64 ops;
+	__u32 nr_ops;
+	__u32 nr_done;
+	__u32 flags;
+	__s32 wait_epfd;
+};
+
+struct epb_kmod_op {
+	__s32 epfd;
+	__s32 op;
+	__s32 fd;
+	__u32 events;
+	__u64 data;
+	__u32 flags;
+	__s32 result;
+};
+
 /* Read-only configuration, set before load (.rodata of every program). */
 struct epb_config {
 	__u32 tgid;			/* process to trace; 0 = every process */
 	__u32 follow_children;		/* also trace processes it forks */
 	__u32 kmod_cmd;			/* EPOLL_BATCH_IOC_SUBMIT */
-	__u32 kmod_nr_off;		/* offsetof(struct epoll_batch, nr_ops), from the uapi */
-	__u32 kmod_flags_off;		/* offsetof(struct epoll_batch, flags) */
 	__u32 kmod_wait_flag;		/* EPOLL_BATCH_WAIT */
-	__u32 kmod_ops_off;		/* offsetof(struct epoll_batch, ops) */
-	__u32 kmod_op_off;		/* offsetof(struct epoll_batch_op, op) */
 	__u32 nr_ranges;		/* sampler: used entries of ranges[] */
 	__u32 nr_slow_ranges;		/* first nr_slow_ranges are slow-path functions */
 	__u32 time_syscalls;		/* time epoll syscalls (two clock reads each) */

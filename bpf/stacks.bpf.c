@@ -27,9 +27,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define EPOLL_CTL_ADD 1
-#define EPOLL_CTL_DEL 2
-#define EPOLL_CTL_MOD 3
 
 const volatile __u32 stack_period = 1;	/* walk one call in this many */
 __u64 ctl_dropped;		/* calls not counted: ctl_stacks was full */
@@ -132,12 +129,7 @@ int stacks_ctl(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (!cfg.tgid && !epb_current_traced(id))
 		return 0;
-	switch (ctx->args[1]) {
-	case EPOLL_CTL_ADD: k.op = EPB_CTL_ADD; break;
-	case EPOLL_CTL_MOD: k.op = EPB_CTL_MOD; break;
-	case EPOLL_CTL_DEL: k.op = EPB_CTL_DEL; break;
-	default: k.op = EPB_CTL_OPS; break;
-	}
+	k.op = epb_ctl_index(ctx->args[1]);
 	k.tgid = tgid;
 	announce(tgid);
 	k.ustack = user_stack(ctx);

@@ -49,6 +49,7 @@ void thread_delta(const struct epb_thread *cur, const struct epb_thread *prev,
 	for (int i = 0; i < EPB_CTL_OPS; i++) {
 		o->ctl[i] = D(ctl[i]);
 		o->ctl_err[i] = D(ctl_err[i]);
+		o->ctl_batched[i] = D(ctl_batched[i]);
 	}
 	o->ctl_ns = D(ctl_ns);
 	o->wait_ns = D(wait_ns);
@@ -94,6 +95,7 @@ void stats_add(struct thread_stats *s, const struct thread_stats *t)
 {
 	for (int i = 0; i < EPB_CTL_OPS; i++) {
 		s->ctl[i] += t->ctl[i];
+		s->ctl_batched[i] += t->ctl_batched[i];
 		s->ctl_err[i] += t->ctl_err[i];
 	}
 	s->ctl_ns += t->ctl_ns;
@@ -152,13 +154,7 @@ uint64_t stats_loop_iterations(const struct thread_stats *t)
  * module ops).  Without a batching shim these are its syscalls. */
 uint64_t stats_ctl_ops(const struct thread_stats *t, enum epb_ctl_op op)
 {
-	return t->ctl[op] + stats_ctl_batched_op(t, op);
-}
-
-/* ... of which batched (io_uring requests, module ops) */
-uint64_t stats_ctl_batched_op(const struct thread_stats *t, enum epb_ctl_op op)
-{
-	return op == EPB_CTL_ADD ? t->bctl_add : op == EPB_CTL_MOD ? t->bctl_mod : t->bctl_del;
+	return t->ctl[op] + t->ctl_batched[op];
 }
 
 /* The thread's epoll_ctl ops that reached the kernel in batches, whatever

@@ -17,6 +17,7 @@ struct thread_stats {
 	char proc_comm[EPB_COMM_LEN];	/* its process's name when the thread was first seen */
 	bool private_fd_table, exited;
 	uint64_t ctl[EPB_CTL_OPS], ctl_err[EPB_CTL_OPS], ctl_ns, wait_ns;
+	uint64_t ctl_batched[EPB_CTL_OPS];	/* ops a shim batched, by op (bpf/epbatch.h) */
 #define EPB_FIELD(f, group, key, help) uint64_t f;
 	EPB_COUNTERS(EPB_FIELD)		/* bpf/epbatch.h: the one counter table */
 #undef EPB_FIELD
@@ -76,5 +77,4 @@ uint64_t stats_ctl_total(const struct thread_stats *t);
 uint64_t stats_loop_iterations(const struct thread_stats *t);
 uint64_t stats_ctl_ops(const struct thread_stats *t, enum epb_ctl_op op);
 uint64_t stats_ctl_batched(const struct thread_stats *t);
-uint64_t stats_ctl_batched_op(const struct thread_stats *t, enum epb_ctl_op op);
 #endif

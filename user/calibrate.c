@@ -780,7 +780,7 @@ int calibrate_main(int argc, char **argv)
 		/* the backend auto takes: the module where it is here */
 		char mb[80], pf[40];
 
-		if (!cm_shim_env(&c.be[c.be[CM_KMOD].present && !c.be[CM_KMOD].estimated ? CM_KMOD : CM_URING],
+		if (!cm_shim_env(&c.be[c.be[CM_KMOD].present ? CM_KMOD : CM_URING],
 				 mb, sizeof(mb), pf, sizeof(pf)))
 			fprintf(out, "%s%s%s\n", mb, *pf ? " " : "", pf);
 	} else {

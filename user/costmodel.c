@@ -256,6 +256,14 @@ void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out)
 	model_break_even(c, out);
 }
 
+const struct cm_backend_cal *cm_kmod(const struct calib *c, struct cm_backend_cal *est)
+{
+	if (c->be[CM_KMOD].present)
+		return &c->be[CM_KMOD];
+	calib_kmod_estimate(c, est);
+	return est;
+}
+
 /* "never" (0) or the size */
 static const char *be_item(char *buf, size_t len, int be)
 {
@@ -1015,7 +1023,7 @@ static void env_break_even(struct cm_backend_cal *be)
 
 void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out out[WI_N])
 {
-	struct cm_backend_cal uring = c->be[CM_URING], kmod = c->be[CM_KMOD];
+	struct cm_backend_cal uring = c->be[CM_URING], est, kmod = *cm_kmod(c, &est);
 
 	memset(out, 0, sizeof(*out) * WI_N);
 	for (int i = 0; i < WI_N; i++)
@@ -1027,8 +1035,6 @@ void whatif_compute(const struct calib *c, const struct wi_in *in, struct wi_out
 		snprintf(out[WI_URING].assumptions, sizeof(out[WI_URING].assumptions),
 			 "io_uring was not measured here: %s", c->be[CM_URING].skipped[0] ?
 			 c->be[CM_URING].skipped : "unavailable");
-	if (!kmod.present)
-		calib_kmod_estimate(c, &kmod);
 	env_break_even(&kmod);
 	whatif_batch(c, &kmod, false, in, &out[WI_KMOD]);
 

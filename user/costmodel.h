@@ -86,6 +86,9 @@ int cm_conn_break_even(const struct cm_backend_cal *b);
 double cm_batch_ns(const struct cm_backend_cal *b, double n);
 /* The module's costs estimated from the direct ones (it is not here). */
 void calib_kmod_estimate(const struct calib *c, struct cm_backend_cal *out);
+/* The module's costs as the model prices it: measured where it is here,
+ * else estimated into *est. */
+const struct cm_backend_cal *cm_kmod(const struct calib *c, struct cm_backend_cal *est);
 
 /* The environment that makes libepbatch.so decide by the break-evens it
  * measured for backend b during calibrate (untraced): "EPBATCH_MIN_BATCH=

@@ -36,10 +36,16 @@
 #include "usdt.skel.h"
 #include "stacks.skel.h"
 
-/* what the BPF side's scan of a module submission's ops takes as given */
-_Static_assert(sizeof(struct epoll_batch_op) == EPB_KMOD_OP_SIZE, "struct epoll_batch_op's size");
+/* what the BPF side reads of a module submission (bpf/epbatch.h) is the uapi's */
+#define SAME_FIELD(a, b, f) (offsetof(a, f) == offsetof(b, f) && \
+			     sizeof(((a *)0)->f) == sizeof(((b *)0)->f))
+_Static_assert(SAME_FIELD(struct epb_kmod_batch, struct epoll_batch, ops) &&
+	       SAME_FIELD(struct epb_kmod_batch, struct epoll_batch, nr_ops) &&
+	       SAME_FIELD(struct epb_kmod_batch, struct epoll_batch, flags) &&
+	       sizeof(struct epb_kmod_batch) <= sizeof(struct epoll_batch), "struct epoll_batch's head");
+_Static_assert(sizeof(struct epb_kmod_op) == sizeof(struct epoll_batch_op) &&
+	       SAME_FIELD(struct epb_kmod_op, struct epoll_batch_op, op), "struct epoll_batch_op");
 _Static_assert(EPOLL_BATCH_MAX_OPS <= EPB_KMOD_MAX_OPS, "EPOLL_BATCH_MAX_OPS");
-_Static_assert(offsetof(struct epoll_batch_op, op) + sizeof(__s32) <= EPB_KMOD_OP_SIZE, "op's offset");
 
 /*
  * The queued-spinlock slow paths (NR_SLOW of them), then the functions that
@@ -129,11 +135,7 @@ static void fill_config(struct epb_config *c, const struct trace_opts *o, pid_t 
 		c->max_slots = (__u32)atoi(getenv("EPBATCH_TEST_SLOTS"));
 	c->follow_children = o->children;
 	c->kmod_cmd = EPOLL_BATCH_IOC_SUBMIT;
-	c->kmod_nr_off = offsetof(struct epoll_batch, nr_ops);
-	c->kmod_flags_off = offsetof(struct epoll_batch, flags);
 	c->kmod_wait_flag = EPOLL_BATCH_WAIT;
-	c->kmod_ops_off = offsetof(struct epoll_batch, ops);
-	c->kmod_op_off = offsetof(struct epoll_batch_op, op);
 	c->time_syscalls = o->time_syscalls;
 	c->stacks = o->stacks;
 }

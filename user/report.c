@@ -397,6 +397,10 @@ static json_t *iters_json(const struct thread_stats *t)
 static void common_keys(json_t *o, const struct thread_stats *t, bool timed)
 {
 	json_object_set_new(o, "epoll_ctl", ctl_json(t, timed));
+	json_object_set_new(o, "epoll_ctl_batched", json_pack("{s:I,s:I,s:I}",
+		ctl_op_names[EPB_CTL_ADD], (json_int_t)t->ctl_batched[EPB_CTL_ADD],
+		ctl_op_names[EPB_CTL_MOD], (json_int_t)t->ctl_batched[EPB_CTL_MOD],
+		ctl_op_names[EPB_CTL_DEL], (json_int_t)t->ctl_batched[EPB_CTL_DEL]));
 #define EPB_JSON(f, grp, key, help) \
 	json_object_set_new(in_group(o, grp), key, json_integer((json_int_t)t->f));
 	EPB_COUNTERS(EPB_JSON)

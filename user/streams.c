@@ -65,7 +65,8 @@ void csv_header(FILE *f)
 	char name[96];
 
 	fputs("ts,time,interval_s,tid,tgid,comm,private_fd_table,exited,"
-	      "epoll_ctl_add,epoll_ctl_mod,epoll_ctl_del,epoll_ctl_errors,epoll_ctl_ns", f);
+	      "epoll_ctl_add,epoll_ctl_mod,epoll_ctl_del,epoll_ctl_errors,epoll_ctl_ns,"
+	      "epoll_ctl_batched_add,epoll_ctl_batched_mod,epoll_ctl_batched_del", f);
 
 #define EPB_CSV_H(f_, grp, key, help) fputs(flat_name(name, sizeof(name), ",", grp, key, ""), f);
 	EPB_COUNTERS(EPB_CSV_H)
@@ -94,6 +95,8 @@ void csv_row(FILE *f, const struct thread_stats *t, double wall_end, double seco
 		(unsigned long long)t->ctl[EPB_CTL_DEL],
 		(unsigned long long)(t->ctl_err[0] + t->ctl_err[1] + t->ctl_err[2]));
 	csv_ns(f, t->ctl_ns, timed);
+	for (int op = 0; op < EPB_CTL_OPS; op++)
+		fprintf(f, ",%llu", (unsigned long long)t->ctl_batched[op]);
 #define EPB_CSV_V(f_, grp, key, help) fprintf(f, ",%llu", (unsigned long long)t->f_);
 	EPB_COUNTERS(EPB_CSV_V)
 #undef EPB_CSV_V
@@ -311,9 +314,19 @@ static const struct {
 	  STAT_OFF(wait_ns), true, true },
 };
 
-static bool om_batched(const char *grp)
+/* A counter family by epoll_ctl op: the op-indexed array at off in each
+ * process's sums, one sample per process and op. */
+static void op_series(FILE *f, const char *name, const char *help, const struct proc_sum *ps,
+		      size_t n, size_t off)
 {
-	return grp && !strcmp(grp, EPB_BATCHED_GROUP);
+	family(f, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		for (int op = 0; op < EPB_CTL_OPS; op++) {
+			uint64_t v;
+
+			memcpy(&v, (const char *)&ps[i].s + off + (size_t)op * sizeof(v), sizeof(v));
+			sample_u(f, name, &ps[i], ctl_op_names[op], v);
+		}
 }
 
 void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_now)
@@ -343,26 +356,16 @@ void openmetrics_write(FILE *f, const struct report *r, bool timed, double wall_
 	       "of those, threads with an FD table of their own (unshare(CLONE_FILES))");
 	for (size_t i = 0; i < n; i++)
 		sample_u(f, "epbatch_private_fd_table_threads", &ps[i], NULL, ps[i].private_threads);
-	family(f, "epbatch_epoll_ctl_total", "counter", "epoll_ctl calls by op, failed ones included");
-	for (size_t i = 0; i < n; i++)
-		for (int op = 0; op < EPB_CTL_OPS; op++)
-			sample_u(f, "epbatch_epoll_ctl_total", &ps[i], ctl_op_names[op], ps[i].s.ctl[op]);
-	family(f, "epbatch_epoll_ctl_errors_total", "counter", "epoll_ctl calls that failed, by op");
-	for (size_t i = 0; i < n; i++)
-		for (int op = 0; op < EPB_CTL_OPS; op++)
-			sample_u(f, "epbatch_epoll_ctl_errors_total", &ps[i], ctl_op_names[op], ps[i].s.ctl_err[op]);
-	family(f, "epbatch_epoll_ctl_batched_total", "counter",
-	       "epoll_ctl ops batched (io_uring requests and module ops), by op");
-	for (size_t i = 0; i < n; i++)
-		for (int op = 0; op < EPB_CTL_OPS; op++)
-			sample_u(f, "epbatch_epoll_ctl_batched_total", &ps[i], ctl_op_names[op],
-				 stats_ctl_batched_op(&ps[i].s, (enum epb_ctl_op)op));
-	/* the others a family each; the batched ops by op are the one above */
+	op_series(f, "epbatch_epoll_ctl_total", "epoll_ctl calls by op, failed ones included", ps, n,
+		  offsetof(struct thread_stats, ctl));
+	op_series(f, "epbatch_epoll_ctl_errors_total", "epoll_ctl calls that failed, by op", ps, n,
+		  offsetof(struct thread_stats, ctl_err));
+	op_series(f, "epbatch_epoll_ctl_batched_total",
+		  "epoll_ctl ops batched (io_uring requests and module ops), by op", ps, n,
+		  offsetof(struct thread_stats, ctl_batched));
 #define EPB_OM(f_, grp, key, help)							\
-	if (!om_batched(grp)) {								\
-		flat_name(name, sizeof(name), "epbatch_", grp, key, "_total");		\
-		counter_series(f, name, help, ps, n, STAT_OFF(f_), false);		\
-	}
+	flat_name(name, sizeof(name), "epbatch_", grp, key, "_total");			\
+	counter_series(f, name, help, ps, n, STAT_OFF(f_), false);
 	EPB_COUNTERS(EPB_OM)
 #undef EPB_OM
 	for (size_t i = 0; i < sizeof(om_more) / sizeof(om_more[0]); i++)

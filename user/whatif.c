@@ -51,7 +51,6 @@ static bool thread_batched_saving(const struct calib *c, const struct thread_sta
 {
 	const struct cm_batched u = { t->uring_ctl, t->uring_epoll_enter, t->uring_wait, t->uring_close };
 	const struct cm_batched k = { t->kmod_ops, t->kmod_submit, t->kmod_wait, 0 };
-	const struct cm_backend_cal *kb = &c->be[CM_KMOD];
 	struct cm_backend_cal est;
 
 	*ns = 0;
@@ -60,13 +59,8 @@ static bool thread_batched_saving(const struct calib *c, const struct thread_sta
 			return false;
 		*ns += cm_batched_saving(c, &c->be[CM_URING], &u);
 	}
-	if (k.batches) {
-		if (!kb->present) {
-			calib_kmod_estimate(c, &est);
-			kb = &est;
-		}
-		*ns += cm_batched_saving(c, kb, &k);
-	}
+	if (k.batches)
+		*ns += cm_batched_saving(c, cm_kmod(c, &est), &k);
 	return true;
 }
 

@@ -172,16 +172,9 @@ static double measure(int what)
 	unsigned n = 1;
 	double t0, ops;
 
-	if (what >= C_URING && what < C_FUSED)
-		n = batch[what - C_URING];
-	else if (what >= C_FUSED && what < C_FUSED_POLL)
-		n = batch[what - C_FUSED];
-	else if (what >= C_FUSED_POLL && what < C_FUSED_FIXED)
-		n = batch[what - C_FUSED_POLL];
-	else if (what >= C_FUSED_FIXED && what < C_DIRECT_LOOP)
-		n = batch[what - C_FUSED_FIXED];
-	else if (what >= C_DIRECT_LOOP && what < C_DOUBLE_DIRECT)
-		n = batch[what - C_DIRECT_LOOP];
+	/* the blocks of NB from C_URING to C_DOUBLE_DIRECT: one per batch size */
+	if (what >= C_URING && what < C_DOUBLE_DIRECT)
+		n = batch[(what - C_URING) % NB];
 	else if (what >= C_DOUBLE_DIRECT)
 		n = 64;
 	if (n > 1)

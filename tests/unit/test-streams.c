@@ -26,7 +26,7 @@ static void fill(struct report *r, struct thread_stats rows[3])
 	rows[1].tgid = 10;
 	strcpy(rows[1].comm, "srv");
 	rows[1].ctl[EPB_CTL_ADD] = 3;
-	rows[1].bctl_mod = 9;	/* batched by a shim */
+	rows[1].ctl_batched[EPB_CTL_MOD] = 9;	/* batched by a shim */
 	rows[2].tid = 21;
 	rows[2].tgid = 20;
 	strcpy(rows[2].comm, "other");
